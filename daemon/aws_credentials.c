@@ -1,0 +1,1 @@
+/* aws_credentials: placeholder until written */

@@ -1,0 +1,1 @@
+/* aws_endpoint: placeholder until written */

@@ -1,0 +1,76 @@
+/* config: libconfig file -> one immutable, validated struct config */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/deadline-cloud-exporter.conf"
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:9753"
+
+enum window_kind {
+	WINDOW_DAY,     /* calendar day to date, in the report's timezone */
+	WINDOW_WEEK,    /* calendar week (Monday) to date */
+	WINDOW_MONTH,   /* calendar month to date */
+	WINDOW_ROLLING, /* the last window_seconds */
+};
+
+struct report_config {
+	char *name;                 /* [a-z][a-z0-9_]*, unique */
+	enum resource_kind resources;
+	enum window_kind window;
+	int64_t window_seconds;     /* WINDOW_ROLLING only */
+	char *window_text;          /* as written: "month", "7d" */
+	char timezone[10];          /* "UTC+05:30", as the API wants it */
+	int tz_offset_minutes;      /* +330 for UTC+05:30 */
+	enum group_field group_by[2];
+	size_t n_group_by;          /* 1 or 2 */
+	unsigned statistics;        /* enum statistic bits, at least one */
+	enum period period;         /* period = "MONTHLY" (default): fewest rows, as AWS advises */
+	int64_t interval_seconds;   /* refresh period, default 300 */
+	char *interval_text;        /* as written: "5m" */
+};
+
+struct farm_config {
+	char *id;                   /* farm-<32 hex> */
+	bool all_queues;            /* queues = "all" */
+	char **queue_ids;           /* else the list (non-empty) */
+	size_t n_queue_ids;
+	bool all_fleets;
+	char **fleet_ids;
+	size_t n_fleet_ids;
+};
+
+struct config {
+	char *path;                 /* the file it came from */
+	char *listen;               /* web.listen, default CONFIG_DEFAULT_LISTEN */
+	char *region;               /* aws.region or NULL */
+	char *profile;              /* aws.profile or NULL */
+	char *endpoint_url;         /* aws.endpoint_url or NULL */
+	char *ca_file;              /* aws.ca_file or NULL: an extra trusted CA bundle */
+	struct farm_config *farms;
+	size_t n_farms;             /* at least one */
+	struct report_config *reports;
+	size_t n_reports;           /* at least one */
+};
+
+/*
+ * Loads and validates path. On success *out owns a new config (config_free()).
+ * On failure returns -EINVAL (bad content) or -errno (unreadable), and writes one
+ * message per problem into err as "FILE:LINE: reason\n" lines (truncated to errlen).
+ * All problems found are reported, not only the first.
+ */
+int config_load(struct config **out, const char *path, char *err, size_t errlen);
+
+/* Same, from a string (tests, fuzzing); name is used in messages as the file name. */
+int config_load_string(struct config **out, const char *name, const char *text, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/* Parses "30s", "5m", "1h", "7d", "90m" into seconds (> 0). Returns 0 or -EINVAL. */
+int config_duration_parse(const char *s, int64_t *seconds);
+
+/* Parses "UTC+05:30" (the API's exact 9-character form) into minutes. Returns 0 or -EINVAL. */
+int config_timezone_parse(const char *s, int *offset_minutes);

@@ -1,0 +1,1 @@
+/* deadline_api: placeholder until written */

@@ -1,0 +1,52 @@
+/* http_client: one libcurl easy handle per thread; timeouts, TLS, capped bodies, errors mapped to codes */
+#pragma once
+
+#include <stddef.h>
+
+#include "sigv4.h"
+
+struct http_client_options {
+	const char *ca_file;      /* extra trusted CA bundle (PEM), or NULL for the system store */
+	long connect_timeout_ms;  /* 0: default 5000 */
+	long timeout_ms;          /* whole request, 0: default 30000 */
+	size_t max_body;          /* 0: default 16 MiB; a longer body fails with -EMSGSIZE */
+};
+
+struct http_request {
+	const char *method;                 /* "GET" or "POST" */
+	const char *url;                    /* full URL, query included */
+	const struct sigv4_header *headers; /* sent as given */
+	size_t n_headers;
+	const char *body;                   /* POST body or NULL */
+	size_t body_len;
+};
+
+struct http_response {
+	long status;            /* HTTP status, 0 when no response arrived */
+	char *body;             /* NUL-terminated, malloc'd (may be "" but never NULL after success) */
+	size_t body_len;
+	char *error_type;       /* x-amzn-ErrorType header, NULL when absent */
+	char *retry_after;      /* Retry-After header, NULL when absent */
+	char error[256];        /* transport failure: curl's own message */
+};
+
+struct http_client;
+
+int http_client_new(struct http_client **out, const struct http_client_options *opts);
+void http_client_free(struct http_client *c);
+
+/*
+ * Sends req and waits for the whole response. Returns 0 whenever an HTTP response arrived
+ * (whatever its status); for transport failures a negative code with curl's message in
+ * resp->error: -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET (incl. a body cut short), -EMSGSIZE (body over
+ * max_body), -EPROTO (TLS or HTTP protocol), -EIO (anything else). Free resp with
+ * http_response_deinit() in every case.
+ */
+int http_client_send(struct http_client *c, const struct http_request *req, struct http_response *resp);
+void http_response_deinit(struct http_response *resp);
+
+/*
+ * Splits an absolute URL into host (with ":port" when not the scheme's default) and the part
+ * before the path ("https://host:port"); used for the Host header the signer signs.
+ */
+int http_url_host(const char *url, char **host);

@@ -1,0 +1,65 @@
+/* model: the vocabulary shared by configuration, API and metrics (group-by fields, statistics) */
+#pragma once
+
+#include <stddef.h>
+
+/* The API's UsageGroupByField values, in the order of the metric labels. */
+enum group_field {
+	GROUP_QUEUE_ID,
+	GROUP_FLEET_ID,
+	GROUP_JOB_ID,
+	GROUP_USER_ID,
+	GROUP_USAGE_TYPE,
+	GROUP_INSTANCE_TYPE,
+	GROUP_LICENSE_PRODUCT,
+	GROUP_FIELD_COUNT,
+};
+
+/* Statistics as a bit set. */
+enum statistic {
+	STAT_SUM = 1u << 0,
+	STAT_MIN = 1u << 1,
+	STAT_MAX = 1u << 2,
+	STAT_AVG = 1u << 3,
+	STAT_ALL = 0xfu,
+};
+
+enum resource_kind {
+	RESOURCE_QUEUES,
+	RESOURCE_FLEETS,
+};
+
+enum period {
+	PERIOD_NONE, /* not sent: the service's default */
+	PERIOD_HOURLY,
+	PERIOD_DAILY,
+	PERIOD_WEEKLY,
+	PERIOD_MONTHLY,
+};
+
+/* "QUEUE_ID" … ; NULL for an out-of-range value. */
+const char *group_field_api_name(enum group_field f);
+/* "queue_id" … (the metric label); JOB_ID also carries "job_name". */
+const char *group_field_label(enum group_field f);
+/* "queueId" … (the member of a statistics row). */
+const char *group_field_json_member(enum group_field f);
+/* Returns 0 and sets *out, or -EINVAL for an unknown name. */
+int group_field_from_api_name(const char *s, enum group_field *out);
+
+/* "SUM" … and "sum" …; for a single bit. */
+const char *statistic_api_name(enum statistic s);
+const char *statistic_label(enum statistic s);
+int statistic_from_api_name(const char *s, enum statistic *out);
+
+/* "HOURLY" …; NULL for PERIOD_NONE. */
+const char *period_api_name(enum period p);
+int period_from_api_name(const char *s, enum period *out);
+
+/* "queues"/"fleets" (config), "queueIds"/"fleetIds" (API). */
+const char *resource_kind_name(enum resource_kind k);
+const char *resource_kind_ids_member(enum resource_kind k);
+
+/*
+ * Checks an id: prefix ("farm-", "queue-", "fleet-") followed by exactly 32 lowercase hex digits.
+ */
+int model_id_valid(const char *id, const char *prefix);

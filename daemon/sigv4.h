@@ -1,0 +1,70 @@
+/* sigv4: AWS Signature Version 4 (AWS4-HMAC-SHA256), pure: no clock, no network, no globals */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sigv4_header {
+	const char *name;
+	const char *value;
+};
+
+/* The request as it goes on the wire. */
+struct sigv4_request {
+	const char *method;                 /* "GET", "POST" */
+	const char *path;                   /* as sent, percent-encoded: "/2023-10-12/farms/farm-…/queues" */
+	const char *query;                  /* as sent, without '?'; NULL or "" for none */
+	const struct sigv4_header *headers; /* every header to sign, "host" included; not x-amz-date,
+	                                       x-amz-content-sha256, x-amz-security-token, authorization:
+	                                       the signer adds those */
+	size_t n_headers;
+	const void *body;
+	size_t body_len;
+};
+
+struct sigv4_params {
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token;          /* NULL when the credentials have none */
+	const char *region;                 /* "us-west-2" */
+	const char *service;                /* "deadline" */
+	int64_t now;                        /* UTC seconds: the signer never reads a clock */
+	bool normalize_path;                /* remove dot segments and repeated slashes (true for all but S3) */
+	bool sign_body;                     /* add and sign x-amz-content-sha256 */
+	bool omit_session_token;            /* sign without the token, add it afterwards (test-suite option) */
+};
+
+/* What the caller must add to the request it sends. */
+struct sigv4_signed {
+	char amz_date[17];                  /* X-Amz-Date: "20150830T123600Z" */
+	char payload_hash[65];              /* X-Amz-Content-Sha256 (when sign_body) */
+	char *authorization;                /* Authorization: "AWS4-HMAC-SHA256 Credential=…" (malloc'd) */
+	/* X-Amz-Security-Token: params.session_token, when set */
+};
+
+/*
+ * Signs req. On success fills out (free with sigv4_signed_deinit()) and returns 0; -EINVAL for a
+ * malformed request (bad percent-encoding, missing host), -ENOMEM.
+ */
+int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *params, struct sigv4_signed *out);
+void sigv4_signed_deinit(struct sigv4_signed *s);
+
+/* The intermediate texts, exposed for the AWS test suite and for debugging (malloc'd into *out). */
+int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
+int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
+
+/*
+ * Verifies a received request (server side: the simulator). req->headers holds every received
+ * header, Authorization, X-Amz-Date and the rest included. lookup_secret maps an access key id
+ * to its secret (NULL when unknown). Checks the algorithm, the credential scope (region, service),
+ * that host and x-amz-date are signed, that X-Amz-Date is within max_skew seconds of now, the
+ * payload hash when present, and the signature itself. Returns 0 when valid, -EACCES when not,
+ * with a reason in why (the expected canonical request included, for debugging).
+ */
+int sigv4_verify(const struct sigv4_request *req, const char *region, const char *service, int64_t now,
+	int64_t max_skew, const char *(*lookup_secret)(void *ctx, const char *access_key_id), void *ctx,
+	char *why, size_t whylen);
+
+/* Percent-encodes s per RFC 3986 (unreserved kept), as SigV4 and the API's query want. malloc'd. */
+char *sigv4_uri_encode(const char *s, bool encode_slash);

@@ -1,0 +1,1 @@
+/* window: placeholder until written */

@@ -1,0 +1,3 @@
+/* test-config: placeholder */
+#include "test.h"
+int main(void) { CHECK(1); TEST_DONE(); }

@@ -1,0 +1,58 @@
+/* test: a tiny assertion harness for the unit tests (prints file:line, counts failures) */
+#pragma once
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int test_failures;
+static int test_checks;
+
+#define CHECK(cond) \
+	do { \
+		test_checks++; \
+		if (!(cond)) { \
+			test_failures++; \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		} \
+	} while (0)
+
+#define CHECK_MSG(cond, ...) \
+	do { \
+		test_checks++; \
+		if (!(cond)) { \
+			test_failures++; \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+		} \
+	} while (0)
+
+#define CHECK_STR(a, b) \
+	do { \
+		const char *check_a_ = (a), *check_b_ = (b); \
+		test_checks++; \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) { \
+			test_failures++; \
+			fprintf(stderr, "%s:%d: %s == %s failed:\n  got:      \"%s\"\n  expected: \"%s\"\n", __FILE__, \
+				__LINE__, #a, #b, check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)"); \
+		} \
+	} while (0)
+
+#define CHECK_INT(a, b) \
+	do { \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b); \
+		test_checks++; \
+		if (check_a_ != check_b_) { \
+			test_failures++; \
+			fprintf(stderr, "%s:%d: %s == %s failed: got %lld, expected %lld\n", __FILE__, __LINE__, #a, #b, \
+				check_a_, check_b_); \
+		} \
+	} while (0)
+
+/* Ends main(): prints a summary, exit status 1 on any failure (and when nothing was checked). */
+#define TEST_DONE() \
+	do { \
+		fprintf(stderr, "%d checks, %d failed\n", test_checks, test_failures); \
+		return (test_failures || !test_checks) ? 1 : 0; \
+	} while (0)
