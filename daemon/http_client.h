@@ -1,6 +1,7 @@
 /* http_client: one libcurl easy handle per thread; timeouts, TLS, capped bodies, errors mapped to codes */
 #pragma once
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "sigv4.h"
@@ -10,6 +11,7 @@ struct http_client_options {
 	long connect_timeout_ms;  /* 0: default 5000 */
 	long timeout_ms;          /* whole request, 0: default 30000 */
 	size_t max_body;          /* 0: default 16 MiB; a longer body fails with -EMSGSIZE */
+	const atomic_bool *cancel; /* when set and true, an in-flight request is aborted (-ECANCELED) */
 };
 
 struct http_request {

@@ -58,8 +58,16 @@ int period_from_api_name(const char *s, enum period *out);
 /* "queues"/"fleets" (config), "queueIds"/"fleetIds" (API). */
 const char *resource_kind_name(enum resource_kind k);
 const char *resource_kind_ids_member(enum resource_kind k);
+/* "queue-"/"fleet-": the prefix of the ids of that kind; NULL for an out-of-range value. */
+const char *resource_kind_id_prefix(enum resource_kind k);
+/* Parses "queues"/"fleets". Returns 0 and sets *out, or -EINVAL. */
+int resource_kind_from_name(const char *s, enum resource_kind *out);
+
+/* Number of lowercase hex digits after the prefix of an id (farm, queue, fleet, aggregation). */
+#define MODEL_ID_HEX_DIGITS 32
 
 /*
  * Checks an id: prefix ("farm-", "queue-", "fleet-") followed by exactly 32 lowercase hex digits.
+ * Returns 0 when the id is valid, -EINVAL otherwise (so "if (model_id_valid(...) < 0) reject").
  */
 int model_id_valid(const char *id, const char *prefix);

@@ -1,1 +1,1074 @@
-/* poller: placeholder until written */
+/* poller: per-farm schedule and serialisation, API calls with retries, merge, publish */
+#include "poller.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "deadline_api.h"
+#include "http_client.h"
+#include "log.h"
+#include "sigv4.h"
+#include "usage.h"
+#include "window.h"
+
+/* Retry policy, after the AWS SDKs' "standard" mode. */
+#define RETRY_MAX_ATTEMPTS 5            /* per call, the first one included */
+#define RETRY_BACKOFF_BASE_MS 1000.0    /* delay = random[0,1) × base × 2^(attempt-1) */
+#define RETRY_BACKOFF_MAX_MS 20000.0
+#define RETRY_AFTER_MAX_MS 60000.0      /* a Retry-After longer than this is capped */
+#define RETRY_QUOTA_INITIAL 500         /* token bucket shared by every farm */
+#define RETRY_QUOTA_COST 5
+#define RETRY_QUOTA_TIMEOUT_COST 10
+#define RETRY_QUOTA_REFUND 1
+
+/* A Start refused because an aggregation runs on the farm: wait longer, never hammer. */
+#define START_BUSY_MAX_ATTEMPTS 8
+#define START_BUSY_BASE_MS 2000.0
+#define START_BUSY_MAX_MS 60000.0
+
+/* Polling an aggregation: 1 s growing to 15 s, for at most 30 minutes. */
+#define POLL_FIRST_MS 1000.0
+#define POLL_MAX_MS 15000.0
+#define POLL_GROWTH 1.5
+#define POLL_GIVE_UP_S (30 * 60)
+
+/* Pages of one aggregation, and restarts of an aggregation that expired meanwhile. */
+#define PAGES_MAX 100000
+#define LIST_PAGES_MAX 1000
+#define AGGREGATION_RESTARTS_MAX 2
+
+/* A failed refresh is retried after min(interval, 10 s × 2^(failures-1)), with jitter. */
+#define FAILED_RETRY_FIRST_S 10.0
+
+#define OP_START "StartSessionsStatisticsAggregation"
+#define OP_GET "GetSessionsStatisticsAggregation"
+#define OP_LIST_QUEUES "ListQueues"
+#define OP_LIST_FLEETS "ListFleets"
+
+/* Outcomes of one API call, beyond 0 (success) and negative errno (transport, after retries). */
+enum {
+	CALL_THROTTLED = 1, /* 429 after the retries */
+	CALL_NOT_FOUND,     /* 404 ResourceNotFoundException */
+	CALL_DENIED,        /* 403 AccessDeniedException */
+	CALL_CLIENT_ERROR,  /* any other 4xx: not retryable */
+	CALL_SERVER_ERROR,  /* 5xx after the retries */
+	CALL_BAD_RESPONSE,  /* 2xx whose body did not parse, after the retries */
+	CALL_STOPPED,       /* the poller is stopping */
+	CALL_NO_CREDENTIALS,
+};
+
+struct report_state {
+	const struct report_config *rc;
+	double next_due;      /* monotonic seconds */
+	unsigned failures;    /* consecutive failed refreshes */
+};
+
+struct farm_worker {
+	struct poller *poller;
+	const struct farm_config *farm;
+	pthread_t thread;
+	bool started;
+	struct http_client *http;
+	struct report_state *reports;
+	size_t n_reports;
+	uint64_t rng;
+};
+
+struct poller {
+	const struct config *cfg;
+	char *endpoint;        /* scheme://host[:port][/prefix], no trailing slash */
+	char *host;            /* the Host header */
+	char *path_prefix;     /* the endpoint's own path, "" when none */
+	char *region;
+	char *ca_file;
+	struct aws_credentials_provider *creds;
+	struct metrics_store *store;
+
+	pthread_mutex_t lock;  /* stopping, quota */
+	pthread_cond_t wake;
+	bool stopping;
+	atomic_bool stop_flag; /* read by in-flight requests */
+	int retry_quota;
+
+	struct farm_worker *workers;
+	size_t n_workers;
+};
+
+/* What one API call needs. */
+struct api_call {
+	const char *operation;
+	const char *method;
+	const char *path;      /* API path, without the endpoint's prefix */
+	const char *query;     /* or NULL */
+	const char *body;      /* or NULL */
+	size_t body_len;
+	/* Parses a 2xx body; returns 0 or a positive DEADLINE_BAD_* code with err filled. */
+	int (*parse)(void *ctx, const char *body, size_t len, char *err, size_t errlen);
+	void *ctx;
+	/* Filled on failure, for the caller's log line. */
+	long status;
+	char *error_name;
+	char *error_message;
+	bool busy;             /* a Start refused because an aggregation is running on the farm */
+};
+
+static double monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double random_unit(struct farm_worker *w)
+{
+	/* xorshift64*: jitter only, not security */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return (double)((w->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static bool poller_stopping(struct poller *p)
+{
+	return atomic_load(&p->stop_flag);
+}
+
+/* Sleeps up to ms, waking early when the poller stops. Returns false when stopping. */
+static bool poller_sleep(struct poller *p, double ms)
+{
+	struct timespec deadline;
+	bool stopping;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	double secs = (double)deadline.tv_sec + (double)deadline.tv_nsec / 1e9 + ms / 1000.0;
+	deadline.tv_sec = (time_t)secs;
+	deadline.tv_nsec = (long)((secs - (double)deadline.tv_sec) * 1e9);
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		int r = pthread_cond_timedwait(&p->wake, &p->lock, &deadline);
+		if (r == ETIMEDOUT)
+			break;
+	}
+	stopping = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return !stopping;
+}
+
+static bool retry_quota_take(struct poller *p, int cost)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->lock);
+	ok = p->retry_quota >= cost;
+	if (ok)
+		p->retry_quota -= cost;
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
+static void retry_quota_refund(struct poller *p, int amount)
+{
+	pthread_mutex_lock(&p->lock);
+	p->retry_quota += amount;
+	if (p->retry_quota > RETRY_QUOTA_INITIAL)
+		p->retry_quota = RETRY_QUOTA_INITIAL;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Retry-After in seconds (the API sends an integer); -1 when absent or unusable. */
+static double retry_after_ms(const char *v)
+{
+	char *end;
+	double s;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	s = strtod(v, &end);
+	if (errno || end == v || s < 0 || !isfinite(s))
+		return -1;
+	s *= 1000.0;
+	return s > RETRY_AFTER_MAX_MS ? RETRY_AFTER_MAX_MS : s;
+}
+
+static void api_call_reset_error(struct api_call *c)
+{
+	free(c->error_name);
+	free(c->error_message);
+	c->error_name = NULL;
+	c->error_message = NULL;
+	c->status = 0;
+	c->busy = false;
+}
+
+static bool error_is_auth_refresh(const char *name)
+{
+	return name && (!strcmp(name, "ExpiredTokenException") || !strcmp(name, "InvalidSignatureException") ||
+				!strcmp(name, "SignatureDoesNotMatch") || !strcmp(name, "ExpiredToken") ||
+				!strcmp(name, "InvalidClientTokenId") || !strcmp(name, "UnrecognizedClientException"));
+}
+
+/* Signs and sends one request; the response is the caller's to free. */
+static int api_send_once(struct farm_worker *w, const struct api_call *c, struct http_response *resp)
+{
+	struct poller *p = w->poller;
+	struct aws_credentials *creds = NULL;
+	struct sigv4_signed sig = {0};
+	char *path = NULL, *url = NULL;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	r = aws_credentials_provider_get(p->creds, &creds);
+	if (r < 0)
+		return CALL_NO_CREDENTIALS;
+
+	if (asprintf(&path, "%s%s", p->path_prefix, c->path) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if (asprintf(&url, "%s%s%s%s", p->endpoint, c->path, c->query && *c->query ? "?" : "",
+		    c->query ? c->query : "") < 0) {
+		url = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+
+	struct sigv4_header to_sign[2];
+	size_t n_to_sign = 0;
+	to_sign[n_to_sign++] = (struct sigv4_header){"host", p->host};
+	if (c->body)
+		to_sign[n_to_sign++] = (struct sigv4_header){"content-type", "application/json"};
+
+	struct sigv4_request sreq = {
+		.method = c->method,
+		.path = path,
+		.query = c->query,
+		.headers = to_sign,
+		.n_headers = n_to_sign,
+		.body = c->body ? c->body : "",
+		.body_len = c->body ? c->body_len : 0,
+	};
+	struct sigv4_params params = {
+		.access_key_id = creds->access_key_id,
+		.secret_access_key = creds->secret_access_key,
+		.session_token = creds->session_token,
+		.region = p->region,
+		.service = "deadline",
+		.now = (int64_t)time(NULL),
+		.normalize_path = true,
+		.sign_body = true,
+	};
+	r = sigv4_sign(&sreq, &params, &sig);
+	if (r < 0) {
+		log_error("op=%s status=error reason=\"cannot sign the request\" error=%d", c->operation, r);
+		goto out;
+	}
+
+	struct sigv4_header headers[7];
+	size_t n = 0;
+	if (c->body)
+		headers[n++] = (struct sigv4_header){"Content-Type", "application/json"};
+	headers[n++] = (struct sigv4_header){"X-Amz-Date", sig.amz_date};
+	headers[n++] = (struct sigv4_header){"X-Amz-Content-Sha256", sig.payload_hash};
+	if (creds->session_token)
+		headers[n++] = (struct sigv4_header){"X-Amz-Security-Token", creds->session_token};
+	headers[n++] = (struct sigv4_header){"Authorization", sig.authorization};
+	headers[n++] = (struct sigv4_header){"User-Agent", "deadline-cloud-exporter/" EXPORTER_VERSION};
+	headers[n++] = (struct sigv4_header){"Accept", "application/json"};
+
+	struct http_request req = {
+		.method = c->method,
+		.url = url,
+		.headers = headers,
+		.n_headers = n,
+		.body = c->body,
+		.body_len = c->body ? c->body_len : 0,
+	};
+	r = http_client_send(w->http, &req, resp);
+	metrics_store_count_request(p->store, c->operation, r < 0 ? 0 : resp->status);
+	log_debug("farm=%s op=%s status=%ld", w->farm->id, c->operation, r < 0 ? 0L : resp->status);
+out:
+	sigv4_signed_deinit(&sig);
+	aws_credentials_unref(creds);
+	free(path);
+	free(url);
+	return r;
+}
+
+/*
+ * One API operation with the retry policy: retries 429, 5xx, transport failures and unparsable
+ * 2xx bodies with exponential backoff and jitter (honouring Retry-After) while attempts and the
+ * shared retry quota last; refreshes credentials once on an expired token.
+ */
+static int api_call_run(struct farm_worker *w, struct api_call *c)
+{
+	struct poller *p = w->poller;
+	bool refreshed_credentials = false;
+	int max_attempts = RETRY_MAX_ATTEMPTS;
+	int outcome = CALL_SERVER_ERROR;
+
+	for (int attempt = 1;; attempt++) {
+		struct http_response resp;
+		char perr[256] = "";
+		double wait_ms = -1;
+		int quota_cost = RETRY_QUOTA_COST;
+		bool retryable = false;
+
+		api_call_reset_error(c);
+		if (poller_stopping(p))
+			return CALL_STOPPED;
+
+		int r = api_send_once(w, c, &resp);
+		if (r == CALL_NO_CREDENTIALS) {
+			http_response_deinit(&resp);
+			return CALL_NO_CREDENTIALS;
+		}
+		if (r < 0) {
+			if (poller_stopping(p)) {
+				http_response_deinit(&resp);
+				return CALL_STOPPED;
+			}
+			log_warning("farm=%s op=%s status=error attempt=%d reason=\"%s\"", w->farm->id, c->operation,
+				attempt, resp.error[0] ? resp.error : strerror(-r));
+			outcome = r;
+			retryable = r != -ENOMEM;
+			if (r == -ETIMEDOUT)
+				quota_cost = RETRY_QUOTA_TIMEOUT_COST;
+		} else if (resp.status >= 200 && resp.status < 300) {
+			int pr = c->parse ? c->parse(c->ctx, resp.body, resp.body_len, perr, sizeof(perr)) : 0;
+			if (pr == 0) {
+				http_response_deinit(&resp);
+				if (attempt == 1)
+					retry_quota_refund(p, RETRY_QUOTA_REFUND);
+				else
+					retry_quota_refund(p, quota_cost);
+				return 0;
+			}
+			if (pr < 0) {
+				http_response_deinit(&resp);
+				return pr;
+			}
+			log_warning("farm=%s op=%s status=%ld attempt=%d reason=\"unusable response: %s\"", w->farm->id,
+				c->operation, resp.status, attempt, perr);
+			c->status = resp.status;
+			outcome = CALL_BAD_RESPONSE;
+			retryable = true;
+		} else {
+			c->status = resp.status;
+			deadline_parse_error(resp.error_type, resp.body, resp.body_len, &c->error_name, &c->error_message);
+			const char *name = c->error_name ? c->error_name : "";
+			if (resp.status == 429 || resp.status >= 500) {
+				outcome = resp.status == 429 ? CALL_THROTTLED : CALL_SERVER_ERROR;
+				retryable = true;
+				wait_ms = retry_after_ms(resp.retry_after);
+				if (resp.status == 429 && !strcmp(c->operation, OP_START)) {
+					/* The farm runs another aggregation: the caller waits longer. */
+					c->busy = true;
+					http_response_deinit(&resp);
+					return CALL_THROTTLED;
+				}
+				log_warning("farm=%s op=%s status=%ld attempt=%d error=%s reason=\"%s\"", w->farm->id,
+					c->operation, resp.status, attempt, c->error_name ? c->error_name : "-",
+					c->error_message ? c->error_message : "");
+			} else if (resp.status == 403 && error_is_auth_refresh(name) && !refreshed_credentials) {
+				log_warning("farm=%s op=%s status=403 error=%s reason=\"refreshing credentials and retrying once\"",
+					w->farm->id, c->operation, name);
+				aws_credentials_provider_invalidate(p->creds);
+				refreshed_credentials = true;
+				max_attempts++;
+				http_response_deinit(&resp);
+				continue;
+			} else {
+				if (resp.status == 404)
+					outcome = CALL_NOT_FOUND;
+				else if (resp.status == 403 && !strcmp(name, "AccessDeniedException"))
+					outcome = CALL_DENIED;
+				else
+					outcome = CALL_CLIENT_ERROR;
+				http_response_deinit(&resp);
+				return outcome;
+			}
+		}
+		http_response_deinit(&resp);
+
+		if (!retryable || attempt >= max_attempts)
+			return outcome;
+		if (!retry_quota_take(p, quota_cost)) {
+			log_warning("farm=%s op=%s reason=\"retry quota exhausted; not retrying\"", w->farm->id, c->operation);
+			return outcome;
+		}
+		double backoff = random_unit(w) * RETRY_BACKOFF_BASE_MS * pow(2.0, attempt - 1);
+		if (backoff > RETRY_BACKOFF_MAX_MS)
+			backoff = RETRY_BACKOFF_MAX_MS;
+		if (wait_ms < backoff)
+			wait_ms = backoff;
+		if (!poller_sleep(p, wait_ms))
+			return CALL_STOPPED;
+	}
+}
+
+static const char *call_outcome_text(int r, const struct api_call *c)
+{
+	switch (r) {
+	case CALL_THROTTLED:
+		return "throttled";
+	case CALL_NOT_FOUND:
+		return "not found";
+	case CALL_DENIED:
+		return "access denied";
+	case CALL_CLIENT_ERROR:
+		return "request refused";
+	case CALL_SERVER_ERROR:
+		return "server error";
+	case CALL_BAD_RESPONSE:
+		return "unusable response";
+	case CALL_STOPPED:
+		return "stopping";
+	case CALL_NO_CREDENTIALS:
+		return "no credentials";
+	default:
+		return r < 0 ? strerror(-r) : "error";
+	}
+}
+
+/* Logs why a call failed, with the IAM action to grant when access was denied. */
+static void log_call_failure(struct farm_worker *w, const struct report_config *rc, const struct api_call *c, int r)
+{
+	if (r == CALL_STOPPED)
+		return;
+	if (r == CALL_DENIED) {
+		log_error("farm=%s report=%s op=%s status=403 error=AccessDeniedException reason=\"grant the IAM action "
+			  "deadline:%s\" message=\"%s\"",
+			w->farm->id, rc->name, c->operation, c->operation, c->error_message ? c->error_message : "");
+		return;
+	}
+	log_warning("farm=%s report=%s op=%s status=%ld error=%s reason=\"%s\" message=\"%s\"", w->farm->id, rc->name,
+		c->operation, c->status, c->error_name ? c->error_name : "-", call_outcome_text(r, c),
+		c->error_message ? c->error_message : "");
+}
+
+/* ---- listing resources ---- */
+
+struct list_ctx {
+	enum resource_kind kind;
+	char ***ids;
+	size_t *n;
+	char *next_token;
+};
+
+static int parse_list(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct list_ctx *l = ctx;
+	size_t before = *l->n;
+
+	free(l->next_token);
+	l->next_token = NULL;
+	int r = deadline_parse_list(body, len, l->kind, l->ids, l->n, &l->next_token, err, errlen);
+	if (r != 0) {
+		/* Drop what a broken page appended, so a retry does not list ids twice. */
+		for (size_t i = before; i < *l->n; i++)
+			free((*l->ids)[i]);
+		*l->n = before;
+	}
+	return r;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
+static int list_resources(struct farm_worker *w, const struct report_config *rc, char ***ids, size_t *n)
+{
+	struct list_ctx l = {.kind = rc->resources, .ids = ids, .n = n};
+	char *path = deadline_list_path(w->farm->id, rc->resources);
+	char *prev_token = NULL;
+	int r = -ENOMEM;
+
+	*ids = NULL;
+	*n = 0;
+	if (!path)
+		goto out;
+	for (int page = 0;; page++) {
+		if (page >= LIST_PAGES_MAX) {
+			log_warning("farm=%s report=%s reason=\"more than %d pages of resources; giving up\"", w->farm->id,
+				rc->name, LIST_PAGES_MAX);
+			r = CALL_BAD_RESPONSE;
+			goto out;
+		}
+		char *query = deadline_list_query(DEADLINE_MAX_RESULTS, prev_token);
+		if (!query) {
+			r = -ENOMEM;
+			goto out;
+		}
+		struct api_call c = {
+			.operation = rc->resources == RESOURCE_QUEUES ? OP_LIST_QUEUES : OP_LIST_FLEETS,
+			.method = "GET",
+			.path = path,
+			.query = query,
+			.parse = parse_list,
+			.ctx = &l,
+		};
+		r = api_call_run(w, &c);
+		if (r != 0)
+			log_call_failure(w, rc, &c, r);
+		api_call_reset_error(&c);
+		free(query);
+		if (r != 0)
+			goto out;
+		if (!l.next_token || !*l.next_token)
+			break;
+		if (prev_token && !strcmp(prev_token, l.next_token)) {
+			log_warning("farm=%s report=%s op=%s reason=\"nextToken repeats; giving up\"", w->farm->id, rc->name,
+				c.operation);
+			r = CALL_BAD_RESPONSE;
+			goto out;
+		}
+		free(prev_token);
+		prev_token = l.next_token;
+		l.next_token = NULL;
+	}
+	r = 0;
+out:
+	if (r != 0) {
+		free_ids(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	free(l.next_token);
+	free(prev_token);
+	free(path);
+	return r;
+}
+
+/* ---- one aggregation ---- */
+
+struct start_ctx {
+	char *aggregation_id;
+};
+
+static int parse_start(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct start_ctx *s = ctx;
+
+	free(s->aggregation_id);
+	s->aggregation_id = NULL;
+	return deadline_parse_start(body, len, &s->aggregation_id, err, errlen);
+}
+
+struct get_ctx {
+	struct deadline_page page;
+};
+
+static int parse_get(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct get_ctx *g = ctx;
+
+	deadline_page_deinit(&g->page);
+	return deadline_parse_get(body, len, &g->page, err, errlen);
+}
+
+struct refresh_stats {
+	size_t batches;
+	size_t pages;
+	size_t rows;
+	size_t api_calls;
+};
+
+/* Starts the aggregation, waiting while the farm is busy with another one. */
+static int aggregation_start(struct farm_worker *w, const struct report_config *rc, const char *path,
+	const char *body, size_t body_len, char **aggregation_id)
+{
+	struct start_ctx s = {0};
+	int r;
+
+	for (int attempt = 1;; attempt++) {
+		struct api_call c = {
+			.operation = OP_START,
+			.method = "POST",
+			.path = path,
+			.body = body,
+			.body_len = body_len,
+			.parse = parse_start,
+			.ctx = &s,
+		};
+		r = api_call_run(w, &c);
+		bool busy = c.busy;
+		if (r == CALL_THROTTLED && busy && attempt < START_BUSY_MAX_ATTEMPTS) {
+			double wait = START_BUSY_BASE_MS * pow(2.0, attempt - 1);
+			if (wait > START_BUSY_MAX_MS)
+				wait = START_BUSY_MAX_MS;
+			wait = wait * (0.5 + random_unit(w) / 2);
+			log_info("farm=%s report=%s op=%s status=429 reason=\"farm busy or throttled; starting again in "
+				 "%.1fs\"",
+				w->farm->id, rc->name, OP_START, wait / 1000);
+			api_call_reset_error(&c);
+			if (!poller_sleep(w->poller, wait))
+				return CALL_STOPPED;
+			continue;
+		}
+		if (r != 0)
+			log_call_failure(w, rc, &c, r);
+		api_call_reset_error(&c);
+		break;
+	}
+	if (r == 0)
+		*aggregation_id = s.aggregation_id;
+	else
+		free(s.aggregation_id);
+	return r;
+}
+
+/* Merges a page's rows into the refresh's table. */
+static int merge_page(struct usage_table *t, const struct deadline_page *page, struct refresh_stats *st)
+{
+	for (size_t i = 0; i < page->n_rows; i++) {
+		int r = usage_table_add(t, &page->rows[i]);
+		if (r < 0)
+			return r;
+	}
+	st->pages++;
+	st->rows += page->n_rows;
+	return 0;
+}
+
+enum {
+	AGG_EXPIRED = 100, /* the aggregation vanished (404): start again */
+	AGG_FAILED,        /* FAILED or TIMEOUT */
+};
+
+/* Polls until the aggregation completes, then reads and merges every page. */
+static int aggregation_collect(struct farm_worker *w, const struct report_config *rc, const char *path,
+	const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
+{
+	struct get_ctx g = {0};
+	char *token = NULL, *query = NULL;
+	double poll_ms = POLL_FIRST_MS;
+	double give_up = monotonic_now() + POLL_GIVE_UP_S;
+	size_t pages = 0;
+	int r;
+
+	for (;;) {
+		free(query);
+		query = deadline_get_query(aggregation_id, DEADLINE_MAX_RESULTS, token);
+		if (!query) {
+			r = -ENOMEM;
+			goto out;
+		}
+		struct api_call c = {
+			.operation = OP_GET,
+			.method = "GET",
+			.path = path,
+			.query = query,
+			.parse = parse_get,
+			.ctx = &g,
+		};
+		r = api_call_run(w, &c);
+		st->api_calls++;
+		if (r == CALL_NOT_FOUND) {
+			log_warning("farm=%s report=%s op=%s status=404 aggregation=%s reason=\"aggregation expired or "
+				    "unknown; starting again\"",
+				w->farm->id, rc->name, OP_GET, aggregation_id);
+			api_call_reset_error(&c);
+			r = AGG_EXPIRED;
+			goto out;
+		}
+		if (r != 0) {
+			log_call_failure(w, rc, &c, r);
+			api_call_reset_error(&c);
+			goto out;
+		}
+		api_call_reset_error(&c);
+
+		switch (g.page.status) {
+		case DEADLINE_STATUS_IN_PROGRESS:
+		case DEADLINE_STATUS_UNKNOWN:
+			if (token) {
+				/* A page of a completed aggregation cannot go back in progress. */
+				log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"", w->farm->id,
+					rc->name, OP_GET, g.page.status_text ? g.page.status_text : "?");
+				r = CALL_BAD_RESPONSE;
+				goto out;
+			}
+			if (monotonic_now() > give_up) {
+				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; giving up\"",
+					w->farm->id, rc->name, OP_GET, aggregation_id,
+					g.page.status_text ? g.page.status_text : "?", POLL_GIVE_UP_S);
+				r = AGG_FAILED;
+				goto out;
+			}
+			if (!poller_sleep(w->poller, poll_ms)) {
+				r = CALL_STOPPED;
+				goto out;
+			}
+			poll_ms *= POLL_GROWTH;
+			if (poll_ms > POLL_MAX_MS)
+				poll_ms = POLL_MAX_MS;
+			continue;
+		case DEADLINE_STATUS_FAILED:
+		case DEADLINE_STATUS_TIMEOUT:
+			log_warning("farm=%s report=%s op=%s aggregation=%s status=%s reason=\"%s\"", w->farm->id, rc->name,
+				OP_GET, aggregation_id, deadline_status_name(g.page.status),
+				g.page.status_message ? g.page.status_message : "no statusMessage");
+			r = AGG_FAILED;
+			goto out;
+		case DEADLINE_STATUS_COMPLETED:
+			break;
+		}
+
+		r = merge_page(t, &g.page, st);
+		if (r < 0)
+			goto out;
+		if (++pages >= PAGES_MAX) {
+			log_warning("farm=%s report=%s op=%s reason=\"more than %d pages; giving up\"", w->farm->id, rc->name,
+				OP_GET, PAGES_MAX);
+			r = CALL_BAD_RESPONSE;
+			goto out;
+		}
+		if (!g.page.next_token || !*g.page.next_token)
+			break;
+		if (token && !strcmp(token, g.page.next_token)) {
+			log_warning("farm=%s report=%s op=%s reason=\"nextToken repeats; giving up\"", w->farm->id,
+				rc->name, OP_GET);
+			r = CALL_BAD_RESPONSE;
+			goto out;
+		}
+		free(token);
+		token = g.page.next_token;
+		g.page.next_token = NULL;
+	}
+	r = 0;
+out:
+	deadline_page_deinit(&g.page);
+	free(token);
+	free(query);
+	return r;
+}
+
+/* One batch of at most 10 resources: Start, poll, read every page, merge. */
+static int refresh_batch(struct farm_worker *w, const struct report_config *rc, const char *path,
+	const char *const *ids, size_t n_ids, const char *start, const char *end, struct usage_table *t,
+	struct refresh_stats *st)
+{
+	struct deadline_start_request req = {
+		.farm_id = w->farm->id,
+		.kind = rc->resources,
+		.resource_ids = ids,
+		.n_resource_ids = n_ids,
+		.start_time = start,
+		.end_time = end,
+		.group_by = rc->group_by,
+		.n_group_by = rc->n_group_by,
+		.statistics = rc->statistics,
+		.timezone = rc->timezone,
+		.period = rc->period,
+	};
+	char *body = NULL;
+	size_t body_len = 0;
+	int r = deadline_start_body(&req, &body, &body_len);
+
+	if (r < 0)
+		return r;
+	for (int restart = 0;; restart++) {
+		/* Rows of an attempt that expired half-way must not count twice: collect into a scratch table. */
+		struct usage_table *scratch = NULL;
+		char *aggregation_id = NULL;
+		struct refresh_stats bst = {0};
+
+		r = usage_table_new(&scratch, rc->group_by, rc->n_group_by);
+		if (r < 0)
+			break;
+		r = aggregation_start(w, rc, path, body, body_len, &aggregation_id);
+		if (r == 0) {
+			log_debug("farm=%s report=%s op=%s aggregation=%s resources=%zu", w->farm->id, rc->name, OP_START,
+				aggregation_id, n_ids);
+			r = aggregation_collect(w, rc, path, aggregation_id, scratch, &bst);
+		}
+		free(aggregation_id);
+		if (r == 0) {
+			r = usage_table_merge(t, scratch);
+			st->pages += bst.pages;
+			st->rows += bst.rows;
+			st->batches++;
+		}
+		usage_table_free(scratch);
+		if (r != AGG_EXPIRED || restart >= AGGREGATION_RESTARTS_MAX)
+			break;
+	}
+	free(body);
+	return r;
+}
+
+/* One refresh of (farm, report). Returns 0 when the figures were published. */
+static int refresh_report(struct farm_worker *w, const struct report_config *rc)
+{
+	const struct farm_config *farm = w->farm;
+	struct usage_table *t = NULL;
+	struct refresh_stats st = {0};
+	char **listed = NULL;
+	size_t n_listed = 0;
+	const char *const *ids;
+	size_t n_ids;
+	char start_text[21], end_text[21];
+	char *path = NULL;
+	int64_t now = (int64_t)time(NULL), start;
+	double began = monotonic_now();
+	int r;
+
+	r = window_start(rc, now, &start);
+	if (r < 0)
+		goto out;
+	if (window_format_rfc3339(start, start_text) < 0 || window_format_rfc3339(now, end_text) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+
+	bool all = rc->resources == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
+	if (all) {
+		r = list_resources(w, rc, &listed, &n_listed);
+		if (r != 0)
+			goto out;
+		ids = (const char *const *)listed;
+		n_ids = n_listed;
+	} else if (rc->resources == RESOURCE_QUEUES) {
+		ids = (const char *const *)farm->queue_ids;
+		n_ids = farm->n_queue_ids;
+	} else {
+		ids = (const char *const *)farm->fleet_ids;
+		n_ids = farm->n_fleet_ids;
+	}
+
+	r = usage_table_new(&t, rc->group_by, rc->n_group_by);
+	if (r < 0)
+		goto out;
+	path = deadline_aggregation_path(farm->id);
+	if (!path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
+		size_t batch = n_ids - i;
+		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
+			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
+		r = refresh_batch(w, rc, path, ids + i, batch, start_text, end_text, t, &st);
+		if (r != 0)
+			goto out;
+	}
+
+	double duration = monotonic_now() - began;
+	r = metrics_store_publish(w->poller->store, farm->id, rc, t, (int64_t)time(NULL), duration);
+	if (r < 0)
+		goto out;
+	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
+		 "groups=%zu duration=%.3fs",
+		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),
+		duration);
+out:
+	if (r != 0) {
+		double failed_after = monotonic_now() - began;
+		metrics_store_fail(w->poller->store, farm->id, rc->name, failed_after);
+		if (r != CALL_STOPPED)
+			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
+				rc->name,
+				r == AGG_FAILED ? "aggregation failed"
+				: r == AGG_EXPIRED ? "aggregation kept expiring"
+						   : call_outcome_text(r, NULL),
+				failed_after);
+	}
+	usage_table_free(t);
+	free_ids(listed, n_listed);
+	free(path);
+	return r;
+}
+
+/* ---- schedule ---- */
+
+static void *farm_worker_main(void *arg)
+{
+	struct farm_worker *w = arg;
+	struct poller *p = w->poller;
+
+	while (!poller_stopping(p)) {
+		struct report_state *next = NULL;
+		for (size_t i = 0; i < w->n_reports; i++)
+			if (!next || w->reports[i].next_due < next->next_due)
+				next = &w->reports[i];
+		if (!next)
+			break;
+		double wait = next->next_due - monotonic_now();
+		if (wait > 0) {
+			if (!poller_sleep(p, wait * 1000.0))
+				break;
+			continue; /* re-pick: the earliest due may have changed */
+		}
+
+		double began = monotonic_now();
+		int r = refresh_report(w, next->rc);
+		if (r == CALL_STOPPED || poller_stopping(p))
+			break;
+		double interval = (double)next->rc->interval_seconds;
+		if (r == 0) {
+			next->failures = 0;
+			/* Keep the cadence; a refresh longer than its interval starts the next one right away, once. */
+			next->next_due = began + interval;
+			if (next->next_due < monotonic_now())
+				next->next_due = monotonic_now();
+		} else {
+			next->failures++;
+			double delay = FAILED_RETRY_FIRST_S * pow(2.0, (double)next->failures - 1);
+			if (delay > interval)
+				delay = interval;
+			delay *= 0.75 + random_unit(w) / 2;
+			next->next_due = monotonic_now() + delay;
+			log_info("farm=%s report=%s op=schedule reason=\"retrying failed refresh in %.1fs\"", w->farm->id,
+				next->rc->name, delay);
+		}
+	}
+	return NULL;
+}
+
+/* Splits the endpoint into Host header and path prefix. */
+static int endpoint_split(struct poller *p, const char *endpoint)
+{
+	const char *rest = strstr(endpoint, "://");
+	int r;
+
+	if (!rest)
+		return -EINVAL;
+	rest += 3;
+	const char *slash = strchr(rest, '/');
+	p->endpoint = strdup(endpoint);
+	p->path_prefix = strdup(slash ? slash : "");
+	if (!p->endpoint || !p->path_prefix)
+		return -ENOMEM;
+	size_t plen = strlen(p->path_prefix);
+	while (plen && p->path_prefix[plen - 1] == '/')
+		p->path_prefix[--plen] = '\0';
+	size_t elen = strlen(p->endpoint);
+	while (elen && p->endpoint[elen - 1] == '/')
+		p->endpoint[--elen] = '\0';
+	r = http_url_host(endpoint, &p->host);
+	return r;
+}
+
+int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
+	struct aws_credentials_provider *creds, struct metrics_store *store)
+{
+	struct poller *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->cfg = cfg;
+	p->creds = creds;
+	p->store = store;
+	p->retry_quota = RETRY_QUOTA_INITIAL;
+	atomic_init(&p->stop_flag, false);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+
+	r = endpoint_split(p, opts->endpoint);
+	if (r < 0)
+		goto fail;
+	p->region = strdup(opts->region);
+	p->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
+	if (!p->region || (opts->ca_file && !p->ca_file)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	p->n_workers = cfg->n_farms;
+	p->workers = calloc(p->n_workers, sizeof(*p->workers));
+	if (!p->workers) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	double now = monotonic_now();
+	for (size_t i = 0; i < p->n_workers; i++) {
+		struct farm_worker *w = &p->workers[i];
+		struct http_client_options ho = {
+			.ca_file = p->ca_file,
+			.cancel = &p->stop_flag,
+		};
+		w->poller = p;
+		w->farm = &cfg->farms[i];
+		if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng))
+			w->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)w;
+		w->rng |= 1;
+		r = http_client_new(&w->http, &ho);
+		if (r < 0)
+			goto fail;
+		w->n_reports = cfg->n_reports;
+		w->reports = calloc(w->n_reports, sizeof(*w->reports));
+		if (!w->reports) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (size_t j = 0; j < w->n_reports; j++) {
+			w->reports[j].rc = &cfg->reports[j];
+			w->reports[j].next_due = now;
+		}
+	}
+	*out = p;
+	return 0;
+fail:
+	poller_free(p);
+	return r;
+}
+
+int poller_start(struct poller *p)
+{
+	for (size_t i = 0; i < p->n_workers; i++) {
+		int r = pthread_create(&p->workers[i].thread, NULL, farm_worker_main, &p->workers[i]);
+		if (r != 0)
+			return -r;
+		p->workers[i].started = true;
+	}
+	return 0;
+}
+
+void poller_free(struct poller *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	atomic_store(&p->stop_flag, true);
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < p->n_workers; i++) {
+		struct farm_worker *w = &p->workers[i];
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		http_client_free(w->http);
+		free(w->reports);
+	}
+	free(p->workers);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p->endpoint);
+	free(p->host);
+	free(p->path_prefix);
+	free(p->region);
+	free(p->ca_file);
+	free(p);
+}

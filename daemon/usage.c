@@ -1,1 +1,398 @@
-/* usage: placeholder until written */
+/* usage: the merge table — statistics rows merged per group of interned group-by values */
+#include <errno.h>
+#include <math.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "usage.h"
+
+/*
+ * Everything a table owns (strings, groups) lives in a few large chunks: one free per chunk, stable
+ * addresses for the groups handed out by usage_table_groups(), no per-row malloc.
+ */
+#define ARENA_CHUNK_SIZE ((size_t)64 * 1024)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+/* Open addressing, linear probing, power-of-two capacity, load factor at most 1/2. */
+struct intern_slot {
+	uint64_t hash;
+	const char *s; /* NULL: empty slot */
+};
+
+struct group_slot {
+	uint64_t hash;
+	struct usage_group *g; /* NULL: empty slot */
+};
+
+struct usage_table {
+	enum group_field group_by[2];
+	size_t n_group_by;
+	int job_index; /* index in group_by of JOB_ID, or -1 */
+
+	struct arena_chunk *arena;
+
+	struct intern_slot *strs;
+	size_t strs_cap, n_strs;
+
+	struct group_slot *slots;
+	size_t slots_cap;
+
+	struct usage_group **groups; /* insertion order until sorted */
+	size_t n_groups, groups_cap;
+	int sorted;
+};
+
+/* The value of every absent or empty field: one shared string, so equal values stay equal pointers. */
+static const char empty_string[] = "";
+
+void usage_row_deinit(struct usage_row *row)
+{
+	if (!row)
+		return;
+	for (size_t i = 0; i < GROUP_FIELD_COUNT; i++)
+		free(row->fields[i]);
+	free(row->job_name);
+	memset(row, 0, sizeof(*row));
+}
+
+double usage_group_avg(const struct usage_group *g, const struct usage_merged *m)
+{
+	if (!g || !m || m->n_rows == 0)
+		return NAN;
+	/* The sum is exact where the service rounded each bucket's average: prefer it when every row had one. */
+	if (g->count > 0 && (m->present & STAT_SUM))
+		return m->sum / (double)g->count;
+	if (!(m->present & STAT_AVG))
+		return NAN;
+	if (g->count > 0)
+		return m->avg_weighted / (double)g->count;
+	return m->avg_plain / (double)m->n_rows;
+}
+
+static void *arena_alloc(struct usage_table *t, size_t size)
+{
+	const size_t align = alignof(max_align_t);
+	struct arena_chunk *c = t->arena;
+	size_t off;
+
+	if (c) {
+		off = (c->used + align - 1) & ~(align - 1);
+		if (off <= c->cap && size <= c->cap - off) {
+			c->used = off + size;
+			return (char *)c->data + off;
+		}
+	}
+	size_t cap = size > ARENA_CHUNK_SIZE ? size : ARENA_CHUNK_SIZE;
+	if (cap > SIZE_MAX - sizeof(*c))
+		return NULL;
+	c = malloc(sizeof(*c) + cap);
+	if (!c)
+		return NULL;
+	c->next = t->arena;
+	c->cap = cap;
+	c->used = size;
+	t->arena = c;
+	return c->data;
+}
+
+static uint64_t hash_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+/* A fast 64-bit hash of n bytes, eight at a time; good enough for ids and names, not adversary-proof. */
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)n;
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ hash_mix(w)) * UINT64_C(0x100000001b3);
+		s += 8;
+		n -= 8;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ hash_mix(w)) * UINT64_C(0x100000001b3);
+	return hash_mix(h);
+}
+
+static int intern_grow(struct usage_table *t)
+{
+	size_t cap = t->strs_cap ? t->strs_cap * 2 : 256;
+	struct intern_slot *strs;
+
+	if (cap > SIZE_MAX / sizeof(*strs))
+		return -ENOMEM;
+	strs = calloc(cap, sizeof(*strs));
+	if (!strs)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->strs_cap; i++) {
+		if (!t->strs[i].s)
+			continue;
+		size_t j = (size_t)t->strs[i].hash & (cap - 1);
+		while (strs[j].s)
+			j = (j + 1) & (cap - 1);
+		strs[j] = t->strs[i];
+	}
+	free(t->strs);
+	t->strs = strs;
+	t->strs_cap = cap;
+	return 0;
+}
+
+/* Returns the table's single copy of s (NULL or "" give the shared empty string), and its hash. */
+static int intern(struct usage_table *t, const char *s, const char **out, uint64_t *hash)
+{
+	size_t n = s ? strlen(s) : 0;
+	uint64_t h;
+	size_t i;
+	int r;
+
+	if (n == 0) {
+		*out = empty_string;
+		*hash = 0;
+		return 0;
+	}
+	h = hash_bytes(s, n);
+	if ((t->n_strs + 1) * 2 > t->strs_cap) {
+		r = intern_grow(t);
+		if (r < 0)
+			return r;
+	}
+	for (i = (size_t)h & (t->strs_cap - 1); t->strs[i].s; i = (i + 1) & (t->strs_cap - 1)) {
+		if (t->strs[i].hash == h && strcmp(t->strs[i].s, s) == 0) {
+			*out = t->strs[i].s;
+			*hash = h;
+			return 0;
+		}
+	}
+	char *copy = arena_alloc(t, n + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, s, n + 1);
+	t->strs[i].hash = h;
+	t->strs[i].s = copy;
+	t->n_strs++;
+	*out = copy;
+	*hash = h;
+	return 0;
+}
+
+int usage_table_new(struct usage_table **out, const enum group_field *group_by, size_t n_group_by)
+{
+	struct usage_table *t;
+
+	if (!out || !group_by || n_group_by < 1 || n_group_by > 2)
+		return -EINVAL;
+	for (size_t i = 0; i < n_group_by; i++)
+		if ((unsigned)group_by[i] >= GROUP_FIELD_COUNT)
+			return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->n_group_by = n_group_by;
+	t->job_index = -1;
+	for (size_t i = 0; i < n_group_by; i++) {
+		t->group_by[i] = group_by[i];
+		if (group_by[i] == GROUP_JOB_ID && t->job_index < 0)
+			t->job_index = (int)i;
+	}
+	t->sorted = 1;
+	*out = t;
+	return 0;
+}
+
+void usage_table_free(struct usage_table *t)
+{
+	if (!t)
+		return;
+	while (t->arena) {
+		struct arena_chunk *next = t->arena->next;
+		free(t->arena);
+		t->arena = next;
+	}
+	free(t->strs);
+	free(t->slots);
+	free(t->groups);
+	free(t);
+}
+
+static int slots_grow(struct usage_table *t)
+{
+	size_t cap = t->slots_cap ? t->slots_cap * 2 : 256;
+	struct group_slot *slots;
+
+	if (cap > SIZE_MAX / sizeof(*slots))
+		return -ENOMEM;
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->slots_cap; i++) {
+		if (!t->slots[i].g)
+			continue;
+		size_t j = (size_t)t->slots[i].hash & (cap - 1);
+		while (slots[j].g)
+			j = (j + 1) & (cap - 1);
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->slots_cap = cap;
+	return 0;
+}
+
+static void merged_init(struct usage_merged *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->min = INFINITY;
+	m->max = -INFINITY;
+}
+
+static void merged_add(struct usage_merged *m, const struct usage_stats *st, int64_t count)
+{
+	unsigned p = st->present & STAT_ALL;
+
+	m->present = m->n_rows ? (m->present & p) : p;
+	m->n_rows++;
+	if (p & STAT_SUM)
+		m->sum += st->sum;
+	if ((p & STAT_MIN) && st->min < m->min)
+		m->min = st->min;
+	if ((p & STAT_MAX) && st->max > m->max)
+		m->max = st->max;
+	if (p & STAT_AVG) {
+		m->avg_weighted += st->avg * (double)count;
+		m->avg_plain += st->avg;
+	}
+}
+
+/* Finds the group of values[], creating it when new. */
+static int group_get(struct usage_table *t, const char *const *values, uint64_t hash, struct usage_group **out)
+{
+	size_t i;
+	int r;
+
+	if ((t->n_groups + 1) * 2 > t->slots_cap) {
+		r = slots_grow(t);
+		if (r < 0)
+			return r;
+	}
+	for (i = (size_t)hash & (t->slots_cap - 1); t->slots[i].g; i = (i + 1) & (t->slots_cap - 1)) {
+		struct usage_group *g = t->slots[i].g;
+		/* Values are interned: equal strings are equal pointers. */
+		if (t->slots[i].hash == hash && g->values[0] == values[0] && g->values[1] == values[1]) {
+			*out = g;
+			return 0;
+		}
+	}
+	if (t->n_groups == t->groups_cap) {
+		size_t cap = t->groups_cap ? t->groups_cap * 2 : 256;
+		struct usage_group **groups;
+		if (cap > SIZE_MAX / sizeof(*groups))
+			return -ENOMEM;
+		groups = realloc(t->groups, cap * sizeof(*groups));
+		if (!groups)
+			return -ENOMEM;
+		t->groups = groups;
+		t->groups_cap = cap;
+	}
+	struct usage_group *g = arena_alloc(t, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	memset(g, 0, sizeof(*g));
+	g->values[0] = values[0];
+	g->values[1] = values[1];
+	g->job_name = empty_string;
+	merged_init(&g->cost);
+	merged_init(&g->runtime);
+	t->slots[i].hash = hash;
+	t->slots[i].g = g;
+	t->groups[t->n_groups++] = g;
+	t->sorted = 0;
+	*out = g;
+	return 0;
+}
+
+int usage_table_add(struct usage_table *t, const struct usage_row *row)
+{
+	const char *values[2] = {empty_string, empty_string};
+	uint64_t hash = 0, h;
+	struct usage_group *g;
+	int r;
+
+	if (!t || !row)
+		return -EINVAL;
+	for (size_t i = 0; i < t->n_group_by; i++) {
+		r = intern(t, row->fields[t->group_by[i]], &values[i], &h);
+		if (r < 0)
+			return r;
+		hash = hash_mix(hash * UINT64_C(0x9e3779b97f4a7c15) + h + i);
+	}
+	r = group_get(t, values, hash, &g);
+	if (r < 0)
+		return r;
+	if (t->job_index >= 0 && g->job_name[0] == '\0' && row->job_name && row->job_name[0] != '\0') {
+		r = intern(t, row->job_name, &g->job_name, &h);
+		if (r < 0)
+			return r;
+	}
+	/* A sum of session counts beyond int64 is not a real farm, but must not be undefined behaviour. */
+	if (__builtin_add_overflow(g->count, row->count, &g->count))
+		g->count = row->count > 0 ? INT64_MAX : INT64_MIN;
+	merged_add(&g->cost, &row->cost, row->count);
+	merged_add(&g->runtime, &row->runtime, row->count);
+	return 0;
+}
+
+size_t usage_table_size(const struct usage_table *t)
+{
+	return t ? t->n_groups : 0;
+}
+
+static int compare_groups(const void *a, const void *b)
+{
+	const struct usage_group *ga = *(const struct usage_group *const *)a;
+	const struct usage_group *gb = *(const struct usage_group *const *)b;
+
+	/* Unused second values are the shared empty string, so comparing both is always right. */
+	for (size_t i = 0; i < 2; i++) {
+		if (ga->values[i] == gb->values[i])
+			continue;
+		int c = strcmp(ga->values[i], gb->values[i]);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+size_t usage_table_groups(struct usage_table *t, const struct usage_group *const **groups)
+{
+	if (!t) {
+		if (groups)
+			*groups = NULL;
+		return 0;
+	}
+	if (!t->sorted) {
+		if (t->n_groups > 1)
+			qsort(t->groups, t->n_groups, sizeof(*t->groups), compare_groups);
+		t->sorted = 1;
+	}
+	if (groups)
+		*groups = (const struct usage_group *const *)t->groups;
+	return t->n_groups;
+}

@@ -55,6 +55,13 @@ void usage_table_free(struct usage_table *t);
 /* Merges row into its group (strings are copied/interned). Returns 0 or -ENOMEM. */
 int usage_table_add(struct usage_table *t, const struct usage_row *row);
 
+/*
+ * Merges every group of src into dst (same group-by fields), by the same rules as rows: used to
+ * add a finished batch to a refresh, so a batch that had to start again never counts twice.
+ * Returns 0, -EINVAL (different group-by fields) or -ENOMEM.
+ */
+int usage_table_merge(struct usage_table *dst, const struct usage_table *src);
+
 size_t usage_table_size(const struct usage_table *t);
 
 /*

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# demo: build, start the bundled Deadline Cloud simulator, and run the exporter against it.
+#   bash tests/demo.sh          runs until Ctrl-C; browse http://127.0.0.1:9753/metrics
+#   bash tests/demo.sh --once   prints a sample of /metrics once every report has refreshed, then stops
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+once=false
+[ "${1:-}" = "--once" ] && once=true
+listen=${DEMO_LISTEN:-127.0.0.1:9753}
+
+bash tests/install-deps.sh
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+build/tests/simulator/deadline-cloud-simulator --port-file "$work/port" --quiet &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+
+# A configuration for the simulator's farms, from the commented example's shape.
+python3 - "$port" "$listen" > "$work/demo.conf" <<'PY'
+import json, sys, urllib.request
+port, listen = sys.argv[1], sys.argv[2]
+farms = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/__sim/farms"))["farms"]
+print(f'web = {{ listen = "{listen}"; }};')
+print(f'aws = {{ region = "us-west-2"; endpoint_url = "http://127.0.0.1:{port}"; }};')
+print("farms = (")
+print(",\n".join(f'  {{ id = "{f["farmId"]}"; queues = "all"; fleets = "all"; }}' for f in farms))
+print(");")
+print("""reports = (
+  { name = "month_to_date"; window = "month"; group_by = [ "QUEUE_ID", "USAGE_TYPE" ]; interval = "1m"; },
+  { name = "jobs_last_7d"; window = "7d"; group_by = [ "JOB_ID" ]; statistics = [ "SUM" ]; interval = "2m"; },
+  { name = "fleets_today"; resources = "fleets"; window = "day"; group_by = [ "FLEET_ID", "INSTANCE_TYPE" ];
+    interval = "1m"; }
+);""")
+PY
+
+echo "demo: simulator on 127.0.0.1:$port, configuration in $work/demo.conf" >&2
+build/deadline_cloud_exporter --check-config --config "$work/demo.conf" >&2
+
+export AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key AWS_REGION=us-west-2
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DEADLINE
+build/deadline_cloud_exporter --config "$work/demo.conf" &
+pids+=($!)
+
+for _ in $(seq 600); do
+  curl -fsS "http://$listen/-/ready" >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || { echo "demo: the exporter stopped" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS "http://$listen/-/ready" >/dev/null || { echo "demo: not ready after 60s" >&2; exit 1; }
+
+echo "demo: ready. A few lines of http://$listen/metrics:" >&2
+curl -fsS "http://$listen/metrics" | grep -E '^deadline_cloud_(usage_cost_usd\{.*statistic="sum"|exporter_report_up)' | head -n 12
+if $once; then
+  exit 0
+fi
+echo "demo: serving http://$listen/metrics — press Ctrl-C to stop." >&2
+wait "${pids[1]}"

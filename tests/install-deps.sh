@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# install-deps: the Debian packages to build, run and test deadline-cloud-exporter (needs root or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential meson ninja-build pkg-config
+  libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev
+  python3 curl ca-certificates
+)
+if [ "${1:-}" = "--test" ]; then
+  # promtool and a real Prometheus server for the integration tests
+  packages+=(prometheus)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root, or install sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
