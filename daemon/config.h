@@ -10,33 +10,40 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/deadline-cloud-exporter.conf"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:9753"
 
+/* Limits the loader enforces (the example configuration documents them). */
+#define CONFIG_REPORT_NAME_MAX 64
+#define CONFIG_WINDOW_MAX_SECONDS (INT64_C(400) * 86400) /* longest rolling window */
+#define CONFIG_DEFAULT_INTERVAL_SECONDS 300
+#define CONFIG_INTERVAL_MIN_SECONDS 10
+#define CONFIG_INTERVAL_MAX_SECONDS (7 * 86400)
+
 enum window_kind {
-	WINDOW_DAY,     /* calendar day to date, in the report's timezone */
-	WINDOW_WEEK,    /* calendar week (Monday) to date */
-	WINDOW_MONTH,   /* calendar month to date */
+	WINDOW_DAY, /* calendar day to date, in the report's timezone */
+	WINDOW_WEEK, /* calendar week (Monday) to date */
+	WINDOW_MONTH, /* calendar month to date */
 	WINDOW_ROLLING, /* the last window_seconds */
 };
 
 struct report_config {
-	char *name;                 /* [a-z][a-z0-9_]*, unique */
+	char *name; /* [a-z][a-z0-9_]*, unique */
 	enum resource_kind resources;
 	enum window_kind window;
-	int64_t window_seconds;     /* WINDOW_ROLLING only */
-	char *window_text;          /* as written: "month", "7d" */
-	char timezone[10];          /* "UTC+05:30", as the API wants it */
-	int tz_offset_minutes;      /* +330 for UTC+05:30 */
+	int64_t window_seconds; /* WINDOW_ROLLING only */
+	char *window_text; /* as written: "month", "7d" */
+	char timezone[10]; /* "UTC+05:30", as the API wants it */
+	int tz_offset_minutes; /* +330 for UTC+05:30 */
 	enum group_field group_by[2];
-	size_t n_group_by;          /* 1 or 2 */
-	unsigned statistics;        /* enum statistic bits, at least one */
-	enum period period;         /* period = "MONTHLY" (default): fewest rows, as AWS advises */
-	int64_t interval_seconds;   /* refresh period, default 300 */
-	char *interval_text;        /* as written: "5m" */
+	size_t n_group_by; /* 1 or 2 */
+	unsigned statistics; /* enum statistic bits, at least one */
+	enum period period; /* period = "MONTHLY" (default): fewest rows, as AWS advises */
+	int64_t interval_seconds; /* refresh period, default 300 */
+	char *interval_text; /* as written: "5m" */
 };
 
 struct farm_config {
-	char *id;                   /* farm-<32 hex> */
-	bool all_queues;            /* queues = "all" */
-	char **queue_ids;           /* else the list (non-empty) */
+	char *id; /* farm-<32 hex> */
+	bool all_queues; /* queues = "all" */
+	char **queue_ids; /* else the list (non-empty) */
 	size_t n_queue_ids;
 	bool all_fleets;
 	char **fleet_ids;
@@ -44,16 +51,16 @@ struct farm_config {
 };
 
 struct config {
-	char *path;                 /* the file it came from */
-	char *listen;               /* web.listen, default CONFIG_DEFAULT_LISTEN */
-	char *region;               /* aws.region or NULL */
-	char *profile;              /* aws.profile or NULL */
-	char *endpoint_url;         /* aws.endpoint_url or NULL */
-	char *ca_file;              /* aws.ca_file or NULL: an extra trusted CA bundle */
+	char *path; /* the file it came from */
+	char *listen; /* web.listen, default CONFIG_DEFAULT_LISTEN */
+	char *region; /* aws.region or NULL */
+	char *profile; /* aws.profile or NULL */
+	char *endpoint_url; /* aws.endpoint_url or NULL */
+	char *ca_file; /* aws.ca_file or NULL: the CA bundle to trust instead of the system's */
 	struct farm_config *farms;
-	size_t n_farms;             /* at least one */
+	size_t n_farms; /* at least one */
 	struct report_config *reports;
-	size_t n_reports;           /* at least one */
+	size_t n_reports; /* at least one */
 };
 
 /*
@@ -69,8 +76,18 @@ int config_load_string(struct config **out, const char *name, const char *text, 
 
 void config_free(struct config *cfg);
 
-/* Parses "30s", "5m", "1h", "7d", "90m" into seconds (> 0). Returns 0 or -EINVAL. */
+/*
+ * Parses "30s", "5m", "1h", "7d", "90m" into seconds (> 0). Returns 0 or -EINVAL.
+ * Compound durations are allowed with units largest first, each once: "1h30m", "1d12h".
+ */
 int config_duration_parse(const char *s, int64_t *seconds);
 
 /* Parses "UTC+05:30" (the API's exact 9-character form) into minutes. Returns 0 or -EINVAL. */
 int config_timezone_parse(const char *s, int *offset_minutes);
+
+/*
+ * Parses a listen address "host:port" or "[v6addr]:port" (port 0 to 65535; 0 lets the system pick).
+ * host (may be NULL) receives the host without brackets. Returns 0, or -EINVAL for a malformed address
+ * or a host longer than hostlen - 1. web.listen and --listen follow this.
+ */
+int config_listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port);

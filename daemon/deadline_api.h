@@ -12,10 +12,16 @@
 #define DEADLINE_MAX_RESOURCES_PER_AGGREGATION 10
 #define DEADLINE_MAX_RESULTS 100
 
+/* Limits on what the parsers accept from the network (the body size itself is the caller's). */
+#define DEADLINE_JSON_DEPTH_MAX 64 /* nested objects and arrays */
+#define DEADLINE_JSON_STRING_MAX (64 * 1024) /* bytes in one string, member name or number */
+#define DEADLINE_ROWS_MAX 10000 /* statistics rows in one Get page */
+#define DEADLINE_LIST_IDS_MAX 10000 /* ids held by one deadline_parse_list() result */
+
 /* Expected outcomes a parser reports (positive, module-specific). */
 enum {
 	DEADLINE_BAD_JSON = 1, /* not JSON, truncated, too deep, too big */
-	DEADLINE_BAD_SHAPE,    /* JSON, but a required member is missing or has the wrong type */
+	DEADLINE_BAD_SHAPE, /* JSON, but a required member is missing or has the wrong type */
 };
 
 enum deadline_status {
@@ -31,13 +37,13 @@ struct deadline_start_request {
 	enum resource_kind kind;
 	const char *const *resource_ids; /* 1 to 10 */
 	size_t n_resource_ids;
-	const char *start_time;          /* RFC 3339, UTC */
+	const char *start_time; /* RFC 3339, UTC */
 	const char *end_time;
 	const enum group_field *group_by;
 	size_t n_group_by;
-	unsigned statistics;             /* enum statistic bits */
-	const char *timezone;            /* "UTC+00:00" or NULL */
-	enum period period;              /* PERIOD_NONE: not sent */
+	unsigned statistics; /* enum statistic bits */
+	const char *timezone; /* "UTC+00:00" or NULL */
+	enum period period; /* PERIOD_NONE: not sent */
 };
 
 /* Path "/2023-10-12/farms/<farm>/sessions-statistics-aggregation" (malloc'd). */
@@ -61,9 +67,9 @@ int deadline_parse_start(const char *body, size_t len, char **id, char *err, siz
 
 struct deadline_page {
 	enum deadline_status status;
-	char *status_text;        /* status as received (for unknown values) */
-	char *status_message;     /* NULL when absent */
-	char *next_token;         /* NULL when absent or null */
+	char *status_text; /* status as received (for unknown values) */
+	char *status_message; /* NULL when absent */
+	char *next_token; /* NULL when absent or null */
 	struct usage_row *rows;
 	size_t n_rows;
 };

@@ -1,6 +1,7 @@
 /* http_server: libmicrohttpd serving /metrics, /, /-/healthy, /-/ready */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "metrics.h"
@@ -19,3 +20,9 @@ void http_server_free(struct http_server *srv);
 
 /* The port actually bound (useful with port 0 in tests). */
 unsigned http_server_port(const struct http_server *srv);
+
+/*
+ * Whether an Accept-Encoding value lets the answer be gzip: "gzip" or "x-gzip" with a q-value above 0, or,
+ * when neither is named, "*" with a q-value above 0 ("gzip;q=0" refuses it). NULL (no header) means no.
+ */
+bool http_accepts_gzip(const char *accept_encoding);

@@ -18,6 +18,8 @@ bool log_enabled(enum log_level level);
 
 /* Parses "error", "warning", "info", "debug". Returns 0, or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
+/* "error", "warning", "info", "debug" (out-of-range levels are clamped; 5 reads as "info"). */
+const char *log_level_name(enum log_level level);
 
 /*
  * Writes one line: "<N>" (journal) or the level word, then the message.

@@ -1,1 +1,981 @@
-/* metrics: placeholder until written */
+/* metrics: per-report rendered snapshots, one shared usage body (plain and deflated), scrapes by reference */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "model.h"
+
+enum family {
+	FAMILY_COST,
+	FAMILY_RUNTIME,
+	FAMILY_SESSIONS,
+	FAMILY_COUNT,
+};
+
+/* One group per family in the text format: the body holds each family's header once, then every report's lines. */
+static const struct {
+	const char *name;
+	const char *header;
+} families[FAMILY_COUNT] = {
+	[FAMILY_COST] = {"deadline_cloud_usage_cost_usd",
+		"# HELP deadline_cloud_usage_cost_usd Cost in US dollars of the group's sessions (statistic: sum, or "
+		"min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
+		"background every report's interval.\n"
+		"# TYPE deadline_cloud_usage_cost_usd gauge\n"},
+	[FAMILY_RUNTIME] = {"deadline_cloud_usage_runtime_seconds",
+		"# HELP deadline_cloud_usage_runtime_seconds Run time in seconds of the group's sessions (statistic: "
+		"sum, "
+		"or min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
+		"background every report's interval.\n"
+		"# TYPE deadline_cloud_usage_runtime_seconds gauge\n"},
+	[FAMILY_SESSIONS] = {"deadline_cloud_usage_sessions",
+		"# HELP deadline_cloud_usage_sessions Number of sessions in the group, Deadline Cloud's estimate over "
+		"the "
+		"report's window; refreshed in the background every report's interval.\n"
+		"# TYPE deadline_cloud_usage_sessions gauge\n"},
+};
+
+static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_AVG};
+
+/* A report's rendered sample lines, one buffer per family. Immutable once built. */
+struct metrics_snapshot {
+	struct metrics_buf lines[FAMILY_COUNT];
+};
+
+struct metrics_entry {
+	char *farm_id;
+	char *report;
+	int64_t interval_seconds;
+	struct metrics_snapshot *snap; /* NULL until the first success; guarded by build_lock */
+	bool attempted, up, succeeded;
+	int64_t last_success;
+	double duration;
+	bool keep; /* scratch for metrics_store_set_reports() */
+};
+
+/* The usage part of every scrape: plain text and its raw deflate (sync-flushed, not final). Refcounted. */
+struct metrics_body {
+	atomic_size_t refs;
+	char *text;
+	size_t text_len;
+	unsigned char *deflated;
+	size_t deflated_len;
+	uLong crc; /* crc32 of text */
+};
+
+struct request_counter {
+	char *operation;
+	long status; /* 0: transport failure */
+	uint64_t count;
+};
+
+/* Distinct (operation, status) pairs kept; statuses are bounded by HTTP, this is a safety net. */
+#define MAX_REQUEST_COUNTERS 1024
+
+struct metrics_store {
+	/* Serialises publishers: snapshots and body rebuilds. Taken before lock, never by scrapes. */
+	pthread_mutex_t build_lock;
+	/* The entries' state, the entries array itself, the current body, the counters. Held briefly. */
+	pthread_mutex_t lock;
+	char *version;
+	struct metrics_entry **entries;
+	size_t n_entries;
+	bool declared;
+	struct metrics_body *body;
+	struct request_counter *counters;
+	size_t n_counters, cap_counters;
+};
+
+/* What a scrape owns besides its body reference: the self-metrics text and, for gzip, its deflate. */
+struct scrape_self {
+	struct metrics_buf text;
+	unsigned char *deflated;
+	size_t deflated_len;
+	unsigned char trailer[8];
+};
+
+static const unsigned char gzip_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+
+/* A default mutex only fails to lock or unlock when the program is already broken: stop there, loudly. */
+static void mutex_lock(pthread_mutex_t *m)
+{
+	int r = pthread_mutex_lock(m);
+
+	if (r) {
+		log_error("component=metrics op=lock error=\"%s\"", strerror(r));
+		abort();
+	}
+}
+
+static void mutex_unlock(pthread_mutex_t *m)
+{
+	int r = pthread_mutex_unlock(m);
+
+	if (r) {
+		log_error("component=metrics op=unlock error=\"%s\"", strerror(r));
+		abort();
+	}
+}
+
+static int buf_reserve(struct metrics_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *data;
+
+	if (extra <= b->cap - b->len)
+		return 0;
+	if (extra > SIZE_MAX - b->len)
+		return -ENOMEM;
+	need = b->len + extra;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	data = realloc(b->data, cap);
+	if (!data)
+		return -ENOMEM;
+	b->data = data;
+	b->cap = cap;
+	return 0;
+}
+
+int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n)
+{
+	int r = buf_reserve(b, n);
+
+	if (r < 0)
+		return r;
+	if (n)
+		memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static int buf_puts(struct metrics_buf *b, const char *s)
+{
+	return metrics_buf_append(b, s, strlen(s));
+}
+
+void metrics_buf_deinit(struct metrics_buf *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 with *bad set to the length of its
+ * maximal ill-formed subpart, which becomes one U+FFFD (Unicode's recommended practice).
+ */
+static size_t utf8_sequence(const unsigned char *p, size_t n, size_t *bad)
+{
+	unsigned lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* beyond U+10FFFF */
+	} else {
+		*bad = 1;
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v), i = 0;
+	char *o;
+	int r;
+
+	/* Worst case: every byte becomes a three-byte U+FFFD. */
+	if (n > SIZE_MAX / 3)
+		return -ENOMEM;
+	r = buf_reserve(b, 3 * n);
+	if (r < 0)
+		return r;
+	o = b->data + b->len;
+	while (i < n) {
+		size_t bad = 0, len;
+		switch (p[i]) {
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			i++;
+			continue;
+		case '"':
+			*o++ = '\\';
+			*o++ = '"';
+			i++;
+			continue;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			i++;
+			continue;
+		default:
+			break;
+		}
+		len = utf8_sequence(p + i, n - i, &bad);
+		if (len) {
+			memcpy(o, p + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += bad;
+		}
+	}
+	b->len = (size_t)(o - b->data);
+	return 0;
+}
+
+/* A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf. */
+static void format_double(char *out, size_t size, double v)
+{
+	if (isnan(v)) {
+		snprintf(out, size, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		snprintf(out, size, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	for (int precision = 15; precision <= 17; precision++) {
+		snprintf(out, size, "%.*g", precision, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	/* Should anything ever switch LC_NUMERIC, the output must still use a point. */
+	for (char *c = out; *c; c++)
+		if (*c == ',')
+			*c = '.';
+}
+
+static void snapshot_free(struct metrics_snapshot *snap)
+{
+	if (!snap)
+		return;
+	for (size_t f = 0; f < FAMILY_COUNT; f++)
+		metrics_buf_deinit(&snap->lines[f]);
+	free(snap);
+}
+
+static bool statistic_available(const struct usage_group *g, const struct usage_merged *m, unsigned stat)
+{
+	if (stat == STAT_AVG)
+		return (m->present & STAT_AVG) || ((m->present & STAT_SUM) && g->count > 0);
+	return (m->present & stat) != 0;
+}
+
+static double statistic_value(const struct usage_group *g, const struct usage_merged *m, unsigned stat)
+{
+	switch (stat) {
+	case STAT_SUM:
+		return m->sum;
+	case STAT_MIN:
+		return m->min;
+	case STAT_MAX:
+		return m->max;
+	default:
+		return usage_group_avg(g, m);
+	}
+}
+
+/* One family's line for one group: name, the shared label prefix, statistic, value. */
+static int snapshot_line(
+	struct metrics_buf *b, enum family f, const struct metrics_buf *prefix, const char *stat, const char *value)
+{
+	if (buf_puts(b, families[f].name) < 0 || metrics_buf_append(b, prefix->data, prefix->len) < 0)
+		return -ENOMEM;
+	if (stat && (buf_puts(b, ",statistic=\"") < 0 || buf_puts(b, stat) < 0 || buf_puts(b, "\"") < 0))
+		return -ENOMEM;
+	if (buf_puts(b, "} ") < 0 || buf_puts(b, value) < 0 || buf_puts(b, "\n") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Renders the lines of (farm, report) from t: pure, called without any lock. */
+static int snapshot_render(
+	struct metrics_snapshot **out, const char *farm_id, const struct report_config *r, struct usage_table *t)
+{
+	const struct usage_group *const *groups;
+	struct metrics_buf head = {0}, prefix = {0};
+	struct metrics_snapshot *snap;
+	size_t n_groups, n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by;
+	char value[64];
+	int ret = -ENOMEM;
+
+	snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		return -ENOMEM;
+	if (buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
+		buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
+		buf_puts(&head, "\"") < 0)
+		goto out;
+	n_groups = usage_table_groups(t, &groups);
+	for (size_t i = 0; i < n_groups; i++) {
+		const struct usage_group *g = groups[i];
+		prefix.len = 0;
+		if (metrics_buf_append(&prefix, head.data, head.len) < 0)
+			goto out;
+		for (size_t k = 0; k < n_group_by; k++) {
+			const char *label = group_field_label(r->group_by[k]);
+			if (!label) {
+				ret = -EINVAL;
+				goto out;
+			}
+			if (buf_puts(&prefix, ",") < 0 || buf_puts(&prefix, label) < 0 ||
+				buf_puts(&prefix, "=\"") < 0 ||
+				metrics_buf_escape_label(&prefix, g->values[k] ? g->values[k] : "") < 0 ||
+				buf_puts(&prefix, "\"") < 0)
+				goto out;
+			if (r->group_by[k] == GROUP_JOB_ID &&
+				(buf_puts(&prefix, ",job_name=\"") < 0 ||
+					metrics_buf_escape_label(&prefix, g->job_name ? g->job_name : "") < 0 ||
+					buf_puts(&prefix, "\"") < 0))
+				goto out;
+		}
+		for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++) {
+			unsigned stat = statistics_order[s];
+			if (!(r->statistics & stat))
+				continue;
+			if (statistic_available(g, &g->cost, stat)) {
+				format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
+				if (snapshot_line(&snap->lines[FAMILY_COST], FAMILY_COST, &prefix,
+					    statistic_label(stat), value) < 0)
+					goto out;
+			}
+			if (statistic_available(g, &g->runtime, stat)) {
+				format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
+				if (snapshot_line(&snap->lines[FAMILY_RUNTIME], FAMILY_RUNTIME, &prefix,
+					    statistic_label(stat), value) < 0)
+					goto out;
+			}
+		}
+		snprintf(value, sizeof(value), "%lld", (long long)g->count);
+		if (snapshot_line(&snap->lines[FAMILY_SESSIONS], FAMILY_SESSIONS, &prefix, NULL, value) < 0)
+			goto out;
+	}
+	*out = snap;
+	snap = NULL;
+	ret = 0;
+out:
+	metrics_buf_deinit(&head);
+	metrics_buf_deinit(&prefix);
+	snapshot_free(snap);
+	return ret;
+}
+
+/*
+ * Raw deflate (no header) of in[0..n) into a new buffer. flush is Z_SYNC_FLUSH (the stream ends byte-aligned
+ * without a final block, so another raw stream can follow it) or Z_FINISH.
+ */
+static int deflate_raw(const void *in, size_t n, int flush, unsigned char **out, size_t *out_len)
+{
+	/* zlib counts in uInt: feed and drain in pieces that fit. */
+	const size_t piece = (size_t)1 << 30;
+	z_stream zs;
+	unsigned char *buf = NULL;
+	size_t cap, used = 0, fed = 0;
+	int ret = -ENOMEM, zr;
+
+	memset(&zs, 0, sizeof(zs));
+	zr = deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+	if (zr != Z_OK)
+		return zr == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+	cap = (size_t)deflateBound(&zs, (uLong)n) + 64;
+	buf = malloc(cap);
+	if (!buf)
+		goto out;
+	zs.next_in = (Bytef *)(uintptr_t)in;
+	for (;;) {
+		if (zs.avail_in == 0 && fed < n) {
+			zs.avail_in = (uInt)(n - fed < piece ? n - fed : piece);
+			fed += zs.avail_in;
+		}
+		if (used == cap) {
+			unsigned char *bigger = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+			if (!bigger)
+				goto out;
+			buf = bigger;
+			cap *= 2;
+		}
+		zs.next_out = buf + used;
+		zs.avail_out = (uInt)(cap - used < piece ? cap - used : piece);
+		size_t before = zs.avail_out;
+		/* Once zlib holds the last input, keep asking for the flush until it is complete. */
+		int mode = fed == n ? flush : Z_NO_FLUSH;
+		zr = deflate(&zs, mode);
+		used += before - zs.avail_out;
+		if (zr == Z_STREAM_ERROR) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (mode == Z_FINISH && zr == Z_STREAM_END)
+			break;
+		/* A flush is complete when deflate leaves output space unused with all input taken. */
+		if (mode == Z_SYNC_FLUSH && zs.avail_in == 0 && zs.avail_out != 0)
+			break;
+	}
+	*out = buf;
+	*out_len = used;
+	buf = NULL;
+	ret = 0;
+out:
+	(void)deflateEnd(&zs); /* only reports a stream freed early, which cannot be the case here */
+	free(buf);
+	return ret;
+}
+
+static void body_unref(struct metrics_body *body)
+{
+	if (!body || atomic_fetch_sub(&body->refs, 1) != 1)
+		return;
+	free(body->text);
+	free(body->deflated);
+	free(body);
+}
+
+/* The usage body of the current entries: once per family, HELP/TYPE then every report's lines. build_lock held. */
+static int body_build(struct metrics_entry *const *entries, size_t n_entries, struct metrics_body **out)
+{
+	struct metrics_body *body;
+	size_t total = 0, at = 0;
+	int r;
+
+	body = calloc(1, sizeof(*body));
+	if (!body)
+		return -ENOMEM;
+	atomic_init(&body->refs, 1);
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		size_t lines = 0;
+		for (size_t i = 0; i < n_entries; i++)
+			if (entries[i]->snap)
+				lines += entries[i]->snap->lines[f].len;
+		/* A family without samples is left out, header included. */
+		if (lines)
+			total += strlen(families[f].header) + lines;
+	}
+	body->text = malloc(total ? total : 1);
+	if (!body->text) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		size_t start = at;
+		size_t header_len = strlen(families[f].header);
+		at += header_len;
+		for (size_t i = 0; i < n_entries; i++) {
+			const struct metrics_buf *lines = entries[i]->snap ? &entries[i]->snap->lines[f] : NULL;
+			if (lines && lines->len) {
+				memcpy(body->text + at, lines->data, lines->len);
+				at += lines->len;
+			}
+		}
+		if (at == start + header_len)
+			at = start;
+		else
+			memcpy(body->text + start, families[f].header, header_len);
+	}
+	body->text_len = at;
+	body->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)body->text, body->text_len);
+	r = deflate_raw(body->text, body->text_len, Z_SYNC_FLUSH, &body->deflated, &body->deflated_len);
+	if (r < 0)
+		goto fail;
+	*out = body;
+	return 0;
+fail:
+	body_unref(body);
+	return r;
+}
+
+static void entry_free(struct metrics_entry *e)
+{
+	if (!e)
+		return;
+	free(e->farm_id);
+	free(e->report);
+	snapshot_free(e->snap);
+	free(e);
+}
+
+static struct metrics_entry *entry_find(
+	struct metrics_entry *const *entries, size_t n, const char *farm_id, const char *report)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(entries[i]->farm_id, farm_id) == 0 && strcmp(entries[i]->report, report) == 0)
+			return entries[i];
+	return NULL;
+}
+
+int metrics_store_new(struct metrics_store **out, const char *version)
+{
+	struct metrics_store *s;
+	int r;
+
+	if (!out || !version)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	r = pthread_mutex_init(&s->build_lock, NULL);
+	if (r) {
+		free(s);
+		return -r;
+	}
+	r = pthread_mutex_init(&s->lock, NULL);
+	if (r) {
+		pthread_mutex_destroy(&s->build_lock);
+		free(s);
+		return -r;
+	}
+	s->version = strdup(version);
+	if (!s->version) {
+		metrics_store_free(s);
+		return -ENOMEM;
+	}
+	r = body_build(NULL, 0, &s->body);
+	if (r < 0) {
+		metrics_store_free(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+void metrics_store_free(struct metrics_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_entries; i++)
+		entry_free(s->entries[i]);
+	free(s->entries);
+	for (size_t i = 0; i < s->n_counters; i++)
+		free(s->counters[i].operation);
+	free(s->counters);
+	/* Scrapes still in flight hold their own reference. */
+	body_unref(s->body);
+	free(s->version);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->build_lock);
+	free(s);
+}
+
+int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
+{
+	struct metrics_entry **entries = NULL, **old_entries;
+	struct metrics_body *body = NULL, *old_body;
+	int64_t *intervals = NULL;
+	size_t n = 0, max, old_n;
+	int ret = -ENOMEM;
+
+	if (!s || !cfg)
+		return -EINVAL;
+	if (cfg->n_farms && cfg->n_reports > SIZE_MAX / sizeof(*entries) / cfg->n_farms)
+		return -ENOMEM;
+	max = cfg->n_farms * cfg->n_reports;
+	entries = calloc(max ? max : 1, sizeof(*entries));
+	intervals = calloc(max ? max : 1, sizeof(*intervals));
+	if (!entries || !intervals)
+		goto out_free;
+
+	mutex_lock(&s->build_lock);
+	for (size_t i = 0; i < s->n_entries; i++)
+		s->entries[i]->keep = false;
+	for (size_t f = 0; f < cfg->n_farms; f++) {
+		for (size_t r = 0; r < cfg->n_reports; r++) {
+			const char *farm_id = cfg->farms[f].id, *report = cfg->reports[r].name;
+			struct metrics_entry *e;
+			if (entry_find(entries, n, farm_id, report))
+				continue; /* a farm listed twice: once is enough */
+			e = entry_find(s->entries, s->n_entries, farm_id, report);
+			if (e) {
+				e->keep = true;
+			} else {
+				e = calloc(1, sizeof(*e));
+				if (!e)
+					goto out_unlock;
+				entries[n] = e; /* owned by the new array from here, freed on failure */
+				e->farm_id = strdup(farm_id);
+				e->report = strdup(report);
+				if (!e->farm_id || !e->report) {
+					n++;
+					goto out_unlock;
+				}
+				e->interval_seconds = cfg->reports[r].interval_seconds;
+			}
+			intervals[n] = cfg->reports[r].interval_seconds;
+			entries[n++] = e;
+		}
+	}
+	ret = body_build(entries, n, &body);
+	if (ret < 0)
+		goto out_unlock;
+
+	mutex_lock(&s->lock);
+	old_entries = s->entries;
+	old_n = s->n_entries;
+	old_body = s->body;
+	for (size_t i = 0; i < n; i++)
+		entries[i]->interval_seconds = intervals[i];
+	s->entries = entries;
+	s->n_entries = n;
+	s->body = body;
+	s->declared = true;
+	mutex_unlock(&s->lock);
+
+	for (size_t i = 0; i < old_n; i++)
+		if (!old_entries[i]->keep)
+			entry_free(old_entries[i]);
+	mutex_unlock(&s->build_lock);
+	free(old_entries);
+	free(intervals);
+	body_unref(old_body);
+	return 0;
+
+out_unlock:
+	for (size_t i = 0; i < n; i++)
+		if (!entry_find(s->entries, s->n_entries, entries[i]->farm_id ? entries[i]->farm_id : "",
+			    entries[i]->report ? entries[i]->report : ""))
+			entry_free(entries[i]);
+	mutex_unlock(&s->build_lock);
+out_free:
+	free(entries);
+	free(intervals);
+	return ret;
+}
+
+int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
+	struct usage_table *t, int64_t now, double duration_seconds)
+{
+	struct metrics_snapshot *snap = NULL, *old_snap;
+	struct metrics_body *body = NULL, *old_body;
+	struct metrics_entry *e;
+	int ret;
+
+	if (!s || !farm_id || !r || !r->name || !t)
+		return -EINVAL;
+	ret = snapshot_render(&snap, farm_id, r, t);
+	if (ret < 0)
+		return ret;
+
+	mutex_lock(&s->build_lock);
+	e = entry_find(s->entries, s->n_entries, farm_id, r->name);
+	if (!e) {
+		mutex_unlock(&s->build_lock);
+		log_debug("farm=%s report=%s msg=\"figures of an undeclared report dropped\"", farm_id, r->name);
+		snapshot_free(snap);
+		return -ENOENT;
+	}
+	old_snap = e->snap;
+	e->snap = snap;
+	ret = body_build(s->entries, s->n_entries, &body);
+	if (ret < 0) {
+		e->snap = old_snap;
+		mutex_unlock(&s->build_lock);
+		snapshot_free(snap);
+		return ret;
+	}
+	mutex_lock(&s->lock);
+	old_body = s->body;
+	s->body = body;
+	e->attempted = true;
+	e->up = true;
+	e->succeeded = true;
+	e->last_success = now;
+	e->duration = duration_seconds;
+	mutex_unlock(&s->lock);
+	mutex_unlock(&s->build_lock);
+
+	snapshot_free(old_snap);
+	body_unref(old_body);
+	return 0;
+}
+
+void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char *report, double duration_seconds)
+{
+	struct metrics_entry *e;
+
+	if (!s || !farm_id || !report)
+		return;
+	mutex_lock(&s->lock);
+	e = entry_find(s->entries, s->n_entries, farm_id, report);
+	if (e) {
+		e->attempted = true;
+		e->up = false;
+		e->duration = duration_seconds;
+	}
+	mutex_unlock(&s->lock);
+}
+
+void metrics_store_count_request(struct metrics_store *s, const char *operation, long status)
+{
+	size_t i;
+
+	if (!s || !operation)
+		return;
+	if (status < 100 || status > 999)
+		status = 0;
+	mutex_lock(&s->lock);
+	/* Kept sorted by (operation, status): the output order is stable and the list is short. */
+	for (i = 0; i < s->n_counters; i++) {
+		int c = strcmp(s->counters[i].operation, operation);
+		if (c > 0 || (c == 0 && s->counters[i].status >= status))
+			break;
+	}
+	if (i < s->n_counters && s->counters[i].status == status && strcmp(s->counters[i].operation, operation) == 0) {
+		s->counters[i].count++;
+		goto out;
+	}
+	if (s->n_counters >= MAX_REQUEST_COUNTERS)
+		goto out;
+	if (s->n_counters == s->cap_counters) {
+		size_t cap = s->cap_counters ? s->cap_counters * 2 : 16;
+		struct request_counter *counters = realloc(s->counters, cap * sizeof(*counters));
+		if (!counters)
+			goto out;
+		s->counters = counters;
+		s->cap_counters = cap;
+	}
+	char *copy = strdup(operation);
+	if (!copy)
+		goto out;
+	memmove(&s->counters[i + 1], &s->counters[i], (s->n_counters - i) * sizeof(*s->counters));
+	s->counters[i].operation = copy;
+	s->counters[i].status = status;
+	s->counters[i].count = 1;
+	s->n_counters++;
+out:
+	mutex_unlock(&s->lock);
+}
+
+bool metrics_store_ready(struct metrics_store *s)
+{
+	bool ready;
+
+	if (!s)
+		return false;
+	mutex_lock(&s->lock);
+	ready = s->declared;
+	for (size_t i = 0; ready && i < s->n_entries; i++)
+		ready = s->entries[i]->attempted;
+	mutex_unlock(&s->lock);
+	return ready;
+}
+
+/* `name{farm_id="…",report="…"} ` */
+static int self_pair_labels(struct metrics_buf *b, const char *name, const struct metrics_entry *e)
+{
+	if (buf_puts(b, name) < 0 || buf_puts(b, "{farm_id=\"") < 0 || metrics_buf_escape_label(b, e->farm_id) < 0 ||
+		buf_puts(b, "\",report=\"") < 0 || metrics_buf_escape_label(b, e->report) < 0 ||
+		buf_puts(b, "\"} ") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+enum self_pair_figure {
+	SELF_UP,
+	SELF_LAST_SUCCESS,
+	SELF_DURATION,
+	SELF_INTERVAL,
+};
+
+/* The exporter's own health, rendered per scrape (small). s->lock held. */
+static int self_render(struct metrics_store *s, struct metrics_buf *b)
+{
+	static const struct {
+		const char *name, *header;
+	} pair_families[] = {
+		[SELF_UP] = {"deadline_cloud_exporter_report_up",
+			"# HELP deadline_cloud_exporter_report_up 1 when the last refresh of the report for the farm "
+			"succeeded, 0 when it failed or has not finished yet.\n"
+			"# TYPE deadline_cloud_exporter_report_up gauge\n"},
+		[SELF_LAST_SUCCESS] = {"deadline_cloud_exporter_report_last_success_timestamp_seconds",
+			"# HELP deadline_cloud_exporter_report_last_success_timestamp_seconds Unix time of the last "
+			"successful refresh of the report for the farm, 0 before the first.\n"
+			"# TYPE deadline_cloud_exporter_report_last_success_timestamp_seconds gauge\n"},
+		[SELF_DURATION] = {"deadline_cloud_exporter_report_duration_seconds",
+			"# HELP deadline_cloud_exporter_report_duration_seconds Length in seconds of the last refresh "
+			"attempt of the report for the farm.\n"
+			"# TYPE deadline_cloud_exporter_report_duration_seconds gauge\n"},
+		[SELF_INTERVAL] = {"deadline_cloud_exporter_report_interval_seconds",
+			"# HELP deadline_cloud_exporter_report_interval_seconds Configured refresh interval of the "
+			"report, "
+			"in seconds.\n"
+			"# TYPE deadline_cloud_exporter_report_interval_seconds gauge\n"},
+	};
+	char value[64];
+
+	for (size_t f = 0; f < sizeof(pair_families) / sizeof(pair_families[0]); f++) {
+		bool header = false;
+		for (size_t i = 0; i < s->n_entries; i++) {
+			const struct metrics_entry *e = s->entries[i];
+			switch (f) {
+			case SELF_UP:
+				snprintf(value, sizeof(value), "%d", e->up ? 1 : 0);
+				break;
+			case SELF_LAST_SUCCESS:
+				snprintf(value, sizeof(value), "%lld", (long long)(e->succeeded ? e->last_success : 0));
+				break;
+			case SELF_DURATION:
+				if (!e->attempted)
+					continue;
+				format_double(value, sizeof(value), e->duration);
+				break;
+			default:
+				snprintf(value, sizeof(value), "%lld", (long long)e->interval_seconds);
+				break;
+			}
+			if (!header && buf_puts(b, pair_families[f].header) < 0)
+				return -ENOMEM;
+			header = true;
+			if (self_pair_labels(b, pair_families[f].name, e) < 0 || buf_puts(b, value) < 0 ||
+				buf_puts(b, "\n") < 0)
+				return -ENOMEM;
+		}
+	}
+	if (s->n_counters &&
+		buf_puts(b, "# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by "
+			    "operation and HTTP status code (error: the request failed before a status).\n"
+			    "# TYPE deadline_cloud_exporter_api_requests_total counter\n") < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_counters; i++) {
+		const struct request_counter *c = &s->counters[i];
+		if (c->status)
+			snprintf(value, sizeof(value), "%ld", c->status);
+		else
+			snprintf(value, sizeof(value), "error");
+		if (buf_puts(b, "deadline_cloud_exporter_api_requests_total{operation=\"") < 0 ||
+			metrics_buf_escape_label(b, c->operation) < 0 || buf_puts(b, "\",code=\"") < 0 ||
+			buf_puts(b, value) < 0 || buf_puts(b, "\"} ") < 0)
+			return -ENOMEM;
+		snprintf(value, sizeof(value), "%llu\n", (unsigned long long)c->count);
+		if (buf_puts(b, value) < 0)
+			return -ENOMEM;
+	}
+	if (buf_puts(b, "# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
+			"# TYPE deadline_cloud_exporter_build_info gauge\n"
+			"deadline_cloud_exporter_build_info{version=\"") < 0 ||
+		metrics_buf_escape_label(b, s->version) < 0 || buf_puts(b, "\"} 1\n") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v & 0xff);
+	p[1] = (unsigned char)((v >> 8) & 0xff);
+	p[2] = (unsigned char)((v >> 16) & 0xff);
+	p[3] = (unsigned char)((v >> 24) & 0xff);
+}
+
+static void scrape_add(struct metrics_scrape *sc, const void *base, size_t len)
+{
+	if (!len)
+		return;
+	sc->iov[sc->n_iov].iov_base = (void *)(uintptr_t)base;
+	sc->iov[sc->n_iov].iov_len = len;
+	sc->n_iov++;
+	sc->total_len += len;
+}
+
+static void scrape_self_free(struct scrape_self *self)
+{
+	if (!self)
+		return;
+	metrics_buf_deinit(&self->text);
+	free(self->deflated);
+	free(self);
+}
+
+int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scrape *out)
+{
+	struct metrics_body *body;
+	struct scrape_self *self;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -EINVAL;
+	self = calloc(1, sizeof(*self));
+	if (!self)
+		return -ENOMEM;
+	mutex_lock(&s->lock);
+	body = s->body;
+	atomic_fetch_add(&body->refs, 1);
+	r = self_render(s, &self->text);
+	mutex_unlock(&s->lock);
+	out->refs[0] = body;
+	out->refs[1] = self;
+	if (r < 0)
+		goto fail;
+
+	if (!gzip) {
+		scrape_add(out, body->text, body->text_len);
+		scrape_add(out, self->text.data, self->text.len);
+		return 0;
+	}
+	/*
+	 * One gzip member out of two raw deflate streams: the body's (shared, sync-flushed) and this scrape's
+	 * (finished). The trailer's crc32 and length cover both texts.
+	 */
+	r = deflate_raw(self->text.data, self->text.len, Z_FINISH, &self->deflated, &self->deflated_len);
+	if (r < 0)
+		goto fail;
+	uLong crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)self->text.data, self->text.len);
+	crc = crc32_combine(body->crc, crc, (z_off_t)self->text.len);
+	put_le32(self->trailer, (uint32_t)crc);
+	put_le32(self->trailer + 4, (uint32_t)((body->text_len + self->text.len) & 0xffffffffu));
+	scrape_add(out, gzip_header, sizeof(gzip_header));
+	scrape_add(out, body->deflated, body->deflated_len);
+	scrape_add(out, self->deflated, self->deflated_len);
+	scrape_add(out, self->trailer, sizeof(self->trailer));
+	return 0;
+fail:
+	metrics_scrape_release(out);
+	return r;
+}
+
+void metrics_scrape_release(struct metrics_scrape *sc)
+{
+	if (!sc)
+		return;
+	body_unref(sc->refs[0]);
+	scrape_self_free(sc->refs[1]);
+	memset(sc, 0, sizeof(*sc));
+}

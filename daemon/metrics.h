@@ -25,7 +25,8 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 /*
  * A refresh of (farm, report) succeeded: renders its figures once from t (which the caller keeps),
  * swaps them in atomically, sets up=1, last success = now, duration. Thread-safe; scrapes never
- * see a partial report. Returns 0 or -ENOMEM (the previous figures stay).
+ * see a partial report. Returns 0 or -ENOMEM (the previous figures stay); -ENOENT when the pair was
+ * not declared by metrics_store_set_reports() (the figures are dropped).
  */
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
 	struct usage_table *t, int64_t now, double duration_seconds);

@@ -46,6 +46,11 @@ struct sigv4_signed {
 /*
  * Signs req. On success fills out (free with sigv4_signed_deinit()) and returns 0; -EINVAL for a
  * malformed request (bad percent-encoding, missing host), -ENOMEM.
+ * Also -EINVAL when req->headers already holds a header the signer adds (Authorization, X-Amz-Date, and
+ * X-Amz-Content-Sha256 / X-Amz-Security-Token when it adds them), or for a header value with CR or LF;
+ * -EIO if OpenSSL fails. out is zeroed on failure. In req->query a literal '+' stands for a space (as
+ * AWS reads it): encode values with sigv4_uri_encode(v, true) so a real '+' travels as %2B.
+ * The path is signed as sent, percent-encoded once more (SigV4 for every service but S3).
  */
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *params, struct sigv4_signed *out);
 void sigv4_signed_deinit(struct sigv4_signed *s);
@@ -61,6 +66,8 @@ int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_par
  * that host and x-amz-date are signed, that X-Amz-Date is within max_skew seconds of now, the
  * payload hash when present, and the signature itself. Returns 0 when valid, -EACCES when not,
  * with a reason in why (the expected canonical request included, for debugging).
+ * The path is normalised for every service but "s3". why never holds a secret: the session token is
+ * masked in the canonical request it shows. -EINVAL for bad arguments, -ENOMEM, -EIO (OpenSSL).
  */
 int sigv4_verify(const struct sigv4_request *req, const char *region, const char *service, int64_t now,
 	int64_t max_skew, const char *(*lookup_secret)(void *ctx, const char *access_key_id), void *ctx,

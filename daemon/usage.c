@@ -155,41 +155,36 @@ static int intern_grow(struct usage_table *t)
 	return 0;
 }
 
-/* Returns the table's single copy of s (NULL or "" give the shared empty string), and its hash. */
-static int intern(struct usage_table *t, const char *s, const char **out, uint64_t *hash)
+/* Returns the table's single copy of the n bytes at s (whose hash is h); "" is the shared empty string. */
+static int intern(struct usage_table *t, const char *s, size_t n, uint64_t h, const char **out)
 {
-	size_t n = s ? strlen(s) : 0;
-	uint64_t h;
 	size_t i;
 	int r;
 
 	if (n == 0) {
 		*out = empty_string;
-		*hash = 0;
 		return 0;
 	}
-	h = hash_bytes(s, n);
 	if ((t->n_strs + 1) * 2 > t->strs_cap) {
 		r = intern_grow(t);
 		if (r < 0)
 			return r;
 	}
 	for (i = (size_t)h & (t->strs_cap - 1); t->strs[i].s; i = (i + 1) & (t->strs_cap - 1)) {
-		if (t->strs[i].hash == h && strcmp(t->strs[i].s, s) == 0) {
+		if (t->strs[i].hash == h && memcmp(t->strs[i].s, s, n + 1) == 0) {
 			*out = t->strs[i].s;
-			*hash = h;
 			return 0;
 		}
 	}
 	char *copy = arena_alloc(t, n + 1);
 	if (!copy)
 		return -ENOMEM;
-	memcpy(copy, s, n + 1);
+	memcpy(copy, s, n);
+	copy[n] = '\0';
 	t->strs[i].hash = h;
 	t->strs[i].s = copy;
 	t->n_strs++;
 	*out = copy;
-	*hash = h;
 	return 0;
 }
 
@@ -281,9 +276,21 @@ static void merged_add(struct usage_merged *m, const struct usage_stats *st, int
 	}
 }
 
-/* Finds the group of values[], creating it when new. */
-static int group_get(struct usage_table *t, const char *const *values, uint64_t hash, struct usage_group **out)
+/* A row's key before interning: its group-by values, their lengths and hashes. */
+struct group_key {
+	const char *values[2];
+	size_t lens[2];
+	uint64_t hashes[2];
+	uint64_t hash;
+};
+
+/*
+ * Finds the group of key, creating it when new. Existing groups are found by comparing the row's strings
+ * with the group's, so only a new group pays for interning.
+ */
+static int group_get(struct usage_table *t, const struct group_key *key, struct usage_group **out)
 {
+	const char *values[2] = {empty_string, empty_string};
 	size_t i;
 	int r;
 
@@ -292,10 +299,10 @@ static int group_get(struct usage_table *t, const char *const *values, uint64_t 
 		if (r < 0)
 			return r;
 	}
-	for (i = (size_t)hash & (t->slots_cap - 1); t->slots[i].g; i = (i + 1) & (t->slots_cap - 1)) {
+	for (i = (size_t)key->hash & (t->slots_cap - 1); t->slots[i].g; i = (i + 1) & (t->slots_cap - 1)) {
 		struct usage_group *g = t->slots[i].g;
-		/* Values are interned: equal strings are equal pointers. */
-		if (t->slots[i].hash == hash && g->values[0] == values[0] && g->values[1] == values[1]) {
+		if (t->slots[i].hash == key->hash && memcmp(g->values[0], key->values[0], key->lens[0] + 1) == 0 &&
+			memcmp(g->values[1], key->values[1], key->lens[1] + 1) == 0) {
 			*out = g;
 			return 0;
 		}
@@ -311,6 +318,11 @@ static int group_get(struct usage_table *t, const char *const *values, uint64_t 
 		t->groups = groups;
 		t->groups_cap = cap;
 	}
+	for (size_t k = 0; k < t->n_group_by; k++) {
+		r = intern(t, key->values[k], key->lens[k], key->hashes[k], &values[k]);
+		if (r < 0)
+			return r;
+	}
 	struct usage_group *g = arena_alloc(t, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -320,7 +332,7 @@ static int group_get(struct usage_table *t, const char *const *values, uint64_t 
 	g->job_name = empty_string;
 	merged_init(&g->cost);
 	merged_init(&g->runtime);
-	t->slots[i].hash = hash;
+	t->slots[i].hash = key->hash;
 	t->slots[i].g = g;
 	t->groups[t->n_groups++] = g;
 	t->sorted = 0;
@@ -328,34 +340,97 @@ static int group_get(struct usage_table *t, const char *const *values, uint64_t 
 	return 0;
 }
 
+static void key_add(struct group_key *key, size_t i, const char *v)
+{
+	if (v) {
+		key->values[i] = v;
+		key->lens[i] = strlen(v);
+	}
+	key->hashes[i] = hash_bytes(key->values[i], key->lens[i]);
+	key->hash = hash_mix(key->hash * UINT64_C(0x9e3779b97f4a7c15) + key->hashes[i] + i);
+}
+
+/* The group's job name is the first non-empty one seen. */
+static int job_name_offer(struct usage_table *t, struct usage_group *g, const char *name)
+{
+	size_t n;
+
+	if (t->job_index < 0 || g->job_name[0] != '\0' || !name || name[0] == '\0')
+		return 0;
+	n = strlen(name);
+	return intern(t, name, n, hash_bytes(name, n), &g->job_name);
+}
+
+static void count_add(struct usage_group *g, int64_t count)
+{
+	/* A sum of session counts beyond int64 is not a real farm, but must not be undefined behaviour. */
+	if (__builtin_add_overflow(g->count, count, &g->count))
+		g->count = count > 0 ? INT64_MAX : INT64_MIN;
+}
+
 int usage_table_add(struct usage_table *t, const struct usage_row *row)
 {
-	const char *values[2] = {empty_string, empty_string};
-	uint64_t hash = 0, h;
+	struct group_key key = {.values = {empty_string, empty_string}};
 	struct usage_group *g;
 	int r;
 
 	if (!t || !row)
 		return -EINVAL;
-	for (size_t i = 0; i < t->n_group_by; i++) {
-		r = intern(t, row->fields[t->group_by[i]], &values[i], &h);
-		if (r < 0)
-			return r;
-		hash = hash_mix(hash * UINT64_C(0x9e3779b97f4a7c15) + h + i);
-	}
-	r = group_get(t, values, hash, &g);
+	for (size_t i = 0; i < t->n_group_by; i++)
+		key_add(&key, i, row->fields[t->group_by[i]]);
+	r = group_get(t, &key, &g);
 	if (r < 0)
 		return r;
-	if (t->job_index >= 0 && g->job_name[0] == '\0' && row->job_name && row->job_name[0] != '\0') {
-		r = intern(t, row->job_name, &g->job_name, &h);
-		if (r < 0)
-			return r;
-	}
-	/* A sum of session counts beyond int64 is not a real farm, but must not be undefined behaviour. */
-	if (__builtin_add_overflow(g->count, row->count, &g->count))
-		g->count = row->count > 0 ? INT64_MAX : INT64_MIN;
+	r = job_name_offer(t, g, row->job_name);
+	if (r < 0)
+		return r;
+	count_add(g, row->count);
 	merged_add(&g->cost, &row->cost, row->count);
 	merged_add(&g->runtime, &row->runtime, row->count);
+	return 0;
+}
+
+static void merged_combine(struct usage_merged *m, const struct usage_merged *o)
+{
+	if (o->n_rows == 0)
+		return;
+	m->present = m->n_rows ? (m->present & o->present) : o->present;
+	m->n_rows += o->n_rows;
+	m->sum += o->sum;
+	if (o->min < m->min)
+		m->min = o->min;
+	if (o->max > m->max)
+		m->max = o->max;
+	m->avg_weighted += o->avg_weighted;
+	m->avg_plain += o->avg_plain;
+}
+
+int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
+{
+	int r;
+
+	if (!dst || !src || dst->n_group_by != src->n_group_by)
+		return -EINVAL;
+	for (size_t i = 0; i < dst->n_group_by; i++)
+		if (dst->group_by[i] != src->group_by[i])
+			return -EINVAL;
+	/* Insertion order, not sorted order: src stays untouched (const). */
+	for (size_t k = 0; k < src->n_groups; k++) {
+		const struct usage_group *sg = src->groups[k];
+		struct group_key key = {.values = {empty_string, empty_string}};
+		struct usage_group *g;
+		for (size_t i = 0; i < dst->n_group_by; i++)
+			key_add(&key, i, sg->values[i]);
+		r = group_get(dst, &key, &g);
+		if (r < 0)
+			return r;
+		r = job_name_offer(dst, g, sg->job_name);
+		if (r < 0)
+			return r;
+		count_add(g, sg->count);
+		merged_combine(&g->cost, &sg->cost);
+		merged_combine(&g->runtime, &sg->runtime);
+	}
 	return 0;
 }
 

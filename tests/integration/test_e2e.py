@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""test_e2e: the exporter against the simulator: every figure recomputed from the source records, plus HTTP."""
+
+import gzip
+import math
+import os
+import re
+import sys
+import time
+
+import harness
+from harness import Report
+
+REPORTS = [
+    Report("queue_usage", ["QUEUE_ID", "USAGE_TYPE"], harness.STATISTICS, window="month", timezone="UTC+00:00",
+           interval="10s"),
+    Report("job_week", ["JOB_ID"], ["SUM"], window="week", timezone="UTC-08:00", interval="15s"),
+    Report("user_day", ["USER_ID"], ["MIN", "MAX", "AVG"], window="day", timezone="UTC+05:30", interval="10s"),
+    Report("fleet_7d", ["FLEET_ID"], harness.STATISTICS, resources="fleets", window="7d", interval="10s"),
+    # every session (they start in the 100 days before the simulator did): all the hostile job names
+    Report("jobs_all", ["JOB_ID", "USAGE_TYPE"], ["SUM"], window="101d", interval="20s"),
+    Report("licenses_7d", ["LICENSE_PRODUCT", "INSTANCE_TYPE"], ["SUM", "MAX"], window="7d", interval="10s"),
+]
+OPERATIONS = ("StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation", "ListQueues", "ListFleets")
+
+
+def project_version():
+    root = os.environ.get("SOURCE_ROOT", "")
+    try:
+        with open(os.path.join(root, "meson.build"), encoding="utf-8") as f:
+            m = re.search(r"version\s*:\s*'([^']+)'", f.read())
+            return m.group(1) if m else None
+    except OSError:
+        return None
+
+
+def check_http(t, exp):
+    r = exp.request("GET", "/-/healthy")
+    t.check(r.status == 200, "/-/healthy answers 200", r.status)
+    r = exp.request("GET", "/-/ready")
+    t.check(r.status == 200, "/-/ready answers 200 once ready", r.status)
+    r = exp.request("GET", "/")
+    t.check(r.status == 200 and b"/metrics" in r.body, "/ is a landing page linking to /metrics", r.status,
+            r.body[:200])
+    t.check((r.header("content-type") or "").startswith("text/html"), "/ is HTML", r.header("content-type"))
+    for path in ("/nope", "/metrics/x", "/-/nope"):
+        r = exp.request("GET", path)
+        t.check(r.status == 404, "GET %s answers 404" % path, r.status)
+    for method, path in (("POST", "/metrics"), ("PUT", "/"), ("DELETE", "/-/ready")):
+        r = exp.request(method, path)
+        t.check(r.status == 405, "%s %s answers 405" % (method, path), r.status)
+    r = exp.request("HEAD", "/metrics")
+    t.check(r.status == 200 and r.body == b"", "HEAD /metrics answers 200 without a body", r.status, len(r.body))
+
+    r, text, _ = exp.scrape()
+    t.check(r.header("content-type") == harness.CONTENT_TYPE, "/metrics content type is %s" % harness.CONTENT_TYPE,
+            r.header("content-type"))
+    t.check(r.header("content-encoding") in (None, "identity"), "no gzip unless asked", r.header("content-encoding"))
+
+    # gzip must be the same text: compare with two plain scrapes around it that agree (counters move)
+    for attempt in range(20):
+        plain1 = exp.request("GET", "/metrics").body
+        rz = exp.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        plain2 = exp.request("GET", "/metrics").body
+        if plain1 != plain2:
+            time.sleep(0.1)
+            continue
+        t.check(rz.header("content-encoding") == "gzip", "gzip when the request accepts it",
+                rz.header("content-encoding"))
+        t.check(rz.header("content-type") == harness.CONTENT_TYPE, "gzip keeps the content type",
+                rz.header("content-type"))
+        try:
+            unzipped = gzip.decompress(rz.body)
+        except (OSError, EOFError) as e:
+            unzipped = None
+            t.check(False, "the gzip body decompresses", e)
+        t.check(unzipped == plain1, "gzip body equals the plain body", len(unzipped or b""), len(plain1))
+        break
+    else:
+        t.note("the output never held still for three scrapes: gzip compared by parse only")
+        rz = exp.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        harness.parse_exposition(gzip.decompress(rz.body).decode("utf-8"))
+
+
+def check_exposition(t, exp, text, expo, farm_ids, sim):
+    checked = harness.promtool_check(text)
+    if checked is None:
+        t.note("promtool is not installed: skipping `promtool check metrics`")
+    else:
+        t.check(checked[0] == 0 and checked[1] == "", "`promtool check metrics` prints nothing",
+                "status %d" % checked[0], checked[1][:2000])
+
+    t.check(all(s.timestamp is None for s in expo.samples), "no sample carries a timestamp")
+    for fam in expo.families.values():
+        t.check(fam.type is not None and fam.help, "family %s has TYPE and HELP" % fam.name)
+    for name in harness.USAGE_METRICS:
+        fam = expo.families.get(name)
+        if fam and fam.samples:
+            t.check(fam.type == "gauge", "%s is a gauge" % name, fam.type)
+
+    build = expo.series("deadline_cloud_exporter_build_info")
+    version = project_version()
+    t.check(len(build) == 1 and build[0].value == 1, "build_info is one sample with value 1",
+            [(b.labels, b.value) for b in build])
+    if build:
+        t.check(build[0].labels.get("version") == version, "build_info version is the project's (%s)" % version,
+                build[0].labels)
+
+    for farm in farm_ids:
+        for rep in REPORTS:
+            key = {"farm_id": farm, "report": rep.name}
+            t.check(expo.value("deadline_cloud_exporter_report_up", key) == 1, "report_up = 1 for %s" % key)
+            last = expo.value("deadline_cloud_exporter_report_last_success_timestamp_seconds", key)
+            t.check(last is not None and exp.started_at - 1 <= last <= time.time() + 1,
+                    "last success timestamp of %s is between the start and now" % key, last)
+            duration = expo.value("deadline_cloud_exporter_report_duration_seconds", key)
+            t.check(duration is not None and 0 <= duration < 600, "duration of %s is sane" % key, duration)
+
+    fam = expo.families.get("deadline_cloud_exporter_api_requests_total")
+    t.check(fam is not None and fam.type == "counter", "api_requests_total is a counter",
+            fam.type if fam else "absent")
+    sim_stats = sim.stats()
+    for op in OPERATIONS:
+        got = expo.value("deadline_cloud_exporter_api_requests_total", {"operation": op, "code": "200"})
+        served = int(((sim_stats.get("requests") or {}).get(op) or {}).get("200", 0))
+        t.check(got is not None and got > 0, "api_requests_total{operation=%s,code=200} is counted" % op, got)
+        # scraped before the simulator's counters: it can only be behind, by the requests in flight
+        t.check(got is not None and served - len(farm_ids) <= got <= served,
+                "the exporter's count of %s agrees with the simulator's (%s vs %s)" % (op, got, served))
+    for s in expo.series("deadline_cloud_exporter_api_requests_total"):
+        t.check(set(s.labels) == {"operation", "code"}, "api_requests_total labels are operation and code",
+                s.labels)
+    t.check(sim_stats.get("signatureFailures", 0) == 0, "the simulator saw no bad signature",
+            sim_stats.get("signatureFailures"))
+    t.check(sim_stats.get("concurrentStartsRefused", 0) == 0,
+            "the exporter never started a second aggregation on a busy farm",
+            sim_stats.get("concurrentStartsRefused"))
+
+
+def check_serialisation(t, aggregations, farm_ids):
+    for farm in farm_ids:
+        aggs = sorted((a for a in aggregations if a.get("farmId") == farm), key=lambda a: a["startedAt"])
+        overlaps = []
+        for i, (a, b) in enumerate(zip(aggs, aggs[1:])):
+            if a.get("completedAt") is None or b["startedAt"] < a["completedAt"]:
+                overlaps.append("%s [%s, %s) and %s started at %s" % (a.get("aggregationId"), a["startedAt"],
+                                                                      a.get("completedAt"),
+                                                                      b.get("aggregationId"), b["startedAt"]))
+        t.check(not overlaps, "farm %s never had two aggregations at once (%d aggregations)" % (farm, len(aggs)),
+                *overlaps[:5])
+        big = [a for a in aggs if not 1 <= len(harness.aggregation_ids(a)) <= 10]
+        t.check(not big, "farm %s: every Start names 1 to 10 resources" % farm,
+                *[len(harness.aggregation_ids(a)) for a in big[:5]])
+
+
+def check_report(t, sim_farm, rep, aggregations, sessions, expo):
+    farm = sim_farm["farmId"]
+    resources = sim_farm["queueIds"] if rep.resources == "queues" else sim_farm["fleetIds"]
+    n_batches = math.ceil(len(resources) / 10)
+    what = "%s/%s" % (farm[:13], rep.name)
+    refs = harness.refreshes(aggregations, farm, rep)
+    if not t.check(refs, "%s: the simulator recorded its aggregations" % what):
+        return
+    # the last refresh may still be running; every earlier one must be whole
+    for i, ref in enumerate(refs):
+        last = i == len(refs) - 1
+        ids = ref.ids()
+        whole = len(ref.batches) == n_batches and sorted(ids) == sorted(resources)
+        if not last or whole:
+            t.check(whole, "%s: refresh %d covers the %d %s in %d disjoint batches" % (
+                what, i, len(resources), rep.resources, n_batches),
+                "batches of %s ids" % [len(harness.aggregation_ids(b)) for b in ref.batches])
+        t.check(ref.start == harness.window_start(rep, ref.end),
+                "%s: refresh %d asks for the window [%s, %s)" % (what, i, ref.start_text, ref.end_text),
+                "expected start %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                    time.gmtime(harness.window_start(rep, ref.end))))
+        t.check(all(b.get("timezone") in (rep.timezone, None) for b in ref.batches),
+                "%s: refresh %d sends the report's timezone" % (what, i))
+    if rep.resources == "queues" and len(resources) == 25:
+        t.check(all(len(r.batches) == 3 for r in refs[:-1]) and len(refs[-1].batches) <= 3,
+                "%s: 25 queues go in 3 batches" % what, [len(r.batches) for r in refs])
+
+    got = harness.scraped_samples(expo, farm, rep.name)
+    complete = [r for r in refs if len(r.batches) == n_batches]
+    first_diffs = None
+    for ref in reversed(complete):
+        expected = harness.expected_samples(sessions, farm, rep, ref.ids(), ref.start, ref.end)
+        diffs = harness.compare_samples(got, expected)
+        if first_diffs is None:
+            first_diffs = diffs
+        if not diffs:
+            t.ok("%s: %d samples equal the figures of the window [%s, %s)" % (what, len(got), ref.start_text,
+                                                                               ref.end_text))
+            return got
+    t.check(False, "%s: the figures equal those of one of the %d refreshes" % (what, len(complete)),
+            *(first_diffs or ["no complete refresh"]))
+    return got
+
+
+def check_hostile_names(t, sessions_by_farm, expo):
+    names = {s.get("jobName") for sessions in sessions_by_farm.values() for s in sessions if s.get("jobName")}
+    kinds = {
+        "a double quote": lambda n: '"' in n,
+        "a backslash": lambda n: "\\" in n,
+        "a newline": lambda n: "\n" in n,
+        "non-ASCII": lambda n: any(ord(c) > 127 for c in n),
+        "128 characters": lambda n: len(n) == 128,
+    }
+    scraped = {s.labels.get("job_name") for s in expo.series(harness.USAGE_SESSIONS, report="jobs_all")}
+    for kind, has in kinds.items():
+        hostile = sorted(n for n in names if has(n))
+        if not t.check(hostile, "the simulator has job names with %s" % kind):
+            continue
+        missing = [n for n in hostile if n not in scraped]
+        t.check(not missing, "%d job names with %s round-trip through label escaping" % (len(hostile), kind),
+                *[repr(n) for n in missing[:3]])
+
+
+def main():
+    with harness.Test("e2e") as t:
+        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--quiet")
+        sim_farms = sim.farms()
+        farm_ids = [f["farmId"] for f in sim_farms]
+        t.check(len(sim_farms) == 3 and len(sim_farms[0]["queueIds"]) == 25,
+                "the simulator has 3 farms, the first with 25 queues",
+                [(len(f["queueIds"]), len(f["fleetIds"])) for f in sim_farms])
+        sessions = {f: sim.sessions(f) for f in farm_ids}
+
+        exp = harness.Exporter(t.workdir, sim, farm_ids, REPORTS)
+        seen = exp.wait_ready(timeout=180)
+        if seen and seen[0] == 503:
+            t.ok("/-/ready answered 503 before the first refreshes, then 200")
+        else:
+            t.note("/-/ready answered %s: never caught it before ready" % seen)
+        exp.wait_all_up(timeout=120)
+
+        r, text, expo = exp.scrape()
+        aggregations = sim.aggregations()
+        check_exposition(t, exp, text, expo, farm_ids, sim)
+        check_serialisation(t, aggregations, farm_ids)
+        for sim_farm in sim_farms:
+            for rep in REPORTS:
+                check_report(t, sim_farm, rep, aggregations, sessions[sim_farm["farmId"]], expo)
+        check_hostile_names(t, sessions, expo)
+        check_http(t, exp)
+
+        t.check(exp.proc.alive(), "the exporter is still running")
+        status = exp.proc.stop()
+        t.check(status == 0, "the exporter stops cleanly on SIGTERM (status 0)", status)
+    return t.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

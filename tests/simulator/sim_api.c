@@ -1,0 +1,620 @@
+/* sim_api: the four Deadline Cloud operations, the error and fault answers, and the /__sim/ control paths */
+#include "sim_api.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_TYPE "application/json"
+#define ERROR_TYPE_URL "http://internal.amazon.com/coral/com.amazonaws.deadline/"
+#define DEFAULT_MAX_RESULTS 100
+#define MAX_NEXT_TOKEN 4096
+
+void sim_response_deinit(struct sim_response *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *sim_percent_decode(const char *s, size_t len, bool plus_is_space)
+{
+	char *out = malloc(len + 1);
+	size_t n = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '%') {
+			int hi = len - i >= 3 ? hex_value(s[i + 1]) : -1;
+			int lo = len - i >= 3 ? hex_value(s[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				goto fail;
+			c = (char)(hi << 4 | lo);
+			if (c == '\0')
+				goto fail;
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		} else if (c == '\0') {
+			goto fail;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+int sim_query_parse(const char *raw, struct sim_query *q)
+{
+	const char *p = raw;
+
+	q->n = 0;
+	if (!raw)
+		return 0;
+	while (*p) {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+
+		if (len > 0) {
+			if (q->n == SIM_QUERY_MAX) {
+				sim_query_deinit(q);
+				return -EINVAL;
+			}
+			q->params[q->n].key = sim_percent_decode(p, klen, true);
+			q->params[q->n].value = eq ? sim_percent_decode(eq + 1, len - klen - 1, true) : strdup("");
+			if (!q->params[q->n].key || !q->params[q->n].value) {
+				free(q->params[q->n].key);
+				free(q->params[q->n].value);
+				sim_query_deinit(q);
+				return -EINVAL;
+			}
+			q->n++;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+void sim_query_deinit(struct sim_query *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		free(q->params[i].key);
+		free(q->params[i].value);
+	}
+	q->n = 0;
+}
+
+const char *sim_query_get(const struct sim_query *q, const char *key)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		if (strcmp(q->params[i].key, key) == 0)
+			return q->params[i].value;
+	}
+	return NULL;
+}
+
+static void set_body(struct sim_response *r, unsigned status, const char *type, const char *text, size_t len)
+{
+	r->status = status;
+	r->content_type = type;
+	r->body = malloc(len ? len : 1);
+	r->body_len = r->body ? len : 0;
+	if (r->body)
+		memcpy(r->body, text, len);
+}
+
+void sim_response_internal_failure(struct sim_response *r, const char *what)
+{
+	char text[160];
+	int n = snprintf(text, sizeof(text), "{\"message\":\"simulator failure: %s\"}", what);
+
+	sim_response_deinit(r);
+	snprintf(r->error_type, sizeof(r->error_type), "InternalServerErrorException");
+	set_body(r, 500, JSON_TYPE, text, n > 0 && (size_t)n < sizeof(text) ? (size_t)n : 0);
+	sim_log("internal failure: %s", what);
+}
+
+void sim_response_json_finish(struct sim_json *j, struct sim_response *r, unsigned status)
+{
+	const char *buf;
+	size_t len;
+
+	if (sim_json_result(j, &buf, &len) < 0) {
+		sim_response_internal_failure(r, "JSON generation failed");
+	} else {
+		set_body(r, status, JSON_TYPE, buf, len);
+		if (!r->body)
+			sim_response_internal_failure(r, "out of memory");
+	}
+	sim_json_deinit(j);
+}
+
+bool sim_response_json_begin(struct sim_json *j, struct sim_response *r)
+{
+	if (sim_json_init(j) < 0) {
+		sim_response_internal_failure(r, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+void sim_api_error(struct sim_state *st, struct sim_response *r, unsigned status, const char *name,
+	const struct sim_error_detail *detail, const char *fmt, ...)
+{
+	char message[2048];
+	struct sim_json j;
+	uint64_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	sim_state_lock(st);
+	n = st->n_errors++;
+	sim_state_unlock(st);
+
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	/*
+	 * Clients must find the name in either place and cope with both spellings: every other
+	 * error has "__type", plain or namespaced in turn; the header sometimes has a URL suffix.
+	 */
+	if (n % 4 == 1) {
+		sim_json_kv_string(&j, "__type", name);
+	} else if (n % 4 == 3) {
+		char namespaced[160];
+
+		snprintf(namespaced, sizeof(namespaced), "com.amazonaws.deadline#%s", name);
+		sim_json_kv_string(&j, "__type", namespaced);
+	}
+	sim_json_kv_string(&j, "message", message);
+	if (detail && detail->reason)
+		sim_json_kv_string(&j, "reason", detail->reason);
+	if (detail && detail->field) {
+		sim_json_string(&j, "fieldList");
+		sim_json_array_open(&j);
+		sim_json_map_open(&j);
+		sim_json_kv_string(&j, "name", detail->field);
+		sim_json_kv_string(&j, "message", message);
+		sim_json_map_close(&j);
+		sim_json_array_close(&j);
+	}
+	if (detail && detail->resource_id)
+		sim_json_kv_string(&j, "resourceId", detail->resource_id);
+	if (detail && detail->resource_type)
+		sim_json_kv_string(&j, "resourceType", detail->resource_type);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, status);
+	if (r->status == status) {
+		/* the header as the service sends it, now and then with the ":<url>" suffix */
+		if (n % 3 == 2)
+			snprintf(r->error_type, sizeof(r->error_type), "%s:%s", name, ERROR_TYPE_URL);
+		else
+			snprintf(r->error_type, sizeof(r->error_type), "%s", name);
+		r->retry_after = detail ? detail->retry_after : -1;
+	}
+}
+
+void sim_api_fault(struct sim_state *st, enum sim_fault f, struct sim_response *r)
+{
+	static const char html_502[] = "<html><head><title>502 Bad Gateway</title></head>\n"
+				       "<body><h1>502 Bad Gateway</h1></body></html>\n";
+	static const char html_503[] = "<html><head><title>503 Service Unavailable</title></head>\n"
+				       "<body><h1>Service Unavailable</h1></body></html>\n";
+	static const char truncated[] = "{\"status\":\"COMPLETED\",\"statistics\":[{\"queueId\":\"queue-0123";
+	static const char not_json[] = "<html><body>OK</body></html>\n";
+	struct sim_error_detail retry = {.retry_after = 1};
+
+	switch (f) {
+	case SIM_FAULT_THROTTLE:
+		sim_api_error(st, r, 429, "ThrottlingException", NULL, "Rate exceeded (injected)");
+		break;
+	case SIM_FAULT_THROTTLE_RETRY_AFTER:
+		sim_api_error(st, r, 429, "ThrottlingException", &retry, "Rate exceeded (injected)");
+		break;
+	case SIM_FAULT_ERROR_500:
+		sim_api_error(st, r, 500, "InternalServerErrorException", NULL, "Internal server error (injected)");
+		break;
+	case SIM_FAULT_ERROR_502:
+		set_body(r, 502, "text/html", html_502, sizeof(html_502) - 1);
+		break;
+	case SIM_FAULT_ERROR_503:
+		set_body(r, 503, "text/html", html_503, sizeof(html_503) - 1);
+		break;
+	case SIM_FAULT_BROKEN_TRUNCATED:
+		set_body(r, 200, JSON_TYPE, truncated, sizeof(truncated) - 1);
+		break;
+	case SIM_FAULT_BROKEN_HTML:
+		set_body(r, 200, JSON_TYPE, not_json, sizeof(not_json) - 1);
+		break;
+	case SIM_FAULT_BROKEN_EMPTY:
+	case SIM_FAULT_NONE:
+		set_body(r, 200, JSON_TYPE, "", 0);
+		break;
+	}
+}
+
+static void validation_error(
+	struct sim_state *st, struct sim_response *r, const char *reason, const char *field, const char *message)
+{
+	struct sim_error_detail d = {.reason = reason, .field = field && field[0] ? field : NULL, .retry_after = -1};
+
+	sim_api_error(st, r, 400, "ValidationException", &d, "%s", message);
+}
+
+void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t body_len, struct sim_response *r)
+{
+	const struct sim_world *w = st->world;
+	struct sim_agg_request req;
+	struct sim_invalid why;
+	struct sim_aggregation *a = NULL;
+	struct sim_agg_result result = {0};
+	char id[SIM_HEX_ID_LEN + 1] = "";
+	struct sim_json j;
+	bool compute = false;
+	int e;
+
+	if (sim_agg_request_parse(body, body_len, farm, &req, &why)) {
+		validation_error(st, r, why.reason, why.field, why.message);
+		return;
+	}
+	sim_state_lock(st);
+	sim_state_expire(st, sim_monotonic());
+	e = sim_state_start(st, &req, sim_monotonic(), &a);
+	if (e == 0) {
+		memcpy(id, a->id, sizeof(id));
+		compute = a->computing;
+	}
+	sim_state_unlock(st);
+	if (e == 1) {
+		struct sim_error_detail d = {.retry_after = -1};
+
+		sim_api_error(st, r, 429, "ThrottlingException", &d,
+			"An aggregation is already in progress for farm %s: wait for it to complete",
+			w->farms[farm].id);
+		return;
+	}
+	if (e < 0) {
+		sim_response_internal_failure(r, "could not record the aggregation");
+		return;
+	}
+	if (compute) {
+		/* outside the lock: the world is immutable and the record is ours until computing is cleared */
+		e = sim_agg_compute(w, &req, &result);
+		sim_state_lock(st);
+		if (e < 0) {
+			a->outcome = SIM_AGG_FAILED;
+			snprintf(a->status_message, sizeof(a->status_message), "the simulator ran out of memory");
+		} else if (st->config->max_rows && result.n_rows > st->config->max_rows) {
+			a->outcome = SIM_AGG_FAILED;
+			snprintf(a->status_message, sizeof(a->status_message),
+				"Too many results (%zu rows, at most %zu): use a shorter window, fewer resources or a "
+				"longer period",
+				result.n_rows, st->config->max_rows);
+			sim_agg_result_deinit(&result);
+		} else {
+			a->result = result;
+		}
+		a->computing = false;
+		{
+			double now = sim_monotonic();
+
+			if (a->completed_at < now)
+				a->completed_at = now;
+		}
+		sim_state_unlock(st);
+	}
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "aggregationId", id);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+}
+
+static const char *const status_names[] = {
+	[SIM_AGG_IN_PROGRESS] = "IN_PROGRESS",
+	[SIM_AGG_COMPLETED] = "COMPLETED",
+	[SIM_AGG_FAILED] = "FAILED",
+	[SIM_AGG_TIMEOUT] = "TIMEOUT",
+};
+
+static bool is_hex32(const char *s)
+{
+	if (strlen(s) != SIM_HEX_ID_LEN)
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* maxResults: absent = 100; otherwise a decimal integer 1..100. Returns false (answered) when invalid. */
+static bool page_size(struct sim_state *st, const struct sim_query *q, struct sim_response *r, size_t *out)
+{
+	const char *s = sim_query_get(q, "maxResults");
+	long v = 0;
+
+	*out = DEFAULT_MAX_RESULTS;
+	if (s) {
+		size_t len = strlen(s);
+
+		if (len == 0 || len > 3 || strspn(s, "0123456789") != len) {
+			validation_error(
+				st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be an integer");
+			return false;
+		}
+		v = strtol(s, NULL, 10);
+		if (v < 1 || v > 100) {
+			validation_error(st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be 1 to 100");
+			return false;
+		}
+		*out = (size_t)v;
+	}
+	if (st->config->page_size_cap && *out > st->config->page_size_cap)
+		*out = st->config->page_size_cap;
+	return true;
+}
+
+/*
+ * nextToken: absent or "" = from the start; else a token of kind bound to binding, below limit.
+ * Returns 0 or -EINVAL; answers nothing (a caller may hold the lock).
+ */
+static int page_offset(struct sim_state *st, const struct sim_query *q, enum sim_token_kind kind,
+	const uint8_t *binding, size_t limit, size_t *out)
+{
+	const char *s = sim_query_get(q, "nextToken");
+	uint32_t off;
+
+	*out = 0;
+	if (!s || !s[0])
+		return 0;
+	if (strlen(s) > MAX_NEXT_TOKEN || sim_token_decode(&st->token_key, s, kind, binding, &off) < 0 || off == 0 ||
+		off >= limit)
+		return -EINVAL;
+	*out = off;
+	return 0;
+}
+
+static void invalid_token(struct sim_state *st, struct sim_response *r)
+{
+	validation_error(st, r, "FIELD_VALIDATION_FAILED", "nextToken", "The pagination token is invalid");
+}
+
+static bool next_token_json(struct sim_state *st, struct sim_json *j, enum sim_token_kind kind, const uint8_t *binding,
+	size_t next, size_t total)
+{
+	char token[SIM_TOKEN_LEN + 1];
+
+	if (next >= total)
+		return true;
+	if (sim_token_encode(&st->token_key, kind, binding, (uint32_t)next, token) < 0)
+		return false;
+	sim_json_kv_string(j, "nextToken", token);
+	return true;
+}
+
+void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, struct sim_response *r)
+{
+	const char *id = sim_query_get(q, "aggregationId");
+	struct sim_aggregation *a;
+	enum sim_agg_status status;
+	size_t max, offset = 0, end;
+	struct sim_json j;
+	bool ok = true;
+
+	if (!id) {
+		validation_error(st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId is required");
+		return;
+	}
+	if (!is_hex32(id)) {
+		validation_error(
+			st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId must match [0-9a-f]{32}");
+		return;
+	}
+	if (!page_size(st, q, r, &max))
+		return;
+
+	sim_state_lock(st);
+	sim_state_expire(st, sim_monotonic());
+	a = sim_state_find(st, farm, id);
+	if (!a || a->expired) {
+		struct sim_error_detail d = {.resource_id = id, .resource_type = "aggregation", .retry_after = -1};
+		bool expired = a != NULL;
+
+		sim_state_unlock(st);
+		sim_api_error(st, r, 404, "ResourceNotFoundException", &d,
+			expired ? "Aggregation %s has expired: start a new one" : "Aggregation %s not found", id);
+		return;
+	}
+	status = sim_aggregation_status(a, sim_monotonic());
+	/* under the lock: the rows go at expiry */
+	if (status == SIM_AGG_COMPLETED &&
+		page_offset(st, q, SIM_TOKEN_AGGREGATION, a->raw_id, a->result.n_rows, &offset) < 0) {
+		sim_state_unlock(st);
+		invalid_token(st, r);
+		return;
+	}
+	if (!sim_response_json_begin(&j, r)) {
+		sim_state_unlock(st);
+		return;
+	}
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "status", status_names[status]);
+	if (status == SIM_AGG_FAILED || status == SIM_AGG_TIMEOUT)
+		sim_json_kv_string(&j, "statusMessage", a->status_message);
+	if (status == SIM_AGG_COMPLETED) {
+		end = offset + max < a->result.n_rows ? offset + max : a->result.n_rows;
+		sim_json_string(&j, "statistics");
+		sim_json_array_open(&j);
+		for (size_t i = offset; i < end; i++)
+			sim_agg_row_json(&j, st->world, &a->req, &a->result.rows[i]);
+		sim_json_array_close(&j);
+		ok = next_token_json(st, &j, SIM_TOKEN_AGGREGATION, a->raw_id, end, a->result.n_rows);
+	}
+	sim_json_map_close(&j);
+	sim_state_unlock(st);
+	if (!ok) {
+		sim_json_deinit(&j);
+		sim_response_internal_failure(r, "could not make a token");
+		return;
+	}
+	sim_response_json_finish(&j, r, 200);
+}
+
+static void timestamp_json(struct sim_json *j, const char *key, int64_t seconds)
+{
+	char text[SIM_RFC3339_SIZE];
+
+	sim_rfc3339_format(seconds * SIM_MS_PER_SECOND, text);
+	sim_json_kv_string(j, key, text);
+}
+
+static void queue_json(
+	struct sim_json *j, const struct sim_world *w, const struct sim_farm *farm, const struct sim_queue *qu)
+{
+	sim_json_map_open(j);
+	sim_json_kv_string(j, "farmId", farm->id);
+	sim_json_kv_string(j, "queueId", qu->id);
+	sim_json_kv_string(j, "displayName", qu->display_name);
+	sim_json_kv_string(j, "status", qu->status);
+	sim_json_kv_string(j, "defaultBudgetAction", "NONE");
+	if (qu->blocked_reason)
+		sim_json_kv_string(j, "blockedReason", qu->blocked_reason);
+	timestamp_json(j, "createdAt", qu->created_at);
+	sim_json_kv_string(j, "createdBy", w->users[0]);
+	sim_json_map_close(j);
+}
+
+static void range_json(struct sim_json *j, const char *key, long long min, long long max)
+{
+	sim_json_string(j, key);
+	sim_json_map_open(j);
+	sim_json_kv_int(j, "min", min);
+	sim_json_kv_int(j, "max", max);
+	sim_json_map_close(j);
+}
+
+static void fleet_json(
+	struct sim_json *j, const struct sim_world *w, const struct sim_farm *farm, const struct sim_fleet *fl)
+{
+	sim_json_map_open(j);
+	sim_json_kv_string(j, "fleetId", fl->id);
+	sim_json_kv_string(j, "farmId", farm->id);
+	sim_json_kv_string(j, "displayName", fl->display_name);
+	sim_json_kv_string(j, "status", "ACTIVE");
+	sim_json_kv_string(j, "autoScalingStatus", "STEADY");
+	sim_json_kv_int(j, "targetWorkerCount", fl->worker_count);
+	sim_json_kv_int(j, "workerCount", fl->worker_count);
+	sim_json_kv_int(j, "minWorkerCount", fl->min_workers);
+	sim_json_kv_int(j, "maxWorkerCount", fl->max_workers);
+	sim_json_string(j, "configuration");
+	sim_json_map_open(j);
+	if (fl->customer_managed) {
+		sim_json_string(j, "customerManaged");
+		sim_json_map_open(j);
+		sim_json_kv_string(j, "mode", "NO_SCALING");
+		sim_json_string(j, "workerCapabilities");
+		sim_json_map_open(j);
+		range_json(j, "vCpuCount", 4, 64);
+		range_json(j, "memoryMiB", 8192, 262144);
+		sim_json_kv_string(j, "osFamily", "LINUX");
+		sim_json_kv_string(j, "cpuArchitectureType", "x86_64");
+		sim_json_map_close(j);
+		sim_json_map_close(j);
+	} else {
+		sim_json_string(j, "serviceManagedEc2");
+		sim_json_map_open(j);
+		sim_json_string(j, "instanceCapabilities");
+		sim_json_map_open(j);
+		range_json(j, "vCpuCount", 8, 32);
+		range_json(j, "memoryMiB", 16384, 131072);
+		sim_json_kv_string(j, "osFamily", "LINUX");
+		sim_json_kv_string(j, "cpuArchitectureType", "x86_64");
+		sim_json_map_close(j);
+		sim_json_string(j, "instanceMarketOptions");
+		sim_json_map_open(j);
+		sim_json_kv_string(j, "type", "spot");
+		sim_json_map_close(j);
+		sim_json_map_close(j);
+	}
+	sim_json_map_close(j);
+	timestamp_json(j, "createdAt", fl->created_at);
+	sim_json_kv_string(j, "createdBy", w->users[0]);
+	sim_json_map_close(j);
+}
+
+void sim_api_list(struct sim_state *st, size_t farm, bool fleets, const struct sim_query *q, struct sim_response *r)
+{
+	const struct sim_world *w = st->world;
+	const struct sim_farm *f = &w->farms[farm];
+	enum sim_token_kind kind = fleets ? SIM_TOKEN_FLEETS : SIM_TOKEN_QUEUES;
+	size_t total = fleets ? f->n_fleets : f->n_queues, max, offset, end;
+	struct sim_json j;
+
+	if (!page_size(st, q, r, &max))
+		return;
+	if (page_offset(st, q, kind, f->raw_id, total, &offset) < 0) {
+		invalid_token(st, r);
+		return;
+	}
+	if (!sim_response_json_begin(&j, r))
+		return;
+	end = offset + max < total ? offset + max : total;
+	sim_json_map_open(&j);
+	sim_json_string(&j, fleets ? "fleets" : "queues");
+	sim_json_array_open(&j);
+	for (size_t i = offset; i < end; i++) {
+		if (fleets)
+			fleet_json(&j, w, f, &f->fleets[i]);
+		else
+			queue_json(&j, w, f, &f->queues[i]);
+	}
+	sim_json_array_close(&j);
+	if (!next_token_json(st, &j, kind, f->raw_id, end, total)) {
+		sim_json_deinit(&j);
+		sim_response_internal_failure(r, "could not make a token");
+		return;
+	}
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+}
+
+void sim_api_request_id(struct sim_state *st, char out[37])
+{
+	char label[48], hex[SIM_HEX_ID_LEN + 1];
+	uint64_t n;
+
+	sim_state_lock(st);
+	n = st->n_request_ids++;
+	sim_state_unlock(st);
+	snprintf(label, sizeof(label), "request/%llu", (unsigned long long)n);
+	if (sim_derive_hex(st->config->seed, label, hex, NULL) < 0)
+		memset(hex, '0', SIM_HEX_ID_LEN);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}

@@ -1,0 +1,81 @@
+/* sim_api: the four Deadline Cloud operations, the error and fault answers, and the /__sim/ control paths */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sim_state.h"
+
+/* An answer, independent of the HTTP library. */
+struct sim_response {
+	unsigned status;
+	char *body; /* malloc'd, or NULL for none */
+	size_t body_len;
+	const char *content_type; /* static */
+	char error_type[128]; /* x-amzn-ErrorType, or "" */
+	int retry_after; /* Retry-After seconds, or -1 */
+	const char *allow; /* Allow header (405), or NULL */
+};
+
+void sim_response_deinit(struct sim_response *r);
+
+/* Starts a JSON body; false (r answered with a 500) when out of memory. */
+bool sim_response_json_begin(struct sim_json *j, struct sim_response *r);
+/* Takes the generator's text as r's body with status, then frees the generator (a 500 on failure). */
+void sim_response_json_finish(struct sim_json *j, struct sim_response *r, unsigned status);
+/* A 500 for a failure of the simulator itself (what is logged). */
+void sim_response_internal_failure(struct sim_response *r, const char *what);
+
+#define SIM_QUERY_MAX 32
+
+/* A query string, split and percent-decoded ('+' as space, as AWS services read it). */
+struct sim_query {
+	struct {
+		char *key;
+		char *value;
+	} params[SIM_QUERY_MAX];
+	size_t n;
+};
+
+/* raw: the query as sent, without '?' (NULL for none). Returns 0, -EINVAL (bad encoding, too many), -ENOMEM. */
+int sim_query_parse(const char *raw, struct sim_query *q);
+void sim_query_deinit(struct sim_query *q);
+/* The first value of key, or NULL. */
+const char *sim_query_get(const struct sim_query *q, const char *key);
+
+/* Decodes %XX (and '+' as space when plus_is_space); NUL bytes are refused. Returns a malloc'd string or NULL. */
+char *sim_percent_decode(const char *s, size_t len, bool plus_is_space);
+
+/* The details an AWS error may carry. Any member may be NULL / -1. */
+struct sim_error_detail {
+	const char *reason; /* ValidationException.reason */
+	const char *field; /* one fieldList entry */
+	const char *resource_id; /* ResourceNotFoundException */
+	const char *resource_type;
+	int retry_after;
+};
+
+/*
+ * Fills r with an AWS JSON error: x-amzn-ErrorType (sometimes with the ":<url>" suffix), a body
+ * with "message", the detail members and, every other time, "__type".
+ */
+void sim_api_error(struct sim_state *st, struct sim_response *r, unsigned status, const char *name,
+	const struct sim_error_detail *detail, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* An injected fault's answer. */
+void sim_api_fault(struct sim_state *st, enum sim_fault f, struct sim_response *r);
+
+/* The operations; farm is a valid farm index. */
+void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t body_len, struct sim_response *r);
+void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, struct sim_response *r);
+void sim_api_list(struct sim_state *st, size_t farm, bool fleets, const struct sim_query *q, struct sim_response *r);
+
+/*
+ * A /__sim/ control path (path without the query). Returns true when path is one (r filled,
+ * 405 for a wrong method), false for an unknown path.
+ */
+bool sim_control(struct sim_state *st, const char *method, const char *path, const struct sim_query *q,
+	const char *body, size_t body_len, struct sim_response *r);
+
+/* The x-amzn-RequestId of the next response (deterministic per seed and order). */
+void sim_api_request_id(struct sim_state *st, char out[37]);

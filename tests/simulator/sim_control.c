@@ -1,0 +1,380 @@
+/* sim_control: the unsigned /__sim/ paths the tests use to read the source data and counters and to steer faults */
+#include "sim_api.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CONTROL_DEPTH 8
+
+static void control_error(struct sim_response *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void control_error(struct sim_response *r, unsigned status, const char *fmt, ...)
+{
+	char message[512];
+	struct sim_json j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "message", message);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, status);
+}
+
+static void farms(struct sim_state *st, struct sim_response *r)
+{
+	const struct sim_world *w = st->world;
+	struct sim_json j;
+
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_string(&j, "farms");
+	sim_json_array_open(&j);
+	for (size_t f = 0; f < SIM_FARMS; f++) {
+		const struct sim_farm *farm = &w->farms[f];
+
+		sim_json_map_open(&j);
+		sim_json_kv_string(&j, "farmId", farm->id);
+		sim_json_string(&j, "queueIds");
+		sim_json_array_open(&j);
+		for (size_t i = 0; i < farm->n_queues; i++)
+			sim_json_string(&j, farm->queues[i].id);
+		sim_json_array_close(&j);
+		sim_json_string(&j, "fleetIds");
+		sim_json_array_open(&j);
+		for (size_t i = 0; i < farm->n_fleets; i++)
+			sim_json_string(&j, farm->fleets[i].id);
+		sim_json_array_close(&j);
+		sim_json_kv_int(&j, "sessionCount", (long long)farm->n_sessions);
+		sim_json_map_close(&j);
+	}
+	sim_json_array_close(&j);
+	sim_json_kv_int(&j, "dataEpoch", w->epoch);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+}
+
+static void sessions(struct sim_state *st, const struct sim_query *q, struct sim_response *r)
+{
+	const struct sim_world *w = st->world;
+	const char *farm_id = sim_query_get(q, "farmId");
+	const struct sim_farm *farm;
+	struct sim_json j;
+	int f;
+
+	if (!farm_id) {
+		control_error(r, 400, "farmId is required");
+		return;
+	}
+	f = sim_world_find_farm(w, farm_id);
+	if (f < 0) {
+		control_error(r, 404, "no farm %.64s", farm_id);
+		return;
+	}
+	farm = &w->farms[f];
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_string(&j, "sessions");
+	sim_json_array_open(&j);
+	for (size_t i = 0; i < farm->n_sessions; i++) {
+		const struct sim_session *s = &farm->sessions[i];
+
+		sim_json_map_open(&j);
+		sim_json_kv_string(&j, "queueId", farm->queues[s->queue].id);
+		sim_json_kv_string(&j, "fleetId", farm->fleets[s->fleet].id);
+		sim_json_kv_string(&j, "jobId", w->jobs[s->job].id);
+		sim_json_kv_string(&j, "jobName", w->jobs[s->job].name);
+		sim_json_kv_string(&j, "userId", w->users[s->user]);
+		sim_json_kv_string(&j, "usageType", sim_usage_type_names[s->usage_type]);
+		if (s->instance_type != SIM_NONE)
+			sim_json_kv_string(&j, "instanceType", sim_instance_types[s->instance_type]);
+		if (s->license_product != SIM_NONE)
+			sim_json_kv_string(&j, "licenseProduct", sim_license_products[s->license_product]);
+		sim_json_kv_int(&j, "startTime", s->start);
+		sim_json_kv_double(&j, "runtimeSeconds", s->runtime);
+		sim_json_kv_double(&j, "costUsd", s->cost);
+		sim_json_map_close(&j);
+	}
+	sim_json_array_close(&j);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+}
+
+static void aggregations(struct sim_state *st, struct sim_response *r)
+{
+	static const char *const status_names[] = {
+		[SIM_AGG_IN_PROGRESS] = "IN_PROGRESS",
+		[SIM_AGG_COMPLETED] = "COMPLETED",
+		[SIM_AGG_FAILED] = "FAILED",
+		[SIM_AGG_TIMEOUT] = "TIMEOUT",
+	};
+	struct sim_json j;
+	double now;
+
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_string(&j, "aggregations");
+	sim_json_array_open(&j);
+	sim_state_lock(st);
+	now = sim_monotonic();
+	for (size_t i = 0; i < st->n_aggs; i++) {
+		const struct sim_aggregation *a = st->aggs[i];
+
+		sim_json_map_open(&j);
+		sim_json_kv_string(&j, "aggregationId", a->id);
+		sim_agg_request_json(&j, st->world, &a->req);
+		sim_json_kv_double(&j, "startedAt", a->started_at);
+		sim_json_kv_double(&j, "completedAt", a->completed_at);
+		sim_json_kv_string(&j, "status", a->expired ? "EXPIRED" : status_names[sim_aggregation_status(a, now)]);
+		if (!a->computing && !a->expired && a->outcome == SIM_AGG_COMPLETED)
+			sim_json_kv_int(&j, "rowCount", (long long)a->result.n_rows);
+		sim_json_map_close(&j);
+	}
+	sim_state_unlock(st);
+	sim_json_array_close(&j);
+	sim_json_kv_double(&j, "now", now);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+}
+
+static void stats(struct sim_state *st, struct sim_response *r)
+{
+	struct sim_json j;
+	char code[8];
+
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_string(&j, "requests");
+	sim_json_map_open(&j);
+	sim_state_lock(st);
+	for (int op = 0; op < SIM_OP_COUNT; op++) {
+		bool any = false;
+
+		for (unsigned c = 0; c < SIM_HTTP_CODES; c++)
+			any = any || st->requests[op][c];
+		if (op == SIM_OP_UNKNOWN && !any)
+			continue;
+		sim_json_string(&j, sim_op_name((enum sim_op)op));
+		sim_json_map_open(&j);
+		for (unsigned c = 0; c < SIM_HTTP_CODES; c++) {
+			if (!st->requests[op][c])
+				continue;
+			snprintf(code, sizeof(code), "%u", c);
+			sim_json_kv_int(&j, code, (long long)st->requests[op][c]);
+		}
+		sim_json_map_close(&j);
+	}
+	sim_json_map_close(&j);
+	sim_json_kv_int(&j, "signatureFailures", (long long)st->signature_failures);
+	sim_json_kv_int(&j, "concurrentStartsRefused", (long long)st->concurrent_starts_refused);
+	sim_json_kv_int(&j, "faultsInjected", (long long)st->faults_injected);
+	sim_json_kv_int(&j, "aggregationsStarted", (long long)st->n_aggs);
+	sim_state_unlock(st);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+}
+
+static void faults_json(struct sim_state *st, struct sim_response *r)
+{
+	struct sim_json j;
+
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_state_lock(st);
+	sim_json_map_open(&j);
+	sim_json_kv_double(&j, "throttleRate", st->throttle_rate);
+	sim_json_kv_double(&j, "errorRate", st->error_rate);
+	sim_json_kv_double(&j, "brokenRate", st->broken_rate);
+	sim_json_kv_double(&j, "failRate", st->fail_rate);
+	sim_json_kv_double(&j, "timeoutRate", st->timeout_rate);
+	sim_json_map_close(&j);
+	sim_state_unlock(st);
+	sim_response_json_finish(&j, r, 200);
+}
+
+static const char *const rate_names[] = {"throttleRate", "errorRate", "brokenRate", "failRate", "timeoutRate"};
+#define N_RATES (sizeof(rate_names) / sizeof(rate_names[0]))
+
+static void set_faults(struct sim_state *st, const char *body, size_t len, struct sim_response *r)
+{
+	char err[256];
+	yajl_val tree = sim_json_parse(body, len, MAX_CONTROL_DEPTH, err, sizeof(err));
+	double rates[N_RATES] = {0};
+	bool given[N_RATES] = {false};
+	long long seed = -1;
+
+	if (!tree) {
+		control_error(r, 400, "bad JSON: %s", err);
+		return;
+	}
+	if (!YAJL_IS_OBJECT(tree)) {
+		control_error(r, 400, "expected an object");
+		goto out;
+	}
+	for (size_t i = 0; i < tree->u.object.len; i++) {
+		const char *k = tree->u.object.keys[i];
+		yajl_val v = tree->u.object.values[i];
+		bool known = false;
+
+		if (strcmp(k, "faultSeed") == 0) {
+			if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
+				control_error(r, 400, "faultSeed must be a non-negative integer");
+				goto out;
+			}
+			seed = YAJL_GET_INTEGER(v);
+			continue;
+		}
+		for (size_t n = 0; n < N_RATES; n++) {
+			if (strcmp(k, rate_names[n]) != 0)
+				continue;
+			known = true;
+			if (!YAJL_IS_DOUBLE(v) || !(YAJL_GET_DOUBLE(v) >= 0.0 && YAJL_GET_DOUBLE(v) <= 1.0)) {
+				control_error(r, 400, "%s must be a number in [0, 1]", k);
+				goto out;
+			}
+			rates[n] = YAJL_GET_DOUBLE(v);
+			given[n] = true;
+		}
+		if (!known) {
+			control_error(r, 400, "unknown member %.64s", k);
+			goto out;
+		}
+	}
+	sim_state_lock(st);
+	if (given[0])
+		st->throttle_rate = rates[0];
+	if (given[1])
+		st->error_rate = rates[1];
+	if (given[2])
+		st->broken_rate = rates[2];
+	if (given[3])
+		st->fail_rate = rates[3];
+	if (given[4])
+		st->timeout_rate = rates[4];
+	if (seed >= 0) {
+		sim_rng_seed(&st->fault_rng, (uint64_t)seed, "faults");
+		sim_rng_seed(&st->outcome_rng, (uint64_t)seed, "outcomes");
+	}
+	sim_log("faults: throttle=%g error=%g broken=%g fail=%g timeout=%g", st->throttle_rate, st->error_rate,
+		st->broken_rate, st->fail_rate, st->timeout_rate);
+	sim_state_unlock(st);
+	faults_json(st, r);
+out:
+	yajl_tree_free(tree);
+}
+
+/* A string member that fits size bytes; NULL when absent or null. Returns false when wrong. */
+static bool text_member(yajl_val obj, const char *key, size_t size, const char **out)
+{
+	yajl_val v = sim_json_member(obj, key);
+
+	*out = NULL;
+	if (!v || YAJL_IS_NULL(v))
+		return true;
+	*out = YAJL_GET_STRING(v);
+	return *out && strlen(*out) < size;
+}
+
+static void set_credentials(struct sim_state *st, const char *body, size_t len, struct sim_response *r)
+{
+	char err[256];
+	yajl_val tree = sim_json_parse(body, len, MAX_CONTROL_DEPTH, err, sizeof(err));
+	struct sim_credentials c;
+	const char *id, *secret, *token;
+	struct sim_json j;
+
+	if (!tree) {
+		control_error(r, 400, "bad JSON: %s", err);
+		return;
+	}
+	if (!text_member(tree, "accessKeyId", sizeof(c.access_key_id), &id) || !id || !id[0] ||
+		!text_member(tree, "secretAccessKey", sizeof(c.secret_access_key), &secret) || !secret || !secret[0] ||
+		!text_member(tree, "sessionToken", sizeof(c.session_token), &token)) {
+		control_error(r, 400, "expected {\"accessKeyId\":…,\"secretAccessKey\":…,\"sessionToken\":…|null}");
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	memcpy(c.access_key_id, id, strlen(id) + 1);
+	memcpy(c.secret_access_key, secret, strlen(secret) + 1);
+	if (token)
+		memcpy(c.session_token, token, strlen(token) + 1);
+	sim_state_lock(st);
+	st->previous = st->credentials;
+	st->have_previous = true;
+	st->credentials = c;
+	sim_state_unlock(st);
+	sim_log("credentials rotated: access key id %s", c.access_key_id);
+	if (!sim_response_json_begin(&j, r))
+		goto out;
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "accessKeyId", c.access_key_id);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+out:
+	yajl_tree_free(tree);
+}
+
+static bool is_get(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+bool sim_control(struct sim_state *st, const char *method, const char *path, const struct sim_query *q,
+	const char *body, size_t body_len, struct sim_response *r)
+{
+	const char *allow = NULL;
+
+	if (strcmp(path, "/__sim/farms") == 0) {
+		if (is_get(method))
+			farms(st, r);
+		else
+			allow = "GET, HEAD";
+	} else if (strcmp(path, "/__sim/sessions") == 0) {
+		if (is_get(method))
+			sessions(st, q, r);
+		else
+			allow = "GET, HEAD";
+	} else if (strcmp(path, "/__sim/aggregations") == 0) {
+		if (is_get(method))
+			aggregations(st, r);
+		else
+			allow = "GET, HEAD";
+	} else if (strcmp(path, "/__sim/stats") == 0) {
+		if (is_get(method))
+			stats(st, r);
+		else
+			allow = "GET, HEAD";
+	} else if (strcmp(path, "/__sim/faults") == 0) {
+		if (strcmp(method, "POST") == 0)
+			set_faults(st, body, body_len, r);
+		else if (is_get(method))
+			faults_json(st, r);
+		else
+			allow = "GET, HEAD, POST";
+	} else if (strcmp(path, "/__sim/credentials") == 0) {
+		if (strcmp(method, "POST") == 0)
+			set_credentials(st, body, body_len, r);
+		else
+			allow = "POST";
+	} else {
+		return false;
+	}
+	if (allow) {
+		control_error(r, 405, "%s is not allowed on %s", method, path);
+		r->allow = allow;
+	}
+	return true;
+}

@@ -1,0 +1,505 @@
+/* sim_data: the simulator's synthetic farms, queues, fleets, jobs, users and sessions (immutable once built) */
+#include "sim_data.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define DAY_SECONDS INT64_C(86400)
+#define HISTORY_SECONDS (100 * DAY_SECONDS)
+#define JOB_SPREAD_SECONDS (3 * DAY_SECONDS)
+#define JOB_NAME_MAX_BYTES 1024 /* 128 characters of up to 4 bytes, with room to spare */
+
+static const size_t farm_queues[SIM_FARMS] = {25, 12, 3};
+static const size_t farm_fleets[SIM_FARMS] = {6, 3, 1};
+
+const char *const sim_usage_type_names[SIM_USAGE_COUNT] = {
+	[SIM_USAGE_COMPUTE] = "COMPUTE",
+	[SIM_USAGE_LICENSE] = "LICENSE",
+	[SIM_USAGE_PERSISTENT_VOLUME] = "PERSISTENT_VOLUME",
+	[SIM_USAGE_GPU_BURST] = "GPU_BURST",
+};
+
+/* The first CPU_INSTANCE_TYPES serve COMPUTE sessions, the rest GPU_BURST ones. */
+#define CPU_INSTANCE_TYPES 6
+const char *const sim_instance_types[] = {
+	"c5.2xlarge",
+	"c6i.4xlarge",
+	"m5.8xlarge",
+	"m6i.2xlarge",
+	"r6i.4xlarge",
+	"c7i.8xlarge",
+	"g5.xlarge",
+	"g6e.2xlarge",
+};
+const size_t sim_n_instance_types = sizeof(sim_instance_types) / sizeof(sim_instance_types[0]);
+static const double instance_rates[] = {0.34, 0.68, 1.536, 0.384, 1.008, 1.428, 1.006, 2.242}; /* USD/hour */
+
+const char *const sim_license_products[] = {"arnold", "cinema4d", "houdini", "maya", "nuke", "redshift", "vray"};
+const size_t sim_n_license_products = sizeof(sim_license_products) / sizeof(sim_license_products[0]);
+static const double license_rates[] = {0.09, 0.2, 0.25, 0.09, 0.55, 0.13, 0.13};
+
+#define VOLUME_RATE 0.0137
+
+static const char *const projects[] = {"aurora", "basalt", "cinder", "drift", "ember", "fjord", "glacier", "harbor"};
+static const char *const tasks[] = {"lighting", "comp", "fx_sim", "layout", "anim", "lookdev", "cfx", "render"};
+static const char *const queue_names[] = {
+	"Lighting", "Comp", "FX", "Layout", "Animation", "Lookdev", "Crowd", "Matte painting", "Edit", "Délivery"};
+static const char *const fleet_names[] = {"Spot CPU", "On-demand CPU", "Workstations (CMF)", "Render “farm” 2"};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every JOB_HOSTILE_EVERY-th job gets one of these names; %zu is the job's index. */
+#define JOB_HOSTILE_EVERY 9
+static const char *const hostile_names[] = {
+	"Final \"hero\" render \\ comp #%zu",
+	"two\nlines #%zu",
+	"tab\tseparated\tname #%zu",
+	"Szene 3 – Übergang 🎬 渲染 #%zu",
+	NULL, /* 128 ASCII characters */
+	"ctl \x01\x02\x1f"
+	" bell\a del\x7f #%zu",
+	"job\"} 1\nfake_metric{a=\"b #%zu",
+	"  padded #%zu  ",
+	"#%zu C:\\render\\shot_010\\",
+	"%%s%%n%%x {{.}} ${HOME} #%zu",
+	"\r\ncrlf #%zu",
+	"sep\u2028line\u2029para #%zu",
+	NULL, /* 128 characters of three bytes each */
+	"\\u0000 literal, \\\" escaped-looking #%zu",
+};
+
+int sim_derive_hex(uint64_t seed, const char *label, char out[SIM_HEX_ID_LEN + 1], uint8_t raw[SIM_HEX_ID_LEN / 2])
+{
+	static const char hex[] = "0123456789abcdef";
+	char input[256];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	int n = snprintf(input, sizeof(input), "deadline-cloud-simulator/%" PRIu64 "/%s", seed, label);
+
+	if (n < 0 || (size_t)n >= sizeof(input))
+		return -EINVAL;
+	if (!EVP_Digest(input, (size_t)n, digest, &digest_len, EVP_sha256(), NULL) || digest_len < SIM_HEX_ID_LEN / 2)
+		return -EIO;
+	for (size_t i = 0; i < SIM_HEX_ID_LEN / 2; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 0xf];
+		if (raw)
+			raw[i] = digest[i];
+	}
+	out[SIM_HEX_ID_LEN] = '\0';
+	return 0;
+}
+
+/* A label built with printf, then derived; prefix is prepended to the hex ("queue-"). */
+static int derive_id(uint64_t seed, char *out, size_t outlen, const char *prefix, uint8_t *raw, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int derive_id(uint64_t seed, char *out, size_t outlen, const char *prefix, uint8_t *raw, const char *fmt, ...)
+{
+	char label[128], hex[SIM_HEX_ID_LEN + 1];
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(label, sizeof(label), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(label))
+		return -EINVAL;
+	r = sim_derive_hex(seed, label, hex, raw);
+	if (r < 0)
+		return r;
+	n = snprintf(out, outlen, "%s%s", prefix, hex);
+	if (n < 0 || (size_t)n >= outlen)
+		return -EINVAL;
+	return 0;
+}
+
+static uint64_t splitmix(uint64_t *state)
+{
+	uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+void sim_rng_seed(struct sim_rng *r, uint64_t seed, const char *stream)
+{
+	/* FNV-1a of the stream name keeps the streams independent: a new one never shifts another */
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (const char *p = stream; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= UINT64_C(0x100000001b3);
+	}
+	r->state = seed ^ h;
+	(void)splitmix(&r->state);
+}
+
+uint64_t sim_rng_next(struct sim_rng *r)
+{
+	return splitmix(&r->state);
+}
+
+double sim_rng_unit(struct sim_rng *r)
+{
+	return (double)(sim_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t sim_rng_below(struct sim_rng *r, uint64_t n)
+{
+	/* rejection keeps it uniform; the loop almost never runs twice */
+	uint64_t limit = UINT64_MAX - UINT64_MAX % n, v;
+
+	do {
+		v = sim_rng_next(r);
+	} while (v >= limit);
+	return v % n;
+}
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *dup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+/* Exactly 128 characters: "#<index> " then filler (each filler character is fill_len bytes). */
+static char *long_name(size_t index, const char *fill, size_t fill_len)
+{
+	char head[32];
+	int n = snprintf(head, sizeof(head), "#%zu ", index);
+	size_t chars, len;
+	char *s;
+
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return NULL;
+	chars = (size_t)n;
+	s = malloc(JOB_NAME_MAX_BYTES);
+	if (!s)
+		return NULL;
+	memcpy(s, head, chars);
+	len = chars;
+	for (; chars < 128; chars++) {
+		memcpy(s + len, fill, fill_len);
+		len += fill_len;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+static char *job_name(struct sim_rng *rng, size_t index)
+{
+	if (index % JOB_HOSTILE_EVERY == 4) {
+		size_t h = (index / JOB_HOSTILE_EVERY) % N_OF(hostile_names);
+
+		if (h == 4)
+			return long_name(index, "x", 1);
+		if (h == 12)
+			return long_name(index, "長", strlen("長"));
+			/* the format is one of ours, chosen from a fixed table */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		return dup_printf(hostile_names[h], index);
+#pragma GCC diagnostic pop
+	}
+	return dup_printf("%s_sh%04u_%s_v%03u", projects[sim_rng_below(rng, N_OF(projects))],
+		(unsigned)sim_rng_below(rng, 10000), tasks[sim_rng_below(rng, N_OF(tasks))],
+		(unsigned)(1 + sim_rng_below(rng, 40)));
+}
+
+static int build_farms(struct sim_world *w)
+{
+	int r;
+
+	for (size_t f = 0; f < SIM_FARMS; f++) {
+		struct sim_farm *farm = &w->farms[f];
+
+		r = derive_id(w->seed, farm->id, sizeof(farm->id), "farm-", farm->raw_id, "farm/%zu", f);
+		if (r < 0)
+			return r;
+		farm->queues = calloc(farm_queues[f], sizeof(*farm->queues));
+		farm->fleets = calloc(farm_fleets[f], sizeof(*farm->fleets));
+		if (!farm->queues || !farm->fleets)
+			return -ENOMEM;
+		farm->n_queues = farm_queues[f];
+		farm->n_fleets = farm_fleets[f];
+		for (size_t i = 0; i < farm->n_queues; i++) {
+			struct sim_queue *q = &farm->queues[i];
+
+			r = derive_id(w->seed, q->id, sizeof(q->id), "queue-", NULL, "queue/%zu/%zu", f, i);
+			if (r < 0)
+				return r;
+			q->display_name = dup_printf("Queue %02zu — %s", i, queue_names[i % N_OF(queue_names)]);
+			if (!q->display_name)
+				return -ENOMEM;
+			q->status = i % 7 == 3 ? "SCHEDULING_BLOCKED" : i % 3 == 0 ? "IDLE" : "SCHEDULING";
+			q->blocked_reason = i % 7 == 3 ? "BUDGET_THRESHOLD_REACHED" : NULL;
+			q->created_at = w->epoch - 200 * DAY_SECONDS + (int64_t)(f * 100 + i) * 3600;
+		}
+		for (size_t i = 0; i < farm->n_fleets; i++) {
+			struct sim_fleet *fl = &farm->fleets[i];
+
+			r = derive_id(w->seed, fl->id, sizeof(fl->id), "fleet-", NULL, "fleet/%zu/%zu", f, i);
+			if (r < 0)
+				return r;
+			fl->display_name = dup_printf("Fleet %02zu – %s", i, fleet_names[i % N_OF(fleet_names)]);
+			if (!fl->display_name)
+				return -ENOMEM;
+			fl->customer_managed = i % N_OF(fleet_names) == 2;
+			fl->min_workers = 0;
+			fl->max_workers = 10 + (int)(i * 5);
+			fl->worker_count = (int)(i % 4);
+			fl->created_at = w->epoch - 190 * DAY_SECONDS + (int64_t)(f * 100 + i) * 3600;
+		}
+	}
+	return 0;
+}
+
+static int build_users_and_jobs(struct sim_world *w, int64_t **job_offsets)
+{
+	struct sim_rng rng;
+	size_t total_queues = 0;
+	int r;
+
+	w->users = calloc(w->n_users, sizeof(*w->users));
+	w->jobs = calloc(w->n_jobs, sizeof(*w->jobs));
+	*job_offsets = calloc(w->n_jobs, sizeof(**job_offsets));
+	if (!w->users || !w->jobs || !*job_offsets)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_users; i++) {
+		char label[32];
+		int n = snprintf(label, sizeof(label), "user/%zu", i);
+
+		if (n < 0 || (size_t)n >= sizeof(label))
+			return -EINVAL;
+		r = sim_derive_hex(w->seed, label, w->users[i], NULL);
+		if (r < 0)
+			return r;
+	}
+	for (size_t f = 0; f < SIM_FARMS; f++)
+		total_queues += w->farms[f].n_queues;
+
+	sim_rng_seed(&rng, w->seed, "jobs");
+	for (size_t i = 0; i < w->n_jobs; i++) {
+		struct sim_job *j = &w->jobs[i];
+		size_t q = (size_t)sim_rng_below(&rng, total_queues);
+		double u = sim_rng_unit(&rng);
+
+		r = derive_id(w->seed, j->id, sizeof(j->id), "job-", NULL, "job/%zu", i);
+		if (r < 0)
+			return r;
+		for (j->farm = 0; q >= w->farms[j->farm].n_queues; j->farm++)
+			q -= w->farms[j->farm].n_queues;
+		j->queue = (uint32_t)q;
+		/* a few users submit most jobs */
+		j->user = (uint32_t)((double)w->n_users * pow(sim_rng_unit(&rng), 2.0));
+		if (j->user >= w->n_users)
+			j->user = (uint32_t)(w->n_users - 1);
+		/* squared: recent days are busier, so short windows ("today") have data */
+		(*job_offsets)[i] = (int64_t)(u * u * (double)(HISTORY_SECONDS - 1));
+		j->name = job_name(&rng, i);
+		if (!j->name)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static double round_ms(double seconds)
+{
+	return floor(seconds * 1000.0) / 1000.0;
+}
+
+static void make_session(
+	struct sim_world *w, struct sim_rng *rng, const int64_t *job_offsets, bool gpu_burst, struct sim_session *s)
+{
+	size_t job = (size_t)sim_rng_below(rng, w->n_jobs);
+	const struct sim_job *j = &w->jobs[job];
+	const struct sim_farm *farm = &w->farms[j->farm];
+	int64_t offset = job_offsets[job];
+	int64_t spread = offset < JOB_SPREAD_SECONDS ? offset : JOB_SPREAD_SECONDS;
+	double u = sim_rng_unit(rng), rate;
+
+	s->job = (uint32_t)job;
+	s->queue = j->queue;
+	s->user = j->user;
+	s->fleet = (uint32_t)sim_rng_below(rng, farm->n_fleets);
+	/* a job's sessions run within a few days after it was submitted, never after the epoch */
+	offset -= (int64_t)sim_rng_below(rng, (uint64_t)spread + 1);
+	s->start = w->epoch - 1 - offset;
+	s->instance_type = SIM_NONE;
+	s->license_product = SIM_NONE;
+	if (gpu_burst) {
+		s->usage_type = SIM_USAGE_GPU_BURST;
+		s->instance_type =
+			(uint8_t)(CPU_INSTANCE_TYPES + sim_rng_below(rng, sim_n_instance_types - CPU_INSTANCE_TYPES));
+		s->runtime = round_ms(60.0 + 7200.0 * sim_rng_unit(rng));
+		rate = instance_rates[s->instance_type];
+	} else if (u < 0.7) {
+		s->usage_type = SIM_USAGE_COMPUTE;
+		/* each fleet runs two instance types */
+		s->instance_type = (uint8_t)((s->fleet + 3 * sim_rng_below(rng, 2)) % CPU_INSTANCE_TYPES);
+		u = sim_rng_unit(rng);
+		s->runtime = round_ms(30.0 + 14400.0 * u * u);
+		rate = instance_rates[s->instance_type];
+	} else if (u < 0.9) {
+		s->usage_type = SIM_USAGE_LICENSE;
+		s->license_product = (uint8_t)sim_rng_below(rng, sim_n_license_products);
+		u = sim_rng_unit(rng);
+		s->runtime = round_ms(30.0 + 14400.0 * u * u);
+		rate = license_rates[s->license_product];
+	} else {
+		s->usage_type = SIM_USAGE_PERSISTENT_VOLUME;
+		s->runtime = round_ms(3600.0 + 86400.0 * sim_rng_unit(rng));
+		rate = VOLUME_RATE;
+	}
+	s->cost = s->runtime / 3600.0 * rate;
+}
+
+static int compare_sessions(const void *a, const void *b)
+{
+	const struct sim_session *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int build_sessions(struct sim_world *w, const struct sim_world_params *p, const int64_t *job_offsets)
+{
+	size_t n_extra = p->new_usage_type ? p->n_sessions / 20 + 1 : 0;
+	size_t total = p->n_sessions + n_extra, filled[SIM_FARMS] = {0};
+	struct sim_session *all;
+	struct sim_rng rng, gpu_rng;
+
+	if (total > UINT32_MAX)
+		return -EINVAL;
+	all = calloc(total ? total : 1, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	sim_rng_seed(&rng, p->seed, "sessions");
+	/* a stream of its own: --new-usage-type adds sessions without changing the others */
+	sim_rng_seed(&gpu_rng, p->seed, "gpu-burst");
+	for (size_t i = 0; i < total; i++) {
+		bool extra = i >= p->n_sessions;
+
+		make_session(w, extra ? &gpu_rng : &rng, job_offsets, extra, &all[i]);
+		all[i].seq = (uint32_t)i;
+		w->farms[w->jobs[all[i].job].farm].n_sessions++;
+	}
+	for (size_t f = 0; f < SIM_FARMS; f++) {
+		w->farms[f].sessions =
+			calloc(w->farms[f].n_sessions ? w->farms[f].n_sessions : 1, sizeof(struct sim_session));
+		if (!w->farms[f].sessions) {
+			free(all);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < total; i++) {
+		size_t f = w->jobs[all[i].job].farm;
+
+		w->farms[f].sessions[filled[f]++] = all[i];
+	}
+	free(all);
+	for (size_t f = 0; f < SIM_FARMS; f++)
+		qsort(w->farms[f].sessions, w->farms[f].n_sessions, sizeof(struct sim_session), compare_sessions);
+	return 0;
+}
+
+int sim_world_new(struct sim_world **out, const struct sim_world_params *params)
+{
+	struct sim_world *w;
+	int64_t *job_offsets = NULL;
+	int r;
+
+	*out = NULL;
+	if (params->n_jobs == 0 || params->n_users == 0 || params->n_jobs > UINT32_MAX || params->n_users > UINT32_MAX)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->seed = params->seed;
+	w->epoch = params->epoch;
+	w->new_usage_type = params->new_usage_type;
+	w->n_jobs = params->n_jobs;
+	w->n_users = params->n_users;
+
+	r = build_farms(w);
+	if (r < 0)
+		goto out;
+	r = build_users_and_jobs(w, &job_offsets);
+	if (r < 0)
+		goto out;
+	r = build_sessions(w, params, job_offsets);
+out:
+	free(job_offsets);
+	if (r < 0) {
+		sim_world_free(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+void sim_world_free(struct sim_world *w)
+{
+	if (!w)
+		return;
+	for (size_t f = 0; f < SIM_FARMS; f++) {
+		struct sim_farm *farm = &w->farms[f];
+
+		for (size_t i = 0; farm->queues && i < farm->n_queues; i++)
+			free(farm->queues[i].display_name);
+		for (size_t i = 0; farm->fleets && i < farm->n_fleets; i++)
+			free(farm->fleets[i].display_name);
+		free(farm->queues);
+		free(farm->fleets);
+		free(farm->sessions);
+	}
+	for (size_t i = 0; w->jobs && i < w->n_jobs; i++)
+		free(w->jobs[i].name);
+	free(w->jobs);
+	free(w->users);
+	free(w);
+}
+
+int sim_world_find_farm(const struct sim_world *w, const char *farm_id)
+{
+	for (int f = 0; f < SIM_FARMS; f++) {
+		if (strcmp(w->farms[f].id, farm_id) == 0)
+			return f;
+	}
+	return -1;
+}
+
+long sim_farm_find_queue(const struct sim_farm *f, const char *queue_id)
+{
+	for (size_t i = 0; i < f->n_queues; i++) {
+		if (strcmp(f->queues[i].id, queue_id) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+long sim_farm_find_fleet(const struct sim_farm *f, const char *fleet_id)
+{
+	for (size_t i = 0; i < f->n_fleets; i++) {
+		if (strcmp(f->fleets[i].id, fleet_id) == 0)
+			return (long)i;
+	}
+	return -1;
+}

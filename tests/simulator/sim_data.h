@@ -1,0 +1,117 @@
+/* sim_data: the simulator's synthetic farms, queues, fleets, jobs, users and sessions (immutable once built) */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_FARMS 3
+#define SIM_HEX_ID_LEN 32
+#define SIM_NONE UINT8_MAX /* no instance type / license product */
+
+/* Session usage types; SIM_USAGE_GPU_BURST only with --new-usage-type. */
+enum sim_usage_type {
+	SIM_USAGE_COMPUTE,
+	SIM_USAGE_LICENSE,
+	SIM_USAGE_PERSISTENT_VOLUME,
+	SIM_USAGE_GPU_BURST,
+	SIM_USAGE_COUNT,
+};
+
+struct sim_world_params {
+	uint64_t seed;
+	int64_t epoch; /* UTC seconds: sessions start in [epoch - 100 days, epoch) */
+	size_t n_jobs; /* over all farms */
+	size_t n_users;
+	size_t n_sessions; /* over all farms, before the --new-usage-type extra */
+	bool new_usage_type;
+};
+
+struct sim_queue {
+	char id[6 + SIM_HEX_ID_LEN + 1]; /* "queue-" + hex */
+	char *display_name;
+	const char *status;
+	const char *blocked_reason; /* NULL unless SCHEDULING_BLOCKED */
+	int64_t created_at; /* UTC seconds */
+};
+
+struct sim_fleet {
+	char id[6 + SIM_HEX_ID_LEN + 1]; /* "fleet-" + hex */
+	char *display_name;
+	bool customer_managed;
+	int worker_count, min_workers, max_workers;
+	int64_t created_at;
+};
+
+struct sim_job {
+	char id[4 + SIM_HEX_ID_LEN + 1]; /* "job-" + hex */
+	char *name; /* 1 to 128 characters, some hostile */
+	uint32_t farm, queue, user;
+};
+
+/* One source record; indexes point into the farm (queue, fleet) or the world (job, user, tables). */
+struct sim_session {
+	int64_t start; /* UTC seconds */
+	double runtime; /* seconds */
+	double cost; /* USD */
+	uint32_t queue, fleet, job, user;
+	uint8_t usage_type; /* enum sim_usage_type */
+	uint8_t instance_type; /* index into sim_instance_types, or SIM_NONE */
+	uint8_t license_product; /* index into sim_license_products, or SIM_NONE */
+	uint32_t seq; /* generation order: the tie-break that keeps the order stable */
+};
+
+struct sim_farm {
+	char id[5 + SIM_HEX_ID_LEN + 1]; /* "farm-" + hex */
+	uint8_t raw_id[SIM_HEX_ID_LEN / 2]; /* the id's bytes, for binding pagination tokens */
+	struct sim_queue *queues;
+	size_t n_queues;
+	struct sim_fleet *fleets;
+	size_t n_fleets;
+	struct sim_session *sessions; /* sorted by start time, then by generation order */
+	size_t n_sessions;
+};
+
+struct sim_world {
+	uint64_t seed;
+	int64_t epoch;
+	bool new_usage_type;
+	struct sim_farm farms[SIM_FARMS];
+	struct sim_job *jobs;
+	size_t n_jobs;
+	char (*users)[SIM_HEX_ID_LEN + 1];
+	size_t n_users;
+};
+
+extern const char *const sim_usage_type_names[SIM_USAGE_COUNT];
+extern const char *const sim_instance_types[];
+extern const size_t sim_n_instance_types;
+extern const char *const sim_license_products[];
+extern const size_t sim_n_license_products;
+
+/* Builds the world for params (deterministic for a seed and epoch). Returns 0, -EINVAL or -ENOMEM. */
+int sim_world_new(struct sim_world **out, const struct sim_world_params *params);
+void sim_world_free(struct sim_world *w);
+
+/* The farm with this id, or -1. */
+int sim_world_find_farm(const struct sim_world *w, const char *farm_id);
+/* The index of a queue (fleet) id within farm, or -1. */
+long sim_farm_find_queue(const struct sim_farm *f, const char *queue_id);
+long sim_farm_find_fleet(const struct sim_farm *f, const char *fleet_id);
+
+/*
+ * 32 lowercase hex characters derived from the seed and a label with SHA-256, written to out
+ * (33 bytes with the NUL); raw receives the 16 bytes when not NULL. Returns 0 or -EIO.
+ */
+int sim_derive_hex(uint64_t seed, const char *label, char out[SIM_HEX_ID_LEN + 1], uint8_t raw[SIM_HEX_ID_LEN / 2]);
+
+/* splitmix64: a small deterministic generator. */
+struct sim_rng {
+	uint64_t state;
+};
+void sim_rng_seed(struct sim_rng *r, uint64_t seed, const char *stream);
+uint64_t sim_rng_next(struct sim_rng *r);
+/* Uniform in [0, 1). */
+double sim_rng_unit(struct sim_rng *r);
+/* Uniform in [0, n), n > 0. */
+uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);

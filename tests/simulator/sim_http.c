@@ -1,0 +1,557 @@
+/* sim_http: the libmicrohttpd server: raw request lines, bodies, SigV4 checks, faults, routing */
+#include "sim_http.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "sigv4.h"
+#include "sim_api.h"
+
+#define BODY_MAX (1024 * 1024)
+#define MAX_HEADERS 64
+#define MAX_SKEW_SECONDS 300
+#define API_PREFIX "/2023-10-12/farms/"
+#define CONTROL_PREFIX "/__sim/"
+
+/* One HTTP request, from the request line (URI log callback) to completion. */
+struct request {
+	char *raw_uri; /* as sent: percent-encoding and query intact */
+	char *body;
+	size_t body_len, body_cap;
+	bool too_large;
+	bool started;
+};
+
+static void *request_begin(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	struct request *rq = calloc(1, sizeof(*rq));
+
+	if (!rq)
+		return NULL;
+	rq->raw_uri = strdup(uri ? uri : "");
+	if (!rq->raw_uri) {
+		free(rq);
+		return NULL;
+	}
+	return rq;
+}
+
+static void request_end(
+	void *cls, struct MHD_Connection *connection, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *req_cls;
+
+	if (!rq)
+		return;
+	free(rq->raw_uri);
+	free(rq->body);
+	free(rq);
+	*req_cls = NULL;
+}
+
+static void body_append(struct request *rq, const char *data, size_t len)
+{
+	if (rq->too_large || len == 0)
+		return;
+	if (len > BODY_MAX - rq->body_len) {
+		rq->too_large = true;
+		return;
+	}
+	if (rq->body_len + len > rq->body_cap) {
+		size_t cap = rq->body_cap ? rq->body_cap : 1024;
+		char *body;
+
+		while (cap < rq->body_len + len)
+			cap *= 2;
+		body = realloc(rq->body, cap);
+		if (!body) {
+			/* answered like an oversized body: the request can't be held */
+			rq->too_large = true;
+			return;
+		}
+		rq->body = body;
+		rq->body_cap = cap;
+	}
+	memcpy(rq->body + rq->body_len, data, len);
+	rq->body_len += len;
+}
+
+struct header_list {
+	struct sigv4_header h[MAX_HEADERS];
+	size_t n;
+	bool overflow;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_list *l = cls;
+
+	if (l->n == MAX_HEADERS) {
+		l->overflow = true;
+		return MHD_NO;
+	}
+	l->h[l->n].name = key;
+	l->h[l->n].value = value ? value : "";
+	l->n++;
+	return MHD_YES;
+}
+
+struct secret_lookup {
+	struct sim_credentials current, previous;
+	bool have_previous;
+	bool unknown_key;
+	bool previous_key;
+};
+
+static const char *lookup_secret(void *ctx, const char *access_key_id)
+{
+	struct secret_lookup *l = ctx;
+
+	if (!access_key_id)
+		return NULL;
+	if (strcmp(access_key_id, l->current.access_key_id) == 0)
+		return l->current.secret_access_key;
+	/* rotated-out credentials still verify, so the answer can say "expired" rather than "bad" */
+	if (l->have_previous && strcmp(access_key_id, l->previous.access_key_id) == 0) {
+		l->previous_key = true;
+		return l->previous.secret_access_key;
+	}
+	l->unknown_key = true;
+	return NULL;
+}
+
+/* Returns true when the request may proceed; otherwise r holds the 403. */
+static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *raw_path,
+	const char *raw_query, const struct request *rq, struct sim_response *r)
+{
+	struct header_list headers = {.n = 0};
+	struct sigv4_request req;
+	struct secret_lookup *l;
+	const char *token;
+	char why[2048];
+	int e;
+	bool ok = false;
+
+	if (!st->config->verify)
+		return true;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		sim_response_internal_failure(r, "out of memory");
+		return false;
+	}
+	sim_state_lock(st);
+	l->current = st->credentials;
+	l->previous = st->previous;
+	l->have_previous = st->have_previous;
+	sim_state_unlock(st);
+
+	if (MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &headers) < 0 || headers.overflow) {
+		sim_api_error(st, r, 400, "ValidationException", NULL, "too many headers");
+		goto out;
+	}
+	req = (struct sigv4_request){
+		.method = method,
+		.path = raw_path,
+		.query = raw_query,
+		.headers = headers.h,
+		.n_headers = headers.n,
+		.body = rq->body,
+		.body_len = rq->body_len,
+	};
+	why[0] = '\0';
+	e = sigv4_verify(&req, st->config->region, "deadline", (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l,
+		why, sizeof(why));
+	token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token");
+	if (l->unknown_key) {
+		sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
+			"The security token included in the request is invalid.");
+	} else if (e != 0) {
+		sim_log("signature rejected: %s", why);
+		sim_api_error(st, r, 403, "InvalidSignatureException", NULL,
+			"The request signature we calculated does not match the signature you provided. %s", why);
+	} else if (l->previous_key &&
+		   !(l->current.session_token[0] && token && strcmp(token, l->current.session_token) == 0)) {
+		sim_api_error(st, r, 403, "ExpiredTokenException", NULL,
+			"The security token included in the request is expired");
+	} else if (l->current.session_token[0] && !(token && strcmp(token, l->current.session_token) == 0)) {
+		if (token && l->have_previous && l->previous.session_token[0] &&
+			strcmp(token, l->previous.session_token) == 0)
+			sim_api_error(st, r, 403, "ExpiredTokenException", NULL,
+				"The security token included in the request is expired");
+		else
+			sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
+				"The security token included in the request is invalid.");
+	} else {
+		ok = true;
+	}
+out:
+	free(l);
+	if (!ok) {
+		sim_state_lock(st);
+		st->signature_failures++;
+		sim_state_unlock(st);
+	}
+	return ok;
+}
+
+/* True when s is "farm-" and 32 lowercase hex digits. */
+static bool farm_id_valid(const char *s)
+{
+	if (strncmp(s, "farm-", 5) != 0 || strlen(s) != 5 + SIM_HEX_ID_LEN)
+		return false;
+	for (const char *p = s + 5; *p; p++) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* Which operation (method, path) names; *farm_segment points into path. 405/404 are answered in r. */
+static enum sim_op route(struct sim_state *st, const char *method, const char *path, const char **farm_segment,
+	size_t *farm_len, struct sim_response *r)
+{
+	const char *seg, *rest;
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	bool post = strcmp(method, "POST") == 0;
+	enum sim_op op;
+	const char *allow;
+
+	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
+		goto unknown;
+	seg = path + strlen(API_PREFIX);
+	rest = strchr(seg, '/');
+	if (!rest || rest == seg)
+		goto unknown;
+	*farm_segment = seg;
+	*farm_len = (size_t)(rest - seg);
+	if (strcmp(rest, "/sessions-statistics-aggregation") == 0) {
+		if (get || post)
+			return get ? SIM_OP_GET : SIM_OP_START;
+		allow = "GET, HEAD, POST";
+	} else if (strcmp(rest, "/queues") == 0 || strcmp(rest, "/fleets") == 0) {
+		op = rest[1] == 'q' ? SIM_OP_LIST_QUEUES : SIM_OP_LIST_FLEETS;
+		if (get)
+			return op;
+		allow = "GET, HEAD";
+	} else {
+		goto unknown;
+	}
+	sim_api_error(st, r, 405, "UnknownOperationException", NULL, "%s is not an operation on %s", method, path);
+	r->allow = allow;
+	return SIM_OP_UNKNOWN;
+unknown:
+	sim_api_error(st, r, 404, "UnknownOperationException", NULL, "No operation matches %s %s", method, path);
+	return SIM_OP_UNKNOWN;
+}
+
+static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
+	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out)
+{
+	struct sim_query q = {.n = 0};
+	const char *seg = NULL;
+	size_t seg_len = 0;
+	enum sim_fault fault;
+	enum sim_op op;
+	char *farm_id = NULL;
+	int farm;
+
+	op = route(st, method, path, &seg, &seg_len, r);
+	*op_out = op;
+	if (op == SIM_OP_UNKNOWN)
+		return;
+	if (rq->too_large) {
+		sim_api_error(
+			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
+		return;
+	}
+	if (!authenticate(st, conn, method, path, raw_query, rq, r))
+		return;
+	sim_state_lock(st);
+	fault = sim_state_draw_fault(st);
+	sim_state_unlock(st);
+	if (fault != SIM_FAULT_NONE) {
+		sim_api_fault(st, fault, r);
+		return;
+	}
+
+	farm_id = sim_percent_decode(seg, seg_len, false);
+	if (!farm_id || !farm_id_valid(farm_id)) {
+		struct sim_error_detail d = {.reason = "FIELD_VALIDATION_FAILED", .field = "farmId", .retry_after = -1};
+
+		sim_api_error(st, r, 400, "ValidationException", &d, "farmId must match farm-[0-9a-f]{32}");
+		goto out;
+	}
+	farm = sim_world_find_farm(st->world, farm_id);
+	if (farm < 0) {
+		struct sim_error_detail d = {.resource_id = farm_id, .resource_type = "farm", .retry_after = -1};
+
+		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found", farm_id);
+		goto out;
+	}
+	if (sim_query_parse(raw_query, &q) < 0) {
+		struct sim_error_detail d = {.reason = "CANNOT_PARSE", .retry_after = -1};
+
+		sim_api_error(st, r, 400, "ValidationException", &d, "The query string is malformed");
+		goto out;
+	}
+	switch (op) {
+	case SIM_OP_START:
+		sim_api_start(st, (size_t)farm, rq->body ? rq->body : "", rq->body_len, r);
+		break;
+	case SIM_OP_GET:
+		sim_api_get(st, (size_t)farm, &q, r);
+		break;
+	case SIM_OP_LIST_QUEUES:
+	case SIM_OP_LIST_FLEETS:
+		sim_api_list(st, (size_t)farm, op == SIM_OP_LIST_FLEETS, &q, r);
+		break;
+	case SIM_OP_UNKNOWN:
+	case SIM_OP_COUNT:
+		break;
+	}
+out:
+	sim_query_deinit(&q);
+	free(farm_id);
+}
+
+static void serve_control(struct sim_state *st, const char *method, const char *path, const char *raw_query,
+	const struct request *rq, struct sim_response *r)
+{
+	struct sim_query q = {.n = 0};
+	const char *message = "no such control path";
+	unsigned status = 404;
+	struct sim_json j;
+
+	if (sim_query_parse(raw_query, &q) < 0) {
+		message = "malformed query string";
+		status = 400;
+	} else if (sim_control(st, method, path, &q, rq->body ? rq->body : "", rq->body_len, r)) {
+		sim_query_deinit(&q);
+		return;
+	}
+	sim_query_deinit(&q);
+	if (!sim_response_json_begin(&j, r))
+		return;
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "message", message);
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, status);
+}
+
+static enum MHD_Result send_response(struct sim_state *st, struct MHD_Connection *conn, const struct sim_response *r)
+{
+	static char empty[1];
+	struct MHD_Response *resp;
+	char request_id[37], retry[16];
+	enum MHD_Result ret = MHD_NO;
+
+	resp = MHD_create_response_from_buffer(r->body_len, r->body_len ? r->body : empty, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	sim_api_request_id(st, request_id);
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    r->content_type ? r->content_type : "application/json") != MHD_YES ||
+		MHD_add_response_header(resp, "x-amzn-RequestId", request_id) != MHD_YES)
+		goto out;
+	if (r->error_type[0] && MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_type) != MHD_YES)
+		goto out;
+	if (r->retry_after >= 0) {
+		snprintf(retry, sizeof(retry), "%d", r->retry_after);
+		if (MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry) != MHD_YES)
+			goto out;
+	}
+	if (r->allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES)
+		goto out;
+	ret = MHD_queue_response(conn, r->status, resp);
+out:
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct sim_http *h = cls;
+	struct sim_state *st = h->st;
+	struct request *rq = *req_cls;
+	struct sim_response r = {.status = 0, .retry_after = -1};
+	enum sim_op op = SIM_OP_COUNT;
+	char *path = NULL, *query;
+	enum MHD_Result ret;
+
+	if (!rq) {
+		/* the URI log callback could not allocate: answer without reading further */
+		sim_response_internal_failure(&r, "out of memory");
+		ret = send_response(st, conn, &r);
+		sim_response_deinit(&r);
+		return ret;
+	}
+	if (!rq->started) {
+		rq->started = true;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		body_append(rq, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	path = strdup(rq->raw_uri);
+	if (!path) {
+		sim_response_internal_failure(&r, "out of memory");
+	} else {
+		query = strchr(path, '?');
+		if (query)
+			*query++ = '\0';
+		if (strncmp(path, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0)
+			serve_control(st, method, path, query, rq, &r);
+		else
+			serve_api(st, conn, method, path, query, rq, &r, &op);
+	}
+	if (r.status == 0)
+		sim_response_internal_failure(&r, "no answer");
+	if (op != SIM_OP_COUNT) {
+		sim_state_lock(st);
+		sim_state_count(st, op, r.status);
+		sim_state_unlock(st);
+	}
+	sim_log("%s %s -> %u %s%s", method, rq->raw_uri, r.status, r.error_type,
+		op != SIM_OP_COUNT ? "" : " (control)");
+	ret = send_response(st, conn, &r);
+	sim_response_deinit(&r);
+	free(path);
+	return ret;
+}
+
+/* Splits "host:port" / "[v6]:port". */
+static int split_address(const char *address, char *host, size_t hostlen, const char **port)
+{
+	const char *colon;
+	size_t n;
+
+	if (address[0] == '[') {
+		const char *close = strchr(address, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		n = (size_t)(close - address - 1);
+		if (n == 0 || n >= hostlen)
+			return -EINVAL;
+		memcpy(host, address + 1, n);
+		host[n] = '\0';
+		*port = close + 2;
+	} else {
+		colon = strrchr(address, ':');
+		if (!colon || colon == address)
+			return -EINVAL;
+		n = (size_t)(colon - address);
+		if (n >= hostlen)
+			return -EINVAL;
+		memcpy(host, address, n);
+		host[n] = '\0';
+		*port = colon + 1;
+	}
+	if (!**port || strspn(*port, "0123456789") != strlen(*port))
+		return -EINVAL;
+	return 0;
+}
+
+static int open_listener(const char *address, int *fd_out, int *family, char *bound, size_t boundlen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char host[256], hostbuf[NI_MAXHOST], portbuf[NI_MAXSERV];
+	const char *port;
+	int fd = -1, one = 1, r, n;
+
+	r = split_address(address, host, sizeof(host), &port);
+	if (r < 0)
+		return r;
+	r = getaddrinfo(host, port, &hints, &ai);
+	if (r != 0) {
+		sim_log("cannot resolve %s: %s", address, gai_strerror(r));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
+		getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = getnameinfo((struct sockaddr *)&ss, sslen, hostbuf, sizeof(hostbuf), portbuf, sizeof(portbuf),
+		NI_NUMERICHOST | NI_NUMERICSERV);
+	if (r != 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	n = snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", hostbuf, portbuf);
+	if (n < 0 || (size_t)n >= boundlen) {
+		r = -EINVAL;
+		goto out;
+	}
+	*family = ss.ss_family;
+	*fd_out = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	freeaddrinfo(ai);
+	return r;
+}
+
+int sim_http_start(struct sim_http *h, struct sim_state *st, const char *address, char *bound, size_t boundlen)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+	int fd = -1, family = 0, r;
+
+	h->st = st;
+	h->daemon = NULL;
+	r = open_listener(address, &fd, &family, bound, boundlen);
+	if (r < 0)
+		return r;
+	if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+		flags |= MHD_USE_POLL;
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (!st->config->quiet)
+		flags |= MHD_USE_ERROR_LOG;
+	/* one option and its arguments per line */
+	/* clang-format off */
+	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_URI_LOG_CALLBACK, request_begin, (void *)NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, request_end, (void *)NULL,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		MHD_OPTION_END);
+	/* clang-format on */
+	if (!h->daemon) {
+		(void)close(fd);
+		return -EIO;
+	}
+	return 0;
+}
+
+void sim_http_stop(struct sim_http *h)
+{
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	h->daemon = NULL;
+}

@@ -1,0 +1,236 @@
+/* sim_state: the simulator's configuration and its mutable state (aggregations, faults, counters) under one lock */
+#include "sim_state.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static bool log_quiet;
+
+void sim_log_set_quiet(bool quiet)
+{
+	log_quiet = quiet;
+}
+
+void sim_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (log_quiet)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* one event, one line */
+	for (char *p = line; *p; p++) {
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	}
+	(void)fprintf(stderr, "deadline-cloud-simulator: %s\n", line);
+}
+
+static int copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= size)
+		return -EINVAL;
+	memcpy(dst, src ? src : "", n + 1);
+	return 0;
+}
+
+int sim_state_init(struct sim_state *st, const struct sim_config *config, const struct sim_world *world)
+{
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->config = config;
+	st->world = world;
+	r = sim_token_key_init(&st->token_key, config->seed);
+	if (r < 0)
+		return r;
+	if (copy_text(st->credentials.access_key_id, sizeof(st->credentials.access_key_id), config->access_key_id) <
+			0 ||
+		copy_text(st->credentials.secret_access_key, sizeof(st->credentials.secret_access_key),
+			config->secret_access_key) < 0 ||
+		copy_text(st->credentials.session_token, sizeof(st->credentials.session_token), config->session_token) <
+			0)
+		return -EINVAL;
+	sim_rng_seed(&st->fault_rng, config->fault_seed, "faults");
+	sim_rng_seed(&st->outcome_rng, config->fault_seed, "outcomes");
+	st->throttle_rate = config->throttle_rate;
+	st->error_rate = config->error_rate;
+	st->broken_rate = config->broken_rate;
+	st->fail_rate = config->fail_rate;
+	st->timeout_rate = config->timeout_rate;
+	r = pthread_mutex_init(&st->lock, NULL);
+	if (r)
+		return -r;
+	return 0;
+}
+
+void sim_state_deinit(struct sim_state *st)
+{
+	for (size_t i = 0; i < st->n_aggs; i++) {
+		sim_agg_result_deinit(&st->aggs[i]->result);
+		free(st->aggs[i]);
+	}
+	free(st->aggs);
+	st->aggs = NULL;
+	st->n_aggs = 0;
+	(void)pthread_mutex_destroy(&st->lock);
+}
+
+void sim_state_lock(struct sim_state *st)
+{
+	if (pthread_mutex_lock(&st->lock) != 0)
+		abort();
+}
+
+void sim_state_unlock(struct sim_state *st)
+{
+	if (pthread_mutex_unlock(&st->lock) != 0)
+		abort();
+}
+
+double sim_monotonic(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		abort();
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sim_state_expire(struct sim_state *st, double now)
+{
+	for (size_t i = 0; i < st->n_aggs; i++) {
+		struct sim_aggregation *a = st->aggs[i];
+
+		if (!a->expired && !a->computing && now >= a->started_at + (double)st->config->aggregation_ttl_s) {
+			a->expired = true;
+			sim_agg_result_deinit(&a->result);
+		}
+	}
+}
+
+enum sim_agg_status sim_aggregation_status(const struct sim_aggregation *a, double now)
+{
+	if (a->computing || now < a->completed_at)
+		return SIM_AGG_IN_PROGRESS;
+	return a->outcome;
+}
+
+int sim_state_start(struct sim_state *st, const struct sim_agg_request *req, double now, struct sim_aggregation **out)
+{
+	struct sim_aggregation *a;
+	char label[64];
+	double u;
+	int n, r;
+
+	for (size_t i = 0; i < st->n_aggs; i++) {
+		if (st->aggs[i]->req.farm == req->farm &&
+			sim_aggregation_status(st->aggs[i], now) == SIM_AGG_IN_PROGRESS) {
+			st->concurrent_starts_refused++;
+			return 1;
+		}
+	}
+	if (st->n_aggs == st->cap_aggs) {
+		size_t cap = st->cap_aggs ? 2 * st->cap_aggs : 16;
+		struct sim_aggregation **aggs = realloc(st->aggs, cap * sizeof(*aggs));
+
+		if (!aggs)
+			return -ENOMEM;
+		st->aggs = aggs;
+		st->cap_aggs = cap;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	n = snprintf(label, sizeof(label), "aggregation/%zu", st->n_aggs);
+	if (n < 0 || (size_t)n >= sizeof(label)) {
+		free(a);
+		return -EINVAL;
+	}
+	r = sim_derive_hex(st->config->seed, label, a->id, a->raw_id);
+	if (r < 0) {
+		free(a);
+		return r;
+	}
+	a->req = *req;
+	a->started_at = now;
+	a->completed_at = now + (double)st->config->aggregation_delay_ms / 1000.0;
+	u = sim_rng_unit(&st->outcome_rng);
+	if (u < st->fail_rate) {
+		a->outcome = SIM_AGG_FAILED;
+		snprintf(a->status_message, sizeof(a->status_message),
+			"Aggregation failed (injected): reduce the time range or the number of resources");
+	} else if (sim_rng_unit(&st->outcome_rng) < st->timeout_rate) {
+		a->outcome = SIM_AGG_TIMEOUT;
+		snprintf(a->status_message, sizeof(a->status_message),
+			"Aggregation timed out (injected): use a longer period or a shorter time range");
+	} else {
+		a->outcome = SIM_AGG_COMPLETED;
+		a->computing = true;
+	}
+	if (a->outcome != SIM_AGG_COMPLETED)
+		st->faults_injected++;
+	st->aggs[st->n_aggs++] = a;
+	*out = a;
+	return 0;
+}
+
+struct sim_aggregation *sim_state_find(struct sim_state *st, size_t farm, const char *id)
+{
+	for (size_t i = 0; i < st->n_aggs; i++) {
+		if (st->aggs[i]->req.farm == farm && strcmp(st->aggs[i]->id, id) == 0)
+			return st->aggs[i];
+	}
+	return NULL;
+}
+
+enum sim_fault sim_state_draw_fault(struct sim_state *st)
+{
+	enum sim_fault f = SIM_FAULT_NONE;
+	uint64_t variant;
+
+	/* one draw per kind, in a fixed order, so a rate of 1 means every request */
+	if (sim_rng_unit(&st->fault_rng) < st->throttle_rate) {
+		variant = sim_rng_below(&st->fault_rng, 2);
+		f = variant ? SIM_FAULT_THROTTLE_RETRY_AFTER : SIM_FAULT_THROTTLE;
+	} else if (sim_rng_unit(&st->fault_rng) < st->error_rate) {
+		variant = sim_rng_below(&st->fault_rng, 4);
+		f = variant == 0 ? SIM_FAULT_ERROR_502 : variant == 1 ? SIM_FAULT_ERROR_503 : SIM_FAULT_ERROR_500;
+	} else if (sim_rng_unit(&st->fault_rng) < st->broken_rate) {
+		variant = sim_rng_below(&st->fault_rng, 3);
+		f = variant == 0   ? SIM_FAULT_BROKEN_TRUNCATED
+		    : variant == 1 ? SIM_FAULT_BROKEN_HTML
+				   : SIM_FAULT_BROKEN_EMPTY;
+	}
+	if (f != SIM_FAULT_NONE)
+		st->faults_injected++;
+	return f;
+}
+
+void sim_state_count(struct sim_state *st, enum sim_op op, unsigned http_status)
+{
+	if (http_status < SIM_HTTP_CODES)
+		st->requests[op][http_status]++;
+}
+
+const char *sim_op_name(enum sim_op op)
+{
+	static const char *const names[SIM_OP_COUNT] = {
+		[SIM_OP_START] = "StartSessionsStatisticsAggregation",
+		[SIM_OP_GET] = "GetSessionsStatisticsAggregation",
+		[SIM_OP_LIST_QUEUES] = "ListQueues",
+		[SIM_OP_LIST_FLEETS] = "ListFleets",
+		[SIM_OP_UNKNOWN] = "Unknown",
+	};
+
+	return names[op];
+}

@@ -1,0 +1,139 @@
+/* sim_state: the simulator's configuration and its mutable state (aggregations, faults, counters) under one lock */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim_agg.h"
+#include "sim_data.h"
+#include "sim_token.h"
+
+struct sim_config {
+	const char *listen;
+	const char *port_file;
+	uint64_t seed;
+	const char *region;
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token; /* NULL: none required */
+	int64_t aggregation_delay_ms;
+	int64_t aggregation_ttl_s;
+	unsigned page_size_cap; /* 0: none */
+	double throttle_rate, error_rate, broken_rate, fail_rate, timeout_rate;
+	uint64_t fault_seed;
+	size_t max_rows; /* 0: no limit; more rows end the aggregation FAILED */
+	bool new_usage_type;
+	bool quiet;
+	bool verify; /* false with the hidden --no-verify */
+	struct sim_world_params data;
+};
+
+enum sim_op {
+	SIM_OP_START,
+	SIM_OP_GET,
+	SIM_OP_LIST_QUEUES,
+	SIM_OP_LIST_FLEETS,
+	SIM_OP_UNKNOWN,
+	SIM_OP_COUNT,
+};
+
+enum sim_agg_status {
+	SIM_AGG_IN_PROGRESS,
+	SIM_AGG_COMPLETED,
+	SIM_AGG_FAILED,
+	SIM_AGG_TIMEOUT,
+};
+
+/* One accepted Start. Records live until the simulator exits; their rows go at expiry. */
+struct sim_aggregation {
+	char id[SIM_HEX_ID_LEN + 1];
+	uint8_t raw_id[SIM_TOKEN_BINDING_LEN];
+	struct sim_agg_request req;
+	double started_at, completed_at; /* monotonic seconds */
+	bool computing; /* rows not attached yet */
+	bool expired;
+	enum sim_agg_status outcome; /* what the status turns into after completed_at */
+	char status_message[160];
+	struct sim_agg_result result;
+};
+
+enum sim_fault {
+	SIM_FAULT_NONE,
+	SIM_FAULT_THROTTLE, /* 429 ThrottlingException */
+	SIM_FAULT_THROTTLE_RETRY_AFTER, /* the same with Retry-After: 1 */
+	SIM_FAULT_ERROR_500, /* JSON InternalServerErrorException */
+	SIM_FAULT_ERROR_502, /* HTML */
+	SIM_FAULT_ERROR_503, /* HTML */
+	SIM_FAULT_BROKEN_TRUNCATED, /* 200, JSON cut short */
+	SIM_FAULT_BROKEN_HTML, /* 200, not JSON */
+	SIM_FAULT_BROKEN_EMPTY, /* 200, empty body */
+};
+
+/* Credentials as accepted now; "previous" ones (after a rotation) get ExpiredTokenException. */
+struct sim_credentials {
+	char access_key_id[128];
+	char secret_access_key[128];
+	char session_token[2048]; /* "" when none is required */
+};
+
+#define SIM_HTTP_CODES 600
+
+struct sim_state {
+	pthread_mutex_t lock;
+	const struct sim_config *config;
+	const struct sim_world *world;
+	struct sim_token_key token_key;
+
+	/* everything below is under lock */
+	struct sim_aggregation **aggs;
+	size_t n_aggs, cap_aggs;
+	struct sim_rng fault_rng; /* per API request */
+	struct sim_rng outcome_rng; /* per Start: FAILED / TIMEOUT */
+	double throttle_rate, error_rate, broken_rate, fail_rate, timeout_rate;
+	struct sim_credentials credentials, previous;
+	bool have_previous;
+	uint64_t requests[SIM_OP_COUNT][SIM_HTTP_CODES];
+	uint64_t signature_failures, concurrent_starts_refused, faults_injected;
+	uint64_t n_errors, n_request_ids;
+};
+
+/* Sets up the state for config and world (both outlive it). Returns 0, -ENOMEM or -EIO. */
+int sim_state_init(struct sim_state *st, const struct sim_config *config, const struct sim_world *world);
+void sim_state_deinit(struct sim_state *st);
+
+/* The lock; failures abort (they only happen on misuse). */
+void sim_state_lock(struct sim_state *st);
+void sim_state_unlock(struct sim_state *st);
+
+/* CLOCK_MONOTONIC in seconds. */
+double sim_monotonic(void);
+
+/* Under lock: drops the rows of aggregations older than the TTL. */
+void sim_state_expire(struct sim_state *st, double now);
+
+/*
+ * Under lock: whether farm has an aggregation in progress; else records a new one for req
+ * (copied) with its outcome drawn, and returns it in *out (the record stays valid until deinit).
+ * Returns 0, 1 when refused (in progress), -ENOMEM or -EIO.
+ */
+int sim_state_start(struct sim_state *st, const struct sim_agg_request *req, double now, struct sim_aggregation **out);
+
+/* Under lock: the aggregation with this id on farm, or NULL. */
+struct sim_aggregation *sim_state_find(struct sim_state *st, size_t farm, const char *id);
+
+/* Under lock: the status a Get sees now. */
+enum sim_agg_status sim_aggregation_status(const struct sim_aggregation *a, double now);
+
+/* Under lock: draws the fault for one API request (and counts it). */
+enum sim_fault sim_state_draw_fault(struct sim_state *st);
+
+/* Under lock: counts an API request's answer. */
+void sim_state_count(struct sim_state *st, enum sim_op op, unsigned http_status);
+
+const char *sim_op_name(enum sim_op op);
+
+/* Log lines on stderr, unless --quiet. */
+void sim_log_set_quiet(bool quiet);
+void sim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,264 @@
+/* test-aws_credentials: the environment provider, the chain's caching, expiry and invalidation, refcounts */
+#include "aws_credentials.h"
+#include "test.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+static void env_put(const char *name, const char *value)
+{
+	int r = value ? setenv(name, value, 1) : unsetenv(name);
+
+	CHECK_INT(r, 0);
+}
+
+struct env_case {
+	const char *key;
+	const char *secret;
+	const char *token;
+	int rc;
+	const char *expect_token;
+};
+
+static const struct env_case env_cases[] = {
+	{NULL, NULL, NULL, -ENOENT, NULL},
+	{"", "", NULL, -ENOENT, NULL},
+	{"AKIDEXAMPLE", NULL, NULL, -EINVAL, NULL},
+	{NULL, "secret", "token", -EINVAL, NULL},
+	{"AKIDEXAMPLE", "secret", NULL, 0, NULL},
+	{"AKIDEXAMPLE", "secret", "", 0, NULL},
+	{"AKIDEXAMPLE", "secret", "token/+=", 0, "token/+="},
+};
+
+static void test_environment(void)
+{
+	for (size_t i = 0; i < sizeof(env_cases) / sizeof(env_cases[0]); i++) {
+		const struct env_case *c = &env_cases[i];
+		struct aws_credentials_provider *p = NULL;
+		struct aws_credentials *cr = (struct aws_credentials *)&p;
+		int r;
+
+		env_put("AWS_ACCESS_KEY_ID", c->key);
+		env_put("AWS_SECRET_ACCESS_KEY", c->secret);
+		env_put("AWS_SESSION_TOKEN", c->token);
+		CHECK_INT(aws_credentials_provider_new(&p, "render-ops"), 0);
+		if (!p)
+			continue;
+		r = aws_credentials_provider_get(p, &cr);
+		CHECK_MSG(r == c->rc, "environment case %zu: got %d, expected %d", i, r, c->rc);
+		if (c->rc == 0 && cr) {
+			CHECK_STR(cr->access_key_id, c->key);
+			CHECK_STR(cr->secret_access_key, c->secret);
+			if (c->expect_token)
+				CHECK_STR(cr->session_token, c->expect_token);
+			else
+				CHECK(cr->session_token == NULL);
+			CHECK_INT(cr->expiration, 0);
+			CHECK_STR(cr->provider, "environment");
+			aws_credentials_unref(cr);
+		} else {
+			CHECK(cr == NULL);
+		}
+		aws_credentials_provider_free(p);
+	}
+}
+
+static void test_profile(void)
+{
+	struct aws_credentials_provider *p;
+
+	env_put("AWS_PROFILE", "from-env");
+	CHECK_INT(aws_credentials_provider_new(&p, "configured"), 0);
+	CHECK_STR(aws_credentials_provider_profile(p), "configured");
+	aws_credentials_provider_free(p);
+	CHECK_INT(aws_credentials_provider_new(&p, NULL), 0);
+	CHECK_STR(aws_credentials_provider_profile(p), "from-env");
+	aws_credentials_provider_free(p);
+	env_put("AWS_PROFILE", NULL);
+	CHECK_INT(aws_credentials_provider_new(&p, NULL), 0);
+	CHECK_STR(aws_credentials_provider_profile(p), "default");
+	aws_credentials_provider_free(p);
+	aws_credentials_provider_free(NULL);
+}
+
+/* A scripted source: counts its calls, hands out keys "K<n>" expiring at fake_expiration. */
+static int fake_calls;
+static int fake_rc;
+static int64_t fake_expiration;
+static int64_t fake_now;
+
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static int fake_fetch(const char *profile, struct aws_credentials **out, char *why, size_t whylen)
+{
+	char key[32];
+
+	fake_calls++;
+	CHECK_STR(profile, "p");
+	if (fake_rc) {
+		snprintf(why, whylen, "scripted failure %d", fake_rc);
+		return fake_rc;
+	}
+	snprintf(key, sizeof(key), "K%d", fake_calls);
+	return aws_credentials_new(out, key, "secret", "token", fake_expiration, "fake");
+}
+
+static int empty_calls;
+
+static int empty_fetch(const char *profile, struct aws_credentials **out, char *why, size_t whylen)
+{
+	(void)profile;
+	(void)out;
+	empty_calls++;
+	snprintf(why, whylen, "nothing here");
+	return -ENOENT;
+}
+
+static const struct aws_credentials_source empty_source = {"empty", empty_fetch};
+static const struct aws_credentials_source fake_source = {"fake", fake_fetch};
+static const struct aws_credentials_source *const chain[] = {&empty_source, &fake_source};
+
+static void test_chain(void)
+{
+	struct aws_credentials_provider *p;
+	struct aws_credentials *a = NULL, *b = NULL;
+
+	fake_calls = empty_calls = 0;
+	fake_rc = 0;
+	fake_now = 1000000;
+	fake_expiration = fake_now + 3600;
+	CHECK_INT(aws_credentials_provider_new_chain(&p, "p", chain, 2, fake_clock), 0);
+	/* Lazy: nothing fetched yet. */
+	CHECK_INT(fake_calls, 0);
+
+	CHECK_INT(aws_credentials_provider_get(p, &a), 0);
+	CHECK_INT(empty_calls, 1);
+	CHECK_INT(fake_calls, 1);
+	CHECK_STR(a ? a->access_key_id : NULL, "K1");
+	/* Cached while far from expiry. */
+	fake_now += 3600 - AWS_CREDENTIALS_REFRESH_MARGIN - 1;
+	CHECK_INT(aws_credentials_provider_get(p, &b), 0);
+	CHECK(a == b);
+	CHECK_INT(fake_calls, 1);
+	aws_credentials_unref(b);
+
+	/* Inside the margin: refreshed; the old keys stay valid for whoever holds them. */
+	fake_now += 1;
+	fake_expiration = fake_now + 3600;
+	CHECK_INT(aws_credentials_provider_get(p, &b), 0);
+	CHECK_INT(fake_calls, 2);
+	CHECK_STR(b ? b->access_key_id : NULL, "K2");
+	CHECK_STR(a ? a->access_key_id : NULL, "K1");
+	aws_credentials_unref(a);
+	aws_credentials_unref(b);
+
+	/* Refresh fails inside the margin: keep using the current keys until they expire. */
+	fake_now = fake_expiration - 10;
+	fake_rc = -EIO;
+	CHECK_INT(aws_credentials_provider_get(p, &a), 0);
+	CHECK_STR(a ? a->access_key_id : NULL, "K2");
+	aws_credentials_unref(a);
+	a = NULL;
+	fake_now = fake_expiration;
+	CHECK_INT(aws_credentials_provider_get(p, &a), -EIO);
+	CHECK(a == NULL);
+	/* Repeated failure: same code, logged at debug level only. */
+	CHECK_INT(aws_credentials_provider_get(p, &a), -EIO);
+
+	/* Back to normal, then invalidated: the next get() fetches even though the keys have not expired. */
+	fake_rc = 0;
+	fake_expiration = fake_now + 3600;
+	CHECK_INT(aws_credentials_provider_get(p, &a), 0);
+	aws_credentials_unref(a);
+	int calls = fake_calls;
+	aws_credentials_provider_invalidate(p);
+	CHECK_INT(aws_credentials_provider_get(p, &a), 0);
+	CHECK_INT(fake_calls, calls + 1);
+	aws_credentials_unref(a);
+
+	/* Invalidated and the refresh fails: no fallback to the rejected keys. */
+	aws_credentials_provider_invalidate(p);
+	fake_rc = -ENOENT;
+	CHECK_INT(aws_credentials_provider_get(p, &a), -ENOENT);
+	CHECK(a == NULL);
+	aws_credentials_provider_free(p);
+
+	/* Keys without expiry are fetched once. */
+	fake_calls = 0;
+	fake_rc = 0;
+	fake_expiration = 0;
+	CHECK_INT(aws_credentials_provider_new_chain(&p, "p", chain, 2, fake_clock), 0);
+	for (int i = 0; i < 3; i++) {
+		fake_now += 1000000;
+		CHECK_INT(aws_credentials_provider_get(p, &a), 0);
+		aws_credentials_unref(a);
+	}
+	CHECK_INT(fake_calls, 1);
+	aws_credentials_provider_free(p);
+
+	CHECK_INT(aws_credentials_provider_new_chain(&p, "p", chain, 0, NULL), -EINVAL);
+}
+
+static void test_new(void)
+{
+	struct aws_credentials *c;
+
+	CHECK_INT(aws_credentials_new(&c, "", "s", NULL, 0, "x"), -EINVAL);
+	CHECK_INT(aws_credentials_new(&c, "k", NULL, NULL, 0, "x"), -EINVAL);
+	CHECK_INT(aws_credentials_new(&c, "k", "s", "", 0, "x"), -EINVAL);
+	CHECK_INT(aws_credentials_new(&c, "k", "s", NULL, 0, NULL), 0);
+	CHECK_STR(c->provider, "static");
+	CHECK(aws_credentials_ref(c) == c);
+	aws_credentials_unref(c);
+	aws_credentials_unref(c);
+	aws_credentials_unref(NULL);
+	CHECK(aws_credentials_ref(NULL) == NULL);
+}
+
+/* Threads getting and dropping references while another invalidates: ASan/valgrind find what goes wrong. */
+static struct aws_credentials_provider *shared;
+
+static void *hammer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 2000; i++) {
+		struct aws_credentials *c = NULL;
+
+		if (aws_credentials_provider_get(shared, &c) == 0) {
+			if (strcmp(c->secret_access_key, "secret") != 0)
+				abort();
+			aws_credentials_unref(c);
+		}
+		if (i % 7 == 0)
+			aws_credentials_provider_invalidate(shared);
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t t[4];
+
+	env_put("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+	env_put("AWS_SECRET_ACCESS_KEY", "secret");
+	env_put("AWS_SESSION_TOKEN", NULL);
+	CHECK_INT(aws_credentials_provider_new(&shared, NULL), 0);
+	for (size_t i = 0; i < 4; i++)
+		CHECK_INT(pthread_create(&t[i], NULL, hammer, NULL), 0);
+	for (size_t i = 0; i < 4; i++)
+		CHECK_INT(pthread_join(t[i], NULL), 0);
+	aws_credentials_provider_free(shared);
+}
+
+int main(void)
+{
+	test_environment();
+	test_profile();
+	test_chain();
+	test_new();
+	test_threads();
+	TEST_DONE();
+}
