@@ -119,6 +119,7 @@ struct api_call {
 	char *error_name;
 	char *error_message;
 	bool busy;             /* a Start refused because an aggregation is running on the farm */
+	double retry_after_ms; /* the last response's Retry-After, -1 when absent */
 };
 
 static double monotonic_now(void)
@@ -210,6 +211,7 @@ static void api_call_reset_error(struct api_call *c)
 	c->error_message = NULL;
 	c->status = 0;
 	c->busy = false;
+	c->retry_after_ms = -1;
 }
 
 static bool error_is_auth_refresh(const char *name)
@@ -373,6 +375,7 @@ static int api_call_run(struct farm_worker *w, struct api_call *c)
 				outcome = resp.status == 429 ? CALL_THROTTLED : CALL_SERVER_ERROR;
 				retryable = true;
 				wait_ms = retry_after_ms(resp.retry_after);
+				c->retry_after_ms = wait_ms;
 				if (resp.status == 429 && !strcmp(c->operation, OP_START)) {
 					/* The farm runs another aggregation: the caller waits longer. */
 					c->busy = true;
@@ -614,6 +617,8 @@ static int aggregation_start(struct farm_worker *w, const struct report_config *
 			if (wait > START_BUSY_MAX_MS)
 				wait = START_BUSY_MAX_MS;
 			wait = wait * (0.5 + random_unit(w) / 2);
+			if (c.retry_after_ms > wait)
+				wait = c.retry_after_ms;
 			log_info("farm=%s report=%s op=%s status=429 reason=\"farm busy or throttled; starting again in "
 				 "%.1fs\"",
 				w->farm->id, rc->name, OP_START, wait / 1000);

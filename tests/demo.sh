@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-build/tests/simulator/deadline-cloud-simulator --port-file "$work/port" --quiet &
+build/tests/simulator/deadline-cloud-simulator --port-file "$work/port" --quiet >/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(cat "$work/port")
@@ -47,11 +47,11 @@ print("""reports = (
 PY
 
 echo "demo: simulator on 127.0.0.1:$port, configuration in $work/demo.conf" >&2
-build/deadline_cloud_exporter --check-config --config "$work/demo.conf" >&2
+build/daemon/deadline_cloud_exporter --check-config --config "$work/demo.conf" >&2
 
 export AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key AWS_REGION=us-west-2
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DEADLINE
-build/deadline_cloud_exporter --config "$work/demo.conf" &
+build/daemon/deadline_cloud_exporter --config "$work/demo.conf" &
 pids+=($!)
 
 for _ in $(seq 600); do
@@ -62,7 +62,8 @@ done
 curl -fsS "http://$listen/-/ready" >/dev/null || { echo "demo: not ready after 60s" >&2; exit 1; }
 
 echo "demo: ready. A few lines of http://$listen/metrics:" >&2
-curl -fsS "http://$listen/metrics" | grep -E '^deadline_cloud_(usage_cost_usd\{.*statistic="sum"|exporter_report_up)' | head -n 12
+metrics=$(curl -fsS "http://$listen/metrics")
+grep -E '^deadline_cloud_(usage_cost_usd\{.*statistic="sum"|exporter_report_up)' <<<"$metrics" | head -n 12 || true
 if $once; then
   exit 0
 fi
