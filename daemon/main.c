@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"
+#include "reload.h"
 
 enum {
 	EXIT_CLEAN = 0,
@@ -144,15 +145,148 @@ static size_t config_total_ids(const struct config *cfg, bool *any_all)
 	return n;
 }
 
+/* What runs: replaced piece by piece on reload. */
+struct runtime {
+	struct config *cfg;
+	char *region;
+	char *endpoint;
+	struct aws_credentials_provider *creds;
+	struct metrics_store *store;
+	struct http_server *server;
+	struct poller *poller;
+};
+
+/* Region and endpoint for cfg. Returns 0, or 1 (configuration problem, logged). */
+static int runtime_resolve(const struct config *cfg, char **region, char **endpoint)
+{
+	if (aws_region_resolve(cfg->region, region) < 0) {
+		log_error("op=start status=error reason=\"no AWS region: set aws.region in %s, or AWS_REGION\"", cfg->path);
+		return 1;
+	}
+	if (aws_endpoint_resolve(cfg->endpoint_url, *region, endpoint) < 0) {
+		log_error("op=start status=error reason=\"unusable Deadline Cloud endpoint\" region=%s", *region);
+		free(*region);
+		*region = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+static int runtime_poller(struct runtime *rt, const struct config *cfg, const char *region, const char *endpoint,
+	struct aws_credentials_provider *creds, struct poller **out)
+{
+	struct poller_options po = {
+		.endpoint = endpoint,
+		.region = region,
+		.ca_file = cfg->ca_file,
+	};
+	int r = poller_new(out, cfg, &po, creds, rt->store);
+
+	if (r < 0)
+		log_error("op=start status=error reason=\"cannot set up the poller: %s\"", strerror(-r));
+	return r;
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/*
+ * SIGHUP: a configuration that does not load, or that cannot be applied (its address cannot be bound…),
+ * is rejected and the running one goes on untouched. Otherwise reports whose definition did not change
+ * keep their figures and schedule, changed ones start afresh, removed ones disappear.
+ */
+static void runtime_reload(struct runtime *rt, const char *path, const char *listen_override)
+{
+	struct config *cfg = config_read(path);
+	struct http_server *server = NULL;
+	struct aws_credentials_provider *creds = NULL;
+	struct poller *poller = NULL;
+	char *region = NULL, *endpoint = NULL;
+	char err[512];
+	size_t kept = 0, changed = 0, removed = 0;
+
+	if (!cfg) {
+		log_error("op=reload status=rejected file=%s reason=\"configuration not valid (errors above); the running "
+			  "configuration stays\"",
+			path);
+		return;
+	}
+	if (listen_override) {
+		free(cfg->listen);
+		cfg->listen = strdup(listen_override);
+		if (!cfg->listen)
+			goto reject;
+	}
+	if (runtime_resolve(cfg, &region, &endpoint) != 0)
+		goto reject;
+	if (strcmp(cfg->listen, rt->cfg->listen) != 0) {
+		err[0] = '\0';
+		int r = http_server_new(&server, cfg->listen, rt->store, err, sizeof(err));
+		if (r < 0) {
+			log_error("op=reload status=rejected listen=%s reason=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
+			goto reject;
+		}
+	}
+	if (!same_string(cfg->profile, rt->cfg->profile) && aws_credentials_provider_new(&creds, cfg->profile) < 0)
+		goto reject;
+	if (runtime_poller(rt, cfg, region, endpoint, creds ? creds : rt->creds, &poller) < 0)
+		goto reject;
+
+	/* From here on the new configuration is applied; nothing below can fail half-way. */
+	poller_stop(rt->poller);
+	poller_adopt_schedule(poller, rt->poller, rt->cfg);
+	for (size_t f = 0; f < rt->cfg->n_farms; f++) {
+		for (size_t i = 0; i < rt->cfg->n_reports; i++) {
+			const char *farm = rt->cfg->farms[f].id, *report = rt->cfg->reports[i].name;
+			if (reload_report_same(rt->cfg, cfg, farm, report)) {
+				kept++;
+				continue;
+			}
+			if (reload_find_farm(cfg, farm) && reload_find_report(cfg, report))
+				changed++;
+			else
+				removed++;
+			metrics_store_drop(rt->store, farm, report);
+		}
+	}
+	if (metrics_store_set_reports(rt->store, cfg) < 0)
+		log_warning("op=reload status=degraded reason=\"out of memory while declaring reports\"");
+	poller_free(rt->poller);
+	rt->poller = poller;
+	if (creds) {
+		aws_credentials_provider_free(rt->creds);
+		rt->creds = creds;
+	}
+	if (server) {
+		http_server_free(rt->server);
+		rt->server = server;
+	}
+	free(rt->region);
+	free(rt->endpoint);
+	rt->region = region;
+	rt->endpoint = endpoint;
+	config_free(rt->cfg);
+	rt->cfg = cfg;
+	if (poller_start(rt->poller) < 0)
+		log_error("op=reload status=error reason=\"cannot start the poller\"");
+	log_info("op=reload status=ok file=%s farms=%zu reports=%zu kept=%zu changed=%zu removed=%zu listen=%s", path,
+		cfg->n_farms, cfg->n_reports, kept, changed, removed, cfg->listen);
+	return;
+reject:
+	poller_free(poller);
+	aws_credentials_provider_free(creds);
+	http_server_free(server);
+	free(region);
+	free(endpoint);
+	config_free(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {0};
-	struct config *cfg = NULL;
-	struct metrics_store *store = NULL;
-	struct aws_credentials_provider *creds = NULL;
-	struct http_server *server = NULL;
-	struct poller *poller = NULL;
-	char *region = NULL, *endpoint = NULL;
+	struct runtime rt = {0};
 	char err[512];
 	sigset_t signals;
 	int status = EXIT_RUNTIME;
@@ -163,25 +297,25 @@ int main(int argc, char **argv)
 		return r;
 	log_init(a.level);
 
-	cfg = config_read(a.config_path);
-	if (!cfg)
+	rt.cfg = config_read(a.config_path);
+	if (!rt.cfg)
 		return EXIT_BAD_CONFIG;
 	if (a.listen) {
 		char *listen = strdup(a.listen);
 		if (!listen) {
-			config_free(cfg);
+			config_free(rt.cfg);
 			return EXIT_RUNTIME;
 		}
-		free(cfg->listen);
-		cfg->listen = listen;
+		free(rt.cfg->listen);
+		rt.cfg->listen = listen;
 	}
 	if (a.check_config) {
 		bool any_all;
-		size_t ids = config_total_ids(cfg, &any_all);
-		printf("%s: ok: %zu farm%s, %zu report%s, %zu listed resource id%s%s, listen %s\n", cfg->path, cfg->n_farms,
-			cfg->n_farms == 1 ? "" : "s", cfg->n_reports, cfg->n_reports == 1 ? "" : "s", ids, ids == 1 ? "" : "s",
-			any_all ? " (and \"all\" listed at each refresh)" : "", cfg->listen);
-		config_free(cfg);
+		size_t ids = config_total_ids(rt.cfg, &any_all);
+		printf("%s: ok: %zu farm%s, %zu report%s, %zu listed resource id%s%s, listen %s\n", rt.cfg->path,
+			rt.cfg->n_farms, rt.cfg->n_farms == 1 ? "" : "s", rt.cfg->n_reports, rt.cfg->n_reports == 1 ? "" : "s",
+			ids, ids == 1 ? "" : "s", any_all ? " (and \"all\" listed at each refresh)" : "", rt.cfg->listen);
+		config_free(rt.cfg);
 		return EXIT_CLEAN;
 	}
 
@@ -197,61 +331,44 @@ int main(int argc, char **argv)
 		log_error("op=start status=error reason=\"libcurl initialisation failed\"");
 		goto out;
 	}
-
-	r = aws_region_resolve(cfg->region, &region);
-	if (r < 0) {
-		log_error("op=start status=error reason=\"no AWS region: set aws.region in %s, or AWS_REGION\"", cfg->path);
+	if (runtime_resolve(rt.cfg, &rt.region, &rt.endpoint) != 0) {
 		status = EXIT_BAD_CONFIG;
 		goto out;
 	}
-	r = aws_endpoint_resolve(cfg->endpoint_url, region, &endpoint);
-	if (r < 0) {
-		log_error("op=start status=error reason=\"unusable Deadline Cloud endpoint\" region=%s", region);
-		status = EXIT_BAD_CONFIG;
-		goto out;
-	}
-	r = aws_credentials_provider_new(&creds, cfg->profile);
+	r = aws_credentials_provider_new(&rt.creds, rt.cfg->profile);
 	if (r < 0)
 		goto out;
-	r = metrics_store_new(&store, EXPORTER_VERSION);
+	r = metrics_store_new(&rt.store, EXPORTER_VERSION);
 	if (r < 0)
 		goto out;
-	r = metrics_store_set_reports(store, cfg);
+	r = metrics_store_set_reports(rt.store, rt.cfg);
 	if (r < 0)
 		goto out;
 
 	err[0] = '\0';
-	r = http_server_new(&server, cfg->listen, store, err, sizeof(err));
+	r = http_server_new(&rt.server, rt.cfg->listen, rt.store, err, sizeof(err));
 	if (r < 0) {
-		log_error("op=listen status=error listen=%s reason=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
+		log_error("op=listen status=error listen=%s reason=\"%s\"", rt.cfg->listen, err[0] ? err : strerror(-r));
 		goto out;
 	}
-
-	struct poller_options po = {
-		.endpoint = endpoint,
-		.region = region,
-		.ca_file = cfg->ca_file,
-	};
-	r = poller_new(&poller, cfg, &po, creds, store);
-	if (r < 0) {
-		log_error("op=start status=error reason=\"cannot set up the poller: %s\"", strerror(-r));
+	if (runtime_poller(&rt, rt.cfg, rt.region, rt.endpoint, rt.creds, &rt.poller) < 0)
 		goto out;
-	}
-	r = poller_start(poller);
+	r = poller_start(rt.poller);
 	if (r < 0) {
 		log_error("op=start status=error reason=\"cannot start the poller: %s\"", strerror(-r));
 		goto out;
 	}
 	log_info("op=start status=ok version=%s listen=%s port=%u endpoint=%s region=%s farms=%zu reports=%zu",
-		EXPORTER_VERSION, cfg->listen, http_server_port(server), endpoint, region, cfg->n_farms, cfg->n_reports);
+		EXPORTER_VERSION, rt.cfg->listen, http_server_port(rt.server), rt.endpoint, rt.region, rt.cfg->n_farms,
+		rt.cfg->n_reports);
 
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&signals, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_warning("op=reload status=ignored reason=\"reload is not supported yet; restart to apply a new "
-				    "configuration\"");
+			log_info("op=reload status=started file=%s", a.config_path);
+			runtime_reload(&rt, a.config_path, a.listen);
 			continue;
 		}
 		log_info("op=stop signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -259,13 +376,13 @@ int main(int argc, char **argv)
 	}
 	status = EXIT_CLEAN;
 out:
-	poller_free(poller);
-	http_server_free(server);
-	metrics_store_free(store);
-	aws_credentials_provider_free(creds);
-	free(endpoint);
-	free(region);
-	config_free(cfg);
+	poller_free(rt.poller);
+	http_server_free(rt.server);
+	metrics_store_free(rt.store);
+	aws_credentials_provider_free(rt.creds);
+	free(rt.endpoint);
+	free(rt.region);
+	config_free(rt.cfg);
 	curl_global_cleanup();
 	return status;
 }

@@ -80,6 +80,44 @@ struct request_counter {
 /* Distinct (operation, status) pairs kept; statuses are bounded by HTTP, this is a safety net. */
 #define MAX_REQUEST_COUNTERS 1024
 
+struct event_series {
+	char **values;
+	uint64_t count;
+};
+
+struct event_family {
+	struct event_series *series; /* sorted by label values */
+	size_t n, cap;
+};
+
+static const struct {
+	const char *name;
+	const char *help;
+	size_t n_labels;
+	const char *labels[3];
+} event_families[METRICS_COUNTER_COUNT] = {
+	[METRICS_REFRESH_ERRORS] = {"deadline_cloud_exporter_refresh_errors_total",
+		"Refreshes of the report for the farm that failed, by the kind of failure.", 3,
+		{"farm_id", "report", "kind"}},
+	[METRICS_API_RETRIES] = {"deadline_cloud_exporter_api_retries_total",
+		"Deadline Cloud API requests sent again after a throttled, failed or unusable answer.", 1, {"operation"}},
+	[METRICS_AGGREGATIONS] = {"deadline_cloud_exporter_aggregations_total",
+		"Sessions statistics aggregations started on the farm, by final status (EXPIRED: gone before it was "
+		"read).",
+		2, {"farm_id", "status"}},
+	[METRICS_PAGES] = {"deadline_cloud_exporter_pages_read_total",
+		"Pages of statistics read for the report and farm.", 2, {"farm_id", "report"}},
+	[METRICS_ROWS] = {"deadline_cloud_exporter_rows_read_total",
+		"Statistics rows read for the report and farm, before merging.", 2, {"farm_id", "report"}},
+	[METRICS_SPLITS] = {"deadline_cloud_exporter_aggregation_splits_total",
+		"Aggregations that ended FAILED or TIMEOUT and were asked again in smaller parts, by what was split "
+		"(resources or window).",
+		3, {"farm_id", "report", "kind"}},
+};
+
+/* Distinct series per event family kept; a safety net, the label values are bounded by the configuration. */
+#define MAX_EVENT_SERIES 4096
+
 struct metrics_store {
 	/* Serialises publishers: snapshots and body rebuilds. Taken before lock, never by scrapes. */
 	pthread_mutex_t build_lock;
@@ -92,6 +130,7 @@ struct metrics_store {
 	struct metrics_body *body;
 	struct request_counter *counters;
 	size_t n_counters, cap_counters;
+	struct event_family events[METRICS_COUNTER_COUNT];
 };
 
 /* What a scrape owns besides its body reference: the self-metrics text and, for gzip, its deflate. */
@@ -541,6 +580,127 @@ static struct metrics_entry *entry_find(
 	return NULL;
 }
 
+static void event_series_free(struct event_series *e, size_t n_labels)
+{
+	for (size_t i = 0; i < n_labels; i++)
+		free(e->values[i]);
+	free(e->values);
+}
+
+static int event_series_cmp(const char *const *a, const char *const *b, size_t n_labels)
+{
+	for (size_t i = 0; i < n_labels; i++) {
+		int c = strcmp(a[i], b[i]);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+void metrics_store_count(struct metrics_store *s, enum metrics_counter c, const char *const *label_values,
+	uint64_t delta)
+{
+	struct event_family *fam;
+	size_t n_labels, lo, hi;
+
+	if (!s || (unsigned)c >= METRICS_COUNTER_COUNT || !label_values)
+		return;
+	n_labels = event_families[c].n_labels;
+	for (size_t i = 0; i < n_labels; i++)
+		if (!label_values[i])
+			return;
+	fam = &s->events[c];
+	mutex_lock(&s->lock);
+	lo = 0;
+	hi = fam->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = event_series_cmp((const char *const *)fam->series[mid].values, label_values, n_labels);
+		if (cmp == 0) {
+			fam->series[mid].count += delta;
+			goto out;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (fam->n >= MAX_EVENT_SERIES)
+		goto out;
+	if (fam->n == fam->cap) {
+		size_t cap = fam->cap ? fam->cap * 2 : 16;
+		struct event_series *series = realloc(fam->series, cap * sizeof(*series));
+		if (!series)
+			goto out;
+		fam->series = series;
+		fam->cap = cap;
+	}
+	struct event_series e = {.values = calloc(n_labels, sizeof(char *)), .count = delta};
+	if (!e.values)
+		goto out;
+	for (size_t i = 0; i < n_labels; i++) {
+		e.values[i] = strdup(label_values[i]);
+		if (!e.values[i]) {
+			event_series_free(&e, n_labels);
+			goto out;
+		}
+	}
+	memmove(&fam->series[lo + 1], &fam->series[lo], (fam->n - lo) * sizeof(*fam->series));
+	fam->series[lo] = e;
+	fam->n++;
+out:
+	mutex_unlock(&s->lock);
+}
+
+/* Drops the event series of (farm, report) pairs that are no longer declared. s->lock held. */
+static void events_prune(struct metrics_store *s)
+{
+	for (size_t f = 0; f < METRICS_COUNTER_COUNT; f++) {
+		struct event_family *fam = &s->events[f];
+		size_t n_labels = event_families[f].n_labels, kept = 0;
+		if (n_labels < 2 || strcmp(event_families[f].labels[1], "report") != 0)
+			continue;
+		for (size_t i = 0; i < fam->n; i++) {
+			struct event_series *e = &fam->series[i];
+			if (entry_find(s->entries, s->n_entries, e->values[0], e->values[1]))
+				fam->series[kept++] = *e;
+			else
+				event_series_free(e, n_labels);
+		}
+		fam->n = kept;
+	}
+}
+
+/* Renders the event counter families. s->lock held. */
+static int events_render(struct metrics_store *s, struct metrics_buf *b)
+{
+	char value[32];
+
+	for (size_t f = 0; f < METRICS_COUNTER_COUNT; f++) {
+		const struct event_family *fam = &s->events[f];
+		if (!fam->n)
+			continue;
+		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, event_families[f].name) < 0 || buf_puts(b, " ") < 0 ||
+			buf_puts(b, event_families[f].help) < 0 || buf_puts(b, "\n# TYPE ") < 0 ||
+			buf_puts(b, event_families[f].name) < 0 || buf_puts(b, " counter\n") < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < fam->n; i++) {
+			if (buf_puts(b, event_families[f].name) < 0 || buf_puts(b, "{") < 0)
+				return -ENOMEM;
+			for (size_t l = 0; l < event_families[f].n_labels; l++) {
+				if ((l && buf_puts(b, ",") < 0) || buf_puts(b, event_families[f].labels[l]) < 0 ||
+					buf_puts(b, "=\"") < 0 || metrics_buf_escape_label(b, fam->series[i].values[l]) < 0 ||
+					buf_puts(b, "\"") < 0)
+					return -ENOMEM;
+			}
+			snprintf(value, sizeof(value), "} %llu\n", (unsigned long long)fam->series[i].count);
+			if (buf_puts(b, value) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int metrics_store_new(struct metrics_store **out, const char *version)
 {
 	struct metrics_store *s;
@@ -586,6 +746,11 @@ void metrics_store_free(struct metrics_store *s)
 	for (size_t i = 0; i < s->n_counters; i++)
 		free(s->counters[i].operation);
 	free(s->counters);
+	for (size_t f = 0; f < METRICS_COUNTER_COUNT; f++) {
+		for (size_t i = 0; i < s->events[f].n; i++)
+			event_series_free(&s->events[f].series[i], event_families[f].n_labels);
+		free(s->events[f].series);
+	}
 	/* Scrapes still in flight hold their own reference. */
 	body_unref(s->body);
 	free(s->version);
@@ -655,6 +820,7 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 	s->n_entries = n;
 	s->body = body;
 	s->declared = true;
+	events_prune(s);
 	mutex_unlock(&s->lock);
 
 	for (size_t i = 0; i < old_n; i++)
@@ -739,6 +905,47 @@ void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char
 		e->duration = duration_seconds;
 	}
 	mutex_unlock(&s->lock);
+}
+
+int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char *report)
+{
+	struct metrics_body *body = NULL, *old_body;
+	struct metrics_entry *e;
+	size_t i;
+	int ret;
+
+	if (!s || !farm_id || !report)
+		return -EINVAL;
+	mutex_lock(&s->build_lock);
+	for (i = 0; i < s->n_entries; i++)
+		if (!strcmp(s->entries[i]->farm_id, farm_id) && !strcmp(s->entries[i]->report, report))
+			break;
+	if (i == s->n_entries) {
+		mutex_unlock(&s->build_lock);
+		return -ENOENT;
+	}
+	e = s->entries[i];
+	/* Build the body without it first, so a failure leaves everything as it was. */
+	struct metrics_snapshot *snap = e->snap;
+	e->snap = NULL;
+	ret = body_build(s->entries, s->n_entries, &body);
+	if (ret < 0) {
+		e->snap = snap;
+		mutex_unlock(&s->build_lock);
+		return ret;
+	}
+	e->snap = snap;
+	mutex_lock(&s->lock);
+	old_body = s->body;
+	s->body = body;
+	memmove(&s->entries[i], &s->entries[i + 1], (s->n_entries - i - 1) * sizeof(*s->entries));
+	s->n_entries--;
+	events_prune(s);
+	mutex_unlock(&s->lock);
+	mutex_unlock(&s->build_lock);
+	entry_free(e);
+	body_unref(old_body);
+	return 0;
 }
 
 void metrics_store_count_request(struct metrics_store *s, const char *operation, long status)
@@ -886,6 +1093,8 @@ static int self_render(struct metrics_store *s, struct metrics_buf *b)
 		if (buf_puts(b, value) < 0)
 			return -ENOMEM;
 	}
+	if (events_render(s, b) < 0)
+		return -ENOMEM;
 	if (buf_puts(b, "# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
 			"# TYPE deadline_cloud_exporter_build_info gauge\n"
 			"deadline_cloud_exporter_build_info{version=\"") < 0 ||

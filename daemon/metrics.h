@@ -38,6 +38,35 @@ void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char
  * HTTP status, or 0 for a transport failure (code="error"). Thread-safe, cheap. */
 void metrics_store_count_request(struct metrics_store *s, const char *operation, long status);
 
+/*
+ * Counters of the exporter's own events, each a fixed family with fixed label names:
+ *   METRICS_REFRESH_ERRORS      deadline_cloud_exporter_refresh_errors_total{farm_id,report,kind}
+ *   METRICS_API_RETRIES         deadline_cloud_exporter_api_retries_total{operation}
+ *   METRICS_AGGREGATIONS        deadline_cloud_exporter_aggregations_total{farm_id,status}
+ *   METRICS_PAGES               deadline_cloud_exporter_pages_read_total{farm_id,report}
+ *   METRICS_ROWS                deadline_cloud_exporter_rows_read_total{farm_id,report}
+ *   METRICS_SPLITS              deadline_cloud_exporter_aggregation_splits_total{farm_id,report,kind}
+ */
+enum metrics_counter {
+	METRICS_REFRESH_ERRORS,
+	METRICS_API_RETRIES,
+	METRICS_AGGREGATIONS,
+	METRICS_PAGES,
+	METRICS_ROWS,
+	METRICS_SPLITS,
+	METRICS_COUNTER_COUNT,
+};
+
+/* Adds delta to the counter with these label values (as many as the family has). Thread-safe. */
+void metrics_store_count(struct metrics_store *s, enum metrics_counter c, const char *const *label_values,
+	uint64_t delta);
+
+/*
+ * Forgets (farm, report): its figures and health go, as if it had never been declared (a report whose
+ * definition changed on reload starts afresh). Thread-safe. Returns 0, or -ENOENT when not declared.
+ */
+int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char *report);
+
 /* True once every declared pair has finished its first refresh attempt. */
 bool metrics_store_ready(struct metrics_store *s);
 

@@ -16,6 +16,7 @@
 #include "deadline_api.h"
 #include "http_client.h"
 #include "log.h"
+#include "reload.h"
 #include "sigv4.h"
 #include "usage.h"
 #include "window.h"
@@ -45,6 +46,10 @@
 #define PAGES_MAX 100000
 #define LIST_PAGES_MAX 1000
 #define AGGREGATION_RESTARTS_MAX 2
+
+/* A FAILED or TIMEOUT aggregation is asked again in halves: resources first, then the window. */
+#define SPLIT_DEPTH_MAX 8
+#define SPLIT_WINDOW_MIN_S 3600
 
 /* A failed refresh is retried after min(interval, 10 s × 2^(failures-1)), with jitter. */
 #define FAILED_RETRY_FIRST_S 10.0
@@ -417,6 +422,7 @@ static int api_call_run(struct farm_worker *w, struct api_call *c)
 			backoff = RETRY_BACKOFF_MAX_MS;
 		if (wait_ms < backoff)
 			wait_ms = backoff;
+		metrics_store_count(p->store, METRICS_API_RETRIES, (const char *const[]){c->operation}, 1);
 		if (!poller_sleep(p, wait_ms))
 			return CALL_STOPPED;
 	}
@@ -640,8 +646,13 @@ static int aggregation_start(struct farm_worker *w, const struct report_config *
 }
 
 /* Merges a page's rows into the refresh's table. */
-static int merge_page(struct usage_table *t, const struct deadline_page *page, struct refresh_stats *st)
+static int merge_page(struct farm_worker *w, const struct report_config *rc, struct usage_table *t,
+	const struct deadline_page *page, struct refresh_stats *st)
 {
+	const char *const labels[] = {w->farm->id, rc->name};
+
+	metrics_store_count(w->poller->store, METRICS_PAGES, labels, 1);
+	metrics_store_count(w->poller->store, METRICS_ROWS, labels, page->n_rows);
 	for (size_t i = 0; i < page->n_rows; i++) {
 		int r = usage_table_add(t, &page->rows[i]);
 		if (r < 0)
@@ -650,6 +661,11 @@ static int merge_page(struct usage_table *t, const struct deadline_page *page, s
 	st->pages++;
 	st->rows += page->n_rows;
 	return 0;
+}
+
+static void aggregation_count(struct farm_worker *w, const char *status)
+{
+	metrics_store_count(w->poller->store, METRICS_AGGREGATIONS, (const char *const[]){w->farm->id, status}, 1);
 }
 
 enum {
@@ -690,6 +706,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 				    "unknown; starting again\"",
 				w->farm->id, rc->name, OP_GET, aggregation_id);
 			api_call_reset_error(&c);
+			aggregation_count(w, "EXPIRED");
 			r = AGG_EXPIRED;
 			goto out;
 		}
@@ -727,6 +744,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 			continue;
 		case DEADLINE_STATUS_FAILED:
 		case DEADLINE_STATUS_TIMEOUT:
+			aggregation_count(w, deadline_status_name(g.page.status));
 			log_warning("farm=%s report=%s op=%s aggregation=%s status=%s reason=\"%s\"", w->farm->id, rc->name,
 				OP_GET, aggregation_id, deadline_status_name(g.page.status),
 				g.page.status_message ? g.page.status_message : "no statusMessage");
@@ -736,7 +754,9 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 			break;
 		}
 
-		r = merge_page(t, &g.page, st);
+		if (!token)
+			aggregation_count(w, deadline_status_name(g.page.status));
+		r = merge_page(w, rc, t, &g.page, st);
 		if (r < 0)
 			goto out;
 		if (++pages >= PAGES_MAX) {
@@ -767,9 +787,13 @@ out:
 
 /* One batch of at most 10 resources: Start, poll, read every page, merge. */
 static int refresh_batch(struct farm_worker *w, const struct report_config *rc, const char *path,
-	const char *const *ids, size_t n_ids, const char *start, const char *end, struct usage_table *t,
+	const char *const *ids, size_t n_ids, int64_t start_time, int64_t end_time, struct usage_table *t,
 	struct refresh_stats *st)
 {
+	char start[21], end[21];
+
+	if (window_format_rfc3339(start_time, start) < 0 || window_format_rfc3339(end_time, end) < 0)
+		return -EINVAL;
 	struct deadline_start_request req = {
 		.farm_id = w->farm->id,
 		.kind = rc->resources,
@@ -817,6 +841,77 @@ static int refresh_batch(struct farm_worker *w, const struct report_config *rc, 
 	}
 	free(body);
 	return r;
+}
+
+/*
+ * A batch, asked again in halves when the service gives up on it (FAILED, TIMEOUT), as AWS advises:
+ * first fewer resources, then a shorter window; the parts merge like any other rows.
+ */
+static int refresh_part(struct farm_worker *w, const struct report_config *rc, const char *path,
+	const char *const *ids, size_t n_ids, int64_t start, int64_t end, struct usage_table *t,
+	struct refresh_stats *st, unsigned depth)
+{
+	int r = refresh_batch(w, rc, path, ids, n_ids, start, end, t, st);
+
+	if (r != AGG_FAILED || depth >= SPLIT_DEPTH_MAX)
+		return r;
+	if (n_ids > 1) {
+		size_t half = n_ids / 2;
+		log_info("farm=%s report=%s op=split kind=resources resources=%zu reason=\"aggregation failed; asking "
+			 "for %zu and %zu resources\"",
+			w->farm->id, rc->name, n_ids, half, n_ids - half);
+		metrics_store_count(w->poller->store, METRICS_SPLITS,
+			(const char *const[]){w->farm->id, rc->name, "resources"}, 1);
+		r = refresh_part(w, rc, path, ids, half, start, end, t, st, depth + 1);
+		if (r == 0)
+			r = refresh_part(w, rc, path, ids + half, n_ids - half, start, end, t, st, depth + 1);
+		return r;
+	}
+	if (end - start >= 2 * SPLIT_WINDOW_MIN_S) {
+		int64_t mid = start + (end - start) / 2;
+		log_info("farm=%s report=%s op=split kind=window seconds=%lld reason=\"aggregation failed; asking for "
+			 "two halves of the window\"",
+			w->farm->id, rc->name, (long long)(end - start));
+		metrics_store_count(
+			w->poller->store, METRICS_SPLITS, (const char *const[]){w->farm->id, rc->name, "window"}, 1);
+		r = refresh_part(w, rc, path, ids, n_ids, start, mid, t, st, depth + 1);
+		if (r == 0)
+			r = refresh_part(w, rc, path, ids, n_ids, mid, end, t, st, depth + 1);
+	}
+	return r;
+}
+
+/* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
+static const char *refresh_error_kind(int r)
+{
+	switch (r) {
+	case CALL_THROTTLED:
+		return "throttled";
+	case CALL_NOT_FOUND:
+		return "not_found";
+	case CALL_DENIED:
+		return "access_denied";
+	case CALL_CLIENT_ERROR:
+		return "client_error";
+	case CALL_SERVER_ERROR:
+		return "server_error";
+	case CALL_BAD_RESPONSE:
+		return "bad_response";
+	case CALL_NO_CREDENTIALS:
+		return "no_credentials";
+	case AGG_FAILED:
+		return "aggregation_failed";
+	case AGG_EXPIRED:
+		return "aggregation_expired";
+	default:
+		return r < 0 ? "transport" : "other";
+	}
+}
+
+/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
+static bool refresh_error_is_persistent(int r)
+{
+	return r == CALL_DENIED || r == CALL_CLIENT_ERROR || r == CALL_NOT_FOUND || r == CALL_NO_CREDENTIALS;
 }
 
 /* One refresh of (farm, report). Returns 0 when the figures were published. */
@@ -870,7 +965,7 @@ static int refresh_report(struct farm_worker *w, const struct report_config *rc)
 		size_t batch = n_ids - i;
 		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
 			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
-		r = refresh_batch(w, rc, path, ids + i, batch, start_text, end_text, t, &st);
+		r = refresh_part(w, rc, path, ids + i, batch, start, now, t, &st, 0);
 		if (r != 0)
 			goto out;
 	}
@@ -887,6 +982,9 @@ out:
 	if (r != 0) {
 		double failed_after = monotonic_now() - began;
 		metrics_store_fail(w->poller->store, farm->id, rc->name, failed_after);
+		if (r != CALL_STOPPED)
+			metrics_store_count(w->poller->store, METRICS_REFRESH_ERRORS,
+				(const char *const[]){farm->id, rc->name, refresh_error_kind(r)}, 1);
 		if (r != CALL_STOPPED)
 			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
 				rc->name,
@@ -936,7 +1034,7 @@ static void *farm_worker_main(void *arg)
 		} else {
 			next->failures++;
 			double delay = FAILED_RETRY_FIRST_S * pow(2.0, (double)next->failures - 1);
-			if (delay > interval)
+			if (delay > interval || refresh_error_is_persistent(r))
 				delay = interval;
 			delay *= 0.75 + random_unit(w) / 2;
 			next->next_due = monotonic_now() + delay;
@@ -1051,7 +1149,7 @@ int poller_start(struct poller *p)
 	return 0;
 }
 
-void poller_free(struct poller *p)
+void poller_stop(struct poller *p)
 {
 	if (!p)
 		return;
@@ -1064,6 +1162,40 @@ void poller_free(struct poller *p)
 		struct farm_worker *w = &p->workers[i];
 		if (w->started)
 			pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+}
+
+void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg)
+{
+	for (size_t i = 0; i < p->n_workers; i++) {
+		struct farm_worker *w = &p->workers[i];
+		for (size_t j = 0; j < old->n_workers; j++) {
+			const struct farm_worker *ow = &old->workers[j];
+			if (strcmp(ow->farm->id, w->farm->id) != 0)
+				continue;
+			for (size_t k = 0; k < w->n_reports; k++) {
+				struct report_state *rs = &w->reports[k];
+				for (size_t l = 0; l < ow->n_reports; l++) {
+					const struct report_state *ors = &ow->reports[l];
+					if (strcmp(ors->rc->name, rs->rc->name) != 0 ||
+						!reload_report_same(old_cfg, p->cfg, w->farm->id, rs->rc->name))
+						continue;
+					rs->next_due = ors->next_due;
+					rs->failures = ors->failures;
+				}
+			}
+		}
+	}
+}
+
+void poller_free(struct poller *p)
+{
+	if (!p)
+		return;
+	poller_stop(p);
+	for (size_t i = 0; i < p->n_workers; i++) {
+		struct farm_worker *w = &p->workers[i];
 		http_client_free(w->http);
 		free(w->reports);
 	}

@@ -17,5 +17,14 @@ struct poller_options {
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
 int poller_start(struct poller *p);
-/* Asks every thread to stop and joins them; interrupts waits and in-flight requests. NULL-safe. */
+/* Asks every thread to stop and joins them; interrupts waits and in-flight requests (within a second). */
+void poller_stop(struct poller *p);
+
+/*
+ * Before poller_start(): reports that old (stopped) also ran with the same definition (reload.h) keep
+ * their schedule and failure count; the rest start now. old_cfg is the configuration old ran with.
+ */
+void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg);
+
+/* poller_stop(), then frees. NULL-safe. */
 void poller_free(struct poller *p);
