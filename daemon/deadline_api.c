@@ -369,8 +369,6 @@ static int json_number(
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
 			integral = false;
-	if (node->kind == JSON_INTEGER && !integral)
-		return json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "expected an integer, got %.*s", shown, s);
 	if (node->kind == JSON_INTEGER && n > 0 && s[0] == '-')
 		return json_fail(
 			p, DEADLINE_BAD_SHAPE, p->depth, "expected a non-negative integer, got %.*s", shown, s);
@@ -382,7 +380,14 @@ static int json_number(
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	errno = 0;
-	if (node->kind == JSON_INTEGER) {
+	if (node->kind == JSON_INTEGER && !integral) {
+		/* 2.0 or 1e3 is still a whole number: accept what another serialiser may write, refuse 1.5 */
+		double d = strtod(buf, &end);
+		if (*end || end == buf || !isfinite(d) || d != floor(d) || d < 0 || d > 9007199254740992.0)
+			ok = json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "expected an integer, got %.*s", shown, s);
+		else
+			v->i = (long long)d;
+	} else if (node->kind == JSON_INTEGER) {
 		long long i = strtoll(buf, &end, 10);
 		if (errno == ERANGE || *end || end == buf)
 			ok = json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "integer out of range: %.32s", buf);
