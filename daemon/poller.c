@@ -36,8 +36,8 @@
 #define START_BUSY_BASE_MS 2000.0
 #define START_BUSY_MAX_MS 60000.0
 
-/* Polling an aggregation: 1 s growing to 15 s, for at most 30 minutes. */
-#define POLL_FIRST_MS 1000.0
+/* Polling an aggregation: 0.5 s growing to 15 s, for at most 30 minutes. */
+#define POLL_FIRST_MS 500.0
 #define POLL_MAX_MS 15000.0
 #define POLL_GROWTH 1.5
 #define POLL_GIVE_UP_S (30 * 60)
@@ -48,7 +48,7 @@
 #define AGGREGATION_RESTARTS_MAX 2
 
 /* A FAILED or TIMEOUT aggregation is asked again in halves: resources first, then the window. */
-#define SPLIT_DEPTH_MAX 8
+#define SPLIT_DEPTH_MAX 12
 #define SPLIT_WINDOW_MIN_S 3600
 
 /* A failed refresh is retried after min(interval, 10 s × 2^(failures-1)), with jitter. */
