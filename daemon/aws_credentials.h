@@ -1,6 +1,7 @@
-/* aws_credentials: where the signing keys come from (first cut: the environment) */
+/* aws_credentials: where the signing keys come from: the AWS SDKs' provider chain, cached and refreshed */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,25 +11,32 @@ struct aws_credentials {
 	char *secret_access_key;
 	char *session_token;  /* NULL when none */
 	int64_t expiration;   /* UTC seconds, 0 when the keys do not expire */
-	const char *provider; /* "environment", … : for log lines, never the keys */
+	const char *provider; /* "environment", "profile", … : for log lines, never the keys (static string) */
 	int refs;             /* private */
 };
 
 struct aws_credentials_provider;
 
 /*
- * Creates the provider chain for profile (NULL: AWS_PROFILE, else "default").
- * The chain is resolved lazily, at the first aws_credentials_provider_get().
+ * Creates the provider chain for profile (NULL: AWS_PROFILE, else "default"), in the SDKs' order:
+ * environment, profile (static keys, credential_process, role_arn with source_profile or credential_source,
+ * web_identity_token_file), web identity from the environment, container endpoint, IMDSv2, systemd
+ * credentials ($CREDENTIALS_DIRECTORY/aws-credentials). region (may be NULL: STS's global endpoint) is where
+ * STS is asked; ca_file (may be NULL) the CA bundle for STS. Both are copied. The chain is resolved lazily, at
+ * the first aws_credentials_provider_get(). Returns 0, -EINVAL, -ENOMEM.
  */
-int aws_credentials_provider_new(struct aws_credentials_provider **out, const char *profile);
+int aws_credentials_provider_new(struct aws_credentials_provider **out, const char *profile, const char *region,
+	const char *ca_file);
 void aws_credentials_provider_free(struct aws_credentials_provider *p);
 
 /*
  * Returns current credentials with a reference the caller drops with aws_credentials_unref().
- * Thread-safe. Returns 0, or -ENOENT when no provider yields credentials, with a log line naming
- * each provider tried and what was missing (never a secret). A provider that is configured but broken
- * (AWS_ACCESS_KEY_ID without AWS_SECRET_ACCESS_KEY) stops the chain with its own code (-EINVAL), also
- * logged; -ENOMEM. The same failure is logged once as an error, then at debug level until it changes.
+ * Thread-safe; one thread refreshes while the others keep using the current credentials. Returns 0, or
+ * -ENOENT when no provider yields credentials, with a log line naming each provider tried and what was
+ * missing (never a secret). A provider that is configured but broken (AWS_ACCESS_KEY_ID without
+ * AWS_SECRET_ACCESS_KEY, a failing credential_process…) stops the chain with its own code, also logged;
+ * -ENOMEM. The same failure is logged once as an error, then at debug level until it changes. After a
+ * failure the chain is asked again only after a backoff (1 s doubling to 60 s) unless invalidated.
  */
 int aws_credentials_provider_get(struct aws_credentials_provider *p, struct aws_credentials **out);
 
@@ -42,34 +50,64 @@ void aws_credentials_unref(struct aws_credentials *c);
 int aws_credentials_new(struct aws_credentials **out, const char *access_key_id, const char *secret_access_key,
 	const char *session_token, int64_t expiration, const char *provider);
 
+/* What every source is given. */
+struct aws_credentials_context {
+	const char *profile;   /* the profile name */
+	bool profile_explicit; /* named by the configuration or AWS_PROFILE, not the "default" fallback */
+	const char *region;    /* NULL when unknown */
+	const char *ca_file;   /* NULL: the system store */
+	int64_t now;           /* UTC seconds */
+};
+
 /*
  * One link of the provider chain. The chain asks each source in turn; the first to return 0 wins.
  * fetch() returns 0 with *out (one reference, its expiration set, provider = the source's name),
  * -ENOENT when the source has nothing to offer (why says what was missing: the chain goes on), or
  * another negative code for a source that is configured but broken (why says how: the chain stops).
- * why never holds a secret. Sources to come behind the same interface: profile files,
- * credential_process, web identity, container, IMDSv2.
+ * why never holds a secret.
  */
 struct aws_credentials_source {
 	const char *name; /* "environment": static */
-	int (*fetch)(const char *profile, struct aws_credentials **out, char *why, size_t whylen);
+	int (*fetch)(const struct aws_credentials_context *ctx, struct aws_credentials **out, char *why, size_t whylen);
 };
 
-/* The default chain aws_credentials_provider_new() uses. */
+/* The sources of the default chain, in its order. */
 extern const struct aws_credentials_source aws_credentials_source_environment;
+extern const struct aws_credentials_source aws_credentials_source_profile;
+extern const struct aws_credentials_source aws_credentials_source_web_identity;
+extern const struct aws_credentials_source aws_credentials_source_container;
+extern const struct aws_credentials_source aws_credentials_source_imds;
+extern const struct aws_credentials_source aws_credentials_source_systemd;
 
 /*
- * Refresh credentials that expire within this many seconds of now; until they do expire, a failed refresh
+ * Temporary credentials are refreshed this many seconds before they expire, plus up to
+ * AWS_CREDENTIALS_REFRESH_JITTER (random, so many exporters don't ask at once); credentials living shorter
+ * than twice that are refreshed at half their remaining lifetime. Until they do expire, a failed refresh
  * keeps them in use (with a warning).
  */
 #define AWS_CREDENTIALS_REFRESH_MARGIN 300
+#define AWS_CREDENTIALS_REFRESH_JITTER 60
+/* Failed fetches are retried after 1 s, doubling up to this. */
+#define AWS_CREDENTIALS_BACKOFF_MAX 60
 
 /*
- * Like aws_credentials_provider_new() with an explicit chain (tests, later providers): sources (static,
- * not copied) are tried in order. now returns UTC seconds (NULL: time()).
+ * Like aws_credentials_provider_new() with an explicit chain (tests): sources (static, not copied) are
+ * tried in order. now returns UTC seconds (NULL: time()). No region, no CA file.
  */
 int aws_credentials_provider_new_chain(struct aws_credentials_provider **out, const char *profile,
 	const struct aws_credentials_source *const *sources, size_t n_sources, int64_t (*now)(void));
 
 /* The profile the chain was created for ("default" when none was given). */
 const char *aws_credentials_provider_profile(const struct aws_credentials_provider *p);
+
+/*
+ * Parses the JSON the container endpoint, IMDS (process_format false: "Token", optional "Code" that must be
+ * "Success") and credential_process (process_format true: "Version" 1, "SessionToken", optional
+ * "Expiration") return. Returns 0 with *out (provider as given), -EINVAL with why for bad content
+ * (never quoting a secret), -ENOMEM.
+ */
+int aws_credentials_from_json(const char *json, const char *provider, bool process_format,
+	struct aws_credentials **out, char *why, size_t whylen);
+
+/* Parses an ISO 8601 / RFC 3339 UTC time ("2024-05-01T12:00:00Z", fraction and ±HH:MM allowed). 0 or -EINVAL. */
+int aws_time_parse(const char *s, int64_t *out);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aws_credentials.h"
 #include "aws_endpoint.h"
@@ -15,6 +16,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "poller.h"
 #include "reload.h"
 
@@ -23,6 +25,9 @@ enum {
 	EXIT_BAD_CONFIG = 1,
 	EXIT_RUNTIME = 2,
 };
+
+/* A farm thread silent for longer than this is stuck: the watchdog keep-alives stop (requests time out sooner). */
+#define WATCHDOG_MAX_SILENCE_S 45.0
 
 enum {
 	OPT_CHECK_CONFIG = 256,
@@ -159,11 +164,11 @@ struct runtime {
 /* Region and endpoint for cfg. Returns 0, or 1 (configuration problem, logged). */
 static int runtime_resolve(const struct config *cfg, char **region, char **endpoint)
 {
-	if (aws_region_resolve(cfg->region, region) < 0) {
+	if (aws_region_resolve(cfg->region, cfg->profile, region) < 0) {
 		log_error("op=start status=error reason=\"no AWS region: set aws.region in %s, or AWS_REGION\"", cfg->path);
 		return 1;
 	}
-	if (aws_endpoint_resolve(cfg->endpoint_url, *region, endpoint) < 0) {
+	if (aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, *region, endpoint) < 0) {
 		log_error("op=start status=error reason=\"unusable Deadline Cloud endpoint\" region=%s", *region);
 		free(*region);
 		*region = NULL;
@@ -178,7 +183,7 @@ static int runtime_poller(struct runtime *rt, const struct config *cfg, const ch
 	struct poller_options po = {
 		.endpoint = endpoint,
 		.region = region,
-		.ca_file = cfg->ca_file,
+		.ca_file = aws_ca_bundle(cfg->ca_file),
 	};
 	int r = poller_new(out, cfg, &po, creds, rt->store);
 
@@ -199,7 +204,7 @@ static bool same_string(const char *a, const char *b)
  */
 static void runtime_reload(struct runtime *rt, const char *path, const char *listen_override)
 {
-	struct config *cfg = config_read(path);
+	struct config *cfg;
 	struct http_server *server = NULL;
 	struct aws_credentials_provider *creds = NULL;
 	struct poller *poller = NULL;
@@ -207,7 +212,10 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 	char err[512];
 	size_t kept = 0, changed = 0, removed = 0;
 
+	notify_reloading();
+	cfg = config_read(path);
 	if (!cfg) {
+		notify_ready();
 		log_error("op=reload status=rejected file=%s reason=\"configuration not valid (errors above); the running "
 			  "configuration stays\"",
 			path);
@@ -229,7 +237,10 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 			goto reject;
 		}
 	}
-	if (!same_string(cfg->profile, rt->cfg->profile) && aws_credentials_provider_new(&creds, cfg->profile) < 0)
+	/* The chain depends on the profile, the region (STS) and the CA bundle: a new one when any changed. */
+	if ((!same_string(cfg->profile, rt->cfg->profile) || strcmp(region, rt->region) != 0 ||
+		    !same_string(aws_ca_bundle(cfg->ca_file), aws_ca_bundle(rt->cfg->ca_file))) &&
+		aws_credentials_provider_new(&creds, cfg->profile, region, aws_ca_bundle(cfg->ca_file)) < 0)
 		goto reject;
 	if (runtime_poller(rt, cfg, region, endpoint, creds ? creds : rt->creds, &poller) < 0)
 		goto reject;
@@ -273,8 +284,11 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 		log_error("op=reload status=error reason=\"cannot start the poller\"");
 	log_info("op=reload status=ok file=%s farms=%zu reports=%zu kept=%zu changed=%zu removed=%zu listen=%s", path,
 		cfg->n_farms, cfg->n_reports, kept, changed, removed, cfg->listen);
+	notify_status("serving %zu farm(s), %zu report(s) on %s; reloaded", cfg->n_farms, cfg->n_reports, cfg->listen);
+	notify_ready();
 	return;
 reject:
+	notify_ready();
 	poller_free(poller);
 	aws_credentials_provider_free(creds);
 	http_server_free(server);
@@ -335,7 +349,7 @@ int main(int argc, char **argv)
 		status = EXIT_BAD_CONFIG;
 		goto out;
 	}
-	r = aws_credentials_provider_new(&rt.creds, rt.cfg->profile);
+	r = aws_credentials_provider_new(&rt.creds, rt.cfg->profile, rt.region, aws_ca_bundle(rt.cfg->ca_file));
 	if (r < 0)
 		goto out;
 	r = metrics_store_new(&rt.store, EXPORTER_VERSION);
@@ -362,16 +376,30 @@ int main(int argc, char **argv)
 		EXPORTER_VERSION, rt.cfg->listen, http_server_port(rt.server), rt.endpoint, rt.region, rt.cfg->n_farms,
 		rt.cfg->n_reports);
 
+	notify_status("serving %zu farm(s), %zu report(s) on %s", rt.cfg->n_farms, rt.cfg->n_reports, rt.cfg->listen);
+	notify_ready();
+
+	/* Keep-alives every half watchdog period (at most 15 s), only while every farm thread shows life. */
+	uint64_t watchdog_usec = 0;
+	double keepalive = 15.0;
+	if (notify_watchdog_usec(&watchdog_usec) > 0 && watchdog_usec / 2 < 15000000)
+		keepalive = (double)watchdog_usec / 2e6;
 	for (;;) {
-		int sig = 0;
-		if (sigwait(&signals, &sig) != 0)
+		struct timespec wait = {.tv_sec = (time_t)keepalive,
+			.tv_nsec = (long)((keepalive - (double)(time_t)keepalive) * 1e9)};
+		int sig = sigtimedwait(&signals, NULL, &wait);
+		if (sig < 0) {
+			if (watchdog_usec && poller_alive(rt.poller, WATCHDOG_MAX_SILENCE_S))
+				notify_watchdog();
 			continue;
+		}
 		if (sig == SIGHUP) {
 			log_info("op=reload status=started file=%s", a.config_path);
 			runtime_reload(&rt, a.config_path, a.listen);
 			continue;
 		}
 		log_info("op=stop signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		notify_stopping();
 		break;
 	}
 	status = EXIT_CLEAN;

@@ -16,6 +16,7 @@
 #include "deadline_api.h"
 #include "http_client.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 #include "sigv4.h"
 #include "usage.h"
@@ -79,6 +80,7 @@ struct report_state {
 
 struct farm_worker {
 	struct poller *poller;
+	_Atomic double heartbeat; /* monotonic seconds: the thread was last seen working or waiting */
 	const struct farm_config *farm;
 	pthread_t thread;
 	bool started;
@@ -149,22 +151,32 @@ static bool poller_stopping(struct poller *p)
 	return atomic_load(&p->stop_flag);
 }
 
-/* Sleeps up to ms, waking early when the poller stops. Returns false when stopping. */
-static bool poller_sleep(struct poller *p, double ms)
-{
-	struct timespec deadline;
-	bool stopping;
+/* How often a waiting thread shows it is alive (the watchdog's keep-alives depend on it). */
+#define HEARTBEAT_S 5.0
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	double secs = (double)deadline.tv_sec + (double)deadline.tv_nsec / 1e9 + ms / 1000.0;
-	deadline.tv_sec = (time_t)secs;
-	deadline.tv_nsec = (long)((secs - (double)deadline.tv_sec) * 1e9);
+/*
+ * Sleeps up to ms, waking early when the poller stops, and beating w's heartbeat meanwhile.
+ * Returns false when stopping.
+ */
+static bool worker_sleep(struct farm_worker *w, double ms)
+{
+	struct poller *p = w->poller;
+	double until = monotonic_now() + ms / 1000.0;
+	bool stopping;
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		int r = pthread_cond_timedwait(&p->wake, &p->lock, &deadline);
-		if (r == ETIMEDOUT)
+		double now = monotonic_now();
+		atomic_store(&w->heartbeat, now);
+		if (now >= until)
 			break;
+		double step = until - now < HEARTBEAT_S ? until - now : HEARTBEAT_S;
+		struct timespec deadline;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		double secs = (double)deadline.tv_sec + (double)deadline.tv_nsec / 1e9 + step;
+		deadline.tv_sec = (time_t)secs;
+		deadline.tv_nsec = (long)((secs - (double)deadline.tv_sec) * 1e9);
+		pthread_cond_timedwait(&p->wake, &p->lock, &deadline);
 	}
 	stopping = p->stopping;
 	pthread_mutex_unlock(&p->lock);
@@ -236,6 +248,7 @@ static int api_send_once(struct farm_worker *w, const struct api_call *c, struct
 	int r;
 
 	memset(resp, 0, sizeof(*resp));
+	atomic_store(&w->heartbeat, monotonic_now());
 	r = aws_credentials_provider_get(p->creds, &creds);
 	if (r < 0)
 		return CALL_NO_CREDENTIALS;
@@ -423,7 +436,7 @@ static int api_call_run(struct farm_worker *w, struct api_call *c)
 		if (wait_ms < backoff)
 			wait_ms = backoff;
 		metrics_store_count(p->store, METRICS_API_RETRIES, (const char *const[]){c->operation}, 1);
-		if (!poller_sleep(p, wait_ms))
+		if (!worker_sleep(w, wait_ms))
 			return CALL_STOPPED;
 	}
 }
@@ -629,7 +642,7 @@ static int aggregation_start(struct farm_worker *w, const struct report_config *
 				 "%.1fs\"",
 				w->farm->id, rc->name, OP_START, wait / 1000);
 			api_call_reset_error(&c);
-			if (!poller_sleep(w->poller, wait))
+			if (!worker_sleep(w, wait))
 				return CALL_STOPPED;
 			continue;
 		}
@@ -734,7 +747,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 				r = AGG_FAILED;
 				goto out;
 			}
-			if (!poller_sleep(w->poller, poll_ms)) {
+			if (!worker_sleep(w, poll_ms)) {
 				r = CALL_STOPPED;
 				goto out;
 			}
@@ -930,6 +943,7 @@ static int refresh_report(struct farm_worker *w, const struct report_config *rc)
 	double began = monotonic_now();
 	int r;
 
+	notify_status("refreshing report %s of %s", rc->name, farm->id);
 	r = window_start(rc, now, &start);
 	if (r < 0)
 		goto out;
@@ -993,6 +1007,8 @@ out:
 						   : call_outcome_text(r, NULL),
 				failed_after);
 	}
+	if (r != CALL_STOPPED)
+		notify_status("last refresh: report %s of %s %s", rc->name, farm->id, r == 0 ? "ok" : "failed");
 	usage_table_free(t);
 	free_ids(listed, n_listed);
 	free(path);
@@ -1015,7 +1031,7 @@ static void *farm_worker_main(void *arg)
 			break;
 		double wait = next->next_due - monotonic_now();
 		if (wait > 0) {
-			if (!poller_sleep(p, wait * 1000.0))
+			if (!worker_sleep(w, wait * 1000.0))
 				break;
 			continue; /* re-pick: the earliest due may have changed */
 		}
@@ -1114,6 +1130,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		};
 		w->poller = p;
 		w->farm = &cfg->farms[i];
+		atomic_init(&w->heartbeat, monotonic_now());
 		if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng))
 			w->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)w;
 		w->rng |= 1;
@@ -1147,6 +1164,21 @@ int poller_start(struct poller *p)
 		p->workers[i].started = true;
 	}
 	return 0;
+}
+
+bool poller_alive(struct poller *p, double max_age_seconds)
+{
+	double now = monotonic_now();
+
+	for (size_t i = 0; i < p->n_workers; i++) {
+		double age = now - atomic_load(&p->workers[i].heartbeat);
+		if (age > max_age_seconds) {
+			log_error("farm=%s op=watchdog status=stuck reason=\"no sign of life for %.0fs\"", p->workers[i].farm->id,
+				age);
+			return false;
+		}
+	}
+	return true;
 }
 
 void poller_stop(struct poller *p)

@@ -1,6 +1,8 @@
 /* poller: per-farm schedule and serialisation, API calls with retries, merge, publish */
 #pragma once
 
+#include <stdbool.h>
+
 #include "aws_credentials.h"
 #include "config.h"
 #include "metrics.h"
@@ -17,6 +19,12 @@ struct poller_options {
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
 int poller_start(struct poller *p);
+/*
+ * True when every farm thread showed a sign of life (work, a request, a wait) within max_age_seconds:
+ * the condition for the service manager's watchdog keep-alive. Logs the stuck farm otherwise.
+ */
+bool poller_alive(struct poller *p, double max_age_seconds);
+
 /* Asks every thread to stop and joins them; interrupts waits and in-flight requests (within a second). */
 void poller_stop(struct poller *p);
 

@@ -4,12 +4,15 @@ set -euo pipefail
 
 packages=(
   build-essential meson ninja-build pkg-config
-  libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev
+  libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev libexpat1-dev
+  libsystemd-dev scdoc
   python3 curl ca-certificates
 )
 if [ "${1:-}" = "--test" ]; then
   # promtool and a real Prometheus server for the integration tests
   packages+=(prometheus)
+  # systemd-analyze (the unit's exposure score, verify) and strace (the system calls vs the unit's filter)
+  packages+=(systemd strace)
 fi
 
 missing=()

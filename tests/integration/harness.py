@@ -14,9 +14,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 
 SKIP = 77  # meson's "skipped" exit status
@@ -760,7 +760,6 @@ class Test:
         self.failures = 0
         self.checks = 0
         self.workdir = None
-        self.processes = []
         self.status = 0
 
     def __enter__(self):
@@ -800,11 +799,11 @@ class Test:
             elif exc_type is KeyboardInterrupt:
                 log("FAIL: interrupted (%s)" % exc)
             else:
-                import traceback
                 log("FAIL: unexpected exception:\n" + "".join(traceback.format_exception(exc_type, exc, tb)))
-        for p in crashed:
-            self.failures += 1
-            log("FAIL: %s exited with status %s" % (p.name, p.returncode()))
+        if exc_type is None:
+            for p in crashed:
+                self.failures += 1
+                log("FAIL: %s exited with status %s" % (p.name, p.returncode()))
         if self.failures:
             for p in _all_processes:
                 log("---- last lines of %s's log (%s) ----\n%s" % (p.name, p.log_path, p.log_tail()))
@@ -818,5 +817,5 @@ class Test:
         if self.status == 0:
             log("%s: %d checks passed" % (self.name, self.checks))
         elif self.status == 1:
-            log("%s: %d of %d checks failed" % (self.name, self.failures, self.checks))
+            log("%s: FAILED (%d failures; %d checks made)" % (self.name, self.failures, self.checks))
         return True  # the exception is reported: main() returns self.status

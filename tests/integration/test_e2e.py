@@ -82,7 +82,7 @@ def check_http(t, exp):
         harness.parse_exposition(gzip.decompress(rz.body).decode("utf-8"))
 
 
-def check_exposition(t, exp, text, expo, farm_ids, sim):
+def check_exposition(t, exp, text, expo, farm_ids, stats_before, stats_after):
     checked = harness.promtool_check(text)
     if checked is None:
         t.note("promtool is not installed: skipping `promtool check metrics`")
@@ -119,14 +119,19 @@ def check_exposition(t, exp, text, expo, farm_ids, sim):
     fam = expo.families.get("deadline_cloud_exporter_api_requests_total")
     t.check(fam is not None and fam.type == "counter", "api_requests_total is a counter",
             fam.type if fam else "absent")
-    sim_stats = sim.stats()
+    def served(stats, op):
+        return int(((stats.get("requests") or {}).get(op) or {}).get("200", 0))
+
     for op in OPERATIONS:
         got = expo.value("deadline_cloud_exporter_api_requests_total", {"operation": op, "code": "200"})
-        served = int(((sim_stats.get("requests") or {}).get(op) or {}).get("200", 0))
+        before, after = served(stats_before, op), served(stats_after, op)
         t.check(got is not None and got > 0, "api_requests_total{operation=%s,code=200} is counted" % op, got)
-        # scraped before the simulator's counters: it can only be behind, by the requests in flight
-        t.check(got is not None and served - len(farm_ids) <= got <= served,
-                "the exporter's count of %s agrees with the simulator's (%s vs %s)" % (op, got, served))
+        # the simulator's counters read just before and after the scrape bracket the exporter's, give or
+        # take the one request each farm's thread may have had in flight
+        t.check(got is not None and before - len(farm_ids) <= got <= after,
+                "the exporter's count of %s agrees with the simulator's (%s within [%d - %d, %d])"
+                % (op, got, before, len(farm_ids), after))
+    sim_stats = stats_after
     for s in expo.series("deadline_cloud_exporter_api_requests_total"):
         t.check(set(s.labels) == {"operation", "code"}, "api_requests_total labels are operation and code",
                 s.labels)
@@ -218,7 +223,8 @@ def check_hostile_names(t, sessions_by_farm, expo):
 
 def main():
     with harness.Test("e2e") as t:
-        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--quiet")
+        # --new-usage-type: sessions of a usageType the exporter cannot know, rows with an unknown member
+        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--new-usage-type", "--quiet")
         sim_farms = sim.farms()
         farm_ids = [f["farmId"] for f in sim_farms]
         t.check(len(sim_farms) == 3 and len(sim_farms[0]["queueIds"]) == 25,
@@ -234,14 +240,22 @@ def main():
             t.note("/-/ready answered %s: never caught it before ready" % seen)
         exp.wait_all_up(timeout=120)
 
+        stats_before = sim.stats()
         r, text, expo = exp.scrape()
+        stats_after = sim.stats()
         aggregations = sim.aggregations()
-        check_exposition(t, exp, text, expo, farm_ids, sim)
+        check_exposition(t, exp, text, expo, farm_ids, stats_before, stats_after)
         check_serialisation(t, aggregations, farm_ids)
         for sim_farm in sim_farms:
             for rep in REPORTS:
                 check_report(t, sim_farm, rep, aggregations, sessions[sim_farm["farmId"]], expo)
         check_hostile_names(t, sessions, expo)
+        new_types = {s["usageType"] for f in farm_ids for s in sessions[f]} - {"COMPUTE", "LICENSE",
+                                                                                 "PERSISTENT_VOLUME"}
+        scraped_types = {s.labels.get("usage_type") for s in expo.series(harness.USAGE_SESSIONS, report="queue_usage")}
+        t.check(new_types, "the simulator has sessions of a usage type beyond the model's")
+        t.check(new_types <= scraped_types, "unknown usage types %s pass through" % sorted(new_types),
+                sorted(scraped_types))
         check_http(t, exp)
 
         t.check(exp.proc.alive(), "the exporter is still running")

@@ -13,7 +13,7 @@ REPORTS = [
 ]
 FAULTS = {"throttle": 0.3, "error": 0.25, "broken": 0.25}
 FAULT_PHASE_MIN = 30.0   # seconds of scraping under faults, at least
-FAULT_PHASE_MAX = 120.0  # and at most, waiting to see every report fail
+FAULT_PHASE_MAX = 90.0  # and at most, waiting to see every report fail
 RECOVERY_TIMEOUT = 180.0
 
 

@@ -5,7 +5,6 @@ import json
 import math
 import os
 import sys
-import time
 import urllib.parse
 
 import harness

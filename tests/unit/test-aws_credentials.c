@@ -1,4 +1,4 @@
-/* test-aws_credentials: the environment provider, the chain's caching, expiry and invalidation, refcounts */
+/* test-aws_credentials: environment and systemd sources, the chain's caching, refresh, backoff, invalidation, JSON */
 #include "aws_credentials.h"
 #include "test.h"
 
@@ -41,7 +41,7 @@ static void test_environment(void)
 		env_put("AWS_ACCESS_KEY_ID", c->key);
 		env_put("AWS_SECRET_ACCESS_KEY", c->secret);
 		env_put("AWS_SESSION_TOKEN", c->token);
-		CHECK_INT(aws_credentials_provider_new(&p, "render-ops"), 0);
+		CHECK_INT(aws_credentials_provider_new(&p, NULL, NULL, NULL), 0);
 		if (!p)
 			continue;
 		r = aws_credentials_provider_get(p, &cr);
@@ -68,14 +68,14 @@ static void test_profile(void)
 	struct aws_credentials_provider *p;
 
 	env_put("AWS_PROFILE", "from-env");
-	CHECK_INT(aws_credentials_provider_new(&p, "configured"), 0);
+	CHECK_INT(aws_credentials_provider_new(&p, "configured", NULL, NULL), 0);
 	CHECK_STR(aws_credentials_provider_profile(p), "configured");
 	aws_credentials_provider_free(p);
-	CHECK_INT(aws_credentials_provider_new(&p, NULL), 0);
+	CHECK_INT(aws_credentials_provider_new(&p, NULL, NULL, NULL), 0);
 	CHECK_STR(aws_credentials_provider_profile(p), "from-env");
 	aws_credentials_provider_free(p);
 	env_put("AWS_PROFILE", NULL);
-	CHECK_INT(aws_credentials_provider_new(&p, NULL), 0);
+	CHECK_INT(aws_credentials_provider_new(&p, NULL, NULL, NULL), 0);
 	CHECK_STR(aws_credentials_provider_profile(p), "default");
 	aws_credentials_provider_free(p);
 	aws_credentials_provider_free(NULL);
@@ -92,12 +92,12 @@ static int64_t fake_clock(void)
 	return fake_now;
 }
 
-static int fake_fetch(const char *profile, struct aws_credentials **out, char *why, size_t whylen)
+static int fake_fetch(const struct aws_credentials_context *ctx, struct aws_credentials **out, char *why, size_t whylen)
 {
 	char key[32];
 
 	fake_calls++;
-	CHECK_STR(profile, "p");
+	CHECK_STR(ctx->profile, "p");
 	if (fake_rc) {
 		snprintf(why, whylen, "scripted failure %d", fake_rc);
 		return fake_rc;
@@ -108,9 +108,10 @@ static int fake_fetch(const char *profile, struct aws_credentials **out, char *w
 
 static int empty_calls;
 
-static int empty_fetch(const char *profile, struct aws_credentials **out, char *why, size_t whylen)
+static int empty_fetch(
+	const struct aws_credentials_context *ctx, struct aws_credentials **out, char *why, size_t whylen)
 {
-	(void)profile;
+	(void)ctx;
 	(void)out;
 	empty_calls++;
 	snprintf(why, whylen, "nothing here");
@@ -138,15 +139,15 @@ static void test_chain(void)
 	CHECK_INT(empty_calls, 1);
 	CHECK_INT(fake_calls, 1);
 	CHECK_STR(a ? a->access_key_id : NULL, "K1");
-	/* Cached while far from expiry. */
-	fake_now += 3600 - AWS_CREDENTIALS_REFRESH_MARGIN - 1;
+	/* Cached while far from expiry (the margin plus its largest jitter). */
+	fake_now += 3600 - AWS_CREDENTIALS_REFRESH_MARGIN - AWS_CREDENTIALS_REFRESH_JITTER - 1;
 	CHECK_INT(aws_credentials_provider_get(p, &b), 0);
 	CHECK(a == b);
 	CHECK_INT(fake_calls, 1);
 	aws_credentials_unref(b);
 
 	/* Inside the margin: refreshed; the old keys stay valid for whoever holds them. */
-	fake_now += 1;
+	fake_now = fake_expiration - AWS_CREDENTIALS_REFRESH_MARGIN;
 	fake_expiration = fake_now + 3600;
 	CHECK_INT(aws_credentials_provider_get(p, &b), 0);
 	CHECK_INT(fake_calls, 2);
@@ -165,10 +166,20 @@ static void test_chain(void)
 	fake_now = fake_expiration;
 	CHECK_INT(aws_credentials_provider_get(p, &a), -EIO);
 	CHECK(a == NULL);
-	/* Repeated failure: same code, logged at debug level only. */
+	/* Repeated at once: same code from the backoff, without asking the source again. */
+	int before = fake_calls;
 	CHECK_INT(aws_credentials_provider_get(p, &a), -EIO);
+	CHECK_INT(fake_calls, before);
+	/* After the backoff (1 s, 2 s, 4 s…) the source is asked again; the same failure is logged at debug level. */
+	fake_now += 2;
+	CHECK_INT(aws_credentials_provider_get(p, &a), -EIO);
+	CHECK_INT(fake_calls, before + 1);
+	fake_now += 1;
+	CHECK_INT(aws_credentials_provider_get(p, &a), -EIO);
+	CHECK_INT(fake_calls, before + 1);
 
 	/* Back to normal, then invalidated: the next get() fetches even though the keys have not expired. */
+	fake_now += 10;
 	fake_rc = 0;
 	fake_expiration = fake_now + 3600;
 	CHECK_INT(aws_credentials_provider_get(p, &a), 0);
@@ -245,7 +256,7 @@ static void test_threads(void)
 	env_put("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
 	env_put("AWS_SECRET_ACCESS_KEY", "secret");
 	env_put("AWS_SESSION_TOKEN", NULL);
-	CHECK_INT(aws_credentials_provider_new(&shared, NULL), 0);
+	CHECK_INT(aws_credentials_provider_new(&shared, NULL, NULL, NULL), 0);
 	for (size_t i = 0; i < 4; i++)
 		CHECK_INT(pthread_create(&t[i], NULL, hammer, NULL), 0);
 	for (size_t i = 0; i < 4; i++)
@@ -255,6 +266,16 @@ static void test_threads(void)
 
 int main(void)
 {
+	/* Hermetic: none of this machine's files, endpoints or instance metadata. */
+	env_put("AWS_CONFIG_FILE", "/nonexistent/config");
+	env_put("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials");
+	env_put("AWS_EC2_METADATA_DISABLED", "true");
+	env_put("AWS_PROFILE", NULL);
+	env_put("CREDENTIALS_DIRECTORY", NULL);
+	env_put("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", NULL);
+	env_put("AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL);
+	env_put("AWS_WEB_IDENTITY_TOKEN_FILE", NULL);
+	env_put("AWS_ROLE_ARN", NULL);
 	test_environment();
 	test_profile();
 	test_chain();

@@ -1,0 +1,37 @@
+/* aws_imds: EC2 instance metadata, IMDSv2 only: the instance's region and its role's credentials */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct aws_credentials;
+
+/* Whether AWS_EC2_METADATA_DISABLED is "true". */
+bool aws_imds_disabled(void);
+
+/*
+ * The base URL: AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://[fd00:ec2::254] when
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE is IPv6, else http://169.254.169.254. Returns 0 with *out malloc'd,
+ * -EINVAL for a URL that is not http(s), -ENOMEM.
+ */
+int aws_imds_endpoint(char **out);
+
+/*
+ * GETs path (starting with "/latest/") with a fresh session token (PUT /latest/api/token with
+ * X-aws-ec2-metadata-token-ttl-seconds), 1 s to connect and 2 attempts each, no proxy. Returns 0 with
+ * *body malloc'd (aws_imds_body_free()), -ENOENT when disabled, unreachable or without a session token for us,
+ * -EACCES when the metadata request is refused, -EIO for an unexpected answer; why says which (never the token).
+ */
+int aws_imds_get(const char *path, char **body, char *why, size_t whylen);
+void aws_imds_body_free(char *body);
+
+/* The instance's region (/latest/meta-data/placement/region). Same codes as aws_imds_get(). */
+int aws_imds_region(char **out, char *why, size_t whylen);
+
+/*
+ * The credentials of the instance profile's role: the role name from
+ * /latest/meta-data/iam/security-credentials/, then its document. Returns 0 with *out (provider "imds"),
+ * -ENOENT (disabled, unreachable, no role attached), or -EIO/-EACCES/-EINVAL for a broken answer; why says
+ * which.
+ */
+int aws_imds_credentials(struct aws_credentials **out, char *why, size_t whylen);

@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""test_promql: every PromQL expression of the Grafana dashboard and of the alerting rules, run by a real
+Prometheus that scrapes the exporter (itself polling the simulator) with config/prometheus/ loaded.
+
+- Prometheus gets scrape.yml's job (only the target and the intervals changed) and alerts.yml as rule file;
+  every rule must load, evaluate and report health "ok".
+- Every target `expr` of config/grafana/deadline-cloud-exporter.json, with the template variables resolved
+  the way Grafana does (label_values() through Prometheus's API, "All" as an alternation of every value;
+  $__rate_interval and friends as 1m), must run without error through /api/v1/query (and /api/v1/query_range
+  for range targets) and return data; every label its legend names must be there; and every expression
+  that depends on $report must return data for at least one single report.
+- Every rule expression must run without error. Alert conditions are empty when nothing is wrong, so the
+  parts are checked instead: every vector selector in it, and both sides of every comparison, and/or/unless,
+  must return data, carrying every label the annotations use ($labels.x).
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import urllib.parse
+
+import harness
+from harness import Report
+
+PROMETHEUS = "/usr/bin/prometheus"
+DASHBOARD = "config/grafana/deadline-cloud-exporter.json"
+SCRAPE = "config/prometheus/scrape.yml"
+ALERTS = "config/prometheus/alerts.yml"
+
+# One report per group-by label the dashboard and the rules use (each panel needs a report that groups by
+# its label); month_to_date is the one the example budget alert reads; MAX for "Longest session".
+# (In the first hour of a month the calendar month has next to no sessions: a rolling month then.)
+MONTH = "month" if time.gmtime().tm_mday > 1 or time.gmtime().tm_hour > 0 else "31d"
+REPORTS = [
+    Report("month_to_date", ["QUEUE_ID", "USAGE_TYPE"], window=MONTH, interval="10s"),
+    Report("fleets_last_7_days", ["FLEET_ID", "INSTANCE_TYPE"], ["SUM"], resources="fleets", window="7d",
+           interval="10s"),
+    Report("users_last_7_days", ["USER_ID"], ["SUM"], window="7d", interval="10s"),
+    Report("jobs_last_7_days", ["JOB_ID"], ["SUM"], window="7d", interval="10s"),
+]
+# What Grafana puts in place of its built-in interval variables (a 1s scrape makes 1m plenty).
+BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1m", "__interval_ms": "60000",
+            "__range_s": "60", "__range_ms": "60000"}
+ERROR_CODES = re.compile(r"5..|error|429")
+
+
+# ---- reading PromQL without a PromQL parser: just enough to find selectors and top-level operators ----
+
+_TOKEN = re.compile(r'''
+    (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
+  | (?P<grouping>\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\))
+  | (?P<range>\[[^\]]*\])
+  | (?P<num>[0-9][0-9a-zA-Z_.]*)
+  | (?P<sel>(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\}|[a-zA-Z_:][a-zA-Z0-9_:]*)
+  | (?P<other>.)
+''', re.X | re.S)
+_KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+             "offset", "inf", "nan", "atan2", "start", "end",
+             # aggregation operators, which may be followed by "by (...)" rather than "("
+             "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk",
+             "quantile"}
+
+
+def selectors(expr):
+    """The vector selectors of expr (metric names and/or {matchers}), in order, without duplicates."""
+    out = []
+    for m in _TOKEN.finditer(expr):
+        sel = m.group("sel")
+        if not sel:
+            continue
+        rest = expr[m.end():].lstrip()
+        if "{" not in sel and (sel.lower() in _KEYWORDS or rest.startswith("(")):
+            continue  # a function, an aggregation or a keyword
+        sel = re.sub(r"\s+\{", "{", sel.strip())
+        if sel not in out:
+            out.append(sel)
+    return out
+
+
+def _depth0_spans(expr):
+    """Yields (index, char) for characters outside strings and outside (), {}, []."""
+    depth = 0
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        if c in "\"'`":
+            j = i + 1
+            while j < len(expr) and expr[j] != c:
+                j += 2 if expr[j] == "\\" and c != "`" else 1
+            i = j + 1
+            continue
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif depth == 0:
+            yield i, c
+        i += 1
+
+
+def strip_parens(expr):
+    expr = expr.strip()
+    while expr.startswith("(") and expr.endswith(")"):
+        depth = 0
+        for i, c in enumerate(expr):  # strings hold no parentheses in our files; good enough
+            depth += c == "("
+            depth -= c == ")"
+            if depth == 0 and i < len(expr) - 1:
+                return expr
+        expr = expr[1:-1].strip()
+    return expr
+
+
+_MODIFIERS = re.compile(r"^\s*(?:bool\b|(?:on|ignoring|group_left|group_right)\b\s*(?:\([^)]*\))?)\s*")
+
+
+def split_top(expr, operator):
+    """Splits expr at the top-level matches of the regex operator; [] when there is none."""
+    cuts = []
+    positions = dict(_depth0_spans(expr))
+    i = 0
+    while i < len(expr):
+        if i in positions:
+            m = operator.match(expr, i)
+            if m and (i == 0 or not re.match(r"[a-zA-Z0-9_:]", expr[i - 1]) or not m.group(0)[0].isalpha()):
+                cuts.append((m.start(), m.end()))
+                i = m.end()
+                continue
+        i += 1
+    if not cuts:
+        return []
+    parts, start = [], 0
+    for a, b in cuts:
+        parts.append(expr[start:a])
+        start = b
+    parts.append(expr[start:])
+    out = []
+    for p in parts:
+        p = p.strip()
+        while True:  # a binary operator's modifiers belong to it, not to the right-hand side
+            m = _MODIFIERS.match(p)
+            if not m or not m.group(0).strip():
+                break
+            p = p[m.end():]
+        out.append(p.strip())
+    return out
+
+
+_OR = re.compile(r"or\b")
+_AND = re.compile(r"(?:and|unless)\b")
+_CMP = re.compile(r"==|!=|>=|<=|>(?!=)|<(?!=)")
+
+
+def operands(expr):
+    """The leaves of expr's top-level or / and / unless / comparisons (expr itself when it has none)."""
+    expr = strip_parens(expr)
+    for op in (_OR, _AND, _CMP):
+        parts = split_top(expr, op)
+        if parts:
+            out = []
+            for p in parts:
+                out += operands(p)
+            return out
+    return [expr]
+
+
+def is_number(expr):
+    return re.fullmatch(r"[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+)", expr.strip()) is not None
+
+
+# ---- Prometheus ----
+
+class PromError(Exception):
+    pass
+
+
+class Prometheus:
+    def __init__(self, workdir, config_text):
+        self.port = harness.free_port()
+        self.config = os.path.join(workdir, "prometheus.yml")
+        storage = os.path.join(workdir, "prometheus-data")
+        os.mkdir(storage)
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(config_text)
+        args = [PROMETHEUS, "--config.file=" + self.config, "--storage.tsdb.path=" + storage,
+                "--web.listen-address=%s:%d" % (harness.LOOPBACK, self.port), "--log.level=warn"]
+        self.proc = harness.Process("prometheus", args, workdir)
+        harness.log("prometheus: pid %d on http://%s:%d/" % (self.proc.pid, harness.LOOPBACK, self.port))
+
+    def wait_ready(self, timeout=90.0):
+        harness.wait_for("Prometheus's /-/ready",
+                         lambda: harness.http_request(self.port, "GET", "/-/ready", timeout=5).status == 200,
+                         timeout, alive=[self.proc])
+
+    def api(self, path, **params):
+        """GET /api/v1/<path>; the data member, or PromError with Prometheus's error."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        r = harness.http_request(self.port, "GET", "/api/v1/" + path + ("?" + query if query else ""),
+                                 timeout=30)
+        try:
+            doc = json.loads(r.body.decode("utf-8"))
+        except ValueError:
+            raise PromError("HTTP %d, not JSON: %r" % (r.status, r.body[:300]))
+        if r.status != 200 or doc.get("status") != "success":
+            raise PromError("HTTP %d %s: %s" % (r.status, doc.get("errorType"), doc.get("error")))
+        if doc.get("warnings"):
+            raise PromError("warnings: %s" % doc["warnings"])
+        return doc["data"]
+
+    def query(self, promql, at=None):
+        """Instant query: (resultType, result)."""
+        data = self.api("query", query=promql, time="%.3f" % (at or time.time()))
+        return data["resultType"], data["result"]
+
+    def query_range(self, promql, start, end, step):
+        data = self.api("query_range", query=promql, start="%.3f" % start, end="%.3f" % end, step=step)
+        return data["result"]
+
+
+# ---- the dashboard ----
+
+def all_panels(panels):
+    for p in panels:
+        yield p
+        yield from all_panels(p.get("panels") or [])
+
+
+def dashboard_targets(dash):
+    """[(panel title, target)] of every panel, rows' collapsed panels included."""
+    out = []
+    for p in all_panels(dash.get("panels") or []):
+        for t in p.get("targets") or []:
+            out.append((p.get("title", "?"), p, t))
+    return out
+
+
+_VAR = re.compile(r"\$(\w+)|\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]")
+
+
+def substitute(expr, values):
+    def repl(m):
+        name = m.group(1) or m.group(2) or m.group(3)
+        if name in values:
+            return values[name]
+        if name in BUILTINS:
+            return BUILTINS[name]
+        raise harness.Failure("unknown variable $%s in %s" % (name, expr))
+    return _VAR.sub(repl, expr)
+
+
+def format_value(values):
+    """A multi-value (or All) variable as Grafana's Prometheus data source writes it in a regex matcher."""
+    for v in values:
+        if not re.fullmatch(r"[A-Za-z0-9_:-]+", v):
+            raise harness.Failure("variable value %r needs regex escaping: extend the test" % v)
+    return values[0] if len(values) == 1 else "(" + "|".join(values) + ")"
+
+
+def resolve_variables(t, prom, dash):
+    """{name: [values]} for the query variables, in order (each may use the ones before it)."""
+    resolved = {}
+    for var in dash["templating"]["list"]:
+        name = var["name"]
+        if var["type"] == "datasource":
+            t.check(var.get("query") == "prometheus", "variable $%s is a Prometheus data source" % name, var)
+            continue
+        if not t.check(var["type"] == "query", "variable $%s is a query variable" % name, var["type"]):
+            continue
+        q = var.get("query")
+        q = q.get("query") if isinstance(q, dict) else q
+        m = re.fullmatch(r"\s*label_values\(\s*(.+?)\s*,\s*(\w+)\s*\)\s*", q or "")
+        if not t.check(m is not None, "variable $%s uses label_values(selector, label)" % name, q):
+            continue
+        selector = substitute(m.group(1), {k: format_value(v) for k, v in resolved.items()})
+        try:
+            values = prom.api("label/%s/values" % m.group(2), **{"match[]": selector})
+        except PromError as e:
+            t.check(False, "variable $%s: label_values(%s, %s): %s" % (name, selector, m.group(2), e))
+            continue
+        if t.check(values, "variable $%s has values: label_values(%s, %s)" % (name, selector, m.group(2))):
+            harness.log("      $%s = %s" % (name, values))
+        resolved[name] = values
+    return resolved
+
+
+def legend_labels(target):
+    return re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat") or "")
+
+
+def check_result_labels(t, what, result, labels):
+    missing = [(labels_needed, r["metric"]) for r in result
+               for labels_needed in labels if not r["metric"].get(labels_needed)]
+    t.check(not missing, "%s: every series has the labels %s" % (what, labels), *missing[:3])
+
+
+def check_dashboard(t, prom, dash):
+    t.check(dash.get("schemaVersion", 0) >= 36, "the dashboard's schemaVersion is recent", dash.get("schemaVersion"))
+    names = [v["name"] for v in dash["templating"]["list"]]
+    for n in ("datasource", "farm_id", "report"):
+        t.check(n in names, "the dashboard has the variable $%s" % n, names)
+    ids = [p.get("id") for p in all_panels(dash["panels"])]
+    t.check(len(ids) == len(set(ids)) and None not in ids, "panel ids are unique", ids)
+    targets = dashboard_targets(dash)
+    for title, panel, target in targets:
+        t.check(panel.get("datasource", {}).get("uid") == "${datasource}"
+                and target.get("datasource", {}).get("uid") == "${datasource}",
+                "panel %r uses the $datasource variable" % title)
+        t.check(bool(target.get("expr")), "panel %r's target %s has an expr" % (title, target.get("refId")))
+
+    variables = resolve_variables(t, prom, dash)
+    values = {k: format_value(v) for k, v in variables.items() if v}
+    now = time.time()
+    harness.log("dashboard: %d expressions" % len(targets))
+    for title, panel, target in targets:
+        raw = target.get("expr") or ""
+        expr = substitute(raw, values)
+        what = "panel %r: %s" % (title, expr)
+        try:
+            kind, result = prom.query(expr, at=now)
+        except PromError as e:
+            t.check(False, what, e)
+            continue
+        if not t.check(kind == "vector" and result, "%s returns data (instant)" % what, kind, result):
+            continue
+        check_result_labels(t, "panel %r" % title, result, legend_labels(target))
+        if target.get("range", not target.get("instant")):
+            try:
+                series = prom.query_range(expr, now - 20, now, "1s")
+                t.check(series, "%s returns data (range)" % what)
+            except PromError as e:
+                t.check(False, "%s (range)" % what, e)
+        # a single report is what users pick: some report must give this panel data
+        if "report" in variables and re.search(r"\$(\{)?report\b", raw):
+            giving = []
+            for rep in variables["report"]:
+                single = substitute(raw, dict(values, report=rep))
+                try:
+                    _, res = prom.query(single, at=now)
+                except PromError as e:
+                    t.check(False, "panel %r with report=%s" % (title, rep), e)
+                    continue
+                if res:
+                    giving.append(rep)
+            t.check(giving, "panel %r has data for a single report" % title)
+            harness.log("      panel %r: data with report %s" % (title, ", ".join(giving)))
+
+
+# ---- the rules ----
+
+def check_rules(t, prom, alerts_text):
+    groups = prom.api("rules")["groups"]
+    rules = [r for g in groups for r in g["rules"]]
+    declared = re.findall(r"^\s*-\s*(?:alert|record):\s*(\S+)", alerts_text, re.M)
+    loaded = [r["name"] for r in rules]
+    t.check(sorted(declared) == sorted(loaded), "Prometheus loaded every rule of alerts.yml", declared, loaded)
+    now = time.time()
+    for rule in rules:
+        name, expr = rule["name"], rule["query"]
+        t.check(rule.get("health") == "ok" and not rule.get("lastError"),
+                "rule %s evaluates in Prometheus (health %s)" % (name, rule.get("health")), rule.get("lastError"))
+        try:
+            kind, result = prom.query(expr, at=now)
+            t.ok("rule %s runs: %s (%d series now)" % (name, expr, len(result)))
+        except PromError as e:
+            t.check(False, "rule %s: %s" % (name, expr), e)
+            continue
+        needed = sorted(set(re.findall(r"\$labels\.(\w+)", json.dumps(rule.get("annotations") or {})))
+                        | set(re.findall(r"\$labels\.(\w+)", json.dumps(rule.get("labels") or {}))))
+        for sel in selectors(expr):
+            try:
+                _, res = prom.query(sel, at=now)
+                t.check(res, "rule %s: selector %s returns data" % (name, sel))
+            except PromError as e:
+                t.check(False, "rule %s: selector %s" % (name, sel), e)
+        for part in operands(expr):
+            if is_number(part):
+                continue
+            try:
+                kind, res = prom.query(part, at=now)
+            except PromError as e:
+                t.check(False, "rule %s: operand %s" % (name, part), e)
+                continue
+            if kind != "vector":
+                continue
+            if t.check(res, "rule %s: operand %s returns data" % (name, part)):
+                check_result_labels(t, "rule %s: operand %s" % (name, part), res, needed)
+
+
+# ---- the run ----
+
+def read(path):
+    with open(os.path.join(os.environ.get("SOURCE_ROOT") or os.path.join(os.path.dirname(__file__), "..", ".."),
+                           path), encoding="utf-8") as f:
+        return f.read()
+
+
+def prometheus_config(scrape_text, exporter_port, alerts_path):
+    targets = re.findall(r'"127\.0\.0\.1:[0-9]+"', scrape_text)
+    if len(targets) != 1:
+        raise harness.Failure("%s: expected one \"127.0.0.1:PORT\" target, found %s" % (SCRAPE, targets))
+    text = scrape_text.replace(targets[0], '"%s:%d"' % (harness.LOOPBACK, exporter_port))
+    text = re.sub(r"(scrape_interval|scrape_timeout|evaluation_interval):\s*\S+", r"\1: 1s", text)
+    return ("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+            "rule_files:\n  - %s\n" % json.dumps(alerts_path)) + text
+
+
+def wait_for_errors_counted(exp):
+    def counted():
+        _, _, expo = exp.scrape()
+        codes = {s.labels.get("code") for s in expo.samples
+                 if s.name == "deadline_cloud_exporter_api_requests_total" and s.value > 0}
+        return {c for c in codes if ERROR_CODES.fullmatch(c or "")}
+    return harness.wait_for("the exporter to count throttled or failed API requests", counted, 90, interval=0.5,
+                            alive=[exp.proc])
+
+
+def main():
+    with harness.Test("promql") as t:
+        if not os.access(PROMETHEUS, os.X_OK):
+            raise harness.Skip("%s is not installed" % PROMETHEUS)
+        dash = json.loads(read(DASHBOARD))
+        scrape_text = read(SCRAPE)
+        alerts_text = read(ALERTS)
+        job = re.findall(r"job_name:\s*[\"']?([A-Za-z0-9_:-]+)", scrape_text)
+        t.check(len(job) == 1, "%s has one scrape job" % SCRAPE, job)
+
+        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--quiet")
+        farm_ids = [f["farmId"] for f in sim.farms()]
+        exp = harness.Exporter(t.workdir, sim, farm_ids, REPORTS)
+        exp.wait_ready(timeout=180)
+        exp.wait_all_up(timeout=120)
+
+        # Throttling and server errors for a moment, so that the API-errors rule and panel have series.
+        sim.set_faults(throttle=0.3, error=0.2)
+        codes = wait_for_errors_counted(exp)
+        sim.set_faults()
+        t.ok("the exporter counted API requests with codes %s" % sorted(codes))
+        exp.wait_all_up(timeout=120, since=time.time())
+
+        alerts_path = os.path.join(t.workdir, "alerts.yml")
+        with open(alerts_path, "w", encoding="utf-8") as f:
+            f.write(alerts_text)
+        prom = Prometheus(t.workdir, prometheus_config(scrape_text, exp.port, alerts_path))
+        prom.wait_ready()
+
+        # enough scrapes for rate() over 1m, and every rule evaluated at least once
+        def settled():
+            _, res = prom.query('count_over_time(up{job="%s"}[1m]) >= 5' % job[0])
+            if not res:
+                return False
+            _, res = prom.query('min(deadline_cloud_exporter_report_up{job="%s"})' % job[0])
+            if not res or float(res[0]["value"][1]) != 1:
+                return False
+            rules = [r for g in prom.api("rules")["groups"] for r in g["rules"]]
+            return rules and all(r.get("health") == "ok" for r in rules)
+        harness.wait_for("Prometheus to scrape the exporter and evaluate the rules", settled, 120, interval=1.0,
+                         alive=[prom.proc, exp.proc, sim.proc])
+        t.ok("Prometheus scraped the exporter (job %s) and evaluated the rules" % job[0])
+
+        check_dashboard(t, prom, dash)
+        check_rules(t, prom, alerts_text)
+
+        status = prom.proc.stop()
+        t.check(status == 0, "Prometheus stops cleanly", status)
+        status = exp.proc.stop()
+        t.check(status == 0, "the exporter stops cleanly on SIGTERM (status 0)", status)
+    return t.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
