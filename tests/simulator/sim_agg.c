@@ -433,7 +433,8 @@ int sim_agg_compute(const struct sim_world *w, const struct sim_agg_request *req
 		figures_add(&row->runtime, row->count, s->runtime);
 		row->count++;
 	}
-	qsort(t.rows, t.n_rows, sizeof(*t.rows), compare_rows);
+	if (t.n_rows) /* qsort() must not see the NULL of an empty table */
+		qsort(t.rows, t.n_rows, sizeof(*t.rows), compare_rows);
 	out->rows = t.rows;
 	out->n_rows = t.n_rows;
 	t.rows = NULL;
