@@ -415,35 +415,276 @@ static bool printable(const char *s)
 	return true;
 }
 
-/* web = { listen = "host:port"; } */
+void web_config_defaults(struct web_config *web)
+{
+	memset(web, 0, sizeof(*web));
+	web->tls_min_version = WEB_TLS12;
+	web->max_connections = CONFIG_WEB_DEFAULT_MAX_CONNECTIONS;
+	web->connection_timeout_seconds = CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS;
+	web->max_request_size = CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE;
+	web->health_without_auth = true;
+}
+
+static bool is_bcrypt_char(char c)
+{
+	return is_alnum(c) || c == '.' || c == '/';
+}
+
+bool web_password_hash_valid(const char *s)
+{
+	int cost;
+
+	/* "$2y$10$" then 22 characters of salt and 31 of hash, in bcrypt's base64 alphabet. */
+	if (!s || strlen(s) != 60 || s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') ||
+		s[3] != '$' || !is_digit(s[4]) || !is_digit(s[5]) || s[6] != '$')
+		return false;
+	cost = (s[4] - '0') * 10 + (s[5] - '0');
+	if (cost < 4 || cost > 31)
+		return false;
+	for (size_t i = 7; i < 60; i++) {
+		if (!is_bcrypt_char(s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* An integer setting in [min, max], or false (and a message). */
+static bool setting_int_range(
+	struct loader *l, const config_setting_t *s, const char *path, long long min, long long max, long long *out)
+{
+	int type = config_setting_type(s);
+	long long v;
+
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+		error_at(l, s, "%s: must be an integer, not %s", path, type_name(type));
+		return false;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		error_at(l, s, "%s: %lld is out of range (%lld to %lld)", path, v, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* A file the exporter must read at start and on SIGHUP: named and readable now, for --check-config. */
+static void parse_web_file(struct loader *l, const config_setting_t *s, const char *path, char **dest)
+{
+	const char *v = setting_string(l, s, path);
+	struct quote q;
+
+	if (!v)
+		return;
+	if (!*v) {
+		error_at(l, s, "%s: must not be empty", path);
+		return;
+	}
+	if (access(v, R_OK) != 0) {
+		error_at(l, s, "%s: %s: %s", path, quote(&q, v), strerror(errno));
+		return;
+	}
+	free(*dest);
+	*dest = loader_strdup(l, v);
+}
+
+static bool web_user_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* RFC 7617: the user-id cannot contain a colon. */
+	return n > 0 && n <= CONFIG_WEB_USER_MAX && printable(s) && !strchr(s, ':');
+}
+
+/* One element of web.basic_auth_users: { user = "..."; password_hash = "$2y$..."; } */
+static void parse_web_user(struct loader *l, const config_setting_t *g, size_t index, struct web_user *u)
+{
+	char where[48];
+
+	snprintf(where, sizeof(where), "web.basic_auth_users[%zu]", index);
+	if (!setting_is_group(l, g, where, "{ user = \"prometheus\"; password_hash = \"$2y$10$...\"; }"))
+		return;
+	if (!config_setting_get_member(g, "user"))
+		error_at(l, g, "%s: missing 'user'", where);
+	if (!config_setting_get_member(g, "password_hash"))
+		error_at(l, g, "%s: missing 'password_hash' (a bcrypt hash: htpasswd -nBC 10 USER)", where);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		char path[80];
+		struct quote q;
+
+		if (!name)
+			continue;
+		snprintf(path, sizeof(path), "%s.%s", where, name);
+		if (strcmp(name, "user") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			if (!web_user_name_valid(v)) {
+				error_at(l, s,
+					"%s: invalid user name %s: expected 1 to %d printable characters, no ':'", path,
+					quote(&q, v), CONFIG_WEB_USER_MAX);
+				continue;
+			}
+			for (size_t j = 0; j < index; j++) {
+				if (l->cfg->web.users[j].user && strcmp(l->cfg->web.users[j].user, v) == 0) {
+					error_at(l, s, "%s: duplicate user %s (also web.basic_auth_users[%zu])", path,
+						quote(&q, v), j);
+					break;
+				}
+			}
+			free(u->user);
+			u->user = loader_strdup(l, v);
+		} else if (strcmp(name, "password_hash") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			/* The value is a secret: the message describes it, never quotes it. */
+			if (!web_password_hash_valid(v)) {
+				error_at(l, s,
+					"%s: not a bcrypt hash (expected $2y$, $2b$ or $2a$, a cost from 04 to 31 and "
+					"53 "
+					"characters, as \"htpasswd -nBC 10 USER\" prints after the ':')",
+					path);
+				continue;
+			}
+			free(u->password_hash);
+			u->password_hash = loader_strdup(l, v);
+		} else {
+			unknown_setting(l, s, where, "user, password_hash");
+		}
+	}
+}
+
+static void parse_web_users(struct loader *l, const config_setting_t *s)
+{
+	struct web_config *web = &l->cfg->web;
+	int n = setting_list_length(
+		l, s, "web.basic_auth_users", "( { user = \"prometheus\"; password_hash = \"$2y$10$...\"; } )");
+
+	if (n < 0)
+		return;
+	if (n == 0) {
+		error_at(l, s, "web.basic_auth_users: empty list (leave it out for no authentication)");
+		return;
+	}
+	if (n > CONFIG_WEB_USERS_MAX) {
+		error_at(l, s, "web.basic_auth_users: %d users, at most %d", n, CONFIG_WEB_USERS_MAX);
+		return;
+	}
+	if (web->users)
+		return; /* libconfig refuses a duplicate setting name; this is only defensive */
+	web->users = loader_calloc(l, (size_t)n, sizeof(*web->users));
+	if (!web->users)
+		return;
+	for (int i = 0; i < n && !l->oom; i++) {
+		/* Counted before it is filled: config_free() then sees every allocation. */
+		struct web_user *u = &web->users[web->n_users++];
+
+		parse_web_user(l, config_setting_get_elem(s, (unsigned)i), (size_t)i, u);
+	}
+}
+
+/*
+ * web = { listen; tls_cert_file; tls_key_file; tls_min_version; basic_auth_users; max_connections;
+ *         connection_timeout; max_request_size; health_without_auth; }
+ */
 static void parse_web(struct loader *l, const config_setting_t *web)
 {
 	struct config *cfg = l->cfg;
+	const config_setting_t *min_version = NULL;
+	const char *known = "listen, tls_cert_file, tls_key_file, tls_min_version, basic_auth_users, max_connections, "
+			    "connection_timeout, max_request_size, health_without_auth";
 
 	if (!setting_is_group(l, web, "web", "{ listen = \"127.0.0.1:9753\"; }"))
 		return;
 	for (int i = 0; i < config_setting_length(web); i++) {
 		const config_setting_t *s = config_setting_get_elem(web, (unsigned)i);
 		const char *name = config_setting_name(s), *v;
+		char path[48];
+		long long n;
 		struct quote q;
 
-		if (!name || strcmp(name, "listen") != 0) {
-			unknown_setting(l, s, "web", "listen");
+		if (!name) {
+			unknown_setting(l, s, "web", known);
 			continue;
 		}
-		v = setting_string(l, s, "web.listen");
-		if (!v)
-			continue;
-		if (config_listen_parse(v, NULL, 0, NULL) < 0) {
-			error_at(l, s,
-				"web.listen: invalid address %s: expected host:port such as \"127.0.0.1:9753\", "
-				"\"0.0.0.0:9753\" or \"[::]:9753\"",
-				quote(&q, v));
-			continue;
+		snprintf(path, sizeof(path), "web.%s", name);
+		if (strcmp(name, "listen") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			if (config_listen_parse(v, NULL, 0, NULL) < 0) {
+				error_at(l, s,
+					"web.listen: invalid address %s: expected host:port such as "
+					"\"127.0.0.1:9753\", "
+					"\"0.0.0.0:9753\" or \"[::]:9753\"",
+					quote(&q, v));
+				continue;
+			}
+			free(cfg->listen);
+			cfg->listen = loader_strdup(l, v);
+		} else if (strcmp(name, "tls_cert_file") == 0) {
+			parse_web_file(l, s, path, &cfg->web.tls_cert_file);
+		} else if (strcmp(name, "tls_key_file") == 0) {
+			parse_web_file(l, s, path, &cfg->web.tls_key_file);
+		} else if (strcmp(name, "tls_min_version") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			min_version = s;
+			if (strcmp(v, "TLS12") == 0)
+				cfg->web.tls_min_version = WEB_TLS12;
+			else if (strcmp(v, "TLS13") == 0)
+				cfg->web.tls_min_version = WEB_TLS13;
+			else
+				error_at(l, s, "%s: must be \"TLS12\" or \"TLS13\", not %s", path, quote(&q, v));
+		} else if (strcmp(name, "basic_auth_users") == 0) {
+			parse_web_users(l, s);
+		} else if (strcmp(name, "max_connections") == 0) {
+			if (setting_int_range(
+				    l, s, path, CONFIG_WEB_MAX_CONNECTIONS_MIN, CONFIG_WEB_MAX_CONNECTIONS_MAX, &n))
+				cfg->web.max_connections = (unsigned)n;
+		} else if (strcmp(name, "max_request_size") == 0) {
+			if (setting_int_range(
+				    l, s, path, CONFIG_WEB_MAX_REQUEST_SIZE_MIN, CONFIG_WEB_MAX_REQUEST_SIZE_MAX, &n))
+				cfg->web.max_request_size = (size_t)n;
+		} else if (strcmp(name, "connection_timeout") == 0) {
+			int64_t secs;
+
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			if (config_duration_parse(v, &secs) < 0) {
+				error_at(l, s,
+					"%s: invalid duration %s: expected a number and a unit (s, m, h) such as "
+					"\"30s\"",
+					path, quote(&q, v));
+				continue;
+			}
+			if (secs > CONFIG_WEB_TIMEOUT_MAX_SECONDS) {
+				error_at(l, s, "%s: %s is longer than the maximum of %ds", path, quote(&q, v),
+					CONFIG_WEB_TIMEOUT_MAX_SECONDS);
+				continue;
+			}
+			cfg->web.connection_timeout_seconds = (unsigned)secs;
+		} else if (strcmp(name, "health_without_auth") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+				error_at(l, s, "%s: must be true or false, not %s", path,
+					type_name(config_setting_type(s)));
+				continue;
+			}
+			cfg->web.health_without_auth = config_setting_get_bool(s) != 0;
+		} else {
+			unknown_setting(l, s, "web", known);
 		}
-		free(cfg->listen);
-		cfg->listen = loader_strdup(l, v);
 	}
+	/* Half a TLS configuration would silently serve plain HTTP: refused. */
+	if (!!config_setting_get_member(web, "tls_cert_file") != !!config_setting_get_member(web, "tls_key_file"))
+		error_at(l, web, "web: tls_cert_file and tls_key_file go together: set both for HTTPS, or neither");
+	else if (min_version && !config_setting_get_member(web, "tls_cert_file"))
+		error_at(l, min_version, "web.tls_min_version: without tls_cert_file and tls_key_file there is no TLS");
 }
 
 static bool region_valid(const char *s)
@@ -969,6 +1210,16 @@ void config_free(struct config *cfg)
 	free(cfg->profile);
 	free(cfg->endpoint_url);
 	free(cfg->ca_file);
+	free(cfg->web.tls_cert_file);
+	free(cfg->web.tls_key_file);
+	for (size_t i = 0; i < cfg->web.n_users; i++) {
+		free(cfg->web.users[i].user);
+		if (cfg->web.users[i].password_hash) {
+			explicit_bzero(cfg->web.users[i].password_hash, strlen(cfg->web.users[i].password_hash));
+			free(cfg->web.users[i].password_hash);
+		}
+	}
+	free(cfg->web.users);
 	for (size_t i = 0; i < cfg->n_farms; i++) {
 		struct farm_config *f = &cfg->farms[i];
 
@@ -1010,6 +1261,7 @@ static int config_build(struct loader *l, config_t *lc, struct config **out)
 		return -ENOMEM;
 	l->cfg->path = loader_strdup(l, l->name);
 	l->cfg->listen = loader_strdup(l, CONFIG_DEFAULT_LISTEN);
+	web_config_defaults(&l->cfg->web);
 	if (!l->oom)
 		parse_root(l, config_root_setting(lc));
 	if (l->oom) {

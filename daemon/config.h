@@ -16,6 +16,17 @@
 #define CONFIG_DEFAULT_INTERVAL_SECONDS 300
 #define CONFIG_INTERVAL_MIN_SECONDS 10
 #define CONFIG_INTERVAL_MAX_SECONDS (7 * 86400)
+/* web: limits of the metrics endpoint */
+#define CONFIG_WEB_DEFAULT_MAX_CONNECTIONS 64u
+#define CONFIG_WEB_MAX_CONNECTIONS_MIN 4u
+#define CONFIG_WEB_MAX_CONNECTIONS_MAX 1024u
+#define CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS 30
+#define CONFIG_WEB_TIMEOUT_MAX_SECONDS 3600
+#define CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE 32768u
+#define CONFIG_WEB_MAX_REQUEST_SIZE_MIN 4096u
+#define CONFIG_WEB_MAX_REQUEST_SIZE_MAX (1024u * 1024u)
+#define CONFIG_WEB_USER_MAX 256
+#define CONFIG_WEB_USERS_MAX 256
 
 enum window_kind {
 	WINDOW_DAY, /* calendar day to date, in the report's timezone */
@@ -50,9 +61,40 @@ struct farm_config {
 	size_t n_fleet_ids;
 };
 
+enum web_tls_version {
+	WEB_TLS12, /* "TLS12" (default): TLS 1.2 and 1.3 */
+	WEB_TLS13, /* "TLS13": TLS 1.3 only */
+};
+
+/* One of web.basic_auth_users. */
+struct web_user {
+	char *user; /* 1 to CONFIG_WEB_USER_MAX printable bytes, no ':', unique */
+	char *password_hash; /* bcrypt: $2a$, $2b$ or $2y$, cost 04 to 31 (htpasswd -B); a secret: never logged */
+};
+
+/* The rest of the web group (web.listen stays in struct config, where --listen overrides it). */
+struct web_config {
+	char *tls_cert_file; /* PEM certificate (chain), or NULL for plain HTTP; set with tls_key_file */
+	char *tls_key_file; /* PEM private key, unencrypted */
+	enum web_tls_version tls_min_version;
+	struct web_user *users; /* basic_auth_users; none: no authentication */
+	size_t n_users;
+	unsigned max_connections; /* default CONFIG_WEB_DEFAULT_MAX_CONNECTIONS */
+	unsigned connection_timeout_seconds; /* of inactivity, default CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS */
+	size_t max_request_size; /* bytes of request line and headers, default CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE */
+	bool health_without_auth; /* /-/healthy answers without credentials (default true) */
+};
+
+/* The defaults of every web setting (no TLS, no users); config_load() starts from them. */
+void web_config_defaults(struct web_config *web);
+
+/* Whether s looks like a bcrypt hash as htpasswd -B makes it: $2a$, $2b$ or $2y$, cost 04-31, 53 more. */
+bool web_password_hash_valid(const char *s);
+
 struct config {
 	char *path; /* the file it came from */
 	char *listen; /* web.listen, default CONFIG_DEFAULT_LISTEN */
+	struct web_config web; /* the other web.* settings */
 	char *region; /* aws.region or NULL */
 	char *profile; /* aws.profile or NULL */
 	char *endpoint_url; /* aws.endpoint_url or NULL */

@@ -2,28 +2,54 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received (Linux 4.1) */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "http_server.h"
 #include "log.h"
+#include "web_auth.h"
 
 #ifndef EXPORTER_VERSION
 #define EXPORTER_VERSION "unknown"
 #endif
 
-/* Scrapers are few; the bounds keep a misbehaving client from holding the exporter's descriptors. */
-#define CONNECTION_LIMIT 64u
-#define CONNECTION_TIMEOUT_SECONDS 30u
+/*
+ * A thread per connection: a client that is slow to send (slowloris) or to read only blocks its own thread,
+ * and a bcrypt check (tens of milliseconds) does not hold up other scrapers. The stack stays small: nothing
+ * big lives on it (struct crypt_data is allocated).
+ */
+#define THREAD_STACK_SIZE (512u * 1024u)
+/* libmicrohttpd's limit: room for the connections being closed to make room (see conn_notify). */
+#define CONNECTION_HARD_LIMIT(max) ((max)*8u)
+/* libmicrohttpd's messages (mostly about misbehaving clients) logged per second; the rest are counted. */
+#define MHD_LOG_PER_SECOND 5u
+/* Eviction ranking (conn_worth): how new connections are judged, before their byte rate means much. */
+#define NEW_CONNECTION_GRACE_MS 1000
+#define NEW_CONNECTION_REAL_BYTES 64 /* a request line and Host, or a TLS ClientHello, are more */
+#define NEW_CONNECTION_WORTH 200 /* bytes per second: above a slowloris, below a real client */
+/* TLS: 1.2 and 1.3, or 1.3 only; GnuTLS's NORMAL set of ciphers otherwise. */
+#define TLS_PRIORITIES_TLS12 "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_PRIORITIES_TLS13 "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+#define AUTH_REALM "Basic realm=\"deadline-cloud-exporter\""
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
@@ -36,7 +62,25 @@ enum canned {
 	CANNED_NOT_FOUND,
 	CANNED_NOT_ALLOWED,
 	CANNED_ERROR,
+	CANNED_UNAUTHORIZED,
 	CANNED_COUNT,
+};
+
+/* A certificate chain and its key, parsed once; each handshake gets its own copies (see tls_cert_cb). */
+struct tls_cert {
+	gnutls_x509_crt_t *crts;
+	unsigned n_crts;
+	gnutls_x509_privkey_t key;
+};
+
+/* One connection, from accept to close (libmicrohttpd's socket context). */
+struct conn {
+	struct http_server *srv;
+	struct conn *prev, *next; /* in srv->idle while no request is being answered */
+	int fd;
+	bool idle_linked;
+	bool evicted;
+	int64_t started_ms; /* accepted (monotonic) */
 };
 
 struct http_server {
@@ -45,6 +89,30 @@ struct http_server {
 	unsigned port;
 	/* Fixed answers, built once and queued by reference. */
 	struct MHD_Response *canned[CANNED_COUNT];
+
+	/* What the daemon was started with: changing these takes a restart. */
+	bool tls;
+	enum web_tls_version tls_min_version;
+	unsigned max_connections, connection_timeout_seconds;
+	size_t max_request_size;
+
+	pthread_mutex_t tls_lock;
+	struct tls_cert *cert; /* under tls_lock */
+
+	pthread_mutex_t auth_lock;
+	struct web_auth *auth; /* under auth_lock; NULL: no authentication */
+	atomic_bool health_without_auth;
+
+	/*
+	 * Connections waiting for a request (just accepted, mid-handshake, sending headers, or kept alive
+	 * between scrapes), oldest first. Past max_connections the one of these that deserves its slot least
+	 * (conn_worth) is closed, so that slow, silent or idle clients cannot hold every slot against a scraper.
+	 */
+	pthread_mutex_t conn_lock;
+	struct conn *idle_head, *idle_tail;
+	unsigned n_conns;
+	unsigned long evictions;
+	bool locks_ready;
 };
 
 static const char landing_page[] =
@@ -74,6 +142,7 @@ static const struct {
 	[CANNED_NOT_FOUND] = {"Not Found", TEXT_CONTENT_TYPE},
 	[CANNED_NOT_ALLOWED] = {"Method Not Allowed", TEXT_CONTENT_TYPE},
 	[CANNED_ERROR] = {"Internal Server Error", TEXT_CONTENT_TYPE},
+	[CANNED_UNAUTHORIZED] = {"Unauthorized", TEXT_CONTENT_TYPE},
 };
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -253,29 +322,239 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	return ret;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Under conn_lock. */
+static void idle_unlink(struct http_server *srv, struct conn *c)
+{
+	if (!c->idle_linked)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->idle_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		srv->idle_tail = c->prev;
+	c->prev = c->next = NULL;
+	c->idle_linked = false;
+}
+
+/* Under conn_lock: c waits for a request from now on, behind every connection that waited longer. */
+static void idle_append(struct http_server *srv, struct conn *c)
+{
+	if (c->idle_linked || c->evicted)
+		return;
+	c->prev = srv->idle_tail;
+	c->next = NULL;
+	if (srv->idle_tail)
+		srv->idle_tail->next = c;
+	else
+		srv->idle_head = c;
+	srv->idle_tail = c;
+	c->idle_linked = true;
+}
+
+/*
+ * How much c deserves its slot. Bytes waiting to be read: the turn is ours, never evicted. In its first
+ * NEW_CONNECTION_GRACE_MS: high when it has sent a request or a TLS ClientHello (hundreds of bytes at once, as
+ * a scraper does), low otherwise (nothing or a few bytes yet). After that: the bytes per second it has sent
+ * since it was accepted: nothing for a flood, a few for a slowloris, a request per scrape for a keep-alive.
+ * Among equals, the connection that has waited longest goes first (see idle_evict_worst).
+ */
+static uint64_t conn_worth(const struct conn *c, int64_t now_ms)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int unread = 0;
+	int64_t age = now_ms - c->started_ms;
+
+	if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
+		return UINT64_MAX;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+		len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return 0;
+	if (age < NEW_CONNECTION_GRACE_MS)
+		return ti.tcpi_bytes_received >= NEW_CONNECTION_REAL_BYTES ? UINT64_MAX / 2 : NEW_CONNECTION_WORTH;
+	return ti.tcpi_bytes_received * 1000 / (uint64_t)(age + 1);
+}
+
+/*
+ * Under conn_lock: closes the waiting connection worth least (conn_worth), the one that waited longest among
+ * equals. shutdown() only: its thread sees the end of the stream and libmicrohttpd closes it; the descriptor
+ * stays valid until then because libmicrohttpd reports the close (conn_notify) before closing it, under this
+ * lock.
+ */
+static void idle_evict_worst(struct http_server *srv)
+{
+	struct conn *victim = NULL;
+	uint64_t victim_worth = 0;
+	int64_t now = monotonic_ms();
+
+	for (struct conn *c = srv->idle_head; c; c = c->next) {
+		uint64_t worth = conn_worth(c, now);
+		if (!victim || worth < victim_worth) {
+			victim = c;
+			victim_worth = worth;
+		}
+	}
+	if (!victim)
+		return;
+	idle_unlink(srv, victim);
+	victim->evicted = true;
+	srv->evictions++;
+	if (shutdown(victim->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
+		log_debug("component=http op=evict status=error error=\"%s\"", strerror(errno));
+}
+
+static void conn_notify(
+	void *cls, struct MHD_Connection *mc, void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	struct conn *c = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return; /* untracked: served all the same, never evicted */
+		c->srv = srv;
+		c->fd = ci ? ci->connect_fd : -1;
+		c->started_ms = monotonic_ms();
+		pthread_mutex_lock(&srv->conn_lock);
+		/*
+		 * Should libmicrohttpd ever close a descriptor before reporting the close, the number could already
+		 * be this new connection's: the old entry must then never be shut down.
+		 */
+		for (struct conn *o = srv->idle_head; o && c->fd >= 0; o = o->next) {
+			if (o->fd == c->fd) {
+				idle_unlink(srv, o);
+				o->evicted = true;
+				break;
+			}
+		}
+		srv->n_conns++;
+		/*
+		 * Past max_connections the waiting connection worth least goes (conn_worth). It closes a
+		 * moment later (its thread must notice), so libmicrohttpd's own limit, which refuses newcomers
+		 * scrapers included, sits higher (CONNECTION_HARD_LIMIT) and a burst of connections does not reach it.
+		 */
+		if (srv->n_conns > srv->max_connections)
+			idle_evict_worst(srv);
+		if (c->fd >= 0)
+			idle_append(srv, c);
+		pthread_mutex_unlock(&srv->conn_lock);
+		*socket_context = c;
+		return;
+	}
+	if (!c)
+		return;
+	pthread_mutex_lock(&srv->conn_lock);
+	idle_unlink(srv, c);
+	srv->n_conns--;
+	pthread_mutex_unlock(&srv->conn_lock);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* A request's headers are in: its connection is busy (not to be evicted) until the answer is sent. */
+static void conn_busy(struct http_server *srv, struct MHD_Connection *mc)
+{
+	struct conn *c = conn_of(mc);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&srv->conn_lock);
+	idle_unlink(srv, c);
+	pthread_mutex_unlock(&srv->conn_lock);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *mc, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct conn *c = conn_of(mc);
+
+	(void)toe;
+	*req_cls = NULL;
+	if (!c)
+		return;
+	pthread_mutex_lock(&srv->conn_lock);
+	idle_append(srv, c);
+	pthread_mutex_unlock(&srv->conn_lock);
+}
+
+/* Whether the request may go on: 0 yes, WEB_AUTH_DENIED no, -ENOMEM. */
+static int request_authorize(struct http_server *srv, struct MHD_Connection *conn, const char *url)
+{
+	struct web_auth *auth;
+	int r;
+
+	if (strcmp(url, "/-/healthy") == 0 && atomic_load(&srv->health_without_auth))
+		return 0;
+	pthread_mutex_lock(&srv->auth_lock);
+	auth = web_auth_ref(srv->auth);
+	pthread_mutex_unlock(&srv->auth_lock);
+	if (!auth)
+		return 0;
+	r = web_auth_check(auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+		monotonic_ms());
+	web_auth_unref(auth);
+	return r;
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
-	static int request_seen;
+	static int request_allowed, request_denied;
 	struct http_server *srv = cls;
 
 	(void)version;
 	(void)upload_data;
-	/* Refused at once, before reading any body: MHD then closes the connection, which suits a stray upload. */
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return queue_canned(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, CANNED_NOT_ALLOWED);
-	/*
-	 * Answering GET and HEAD on the first call (headers only) would make MHD close the connection; answering
-	 * once the request is complete keeps it alive for the scraper's next visit.
-	 */
 	if (!*req_cls) {
-		*req_cls = &request_seen;
+		int r;
+
+		conn_busy(srv, conn);
+		/* Credentials first: without them, not even which paths or methods exist is told. */
+		r = request_authorize(srv, conn, url);
+		if (r < 0)
+			return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
+		*req_cls = r == 0 ? &request_allowed : &request_denied;
+		/* Refused at once, before reading any body: MHD then closes the connection, which suits a stray upload.
+		 */
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+			if (r != 0)
+				return queue_canned(srv, conn, MHD_HTTP_UNAUTHORIZED, CANNED_UNAUTHORIZED);
+			return queue_canned(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, CANNED_NOT_ALLOWED);
+		}
+		/*
+		 * Answering GET and HEAD on the first call (headers only) would make MHD close the connection;
+		 * answering once the request is complete keeps it alive for the scraper's next visit.
+		 */
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		*upload_data_size = 0; /* a body on a GET means nothing here */
 		return MHD_YES;
 	}
+	if (*req_cls == &request_denied)
+		return queue_canned(srv, conn, MHD_HTTP_UNAUTHORIZED, CANNED_UNAUTHORIZED);
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(srv, conn);
 	if (strcmp(url, "/") == 0)
@@ -290,14 +569,164 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 	return queue_canned(srv, conn, MHD_HTTP_NOT_FOUND, CANNED_NOT_FOUND);
 }
 
+static void tls_cert_free(struct tls_cert *tc)
+{
+	if (!tc)
+		return;
+	for (unsigned i = 0; i < tc->n_crts; i++)
+		gnutls_x509_crt_deinit(tc->crts[i]);
+	gnutls_free(tc->crts);
+	if (tc->key)
+		gnutls_x509_privkey_deinit(tc->key);
+	free(tc);
+}
+
+/* Reads and parses a PEM certificate chain and its (unencrypted) key. Returns 0 or -errno with a message. */
+static int tls_cert_load(struct tls_cert **out, const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+	gnutls_datum_t cert_pem = {NULL, 0}, key_pem = {NULL, 0};
+	unsigned char cert_id[64], key_id[64];
+	size_t cert_id_len = sizeof(cert_id), key_id_len = sizeof(key_id);
+	struct tls_cert *tc;
+	int g, r = -EINVAL;
+
+	tc = calloc(1, sizeof(*tc));
+	if (!tc) {
+		set_error(err, errlen, "TLS: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	g = gnutls_load_file(cert_file, &cert_pem);
+	if (g < 0) {
+		set_error(err, errlen, "web.tls_cert_file %s: cannot read it (%s)", cert_file, gnutls_strerror(g));
+		r = -EIO;
+		goto out;
+	}
+	g = gnutls_x509_crt_list_import2(&tc->crts, &tc->n_crts, &cert_pem, GNUTLS_X509_FMT_PEM, 0);
+	if (g < 0 || tc->n_crts == 0) {
+		set_error(err, errlen, "web.tls_cert_file %s: not a PEM certificate (%s)", cert_file,
+			g < 0 ? gnutls_strerror(g) : "no certificate");
+		goto out;
+	}
+	g = gnutls_load_file(key_file, &key_pem);
+	if (g < 0) {
+		set_error(err, errlen, "web.tls_key_file %s: cannot read it (%s)", key_file, gnutls_strerror(g));
+		r = -EIO;
+		goto out;
+	}
+	g = gnutls_x509_privkey_init(&tc->key);
+	if (g >= 0)
+		g = gnutls_x509_privkey_import2(tc->key, &key_pem, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (g < 0) {
+		/* GnuTLS's reason only: never a byte of the key. */
+		set_error(err, errlen, "web.tls_key_file %s: not an unencrypted PEM private key (%s)", key_file,
+			gnutls_strerror(g));
+		goto out;
+	}
+	if (gnutls_x509_crt_get_key_id(tc->crts[0], GNUTLS_KEYID_USE_SHA256, cert_id, &cert_id_len) < 0 ||
+		gnutls_x509_privkey_get_key_id(tc->key, GNUTLS_KEYID_USE_SHA256, key_id, &key_id_len) < 0 ||
+		cert_id_len != key_id_len || memcmp(cert_id, key_id, cert_id_len) != 0) {
+		set_error(
+			err, errlen, "web.tls_key_file %s is not the key of web.tls_cert_file %s", key_file, cert_file);
+		goto out;
+	}
+	*out = tc;
+	tc = NULL;
+	r = 0;
+out:
+	if (key_pem.data) {
+		gnutls_memset(key_pem.data, 0, key_pem.size);
+		gnutls_free(key_pem.data);
+	}
+	gnutls_free(cert_pem.data);
+	tls_cert_free(tc);
+	return r;
+}
+
+/*
+ * GnuTLS asks for the certificate at each handshake: copies of the current one, which GnuTLS frees with the
+ * session (GNUTLS_CERT_RETR_DEINIT_ALL). So a reload swaps the certificate under the lock without waiting
+ * for the sessions that use the previous one. libmicrohttpd's session pointer is the connection.
+ */
+static int tls_cert_cb(gnutls_session_t session, const struct gnutls_cert_retr_st *info, gnutls_pcert_st **certs,
+	unsigned int *n_certs, gnutls_ocsp_data_st **ocsp, unsigned int *n_ocsp, gnutls_privkey_t *pkey,
+	unsigned int *flags)
+{
+	struct MHD_Connection *mc = gnutls_session_get_ptr(session);
+	struct conn *c = mc ? conn_of(mc) : NULL;
+	struct http_server *srv = c ? c->srv : NULL;
+	gnutls_pcert_st *pcerts = NULL;
+	gnutls_privkey_t key = NULL;
+	unsigned done = 0, n = 0;
+	int g = GNUTLS_E_INTERNAL_ERROR;
+
+	(void)info;
+	if (!srv)
+		return -1;
+	pthread_mutex_lock(&srv->tls_lock);
+	if (srv->cert) {
+		n = srv->cert->n_crts;
+		pcerts = gnutls_calloc(n, sizeof(*pcerts));
+		g = pcerts ? 0 : GNUTLS_E_MEMORY_ERROR;
+		for (; g >= 0 && done < n; done++) {
+			g = gnutls_pcert_import_x509(&pcerts[done], srv->cert->crts[done], 0);
+			if (g < 0)
+				break;
+		}
+		if (g >= 0)
+			g = gnutls_privkey_init(&key);
+		if (g >= 0)
+			g = gnutls_privkey_import_x509(key, srv->cert->key, GNUTLS_PRIVKEY_IMPORT_COPY);
+	}
+	pthread_mutex_unlock(&srv->tls_lock);
+	if (g < 0) {
+		for (unsigned i = 0; i < done; i++)
+			gnutls_pcert_deinit(&pcerts[i]);
+		gnutls_free(pcerts);
+		if (key)
+			gnutls_privkey_deinit(key);
+		log_warning("component=http op=tls_handshake status=error error=\"%s\"", gnutls_strerror(g));
+		return -1;
+	}
+	*certs = pcerts;
+	*n_certs = n;
+	*ocsp = NULL;
+	*n_ocsp = 0;
+	*pkey = key;
+	*flags = GNUTLS_CERT_RETR_DEINIT_ALL;
+	return 0;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	/* A flood of misbehaving clients must not become a flood of log lines: a few a second, then a count. */
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t window;
+	static unsigned in_window, suppressed;
 	char msg[512];
+	unsigned dropped = 0;
+	bool show;
 	size_t n;
+	time_t now = time(NULL);
 
 	(void)cls;
+	pthread_mutex_lock(&lock);
+	if (now != window) {
+		dropped = suppressed;
+		window = now;
+		in_window = suppressed = 0;
+	}
+	show = in_window < MHD_LOG_PER_SECOND;
+	if (show)
+		in_window++;
+	else
+		suppressed++;
+	pthread_mutex_unlock(&lock);
+	if (dropped)
+		log_info("component=http msg=\"%u more messages from libmicrohttpd in the previous second\"", dropped);
+	if (!show)
+		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
@@ -435,23 +864,32 @@ static int listen_open(const char *address, bool *ipv6, unsigned *port_out, char
 	return fd;
 }
 
-int http_server_new(struct http_server **out, const char *listen, struct metrics_store *store, char *err, size_t errlen)
+/* The web settings the server uses: web's, or the defaults. */
+static void web_settings(const struct web_config *web, struct web_config *out)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
-	struct http_server *srv;
-	bool ipv6 = false;
-	int fd;
+	if (web)
+		*out = *web;
+	else
+		web_config_defaults(out);
+}
 
-	if (!out || !store) {
-		set_error(err, errlen, "http server: missing argument");
-		return -EINVAL;
-	}
-	srv = calloc(1, sizeof(*srv));
-	if (!srv) {
-		set_error(err, errlen, "http server: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	srv->store = store;
+/* Builds the checker for web's users (none: NULL). Returns 0 or -errno with a message. */
+static int auth_build(const struct web_config *web, struct web_auth **out, char *err, size_t errlen)
+{
+	int r;
+
+	*out = NULL;
+	if (web->n_users == 0)
+		return 0;
+	r = web_auth_new(out, web->users, web->n_users);
+	if (r < 0)
+		set_error(
+			err, errlen, "web.basic_auth_users: %s", r == -EINVAL ? "invalid user or hash" : strerror(-r));
+	return r;
+}
+
+static int canned_build(struct http_server *srv, char *err, size_t errlen)
+{
 	for (size_t i = 0; i < CANNED_COUNT; i++) {
 		srv->canned[i] = MHD_create_response_from_buffer(
 			strlen(canned_texts[i].body), (void *)(uintptr_t)canned_texts[i].body, MHD_RESPMEM_PERSISTENT);
@@ -459,11 +897,82 @@ int http_server_new(struct http_server **out, const char *listen, struct metrics
 			MHD_add_response_header(srv->canned[i], MHD_HTTP_HEADER_CONTENT_TYPE,
 				canned_texts[i].content_type) != MHD_YES ||
 			(i == CANNED_NOT_ALLOWED && MHD_add_response_header(srv->canned[i], MHD_HTTP_HEADER_ALLOW,
-							    "GET, HEAD") != MHD_YES)) {
+							    "GET, HEAD") != MHD_YES) ||
+			(i == CANNED_UNAUTHORIZED &&
+				MHD_add_response_header(srv->canned[i], MHD_HTTP_HEADER_WWW_AUTHENTICATE, AUTH_REALM) !=
+					MHD_YES)) {
 			set_error(err, errlen, "http server: cannot build responses");
-			http_server_free(srv);
 			return -ENOMEM;
 		}
+	}
+	return 0;
+}
+
+int http_server_new(struct http_server **out, const char *listen, const struct web_config *web_in,
+	struct metrics_store *store, char *err, size_t errlen)
+{
+	unsigned flags =
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls_options[4];
+	struct web_config web;
+	struct http_server *srv;
+	bool ipv6 = false;
+	int fd, r;
+
+	if (!out || !store) {
+		set_error(err, errlen, "http server: missing argument");
+		return -EINVAL;
+	}
+	web_settings(web_in, &web);
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		set_error(err, errlen, "http server: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	srv->store = store;
+	srv->tls = web.tls_cert_file != NULL;
+	srv->tls_min_version = web.tls_min_version;
+	srv->max_connections = web.max_connections;
+	srv->connection_timeout_seconds = web.connection_timeout_seconds;
+	srv->max_request_size = web.max_request_size;
+	atomic_init(&srv->health_without_auth, web.health_without_auth);
+	if (pthread_mutex_init(&srv->tls_lock, NULL) != 0) {
+		free(srv);
+		set_error(err, errlen, "http server: cannot create a lock");
+		return -ENOMEM;
+	}
+	if (pthread_mutex_init(&srv->auth_lock, NULL) != 0) {
+		pthread_mutex_destroy(&srv->tls_lock);
+		free(srv);
+		set_error(err, errlen, "http server: cannot create a lock");
+		return -ENOMEM;
+	}
+	if (pthread_mutex_init(&srv->conn_lock, NULL) != 0) {
+		pthread_mutex_destroy(&srv->auth_lock);
+		pthread_mutex_destroy(&srv->tls_lock);
+		free(srv);
+		set_error(err, errlen, "http server: cannot create a lock");
+		return -ENOMEM;
+	}
+	srv->locks_ready = true;
+	r = canned_build(srv, err, errlen);
+	if (r == 0)
+		r = auth_build(&web, &srv->auth, err, errlen);
+	if (r == 0 && srv->tls) {
+		if (!web.tls_key_file) {
+			set_error(err, errlen, "web.tls_cert_file without web.tls_key_file");
+			r = -EINVAL;
+		} else if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+			   MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK2) != MHD_YES) {
+			set_error(err, errlen, "web.tls_cert_file: this libmicrohttpd was built without TLS (GnuTLS)");
+			r = -EOPNOTSUPP;
+		} else {
+			r = tls_cert_load(&srv->cert, web.tls_cert_file, web.tls_key_file, err, errlen);
+		}
+	}
+	if (r < 0) {
+		http_server_free(srv);
+		return r;
 	}
 
 	fd = listen_open(listen, &ipv6, &srv->port, err, errlen);
@@ -473,18 +982,33 @@ int http_server_new(struct http_server **out, const char *listen, struct metrics
 	}
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
-	/*
-	 * One internal thread polling with epoll where the platform has it: a scrape only takes references and
-	 * compresses a few lines, so one thread serves many scrapers without a thread per connection.
-	 */
+	tls_options[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	if (srv->tls) {
+		flags |= MHD_USE_TLS;
+		/* MHD passes options as void *; POSIX (like dlsym) lets a function pointer travel that way. */
+		union {
+			gnutls_certificate_retrieve_function3 *fn;
+			void *ptr;
+		} cb = {.fn = tls_cert_cb};
+		_Static_assert(sizeof(cb.fn) == sizeof(cb.ptr), "function pointers fit in void *");
+		tls_options[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK2, 0, cb.ptr};
+		tls_options[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+			(void *)(uintptr_t)(srv->tls_min_version == WEB_TLS13 ? TLS_PRIORITIES_TLS13
+									      : TLS_PRIORITIES_TLS12)};
+		tls_options[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	}
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_SECONDS, MHD_OPTION_END);
+		NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+		CONNECTION_HARD_LIMIT(srv->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
+		srv->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->max_request_size,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
 	if (!srv->daemon) {
 		/* Depending on where it failed, MHD may already have closed the socket it was given. */
 		if (fcntl(fd, F_GETFD) != -1)
 			close(fd);
-		set_error(err, errlen, "listen address \"%s\": cannot start the HTTP server (libmicrohttpd)", listen);
+		set_error(err, errlen, "listen address \"%s\": cannot start the HTTP server (libmicrohttpd)%s", listen,
+			srv->tls ? " with TLS" : "");
 		http_server_free(srv);
 		return -EIO;
 	}
@@ -492,20 +1016,99 @@ int http_server_new(struct http_server **out, const char *listen, struct metrics
 	return 0;
 }
 
+int http_server_reload_tls(struct http_server *srv, const struct web_config *web_in, char *err, size_t errlen)
+{
+	struct tls_cert *cert = NULL, *old_cert;
+	struct web_auth *auth = NULL, *old_auth;
+	struct web_config web;
+	char restart[256] = "";
+	size_t used = 0;
+	int r;
+
+	if (!srv) {
+		set_error(err, errlen, "http server: missing argument");
+		return -EINVAL;
+	}
+	web_settings(web_in, &web);
+	if (srv->tls && web.tls_cert_file && web.tls_key_file) {
+		r = tls_cert_load(&cert, web.tls_cert_file, web.tls_key_file, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	r = auth_build(&web, &auth, err, errlen);
+	if (r < 0) {
+		tls_cert_free(cert);
+		return r;
+	}
+	/* Everything is ready: from here nothing fails, so the change is all or nothing. */
+	if (cert) {
+		pthread_mutex_lock(&srv->tls_lock);
+		old_cert = srv->cert;
+		srv->cert = cert;
+		pthread_mutex_unlock(&srv->tls_lock);
+		tls_cert_free(old_cert);
+	}
+	pthread_mutex_lock(&srv->auth_lock);
+	old_auth = srv->auth;
+	srv->auth = auth;
+	pthread_mutex_unlock(&srv->auth_lock);
+	web_auth_unref(old_auth);
+	atomic_store(&srv->health_without_auth, web.health_without_auth);
+
+	static const char *const names[] = {
+		"TLS on/off", "tls_min_version", "max_connections", "connection_timeout", "max_request_size"};
+	const bool changed[] = {srv->tls != (web.tls_cert_file != NULL),
+		srv->tls && web.tls_cert_file && srv->tls_min_version != web.tls_min_version,
+		srv->max_connections != web.max_connections,
+		srv->connection_timeout_seconds != web.connection_timeout_seconds,
+		srv->max_request_size != web.max_request_size};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!changed[i])
+			continue;
+		int n = snprintf(restart + used, sizeof(restart) - used, "%s%s", used ? ", " : "", names[i]);
+		if (n > 0 && (size_t)n < sizeof(restart) - used)
+			used += (size_t)n;
+	}
+	if (used) {
+		set_error(err, errlen, "web: %s changed: applied at the next restart", restart);
+		return HTTP_SERVER_RESTART_NEEDED;
+	}
+	return 0;
+}
+
 void http_server_free(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	/* Closes the listening socket and every connection, then joins the polling thread. */
+	/* Closes the listening socket and every connection, then joins the threads. */
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	for (size_t i = 0; i < CANNED_COUNT; i++)
 		if (srv->canned[i])
 			MHD_destroy_response(srv->canned[i]);
+	tls_cert_free(srv->cert);
+	web_auth_unref(srv->auth);
+	if (srv->locks_ready) {
+		pthread_mutex_destroy(&srv->conn_lock);
+		pthread_mutex_destroy(&srv->auth_lock);
+		pthread_mutex_destroy(&srv->tls_lock);
+	}
 	free(srv);
 }
 
 unsigned http_server_port(const struct http_server *srv)
 {
 	return srv ? srv->port : 0;
+}
+
+unsigned long http_server_evictions(struct http_server *srv)
+{
+	unsigned long n;
+
+	if (!srv)
+		return 0;
+	pthread_mutex_lock(&srv->conn_lock);
+	n = srv->evictions;
+	pthread_mutex_unlock(&srv->conn_lock);
+	return n;
 }

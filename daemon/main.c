@@ -231,11 +231,23 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 		goto reject;
 	if (strcmp(cfg->listen, rt->cfg->listen) != 0) {
 		err[0] = '\0';
-		int r = http_server_new(&server, cfg->listen, rt->store, err, sizeof(err));
+		int r = http_server_new(&server, cfg->listen, &cfg->web, rt->store, err, sizeof(err));
 		if (r < 0) {
 			log_error("op=reload status=rejected listen=%s reason=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
 			goto reject;
 		}
+	} else {
+		/* Same address: the running server takes the new certificate, key and users in place. */
+		err[0] = '\0';
+		int r = http_server_reload_tls(rt->server, &cfg->web, err, sizeof(err));
+		if (r < 0) {
+			log_error("op=reload status=rejected reason=\"web settings not usable, the old certificate and users "
+				  "stay: %s\"",
+				err);
+			goto reject;
+		}
+		if (r == HTTP_SERVER_RESTART_NEEDED)
+			log_warning("op=reload status=partial reason=\"%s: takes effect at the next restart\"", err);
 	}
 	/* The chain depends on the profile, the region (STS) and the CA bundle: a new one when any changed. */
 	if ((!same_string(cfg->profile, rt->cfg->profile) || strcmp(region, rt->region) != 0 ||
@@ -360,7 +372,7 @@ int main(int argc, char **argv)
 		goto out;
 
 	err[0] = '\0';
-	r = http_server_new(&rt.server, rt.cfg->listen, rt.store, err, sizeof(err));
+	r = http_server_new(&rt.server, rt.cfg->listen, &rt.cfg->web, rt.store, err, sizeof(err));
 	if (r < 0) {
 		log_error("op=listen status=error listen=%s reason=\"%s\"", rt.cfg->listen, err[0] ? err : strerror(-r));
 		goto out;

@@ -19,6 +19,13 @@
 #define REPORT_WITH(x) "reports = ( { name = \"r\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; " x " } );\n"
 #define REPORT_RAW(x) "reports = ( { " x " } );\n"
 #define FARM_WITH(x) "farms = ( { id = \"" FARM_ID "\"; " x " } );\n"
+/* web: a test certificate and key, a bcrypt hash (of "secret"), and a web group with x added */
+#define WEB_CERT TEST_DATA_DIR "/web/server.pem"
+#define WEB_KEY TEST_DATA_DIR "/web/server-key.pem"
+#define HASH "$2y$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC"
+#define WEB_WITH(x) "web = { " x " };\n" FARMS REPORTS
+#define WEB_TLS "tls_cert_file = \"" WEB_CERT "\"; tls_key_file = \"" WEB_KEY "\"; "
+#define WEB_USER(u, h) "basic_auth_users = ( { user = \"" u "\"; password_hash = \"" h "\"; } ); "
 
 static char err[8192];
 
@@ -204,6 +211,17 @@ static const char *const good_strings[] = {
 	      "            { name = \"b\"; window = \"day\"; group_by = [ \"QUEUE_ID\" ]; } );\n",
 	"farms = ( { id = \"" FARM_ID "\"; }, { id = \"farm-0123456789abcdef0123456789abcde0\"; } );\n" REPORTS,
 	"// comments of both kinds\n# are fine\n/* even this */\n" FARMS REPORTS,
+	WEB_WITH(WEB_TLS),
+	WEB_WITH(WEB_TLS "tls_min_version = \"TLS13\";"),
+	WEB_WITH(WEB_TLS "tls_min_version = \"TLS12\";"),
+	WEB_WITH(WEB_USER("prometheus", HASH)),
+	WEB_WITH(WEB_USER("p", "$2a$04$jSbuPFON/2CnZQSvXvOT6OTDLjM3q3T07Xm2Pfm1cA4JLFVXYA8.e")),
+	WEB_WITH(WEB_USER("p", "$2b$31$Y2qW9GkQ0abfxiYxhgQMEeHQrWW6UTFEC6rKxRGx2vEIeDVUfQG6q")),
+	WEB_WITH("basic_auth_users = ( { user = \"a\"; password_hash = \"" HASH "\"; },"
+		 " { user = \"b\"; password_hash = \"" HASH "\"; } );"),
+	WEB_WITH("max_connections = 4; connection_timeout = \"1s\"; max_request_size = 4096;"),
+	WEB_WITH("max_connections = 1024; connection_timeout = \"1h\"; max_request_size = 1048576;"),
+	WEB_WITH("max_connections = 64L; health_without_auth = false;"),
 };
 
 static const struct {
@@ -241,6 +259,60 @@ static const struct {
 	{"web = { listen = \"[zz::1]:9753\"; };\n" FARMS REPORTS, 1, "web.listen: invalid address"},
 	{"web = { listen = \"my host:9753\"; };\n" FARMS REPORTS, 1, "web.listen: invalid address"},
 	{"web = { listen = \"127.0.0.1:9753\"; port = 9753; };\n" FARMS REPORTS, 1, "web: unknown setting 'port'"},
+	{WEB_WITH("tls_cert_file = \"" WEB_CERT "\";"), 1, "web: tls_cert_file and tls_key_file go together"},
+	{WEB_WITH("tls_key_file = \"" WEB_KEY "\";"), 1, "web: tls_cert_file and tls_key_file go together"},
+	{WEB_WITH("tls_cert_file = \"/nonexistent/cert.pem\"; tls_key_file = \"" WEB_KEY "\";"), 1,
+		"web.tls_cert_file: \"/nonexistent/cert.pem\": No such file or directory"},
+	{WEB_WITH("tls_cert_file = \"" WEB_CERT "\"; tls_key_file = \"/nonexistent/key.pem\";"), 1,
+		"web.tls_key_file: \"/nonexistent/key.pem\": No such file or directory"},
+	{WEB_WITH("tls_cert_file = \"\"; tls_key_file = \"" WEB_KEY "\";"), 1, "web.tls_cert_file: must not be empty"},
+	{WEB_WITH("tls_cert_file = 1; tls_key_file = \"" WEB_KEY "\";"), 1,
+		"web.tls_cert_file: must be a string, not an integer"},
+	{WEB_WITH(WEB_TLS "tls_min_version = \"TLS11\";"), 1,
+		"web.tls_min_version: must be \"TLS12\" or \"TLS13\", not \"TLS11\""},
+	{WEB_WITH(WEB_TLS "tls_min_version = \"tls12\";"), 1, "web.tls_min_version: must be \"TLS12\" or \"TLS13\""},
+	{WEB_WITH(WEB_TLS "tls_min_version = 12;"), 1, "web.tls_min_version: must be a string"},
+	{WEB_WITH("tls_min_version = \"TLS13\";"), 1, "web.tls_min_version: without tls_cert_file"},
+	{WEB_WITH("basic_auth_users = ( );"), 1, "web.basic_auth_users: empty list"},
+	{WEB_WITH("basic_auth_users = { user = \"a\"; };"), 1, "web.basic_auth_users: must be a list"},
+	{WEB_WITH("basic_auth_users = ( \"a\" );"), 1, "web.basic_auth_users[0]: must be a group"},
+	{WEB_WITH("basic_auth_users = ( { user = \"a\"; } );"), 1, "web.basic_auth_users[0]: missing 'password_hash'"},
+	{WEB_WITH("basic_auth_users = ( { password_hash = \"" HASH "\"; } );"), 1,
+		"web.basic_auth_users[0]: missing 'user'"},
+	{WEB_WITH(WEB_USER("", HASH)), 1, "web.basic_auth_users[0].user: invalid user name \"\""},
+	{WEB_WITH(WEB_USER("a:b", HASH)), 1, "web.basic_auth_users[0].user: invalid user name \"a:b\""},
+	{WEB_WITH(WEB_USER("a\\nb", HASH)), 1, "invalid user name \"a\\x0ab\""},
+	{WEB_WITH("basic_auth_users = ( { user = 1; password_hash = \"" HASH "\"; } );"), 1,
+		"web.basic_auth_users[0].user: must be a string"},
+	{WEB_WITH(WEB_USER("a", "secret")), 1, "web.basic_auth_users[0].password_hash: not a bcrypt hash"},
+	{WEB_WITH(WEB_USER("a", "$1$abcdefgh$abcdefghijklmnopqrstuv")), 1, "password_hash: not a bcrypt hash"},
+	{WEB_WITH(WEB_USER("a", "$2y$03$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC")), 1,
+		"password_hash: not a bcrypt hash"},
+	{WEB_WITH(WEB_USER("a", "$2y$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRV")), 1,
+		"password_hash: not a bcrypt hash"},
+	{WEB_WITH(WEB_USER("a", "$2x$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC")), 1,
+		"password_hash: not a bcrypt hash"},
+	{WEB_WITH("basic_auth_users = ( { user = \"a\"; password = \"secret\"; password_hash = \"" HASH "\"; } );"), 1,
+		"web.basic_auth_users[0]: unknown setting 'password'"},
+	{"web = { basic_auth_users = ( { user = \"a\"; password_hash = \"" HASH "\"; },\n"
+	 "{ user = \"a\"; password_hash = \"" HASH "\"; } ); };\n" FARMS REPORTS,
+		2, "web.basic_auth_users[1].user: duplicate user \"a\" (also web.basic_auth_users[0])"},
+	{WEB_WITH("max_connections = 3;"), 1, "web.max_connections: 3 is out of range (4 to 1024)"},
+	{WEB_WITH("max_connections = 1025;"), 1, "web.max_connections: 1025 is out of range"},
+	{WEB_WITH("max_connections = -1;"), 1, "web.max_connections: -1 is out of range"},
+	{WEB_WITH("max_connections = \"64\";"), 1, "web.max_connections: must be an integer, not a string"},
+	{WEB_WITH("max_connections = 64.0;"), 1, "web.max_connections: must be an integer, not a number"},
+	{WEB_WITH("connection_timeout = 30;"), 1, "web.connection_timeout: must be a string, not an integer"},
+	{WEB_WITH("connection_timeout = \"30\";"), 1, "web.connection_timeout: invalid duration \"30\""},
+	{WEB_WITH("connection_timeout = \"0s\";"), 1, "web.connection_timeout: invalid duration"},
+	{WEB_WITH("connection_timeout = \"1h1s\";"), 1,
+		"web.connection_timeout: \"1h1s\" is longer than the maximum of 3600s"},
+	{WEB_WITH("max_request_size = 4095;"), 1, "web.max_request_size: 4095 is out of range (4096 to 1048576)"},
+	{WEB_WITH("max_request_size = 1048577;"), 1, "web.max_request_size: 1048577 is out of range"},
+	{WEB_WITH("max_request_size = 99999999999L;"), 1, "web.max_request_size: 99999999999 is out of range"},
+	{WEB_WITH("health_without_auth = 1;"), 1, "web.health_without_auth: must be true or false, not an integer"},
+	{WEB_WITH("health_without_auth = \"yes\";"), 1, "web.health_without_auth: must be true or false"},
+	{WEB_WITH("tls_config = { };"), 1, "web: unknown setting 'tls_config'"},
 	/* aws */
 	{"aws = ( );\n" FARMS REPORTS, 1, "aws: must be a group"},
 	{"aws = { region = 5; };\n" FARMS REPORTS, 1, "aws.region: must be a string"},
@@ -348,6 +420,63 @@ static const struct {
 	{FARMS REPORT_WITH("farm = \"x\";"), 2, "reports[0]: unknown setting 'farm'"},
 	{FARMS REPORT_WITH("Name = \"x\";"), 2, "reports[0]: unknown setting 'Name'"},
 };
+
+/* The web settings: defaults, values read, and a hash that is never quoted in a message. */
+static void test_web(void)
+{
+	struct config *cfg = NULL;
+	int r;
+
+	r = config_load_string(&cfg, "web.conf", FARMS REPORTS, err, sizeof(err));
+	CHECK_INT(r, 0);
+	if (cfg) {
+		CHECK(cfg->web.tls_cert_file == NULL && cfg->web.tls_key_file == NULL);
+		CHECK_INT(cfg->web.tls_min_version, WEB_TLS12);
+		CHECK_INT(cfg->web.n_users, 0);
+		CHECK_INT(cfg->web.max_connections, 64);
+		CHECK_INT(cfg->web.connection_timeout_seconds, 30);
+		CHECK_INT(cfg->web.max_request_size, 32768);
+		CHECK(cfg->web.health_without_auth);
+		config_free(cfg);
+		cfg = NULL;
+	}
+	r = config_load_string(&cfg, "web.conf",
+		"web = { listen = \"127.0.0.1:0\"; " WEB_TLS "tls_min_version = \"TLS13\"; "
+		"basic_auth_users = ( { user = \"prometheus\"; password_hash = \"" HASH "\"; },\n"
+		"{ user = \"grafana agent\"; password_hash = "
+		"\"$2a$04$jSbuPFON/2CnZQSvXvOT6OTDLjM3q3T07Xm2Pfm1cA4JLFVXYA8.e\"; "
+		"} ); max_connections = 8; connection_timeout = \"1m30s\"; max_request_size = 8192; "
+		"health_without_auth = false; };\n" FARMS REPORTS,
+		err, sizeof(err));
+	CHECK_MSG(r == 0, "%s", err);
+	if (cfg) {
+		CHECK_STR(cfg->listen, "127.0.0.1:0");
+		CHECK_STR(cfg->web.tls_cert_file, WEB_CERT);
+		CHECK_STR(cfg->web.tls_key_file, WEB_KEY);
+		CHECK_INT(cfg->web.tls_min_version, WEB_TLS13);
+		CHECK_INT(cfg->web.n_users, 2);
+		CHECK_STR(cfg->web.users[0].user, "prometheus");
+		CHECK_STR(cfg->web.users[0].password_hash, HASH);
+		CHECK_STR(cfg->web.users[1].user, "grafana agent");
+		CHECK_INT(cfg->web.max_connections, 8);
+		CHECK_INT(cfg->web.connection_timeout_seconds, 90);
+		CHECK_INT(cfg->web.max_request_size, 8192);
+		CHECK(!cfg->web.health_without_auth);
+		config_free(cfg);
+		cfg = NULL;
+	}
+	/* Something like a hash, but not one: described, never quoted. */
+	r = config_load_string(
+		&cfg, "web.conf", WEB_WITH(WEB_USER("a", "$2y$10$notquiteahashbutsecretish")), err, sizeof(err));
+	CHECK_INT(r, -EINVAL);
+	CHECK(strstr(err, "password_hash: not a bcrypt hash") != NULL);
+	CHECK_MSG(strstr(err, "notquite") == NULL, "the hash leaked: %s", err);
+	/* The same for every other mistake around it. */
+	r = config_load_string(
+		&cfg, "web.conf", WEB_WITH(WEB_USER("a:b", HASH) "max_connections = 1;"), err, sizeof(err));
+	CHECK_INT(r, -EINVAL);
+	CHECK_MSG(strstr(err, "lpSB3") == NULL, "the hash leaked: %s", err);
+}
 
 static void test_good_strings(void)
 {
@@ -655,6 +784,7 @@ int main(void)
 	test_example();
 	test_minimal_defaults();
 	test_full();
+	test_web();
 	test_good_strings();
 	test_bad_strings();
 	test_bad_files();

@@ -1,4 +1,7 @@
-/* test-http_server: every path, method and status over real HTTP (libcurl), gzip, HEAD, listen addresses */
+/*
+ * test-http_server: every path, method and status over real HTTP (libcurl), gzip, HEAD, listen addresses;
+ * TLS (the test CA in tests/data/web), basic authentication, reload, and the connection limit under slow clients
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,12 +17,18 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <zlib.h>
 
 #include "http_server.h"
 #include "test.h"
 
 #define FARM_A "farm-0123456789abcdef0123456789abcdef"
+#define WEB_DATA TEST_DATA_DIR "/web/"
+/* bcrypt (cost 6) of "secret" and of "hunter2" */
+#define HASH_SECRET "$2y$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC"
+#define HASH_HUNTER2 "$2b$06$Y2qW9GkQ0abfxiYxhgQMEeHQrWW6UTFEC6rKxRGx2vEIeDVUfQG6q"
 
 struct reply {
 	long status;
@@ -83,9 +92,17 @@ enum decode {
 	DECODE_CURL, /* curl --compressed */
 };
 
-/* One request; accept_encoding is sent verbatim when set. */
-static int request(unsigned port, const char *method, const char *path, const char *accept_encoding, enum decode decode,
-	struct reply *r)
+/* How to make a request beyond the method and path. */
+struct request_options {
+	const char *scheme_host; /* "https://localhost"; default "http://127.0.0.1" */
+	const char *ca_file; /* the CA to trust (verification always on) */
+	const char *user, *password; /* basic authentication when user is set */
+	long timeout_ms; /* default 20 s */
+};
+
+/* One request; accept_encoding is sent verbatim when set. Returns 0 or the curl error (negated). */
+static int request_with(unsigned port, const char *method, const char *path, const char *accept_encoding,
+	enum decode decode, const struct request_options *o, struct reply *r)
 {
 	char url[256], header[256];
 	struct curl_slist *headers = NULL;
@@ -96,7 +113,7 @@ static int request(unsigned port, const char *method, const char *path, const ch
 	curl = curl_easy_init();
 	if (!curl)
 		return -1;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	snprintf(url, sizeof(url), "%s:%u%s", o && o->scheme_host ? o->scheme_host : "http://127.0.0.1", port, path);
 	if (accept_encoding) {
 		snprintf(header, sizeof(header), "Accept-Encoding: %s", accept_encoding);
 		headers = curl_slist_append(headers, header);
@@ -112,7 +129,17 @@ static int request(unsigned port, const char *method, const char *path, const ch
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+		rc = curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, o && o->timeout_ms ? o->timeout_ms : 20000L);
+	if (rc == CURLE_OK && o && o->ca_file)
+		rc = curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca_file);
+	if (rc == CURLE_OK && o && o->ca_file)
+		rc = curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+	if (rc == CURLE_OK && o && o->user)
+		rc = curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	if (rc == CURLE_OK && o && o->user)
+		rc = curl_easy_setopt(curl, CURLOPT_USERNAME, o->user);
+	if (rc == CURLE_OK && o && o->user)
+		rc = curl_easy_setopt(curl, CURLOPT_PASSWORD, o->password ? o->password : "");
 	if (rc == CURLE_OK && headers)
 		rc = curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (rc == CURLE_OK && decode == DECODE_CURL)
@@ -128,10 +155,16 @@ static int request(unsigned port, const char *method, const char *path, const ch
 	if (rc == CURLE_OK)
 		rc = curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
 	if (rc != CURLE_OK)
-		fprintf(stderr, "%s %s: %s\n", method, path, curl_easy_strerror(rc));
+		fprintf(stderr, "%s %s: %s\n", method, url, curl_easy_strerror(rc));
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(curl);
-	return rc == CURLE_OK ? 0 : -1;
+	return rc == CURLE_OK ? 0 : -(int)rc;
+}
+
+static int request(unsigned port, const char *method, const char *path, const char *accept_encoding, enum decode decode,
+	struct reply *r)
+{
+	return request_with(port, method, path, accept_encoding, decode, NULL, r) == 0 ? 0 : -1;
 }
 
 static void reply_free(struct reply *r)
@@ -314,39 +347,39 @@ static void test_listen_addresses(void)
 		return;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		r = http_server_new(&b, bad[i], s, err, sizeof(err));
+		r = http_server_new(&b, bad[i], NULL, s, err, sizeof(err));
 		CHECK_MSG(r == -EINVAL, "\"%s\" gave %d", bad[i], r);
 		CHECK_MSG(err[0] != '\0', "no message for \"%s\"", bad[i]);
 	}
-	CHECK_INT(http_server_new(&b, NULL, s, err, sizeof(err)), -EINVAL);
+	CHECK_INT(http_server_new(&b, NULL, NULL, s, err, sizeof(err)), -EINVAL);
 
 	/* The same port twice: -EADDRINUSE and a message naming the address. */
-	CHECK_INT(http_server_new(&a, "127.0.0.1:0", s, err, sizeof(err)), 0);
+	CHECK_INT(http_server_new(&a, "127.0.0.1:0", NULL, s, err, sizeof(err)), 0);
 	if (a) {
 		char addr[64];
 		snprintf(addr, sizeof(addr), "127.0.0.1:%u", http_server_port(a));
 		CHECK(http_server_port(a) != 0);
-		r = http_server_new(&b, addr, s, err, sizeof(err));
+		r = http_server_new(&b, addr, NULL, s, err, sizeof(err));
 		CHECK_INT(r, -EADDRINUSE);
 		CHECK_MSG(strstr(err, "bind") && strstr(err, addr), "message: %s", err);
 		http_server_free(a);
 		a = NULL;
 		/* Freed: the port is free again at once. */
-		CHECK_INT(http_server_new(&a, addr, s, err, sizeof(err)), 0);
+		CHECK_INT(http_server_new(&a, addr, NULL, s, err, sizeof(err)), 0);
 		http_server_free(a);
 		a = NULL;
 	}
 
-	CHECK_INT(http_server_new(&a, ":0", s, err, sizeof(err)), 0);
+	CHECK_INT(http_server_new(&a, ":0", NULL, s, err, sizeof(err)), 0);
 	CHECK(a && http_server_port(a) != 0);
 	http_server_free(a);
 	a = NULL;
-	CHECK_INT(http_server_new(&a, "localhost:0", s, err, sizeof(err)), 0);
+	CHECK_INT(http_server_new(&a, "localhost:0", NULL, s, err, sizeof(err)), 0);
 	http_server_free(a);
 	a = NULL;
 
 	/* IPv6, when the host has it: "[::]" is IPv6 only, so IPv4 can still bind the same port. */
-	r = http_server_new(&a, "[::]:0", s, err, sizeof(err));
+	r = http_server_new(&a, "[::]:0", NULL, s, err, sizeof(err));
 	if (r == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in sin;
@@ -361,7 +394,7 @@ static void test_listen_addresses(void)
 			close(fd);
 		http_server_free(a);
 		a = NULL;
-		CHECK_INT(http_server_new(&a, "[::1]:0", s, err, sizeof(err)), 0);
+		CHECK_INT(http_server_new(&a, "[::1]:0", NULL, s, err, sizeof(err)), 0);
 		http_server_free(a);
 		a = NULL;
 	} else {
@@ -596,6 +629,399 @@ static void test_scrape_during_publish(struct metrics_store *s, unsigned port)
 	CHECK(p.published > 1);
 }
 
+/* The web settings of a test: no TLS, no users, the defaults otherwise. */
+static void web_init(struct web_config *w)
+{
+	web_config_defaults(w);
+}
+
+static void web_tls(struct web_config *w, const char *cert, const char *key)
+{
+	w->tls_cert_file = (char *)cert;
+	w->tls_key_file = (char *)key;
+}
+
+/*
+ * A TLS handshake by GnuTLS with the given priorities (to offer versions curl's OpenSSL will not), checking the
+ * server's certificate against the test CA. subject (may be NULL) receives the certificate's DN.
+ * Returns 0 or a GnuTLS error code; *alert the alert the server sent, -1 when none.
+ */
+static int tls_probe(unsigned port, const char *priorities, char *subject, size_t subject_size, int *alert)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_session_t session = NULL;
+	struct sockaddr_in sin;
+	int fd, g;
+
+	*alert = -1;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return GNUTLS_E_INTERNAL_ERROR;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		close(fd);
+		return GNUTLS_E_INTERNAL_ERROR;
+	}
+	g = gnutls_certificate_allocate_credentials(&cred);
+	if (g >= 0)
+		g = gnutls_certificate_set_x509_trust_file(cred, WEB_DATA "ca.pem", GNUTLS_X509_FMT_PEM);
+	if (g >= 0)
+		g = gnutls_init(&session, GNUTLS_CLIENT);
+	if (g >= 0)
+		g = gnutls_priority_set_direct(session, priorities, NULL);
+	if (g >= 0)
+		g = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred);
+	if (g >= 0) {
+		gnutls_session_set_verify_cert(session, "localhost", 0);
+		gnutls_transport_set_int(session, fd);
+		gnutls_handshake_set_timeout(session, 10000);
+		do {
+			g = gnutls_handshake(session);
+		} while (g < 0 && !gnutls_error_is_fatal(g));
+		if (g == GNUTLS_E_FATAL_ALERT_RECEIVED || g == GNUTLS_E_WARNING_ALERT_RECEIVED)
+			*alert = (int)gnutls_alert_get(session);
+	}
+	if (g >= 0 && subject) {
+		unsigned n = 0;
+		const gnutls_datum_t *peers = gnutls_certificate_get_peers(session, &n);
+		gnutls_x509_crt_t crt;
+		size_t size = subject_size;
+		subject[0] = '\0';
+		if (peers && n && gnutls_x509_crt_init(&crt) >= 0) {
+			if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) < 0 ||
+				gnutls_x509_crt_get_dn(crt, subject, &size) < 0)
+				subject[0] = '\0';
+			gnutls_x509_crt_deinit(crt);
+		}
+	}
+	if (g >= 0)
+		gnutls_bye(session, GNUTLS_SHUT_WR);
+	if (session)
+		gnutls_deinit(session);
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	close(fd);
+	return g;
+}
+
+#define PRIO_TLS11 "NORMAL:-VERS-ALL:+VERS-TLS1.1:+VERS-TLS1.0"
+#define PRIO_TLS12 "NORMAL:-VERS-ALL:+VERS-TLS1.2"
+#define PRIO_TLS13 "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+
+/* The server turned the handshake down (not the client refusing to offer): an alert or no common version. */
+static bool refused_by_server(int g, int alert)
+{
+	return (g == GNUTLS_E_FATAL_ALERT_RECEIVED &&
+		       (alert == GNUTLS_A_PROTOCOL_VERSION || alert == GNUTLS_A_HANDSHAKE_FAILURE ||
+			       alert == GNUTLS_A_INSUFFICIENT_SECURITY)) ||
+	       g == GNUTLS_E_UNSUPPORTED_VERSION_PACKET || g == GNUTLS_E_PREMATURE_TERMINATION ||
+	       g == GNUTLS_E_PULL_ERROR;
+}
+
+static void test_tls(struct metrics_store *s)
+{
+	struct http_server *srv = NULL;
+	struct web_config w;
+	struct reply r;
+	char err[512] = "", subject[256];
+	int alert, g;
+
+	web_init(&w);
+	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server-key.pem");
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	if (!srv)
+		return;
+	unsigned port = http_server_port(srv);
+	const struct request_options ok = {.scheme_host = "https://127.0.0.1", .ca_file = WEB_DATA "ca.pem"};
+	const struct request_options by_name = {.scheme_host = "https://localhost", .ca_file = WEB_DATA "ca.pem"};
+	const struct request_options wrong_ca = {
+		.scheme_host = "https://127.0.0.1", .ca_file = WEB_DATA "other-ca.pem"};
+
+	CHECK_INT(request_with(port, "GET", "/metrics", NULL, DECODE_NONE, &ok, &r), 0);
+	CHECK_INT(r.status, 200);
+	CHECK(r.body && strstr(r.body, "deadline_cloud_exporter_build_info"));
+	reply_free(&r);
+	CHECK_INT(request_with(port, "GET", "/metrics", NULL, DECODE_CURL, &by_name, &r), 0);
+	CHECK_INT(r.status, 200);
+	reply_free(&r);
+	/* Verification stays on: a certificate from another CA is refused by the client. */
+	CHECK(request_with(port, "GET", "/metrics", NULL, DECODE_NONE, &wrong_ca, &r) != 0);
+	reply_free(&r);
+	/* Plain HTTP on the TLS port gets no answer. */
+	CHECK(request(port, "GET", "/metrics", NULL, DECODE_NONE, &r) != 0 || r.status == 0 || r.status == 400);
+	reply_free(&r);
+
+	g = tls_probe(port, PRIO_TLS12, subject, sizeof(subject), &alert);
+	CHECK_MSG(g == 0, "TLS 1.2: %s", gnutls_strerror(g));
+	CHECK_MSG(strstr(subject, "CN=127.0.0.1") != NULL, "subject %s", subject);
+	g = tls_probe(port, PRIO_TLS13, NULL, 0, &alert);
+	CHECK_MSG(g == 0, "TLS 1.3: %s", gnutls_strerror(g));
+	g = tls_probe(port, PRIO_TLS11, NULL, 0, &alert);
+	CHECK_MSG(refused_by_server(g, alert), "TLS 1.1: %d %s, alert %d", g, gnutls_strerror(g), alert);
+
+	/* Reload: a new certificate for new handshakes, nothing else disturbed. */
+	web_tls(&w, WEB_DATA "server2.pem", WEB_DATA "server2-key.pem");
+	CHECK_MSG(http_server_reload_tls(srv, &w, err, sizeof(err)) == 0, "%s", err);
+	g = tls_probe(port, PRIO_TLS13, subject, sizeof(subject), &alert);
+	CHECK_MSG(g == 0 && strstr(subject, "CN=localhost"), "after reload: %s, %s", gnutls_strerror(g), subject);
+	CHECK_INT(request_with(port, "GET", "/-/healthy", NULL, DECODE_NONE, &ok, &r), 0);
+	CHECK_INT(r.status, 200);
+	reply_free(&r);
+
+	/* Files that cannot be used change nothing. */
+	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server2-key.pem");
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "is not the key of"), "%s", err);
+	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "nonexistent.pem");
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), -EIO);
+	CHECK_MSG(strstr(err, "web.tls_key_file") && strstr(err, "nonexistent.pem"), "%s", err);
+	web_tls(&w, WEB_DATA "ca.pem", WEB_DATA "make-certs.sh");
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "not an unencrypted PEM private key"), "%s", err);
+	web_tls(&w, WEB_DATA "make-certs.sh", WEB_DATA "server-key.pem");
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "not a PEM certificate"), "%s", err);
+	g = tls_probe(port, PRIO_TLS13, subject, sizeof(subject), &alert);
+	CHECK_MSG(
+		g == 0 && strstr(subject, "CN=localhost"), "after failed reloads: %s, %s", gnutls_strerror(g), subject);
+
+	/* What takes a restart is said, the rest applied. */
+	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server-key.pem");
+	w.tls_min_version = WEB_TLS13;
+	w.max_connections = 10;
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), HTTP_SERVER_RESTART_NEEDED);
+	CHECK_MSG(strstr(err, "tls_min_version") && strstr(err, "max_connections") && !strstr(err, "TLS on/off"), "%s",
+		err);
+	g = tls_probe(port, PRIO_TLS13, subject, sizeof(subject), &alert);
+	CHECK_MSG(g == 0 && strstr(subject, "CN=127.0.0.1"), "after reload: %s, %s", gnutls_strerror(g), subject);
+	http_server_free(srv);
+	srv = NULL;
+
+	/* TLS 1.3 only. */
+	web_init(&w);
+	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server-key.pem");
+	w.tls_min_version = WEB_TLS13;
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	if (srv) {
+		port = http_server_port(srv);
+		CHECK_INT(tls_probe(port, PRIO_TLS13, NULL, 0, &alert), 0);
+		g = tls_probe(port, PRIO_TLS12, NULL, 0, &alert);
+		CHECK_MSG(refused_by_server(g, alert), "TLS 1.2 to a TLS13 server: %s, alert %d", gnutls_strerror(g),
+			alert);
+		g = tls_probe(port, PRIO_TLS11, NULL, 0, &alert);
+		CHECK_MSG(refused_by_server(g, alert), "TLS 1.1: %s, alert %d", gnutls_strerror(g), alert);
+		http_server_free(srv);
+		srv = NULL;
+	}
+
+	/* Unusable files at start: an error naming the file, nothing listening. */
+	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server2-key.pem");
+	CHECK_INT(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(strstr(err, "server2-key.pem is not the key of"), "%s", err);
+	CHECK(srv == NULL);
+	/* The key's bytes never make it into a message. */
+	web_tls(&w, WEB_DATA "server-key.pem", WEB_DATA "server-key.pem");
+	CHECK_INT(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)), -EINVAL);
+	CHECK_MSG(!strstr(err, "BEGIN") && !strstr(err, "MIG"), "%s", err);
+}
+
+static long status_of(unsigned port, const char *method, const char *path, const char *user, const char *password,
+	char *www_authenticate, size_t size)
+{
+	const struct request_options o = {.user = user, .password = password};
+	struct reply r;
+	long status = -1;
+
+	if (request_with(port, method, path, NULL, DECODE_NONE, &o, &r) == 0)
+		status = r.status;
+	if (www_authenticate && !header_value(&r, "WWW-Authenticate", www_authenticate, size))
+		www_authenticate[0] = '\0';
+	reply_free(&r);
+	return status;
+}
+
+static double seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_basic_auth(struct metrics_store *s)
+{
+	struct web_user users[] = {
+		{(char *)"prometheus", (char *)HASH_SECRET},
+		{(char *)"grafana", (char *)HASH_HUNTER2},
+	};
+	struct http_server *srv = NULL;
+	struct web_config w;
+	char err[512] = "", v[256];
+
+	web_init(&w);
+	w.users = users;
+	w.n_users = 2;
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	if (!srv)
+		return;
+	unsigned port = http_server_port(srv);
+
+	CHECK_INT(status_of(port, "GET", "/metrics", NULL, NULL, v, sizeof(v)), 401);
+	CHECK_STR(v, "Basic realm=\"deadline-cloud-exporter\"");
+	CHECK_INT(status_of(port, "GET", "/metrics", "prometheus", "secret", NULL, 0), 200);
+	CHECK_INT(status_of(port, "HEAD", "/metrics", "prometheus", "secret", NULL, 0), 200);
+	CHECK_INT(status_of(port, "GET", "/metrics", "grafana", "hunter2", NULL, 0), 200);
+	CHECK_INT(status_of(port, "GET", "/metrics", "prometheus", "hunter2", v, sizeof(v)), 401);
+	CHECK_STR(v, "Basic realm=\"deadline-cloud-exporter\"");
+	CHECK_INT(status_of(port, "GET", "/metrics", "nobody", "secret", NULL, 0), 401);
+	CHECK_INT(status_of(port, "GET", "/metrics", "prometheus", "", NULL, 0), 401);
+	/* Every path but health, and methods too, want credentials before anything else is told. */
+	CHECK_INT(status_of(port, "GET", "/", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "GET", "/-/ready", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "GET", "/nope", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "POST", "/metrics", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "POST", "/metrics", "prometheus", "secret", NULL, 0), 405);
+	CHECK_INT(status_of(port, "GET", "/nope", "prometheus", "secret", NULL, 0), 404);
+	CHECK_INT(status_of(port, "GET", "/-/healthy", NULL, NULL, NULL, 0), 200);
+	CHECK_INT(status_of(port, "GET", "/-/healthy", "prometheus", "wrong", NULL, 0), 200);
+
+	/* A crude timing check over HTTP: an unknown user is not answered faster than a known one. */
+	double known = 0, unknown = 0;
+	for (int i = 0; i < 15; i++) {
+		double t0 = seconds_now();
+		CHECK_INT(status_of(port, "GET", "/metrics", "prometheus", "wrong", NULL, 0), 401);
+		double t1 = seconds_now();
+		CHECK_INT(status_of(port, "GET", "/metrics", "mallory", "wrong", NULL, 0), 401);
+		known += t1 - t0;
+		unknown += seconds_now() - t1;
+	}
+	fprintf(stderr, "401 over HTTP: known user %.2f ms, unknown user %.2f ms (mean of 15)\n", known / 15 * 1e3,
+		unknown / 15 * 1e3);
+	CHECK_MSG(unknown > known * 0.5 && unknown < known * 2.0, "known %.4f s, unknown %.4f s", known, unknown);
+
+	/* Reload: other users, health behind authentication too. */
+	users[1].user = (char *)"alertmanager";
+	w.health_without_auth = false;
+	CHECK_MSG(http_server_reload_tls(srv, &w, err, sizeof(err)) == 0, "%s", err);
+	CHECK_INT(status_of(port, "GET", "/metrics", "grafana", "hunter2", NULL, 0), 401);
+	CHECK_INT(status_of(port, "GET", "/metrics", "alertmanager", "hunter2", NULL, 0), 200);
+	CHECK_INT(status_of(port, "GET", "/-/healthy", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "GET", "/-/healthy", "prometheus", "secret", NULL, 0), 200);
+	/* And no users at all: open again. */
+	w.users = NULL;
+	w.n_users = 0;
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), 0);
+	CHECK_INT(status_of(port, "GET", "/metrics", NULL, NULL, NULL, 0), 200);
+	http_server_free(srv);
+}
+
+/* A TCP connection to 127.0.0.1:port that sends what it is given, or -1. */
+static int raw_connect(unsigned port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Slow clients hold connections (a partial request line, then nothing): with max_connections of 8 and 40 of
+ * them, a scrape is still answered at once, because the slow connections make room. Oversized
+ * requests are refused by the memory limit.
+ */
+static void test_limits(struct metrics_store *s)
+{
+	struct http_server *srv = NULL;
+	struct web_config w;
+	struct reply r;
+	char err[512] = "";
+	int fds[40];
+	double worst = 0;
+
+	web_init(&w);
+	w.max_connections = 8;
+	w.connection_timeout_seconds = 2;
+	w.max_request_size = 4096;
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	if (!srv)
+		return;
+	unsigned port = http_server_port(srv);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		fds[i] = raw_connect(port);
+		CHECK(fds[i] >= 0);
+		if (fds[i] >= 0 && send(fds[i], "GET /metrics HTTP/1.1\r\nHost: x", 30, MSG_NOSIGNAL) < 0)
+			CHECK_MSG(false, "send: %s", strerror(errno));
+		if (i % 8 == 7) {
+			const struct request_options quick = {.timeout_ms = 1000};
+			double t0 = seconds_now();
+			CHECK_INT(request_with(port, "GET", "/metrics", NULL, DECODE_NONE, &quick, &r), 0);
+			CHECK_INT(r.status, 200);
+			reply_free(&r);
+			if (seconds_now() - t0 > worst)
+				worst = seconds_now() - t0;
+		}
+	}
+	fprintf(stderr, "40 slow clients, max_connections 8: slowest scrape %.1f ms, %lu connections evicted\n",
+		worst * 1e3, http_server_evictions(srv));
+	CHECK(worst < 1.0);
+	CHECK(http_server_evictions(srv) >= 30);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+
+	/* Headers beyond max_request_size: refused (431 or 413), not buffered. */
+	char big[8192];
+	struct curl_slist *h = NULL;
+	CURL *curl = curl_easy_init();
+	char url[64];
+	long status = 0;
+	memcpy(big, "X-Big: ", 7);
+	memset(big + 7, 'a', sizeof(big) - 8);
+	big[sizeof(big) - 1] = '\0';
+	h = curl_slist_append(h, big);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", port);
+	memset(&r, 0, sizeof(r));
+	CHECK(curl && h);
+	if (curl && h && curl_easy_setopt(curl, CURLOPT_URL, url) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_cb) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r) == CURLE_OK &&
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 5L) == CURLE_OK && curl_easy_perform(curl) == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	CHECK_MSG(status == 431 || status == 413 || status == 0, "oversized request: %ld", status);
+	reply_free(&r);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(curl);
+
+	/* The inactivity timeout closes a silent connection. */
+	int fd = raw_connect(port);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		struct timeval tv = {5, 0};
+		char buf[64];
+		double t0 = seconds_now();
+		CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		double took = seconds_now() - t0;
+		CHECK_MSG(n <= 0 && took > 1.0 && took < 4.5, "recv %zd after %.1f s", n, took);
+		close(fd);
+	}
+	http_server_free(srv);
+}
+
 int main(void)
 {
 	struct metrics_store *s = NULL;
@@ -612,7 +1038,7 @@ int main(void)
 
 	CHECK_INT(metrics_store_new(&s, "9.9.9"), 0);
 	CHECK_INT(metrics_store_set_reports(s, &cfg), 0);
-	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", NULL, s, err, sizeof(err)) == 0, "%s", err);
 	if (s && srv) {
 		unsigned port = http_server_port(srv);
 		CHECK(port != 0);
@@ -620,6 +1046,11 @@ int main(void)
 		test_metrics(s, port);
 		test_keep_alive(port);
 		test_scrape_during_publish(s, port);
+	}
+	if (s) {
+		test_tls(s);
+		test_basic_auth(s);
+		test_limits(s);
 	}
 	http_server_free(srv);
 	metrics_store_free(s);
