@@ -187,14 +187,16 @@ int aws_region_resolve(const char *configured, const char *profile, char **out)
 		r = aws_imds_region(out, why, sizeof(why));
 		if (r == 0) {
 			if (aws_region_valid(*out))
-				return 0;
+				goto out;
 			log_error("aws: the instance metadata's region \"%.80s\" is not a region name", *out);
 			free(*out);
 			*out = NULL;
-			return -EINVAL;
+			r = -EINVAL;
+			goto out;
 		}
 		log_debug("op=region status=none reason=\"instance metadata: %s\"", why);
-		return r == -ENOMEM ? r : -ENOENT;
+		r = r == -ENOMEM ? r : -ENOENT;
+		goto out;
 	}
 	if (!aws_region_valid(value)) {
 		log_error("aws: %s=\"%.80s\" is not a region name ([a-z0-9-]+, like us-west-2)", source, value);

@@ -127,7 +127,8 @@ static void loader_write(struct loader *l, const char *text)
 	l->err[l->errpos] = '\0';
 }
 
-static void loader_vreport(struct loader *l, const char *file, unsigned line, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void loader_vreport(
+	struct loader *l, const char *file, unsigned line, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	char text[1280];

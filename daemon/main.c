@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -322,6 +323,13 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_init(a.level);
+	/*
+	 * Rendered bodies are megabytes, built on poller threads and freed on HTTP threads: a fixed mmap
+	 * threshold hands them back to the system when freed (glibc's adaptive one would move them into the
+	 * heap, where they fragment), and few arenas keep the many threads from holding memory each.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_ARENA_MAX, 2);
 
 	rt.cfg = config_read(a.config_path);
 	if (!rt.cfg)

@@ -211,52 +211,15 @@ void metrics_buf_deinit(struct metrics_buf *b)
 	b->len = b->cap = 0;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 with *bad set to the length of its
- * maximal ill-formed subpart, which becomes one U+FFFD (Unicode's recommended practice).
- */
-static size_t utf8_sequence(const unsigned char *p, size_t n, size_t *bad)
-{
-	unsigned lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f; /* beyond U+10FFFF */
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if (i >= n || p[i] < lo || p[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return len;
-}
-
 int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	size_t n = strlen(v), i = 0;
 	char *o;
 	int r;
+
+	if (n == 0)
+		return 0;
 
 	/* Worst case: every byte becomes a three-byte U+FFFD. */
 	if (n > SIZE_MAX / 3)
@@ -286,7 +249,7 @@ int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 		default:
 			break;
 		}
-		len = utf8_sequence(p + i, n - i, &bad);
+		len = model_utf8_sequence(p + i, n - i, &bad);
 		if (len) {
 			memcpy(o, p + i, len);
 			o += len;

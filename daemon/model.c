@@ -1,5 +1,7 @@
 /* model: name tables for group-by fields, statistics, periods and resource kinds; id syntax */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -211,4 +213,86 @@ int model_id_valid(const char *id, const char *prefix)
 			return -EINVAL;
 	}
 	return id[MODEL_ID_HEX_DIGITS] == '\0' ? 0 : -EINVAL;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 with *bad set to the length of its
+ * maximal ill-formed subpart, which becomes one U+FFFD (Unicode's recommended practice).
+ */
+size_t model_utf8_sequence(const unsigned char *p, size_t n, size_t *bad)
+{
+	unsigned lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* beyond U+10FFFF */
+	} else {
+		*bad = 1;
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+bool model_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+
+	while (i < n) {
+		size_t bad = 0, len = model_utf8_sequence(p + i, n - i, &bad);
+		if (!len)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+char *model_utf8_sanitize(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+	char *out, *o;
+
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	while (i < n) {
+		size_t bad = 0, len = model_utf8_sequence(p + i, n - i, &bad);
+		if (len) {
+			memcpy(o, p + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += bad;
+		}
+	}
+	*o = '\0';
+	return out;
 }

@@ -1,6 +1,7 @@
 /* model: the vocabulary shared by configuration, API and metrics (group-by fields, statistics) */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The API's UsageGroupByField values, in the order of the metric labels. */
@@ -65,6 +66,18 @@ int resource_kind_from_name(const char *s, enum resource_kind *out);
 
 /* Number of lowercase hex digits after the prefix of an id (farm, queue, fleet, aggregation). */
 #define MODEL_ID_HEX_DIGITS 32
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (at most n bytes, n > 0), or 0 with *bad set to the length of
+ * its maximal ill-formed subpart, which stands for one U+FFFD (Unicode's recommended practice).
+ */
+size_t model_utf8_sequence(const unsigned char *p, size_t n, size_t *bad);
+
+/* True when s is well-formed UTF-8 (no overlong forms, surrogates or code points beyond U+10FFFF). */
+bool model_utf8_valid(const char *s);
+
+/* A malloc'd copy of s with each ill-formed subpart replaced by U+FFFD; NULL when out of memory. */
+char *model_utf8_sanitize(const char *s);
 
 /*
  * Checks an id: prefix ("farm-", "queue-", "fleet-") followed by exactly 32 lowercase hex digits.

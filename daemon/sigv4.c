@@ -394,12 +394,14 @@ static int canon_header_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* An HTTP token (RFC 9110): anything else, ';' above all, would corrupt SignedHeaders. */
 static bool header_name_valid(const char *name)
 {
 	if (!name || !*name)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p <= ' ' || *p == ':' || *p >= 0x7f)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    strchr("!#$%&'*+-.^_`|~", *p)))
 			return false;
 	return true;
 }

@@ -368,26 +368,56 @@ static void count_add(struct usage_group *g, int64_t count)
 		g->count = count > 0 ? INT64_MAX : INT64_MIN;
 }
 
+/*
+ * A value as it will be rendered: ill-formed UTF-8 becomes U+FFFD here, before grouping, so that two
+ * values which render alike are one group (one series), never two series with the same labels.
+ * *copy is set when a sanitised copy was made (the caller frees it).
+ */
+static int value_rendered(const char *v, const char **out, char **copy)
+{
+	*copy = NULL;
+	*out = v;
+	if (!v || model_utf8_valid(v))
+		return 0;
+	*copy = model_utf8_sanitize(v);
+	if (!*copy)
+		return -ENOMEM;
+	*out = *copy;
+	return 0;
+}
+
 int usage_table_add(struct usage_table *t, const struct usage_row *row)
 {
 	struct group_key key = {.values = {empty_string, empty_string}};
 	struct usage_group *g;
-	int r;
+	char *copies[3] = {NULL, NULL, NULL};
+	const char *v;
+	int r = -EINVAL;
 
 	if (!t || !row)
 		return -EINVAL;
-	for (size_t i = 0; i < t->n_group_by; i++)
-		key_add(&key, i, row->fields[t->group_by[i]]);
+	for (size_t i = 0; i < t->n_group_by; i++) {
+		r = value_rendered(row->fields[t->group_by[i]], &v, &copies[i]);
+		if (r < 0)
+			goto out;
+		key_add(&key, i, v);
+	}
 	r = group_get(t, &key, &g);
 	if (r < 0)
-		return r;
-	r = job_name_offer(t, g, row->job_name);
+		goto out;
+	r = value_rendered(row->job_name, &v, &copies[2]);
 	if (r < 0)
-		return r;
+		goto out;
+	r = job_name_offer(t, g, v);
+	if (r < 0)
+		goto out;
 	count_add(g, row->count);
 	merged_add(&g->cost, &row->cost, row->count);
 	merged_add(&g->runtime, &row->runtime, row->count);
-	return 0;
+out:
+	for (size_t i = 0; i < 3; i++)
+		free(copies[i]);
+	return r;
 }
 
 static void merged_combine(struct usage_merged *m, const struct usage_merged *o)

@@ -5,15 +5,23 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config
   libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev libexpat1-dev
-  libgnutls28-dev libcrypt-dev
-  libsystemd-dev scdoc
+  libgnutls28-dev libcrypt-dev libsystemd-dev scdoc
   python3 curl ca-certificates
 )
-if [ "${1:-}" = "--test" ]; then
+if [[ " $* " == *" --test "* ]]; then
   # promtool and a real Prometheus server for the integration tests
   packages+=(prometheus)
   # systemd-analyze (the unit's exposure score, verify) and strace (the system calls vs the unit's filter)
   packages+=(systemd strace)
+fi
+if [[ " $* " == *" --fuzz "* ]]; then
+  # libFuzzer and the sanitizer runtimes (tests/fuzz/run.sh), valgrind (tests/run-sanitizers.sh)
+  packages+=(clang libclang-rt-14-dev llvm valgrind)
+fi
+
+if [[ " $* " == *" --bench "* ]]; then
+  # the benchmarks' baselines and load (tests/bench): nginx, wrk, the reference boto3 + prometheus_client exporter
+  packages+=(nginx wrk python3-boto3 python3-prometheus-client)
 fi
 
 missing=()

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash tests/install-deps.sh --test
+bash tests/install-deps.sh --test --bench
 builddir=${BUILDDIR:-build}
 if [ ! -f "$builddir/build.ninja" ]; then
   meson setup "$builddir" -Dwerror=true

@@ -216,6 +216,7 @@ static double time_check(struct web_auth *a, const char *user_pass)
 /*
  * A crude check: an unknown user costs about what a known user with a wrong password costs. The three kinds
  * take turns, so that load from elsewhere on the machine falls on all of them alike; medians drop outliers.
+ * The bounds are wide (a skipped bcrypt would be a thousand times faster): the check must not flake under load.
  */
 static void test_timing(void)
 {
@@ -237,9 +238,9 @@ static void test_timing(void)
 	qsort(near, N, sizeof(double), compare_double);
 	fprintf(stderr, "median check: known user %.2f ms, unknown user %.2f ms, near name %.2f ms\n",
 		known[N / 2] * 1e3, unknown[N / 2] * 1e3, near[N / 2] * 1e3);
-	CHECK_MSG(unknown[N / 2] > known[N / 2] * 0.67 && unknown[N / 2] < known[N / 2] * 1.5,
+	CHECK_MSG(unknown[N / 2] > known[N / 2] * 0.5 && unknown[N / 2] < known[N / 2] * 2.0,
 		"known %.4f s, unknown %.4f s", known[N / 2], unknown[N / 2]);
-	CHECK_MSG(near[N / 2] > known[N / 2] * 0.67 && near[N / 2] < known[N / 2] * 1.5, "known %.4f s, near %.4f s",
+	CHECK_MSG(near[N / 2] > known[N / 2] * 0.5 && near[N / 2] < known[N / 2] * 2.0, "known %.4f s, near %.4f s",
 		known[N / 2], near[N / 2]);
 	web_auth_unref(a);
 }
