@@ -282,7 +282,7 @@ static enum MHD_Result queue_canned(
 static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connection *conn)
 {
 	struct accept_state st = {-1, -1};
-	struct MHD_IoVec iov[sizeof(((struct metrics_scrape *)0)->iov) / sizeof(struct iovec)];
+	struct MHD_IoVec *iov;
 	struct MHD_Response *resp;
 	struct metrics_scrape *sc;
 	enum MHD_Result ret;
@@ -301,12 +301,21 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 		log_error("component=http path=/metrics status=500 error=\"%s\"", strerror(-r));
 		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
 	}
+	iov = calloc(sc->n_iov ? sc->n_iov : 1, sizeof(*iov));
+	if (!iov) {
+		scrape_response_free(sc);
+		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
+	}
 	for (unsigned i = 0; i < sc->n_iov; i++) {
 		iov[i].iov_base = sc->iov[i].iov_base;
 		iov[i].iov_len = sc->iov[i].iov_len;
 	}
-	/* The body is the scrape's shared pieces, not a copy; MHD releases them when the response is done. */
+	/*
+	 * The body is the scrape's shared pieces, not a copy (MHD copies only this array of pointers); MHD
+	 * releases them when the response is done.
+	 */
 	resp = MHD_create_response_from_iovec(iov, sc->n_iov, scrape_response_free, sc);
+	free(iov);
 	if (!resp) {
 		scrape_response_free(sc);
 		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);

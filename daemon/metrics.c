@@ -1,5 +1,6 @@
-/* metrics: per-report rendered snapshots, one shared usage body (plain and deflated), scrapes by reference */
+/* metrics: per-report snapshots (text and its raw deflate), a usage body of shared pieces, scrapes by reference */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,10 +46,35 @@ static const struct {
 
 static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_AVG};
 
-/* A report's rendered sample lines, one buffer per family. Immutable once built. */
-struct metrics_snapshot {
-	struct metrics_buf lines[FAMILY_COUNT];
+/*
+ * Level of the raw deflate of the usage parts: each report's family lines are compressed once, when the report
+ * is published, as an independent sync-flushed stream, so a publish never recompresses other reports' text.
+ */
+#define PART_LEVEL 3
+/* The self-metrics are small and cached until they change. */
+#define SELF_LEVEL 6
+
+/* One family's lines of one report: the text, its raw deflate (sync-flushed, byte-aligned) and crc32. */
+struct snap_part {
+	struct metrics_buf text;
+	unsigned char *deflated;
+	size_t deflated_len;
+	uLong crc;
 };
+
+/* A report's rendered sample lines, one part per family. Immutable once built; refcounted by the entry and bodies. */
+struct metrics_snapshot {
+	atomic_size_t refs;
+	struct snap_part part[FAMILY_COUNT];
+};
+
+/* A family's HELP/TYPE header as a raw deflate part, compressed once per process. */
+static struct {
+	unsigned char deflated[1024];
+	size_t deflated_len, len;
+	uLong crc;
+} header_parts[FAMILY_COUNT];
+static pthread_once_t header_parts_once = PTHREAD_ONCE_INIT;
 
 struct metrics_entry {
 	char *farm_id;
@@ -61,14 +87,28 @@ struct metrics_entry {
 	bool keep; /* scratch for metrics_store_set_reports() */
 };
 
-/* The usage part of every scrape: plain text and its raw deflate (sync-flushed, not final). Refcounted. */
+/*
+ * The usage part of every scrape, as pieces referencing the snapshots' buffers (held by reference): the plain
+ * text and its raw deflate (a concatenation of sync-flushed parts, not final). Refcounted.
+ */
 struct metrics_body {
 	atomic_size_t refs;
-	char *text;
-	size_t text_len;
+	struct metrics_snapshot **snaps;
+	size_t n_snaps;
+	struct iovec *plain, *deflated; /* one allocation */
+	size_t n_plain, n_deflated;
+	size_t text_len, deflated_len;
+	uLong crc; /* crc32 of the whole text */
+};
+
+/* The self-metrics text of one state of the counters, and its raw deflate (finished). Refcounted, cached. */
+struct self_cache {
+	atomic_size_t refs;
+	uint64_t gen;
+	struct metrics_buf text;
 	unsigned char *deflated;
 	size_t deflated_len;
-	uLong crc; /* crc32 of text */
+	uLong crc;
 };
 
 struct request_counter {
@@ -128,18 +168,14 @@ struct metrics_store {
 	size_t n_entries;
 	bool declared;
 	struct metrics_body *body;
+	/* Bumped (under lock) by every change of what self_render() prints; the cache is valid while equal. */
+	uint64_t self_gen;
+	struct self_cache *self;
 	struct request_counter *counters;
 	size_t n_counters, cap_counters;
 	struct event_family events[METRICS_COUNTER_COUNT];
 };
 
-/* What a scrape owns besides its body reference: the self-metrics text and, for gzip, its deflate. */
-struct scrape_self {
-	struct metrics_buf text;
-	unsigned char *deflated;
-	size_t deflated_len;
-	unsigned char trailer[8];
-};
 
 static const unsigned char gzip_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
 
@@ -286,13 +322,26 @@ static void format_double(char *out, size_t size, double v)
 			*c = '.';
 }
 
-static void snapshot_free(struct metrics_snapshot *snap)
+static void snapshot_unref(struct metrics_snapshot *snap)
 {
-	if (!snap)
+	if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
 		return;
-	for (size_t f = 0; f < FAMILY_COUNT; f++)
-		metrics_buf_deinit(&snap->lines[f]);
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		metrics_buf_deinit(&snap->part[f].text);
+		free(snap->part[f].deflated);
+	}
 	free(snap);
+}
+
+static int deflate_raw(const void *in, size_t n, int flush, int level, unsigned char **out, size_t *out_len);
+
+static void self_cache_unref(struct self_cache *self)
+{
+	if (!self || atomic_fetch_sub(&self->refs, 1) != 1)
+		return;
+	metrics_buf_deinit(&self->text);
+	free(self->deflated);
+	free(self);
 }
 
 static bool statistic_available(const struct usage_group *g, const struct usage_merged *m, unsigned stat)
@@ -343,6 +392,7 @@ static int snapshot_render(
 	snap = calloc(1, sizeof(*snap));
 	if (!snap)
 		return -ENOMEM;
+	atomic_init(&snap->refs, 1);
 	if (buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
 		buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
 		buf_puts(&head, "\"") < 0)
@@ -376,19 +426,36 @@ static int snapshot_render(
 				continue;
 			if (statistic_available(g, &g->cost, stat)) {
 				format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
-				if (snapshot_line(&snap->lines[FAMILY_COST], FAMILY_COST, &prefix,
+				if (snapshot_line(&snap->part[FAMILY_COST].text, FAMILY_COST, &prefix,
 					    statistic_label(stat), value) < 0)
 					goto out;
 			}
 			if (statistic_available(g, &g->runtime, stat)) {
 				format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
-				if (snapshot_line(&snap->lines[FAMILY_RUNTIME], FAMILY_RUNTIME, &prefix,
+				if (snapshot_line(&snap->part[FAMILY_RUNTIME].text, FAMILY_RUNTIME, &prefix,
 					    statistic_label(stat), value) < 0)
 					goto out;
 			}
 		}
 		snprintf(value, sizeof(value), "%lld", (long long)g->count);
-		if (snapshot_line(&snap->lines[FAMILY_SESSIONS], FAMILY_SESSIONS, &prefix, NULL, value) < 0)
+		if (snapshot_line(&snap->part[FAMILY_SESSIONS].text, FAMILY_SESSIONS, &prefix, NULL, value) < 0)
+			goto out;
+	}
+	/* Compressed here, once, without any lock: a body is then only a list of these parts. */
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		struct snap_part *p = &snap->part[f];
+		if (!p->text.len)
+			continue;
+		if (p->text.cap > p->text.len) {
+			char *fit = realloc(p->text.data, p->text.len);
+			if (fit) {
+				p->text.data = fit;
+				p->text.cap = p->text.len;
+			}
+		}
+		p->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)p->text.data, p->text.len);
+		ret = deflate_raw(p->text.data, p->text.len, Z_SYNC_FLUSH, PART_LEVEL, &p->deflated, &p->deflated_len);
+		if (ret < 0)
 			goto out;
 	}
 	*out = snap;
@@ -397,7 +464,7 @@ static int snapshot_render(
 out:
 	metrics_buf_deinit(&head);
 	metrics_buf_deinit(&prefix);
-	snapshot_free(snap);
+	snapshot_unref(snap);
 	return ret;
 }
 
@@ -405,7 +472,7 @@ out:
  * Raw deflate (no header) of in[0..n) into a new buffer. flush is Z_SYNC_FLUSH (the stream ends byte-aligned
  * without a final block, so another raw stream can follow it) or Z_FINISH.
  */
-static int deflate_raw(const void *in, size_t n, int flush, unsigned char **out, size_t *out_len)
+static int deflate_raw(const void *in, size_t n, int flush, int level, unsigned char **out, size_t *out_len)
 {
 	/* zlib counts in uInt: feed and drain in pieces that fit. */
 	const size_t piece = (size_t)1 << 30;
@@ -415,7 +482,7 @@ static int deflate_raw(const void *in, size_t n, int flush, unsigned char **out,
 	int ret = -ENOMEM, zr;
 
 	memset(&zs, 0, sizeof(zs));
-	zr = deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+	zr = deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
 	if (zr != Z_OK)
 		return zr == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
 	cap = (size_t)deflateBound(&zs, (uLong)n) + 64;
@@ -452,6 +519,11 @@ static int deflate_raw(const void *in, size_t n, int flush, unsigned char **out,
 		if (mode == Z_SYNC_FLUSH && zs.avail_in == 0 && zs.avail_out != 0)
 			break;
 	}
+	if (used < cap) {
+		unsigned char *fit = realloc(buf, used ? used : 1);
+		if (fit)
+			buf = fit;
+	}
 	*out = buf;
 	*out_len = used;
 	buf = NULL;
@@ -466,62 +538,103 @@ static void body_unref(struct metrics_body *body)
 {
 	if (!body || atomic_fetch_sub(&body->refs, 1) != 1)
 		return;
-	free(body->text);
-	free(body->deflated);
+	for (size_t i = 0; i < body->n_snaps; i++)
+		snapshot_unref(body->snaps[i]);
+	free(body->snaps);
+	free(body->plain);
 	free(body);
 }
 
-/* The usage body of the current entries: once per family, HELP/TYPE then every report's lines. build_lock held. */
+/* A stored (uncompressed) deflate block, not final: the fallback should zlib have no memory at start-up. */
+static size_t stored_block(unsigned char *out, const char *text, size_t len)
+{
+	out[0] = 0;
+	out[1] = (unsigned char)(len & 0xff);
+	out[2] = (unsigned char)(len >> 8);
+	out[3] = (unsigned char)(~len & 0xff);
+	out[4] = (unsigned char)((~len >> 8) & 0xff);
+	memcpy(out + 5, text, len);
+	return len + 5;
+}
+
+static void header_parts_init(void)
+{
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		const char *h = families[f].header;
+		size_t len = strlen(h), dl = 0;
+		unsigned char *d = NULL;
+		header_parts[f].len = len;
+		header_parts[f].crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)h, len);
+		if (deflate_raw(h, len, Z_SYNC_FLUSH, SELF_LEVEL, &d, &dl) == 0 &&
+			dl <= sizeof(header_parts[f].deflated)) {
+			memcpy(header_parts[f].deflated, d, dl);
+			header_parts[f].deflated_len = dl;
+		} else {
+			header_parts[f].deflated_len = stored_block(header_parts[f].deflated, h, len);
+		}
+		free(d);
+	}
+}
+
+static void piece_add(struct iovec *iov, size_t *n, const void *base, size_t len)
+{
+	iov[*n].iov_base = (void *)(uintptr_t)base;
+	iov[*n].iov_len = len;
+	(*n)++;
+}
+
+/*
+ * The usage body of the current entries: once per family, HELP/TYPE then every report's lines, as pieces of the
+ * snapshots (no copy, no compression: the crc32s are combined). build_lock held.
+ */
 static int body_build(struct metrics_entry *const *entries, size_t n_entries, struct metrics_body **out)
 {
 	struct metrics_body *body;
-	size_t total = 0, at = 0;
-	int r;
+	size_t max_pieces = FAMILY_COUNT * (n_entries + 1);
 
 	body = calloc(1, sizeof(*body));
 	if (!body)
 		return -ENOMEM;
 	atomic_init(&body->refs, 1);
-	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		size_t lines = 0;
-		for (size_t i = 0; i < n_entries; i++)
-			if (entries[i]->snap)
-				lines += entries[i]->snap->lines[f].len;
-		/* A family without samples is left out, header included. */
-		if (lines)
-			total += strlen(families[f].header) + lines;
+	body->crc = crc32(0, Z_NULL, 0);
+	body->snaps = calloc(n_entries ? n_entries : 1, sizeof(*body->snaps));
+	body->plain = calloc(2 * max_pieces, sizeof(*body->plain));
+	if (!body->snaps || !body->plain) {
+		body_unref(body);
+		return -ENOMEM;
 	}
-	body->text = malloc(total ? total : 1);
-	if (!body->text) {
-		r = -ENOMEM;
-		goto fail;
+	body->deflated = body->plain + max_pieces;
+	for (size_t i = 0; i < n_entries; i++) {
+		if (!entries[i]->snap)
+			continue;
+		atomic_fetch_add(&entries[i]->snap->refs, 1);
+		body->snaps[body->n_snaps++] = entries[i]->snap;
 	}
 	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		size_t start = at;
-		size_t header_len = strlen(families[f].header);
-		at += header_len;
-		for (size_t i = 0; i < n_entries; i++) {
-			const struct metrics_buf *lines = entries[i]->snap ? &entries[i]->snap->lines[f] : NULL;
-			if (lines && lines->len) {
-				memcpy(body->text + at, lines->data, lines->len);
-				at += lines->len;
+		bool header = false;
+		for (size_t i = 0; i < body->n_snaps; i++) {
+			const struct snap_part *p = &body->snaps[i]->part[f];
+			/* A family without samples is left out, header included. */
+			if (!p->text.len)
+				continue;
+			if (!header) {
+				piece_add(body->plain, &body->n_plain, families[f].header, header_parts[f].len);
+				piece_add(body->deflated, &body->n_deflated, header_parts[f].deflated,
+					header_parts[f].deflated_len);
+				body->crc = crc32_combine(body->crc, header_parts[f].crc, (z_off_t)header_parts[f].len);
+				body->text_len += header_parts[f].len;
+				body->deflated_len += header_parts[f].deflated_len;
+				header = true;
 			}
+			piece_add(body->plain, &body->n_plain, p->text.data, p->text.len);
+			piece_add(body->deflated, &body->n_deflated, p->deflated, p->deflated_len);
+			body->crc = crc32_combine(body->crc, p->crc, (z_off_t)p->text.len);
+			body->text_len += p->text.len;
+			body->deflated_len += p->deflated_len;
 		}
-		if (at == start + header_len)
-			at = start;
-		else
-			memcpy(body->text + start, families[f].header, header_len);
 	}
-	body->text_len = at;
-	body->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)body->text, body->text_len);
-	r = deflate_raw(body->text, body->text_len, Z_SYNC_FLUSH, &body->deflated, &body->deflated_len);
-	if (r < 0)
-		goto fail;
 	*out = body;
 	return 0;
-fail:
-	body_unref(body);
-	return r;
 }
 
 static void entry_free(struct metrics_entry *e)
@@ -530,7 +643,7 @@ static void entry_free(struct metrics_entry *e)
 		return;
 	free(e->farm_id);
 	free(e->report);
-	snapshot_free(e->snap);
+	snapshot_unref(e->snap);
 	free(e);
 }
 
@@ -574,6 +687,7 @@ void metrics_store_count(struct metrics_store *s, enum metrics_counter c, const 
 			return;
 	fam = &s->events[c];
 	mutex_lock(&s->lock);
+	s->self_gen++;
 	lo = 0;
 	hi = fam->n;
 	while (lo < hi) {
@@ -685,6 +799,7 @@ int metrics_store_new(struct metrics_store **out, const char *version)
 		free(s);
 		return -r;
 	}
+	(void)pthread_once(&header_parts_once, header_parts_init);
 	s->version = strdup(version);
 	if (!s->version) {
 		metrics_store_free(s);
@@ -716,6 +831,7 @@ void metrics_store_free(struct metrics_store *s)
 	}
 	/* Scrapes still in flight hold their own reference. */
 	body_unref(s->body);
+	self_cache_unref(s->self);
 	free(s->version);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->build_lock);
@@ -783,6 +899,7 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 	s->n_entries = n;
 	s->body = body;
 	s->declared = true;
+	s->self_gen++;
 	events_prune(s);
 	mutex_unlock(&s->lock);
 
@@ -826,7 +943,7 @@ int metrics_store_publish(struct metrics_store *s, const char *farm_id, const st
 	if (!e) {
 		mutex_unlock(&s->build_lock);
 		log_debug("farm=%s report=%s msg=\"figures of an undeclared report dropped\"", farm_id, r->name);
-		snapshot_free(snap);
+		snapshot_unref(snap);
 		return -ENOENT;
 	}
 	old_snap = e->snap;
@@ -835,7 +952,7 @@ int metrics_store_publish(struct metrics_store *s, const char *farm_id, const st
 	if (ret < 0) {
 		e->snap = old_snap;
 		mutex_unlock(&s->build_lock);
-		snapshot_free(snap);
+		snapshot_unref(snap);
 		return ret;
 	}
 	mutex_lock(&s->lock);
@@ -846,10 +963,11 @@ int metrics_store_publish(struct metrics_store *s, const char *farm_id, const st
 	e->succeeded = true;
 	e->last_success = now;
 	e->duration = duration_seconds;
+	s->self_gen++;
 	mutex_unlock(&s->lock);
 	mutex_unlock(&s->build_lock);
 
-	snapshot_free(old_snap);
+	snapshot_unref(old_snap);
 	body_unref(old_body);
 	return 0;
 }
@@ -866,6 +984,7 @@ void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char
 		e->attempted = true;
 		e->up = false;
 		e->duration = duration_seconds;
+		s->self_gen++;
 	}
 	mutex_unlock(&s->lock);
 }
@@ -903,6 +1022,7 @@ int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char 
 	s->body = body;
 	memmove(&s->entries[i], &s->entries[i + 1], (s->n_entries - i - 1) * sizeof(*s->entries));
 	s->n_entries--;
+	s->self_gen++;
 	events_prune(s);
 	mutex_unlock(&s->lock);
 	mutex_unlock(&s->build_lock);
@@ -920,6 +1040,7 @@ void metrics_store_count_request(struct metrics_store *s, const char *operation,
 	if (status < 100 || status > 999)
 		status = 0;
 	mutex_lock(&s->lock);
+	s->self_gen++;
 	/* Kept sorted by (operation, status): the output order is stable and the list is short. */
 	for (i = 0; i < s->n_counters; i++) {
 		int c = strcmp(s->counters[i].operation, operation);
@@ -1074,29 +1195,71 @@ static void put_le32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)((v >> 24) & 0xff);
 }
 
-static void scrape_add(struct metrics_scrape *sc, const void *base, size_t len)
+/*
+ * The self-metrics of the current state: the cached ones while nothing they print has changed, else rendered
+ * (under s->lock, with the body reference taken at the same time) and compressed outside it, then cached.
+ */
+static int self_get(struct metrics_store *s, struct metrics_body **body_out, struct self_cache **out)
+{
+	struct self_cache *self, *old = NULL;
+	int r;
+
+	mutex_lock(&s->lock);
+	*body_out = s->body;
+	atomic_fetch_add(&s->body->refs, 1);
+	self = s->self;
+	if (self && self->gen == s->self_gen) {
+		atomic_fetch_add(&self->refs, 1);
+		mutex_unlock(&s->lock);
+		*out = self;
+		return 0;
+	}
+	self = calloc(1, sizeof(*self));
+	if (!self) {
+		mutex_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	atomic_init(&self->refs, 1);
+	self->gen = s->self_gen;
+	r = self_render(s, &self->text);
+	mutex_unlock(&s->lock);
+	if (r < 0)
+		goto fail;
+	self->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)self->text.data, self->text.len);
+	r = deflate_raw(self->text.data, self->text.len, Z_FINISH, SELF_LEVEL, &self->deflated, &self->deflated_len);
+	if (r < 0)
+		goto fail;
+	mutex_lock(&s->lock);
+	if (s->self_gen == self->gen && (!s->self || s->self->gen != self->gen)) {
+		old = s->self;
+		s->self = self;
+		atomic_fetch_add(&self->refs, 1);
+	}
+	mutex_unlock(&s->lock);
+	self_cache_unref(old);
+	*out = self;
+	return 0;
+fail:
+	self_cache_unref(self);
+	return r;
+}
+
+static void scrape_add(struct iovec *iov, unsigned *n, size_t *total, const void *base, size_t len)
 {
 	if (!len)
 		return;
-	sc->iov[sc->n_iov].iov_base = (void *)(uintptr_t)base;
-	sc->iov[sc->n_iov].iov_len = len;
-	sc->n_iov++;
-	sc->total_len += len;
-}
-
-static void scrape_self_free(struct scrape_self *self)
-{
-	if (!self)
-		return;
-	metrics_buf_deinit(&self->text);
-	free(self->deflated);
-	free(self);
+	iov[*n].iov_base = (void *)(uintptr_t)base;
+	iov[*n].iov_len = len;
+	(*n)++;
+	*total += len;
 }
 
 int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scrape *out)
 {
-	struct metrics_body *body;
-	struct scrape_self *self;
+	struct metrics_body *body = NULL;
+	struct self_cache *self = NULL;
+	unsigned char *trailer;
+	size_t n_pieces;
 	int r;
 
 	if (!out)
@@ -1104,39 +1267,45 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return -EINVAL;
-	self = calloc(1, sizeof(*self));
-	if (!self)
-		return -ENOMEM;
-	mutex_lock(&s->lock);
-	body = s->body;
-	atomic_fetch_add(&body->refs, 1);
-	r = self_render(s, &self->text);
-	mutex_unlock(&s->lock);
+	r = self_get(s, &body, &self);
 	out->refs[0] = body;
 	out->refs[1] = self;
 	if (r < 0)
 		goto fail;
+	/* The pieces: gzip header, the body's, the self-metrics, the trailer (stored after the array). */
+	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 3;
+	if (n_pieces > UINT_MAX || n_pieces > (SIZE_MAX - 8) / sizeof(struct iovec)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	out->iov = malloc(n_pieces * sizeof(struct iovec) + 8);
+	if (!out->iov) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	out->refs[2] = out->iov;
+	trailer = (unsigned char *)(out->iov + n_pieces);
 
 	if (!gzip) {
-		scrape_add(out, body->text, body->text_len);
-		scrape_add(out, self->text.data, self->text.len);
+		for (size_t i = 0; i < body->n_plain; i++)
+			scrape_add(
+				out->iov, &out->n_iov, &out->total_len, body->plain[i].iov_base, body->plain[i].iov_len);
+		scrape_add(out->iov, &out->n_iov, &out->total_len, self->text.data, self->text.len);
 		return 0;
 	}
 	/*
-	 * One gzip member out of two raw deflate streams: the body's (shared, sync-flushed) and this scrape's
-	 * (finished). The trailer's crc32 and length cover both texts.
+	 * One gzip member out of raw deflate streams: the body's parts (sync-flushed, each independent) and the
+	 * self-metrics' (finished). The trailer's crc32 and length cover both texts.
 	 */
-	r = deflate_raw(self->text.data, self->text.len, Z_FINISH, &self->deflated, &self->deflated_len);
-	if (r < 0)
-		goto fail;
-	uLong crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)self->text.data, self->text.len);
-	crc = crc32_combine(body->crc, crc, (z_off_t)self->text.len);
-	put_le32(self->trailer, (uint32_t)crc);
-	put_le32(self->trailer + 4, (uint32_t)((body->text_len + self->text.len) & 0xffffffffu));
-	scrape_add(out, gzip_header, sizeof(gzip_header));
-	scrape_add(out, body->deflated, body->deflated_len);
-	scrape_add(out, self->deflated, self->deflated_len);
-	scrape_add(out, self->trailer, sizeof(self->trailer));
+	uLong crc = crc32_combine(body->crc, self->crc, (z_off_t)self->text.len);
+	put_le32(trailer, (uint32_t)crc);
+	put_le32(trailer + 4, (uint32_t)((body->text_len + self->text.len) & 0xffffffffu));
+	scrape_add(out->iov, &out->n_iov, &out->total_len, gzip_header, sizeof(gzip_header));
+	for (size_t i = 0; i < body->n_deflated; i++)
+		scrape_add(
+			out->iov, &out->n_iov, &out->total_len, body->deflated[i].iov_base, body->deflated[i].iov_len);
+	scrape_add(out->iov, &out->n_iov, &out->total_len, self->deflated, self->deflated_len);
+	scrape_add(out->iov, &out->n_iov, &out->total_len, trailer, 8);
 	return 0;
 fail:
 	metrics_scrape_release(out);
@@ -1148,6 +1317,7 @@ void metrics_scrape_release(struct metrics_scrape *sc)
 	if (!sc)
 		return;
 	body_unref(sc->refs[0]);
-	scrape_self_free(sc->refs[1]);
+	self_cache_unref(sc->refs[1]);
+	free(sc->refs[2]);
 	memset(sc, 0, sizeof(*sc));
 }

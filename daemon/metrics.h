@@ -71,11 +71,12 @@ int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char 
 bool metrics_store_ready(struct metrics_store *s);
 
 /*
- * A scrape: the whole exposition text (or its gzip) as a few shared, read-only pieces.
- * The pieces stay valid until metrics_scrape_release(), whatever is published meanwhile.
+ * A scrape: the whole exposition text (or its gzip) as shared, read-only pieces (a few per report).
+ * iov is an array of n_iov owned by the scrape; the pieces stay valid until metrics_scrape_release(),
+ * whatever is published meanwhile.
  */
 struct metrics_scrape {
-	struct iovec iov[8];
+	struct iovec *iov;
 	unsigned n_iov;
 	size_t total_len;
 	void *refs[4]; /* private */

@@ -600,11 +600,12 @@ def main():
     only = set(args.only.split(","))
 
     missing = [t for t in ("wrk", "nginx") if not (shutil.which(t) or os.access("/usr/sbin/" + t, os.X_OK))]
-    try:
-        import boto3  # noqa: F401
-        import prometheus_client  # noqa: F401
-    except ImportError:
-        missing.append("python3-boto3/python3-prometheus-client")
+    if not args.no_python:
+        try:
+            import boto3  # noqa: F401
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            missing.append("python3-boto3/python3-prometheus-client")
     if missing:
         log("SKIP: missing %s (bash tests/install-deps.sh --bench)" % ", ".join(missing))
         return harness.SKIP
