@@ -295,7 +295,7 @@ def main():
             harness.log("exporter descriptors: %d before, %d during the attack (max_connections %d)"
                         % (fds_before, fds_during, MAX_CONNECTIONS))
             total = len(latencies) + len(failures)
-            t.check(total >= 20, "enough scrapes under %s" % what, total)
+            t.check(total >= (3 if SLOW_BUILD else 20), "enough scrapes under %s" % what, total)
             t.check(len(failures) <= tolerated * total,
                     "under %s: scrapes answered 200 within %.0f s: %d of %d (tolerated failures: %.0f%%)"
                     % (what, DEADLINE, len(latencies), total, tolerated * 100), *failures[:20])
