@@ -44,7 +44,7 @@
 #define POLL_GIVE_UP_S (30 * 60)
 
 /* Pages of one aggregation, and restarts of an aggregation that expired meanwhile. */
-#define PAGES_MAX 100000
+#define PAGES_MAX 20000 /* 2 million rows */
 #define LIST_PAGES_MAX 1000
 #define AGGREGATION_RESTARTS_MAX 2
 
@@ -366,6 +366,11 @@ static int api_call_run(struct farm_worker *w, struct api_call *c)
 			retryable = r != -ENOMEM;
 			if (r == -ETIMEDOUT)
 				quota_cost = RETRY_QUOTA_TIMEOUT_COST;
+			if (r == -EMSGSIZE) {
+				/* A body past the cap is no page of this API: one more try, in case it was garbled. */
+				outcome = CALL_BAD_RESPONSE;
+				retryable = attempt < 2;
+			}
 		} else if (resp.status >= 200 && resp.status < 300) {
 			int pr = c->parse ? c->parse(c->ctx, resp.body, resp.body_len, perr, sizeof(perr)) : 0;
 			if (pr == 0) {
@@ -481,6 +486,64 @@ static void log_call_failure(struct farm_worker *w, const struct report_config *
 		c->error_message ? c->error_message : "");
 }
 
+/*
+ * The nextTokens seen while reading one aggregation or listing, as 64-bit hashes in an open-addressing
+ * set: a token seen before means a cycle (A→B→A as well as A→A), which would never end.
+ */
+struct token_set {
+	uint64_t *slots; /* 0: empty */
+	size_t cap, n;
+};
+
+static uint64_t token_hash(const char *s)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h ? h : 1;
+}
+
+/* Adds token: 0 when new, 1 when seen before, -ENOMEM. */
+static int token_set_add(struct token_set *set, const char *token)
+{
+	uint64_t h = token_hash(token);
+
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 64;
+		uint64_t *slots = calloc(cap, sizeof(*slots));
+		if (!slots)
+			return -ENOMEM;
+		for (size_t i = 0; i < set->cap; i++) {
+			if (!set->slots[i])
+				continue;
+			size_t j = set->slots[i] & (cap - 1);
+			while (slots[j])
+				j = (j + 1) & (cap - 1);
+			slots[j] = set->slots[i];
+		}
+		free(set->slots);
+		set->slots = slots;
+		set->cap = cap;
+	}
+	size_t i = h & (set->cap - 1);
+	while (set->slots[i]) {
+		if (set->slots[i] == h)
+			return 1;
+		i = (i + 1) & (set->cap - 1);
+	}
+	set->slots[i] = h;
+	set->n++;
+	return 0;
+}
+
+static void token_set_deinit(struct token_set *set)
+{
+	free(set->slots);
+	set->slots = NULL;
+	set->cap = set->n = 0;
+}
+
 /* ---- listing resources ---- */
 
 struct list_ctx {
@@ -520,6 +583,7 @@ static int list_resources(struct farm_worker *w, const struct report_config *rc,
 	struct list_ctx l = {.kind = rc->resources, .ids = ids, .n = n};
 	char *path = deadline_list_path(w->farm->id, rc->resources);
 	char *prev_token = NULL;
+	struct token_set seen = {0};
 	int r = -ENOMEM;
 
 	*ids = NULL;
@@ -555,10 +619,12 @@ static int list_resources(struct farm_worker *w, const struct report_config *rc,
 			goto out;
 		if (!l.next_token || !*l.next_token)
 			break;
-		if (prev_token && !strcmp(prev_token, l.next_token)) {
-			log_warning("farm=%s report=%s op=%s reason=\"nextToken repeats; giving up\"", w->farm->id, rc->name,
-				c.operation);
-			r = CALL_BAD_RESPONSE;
+		r = token_set_add(&seen, l.next_token);
+		if (r != 0) {
+			if (r > 0)
+				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
+					w->farm->id, rc->name, c.operation);
+			r = r > 0 ? CALL_BAD_RESPONSE : r;
 			goto out;
 		}
 		free(prev_token);
@@ -574,6 +640,7 @@ out:
 	}
 	free(l.next_token);
 	free(prev_token);
+	token_set_deinit(&seen);
 	free(path);
 	return r;
 }
@@ -695,6 +762,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 	double poll_ms = POLL_FIRST_MS;
 	double give_up = monotonic_now() + POLL_GIVE_UP_S;
 	size_t pages = 0;
+	struct token_set seen = {0};
 	int r;
 
 	for (;;) {
@@ -780,10 +848,12 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 		}
 		if (!g.page.next_token || !*g.page.next_token)
 			break;
-		if (token && !strcmp(token, g.page.next_token)) {
-			log_warning("farm=%s report=%s op=%s reason=\"nextToken repeats; giving up\"", w->farm->id,
-				rc->name, OP_GET);
-			r = CALL_BAD_RESPONSE;
+		r = token_set_add(&seen, g.page.next_token);
+		if (r != 0) {
+			if (r > 0)
+				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
+					w->farm->id, rc->name, OP_GET);
+			r = r > 0 ? CALL_BAD_RESPONSE : r;
 			goto out;
 		}
 		free(token);
@@ -792,6 +862,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 	}
 	r = 0;
 out:
+	token_set_deinit(&seen);
 	deadline_page_deinit(&g.page);
 	free(token);
 	free(query);

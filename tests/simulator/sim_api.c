@@ -266,7 +266,8 @@ static void validation_error(
 	sim_api_error(st, r, 400, "ValidationException", &d, "%s", message);
 }
 
-void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t body_len, struct sim_response *r)
+void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t body_len, enum sim_agg_status forced,
+	struct sim_response *r)
 {
 	const struct sim_world *w = st->world;
 	struct sim_agg_request req;
@@ -284,7 +285,7 @@ void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t b
 	}
 	sim_state_lock(st);
 	sim_state_expire(st, sim_monotonic());
-	e = sim_state_start(st, &req, sim_monotonic(), &a);
+	e = sim_state_start_forced(st, &req, sim_monotonic(), forced, &a);
 	if (e == 0) {
 		memcpy(id, a->id, sizeof(id));
 		compute = a->computing;
@@ -617,4 +618,367 @@ void sim_api_request_id(struct sim_state *st, char out[37])
 	if (sim_derive_hex(st->config->seed, label, hex, NULL) < 0)
 		memset(hex, '0', SIM_HEX_ID_LEN);
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+/* ---- targeted faults ---- */
+
+#define FAULT_TOKEN_PREFIX "SIMFAULT-"
+#define DEFAULT_STALL_SECONDS 40
+#define DEFAULT_HUGE_BYTES (64LL * 1024 * 1024)
+#define DEFAULT_DEPTH 10000
+#define MAX_HUGE_BYTES (1024LL * 1024 * 1024)
+#define MAX_DEPTH 1000000
+
+#define BIT(m) (1u << (m))
+
+unsigned sim_api_targeted_pre_modes(enum sim_op op)
+{
+	unsigned m = BIT(SIM_TF_RESET) | BIT(SIM_TF_STALL) | BIT(SIM_TF_CLOSE) | BIT(SIM_TF_THROTTLE) |
+		     BIT(SIM_TF_THROTTLE_RETRY_AFTER) | BIT(SIM_TF_ERROR_500) | BIT(SIM_TF_ERROR_502) |
+		     BIT(SIM_TF_ERROR_503) | BIT(SIM_TF_MALFORMED) | BIT(SIM_TF_TRUNCATED) | BIT(SIM_TF_DEEP) |
+		     BIT(SIM_TF_EXPIRED_TOKEN) | BIT(SIM_TF_ACCESS_DENIED) | BIT(SIM_TF_UNKNOWN_FARM);
+
+	if (op == SIM_OP_START)
+		m |= BIT(SIM_TF_FAILED) | BIT(SIM_TF_TIMEOUT);
+	if (op == SIM_OP_GET)
+		m |= BIT(SIM_TF_EXPIRE);
+	return m;
+}
+
+unsigned sim_api_targeted_post_modes(enum sim_op op)
+{
+	unsigned m = BIT(SIM_TF_WRONG_TYPES) | BIT(SIM_TF_HUGE);
+
+	if (op != SIM_OP_START)
+		m |= BIT(SIM_TF_REPEAT_TOKEN) | BIT(SIM_TF_ENDLESS_PAGES);
+	return m;
+}
+
+static const char *list_member(enum sim_op op)
+{
+	switch (op) {
+	case SIM_OP_GET:
+		return "statistics";
+	case SIM_OP_LIST_QUEUES:
+		return "queues";
+	case SIM_OP_LIST_FLEETS:
+		return "fleets";
+	default:
+		return "aggregationId";
+	}
+}
+
+/* A growing text buffer; on allocation failure it stays failed. */
+struct text {
+	char *p;
+	size_t n, cap;
+	bool failed;
+};
+
+static void text_add(struct text *t, const char *s, size_t len)
+{
+	if (t->failed)
+		return;
+	if (t->n + len + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 256;
+		char *p;
+
+		while (cap < t->n + len + 1)
+			cap *= 2;
+		p = realloc(t->p, cap);
+		if (!p) {
+			t->failed = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->n, s, len);
+	t->n += len;
+	t->p[t->n] = '\0';
+}
+
+static void text_str(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+static void text_fill(struct text *t, char c, size_t count)
+{
+	char block[4096];
+
+	memset(block, c, sizeof(block));
+	while (count) {
+		size_t k = count < sizeof(block) ? count : sizeof(block);
+
+		text_add(t, block, k);
+		count -= k;
+	}
+}
+
+/* Makes t's text r's 200 JSON body (or a 500 when t failed). */
+static void text_answer(struct text *t, struct sim_response *r)
+{
+	sim_response_deinit(r);
+	if (t->failed || !t->p) {
+		free(t->p);
+		sim_response_internal_failure(r, "out of memory");
+		return;
+	}
+	r->status = 200;
+	r->content_type = JSON_TYPE;
+	r->error_type[0] = '\0';
+	r->retry_after = -1;
+	r->body = t->p;
+	r->body_len = t->n;
+}
+
+/* The start of a plausible answer of op, for the answers cut short. */
+static const char *plausible_prefix(enum sim_op op)
+{
+	switch (op) {
+	case SIM_OP_GET:
+		return "{\"status\":\"COMPLETED\",\"statistics\":[{\"count\":1,\"costInUsd\":{\"sum\":0.5";
+	case SIM_OP_LIST_QUEUES:
+		return "{\"queues\":[{\"farmId\":\"farm-0123";
+	case SIM_OP_LIST_FLEETS:
+		return "{\"fleets\":[{\"fleetId\":\"fleet-0123";
+	default:
+		return "{\"aggregationId\":\"0123";
+	}
+}
+
+bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, size_t farm,
+	const struct sim_query *q, enum sim_agg_status *forced, struct sim_response *r)
+{
+	const struct sim_farm *f = &st->world->farms[farm];
+	struct text t = {0};
+
+	switch (tf->mode) {
+	case SIM_TF_RESET:
+	case SIM_TF_STALL:
+		set_body(r, 200, JSON_TYPE, plausible_prefix(op), strlen(plausible_prefix(op)));
+		r->special = tf->mode == SIM_TF_RESET ? SIM_SPECIAL_RESET : SIM_SPECIAL_STALL;
+		r->stall_seconds = tf->param > 0 ? (double)tf->param : DEFAULT_STALL_SECONDS;
+		return true;
+	case SIM_TF_CLOSE:
+		set_body(r, 200, JSON_TYPE, "", 0);
+		r->special = SIM_SPECIAL_CLOSE;
+		return true;
+	case SIM_TF_THROTTLE:
+		sim_api_fault(st, SIM_FAULT_THROTTLE, r);
+		return true;
+	case SIM_TF_THROTTLE_RETRY_AFTER: {
+		struct sim_error_detail d = {.retry_after = tf->param > 0 ? (int)tf->param : 1};
+
+		sim_api_error(st, r, 429, "ThrottlingException", &d, "Rate exceeded (injected)");
+		return true;
+	}
+	case SIM_TF_ERROR_500:
+		sim_api_fault(st, SIM_FAULT_ERROR_500, r);
+		return true;
+	case SIM_TF_ERROR_502:
+		sim_api_fault(st, SIM_FAULT_ERROR_502, r);
+		return true;
+	case SIM_TF_ERROR_503:
+		sim_api_fault(st, SIM_FAULT_ERROR_503, r);
+		return true;
+	case SIM_TF_TRUNCATED:
+		set_body(r, 200, JSON_TYPE, plausible_prefix(op), strlen(plausible_prefix(op)));
+		return true;
+	case SIM_TF_MALFORMED: {
+		char text[256];
+		int n = snprintf(text, sizeof(text), "{\"%s\":[{\"count\":1,},]]}", list_member(op));
+
+		set_body(r, 200, JSON_TYPE, text, (size_t)n);
+		return true;
+	}
+	case SIM_TF_DEEP: {
+		long long depth = tf->param > 0 ? tf->param : DEFAULT_DEPTH;
+
+		if (depth > MAX_DEPTH)
+			depth = MAX_DEPTH;
+		text_str(&t, op == SIM_OP_GET ? "{\"status\":\"COMPLETED\",\"statistics\":" : "{\"");
+		if (op != SIM_OP_GET) {
+			text_str(&t, list_member(op));
+			text_str(&t, "\":");
+		}
+		text_fill(&t, '[', (size_t)depth);
+		text_fill(&t, ']', (size_t)depth);
+		text_str(&t, "}");
+		text_answer(&t, r);
+		return true;
+	}
+	case SIM_TF_EXPIRED_TOKEN:
+		sim_api_error(st, r, 403, "ExpiredTokenException", NULL,
+			"The security token included in the request is expired (injected)");
+		return true;
+	case SIM_TF_ACCESS_DENIED:
+		sim_api_error(st, r, 403, "AccessDeniedException", NULL,
+			"User: arn:aws:iam::123456789012:user/simulator is not authorized to perform: deadline:%s on "
+			"resource: arn:aws:deadline:%s:123456789012:farm/%s (injected)",
+			sim_op_name(op), st->config->region, f->id);
+		return true;
+	case SIM_TF_UNKNOWN_FARM: {
+		struct sim_error_detail d = {.resource_id = f->id, .resource_type = "farm", .retry_after = -1};
+
+		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found (injected)", f->id);
+		return true;
+	}
+	case SIM_TF_FAILED:
+		*forced = SIM_AGG_FAILED;
+		return false;
+	case SIM_TF_TIMEOUT:
+		*forced = SIM_AGG_TIMEOUT;
+		return false;
+	case SIM_TF_EXPIRE: {
+		const char *id = sim_query_get(q, "aggregationId");
+		struct sim_aggregation *a;
+
+		sim_state_lock(st);
+		a = id ? sim_state_find(st, farm, id) : NULL;
+		if (a && !a->computing && !a->expired) {
+			a->expired = true;
+			sim_agg_result_deinit(&a->result);
+		}
+		sim_state_unlock(st);
+		return false;
+	}
+	default:
+		return false;
+	}
+}
+
+/* r's body without a trailing ,"nextToken":"…" member (the last one where the simulator writes it). */
+static size_t body_without_token(const struct sim_response *r)
+{
+	const char *key = ",\"nextToken\":\"";
+	size_t klen = strlen(key);
+
+	for (size_t i = r->body_len; i-- > 0;) {
+		if (r->body_len - i >= klen && memcmp(r->body + i, key, klen) == 0)
+			return i;
+	}
+	return r->body_len ? r->body_len - 1 : 0; /* before the closing brace */
+}
+
+static void fault_token(struct sim_state *st, char *out, size_t size, bool repeat, unsigned long long n)
+{
+	unsigned long long gen;
+
+	sim_state_lock(st);
+	gen = (unsigned long long)st->token_generation;
+	sim_state_unlock(st);
+	if (repeat)
+		snprintf(out, size, FAULT_TOKEN_PREFIX "R-%llu+/=", gen);
+	else
+		snprintf(out, size, FAULT_TOKEN_PREFIX "E-%llu-%llu+/=", gen, n);
+}
+
+void sim_api_targeted_transform(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, struct sim_response *r)
+{
+	struct text t = {0};
+	char token[96];
+
+	if (!r->body || r->body_len < 2)
+		return;
+	switch (tf->mode) {
+	case SIM_TF_WRONG_TYPES: {
+		/* a number where a string is expected, or a string where a number is */
+		const char *count = op == SIM_OP_GET ? memmem(r->body, r->body_len, "\"count\":", 8) : NULL;
+
+		if (count) {
+			size_t at = (size_t)(count - r->body) + 8, end = at;
+
+			while (end < r->body_len && r->body[end] >= '0' && r->body[end] <= '9')
+				end++;
+			text_add(&t, r->body, at);
+			text_str(&t, "\"");
+			text_add(&t, r->body + at, end - at);
+			text_str(&t, "\"");
+			text_add(&t, r->body + end, r->body_len - end);
+		} else if (op == SIM_OP_START) {
+			text_str(&t, "{\"aggregationId\":42}");
+		} else {
+			snprintf(token, sizeof(token), "{\"%s\":{\"count\":\"3\"}}", list_member(op));
+			text_str(&t, token);
+		}
+		break;
+	}
+	case SIM_TF_HUGE: {
+		long long bytes = tf->param > 0 ? tf->param : DEFAULT_HUGE_BYTES;
+		size_t end = body_without_token(r);
+		const char *open = memchr(r->body, '[', end);
+		const char *close = NULL;
+
+		if (bytes > MAX_HUGE_BYTES)
+			bytes = MAX_HUGE_BYTES;
+		for (size_t i = end; i-- > 0;) {
+			if (r->body[i] == ']') {
+				close = r->body + i;
+				break;
+			}
+		}
+		if (open && close && close > open + 1) {
+			/* the real items, again and again: valid JSON, just far too much of it */
+			size_t ilen = (size_t)(close - open - 1);
+
+			text_add(&t, r->body, (size_t)(open - r->body) + 1);
+			text_add(&t, open + 1, ilen);
+			while (!t.failed && t.n < (size_t)bytes) {
+				text_str(&t, ",");
+				text_add(&t, open + 1, ilen);
+			}
+			text_add(&t, close, end - (size_t)(close - r->body));
+			text_str(&t, "}");
+		} else {
+			text_add(&t, r->body, end);
+			text_str(&t, ",\"padding\":\"");
+			text_fill(&t, 'x', (size_t)bytes);
+			text_str(&t, "\"}");
+		}
+		break;
+	}
+	case SIM_TF_REPEAT_TOKEN:
+	case SIM_TF_ENDLESS_PAGES:
+		fault_token(st, token, sizeof(token), tf->mode == SIM_TF_REPEAT_TOKEN, 1);
+		text_add(&t, r->body, body_without_token(r));
+		text_str(&t, ",\"nextToken\":\"");
+		text_str(&t, token);
+		text_str(&t, "\"}");
+		break;
+	default:
+		return;
+	}
+	text_answer(&t, r);
+}
+
+bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_query *q, struct sim_response *r)
+{
+	const char *s = sim_query_get(q, "nextToken");
+	unsigned long long gen, n = 0, current;
+	char token[96], text[256];
+	bool repeat;
+	int used = 0;
+
+	if (op == SIM_OP_START || !s || strncmp(s, FAULT_TOKEN_PREFIX, strlen(FAULT_TOKEN_PREFIX)) != 0)
+		return false;
+	s += strlen(FAULT_TOKEN_PREFIX);
+	repeat = s[0] == 'R';
+	sim_state_lock(st);
+	current = (unsigned long long)st->token_generation;
+	sim_state_unlock(st);
+	if ((repeat && sscanf(s, "R-%llu+/=%n", &gen, &used) != 1) ||
+		(!repeat && sscanf(s, "E-%llu-%llu+/=%n", &gen, &n, &used) != 2) || used == 0 || s[used] != '\0' ||
+		gen != current) {
+		invalid_token(st, r);
+		return true;
+	}
+	fault_token(st, token, sizeof(token), repeat, n + 1);
+	if (op == SIM_OP_GET)
+		snprintf(text, sizeof(text), "{\"status\":\"COMPLETED\",\"statistics\":[],\"nextToken\":\"%s\"}", token);
+	else
+		snprintf(text, sizeof(text), "{\"%s\":[],\"nextToken\":\"%s\"}", list_member(op), token);
+	set_body(r, 200, JSON_TYPE, text, strlen(text));
+	return true;
 }

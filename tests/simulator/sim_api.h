@@ -15,6 +15,15 @@ struct sim_response {
 	char error_type[128]; /* x-amzn-ErrorType, or "" */
 	int retry_after; /* Retry-After seconds, or -1 */
 	const char *allow; /* Allow header (405), or NULL */
+	int special; /* SIM_SPECIAL_*: how the answer is sent */
+	double stall_seconds; /* SIM_SPECIAL_STALL */
+};
+
+enum {
+	SIM_SPECIAL_NONE,
+	SIM_SPECIAL_RESET, /* the status, headers and the body, with a longer Content-Length; then closed */
+	SIM_SPECIAL_STALL, /* the same, then nothing for stall_seconds, then closed */
+	SIM_SPECIAL_CLOSE, /* closed without an answer */
 };
 
 void sim_response_deinit(struct sim_response *r);
@@ -66,7 +75,23 @@ void sim_api_error(struct sim_state *st, struct sim_response *r, unsigned status
 void sim_api_fault(struct sim_state *st, enum sim_fault f, struct sim_response *r);
 
 /* The operations; farm is a valid farm index. */
-void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t body_len, struct sim_response *r);
+void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t body_len, enum sim_agg_status forced,
+	struct sim_response *r);
+
+/* Targeted faults. The modes that answer in place of the operation (taken before it is served): */
+unsigned sim_api_targeted_pre_modes(enum sim_op op);
+/* ...and those that change a 200 answer of the operation (taken after): */
+unsigned sim_api_targeted_post_modes(enum sim_op op);
+/*
+ * Answers a fault taken before the operation; returns false when the operation is still to be
+ * served (failed, timeout: *forced is set; expire: the aggregation is expired now).
+ */
+bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, size_t farm,
+	const struct sim_query *q, enum sim_agg_status *forced, struct sim_response *r);
+/* Changes the 200 answer r of op as tf says. */
+void sim_api_targeted_transform(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, struct sim_response *r);
+/* Answers a Get or List that carries a nextToken made by a fault (repeat_token, endless_pages); false otherwise. */
+bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_query *q, struct sim_response *r);
 void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, struct sim_response *r);
 void sim_api_list(struct sim_state *st, size_t farm, bool fleets, const struct sim_query *q, struct sim_response *r);
 

@@ -200,9 +200,163 @@ static void faults_json(struct sim_state *st, struct sim_response *r)
 	sim_json_kv_double(&j, "brokenRate", st->broken_rate);
 	sim_json_kv_double(&j, "failRate", st->fail_rate);
 	sim_json_kv_double(&j, "timeoutRate", st->timeout_rate);
+	sim_json_string(&j, "targeted");
+	sim_json_array_open(&j);
+	for (size_t i = 0; i < st->n_targeted; i++) {
+		const struct sim_targeted *t = &st->targeted[i];
+
+		sim_json_map_open(&j);
+		sim_json_kv_string(&j, "mode", sim_tfault_names[t->mode]);
+		sim_json_kv_string(&j, "operation", t->op < 0 ? "*" : sim_op_name((enum sim_op)t->op));
+		sim_json_kv_string(&j, "farmId", t->farm < 0 ? "*" : st->world->farms[t->farm].id);
+		sim_json_kv_int(&j, "count", (long long)t->remaining);
+		sim_json_kv_int(&j, "param", t->param);
+		sim_json_map_close(&j);
+	}
+	sim_json_array_close(&j);
 	sim_json_map_close(&j);
 	sim_state_unlock(st);
 	sim_response_json_finish(&j, r, 200);
+}
+
+/* {"mode":…, "operation":"<Op>"|"*", "farmId":…|"*", "count":N, "param":P} or {"mode":"clear"} */
+static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_response *r)
+{
+	struct sim_targeted t = {.op = -1, .farm = -1, .remaining = 1, .param = 0};
+	const char *mode = NULL;
+	bool clear = false;
+
+	for (size_t i = 0; i < tree->u.object.len; i++) {
+		const char *k = tree->u.object.keys[i];
+		yajl_val v = tree->u.object.values[i];
+
+		if (strcmp(k, "mode") == 0) {
+			mode = YAJL_GET_STRING(v);
+			if (!mode) {
+				control_error(r, 400, "mode must be a string");
+				return;
+			}
+		} else if (strcmp(k, "operation") == 0) {
+			const char *op = YAJL_GET_STRING(v);
+			bool found = false;
+
+			if (!op) {
+				control_error(r, 400, "operation must be a string");
+				return;
+			}
+			for (int o = 0; o < SIM_OP_UNKNOWN && strcmp(op, "*") != 0; o++) {
+				if (strcmp(op, sim_op_name((enum sim_op)o)) == 0) {
+					t.op = o;
+					found = true;
+				}
+			}
+			if (!found && strcmp(op, "*") != 0) {
+				control_error(r, 400, "unknown operation %.64s", op);
+				return;
+			}
+		} else if (strcmp(k, "farmId") == 0) {
+			const char *farm = YAJL_GET_STRING(v);
+
+			if (!farm) {
+				control_error(r, 400, "farmId must be a string");
+				return;
+			}
+			if (strcmp(farm, "*") != 0) {
+				t.farm = sim_world_find_farm(st->world, farm);
+				if (t.farm < 0) {
+					control_error(r, 400, "no farm %.64s", farm);
+					return;
+				}
+			}
+		} else if (strcmp(k, "count") == 0 || strcmp(k, "param") == 0) {
+			if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
+				control_error(r, 400, "%s must be a non-negative integer", k);
+				return;
+			}
+			if (k[0] == 'c')
+				t.remaining = (uint64_t)YAJL_GET_INTEGER(v);
+			else
+				t.param = YAJL_GET_INTEGER(v);
+		} else {
+			control_error(r, 400, "unknown member %.64s", k);
+			return;
+		}
+	}
+	if (strcmp(mode, "clear") == 0) {
+		clear = true;
+	} else {
+		size_t m;
+
+		for (m = 0; m < SIM_TF_COUNT; m++) {
+			if (strcmp(mode, sim_tfault_names[m]) == 0)
+				break;
+		}
+		if (m == SIM_TF_COUNT) {
+			control_error(r, 400, "unknown mode %.64s", mode);
+			return;
+		}
+		t.mode = (enum sim_tfault)m;
+	}
+	sim_state_lock(st);
+	if (clear) {
+		/* the faults waiting, the fault tokens given out (they turn invalid) and the busy farms */
+		st->n_targeted = 0;
+		st->token_generation++;
+		for (size_t f = 0; f < SIM_FARMS; f++)
+			st->busy_until[f] = 0;
+	} else if (t.remaining > 0) {
+		if (st->n_targeted == SIM_TARGETED_MAX) {
+			sim_state_unlock(st);
+			control_error(r, 400, "at most %d targeted faults at once", SIM_TARGETED_MAX);
+			return;
+		}
+		st->targeted[st->n_targeted++] = t;
+	}
+	sim_state_unlock(st);
+	sim_log("faults: %s%s", clear ? "cleared" : "targeted ", clear ? "" : sim_tfault_names[t.mode]);
+	faults_json(st, r);
+}
+
+/* {"farmId":…, "seconds":S}: the farm runs someone else's aggregation for S seconds (0: no longer) */
+static void set_busy(struct sim_state *st, const char *body, size_t len, struct sim_response *r)
+{
+	char err[256];
+	yajl_val tree = sim_json_parse(body, len, MAX_CONTROL_DEPTH, err, sizeof(err));
+	yajl_val farm_v, seconds_v;
+	const char *farm_id;
+	struct sim_json j;
+	int farm;
+
+	if (!tree) {
+		control_error(r, 400, "bad JSON: %s", err);
+		return;
+	}
+	farm_v = sim_json_member(tree, "farmId");
+	seconds_v = sim_json_member(tree, "seconds");
+	farm_id = farm_v ? YAJL_GET_STRING(farm_v) : NULL;
+	if (!farm_id || !seconds_v || !YAJL_IS_NUMBER(seconds_v) || YAJL_GET_DOUBLE(seconds_v) < 0 ||
+		YAJL_GET_DOUBLE(seconds_v) > 86400) {
+		control_error(r, 400, "expected {\"farmId\":…,\"seconds\":0…86400}");
+		goto out;
+	}
+	farm = sim_world_find_farm(st->world, farm_id);
+	if (farm < 0) {
+		control_error(r, 404, "no farm %.64s", farm_id);
+		goto out;
+	}
+	sim_state_lock(st);
+	st->busy_until[farm] = YAJL_GET_DOUBLE(seconds_v) > 0 ? sim_monotonic() + YAJL_GET_DOUBLE(seconds_v) : 0;
+	sim_state_unlock(st);
+	sim_log("farm %s busy for %gs", farm_id, YAJL_GET_DOUBLE(seconds_v));
+	if (!sim_response_json_begin(&j, r))
+		goto out;
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "farmId", farm_id);
+	sim_json_kv_double(&j, "seconds", YAJL_GET_DOUBLE(seconds_v));
+	sim_json_map_close(&j);
+	sim_response_json_finish(&j, r, 200);
+out:
+	yajl_tree_free(tree);
 }
 
 static const char *const rate_names[] = {"throttleRate", "errorRate", "brokenRate", "failRate", "timeoutRate"};
@@ -222,6 +376,10 @@ static void set_faults(struct sim_state *st, const char *body, size_t len, struc
 	}
 	if (!YAJL_IS_OBJECT(tree)) {
 		control_error(r, 400, "expected an object");
+		goto out;
+	}
+	if (sim_json_member(tree, "mode")) {
+		set_targeted(st, tree, r);
 		goto out;
 	}
 	for (size_t i = 0; i < tree->u.object.len; i++) {
@@ -364,6 +522,11 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			faults_json(st, r);
 		else
 			allow = "GET, HEAD, POST";
+	} else if (strcmp(path, "/__sim/busy") == 0) {
+		if (strcmp(method, "POST") == 0)
+			set_busy(st, body, body_len, r);
+		else
+			allow = "POST";
 	} else if (strcmp(path, "/__sim/credentials") == 0) {
 		if (strcmp(method, "POST") == 0)
 			set_credentials(st, body, body_len, r);

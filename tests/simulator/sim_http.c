@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #define MAX_SKEW_SECONDS 300
 #define API_PREFIX "/2023-10-12/farms/"
 #define CONTROL_PREFIX "/__sim/"
+
+/* Set when the server stops, so that a stalled answer ends at once. */
+static atomic_bool server_stopping;
 
 /* One HTTP request, from the request line (URI log callback) to completion. */
 struct request {
@@ -263,6 +267,9 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	enum sim_op op;
 	char *farm_id = NULL;
 	int farm;
+	struct sim_targeted tf;
+	bool have_fault;
+	enum sim_agg_status forced = SIM_AGG_IN_PROGRESS;
 
 	op = route(st, method, path, &seg, &seg_len, r);
 	*op_out = op;
@@ -303,9 +310,20 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		sim_api_error(st, r, 400, "ValidationException", &d, "The query string is malformed");
 		goto out;
 	}
+	/* targeted faults (POST /__sim/faults with "mode") that answer in place of the operation */
+	sim_state_lock(st);
+	have_fault = sim_state_take_targeted(st, op, (size_t)farm, sim_api_targeted_pre_modes(op), &tf);
+	sim_state_unlock(st);
+	if (have_fault) {
+		sim_log("targeted fault %s on %s", sim_tfault_names[tf.mode], sim_op_name(op));
+		if (sim_api_targeted_answer(st, &tf, op, (size_t)farm, &q, &forced, r))
+			goto out;
+	}
+	if (sim_api_fault_token(st, op, &q, r))
+		goto out;
 	switch (op) {
 	case SIM_OP_START:
-		sim_api_start(st, (size_t)farm, rq->body ? rq->body : "", rq->body_len, r);
+		sim_api_start(st, (size_t)farm, rq->body ? rq->body : "", rq->body_len, forced, r);
 		break;
 	case SIM_OP_GET:
 		sim_api_get(st, (size_t)farm, &q, r);
@@ -317,6 +335,17 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	case SIM_OP_UNKNOWN:
 	case SIM_OP_COUNT:
 		break;
+	}
+	/* those that change a good answer: a Get's only when it carries a page (not IN_PROGRESS) */
+	if (r->status == 200 && r->body &&
+		(op != SIM_OP_GET || memmem(r->body, r->body_len, "\"statistics\"", 12))) {
+		sim_state_lock(st);
+		have_fault = sim_state_take_targeted(st, op, (size_t)farm, sim_api_targeted_post_modes(op), &tf);
+		sim_state_unlock(st);
+		if (have_fault) {
+			sim_log("targeted fault %s on %s", sim_tfault_names[tf.mode], sim_op_name(op));
+			sim_api_targeted_transform(st, &tf, op, r);
+		}
 	}
 out:
 	sim_query_deinit(&q);
@@ -347,6 +376,62 @@ static void serve_control(struct sim_state *st, const char *method, const char *
 	sim_response_json_finish(&j, r, status);
 }
 
+/* An answer cut short (reset) or stalled: the body given, then an error that closes the connection. */
+struct broken_body {
+	char *data;
+	size_t len;
+	double stall_seconds; /* 0: close at once */
+};
+
+static ssize_t broken_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct broken_body *b = cls;
+
+	if (pos < b->len) {
+		size_t n = b->len - (size_t)pos < max ? b->len - (size_t)pos : max;
+
+		memcpy(buf, b->data + pos, n);
+		return (ssize_t)n;
+	}
+	/* thread per connection: sleeping here holds this connection only */
+	for (double left = b->stall_seconds; left > 0 && !atomic_load(&server_stopping); left -= 0.1) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void broken_body_free(void *cls)
+{
+	struct broken_body *b = cls;
+
+	free(b->data);
+	free(b);
+}
+
+static struct MHD_Response *broken_response(const struct sim_response *r)
+{
+	struct broken_body *b = calloc(1, sizeof(*b));
+	struct MHD_Response *resp;
+
+	if (!b)
+		return NULL;
+	b->data = malloc(r->body_len ? r->body_len : 1);
+	if (!b->data) {
+		free(b);
+		return NULL;
+	}
+	memcpy(b->data, r->body, r->body_len);
+	b->len = r->body_len;
+	b->stall_seconds = r->special == SIM_SPECIAL_STALL ? r->stall_seconds : 0;
+	/* a Content-Length promising more than will ever come */
+	resp = MHD_create_response_from_callback(r->body_len + 4096, 1024, broken_body_read, b, broken_body_free);
+	if (!resp)
+		broken_body_free(b);
+	return resp;
+}
+
 static enum MHD_Result send_response(struct sim_state *st, struct MHD_Connection *conn, const struct sim_response *r)
 {
 	static char empty[1];
@@ -354,7 +439,11 @@ static enum MHD_Result send_response(struct sim_state *st, struct MHD_Connection
 	char request_id[37], retry[16];
 	enum MHD_Result ret = MHD_NO;
 
-	resp = MHD_create_response_from_buffer(r->body_len, r->body_len ? r->body : empty, MHD_RESPMEM_MUST_COPY);
+	if (r->special == SIM_SPECIAL_RESET || r->special == SIM_SPECIAL_STALL)
+		resp = broken_response(r);
+	else
+		resp = MHD_create_response_from_buffer(
+			r->body_len, r->body_len ? r->body : empty, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	sim_api_request_id(st, request_id);
@@ -421,11 +510,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		sim_response_internal_failure(&r, "no answer");
 	if (op != SIM_OP_COUNT) {
 		sim_state_lock(st);
-		sim_state_count(st, op, r.status);
+		sim_state_count(st, op, r.special ? 0 : r.status); /* 0: no whole answer */
 		sim_state_unlock(st);
 	}
-	sim_log("%s %s -> %u %s%s", method, rq->raw_uri, r.status, r.error_type,
-		op != SIM_OP_COUNT ? "" : " (control)");
+	sim_log("%s %s -> %u %s%s%s", method, rq->raw_uri, r.status, r.error_type,
+		op != SIM_OP_COUNT ? "" : " (control)",
+		r.special == SIM_SPECIAL_RESET   ? " (reset mid-body)"
+		: r.special == SIM_SPECIAL_STALL ? " (stalled)"
+		: r.special == SIM_SPECIAL_CLOSE ? " (closed)"
+						 : "");
+	if (r.special == SIM_SPECIAL_CLOSE) {
+		/* no answer: MHD closes the connection */
+		sim_response_deinit(&r);
+		free(path);
+		return MHD_NO;
+	}
 	ret = send_response(st, conn, &r);
 	sim_response_deinit(&r);
 	free(path);
@@ -551,6 +650,7 @@ int sim_http_start(struct sim_http *h, struct sim_state *st, const char *address
 
 void sim_http_stop(struct sim_http *h)
 {
+	atomic_store(&server_stopping, true);
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	h->daemon = NULL;

@@ -127,6 +127,55 @@ enum sim_agg_status sim_aggregation_status(const struct sim_aggregation *a, doub
 
 int sim_state_start(struct sim_state *st, const struct sim_agg_request *req, double now, struct sim_aggregation **out)
 {
+	return sim_state_start_forced(st, req, now, SIM_AGG_IN_PROGRESS, out);
+}
+
+const char *const sim_tfault_names[SIM_TF_COUNT] = {
+	[SIM_TF_RESET] = "reset",
+	[SIM_TF_STALL] = "stall",
+	[SIM_TF_CLOSE] = "close",
+	[SIM_TF_THROTTLE] = "throttle",
+	[SIM_TF_THROTTLE_RETRY_AFTER] = "throttle_retry_after",
+	[SIM_TF_ERROR_500] = "error_500",
+	[SIM_TF_ERROR_502] = "error_502",
+	[SIM_TF_ERROR_503] = "error_503",
+	[SIM_TF_MALFORMED] = "malformed",
+	[SIM_TF_TRUNCATED] = "truncated",
+	[SIM_TF_WRONG_TYPES] = "wrong_types",
+	[SIM_TF_HUGE] = "huge",
+	[SIM_TF_DEEP] = "deep",
+	[SIM_TF_REPEAT_TOKEN] = "repeat_token",
+	[SIM_TF_ENDLESS_PAGES] = "endless_pages",
+	[SIM_TF_FAILED] = "failed",
+	[SIM_TF_TIMEOUT] = "timeout",
+	[SIM_TF_EXPIRE] = "expire",
+	[SIM_TF_EXPIRED_TOKEN] = "expired_token",
+	[SIM_TF_ACCESS_DENIED] = "access_denied",
+	[SIM_TF_UNKNOWN_FARM] = "unknown_farm",
+};
+
+bool sim_state_take_targeted(struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out)
+{
+	for (size_t i = 0; i < st->n_targeted; i++) {
+		struct sim_targeted *t = &st->targeted[i];
+
+		if (!(modes & (1u << t->mode)) || (t->op >= 0 && t->op != (int)op) ||
+			(t->farm >= 0 && t->farm != (int)farm) || t->remaining == 0)
+			continue;
+		*out = *t;
+		st->faults_injected++;
+		if (--t->remaining == 0) {
+			memmove(t, t + 1, (st->n_targeted - i - 1) * sizeof(*t));
+			st->n_targeted--;
+		}
+		return true;
+	}
+	return false;
+}
+
+int sim_state_start_forced(struct sim_state *st, const struct sim_agg_request *req, double now,
+	enum sim_agg_status forced, struct sim_aggregation **out)
+{
 	struct sim_aggregation *a;
 	char label[64];
 	double u;
@@ -138,6 +187,11 @@ int sim_state_start(struct sim_state *st, const struct sim_agg_request *req, dou
 			st->concurrent_starts_refused++;
 			return 1;
 		}
+	}
+	if (req->farm < SIM_FARMS && now < st->busy_until[req->farm]) {
+		/* someone else's aggregation (POST /__sim/busy) */
+		st->concurrent_starts_refused++;
+		return 1;
 	}
 	if (st->n_aggs == st->cap_aggs) {
 		size_t cap = st->cap_aggs ? 2 * st->cap_aggs : 16;
@@ -165,7 +219,18 @@ int sim_state_start(struct sim_state *st, const struct sim_agg_request *req, dou
 	a->started_at = now;
 	a->completed_at = now + (double)st->config->aggregation_delay_ms / 1000.0;
 	u = sim_rng_unit(&st->outcome_rng);
-	if (u < st->fail_rate) {
+	if (forced == SIM_AGG_FAILED || forced == SIM_AGG_TIMEOUT) {
+		/* targeted: the same draws as without it, so the random outcomes that follow do not change */
+		if (!(u < st->fail_rate))
+			(void)sim_rng_unit(&st->outcome_rng);
+		a->outcome = forced;
+		snprintf(a->status_message, sizeof(a->status_message),
+			forced == SIM_AGG_FAILED
+				? "Aggregation failed (injected): reduce the time range or the number of resources"
+				: "Aggregation timed out (injected): use a longer period or a shorter time range");
+		/* counted when the fault was taken */
+		st->faults_injected--;
+	} else if (u < st->fail_rate) {
 		a->outcome = SIM_AGG_FAILED;
 		snprintf(a->status_message, sizeof(a->status_message),
 			"Aggregation failed (injected): reduce the time range or the number of resources");

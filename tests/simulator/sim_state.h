@@ -71,6 +71,44 @@ enum sim_fault {
 	SIM_FAULT_BROKEN_EMPTY, /* 200, empty body */
 };
 
+/* Targeted faults (POST /__sim/faults with "mode"): the next N matching API requests get one. */
+enum sim_tfault {
+	SIM_TF_RESET,          /* headers and part of the body, then the connection closes */
+	SIM_TF_STALL,          /* headers and part of the body, then nothing for param seconds, then close */
+	SIM_TF_CLOSE,          /* the connection closes before any answer */
+	SIM_TF_THROTTLE,       /* 429 ThrottlingException, no Retry-After */
+	SIM_TF_THROTTLE_RETRY_AFTER, /* 429 with Retry-After: param */
+	SIM_TF_ERROR_500,      /* 500 JSON InternalServerErrorException */
+	SIM_TF_ERROR_502,      /* 502 HTML */
+	SIM_TF_ERROR_503,      /* 503 HTML */
+	SIM_TF_MALFORMED,      /* 200, not valid JSON */
+	SIM_TF_TRUNCATED,      /* 200, JSON cut short */
+	SIM_TF_WRONG_TYPES,    /* 200, the real answer with members of the wrong type ("count":"3") */
+	SIM_TF_HUGE,           /* 200, valid JSON of param bytes (the real rows repeated) */
+	SIM_TF_DEEP,           /* 200, arrays nested param deep */
+	SIM_TF_REPEAT_TOKEN,   /* 200, the real page with a nextToken that comes back for ever */
+	SIM_TF_ENDLESS_PAGES,  /* 200, the real page, then empty pages, each with a new nextToken */
+	SIM_TF_FAILED,         /* Start: the aggregation ends FAILED */
+	SIM_TF_TIMEOUT,        /* Start: the aggregation ends TIMEOUT */
+	SIM_TF_EXPIRE,         /* Get: the aggregation expires now (404 as after its TTL) */
+	SIM_TF_EXPIRED_TOKEN,  /* 403 ExpiredTokenException */
+	SIM_TF_ACCESS_DENIED,  /* 403 AccessDeniedException */
+	SIM_TF_UNKNOWN_FARM,   /* 404 ResourceNotFoundException (resourceType farm) */
+	SIM_TF_COUNT,
+};
+
+#define SIM_TARGETED_MAX 32
+
+struct sim_targeted {
+	enum sim_tfault mode;
+	int op;              /* enum sim_op, -1: any */
+	int farm;            /* farm index, -1: any */
+	uint64_t remaining;
+	long long param;     /* seconds, bytes, depth; 0: the default */
+};
+
+extern const char *const sim_tfault_names[SIM_TF_COUNT];
+
 /* Credentials as accepted now; "previous" ones (after a rotation) get ExpiredTokenException. */
 struct sim_credentials {
 	char access_key_id[128];
@@ -97,6 +135,10 @@ struct sim_state {
 	uint64_t requests[SIM_OP_COUNT][SIM_HTTP_CODES];
 	uint64_t signature_failures, concurrent_starts_refused, faults_injected;
 	uint64_t n_errors, n_request_ids;
+	struct sim_targeted targeted[SIM_TARGETED_MAX];
+	size_t n_targeted;
+	uint64_t token_generation; /* of the fault tokens; "clear" makes the old ones invalid */
+	double busy_until[SIM_FARMS]; /* monotonic: the farm runs someone else's aggregation until then */
 };
 
 /* Sets up the state for config and world (both outlive it). Returns 0, -ENOMEM or -EIO. */
@@ -119,6 +161,16 @@ void sim_state_expire(struct sim_state *st, double now);
  * Returns 0, 1 when refused (in progress), -ENOMEM or -EIO.
  */
 int sim_state_start(struct sim_state *st, const struct sim_agg_request *req, double now, struct sim_aggregation **out);
+
+/* The same with the outcome forced (SIM_AGG_FAILED / SIM_AGG_TIMEOUT) unless forced is SIM_AGG_IN_PROGRESS. */
+int sim_state_start_forced(struct sim_state *st, const struct sim_agg_request *req, double now,
+	enum sim_agg_status forced, struct sim_aggregation **out);
+
+/*
+ * Under lock: takes one targeted fault for a request of op on farm whose mode is in modes (a bit
+ * mask of 1u << enum sim_tfault): copies it to *out, counts it and returns true.
+ */
+bool sim_state_take_targeted(struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out);
 
 /* Under lock: the aggregation with this id on farm, or NULL. */
 struct sim_aggregation *sim_state_find(struct sim_state *st, size_t farm, const char *id);
