@@ -8,16 +8,7 @@
 #include "deadline_api.h"
 #include "log.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz.h"
 
 /* A parser's result code must be one of the documented ones, and err a terminated string. */
 static void check_result(int r, const char *err, size_t errlen)

@@ -15,16 +15,7 @@
 #include "metrics.h"
 #include "usage.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-			abort(); \
-		} \
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_ROWS 32
 #define LONG_STRING 3000 /* a length byte of 0xff asks for a string this long (the first two times) */
