@@ -44,6 +44,7 @@
 #define MHD_LOG_PER_SECOND 5u
 /* Eviction ranking (conn_worth): how new connections are judged, before their byte rate means much. */
 #define NEW_CONNECTION_GRACE_MS 1000
+#define DEFER_ACCEPT_SECONDS 5
 #define NEW_CONNECTION_REAL_BYTES 64 /* a request line and Host, or a TLS ClientHello, are more */
 #define NEW_CONNECTION_WORTH 200 /* bytes per second: above a slowloris, below a real client */
 /* TLS: 1.2 and 1.3, or 1.3 only; GnuTLS's NORMAL set of ciphers otherwise. */
@@ -111,6 +112,7 @@ struct http_server {
 	pthread_mutex_t conn_lock;
 	struct conn *idle_head, *idle_tail;
 	unsigned n_conns;
+	unsigned n_closing; /* evicted, counted in n_conns until their thread closes them */
 	unsigned long evictions;
 	bool locks_ready;
 };
@@ -380,7 +382,8 @@ static void idle_append(struct http_server *srv, struct conn *c)
 }
 
 /*
- * How much c deserves its slot. Bytes waiting to be read: the turn is ours, never evicted. In its first
+ * How much c deserves its slot. A request or ClientHello waiting to be read (a few bytes are not: a flood can
+ * send those, and with TCP_DEFER_ACCEPT every new connection has some): the turn is ours, never evicted. In its first
  * NEW_CONNECTION_GRACE_MS: high when it has sent a request or a TLS ClientHello (hundreds of bytes at once, as
  * a scraper does), low otherwise (nothing or a few bytes yet). After that: the bytes per second it has sent
  * since it was accepted: nothing for a flood, a few for a slowloris, a request per scrape for a keep-alive.
@@ -393,7 +396,7 @@ static uint64_t conn_worth(const struct conn *c, int64_t now_ms)
 	int unread = 0;
 	int64_t age = now_ms - c->started_ms;
 
-	if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
+	if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread >= NEW_CONNECTION_REAL_BYTES)
 		return UINT64_MAX;
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
@@ -427,6 +430,7 @@ static void idle_evict_worst(struct http_server *srv)
 		return;
 	idle_unlink(srv, victim);
 	victim->evicted = true;
+	srv->n_closing++;
 	srv->evictions++;
 	if (shutdown(victim->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
 		log_debug("component=http op=evict status=error error=\"%s\"", strerror(errno));
@@ -456,19 +460,22 @@ static void conn_notify(
 			if (o->fd == c->fd) {
 				idle_unlink(srv, o);
 				o->evicted = true;
+				srv->n_closing++;
 				break;
 			}
 		}
 		srv->n_conns++;
 		/*
-		 * Past max_connections the waiting connection worth least goes (conn_worth). It closes a
-		 * moment later (its thread must notice), so libmicrohttpd's own limit, which refuses newcomers
-		 * scrapers included, sits higher (CONNECTION_HARD_LIMIT) and a burst of connections does not reach it.
+		 * Past max_connections the waiting connection worth least goes (conn_worth), the newcomer included:
+		 * a newcomer worth less than everyone waiting closes itself. An evicted connection closes a moment
+		 * later (its thread must notice) and no longer counts, or a burst would evict one connection per
+		 * arrival down to the best; libmicrohttpd's own limit, which refuses newcomers scrapers included,
+		 * sits higher (CONNECTION_HARD_LIMIT) so that a burst does not reach it.
 		 */
-		if (srv->n_conns > srv->max_connections)
-			idle_evict_worst(srv);
 		if (c->fd >= 0)
 			idle_append(srv, c);
+		if (srv->n_conns - srv->n_closing > srv->max_connections)
+			idle_evict_worst(srv);
 		pthread_mutex_unlock(&srv->conn_lock);
 		*socket_context = c;
 		return;
@@ -478,6 +485,8 @@ static void conn_notify(
 	pthread_mutex_lock(&srv->conn_lock);
 	idle_unlink(srv, c);
 	srv->n_conns--;
+	if (c->evicted)
+		srv->n_closing--;
 	pthread_mutex_unlock(&srv->conn_lock);
 	free(c);
 	*socket_context = NULL;
@@ -830,6 +839,12 @@ static int listen_open(const char *address, bool *ipv6, unsigned *port_out, char
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		static const int one = 1;
+		/*
+		 * Scrapers and TLS clients speak first: the kernel hands a connection over only once its first bytes
+		 * are in, so a flood of connections that never send anything costs no thread and takes no slot from
+		 * a scraper (silent ones are handed over after about this long and then judged like any other).
+		 */
+		static const int defer_seconds = DEFER_ACCEPT_SECONDS;
 		address_text(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd < 0) {
@@ -849,6 +864,9 @@ static int listen_open(const char *address, bool *ipv6, unsigned *port_out, char
 		} else if (listen(fd, SOMAXCONN) < 0) {
 			last = -errno;
 			failed = "listen";
+		} else if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_seconds, sizeof(defer_seconds)) < 0) {
+			last = -errno;
+			failed = "setsockopt TCP_DEFER_ACCEPT";
 		} else {
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof(ss);
