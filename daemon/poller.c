@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "deadline_api.h"
@@ -46,6 +48,8 @@
 /* Pages of one aggregation, and restarts of an aggregation that expired meanwhile. */
 #define PAGES_MAX 20000 /* 2 million rows */
 #define LIST_PAGES_MAX 1000
+/* How much nicer than the rest of the process a farm thread runs (see lower_priority). */
+#define WORKER_NICENESS 10
 #define AGGREGATION_RESTARTS_MAX 2
 
 /* A FAILED or TIMEOUT aggregation is asked again in halves: resources first, then the window. */
@@ -1088,10 +1092,31 @@ out:
 
 /* ---- schedule ---- */
 
+/*
+ * Refreshing is background work with minutes of slack; a scrape has a deadline. On Linux nice values are per
+ * thread: this farm thread (and what it starts) yields the processor to the HTTP threads when both want it,
+ * so parsing and rendering a large refresh does not slow the scrapes served meanwhile. Where the system
+ * refuses (a seccomp filter without setpriority), everything works as before, at the same priority.
+ */
+static void lower_priority(void)
+{
+	id_t tid = (id_t)gettid();
+	int now;
+
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, tid);
+	if (now == -1 && errno)
+		return;
+	if (setpriority(PRIO_PROCESS, tid, now + WORKER_NICENESS > 19 ? 19 : now + WORKER_NICENESS) < 0)
+		log_debug("component=poller op=setpriority status=error error=\"%s\"", strerror(errno));
+}
+
 static void *farm_worker_main(void *arg)
 {
 	struct farm_worker *w = arg;
 	struct poller *p = w->poller;
+
+	lower_priority();
 
 	while (!poller_stopping(p)) {
 		struct report_state *next = NULL;
