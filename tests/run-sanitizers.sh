@@ -34,7 +34,7 @@ run_asan() {
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logdir/ubsan"
   export LSAN_OPTIONS="log_path=$logdir/lsan"
   local r=0
-  meson test -C "$asan_dir" --no-rebuild --print-errorlogs --num-processes 2 --suite unit --suite integration || r=1
+  meson test -C "$asan_dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 2 --suite unit --suite integration || r=1
   local reports errors leaks
   reports=$(find "$logdir" -type f | wc -l)
   errors=$(cat "$logdir"/* 2>/dev/null | grep -c -E '^(==[0-9]+==ERROR: AddressSanitizer|.*runtime error:)' || true)
