@@ -1006,17 +1006,34 @@ static void test_limits(struct metrics_store *s)
 	curl_slist_free_all(h);
 	curl_easy_cleanup(curl);
 
-	/* The inactivity timeout closes a silent connection. */
+	/* The inactivity timeout closes a connection that sent a byte and went silent. */
 	int fd = raw_connect(port);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
 		struct timeval tv = {5, 0};
 		char buf[64];
+		CHECK(send(fd, "G", 1, MSG_NOSIGNAL) == 1);
 		double t0 = seconds_now();
 		CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		double took = seconds_now() - t0;
 		CHECK_MSG(n <= 0 && took > 1.0 && took < 4.5, "recv %zd after %.1f s", n, took);
+		close(fd);
+	}
+	/*
+	 * One that never sends anything is the kernel's until TCP_DEFER_ACCEPT gives up on it (5 s and the
+	 * SYN-ACK retransmissions: about 7 s), then the inactivity timeout applies: closed all the same.
+	 */
+	fd = raw_connect(port);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		struct timeval tv = {20, 0};
+		char buf[64];
+		double t0 = seconds_now();
+		CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		double took = seconds_now() - t0;
+		CHECK_MSG(n <= 0 && took > 4.0 && took < 18.0, "silent connection: recv %zd after %.1f s", n, took);
 		close(fd);
 	}
 	http_server_free(srv);
