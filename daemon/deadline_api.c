@@ -11,6 +11,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "numfmt.h"
 #include "sigv4.h"
 #include "window.h"
 
@@ -366,6 +367,26 @@ static int json_number(
 	bool integral = true;
 	int ok = 1;
 
+	if (node->kind == JSON_DOUBLE) {
+		/* strtod()'s result without its cost for the usual few-digit numbers (numfmt.c) */
+		int r = numfmt_parse_double(s, n, &v->d);
+		if (r == -ENOMEM)
+			return json_fail(p, -ENOMEM, p->depth, "out of memory");
+		if (r < 0 || !isfinite(v->d))
+			return json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "number out of range: %.*s", shown, s);
+		return 1;
+	}
+	if (node->kind == JSON_INTEGER && n > 0 && n <= 18) {
+		/* plain digits: what strtoll() would read, without the copy (18 digits cannot overflow) */
+		long long i = 0;
+		size_t k = 0;
+		for (; k < n && (unsigned)(s[k] - '0') <= 9; k++)
+			i = i * 10 + (s[k] - '0');
+		if (k == n) {
+			v->i = i;
+			return 1;
+		}
+	}
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
 			integral = false;
@@ -392,12 +413,6 @@ static int json_number(
 		if (errno == ERANGE || *end || end == buf)
 			ok = json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "integer out of range: %.32s", buf);
 		v->i = i;
-	} else {
-		/* the daemon never calls setlocale(), so strtod() reads '.' as JSON does */
-		double d = strtod(buf, &end);
-		if (*end || end == buf || !isfinite(d))
-			ok = json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "number out of range: %.32s", buf);
-		v->d = d;
 	}
 	if (buf != small)
 		free(buf);
@@ -519,7 +534,8 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
 	f->member = NULL;
 	for (size_t i = 0; i < node->n_members; i++) {
 		const char *name = node->members[i].name;
-		if (strlen(name) == n && memcmp(name, key, n) == 0) {
+		/* the first byte rules out most names without a strlen() */
+		if (n && name[0] == (char)key[0] && strlen(name) == n && memcmp(name, key, n) == 0) {
 			f->member = &node->members[i];
 			break;
 		}
@@ -714,7 +730,7 @@ static const struct json_member *row_find(const char *key, size_t len)
 {
 	for (int f = 0; f < GROUP_FIELD_COUNT; f++) {
 		const char *name = group_field_json_member((enum group_field)f);
-		if (name && strlen(name) == len && memcmp(name, key, len) == 0)
+		if (name && len && name[0] == key[0] && strlen(name) == len && memcmp(name, key, len) == 0)
 			return &row_field_members[f];
 	}
 	return NULL;
@@ -798,13 +814,18 @@ static enum deadline_status status_from_text(const char *s)
 /* RFC 3339 bucket bounds are informational: one we cannot read becomes 0 instead of failing the page. */
 static int bucket_time(const struct json_value *v, int64_t *out)
 {
-	char *s = str_copy(v->s, v->len);
+	char small[64], *s = small;
 
-	if (!s)
+	/* two per row: no malloc for the usual 20-odd bytes */
+	if (v->len < sizeof(small)) {
+		memcpy(small, v->s, v->len);
+		small[v->len] = '\0';
+	} else if (!(s = str_copy(v->s, v->len)))
 		return -ENOMEM;
 	if (window_parse_rfc3339(s, out) < 0)
 		*out = 0;
-	free(s);
+	if (s != small)
+		free(s);
 	return 0;
 }
 

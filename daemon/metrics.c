@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
+#include "numfmt.h"
 
 enum family {
 	FAMILY_COST,
@@ -303,23 +304,8 @@ int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 /* A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf. */
 static void format_double(char *out, size_t size, double v)
 {
-	if (isnan(v)) {
-		snprintf(out, size, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(out, size, v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	for (int precision = 15; precision <= 17; precision++) {
-		snprintf(out, size, "%.*g", precision, v);
-		if (strtod(out, NULL) == v)
-			break;
-	}
-	/* Should anything ever switch LC_NUMERIC, the output must still use a point. */
-	for (char *c = out; *c; c++)
-		if (*c == ',')
-			*c = '.';
+	/* the first of %.15g, %.16g, %.17g that reads back, computed exactly without printf (numfmt.c) */
+	(void)numfmt_double(out, size, v);
 }
 
 static void snapshot_unref(struct metrics_snapshot *snap)

@@ -340,24 +340,21 @@ static int group_get(struct usage_table *t, const struct group_key *key, struct 
 	return 0;
 }
 
-static void key_add(struct group_key *key, size_t i, const char *v)
+static void key_add(struct group_key *key, size_t i, const char *v, size_t len)
 {
 	if (v) {
 		key->values[i] = v;
-		key->lens[i] = strlen(v);
+		key->lens[i] = len;
 	}
 	key->hashes[i] = hash_bytes(key->values[i], key->lens[i]);
 	key->hash = hash_mix(key->hash * UINT64_C(0x9e3779b97f4a7c15) + key->hashes[i] + i);
 }
 
 /* The group's job name is the first non-empty one seen. */
-static int job_name_offer(struct usage_table *t, struct usage_group *g, const char *name)
+static int job_name_offer(struct usage_table *t, struct usage_group *g, const char *name, size_t n)
 {
-	size_t n;
-
 	if (t->job_index < 0 || g->job_name[0] != '\0' || !name || name[0] == '\0')
 		return 0;
-	n = strlen(name);
 	return intern(t, name, n, hash_bytes(name, n), &g->job_name);
 }
 
@@ -373,16 +370,28 @@ static void count_add(struct usage_group *g, int64_t count)
  * values which render alike are one group (one series), never two series with the same labels.
  * *copy is set when a sanitised copy was made (the caller frees it).
  */
-static int value_rendered(const char *v, const char **out, char **copy)
+static int value_rendered(const char *v, const char **out, size_t *len, char **copy)
 {
+	const unsigned char *p = (const unsigned char *)v;
+	unsigned char high = 0;
+	size_t n = 0;
+
 	*copy = NULL;
 	*out = v;
-	if (!v || model_utf8_valid(v))
+	*len = 0;
+	if (!v)
+		return 0;
+	/* ids and names are nearly always ASCII, which is valid UTF-8: one pass for the length and that */
+	for (; p[n]; n++)
+		high |= p[n];
+	*len = n;
+	if (high < 0x80 || model_utf8_valid(v))
 		return 0;
 	*copy = model_utf8_sanitize(v);
 	if (!*copy)
 		return -ENOMEM;
 	*out = *copy;
+	*len = strlen(*copy);
 	return 0;
 }
 
@@ -392,23 +401,26 @@ int usage_table_add(struct usage_table *t, const struct usage_row *row)
 	struct usage_group *g;
 	char *copies[3] = {NULL, NULL, NULL};
 	const char *v;
+	size_t len;
 	int r = -EINVAL;
 
 	if (!t || !row)
 		return -EINVAL;
 	for (size_t i = 0; i < t->n_group_by; i++) {
-		r = value_rendered(row->fields[t->group_by[i]], &v, &copies[i]);
+		r = value_rendered(row->fields[t->group_by[i]], &v, &len, &copies[i]);
 		if (r < 0)
 			goto out;
-		key_add(&key, i, v);
+		key_add(&key, i, v, len);
 	}
 	r = group_get(t, &key, &g);
 	if (r < 0)
 		goto out;
-	r = value_rendered(row->job_name, &v, &copies[2]);
-	if (r < 0)
-		goto out;
-	r = job_name_offer(t, g, v);
+	if (t->job_index >= 0 && g->job_name[0] == '\0') {
+		r = value_rendered(row->job_name, &v, &len, &copies[2]);
+		if (r < 0)
+			goto out;
+		r = job_name_offer(t, g, v, len);
+	}
 	if (r < 0)
 		goto out;
 	count_add(g, row->count);
@@ -450,11 +462,11 @@ int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
 		struct group_key key = {.values = {empty_string, empty_string}};
 		struct usage_group *g;
 		for (size_t i = 0; i < dst->n_group_by; i++)
-			key_add(&key, i, sg->values[i]);
+			key_add(&key, i, sg->values[i], strlen(sg->values[i]));
 		r = group_get(dst, &key, &g);
 		if (r < 0)
 			return r;
-		r = job_name_offer(dst, g, sg->job_name);
+		r = job_name_offer(dst, g, sg->job_name, strlen(sg->job_name));
 		if (r < 0)
 			return r;
 		count_add(g, sg->count);
