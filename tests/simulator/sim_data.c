@@ -222,7 +222,7 @@ static char *job_name(struct sim_rng *rng, size_t index)
 		(unsigned)(1 + sim_rng_below(rng, 40)));
 }
 
-static int build_farms(struct sim_world *w)
+static int build_farms(struct sim_world *w, size_t first_farm_queues)
 {
 	int r;
 
@@ -232,11 +232,13 @@ static int build_farms(struct sim_world *w)
 		r = derive_id(w->seed, farm->id, sizeof(farm->id), "farm-", farm->raw_id, "farm/%zu", f);
 		if (r < 0)
 			return r;
-		farm->queues = calloc(farm_queues[f], sizeof(*farm->queues));
+		size_t n_queues = f == 0 && first_farm_queues ? first_farm_queues : farm_queues[f];
+
+		farm->queues = calloc(n_queues, sizeof(*farm->queues));
 		farm->fleets = calloc(farm_fleets[f], sizeof(*farm->fleets));
 		if (!farm->queues || !farm->fleets)
 			return -ENOMEM;
-		farm->n_queues = farm_queues[f];
+		farm->n_queues = n_queues;
 		farm->n_fleets = farm_fleets[f];
 		for (size_t i = 0; i < farm->n_queues; i++) {
 			struct sim_queue *q = &farm->queues[i];
@@ -438,7 +440,7 @@ int sim_world_new(struct sim_world **out, const struct sim_world_params *params)
 	w->n_jobs = params->n_jobs;
 	w->n_users = params->n_users;
 
-	r = build_farms(w);
+	r = build_farms(w, params->first_farm_queues);
 	if (r < 0)
 		goto out;
 	r = build_users_and_jobs(w, &job_offsets);

@@ -24,6 +24,7 @@ struct sim_world_params {
 	size_t n_jobs; /* over all farms */
 	size_t n_users;
 	size_t n_sessions; /* over all farms, before the --new-usage-type extra */
+	size_t first_farm_queues; /* 0: the default (25) */
 	bool new_usage_type;
 };
 

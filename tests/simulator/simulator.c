@@ -36,6 +36,7 @@ enum {
 	OPT_MAX_ROWS,
 	OPT_NEW_USAGE_TYPE,
 	OPT_JOBS,
+	OPT_QUEUES,
 	OPT_USERS,
 	OPT_SESSIONS,
 	OPT_EPOCH,
@@ -64,6 +65,7 @@ static const struct option options[] = {
 	{"max-rows", required_argument, NULL, OPT_MAX_ROWS},
 	{"new-usage-type", no_argument, NULL, OPT_NEW_USAGE_TYPE},
 	{"jobs", required_argument, NULL, OPT_JOBS},
+	{"queues", required_argument, NULL, OPT_QUEUES},
 	{"users", required_argument, NULL, OPT_USERS},
 	{"sessions", required_argument, NULL, OPT_SESSIONS},
 	{"epoch", required_argument, NULL, OPT_EPOCH},
@@ -80,7 +82,7 @@ static void usage(FILE *out)
 		    "         [--aggregation-delay MS] [--aggregation-ttl S] [--page-size-cap N]\n"
 		    "         [--throttle-rate P] [--error-rate P] [--broken-rate P] [--fault-seed N]\n"
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
-		    "         [--jobs N] [--users N] [--sessions N] [--epoch UNIX_SECONDS]\n"
+		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n",
 		out);
 }
@@ -212,6 +214,11 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 		case OPT_JOBS:
 			r = parse_size(optarg, 10000000, &c->data.n_jobs);
 			if (!r && c->data.n_jobs == 0)
+				r = -EINVAL;
+			break;
+		case OPT_QUEUES: /* of the first farm */
+			r = parse_size(optarg, 100000, &c->data.first_farm_queues);
+			if (!r && c->data.first_farm_queues == 0)
 				r = -EINVAL;
 			break;
 		case OPT_USERS:
