@@ -263,6 +263,11 @@ static CURLcode transfer_setup(
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	/*
+	 * Pages are JSON, 10-60 KB: asked for gzip (the SDKs' HTTP stacks decode it too, asked or not), decoded
+	 * by libcurl before the body cap applies, so a small compressed body cannot expand past it.
+	 */
+	SET(CURLOPT_ACCEPT_ENCODING, "gzip");
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <zlib.h>
 
 enum reply {
 	REPLY_OK, /* 200 with a small body, keep-alive */
@@ -20,6 +21,8 @@ enum reply {
 	REPLY_STALL, /* promises 100 bytes, sends 10, then waits for the client to give up */
 	REPLY_CUT, /* promises 100 bytes, sends 10, closes */
 	REPLY_GARBAGE, /* not HTTP */
+	REPLY_GZIP, /* 200, {"ok":true} gzip-encoded */
+	REPLY_GZIP_BOMB, /* 200, 3000 bytes of gzip that decode to 3 MB */
 };
 
 struct server {
@@ -75,8 +78,42 @@ static bool read_request(struct server *s, int fd)
 }
 
 /* Answers one request; false when the connection is to be closed. */
+/* 3 MB of zeros as one gzip member (stored header, then fixed-Huffman blocks from zlib), built at run time. */
+static bool gzip_bomb(int fd)
+{
+	static unsigned char zeros[3000000];
+	unsigned char *out = NULL;
+	uLongf n = compressBound(sizeof(zeros)) + 32;
+	z_stream zs;
+	char head[160];
+	bool ok = false;
+
+	memset(&zs, 0, sizeof(zs));
+	out = malloc(n);
+	if (!out || deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return false;
+	}
+	zs.next_in = zeros;
+	zs.avail_in = sizeof(zeros);
+	zs.next_out = out;
+	zs.avail_out = (uInt)n;
+	if (deflate(&zs, Z_FINISH) == Z_STREAM_END) {
+		int h = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %lu\r\n\r\n",
+			zs.total_out);
+		ok = write_all(fd, head, (size_t)h) && write_all(fd, (const char *)out, zs.total_out);
+	}
+	deflateEnd(&zs);
+	free(out);
+	return ok;
+}
+
 static bool respond(int fd, enum reply reply)
 {
+	static const char gzipped[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+				      "Content-Length: 31\r\n\r\n"
+				      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xab\x56\xca\xcf\x56\xb2\x2a\x29\x2a\x4d\xad\x05"
+				      "\x00\x90\x5f\xd4\xa7\x0b\x00\x00\x00";
 	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
 				 "{\"ok\":true}";
 	static const char throttle[] = "HTTP/1.1 429 Too Many Requests\r\nx-amzn-errortype:  ThrottlingException:"
@@ -108,6 +145,10 @@ static bool respond(int fd, enum reply reply)
 	case REPLY_GARBAGE:
 		write_all(fd, "garbage\r\n\r\n", 11);
 		return false;
+	case REPLY_GZIP:
+		return write_all(fd, gzipped, sizeof(gzipped) - 1);
+	case REPLY_GZIP_BOMB:
+		return gzip_bomb(fd);
 	}
 	return false;
 }
@@ -232,6 +273,18 @@ static void test_exchanges(struct server *s)
 	CHECK_STR(resp.error_type, "ThrottlingException:http://internal.amazon.com/coral/com.amazonaws.deadline/");
 	CHECK_STR(resp.retry_after, "3");
 	CHECK_STR(resp.body, "{}");
+	http_response_deinit(&resp);
+
+	/* gzip asked for and decoded; decoded bytes count against the cap (a small bomb is refused). */
+	atomic_store(&s->reply, REPLY_GZIP);
+	CHECK_INT(send_get(c, url, &resp), 0);
+	CHECK_INT(resp.status, 200);
+	CHECK_STR(resp.body, "{\"ok\":true}");
+	http_response_deinit(&resp);
+	request_copy(s, seen, sizeof(seen));
+	CHECK_MSG(strstr(seen, "\r\nAccept-Encoding: gzip\r\n") != NULL, "request:\n%s", seen);
+	atomic_store(&s->reply, REPLY_GZIP_BOMB);
+	CHECK_INT(send_get(c, url, &resp), -EMSGSIZE);
 	http_response_deinit(&resp);
 
 	/* Transport failures. */
