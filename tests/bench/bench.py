@@ -359,17 +359,61 @@ def bench_scrape(args, workdir):
 
 # ---- 2. scrape during a refresh ----
 
+def renice_all(pid, niceness):
+    """Every thread of pid (Linux nice values are per thread; threads made later inherit their maker's)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), niceness)
+        except OSError:
+            pass
+
+
+def paced_scrapes(port, seconds, every=0.1, until=None):
+    """Scrapes (gzip, one keep-alive connection) started every `every` s, as a scraper with a schedule does,
+    for `seconds` or until until() is true: the list of latencies in seconds."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    took = []
+    end = time.monotonic() + seconds
+    nxt = time.monotonic()
+    while time.monotonic() < end and not (until and until()):
+        t0 = time.monotonic()
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise Failure("scrape answered %d" % r.status)
+        took.append(time.monotonic() - t0)
+        nxt += every
+        time.sleep(max(0.0, nxt - time.monotonic()))
+    conn.close()
+    return took
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
 def bench_refresh(args, workdir):
-    log("\n== 2. scrape p99 during a refresh vs idle ==")
+    log("\n== 2. scrape p99 during a refresh vs idle: paced (a scrape every 100 ms, 20 ms in short mode, as scrapers do) and saturated"
+        " (wrk) ==")
     label, jobs = ("100k", 17800) if args.short else ("1M", 178000)
     secs = 3 if args.short else 10
+    refreshes = 1 if args.short else 3
+    every = 0.02 if args.short else 0.1  # 100k: a scrape takes ~2 ms; 1M: ~20 ms
     # idle: an exporter whose next refresh is an hour away
     sim, farm, exp = start_world(workdir, jobs, interval="1h", name="exporter-idle")
+    # The simulator stands in for AWS, whose servers do not share the exporter's two cores: at nice 19 it
+    # takes what the exporter leaves (BENCH_SIM_NICE=0 to let it compete as an equal).
+    sim_nice = int(os.environ.get("BENCH_SIM_NICE", "19"))
+    renice_all(sim.sim.proc.pid, sim_nice)
     exp.wait_up()
     idle = wrk(exp.url + "/metrics", secs, gzip_ok=True)
+    idle_paced = paced_scrapes(exp.port, secs * refreshes, every)
     log("   idle           %s" % fmt_wrk(idle))
     exp.stop()
-    # during: the same figures, refreshed every 10 s; wrk from a refresh's Start to about its end
+    # during: the same figures, refreshed every 10 s; measured from a refresh's Start to its end
     exp = Exp(workdir, "exporter-refresh", sim.url, [(farm, None)], [jobs_report("10s")], "debug")
     exp.wait_up()
     lines = exp.log_text().splitlines()
@@ -377,19 +421,34 @@ def bench_refresh(args, workdir):
     t_ok = next(parse_log_time(l) for l in lines if "op=refresh status=ok" in l)
     dur = t_ok - t_first_start  # from the first Start to the figures published, rendering included
     log("-- %s series: a refresh takes %.2fs from its first Start to published (interval 10s)" % (label, dur))
-    # during: from the next Start until about the end of that refresh
-    n0 = exp.successes()
-    starts0 = exp.log_text().count("op=StartSessionsStatisticsAggregation")
-    harness.wait_for("the next refresh to start",
-                     lambda: exp.log_text().count("op=StartSessionsStatisticsAggregation") > starts0, 30,
-                     interval=0.02, alive=[exp.proc])
+
+    def next_refresh():
+        n0 = exp.successes()
+        starts0 = exp.log_text().count("op=StartSessionsStatisticsAggregation")
+        harness.wait_for("the next refresh to start",
+                         lambda: exp.log_text().count("op=StartSessionsStatisticsAggregation") > starts0, 30,
+                         interval=0.02, alive=[exp.proc])
+        return n0
+
+    busy_paced = []
+    for _ in range(refreshes):
+        n0 = next_refresh()
+        busy_paced += paced_scrapes(exp.port, 120, every, until=lambda: exp.successes() > n0)
+    n0 = next_refresh()
     busy = wrk(exp.url + "/metrics", max(1.0, dur * 0.95), gzip_ok=True)
     log("   during refresh %s" % fmt_wrk(busy))
     harness.wait_for("that refresh to finish", lambda: exp.successes() > n0, 120, alive=[exp.proc])
-    result("refresh", "%s gzip p99 idle / during refresh" % label,
+    log("   (simulator at nice %d; paced: %d scrapes idle, %d during %d refreshes)"
+        % (sim_nice, len(idle_paced), len(busy_paced), refreshes))
+    result("refresh", "%s gzip paced p50 / p99 idle" % label,
+           "%.2f / %.2f ms" % (pct(idle_paced, 50) * 1e3, pct(idle_paced, 99) * 1e3), "a scrape every %d ms" % (every * 1e3))
+    result("refresh", "%s gzip paced p50 / p99 during refresh" % label,
+           "%.2f / %.2f ms" % (pct(busy_paced, 50) * 1e3, pct(busy_paced, 99) * 1e3),
+           "p99 %.2fx idle (target <= 1.25x)" % (pct(busy_paced, 99) / pct(idle_paced, 99)))
+    result("refresh", "%s gzip saturated p99 idle / during refresh" % label,
            "%.2f / %.2f ms" % (idle["p99"] * 1e3, busy["p99"] * 1e3),
-           "%.2fx idle (target <= 1.25x)" % (busy["p99"] / idle["p99"]))
-    result("refresh", "%s gzip req/s idle / during refresh" % label, "%.1f / %.1f" % (idle["rps"], busy["rps"]),
+           "%.2fx idle (wrk -c2 at full speed: no idle core)" % (busy["p99"] / idle["p99"]))
+    result("refresh", "%s gzip saturated req/s idle / during refresh" % label, "%.1f / %.1f" % (idle["rps"], busy["rps"]),
            "%.2fx" % (busy["rps"] / idle["rps"]))
     exp.stop()
     sim.stop()
