@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
-from harness import Failure, log  # noqa: E402
+from harness import Failure, log, percentile  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -399,11 +399,6 @@ def paced_scrapes(port, seconds, every=0.1, until=None):
     return took
 
 
-def pct(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
-
-
 def bench_refresh(args, workdir):
     log("\n== 2. scrape p99 during a refresh vs idle: paced (a scrape every 100 ms, 20 ms in short mode, as scrapers do) and saturated"
         " (wrk) ==")
@@ -450,10 +445,10 @@ def bench_refresh(args, workdir):
     log("   (simulator at nice %d; paced: %d scrapes idle, %d during %d refreshes)"
         % (sim_nice, len(idle_paced), len(busy_paced), refreshes))
     result("refresh", "%s gzip paced p50 / p99 idle" % label,
-           "%.2f / %.2f ms" % (pct(idle_paced, 50) * 1e3, pct(idle_paced, 99) * 1e3), "a scrape every %d ms" % (every * 1e3))
+           "%.2f / %.2f ms" % (percentile(idle_paced, 50) * 1e3, percentile(idle_paced, 99) * 1e3), "a scrape every %d ms" % (every * 1e3))
     result("refresh", "%s gzip paced p50 / p99 during refresh" % label,
-           "%.2f / %.2f ms" % (pct(busy_paced, 50) * 1e3, pct(busy_paced, 99) * 1e3),
-           "p99 %.2fx idle (target <= 1.25x)" % (pct(busy_paced, 99) / pct(idle_paced, 99)))
+           "%.2f / %.2f ms" % (percentile(busy_paced, 50) * 1e3, percentile(busy_paced, 99) * 1e3),
+           "p99 %.2fx idle (target <= 1.25x)" % (percentile(busy_paced, 99) / percentile(idle_paced, 99)))
     result("refresh", "%s gzip saturated p99 idle / during refresh" % label,
            "%.2f / %.2f ms" % (idle["p99"] * 1e3, busy["p99"] * 1e3),
            "%.2fx idle (wrk -c2 at full speed: no idle core)" % (busy["p99"] / idle["p99"]))

@@ -154,6 +154,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def percentile(values, p):
+    """The p-th percentile of values (nearest rank); NaN when there are none."""
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))] if v else float("nan")
+
+
 def wait_for(what, predicate, timeout, interval=0.2, alive=()):
     """Calls predicate() until it returns a true value (returned); Failure after timeout or if a process dies."""
     deadline = time.monotonic() + timeout

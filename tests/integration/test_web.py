@@ -16,7 +16,7 @@ import threading
 import time
 
 import harness
-from harness import Report
+from harness import Report, percentile
 
 # bcrypt, cost 10 as `htpasswd -nBC 10 prometheus` makes it, of "secret"
 HASH = "$2y$10$7a4GFREy8eOFdSSZ99rxIOK7E/Wv.BrFv4Y0oNUZlSh7u9zRzQiOy"
@@ -89,11 +89,6 @@ def scrape(port, ctx, user=USER, password=PASSWORD, path="/metrics", timeout=DEA
     except (IndexError, ValueError):
         return None, b"answer: " + data[:200], took
     return status, body, took
-
-
-def percentile(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))] if v else float("nan")
 
 
 class Attack:
