@@ -349,8 +349,12 @@ def main():
         t.check(scraper.figure_failures == 0, "every report's figures were whole in every scrape (%d changes checked)"
                 % scraper.figure_checks)
         t.check(faults > 0, "the simulator injected faults (%d)" % faults)
-        t.check(succeeded > 0 and sum(errors.values()) > 0, "refreshes both succeeded and failed under faults",
-                succeeded, errors)
+        # Whether a refresh fails outright is chance: retries absorb most faults (the ASan run once saw none
+        # fail). What must hold is that refreshes succeeded and that the faults reached them.
+        retries = sum(by_label(expo, "deadline_cloud_exporter_api_retries_total", "operation").values())
+        t.check(succeeded > 0, "refreshes succeeded under faults (%d)" % succeeded)
+        t.check(retries + sum(errors.values()) > 0, "the faults reached the refreshes (%d retries, %d failed)"
+                % (retries, sum(errors.values())))
         every = all(len(scraper.successes.get((f, r.name), ())) > 1 for f in farm_ids for r in REPORTS)
         if SLOW_BUILD or SOAK_SECONDS < 60:
             t.note("every (farm, report) had a successful refresh during the soak: %s (not judged: %s)"
