@@ -3,11 +3,13 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "log.h"
@@ -55,12 +57,28 @@ static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_A
 /* The self-metrics are small and cached until they change. */
 #define SELF_LEVEL 6
 
-/* One family's lines of one report: the text, its raw deflate (sync-flushed, byte-aligned) and crc32. */
-struct snap_part {
+/*
+ * A report's text is cut into segments of about this size, each compressed on its own (a sync-flushed raw deflate
+ * stream) so that several threads can compress while the text is still being rendered. The cost of starting a
+ * new stream every MiB is a few hundred bytes of output per segment.
+ */
+#define SEGMENT_BYTES ((size_t)1 << 20)
+#define SEGMENT_SLACK ((size_t)16 << 10)
+/* Threads that help the rendering thread compress a large report (fewer when there are fewer CPUs). */
+#define HELPERS_MAX 3
+
+/* A run of whole lines of one family: the text, its raw deflate (sync-flushed, byte-aligned) and crc32. */
+struct snap_segment {
 	struct metrics_buf text;
 	unsigned char *deflated;
 	size_t deflated_len;
 	uLong crc;
+};
+
+/* One family's lines of one report, in segments (each allocated alone: helpers hold pointers to them). */
+struct snap_part {
+	struct snap_segment **seg;
+	size_t n_seg, cap_seg;
 };
 
 /* A report's rendered sample lines, one part per family. Immutable once built; refcounted by the entry and bodies. */
@@ -313,8 +331,13 @@ static void snapshot_unref(struct metrics_snapshot *snap)
 	if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
 		return;
 	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		metrics_buf_deinit(&snap->part[f].text);
-		free(snap->part[f].deflated);
+		struct snap_part *p = &snap->part[f];
+		for (size_t i = 0; i < p->n_seg; i++) {
+			metrics_buf_deinit(&p->seg[i]->text);
+			free(p->seg[i]->deflated);
+			free(p->seg[i]);
+		}
+		free(p->seg);
 	}
 	free(snap);
 }
@@ -351,17 +374,204 @@ static double statistic_value(const struct usage_group *g, const struct usage_me
 	}
 }
 
-/* One family's line for one group: name, the shared label prefix, statistic, value. */
-static int snapshot_line(
-	struct metrics_buf *b, enum family f, const struct metrics_buf *prefix, const char *stat, const char *value)
+/*
+ * The segments of one render waiting to be compressed, and the helper threads compressing them. The rendering
+ * thread submits each segment as it fills, then compresses what is left itself and waits for the helpers.
+ */
+struct compressor {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct snap_segment **queue;
+	size_t head, n, cap;
+	bool closed;
+	int error;
+	pthread_t helper[HELPERS_MAX];
+	size_t n_helpers, max_helpers;
+};
+
+/* CPUs this process may run on. */
+static size_t cpus_available(void)
 {
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
+
+static int segment_compress(struct snap_segment *seg)
+{
+	seg->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)seg->text.data, seg->text.len);
+	return deflate_raw(seg->text.data, seg->text.len, Z_SYNC_FLUSH, PART_LEVEL, &seg->deflated, &seg->deflated_len);
+}
+
+/* The next segment to compress, or NULL once the queue is closed and empty (or failed). */
+static struct snap_segment *compressor_take(struct compressor *c, bool wait)
+{
+	struct snap_segment *seg = NULL;
+
+	mutex_lock(&c->lock);
+	while (c->n == 0 && !c->closed && !c->error && wait)
+		pthread_cond_wait(&c->more, &c->lock);
+	if (c->n > 0 && !c->error) {
+		seg = c->queue[c->head];
+		c->head = (c->head + 1) % c->cap;
+		c->n--;
+	}
+	mutex_unlock(&c->lock);
+	return seg;
+}
+
+static void compressor_failed(struct compressor *c, int error)
+{
+	mutex_lock(&c->lock);
+	if (!c->error)
+		c->error = error;
+	pthread_cond_broadcast(&c->more);
+	mutex_unlock(&c->lock);
+}
+
+static void *compress_helper(void *arg)
+{
+	struct compressor *c = arg;
+	struct snap_segment *seg;
+
+	while ((seg = compressor_take(c, true)) != NULL) {
+		int r = segment_compress(seg);
+		if (r < 0)
+			compressor_failed(c, r);
+	}
+	return NULL;
+}
+
+static void compressor_init(struct compressor *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->more, NULL);
+	size_t cpus = cpus_available();
+	c->max_helpers = cpus > 1 ? (cpus - 1 < HELPERS_MAX ? cpus - 1 : HELPERS_MAX) : 0;
+}
+
+/* Queues a filled segment; the first ones start the helpers. Without helpers, compresses it at once. */
+static int compressor_submit(struct compressor *c, struct snap_segment *seg)
+{
+	int r = 0;
+
+	if (c->max_helpers == 0)
+		return segment_compress(seg);
+	mutex_lock(&c->lock);
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct snap_segment **q = malloc(cap * sizeof(*q));
+		if (!q) {
+			r = -ENOMEM;
+		} else {
+			for (size_t i = 0; i < c->n; i++)
+				q[i] = c->queue[(c->head + i) % c->cap];
+			free(c->queue);
+			c->queue = q;
+			c->cap = cap;
+			c->head = 0;
+		}
+	}
+	if (r == 0) {
+		c->queue[(c->head + c->n) % c->cap] = seg;
+		c->n++;
+		pthread_cond_signal(&c->more);
+	}
+	bool start = r == 0 && c->n_helpers < c->max_helpers;
+	mutex_unlock(&c->lock);
+	if (r < 0)
+		return segment_compress(seg); /* no room in the queue: compress it here */
+	/* Only the rendering thread starts helpers; it inherits the refresh thread's nice value and signal mask. */
+	if (start && pthread_create(&c->helper[c->n_helpers], NULL, compress_helper, c) == 0)
+		c->n_helpers++;
+	else if (start)
+		c->max_helpers = c->n_helpers; /* cannot start more: the rendering thread does the rest */
+	return 0;
+}
+
+/* Closes the queue, compresses what is left with the helpers, waits for them. Returns the first error. */
+static int compressor_finish(struct compressor *c)
+{
+	struct snap_segment *seg;
+
+	mutex_lock(&c->lock);
+	c->closed = true;
+	pthread_cond_broadcast(&c->more);
+	mutex_unlock(&c->lock);
+	while ((seg = compressor_take(c, false)) != NULL) {
+		int r = segment_compress(seg);
+		if (r < 0)
+			compressor_failed(c, r);
+	}
+	for (size_t i = 0; i < c->n_helpers; i++)
+		pthread_join(c->helper[i], NULL);
+	int error = c->error;
+	free(c->queue);
+	pthread_cond_destroy(&c->more);
+	pthread_mutex_destroy(&c->lock);
+	return error;
+}
+
+/* The segment of part p that the next line goes to: a new one when there is none or the last is sealed. */
+static struct metrics_buf *part_open_segment(struct snap_part *p, bool *sealed)
+{
+	if (p->n_seg > 0 && !sealed[0])
+		return &p->seg[p->n_seg - 1]->text;
+	if (p->n_seg == p->cap_seg) {
+		size_t cap = p->cap_seg ? p->cap_seg * 2 : 4;
+		struct snap_segment **grown = realloc(p->seg, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		p->seg = grown;
+		p->cap_seg = cap;
+	}
+	struct snap_segment *seg = calloc(1, sizeof(*seg));
+	if (!seg)
+		return NULL;
+	/* Room for a full segment and its last line at once: growing by doubling would copy it several times. */
+	if (buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
+		free(seg);
+		return NULL;
+	}
+	p->seg[p->n_seg++] = seg;
+	sealed[0] = false;
+	return &seg->text;
+}
+
+/* Seals the open segment of p (trimmed to its length) and hands it to the compressor. */
+static int part_seal_segment(struct snap_part *p, bool *sealed, struct compressor *c)
+{
+	if (p->n_seg == 0 || sealed[0])
+		return 0;
+	struct snap_segment *seg = p->seg[p->n_seg - 1];
+	sealed[0] = true;
+	if (seg->text.cap > seg->text.len && seg->text.len > 0) {
+		char *fit = realloc(seg->text.data, seg->text.len);
+		if (fit) {
+			seg->text.data = fit;
+			seg->text.cap = seg->text.len;
+		}
+	}
+	return compressor_submit(c, seg);
+}
+
+/* One family's line for one group: name, the shared label prefix, statistic, value; seals a full segment. */
+static int snapshot_line(struct snap_part *p, bool *sealed, struct compressor *c, enum family f,
+	const struct metrics_buf *prefix, const char *stat, const char *value)
+{
+	struct metrics_buf *b = part_open_segment(p, sealed);
+	if (!b)
+		return -ENOMEM;
 	if (buf_puts(b, families[f].name) < 0 || metrics_buf_append(b, prefix->data, prefix->len) < 0)
 		return -ENOMEM;
 	if (stat && (buf_puts(b, ",statistic=\"") < 0 || buf_puts(b, stat) < 0 || buf_puts(b, "\"") < 0))
 		return -ENOMEM;
 	if (buf_puts(b, "} ") < 0 || buf_puts(b, value) < 0 || buf_puts(b, "\n") < 0)
 		return -ENOMEM;
-	return 0;
+	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, sealed, c) : 0;
 }
 
 /* Renders the lines of (farm, report) from t: pure, called without any lock. */
@@ -371,6 +581,8 @@ static int snapshot_render(
 	const struct usage_group *const *groups;
 	struct metrics_buf head = {0}, prefix = {0};
 	struct metrics_snapshot *snap;
+	struct compressor comp;
+	bool sealed[FAMILY_COUNT] = {true, true, true};
 	size_t n_groups, n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by;
 	char value[64];
 	int ret = -ENOMEM;
@@ -379,6 +591,7 @@ static int snapshot_render(
 	if (!snap)
 		return -ENOMEM;
 	atomic_init(&snap->refs, 1);
+	compressor_init(&comp);
 	if (buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
 		buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
 		buf_puts(&head, "\"") < 0)
@@ -412,42 +625,44 @@ static int snapshot_render(
 				continue;
 			if (statistic_available(g, &g->cost, stat)) {
 				format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
-				if (snapshot_line(&snap->part[FAMILY_COST].text, FAMILY_COST, &prefix,
-					    statistic_label(stat), value) < 0)
+				ret = snapshot_line(&snap->part[FAMILY_COST], &sealed[FAMILY_COST], &comp, FAMILY_COST,
+					&prefix, statistic_label(stat), value);
+				if (ret < 0)
 					goto out;
 			}
 			if (statistic_available(g, &g->runtime, stat)) {
 				format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
-				if (snapshot_line(&snap->part[FAMILY_RUNTIME].text, FAMILY_RUNTIME, &prefix,
-					    statistic_label(stat), value) < 0)
+				ret = snapshot_line(&snap->part[FAMILY_RUNTIME], &sealed[FAMILY_RUNTIME], &comp,
+					FAMILY_RUNTIME, &prefix, statistic_label(stat), value);
+				if (ret < 0)
 					goto out;
 			}
 		}
 		snprintf(value, sizeof(value), "%lld", (long long)g->count);
-		if (snapshot_line(&snap->part[FAMILY_SESSIONS].text, FAMILY_SESSIONS, &prefix, NULL, value) < 0)
+		ret = snapshot_line(&snap->part[FAMILY_SESSIONS], &sealed[FAMILY_SESSIONS], &comp, FAMILY_SESSIONS,
+			&prefix, NULL, value);
+		if (ret < 0)
 			goto out;
+		ret = -ENOMEM;
 	}
-	/* Compressed here, once, without any lock: a body is then only a list of these parts. */
+	/* Compressed here, once, without any lock: a body is then only a list of these segments. */
 	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		struct snap_part *p = &snap->part[f];
-		if (!p->text.len)
-			continue;
-		if (p->text.cap > p->text.len) {
-			char *fit = realloc(p->text.data, p->text.len);
-			if (fit) {
-				p->text.data = fit;
-				p->text.cap = p->text.len;
-			}
-		}
-		p->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)p->text.data, p->text.len);
-		ret = deflate_raw(p->text.data, p->text.len, Z_SYNC_FLUSH, PART_LEVEL, &p->deflated, &p->deflated_len);
+		ret = part_seal_segment(&snap->part[f], &sealed[f], &comp);
 		if (ret < 0)
 			goto out;
 	}
-	*out = snap;
-	snap = NULL;
 	ret = 0;
 out:
+	{
+		/* Always waits for the helpers: they may hold segments of snap. */
+		int cr = compressor_finish(&comp);
+		if (ret == 0 && cr < 0)
+			ret = cr;
+	}
+	if (ret == 0) {
+		*out = snap;
+		snap = NULL;
+	}
 	metrics_buf_deinit(&head);
 	metrics_buf_deinit(&prefix);
 	snapshot_unref(snap);
@@ -576,7 +791,11 @@ static void piece_add(struct iovec *iov, size_t *n, const void *base, size_t len
 static int body_build(struct metrics_entry *const *entries, size_t n_entries, struct metrics_body **out)
 {
 	struct metrics_body *body;
-	size_t max_pieces = FAMILY_COUNT * (n_entries + 1);
+	size_t max_pieces = FAMILY_COUNT;
+
+	for (size_t i = 0; i < n_entries; i++)
+		for (size_t f = 0; entries[i]->snap && f < FAMILY_COUNT; f++)
+			max_pieces += entries[i]->snap->part[f].n_seg;
 
 	body = calloc(1, sizeof(*body));
 	if (!body)
@@ -601,7 +820,7 @@ static int body_build(struct metrics_entry *const *entries, size_t n_entries, st
 		for (size_t i = 0; i < body->n_snaps; i++) {
 			const struct snap_part *p = &body->snaps[i]->part[f];
 			/* A family without samples is left out, header included. */
-			if (!p->text.len)
+			if (!p->n_seg)
 				continue;
 			if (!header) {
 				piece_add(body->plain, &body->n_plain, families[f].header, header_parts[f].len);
@@ -612,11 +831,14 @@ static int body_build(struct metrics_entry *const *entries, size_t n_entries, st
 				body->deflated_len += header_parts[f].deflated_len;
 				header = true;
 			}
-			piece_add(body->plain, &body->n_plain, p->text.data, p->text.len);
-			piece_add(body->deflated, &body->n_deflated, p->deflated, p->deflated_len);
-			body->crc = crc32_combine(body->crc, p->crc, (z_off_t)p->text.len);
-			body->text_len += p->text.len;
-			body->deflated_len += p->deflated_len;
+			for (size_t k = 0; k < p->n_seg; k++) {
+				const struct snap_segment *seg = p->seg[k];
+				piece_add(body->plain, &body->n_plain, seg->text.data, seg->text.len);
+				piece_add(body->deflated, &body->n_deflated, seg->deflated, seg->deflated_len);
+				body->crc = crc32_combine(body->crc, seg->crc, (z_off_t)seg->text.len);
+				body->text_len += seg->text.len;
+				body->deflated_len += seg->deflated_len;
+			}
 		}
 	}
 	*out = body;

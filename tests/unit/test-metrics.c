@@ -802,6 +802,8 @@ static void test_scrape_outlives_publish(void)
 	free(after);
 }
 
+static void check_external_gunzip(struct metrics_store *s, const char *want, size_t want_len);
+
 /* gzip of an empty body, and of a large one (the shared block is compressed once, at publish). */
 static void test_gzip_sizes(void)
 {
@@ -847,6 +849,46 @@ static void test_gzip_sizes(void)
 	CHECK_INT(metrics_store_scrape(s, true, &sc), 0);
 	CHECK_MSG(sc.total_len * 5 < plain_len, "gzip %zu bytes for %zu", sc.total_len, plain_len);
 	metrics_scrape_release(&sc);
+	/*
+	 * ~35 MB of text: many 1 MiB segments per family, compressed by helper threads while rendering goes on.
+	 * Every line is whole and each family's lines keep the groups' order (segments are joined in order).
+	 */
+	CHECK_MSG(plain_len > 8u << 20, "the large report is %zu bytes", plain_len);
+	/* Per family: the groups in the order they appear (a hash over the sequence) must be the same in all three. */
+	size_t samples = 0, groups[3] = {0, 0, 0};
+	uint64_t seq[3] = {0, 0, 0}, last[3] = {0, 0, 0};
+	static const char *const fam[3] = {
+		"deadline_cloud_usage_cost_usd{", "deadline_cloud_usage_runtime_seconds{", "deadline_cloud_usage_sessions{"};
+	for (const char *line = plain; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		for (int f = 0; f < 3; f++) {
+			if (strncmp(line, fam[f], strlen(fam[f])) != 0)
+				continue;
+			/* the labels before statistic (searched within the line only: the text is large) */
+			const char *k = line + strlen(fam[f]), *brace = memchr(k, '}', (size_t)(nl - k));
+			const char *e = brace ? memmem(k, (size_t)(brace - k), ",statistic=", 11) : NULL;
+			if (!e)
+				e = brace ? brace : nl;
+			uint64_t h = 1469598103934665603u;
+			for (const char *c = k; c < e; c++)
+				h = (h ^ (unsigned char)*c) * 1099511628211u;
+			if (groups[f] == 0 || h != last[f]) {
+				seq[f] = (seq[f] ^ h) * 1099511628211u;
+				groups[f]++;
+				last[f] = h;
+			}
+			samples++;
+		}
+		line = nl + 1;
+	}
+	CHECK_MSG(samples == 20000 * 9, "%zu samples, want %d", samples, 20000 * 9);
+	CHECK_MSG(groups[0] == 20000 && groups[1] == 20000 && groups[2] == 20000, "groups %zu %zu %zu", groups[0],
+		groups[1], groups[2]);
+	CHECK(seq[0] == seq[1] && seq[1] == seq[2]);
+	if (plain)
+		check_external_gunzip(s, plain, plain_len);
 	free(plain);
 	free(unzipped);
 	metrics_store_free(s);
