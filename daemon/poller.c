@@ -840,8 +840,11 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 			break;
 		}
 
-		if (!token)
+		if (!token) {
 			aggregation_count(w, deadline_status_name(g.page.status));
+			log_debug("farm=%s report=%s op=%s aggregation=%s status=COMPLETED reason=\"first page read\"",
+				w->farm->id, rc->name, OP_GET, aggregation_id);
+		}
 		r = merge_page(w, rc, t, &g.page, st);
 		if (r < 0)
 			goto out;

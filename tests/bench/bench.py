@@ -498,16 +498,20 @@ def bench_ingest(args, workdir):
         exp.wait_up()
         cpu = proc_cpu(exp.pid)
         lines = exp.log_text().splitlines()
+        # From the first page (the Get that found the aggregation COMPLETED, logged once it is read) to the
+        # figures published, as the issue defines it and as fetch_pages times itself; Start -> published too.
         t_start = next(parse_log_time(l) for l in lines if "op=StartSessionsStatisticsAggregation" in l)
+        t_first = next(parse_log_time(l) for l in lines if 'reason="first page read"' in l)
         done = [l for l in lines if "op=refresh status=ok" in l][-1]
         t_done = parse_log_time(done)
         rows = int(re.search(r"rows=(\d+)", done).group(1))
         pages = int(re.search(r"pages=(\d+)", done).group(1))
-        runs.append((t_done - t_start, cpu, rows, pages, float(re.search(r"duration=([0-9.]+)", done).group(1))))
+        runs.append((t_done - t_first, cpu, rows, pages, float(re.search(r"duration=([0-9.]+)", done).group(1)),
+                     t_done - t_start))
         exp.stop()
-    secs, cpu, rows, pages, dur = min(runs)
-    log("   exporter: %d pages, %d rows, %.3fs from the first page to published (refresh %.3fs), %.3f CPU s"
-        % (pages, rows, secs, dur, cpu))
+    secs, cpu, rows, pages, dur, from_start = min(runs)
+    log("   exporter: %d pages, %d rows, %.3fs from the first page to published (%.3fs from Start; refresh %.3fs), "
+        "%.3f CPU s" % (pages, rows, secs, from_start, dur, cpu))
     result("ingest", "%d rows: exporter first page -> published" % rows, "%.3f s" % secs,
            "%.2fx the libcurl fetch's speed (%.3f s) (target >= 0.7x)" % (b["seconds"] / secs, b["seconds"]))
     result("ingest", "exporter CPU s per 100k rows (whole process)", "%.3f" % (cpu * 100000 / rows),
