@@ -531,8 +531,11 @@ static struct metrics_buf *part_open_segment(struct snap_part *p, bool *sealed)
 	struct snap_segment *seg = calloc(1, sizeof(*seg));
 	if (!seg)
 		return NULL;
-	/* Room for a full segment and its last line at once: growing by doubling would copy it several times. */
-	if (buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
+	/*
+	 * After a full segment, the next is likely full too: room for all of it at once, instead of growing by
+	 * doubling (copies). A family's first segment grows from small, so small reports stay small.
+	 */
+	if (p->n_seg > 0 && buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
 		free(seg);
 		return NULL;
 	}
