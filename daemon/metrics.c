@@ -79,6 +79,7 @@ struct snap_segment {
 struct snap_part {
 	struct snap_segment **seg;
 	size_t n_seg, cap_seg;
+	bool open; /* while rendering: the last segment still takes lines */
 };
 
 /* A report's rendered sample lines, one part per family. Immutable once built; refcounted by the entry and bodies. */
@@ -381,8 +382,8 @@ static double statistic_value(const struct usage_group *g, const struct usage_me
 struct compressor {
 	pthread_mutex_t lock;
 	pthread_cond_t more;
-	struct snap_segment **queue;
-	size_t head, n, cap;
+	struct snap_segment **queue; /* every segment submitted, in order; queue[taken..n) wait */
+	size_t taken, n, cap;
 	bool closed;
 	int error;
 	pthread_t helper[HELPERS_MAX];
@@ -405,42 +406,40 @@ static int segment_compress(struct snap_segment *seg)
 	return deflate_raw(seg->text.data, seg->text.len, Z_SYNC_FLUSH, PART_LEVEL, &seg->deflated, &seg->deflated_len);
 }
 
-/* The next segment to compress, or NULL once the queue is closed and empty (or failed). */
+/* The next segment to compress, or NULL once the queue is empty (and closed, when waiting) or failed. */
 static struct snap_segment *compressor_take(struct compressor *c, bool wait)
 {
 	struct snap_segment *seg = NULL;
 
 	mutex_lock(&c->lock);
-	while (c->n == 0 && !c->closed && !c->error && wait)
+	while (c->taken == c->n && !c->closed && !c->error && wait)
 		pthread_cond_wait(&c->more, &c->lock);
-	if (c->n > 0 && !c->error) {
-		seg = c->queue[c->head];
-		c->head = (c->head + 1) % c->cap;
-		c->n--;
-	}
+	if (c->taken < c->n && !c->error)
+		seg = c->queue[c->taken++];
 	mutex_unlock(&c->lock);
 	return seg;
 }
 
-static void compressor_failed(struct compressor *c, int error)
+/* Compresses queued segments until there are none to take; the first failure stops every thread. */
+static void compress_queued(struct compressor *c, bool wait)
 {
-	mutex_lock(&c->lock);
-	if (!c->error)
-		c->error = error;
-	pthread_cond_broadcast(&c->more);
-	mutex_unlock(&c->lock);
+	struct snap_segment *seg;
+
+	while ((seg = compressor_take(c, wait)) != NULL) {
+		int r = segment_compress(seg);
+		if (r < 0) {
+			mutex_lock(&c->lock);
+			if (!c->error)
+				c->error = r;
+			pthread_cond_broadcast(&c->more);
+			mutex_unlock(&c->lock);
+		}
+	}
 }
 
 static void *compress_helper(void *arg)
 {
-	struct compressor *c = arg;
-	struct snap_segment *seg;
-
-	while ((seg = compressor_take(c, true)) != NULL) {
-		int r = segment_compress(seg);
-		if (r < 0)
-			compressor_failed(c, r);
-	}
+	compress_queued(arg, true);
 	return NULL;
 }
 
@@ -463,21 +462,16 @@ static int compressor_submit(struct compressor *c, struct snap_segment *seg)
 	mutex_lock(&c->lock);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct snap_segment **q = malloc(cap * sizeof(*q));
-		if (!q) {
-			r = -ENOMEM;
-		} else {
-			for (size_t i = 0; i < c->n; i++)
-				q[i] = c->queue[(c->head + i) % c->cap];
-			free(c->queue);
+		struct snap_segment **q = realloc(c->queue, cap * sizeof(*q));
+		if (q) {
 			c->queue = q;
 			c->cap = cap;
-			c->head = 0;
+		} else {
+			r = -ENOMEM;
 		}
 	}
 	if (r == 0) {
-		c->queue[(c->head + c->n) % c->cap] = seg;
-		c->n++;
+		c->queue[c->n++] = seg;
 		pthread_cond_signal(&c->more);
 	}
 	bool start = r == 0 && c->n_helpers < c->max_helpers;
@@ -495,17 +489,11 @@ static int compressor_submit(struct compressor *c, struct snap_segment *seg)
 /* Closes the queue, compresses what is left with the helpers, waits for them. Returns the first error. */
 static int compressor_finish(struct compressor *c)
 {
-	struct snap_segment *seg;
-
 	mutex_lock(&c->lock);
 	c->closed = true;
 	pthread_cond_broadcast(&c->more);
 	mutex_unlock(&c->lock);
-	while ((seg = compressor_take(c, false)) != NULL) {
-		int r = segment_compress(seg);
-		if (r < 0)
-			compressor_failed(c, r);
-	}
+	compress_queued(c, false);
 	for (size_t i = 0; i < c->n_helpers; i++)
 		pthread_join(c->helper[i], NULL);
 	int error = c->error;
@@ -516,9 +504,9 @@ static int compressor_finish(struct compressor *c)
 }
 
 /* The segment of part p that the next line goes to: a new one when there is none or the last is sealed. */
-static struct metrics_buf *part_open_segment(struct snap_part *p, bool *sealed)
+static struct metrics_buf *part_open_segment(struct snap_part *p)
 {
-	if (p->n_seg > 0 && !sealed[0])
+	if (p->open)
 		return &p->seg[p->n_seg - 1]->text;
 	if (p->n_seg == p->cap_seg) {
 		size_t cap = p->cap_seg ? p->cap_seg * 2 : 4;
@@ -540,17 +528,17 @@ static struct metrics_buf *part_open_segment(struct snap_part *p, bool *sealed)
 		return NULL;
 	}
 	p->seg[p->n_seg++] = seg;
-	sealed[0] = false;
+	p->open = true;
 	return &seg->text;
 }
 
 /* Seals the open segment of p (trimmed to its length) and hands it to the compressor. */
-static int part_seal_segment(struct snap_part *p, bool *sealed, struct compressor *c)
+static int part_seal_segment(struct snap_part *p, struct compressor *c)
 {
-	if (p->n_seg == 0 || sealed[0])
+	if (!p->open)
 		return 0;
 	struct snap_segment *seg = p->seg[p->n_seg - 1];
-	sealed[0] = true;
+	p->open = false;
 	if (seg->text.cap > seg->text.len && seg->text.len > 0) {
 		char *fit = realloc(seg->text.data, seg->text.len);
 		if (fit) {
@@ -562,10 +550,10 @@ static int part_seal_segment(struct snap_part *p, bool *sealed, struct compresso
 }
 
 /* One family's line for one group: name, the shared label prefix, statistic, value; seals a full segment. */
-static int snapshot_line(struct snap_part *p, bool *sealed, struct compressor *c, enum family f,
-	const struct metrics_buf *prefix, const char *stat, const char *value)
+static int snapshot_line(struct snap_part *p, struct compressor *c, enum family f, const struct metrics_buf *prefix,
+	const char *stat, const char *value)
 {
-	struct metrics_buf *b = part_open_segment(p, sealed);
+	struct metrics_buf *b = part_open_segment(p);
 	if (!b)
 		return -ENOMEM;
 	if (buf_puts(b, families[f].name) < 0 || metrics_buf_append(b, prefix->data, prefix->len) < 0)
@@ -574,7 +562,7 @@ static int snapshot_line(struct snap_part *p, bool *sealed, struct compressor *c
 		return -ENOMEM;
 	if (buf_puts(b, "} ") < 0 || buf_puts(b, value) < 0 || buf_puts(b, "\n") < 0)
 		return -ENOMEM;
-	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, sealed, c) : 0;
+	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, c) : 0;
 }
 
 /* Renders the lines of (farm, report) from t: pure, called without any lock. */
@@ -585,7 +573,6 @@ static int snapshot_render(
 	struct metrics_buf head = {0}, prefix = {0};
 	struct metrics_snapshot *snap;
 	struct compressor comp;
-	bool sealed[FAMILY_COUNT] = {true, true, true};
 	size_t n_groups, n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by;
 	char value[64];
 	int ret = -ENOMEM;
@@ -628,29 +615,28 @@ static int snapshot_render(
 				continue;
 			if (statistic_available(g, &g->cost, stat)) {
 				format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
-				ret = snapshot_line(&snap->part[FAMILY_COST], &sealed[FAMILY_COST], &comp, FAMILY_COST,
-					&prefix, statistic_label(stat), value);
+				ret = snapshot_line(&snap->part[FAMILY_COST], &comp, FAMILY_COST, &prefix,
+					statistic_label(stat), value);
 				if (ret < 0)
 					goto out;
 			}
 			if (statistic_available(g, &g->runtime, stat)) {
 				format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
-				ret = snapshot_line(&snap->part[FAMILY_RUNTIME], &sealed[FAMILY_RUNTIME], &comp,
-					FAMILY_RUNTIME, &prefix, statistic_label(stat), value);
+				ret = snapshot_line(&snap->part[FAMILY_RUNTIME], &comp, FAMILY_RUNTIME, &prefix,
+					statistic_label(stat), value);
 				if (ret < 0)
 					goto out;
 			}
 		}
 		snprintf(value, sizeof(value), "%lld", (long long)g->count);
-		ret = snapshot_line(&snap->part[FAMILY_SESSIONS], &sealed[FAMILY_SESSIONS], &comp, FAMILY_SESSIONS,
-			&prefix, NULL, value);
+		ret = snapshot_line(&snap->part[FAMILY_SESSIONS], &comp, FAMILY_SESSIONS, &prefix, NULL, value);
 		if (ret < 0)
 			goto out;
 		ret = -ENOMEM;
 	}
 	/* Compressed here, once, without any lock: a body is then only a list of these segments. */
 	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		ret = part_seal_segment(&snap->part[f], &sealed[f], &comp);
+		ret = part_seal_segment(&snap->part[f], &comp);
 		if (ret < 0)
 			goto out;
 	}
