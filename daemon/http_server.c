@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -47,6 +49,15 @@
 #define DEFER_ACCEPT_SECONDS 5
 #define NEW_CONNECTION_REAL_BYTES 64 /* a request line and Host, or a TLS ClientHello, are more */
 #define NEW_CONNECTION_WORTH 200 /* bytes per second: above a slowloris, below a real client */
+/*
+ * The door (door_run): connections wait in its room, costing a descriptor and no thread, until they have sent
+ * what a client sends first, at most DOOR_WAIT_MS. At most DOOR_ROOM wait; past that the one waiting longest is
+ * closed.
+ */
+#define DOOR_WAIT_MS 1000
+#define DOOR_ROOM 256u
+#define DOOR_EVENTS 64
+#define DOOR_PAUSE_MS 100 /* out of descriptors: accept() is tried again after this */
 /* TLS: 1.2 and 1.3, or 1.3 only; GnuTLS's NORMAL set of ciphers otherwise. */
 #define TLS_PRIORITIES_TLS12 "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define TLS_PRIORITIES_TLS13 "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -84,8 +95,27 @@ struct conn {
 	int64_t started_ms; /* accepted (monotonic) */
 };
 
+/* A connection in the door's room: accepted, not yet handed to libmicrohttpd. */
+struct door_guest {
+	struct door_guest *prev, *next; /* oldest first */
+	int fd;
+	int64_t since_ms;
+	socklen_t addr_len;
+	struct sockaddr_storage addr;
+};
+
+struct door {
+	int listen_fd, epoll_fd, stop_fd; /* -1 when not open */
+	pthread_t thread;
+	bool running;
+	struct door_guest *head, *tail;
+	unsigned n_guests;
+	int64_t paused_until_ms; /* accept() paused (out of descriptors) until then; 0: not paused */
+};
+
 struct http_server {
 	struct MHD_Daemon *daemon;
+	struct door door;
 	struct metrics_store *store;
 	unsigned port;
 	/* Fixed answers, built once and queued by reference. */
@@ -805,7 +835,7 @@ static void address_text(const struct sockaddr *sa, socklen_t len, char *out, si
 }
 
 /* Creates, binds and listens on the first address of address that works. Returns the socket or -errno. */
-static int listen_open(const char *address, bool *ipv6, unsigned *port_out, char *err, size_t errlen)
+static int listen_open(const char *address, unsigned *port_out, char *err, size_t errlen)
 {
 	char host[256], port[8], where[NI_MAXHOST + NI_MAXSERV + 4] = "";
 	struct addrinfo hints, *res = NULL;
@@ -874,8 +904,7 @@ static int listen_open(const char *address, bool *ipv6, unsigned *port_out, char
 				last = -errno;
 				failed = "getsockname";
 			} else {
-				*ipv6 = ss.ss_family == AF_INET6;
-				*port_out = ntohs(*ipv6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				*port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 							: ((struct sockaddr_in *)&ss)->sin_port);
 				break;
 			}
@@ -892,6 +921,245 @@ static int listen_open(const char *address, bool *ipv6, unsigned *port_out, char
 }
 
 /* The web settings the server uses: web's, or the defaults. */
+/*
+ * The door: a thread of ours accepts every connection and hands it to libmicrohttpd (which gives it a thread)
+ * only once it has sent what a client sends first: a TLS ClientHello or a request line with its headers,
+ * NEW_CONNECTION_REAL_BYTES or a whole short request. One that closes having sent less is closed here, for the price of
+ * an accept() and a close(); one that says too little for DOOR_WAIT_MS is handed over all the same and judged
+ * like any other (conn_worth). Under a connection flood the kernel's accept queue then stays short: with a
+ * thread created per flood connection it filled (4,096 waiting), a scraper's connection waited behind the
+ * whole queue, and a full queue dropped its SYN (a second's retransmission).
+ */
+static const char *door_marker_listen = "listen", *door_marker_stop = "stop";
+
+static void door_unlink(struct door *d, struct door_guest *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		d->head = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		d->tail = g->prev;
+	d->n_guests--;
+}
+
+/* Out of the room: to libmicrohttpd, or closed. */
+static void door_release(struct http_server *srv, struct door_guest *g, bool hand_over)
+{
+	struct door *d = &srv->door;
+
+	door_unlink(d, g);
+	epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, g->fd, NULL);
+	if (!hand_over) {
+		close(g->fd);
+	} else if (MHD_add_connection(srv->daemon, g->fd, (const struct sockaddr *)&g->addr, g->addr_len) !=
+		   MHD_YES) {
+		/* libmicrohttpd closed it (its own limit, or out of memory) and logged why. */
+	}
+	free(g);
+}
+
+/* Has g said enough to be handed over (1), gone away having said too little (-1), or not yet (0)? */
+static int door_judge(struct door_guest *g, bool peer_closed)
+{
+	char buf[NEW_CONNECTION_REAL_BYTES];
+	ssize_t n = recv(g->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? (peer_closed ? -1 : 0) : -1;
+	if (n == 0)
+		return -1;
+	if ((size_t)n >= sizeof(buf) || memmem(buf, (size_t)n, "\n\r\n", 3) || memmem(buf, (size_t)n, "\n\n", 2))
+		return 1;
+	return peer_closed ? -1 : 0;
+}
+
+static void door_pause(struct http_server *srv, int64_t now)
+{
+	struct door *d = &srv->door;
+	struct epoll_event ev = {.events = 0, .data.ptr = (void *)door_marker_listen};
+
+	d->paused_until_ms = now + DOOR_PAUSE_MS;
+	epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, d->listen_fd, &ev);
+}
+
+static void door_resume(struct http_server *srv)
+{
+	struct door *d = &srv->door;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)door_marker_listen};
+
+	d->paused_until_ms = 0;
+	epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, d->listen_fd, &ev);
+}
+
+static void door_accept(struct http_server *srv, int64_t now)
+{
+	struct door *d = &srv->door;
+
+	for (;;) {
+		struct door_guest *g = calloc(1, sizeof(*g));
+		struct epoll_event ev;
+		int verdict;
+
+		if (!g) {
+			door_pause(srv, now);
+			return;
+		}
+		g->addr_len = sizeof(g->addr);
+		g->fd = accept4(d->listen_fd, (struct sockaddr *)&g->addr, &g->addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (g->fd < 0) {
+			int e = errno;
+			free(g);
+			if (e == EINTR || e == ECONNABORTED || e == EPROTO)
+				continue;
+			if (e == EAGAIN || e == EWOULDBLOCK)
+				return;
+			/* Out of descriptors or memory: the one waiting longest makes room, or accept() rests a while. */
+			if ((e == EMFILE || e == ENFILE) && d->head) {
+				door_release(srv, d->head, false);
+				continue;
+			}
+			log_warning("component=http op=accept status=error error=\"%s\" pause_ms=%d", strerror(e),
+				DOOR_PAUSE_MS);
+			door_pause(srv, now);
+			return;
+		}
+		g->since_ms = now;
+		g->prev = d->tail;
+		if (d->tail)
+			d->tail->next = g;
+		else
+			d->head = g;
+		d->tail = g;
+		d->n_guests++;
+		verdict = door_judge(g, false);
+		if (verdict != 0) {
+			door_release(srv, g, verdict > 0);
+			continue;
+		}
+		ev = (struct epoll_event){.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = g};
+		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, g->fd, &ev) < 0) {
+			door_release(srv, g, true);
+			continue;
+		}
+		if (d->n_guests > DOOR_ROOM)
+			door_release(srv, d->head, false);
+	}
+}
+
+static void *door_run(void *arg)
+{
+	struct http_server *srv = arg;
+	struct door *d = &srv->door;
+	struct epoll_event events[DOOR_EVENTS];
+
+	for (;;) {
+		int64_t now = monotonic_ms(), wait_ms = -1;
+		bool listen_ready = false;
+		int n;
+
+		if (d->head)
+			wait_ms = d->head->since_ms + DOOR_WAIT_MS - now;
+		if (d->paused_until_ms && (!d->head || d->paused_until_ms - now < wait_ms))
+			wait_ms = d->paused_until_ms - now;
+		if ((d->head || d->paused_until_ms) && wait_ms < 0)
+			wait_ms = 0;
+		n = epoll_wait(d->epoll_fd, events, DOOR_EVENTS, (int)(wait_ms > INT_MAX ? INT_MAX : wait_ms));
+		if (n < 0 && errno != EINTR) {
+			log_error("component=http op=epoll_wait status=error error=\"%s\"", strerror(errno));
+			break;
+		}
+		now = monotonic_ms();
+		/* A guest released here is its own event's; accepting (which may close others) comes after. */
+		for (int i = 0; i < n; i++) {
+			void *ptr = events[i].data.ptr;
+			if (ptr == door_marker_stop)
+				goto out;
+			if (ptr == door_marker_listen) {
+				listen_ready = true;
+			} else {
+				struct door_guest *g = ptr;
+				int verdict = door_judge(g, (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+				if (verdict != 0)
+					door_release(srv, g, verdict > 0);
+			}
+		}
+		if (listen_ready)
+			door_accept(srv, now);
+		while (d->head && now - d->head->since_ms >= DOOR_WAIT_MS)
+			door_release(srv, d->head, true);
+		if (d->paused_until_ms && now >= d->paused_until_ms)
+			door_resume(srv);
+	}
+out:
+	return NULL;
+}
+
+/* Stops the door (if running) and closes every descriptor it holds, the listening socket included. */
+static void door_close(struct http_server *srv)
+{
+	struct door *d = &srv->door;
+
+	if (d->running) {
+		uint64_t one = 1;
+		if (write(d->stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+			log_error("component=http op=stop status=error error=\"%s\"", strerror(errno));
+		pthread_join(d->thread, NULL);
+		d->running = false;
+	}
+	while (d->head) {
+		struct door_guest *g = d->head;
+		door_unlink(d, g);
+		close(g->fd);
+		free(g);
+	}
+	if (d->epoll_fd >= 0)
+		close(d->epoll_fd);
+	if (d->stop_fd >= 0)
+		close(d->stop_fd);
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	d->epoll_fd = d->stop_fd = d->listen_fd = -1;
+}
+
+/* Takes listen_fd (closed on failure too). */
+static int door_open(struct http_server *srv, int listen_fd, char *err, size_t errlen)
+{
+	struct door *d = &srv->door;
+	struct epoll_event ev;
+	int r;
+
+	d->listen_fd = listen_fd;
+	d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->epoll_fd < 0 || d->stop_fd < 0) {
+		r = -errno;
+		set_error(err, errlen, "http server: %s", strerror(errno));
+		return r;
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = (void *)door_marker_listen};
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->listen_fd, &ev) < 0) {
+		r = -errno;
+		set_error(err, errlen, "http server: epoll: %s", strerror(errno));
+		return r;
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = (void *)door_marker_stop};
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->stop_fd, &ev) < 0) {
+		r = -errno;
+		set_error(err, errlen, "http server: epoll: %s", strerror(errno));
+		return r;
+	}
+	r = pthread_create(&d->thread, NULL, door_run, srv);
+	if (r != 0) {
+		set_error(err, errlen, "http server: cannot start a thread: %s", strerror(r));
+		return -r;
+	}
+	d->running = true;
+	return 0;
+}
+
 static void web_settings(const struct web_config *web, struct web_config *out)
 {
 	if (web)
@@ -938,12 +1206,12 @@ static int canned_build(struct http_server *srv, char *err, size_t errlen)
 int http_server_new(struct http_server **out, const char *listen, const struct web_config *web_in,
 	struct metrics_store *store, char *err, size_t errlen)
 {
-	unsigned flags =
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/* Connections come from the door (door_run), not from a listening socket of libmicrohttpd's. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
+			 MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	struct MHD_OptionItem tls_options[4];
 	struct web_config web;
 	struct http_server *srv;
-	bool ipv6 = false;
 	int fd, r;
 
 	if (!out || !store) {
@@ -956,6 +1224,7 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 		set_error(err, errlen, "http server: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	srv->door.listen_fd = srv->door.epoll_fd = srv->door.stop_fd = -1;
 	srv->store = store;
 	srv->tls = web.tls_cert_file != NULL;
 	srv->tls_min_version = web.tls_min_version;
@@ -1002,13 +1271,11 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 		return r;
 	}
 
-	fd = listen_open(listen, &ipv6, &srv->port, err, errlen);
+	fd = listen_open(listen, &srv->port, err, errlen);
 	if (fd < 0) {
 		http_server_free(srv);
 		return fd;
 	}
-	if (ipv6)
-		flags |= MHD_USE_IPv6;
 	tls_options[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	if (srv->tls) {
 		flags |= MHD_USE_TLS;
@@ -1025,19 +1292,22 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 		tls_options[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	}
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+		NULL, MHD_OPTION_CONNECTION_LIMIT,
 		CONNECTION_HARD_LIMIT(srv->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
 		srv->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->max_request_size,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
 	if (!srv->daemon) {
-		/* Depending on where it failed, MHD may already have closed the socket it was given. */
-		if (fcntl(fd, F_GETFD) != -1)
-			close(fd);
+		close(fd);
 		set_error(err, errlen, "listen address \"%s\": cannot start the HTTP server (libmicrohttpd)%s", listen,
 			srv->tls ? " with TLS" : "");
 		http_server_free(srv);
 		return -EIO;
+	}
+	r = door_open(srv, fd, err, errlen);
+	if (r < 0) {
+		http_server_free(srv);
+		return r;
 	}
 	*out = srv;
 	return 0;
@@ -1107,7 +1377,8 @@ void http_server_free(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	/* Closes the listening socket and every connection, then joins the threads. */
+	/* No new connection first; then libmicrohttpd closes every connection and joins their threads. */
+	door_close(srv);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
 	for (size_t i = 0; i < CANNED_COUNT; i++)
