@@ -395,6 +395,28 @@ static void test_listen_addresses(void)
 		http_server_free(a);
 		a = NULL;
 		CHECK_INT(http_server_new(&a, "[::1]:0", NULL, s, err, sizeof(err)), 0);
+		if (a) {
+			/* Answered over IPv6 (the door hands libmicrohttpd an IPv6 connection). */
+			static const char req[] = "GET /-/healthy HTTP/1.0\r\n\r\n";
+			struct sockaddr_in6 sin6;
+			struct timeval tv = {5, 0};
+			char buf[32] = "";
+			int fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+			memset(&sin6, 0, sizeof(sin6));
+			sin6.sin6_family = AF_INET6;
+			sin6.sin6_port = htons((uint16_t)http_server_port(a));
+			sin6.sin6_addr = in6addr_loopback;
+			CHECK(fd6 >= 0);
+			if (fd6 >= 0) {
+				CHECK(setsockopt(fd6, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+				CHECK(connect(fd6, (struct sockaddr *)&sin6, sizeof(sin6)) == 0);
+				CHECK(send(fd6, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+				CHECK(recv(fd6, buf, sizeof(buf) - 1, MSG_WAITALL) > 12);
+				CHECK_MSG(strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0,
+					"over IPv6: %.12s", buf);
+				close(fd6);
+			}
+		}
 		http_server_free(a);
 		a = NULL;
 	} else {
