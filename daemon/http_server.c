@@ -952,12 +952,10 @@ static void door_release(struct http_server *srv, struct door_guest *g, bool han
 
 	door_unlink(d, g);
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, g->fd, NULL);
-	if (!hand_over) {
+	if (!hand_over)
 		close(g->fd);
-	} else if (MHD_add_connection(srv->daemon, g->fd, (const struct sockaddr *)&g->addr, g->addr_len) !=
-		   MHD_YES) {
-		/* libmicrohttpd closed it (its own limit, or out of memory) and logged why. */
-	}
+	else /* on failure (its own limit, out of memory) libmicrohttpd closes it and logs why */
+		(void)MHD_add_connection(srv->daemon, g->fd, (const struct sockaddr *)&g->addr, g->addr_len);
 	free(g);
 }
 
@@ -976,21 +974,13 @@ static int door_judge(struct door_guest *g, bool peer_closed)
 	return peer_closed ? -1 : 0;
 }
 
-static void door_pause(struct http_server *srv, int64_t now)
+/* Pauses accept() until until_ms (out of descriptors or memory), or resumes it (0). */
+static void door_pause_until(struct http_server *srv, int64_t until_ms)
 {
 	struct door *d = &srv->door;
-	struct epoll_event ev = {.events = 0, .data.ptr = (void *)door_marker_listen};
+	struct epoll_event ev = {.events = until_ms ? 0 : EPOLLIN, .data.ptr = (void *)door_marker_listen};
 
-	d->paused_until_ms = now + DOOR_PAUSE_MS;
-	epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, d->listen_fd, &ev);
-}
-
-static void door_resume(struct http_server *srv)
-{
-	struct door *d = &srv->door;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = (void *)door_marker_listen};
-
-	d->paused_until_ms = 0;
+	d->paused_until_ms = until_ms;
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_MOD, d->listen_fd, &ev);
 }
 
@@ -999,19 +989,14 @@ static void door_accept(struct http_server *srv, int64_t now)
 	struct door *d = &srv->door;
 
 	for (;;) {
-		struct door_guest *g = calloc(1, sizeof(*g));
+		struct sockaddr_storage addr;
+		socklen_t addr_len = sizeof(addr);
+		struct door_guest *g;
 		struct epoll_event ev;
-		int verdict;
+		int verdict, fd = accept4(d->listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (!g) {
-			door_pause(srv, now);
-			return;
-		}
-		g->addr_len = sizeof(g->addr);
-		g->fd = accept4(d->listen_fd, (struct sockaddr *)&g->addr, &g->addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (g->fd < 0) {
+		if (fd < 0) {
 			int e = errno;
-			free(g);
 			if (e == EINTR || e == ECONNABORTED || e == EPROTO)
 				continue;
 			if (e == EAGAIN || e == EWOULDBLOCK)
@@ -1023,9 +1008,18 @@ static void door_accept(struct http_server *srv, int64_t now)
 			}
 			log_warning("component=http op=accept status=error error=\"%s\" pause_ms=%d", strerror(e),
 				DOOR_PAUSE_MS);
-			door_pause(srv, now);
+			door_pause_until(srv, now + DOOR_PAUSE_MS);
 			return;
 		}
+		g = calloc(1, sizeof(*g));
+		if (!g) {
+			close(fd);
+			door_pause_until(srv, now + DOOR_PAUSE_MS);
+			return;
+		}
+		g->fd = fd;
+		g->addr = addr;
+		g->addr_len = addr_len;
 		g->since_ms = now;
 		g->prev = d->tail;
 		if (d->tail)
@@ -1091,7 +1085,7 @@ static void *door_run(void *arg)
 		while (d->head && now - d->head->since_ms >= DOOR_WAIT_MS)
 			door_release(srv, d->head, true);
 		if (d->paused_until_ms && now >= d->paused_until_ms)
-			door_resume(srv);
+			door_pause_until(srv, 0);
 	}
 out:
 	return NULL;
