@@ -948,6 +948,58 @@ void deadline_page_deinit(struct deadline_page *page)
 	memset(page, 0, sizeof(*page));
 }
 
+/* Length of the whitespace-free JSON string body at s (just after its opening quote), or 0 without one. */
+static size_t peek_plain_string(const char *s, const char *end)
+{
+	const char *q = s;
+
+	while (q < end && *q != '"') {
+		if (*q == '\\' || (unsigned char)*q < 0x20)
+			return 0;
+		q++;
+	}
+	return q < end ? (size_t)(q - s) : 0;
+}
+
+static bool peek_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+char *deadline_peek_next_token(const char *body, size_t len)
+{
+	static const char key[] = "\"nextToken\"";
+	const size_t klen = sizeof(key) - 1;
+	const char *end = body + len;
+
+	if (!body || len < klen)
+		return NULL;
+	/* From the end: services write it after the rows, and the rows are most of the body. */
+	for (size_t at = len - klen + 1; at-- > 0;) {
+		const char *k = body + at;
+		if (*k != '"' || memcmp(k, key, klen) != 0)
+			continue;
+		/* A member's name follows '{' or ','; a quote inside a string is escaped. */
+		const char *b = k;
+		while (b > body && peek_is_space(b[-1]))
+			b--;
+		if (b == body || (b[-1] != '{' && b[-1] != ','))
+			continue;
+		const char *v = k + klen;
+		while (v < end && peek_is_space(*v))
+			v++;
+		if (v == end || *v++ != ':')
+			return NULL;
+		while (v < end && peek_is_space(*v))
+			v++;
+		if (v == end || *v != '"')
+			return NULL;
+		size_t n = peek_plain_string(v + 1, end);
+		return n ? str_copy(v + 1, n) : NULL;
+	}
+	return NULL;
+}
+
 int deadline_parse_get(const char *body, size_t len, struct deadline_page *page, char *err, size_t errlen)
 {
 	struct get_ctx ctx = {0};

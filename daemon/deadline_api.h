@@ -84,6 +84,14 @@ int deadline_parse_get(const char *body, size_t len, struct deadline_page *page,
 void deadline_page_deinit(struct deadline_page *page);
 
 /*
+ * A guess at a Get response's nextToken without parsing it: the value of the last member named
+ * "nextToken" that follows '{' or ','. Never trusted: the caller compares it with the parsed page's
+ * token before using what it fetched with it. NULL when there is none, the value is not a plain
+ * string (escapes, control bytes) or on -ENOMEM. malloc'd.
+ */
+char *deadline_peek_next_token(const char *body, size_t len);
+
+/*
  * Parses ListQueues/ListFleets: appends every queueId/fleetId to *ids (grown with realloc,
  * *n updated) and sets *next_token (malloc'd or NULL). Returns as deadline_parse_get().
  */

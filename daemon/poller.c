@@ -90,6 +90,7 @@ struct farm_worker {
 	pthread_t thread;
 	bool started;
 	struct http_client *http;
+	struct http_client *http_ahead; /* the connection of the page read ahead (struct page_ahead), or NULL */
 	struct report_state *reports;
 	size_t n_reports;
 	uint64_t rng;
@@ -132,6 +133,7 @@ struct api_call {
 	char *error_message;
 	bool busy;             /* a Start refused because an aggregation is running on the farm */
 	double retry_after_ms; /* the last response's Retry-After, -1 when absent */
+	struct page_ahead *ahead; /* or NULL: where the first attempt may have been sent already */
 };
 
 static double monotonic_now(void)
@@ -244,7 +246,8 @@ static bool error_is_auth_refresh(const char *name)
 }
 
 /* Signs and sends one request; the response is the caller's to free. */
-static int api_send_once(struct farm_worker *w, const struct api_call *c, struct http_response *resp)
+static int api_send_once(
+	struct farm_worker *w, struct http_client *http, const struct api_call *c, struct http_response *resp)
 {
 	struct poller *p = w->poller;
 	struct aws_credentials *creds = NULL;
@@ -321,7 +324,7 @@ static int api_send_once(struct farm_worker *w, const struct api_call *c, struct
 		.body = c->body,
 		.body_len = c->body ? c->body_len : 0,
 	};
-	r = http_client_send(w->http, &req, resp);
+	r = http_client_send(http, &req, resp);
 	metrics_store_count_request(p->store, c->operation, r < 0 ? 0 : resp->status);
 	log_debug("farm=%s op=%s status=%ld", w->farm->id, c->operation, r < 0 ? 0L : resp->status);
 out:
@@ -330,6 +333,147 @@ out:
 	free(path);
 	free(url);
 	return r;
+}
+
+/*
+ * The next page, asked for while this one is parsed and merged. The Get of page N+1 needs page N's nextToken,
+ * which a parser meets only at the end of the page; so deadline_peek_next_token() guesses it from the raw body,
+ * a helper thread sends that Get on a connection of its own, and the farm thread parses page N meanwhile. The
+ * guess is never trusted: the answer is used only by a call with the same query (the parsed token's), as that
+ * call's first attempt, with the same checks and retries; any other is waited for and dropped. One request at
+ * most is in flight, so the API sees no more requests than before, and at most one more when a guess is wrong.
+ */
+struct page_ahead {
+	struct farm_worker *w;
+	const char *path;
+	const char *aggregation_id;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *query; /* the request handed to the thread, NULL when none */
+	bool done;   /* its answer is in result and resp */
+	bool quit;
+	int result;
+	struct http_response resp;
+};
+
+static void *page_ahead_main(void *arg)
+{
+	struct page_ahead *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		while (!a->quit && (!a->query || a->done))
+			pthread_cond_wait(&a->cond, &a->lock);
+		if (a->quit)
+			break;
+		/* The farm thread leaves query alone until done is set. */
+		struct api_call c = {.operation = OP_GET, .method = "GET", .path = a->path, .query = a->query};
+		struct http_response resp;
+		pthread_mutex_unlock(&a->lock);
+		int r = api_send_once(a->w, a->w->http_ahead, &c, &resp);
+		pthread_mutex_lock(&a->lock);
+		a->result = r;
+		a->resp = resp;
+		a->done = true;
+		pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+static void page_ahead_init(
+	struct page_ahead *a, struct farm_worker *w, const char *path, const char *aggregation_id)
+{
+	memset(a, 0, sizeof(*a));
+	a->w = w;
+	a->path = path;
+	a->aggregation_id = aggregation_id;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+}
+
+/* Waits for the request in flight, if any, and forgets it. a->lock held. */
+static void page_ahead_drop_locked(struct page_ahead *a)
+{
+	while (a->query && !a->done)
+		pthread_cond_wait(&a->cond, &a->lock);
+	if (a->query)
+		http_response_deinit(&a->resp);
+	free(a->query);
+	a->query = NULL;
+	a->done = false;
+}
+
+/* Sends the Get of the page after this body's, when the body names one; quietly does nothing it cannot. */
+static void page_ahead_send(struct page_ahead *a, const char *body, size_t len)
+{
+	char *token = deadline_peek_next_token(body, len);
+	char *query = token ? deadline_get_query(a->aggregation_id, DEADLINE_MAX_RESULTS, token) : NULL;
+
+	free(token);
+	if (!query)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (a->query && strcmp(a->query, query) == 0) {
+		/* Asked already (this page was read again after a bad copy): the answer stands. */
+		pthread_mutex_unlock(&a->lock);
+		free(query);
+		return;
+	}
+	page_ahead_drop_locked(a);
+	pthread_mutex_unlock(&a->lock);
+	if (!a->started) {
+		struct poller *p = a->w->poller;
+		struct http_client_options ho = {.ca_file = p->ca_file, .cancel = &p->stop_flag};
+		if ((!a->w->http_ahead && http_client_new(&a->w->http_ahead, &ho) < 0) ||
+			pthread_create(&a->thread, NULL, page_ahead_main, a) != 0) {
+			free(query);
+			return;
+		}
+		a->started = true;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->query = query;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* The answer to a request with this query, when it was sent ahead: true, with *r and *resp moved out. */
+static bool page_ahead_take(struct page_ahead *a, const char *query, int *r, struct http_response *resp)
+{
+	bool taken = false;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->query && query && strcmp(a->query, query) == 0) {
+		while (!a->done)
+			pthread_cond_wait(&a->cond, &a->lock);
+		*r = a->result;
+		*resp = a->resp;
+		memset(&a->resp, 0, sizeof(a->resp));
+		free(a->query);
+		a->query = NULL;
+		a->done = false;
+		taken = true;
+	} else {
+		page_ahead_drop_locked(a);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return taken;
+}
+
+static void page_ahead_deinit(struct page_ahead *a)
+{
+	pthread_mutex_lock(&a->lock);
+	page_ahead_drop_locked(a);
+	a->quit = true;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
 }
 
 /*
@@ -355,7 +499,9 @@ static int api_call_run(struct farm_worker *w, struct api_call *c)
 		if (poller_stopping(p))
 			return CALL_STOPPED;
 
-		int r = api_send_once(w, c, &resp);
+		int r;
+		if (!(attempt == 1 && c->ahead && page_ahead_take(c->ahead, c->query, &r, &resp)))
+			r = api_send_once(w, w->http, c, &resp);
 		if (r == CALL_NO_CREDENTIALS) {
 			http_response_deinit(&resp);
 			return CALL_NO_CREDENTIALS;
@@ -667,12 +813,15 @@ static int parse_start(void *ctx, const char *body, size_t len, char *err, size_
 
 struct get_ctx {
 	struct deadline_page page;
+	struct page_ahead *ahead; /* or NULL */
 };
 
 static int parse_get(void *ctx, const char *body, size_t len, char *err, size_t errlen)
 {
 	struct get_ctx *g = ctx;
 
+	if (g->ahead)
+		page_ahead_send(g->ahead, body, len);
 	deadline_page_deinit(&g->page);
 	return deadline_parse_get(body, len, &g->page, err, errlen);
 }
@@ -762,7 +911,8 @@ enum {
 static int aggregation_collect(struct farm_worker *w, const struct report_config *rc, const char *path,
 	const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
 {
-	struct get_ctx g = {0};
+	struct page_ahead ahead;
+	struct get_ctx g = {.ahead = &ahead};
 	char *token = NULL, *query = NULL;
 	double poll_ms = POLL_FIRST_MS;
 	double give_up = monotonic_now() + POLL_GIVE_UP_S;
@@ -770,6 +920,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 	struct token_set seen = {0};
 	int r;
 
+	page_ahead_init(&ahead, w, path, aggregation_id);
 	for (;;) {
 		free(query);
 		query = deadline_get_query(aggregation_id, DEADLINE_MAX_RESULTS, token);
@@ -784,6 +935,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 			.query = query,
 			.parse = parse_get,
 			.ctx = &g,
+			.ahead = &ahead,
 		};
 		r = api_call_run(w, &c);
 		st->api_calls++;
@@ -870,6 +1022,7 @@ static int aggregation_collect(struct farm_worker *w, const struct report_config
 	}
 	r = 0;
 out:
+	page_ahead_deinit(&ahead);
 	token_set_deinit(&seen);
 	deadline_page_deinit(&g.page);
 	free(token);
@@ -1335,6 +1488,7 @@ void poller_free(struct poller *p)
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		http_client_free(w->http);
+		http_client_free(w->http_ahead);
 		free(w->reports);
 	}
 	free(p->workers);

@@ -889,6 +889,61 @@ static void test_status_names(void)
 	CHECK_STR(deadline_status_name((enum deadline_status)99), "UNKNOWN");
 }
 
+/* The guess at nextToken made before parsing: right for well-formed pages, never fooled by row text. */
+static void test_peek_next_token(void)
+{
+	static const struct {
+		const char *body;
+		const char *want; /* NULL: no guess */
+	} cases[] = {
+		{"{\"status\":\"COMPLETED\",\"statistics\":[],\"nextToken\":\"abc+/=\"}", "abc+/="},
+		{"{\"nextToken\" : \"t1\", \"status\":\"COMPLETED\",\"statistics\":[]}", "t1"},
+		{"{\"statistics\":[],\n\t\"nextToken\"\n:\n\"t2\"\n}", "t2"},
+		{"{\"status\":\"COMPLETED\",\"statistics\":[]}", NULL},
+		{"{\"nextToken\":null}", NULL},
+		{"{\"nextToken\":\"\"}", NULL},
+		{"{\"nextToken\":\"a\\u0041\"}", NULL},  /* escapes: left to the parser */
+		{"{\"nextToken\":\"unterminated", NULL},
+		{"{\"nextToken\":", NULL},
+		{"{\"nextToken\"", NULL},
+		{"", NULL},
+		/* text inside a row's string is not a member, even when it ends like one */
+		{"{\"statistics\":[{\"jobName\":\"x\\\"nextToken\"}],\"nextToken\":\"good\"}", "good"},
+		{"{\"statistics\":[{\"jobName\":\"x,\\\"nextToken\", \"a\":\"evil\"}]}", NULL},
+		{"{\"statistics\":[{\"jobName\":\"{\\\"nextToken\"}],\"nextToken\":\"good\"}", "good"},
+		/* of two members, the last */
+		{"{\"a\":{\"nextToken\":\"inner\"},\"nextToken\":\"outer\"}", "outer"},
+	};
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		size_t len = strlen(cases[i].body);
+		char *body = exact_copy(cases[i].body, len);
+		char *got = deadline_peek_next_token(body, len);
+		if (cases[i].want)
+			CHECK_MSG(got && strcmp(got, cases[i].want) == 0, "case %zu: got %s, want %s", i,
+				got ? got : "(none)", cases[i].want);
+		else
+			CHECK_MSG(got == NULL, "case %zu: got %s, want none", i, got);
+		free(got);
+		free(body);
+	}
+	CHECK(deadline_peek_next_token(NULL, 0) == NULL);
+
+	/* Every page of the fixture: the guess is the parsed token. */
+	size_t len;
+	char *body = read_fixture("get-completed.json", &len);
+	CHECK(body != NULL);
+	if (body) {
+		struct deadline_page page = {0};
+		char err[256];
+		CHECK_INT(deadline_parse_get(body, len, &page, err, sizeof(err)), 0);
+		char *got = deadline_peek_next_token(body, len);
+		CHECK(page.next_token != NULL && got != NULL && strcmp(got, page.next_token) == 0);
+		free(got);
+		deadline_page_deinit(&page);
+		free(body);
+	}
+}
+
 int main(void)
 {
 	test_whole_counts();
@@ -904,5 +959,6 @@ int main(void)
 	test_list_limit();
 	test_errors();
 	test_status_names();
+	test_peek_next_token();
 	TEST_DONE();
 }
