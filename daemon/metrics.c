@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "deflate_join.h"
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
@@ -54,6 +55,8 @@ static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_A
  * is published, as an independent sync-flushed stream, so a publish never recompresses other reports' text.
  */
 #define PART_LEVEL 3
+/* libdeflate's level for the same (deflate_join.c): its fastest, smaller output than zlib's 3 at twice the speed. */
+#define JOIN_LEVEL 1
 /* The self-metrics are small and cached until they change. */
 #define SELF_LEVEL 6
 
@@ -388,6 +391,7 @@ struct compressor {
 	int error;
 	pthread_t helper[HELPERS_MAX];
 	size_t n_helpers, max_helpers;
+	struct deflate_join *own; /* the rendering thread's */
 };
 
 /* CPUs this process may run on. */
@@ -400,9 +404,14 @@ static size_t cpus_available(void)
 	return n > 0 ? (size_t)n : 1;
 }
 
-static int segment_compress(struct snap_segment *seg)
+/* With libdeflate (*dj made on first use, one per thread); with zlib should that fail. */
+static int segment_compress(struct snap_segment *seg, struct deflate_join **dj)
 {
-	seg->crc = crc32_z(crc32(0, Z_NULL, 0), (const Bytef *)seg->text.data, seg->text.len);
+	seg->crc = deflate_join_crc32(0, seg->text.data, seg->text.len);
+	if (!*dj)
+		*dj = deflate_join_new(JOIN_LEVEL);
+	if (*dj && deflate_join_compress(*dj, seg->text.data, seg->text.len, &seg->deflated, &seg->deflated_len) == 0)
+		return 0;
 	return deflate_raw(seg->text.data, seg->text.len, Z_SYNC_FLUSH, PART_LEVEL, &seg->deflated, &seg->deflated_len);
 }
 
@@ -421,12 +430,12 @@ static struct snap_segment *compressor_take(struct compressor *c, bool wait)
 }
 
 /* Compresses queued segments until there are none to take; the first failure stops every thread. */
-static void compress_queued(struct compressor *c, bool wait)
+static void compress_queued(struct compressor *c, bool wait, struct deflate_join **dj)
 {
 	struct snap_segment *seg;
 
 	while ((seg = compressor_take(c, wait)) != NULL) {
-		int r = segment_compress(seg);
+		int r = segment_compress(seg, dj);
 		if (r < 0) {
 			mutex_lock(&c->lock);
 			if (!c->error)
@@ -439,7 +448,10 @@ static void compress_queued(struct compressor *c, bool wait)
 
 static void *compress_helper(void *arg)
 {
-	compress_queued(arg, true);
+	struct deflate_join *dj = NULL;
+
+	compress_queued(arg, true, &dj);
+	deflate_join_free(dj);
 	return NULL;
 }
 
@@ -458,7 +470,7 @@ static int compressor_submit(struct compressor *c, struct snap_segment *seg)
 	int r = 0;
 
 	if (c->max_helpers == 0)
-		return segment_compress(seg);
+		return segment_compress(seg, &c->own);
 	mutex_lock(&c->lock);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
@@ -477,7 +489,7 @@ static int compressor_submit(struct compressor *c, struct snap_segment *seg)
 	bool start = r == 0 && c->n_helpers < c->max_helpers;
 	mutex_unlock(&c->lock);
 	if (r < 0)
-		return segment_compress(seg); /* no room in the queue: compress it here */
+		return segment_compress(seg, &c->own); /* no room in the queue: compress it here */
 	/* Only the rendering thread starts helpers; it inherits the refresh thread's nice value and signal mask. */
 	if (start && pthread_create(&c->helper[c->n_helpers], NULL, compress_helper, c) == 0)
 		c->n_helpers++;
@@ -493,9 +505,10 @@ static int compressor_finish(struct compressor *c)
 	c->closed = true;
 	pthread_cond_broadcast(&c->more);
 	mutex_unlock(&c->lock);
-	compress_queued(c, false);
+	compress_queued(c, false, &c->own);
 	for (size_t i = 0; i < c->n_helpers; i++)
 		pthread_join(c->helper[i], NULL);
+	deflate_join_free(c->own);
 	int error = c->error;
 	free(c->queue);
 	pthread_cond_destroy(&c->more);

@@ -1,0 +1,432 @@
+/* deflate_join: libdeflate's one-shot raw deflate, made into a piece that can be followed by another */
+#include "deflate_join.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <libdeflate.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct deflate_join {
+	struct libdeflate_compressor *c;
+};
+
+struct deflate_join *deflate_join_new(int level)
+{
+	struct deflate_join *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->c = libdeflate_alloc_compressor(level);
+	if (!j->c) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void deflate_join_free(struct deflate_join *j)
+{
+	if (!j)
+		return;
+	libdeflate_free_compressor(j->c);
+	free(j);
+}
+
+unsigned long deflate_join_crc32(unsigned long crc, const void *data, size_t len)
+{
+	return libdeflate_crc32((uint32_t)crc, data, len);
+}
+
+/* ---- reading bits (RFC 1951 3.1.1: least significant bit first) ---- */
+
+struct bits {
+	const unsigned char *in;
+	size_t len;  /* bytes */
+	size_t next; /* the next byte to load; may run past len, loading zeros */
+	uint64_t buf;
+	unsigned cnt; /* bits in buf */
+};
+
+static void bits_fill(struct bits *b)
+{
+	if (b->next + 8 <= b->len) {
+		/*
+		 * Eight bytes at once: the whole bytes that fit are counted, the bits of the next one that also got in
+		 * are its own bits in their own places, so loading that byte again later changes nothing.
+		 */
+		uint64_t w;
+		memcpy(&w, b->in + b->next, 8);
+		b->buf |= le64toh(w) << b->cnt;
+		b->next += (63 - b->cnt) >> 3;
+		b->cnt |= 56;
+		return;
+	}
+	while (b->cnt <= 56) {
+		uint64_t byte = b->next < b->len ? b->in[b->next] : 0;
+		b->buf |= byte << b->cnt;
+		b->next++;
+		b->cnt += 8;
+	}
+}
+
+/* The offset of the next unread bit. */
+static size_t bits_pos(const struct bits *b)
+{
+	return b->next * 8 - b->cnt;
+}
+
+/* Past the end of the input: what was read there were zeros that are not in the stream. */
+static bool bits_over(const struct bits *b)
+{
+	return bits_pos(b) > b->len * 8;
+}
+
+static void bits_seek(struct bits *b, size_t pos)
+{
+	b->next = pos / 8;
+	b->buf = 0;
+	b->cnt = 0;
+	bits_fill(b);
+	b->buf >>= pos % 8;
+	b->cnt -= pos % 8;
+}
+
+/* n <= 32 bits, as an integer. */
+static unsigned bits_take(struct bits *b, unsigned n)
+{
+	if (b->cnt < n)
+		bits_fill(b);
+	unsigned v = (unsigned)(b->buf & ((1ull << n) - 1));
+	b->buf >>= n;
+	b->cnt -= n;
+	return v;
+}
+
+/* ---- canonical Huffman codes (RFC 1951 3.2.2), decoded by a table of the next TABLE_BITS bits ---- */
+
+#define MAX_BITS 15
+#define TABLE_BITS 11
+#define MAX_SYMBOLS 288
+
+/*
+ * A table entry: symbol (bits 0-8), the code's length (9-12) and the symbol's extra bits (13-17), so that one
+ * look-up skips both, and which table decodes next (E_NEXT_DIST) or that the walk must look closer (E_STOP: the
+ * end of the block, or a symbol that cannot be); 0 for a code longer than TABLE_BITS, decoded bit by bit.
+ * The walk thus branches on the data only where it is rare: literal or length is a table choice.
+ */
+#define E_NEXT_DIST (1u << 18)
+#define E_STOP (1u << 19)
+
+struct code {
+	uint32_t table[1 << TABLE_BITS];
+	uint16_t count[MAX_BITS + 1];    /* codes of each length */
+	uint16_t symbol[MAX_SYMBOLS];    /* symbols in canonical order */
+	const uint8_t *extra;            /* extra bits of each symbol, or NULL */
+};
+
+/* Extra bits of the literal/length symbols (257..285 have some) and of the distance symbols 0..29. */
+static const uint8_t lit_extra[288] = {[265] = 1, [266] = 1, [267] = 1, [268] = 1, [269] = 2, [270] = 2,
+	[271] = 2, [272] = 2, [273] = 3, [274] = 3, [275] = 3, [276] = 3, [277] = 4, [278] = 4, [279] = 4, [280] = 4,
+	[281] = 5, [282] = 5, [283] = 5, [284] = 5};
+static const uint8_t dist_extra[32] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11,
+	11, 12, 12, 13, 13};
+
+static unsigned reverse_bits(unsigned code, unsigned n)
+{
+	unsigned r = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		r = (r << 1) | (code & 1);
+		code >>= 1;
+	}
+	return r;
+}
+
+/* Builds the code of lengths[0..n); -EIO for an over-subscribed set (an incomplete one is allowed). */
+static int code_build(struct code *h, const uint8_t *lengths, unsigned n, const uint8_t *extra)
+{
+	uint16_t offs[MAX_BITS + 2];
+	int left = 1;
+
+	h->extra = extra;
+	memset(h->count, 0, sizeof(h->count));
+	for (unsigned s = 0; s < n; s++)
+		h->count[lengths[s]]++;
+	for (unsigned len = 1; len <= MAX_BITS; len++) {
+		left <<= 1;
+		left -= h->count[len];
+		if (left < 0)
+			return -EIO;
+	}
+	offs[1] = 0;
+	for (unsigned len = 1; len <= MAX_BITS; len++)
+		offs[len + 1] = (uint16_t)(offs[len] + h->count[len]);
+	for (unsigned s = 0; s < n; s++)
+		if (lengths[s])
+			h->symbol[offs[lengths[s]]++] = (uint16_t)s;
+
+	/* The table: every code of at most TABLE_BITS bits, at each index that starts with it. */
+	memset(h->table, 0, sizeof(h->table));
+	unsigned code = 0, index = 0;
+	for (unsigned len = 1; len <= MAX_BITS; len++) {
+		for (unsigned i = 0; i < h->count[len]; i++, index++, code++) {
+			if (len > TABLE_BITS)
+				continue;
+			unsigned rev = reverse_bits(code, len), sym = h->symbol[index];
+			uint32_t e = (uint32_t)(extra ? extra[sym] : 0) << 13 | len << 9 | sym;
+			if (extra == lit_extra)
+				e |= sym == 256 || sym > 285 ? E_STOP : sym > 256 ? E_NEXT_DIST : 0;
+			else if (extra == dist_extra && sym > 29)
+				e |= E_STOP;
+			for (unsigned k = rev; k < (1u << TABLE_BITS); k += 1u << len)
+				h->table[k] = e;
+		}
+		code <<= 1;
+	}
+	return 0;
+}
+
+/* A code longer than the table's, bit by bit as in zlib's puff.c: the symbol, or -1. */
+static int code_slow(struct bits *b, const struct code *h)
+{
+	int code = 0, first = 0, index = 0;
+	for (unsigned len = 1; len <= MAX_BITS; len++) {
+		code |= (int)bits_take(b, 1);
+		int count = h->count[len];
+		if (code - count < first)
+			return h->symbol[index + (code - first)];
+		index += count;
+		first += count;
+		first <<= 1;
+		code <<= 1;
+	}
+	return -1;
+}
+
+/* The next symbol of a code without extra bits (the code lengths'), or -1. */
+static int code_decode(struct bits *b, const struct code *h)
+{
+	uint32_t e = h->table[b->buf & ((1u << TABLE_BITS) - 1)];
+	if (!e)
+		return code_slow(b, h);
+	b->buf >>= (e >> 9) & 0xf;
+	b->cnt -= (e >> 9) & 0xf;
+	return (int)(e & 0x1ff);
+}
+
+/* Skips a block's symbols up to and including its end-of-block code. */
+static int walk_symbols(struct bits *b, const struct code *lit, const struct code *dist)
+{
+	const struct code *next[2] = {lit, dist};
+	const struct code *h = lit;
+	/* The bit buffer in locals (registers) for the loop; b is brought up to date around the rare calls. */
+	uint64_t buf = b->buf;
+	unsigned cnt = b->cnt;
+	size_t at = b->next;
+	const size_t fast_end = b->len >= 8 ? b->len - 8 : 0;
+
+	for (;;) {
+		/* A length and its distance take at most 15 + 5 + 15 + 13 bits; a refill is where the end is checked. */
+		if (cnt < 48) {
+			if (at <= fast_end && b->len >= 8) {
+				uint64_t w;
+				memcpy(&w, b->in + at, 8);
+				buf |= le64toh(w) << cnt;
+				at += (63 - cnt) >> 3;
+				cnt |= 56;
+			} else {
+				b->buf = buf, b->cnt = cnt, b->next = at;
+				bits_fill(b);
+				if (bits_over(b))
+					return -EIO; /* zeros past the end may well decode as symbols */
+				buf = b->buf, cnt = b->cnt, at = b->next;
+			}
+		}
+		uint32_t e = h->table[buf & ((1u << TABLE_BITS) - 1)];
+		if (e && !(e & E_STOP)) {
+			unsigned n = ((e >> 9) & 0xf) + ((e >> 13) & 0x1f);
+			buf >>= n;
+			cnt -= n;
+			h = next[(e >> 18) & 1];
+			continue;
+		}
+		b->buf = buf, b->cnt = cnt, b->next = at;
+		int sym;
+		if (e) {
+			b->buf >>= (e >> 9) & 0xf;
+			b->cnt -= (e >> 9) & 0xf;
+			sym = (int)(e & 0x1ff);
+		} else {
+			sym = code_slow(b, h);
+		}
+		if (h == lit) {
+			if (sym == 256)
+				return bits_over(b) ? -EIO : 0;
+			if (sym < 0 || sym > 285)
+				return -EIO;
+			bits_take(b, lit_extra[sym]);
+			h = sym > 256 ? dist : lit;
+		} else {
+			if (sym < 0 || sym > 29)
+				return -EIO;
+			bits_take(b, dist_extra[sym]);
+			h = lit;
+		}
+		if (bits_over(b))
+			return -EIO;
+		buf = b->buf, cnt = b->cnt, at = b->next;
+	}
+}
+
+/* A dynamic block's code descriptions (RFC 1951 3.2.7). */
+static int read_dynamic(struct bits *b, struct code *lit, struct code *dist)
+{
+	static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+	uint8_t lengths[286 + 30];
+	struct code lencode;
+
+	unsigned nlen = bits_take(b, 5) + 257, ndist = bits_take(b, 5) + 1, ncode = bits_take(b, 4) + 4;
+	if (nlen > 286 || ndist > 30)
+		return -EIO;
+	memset(lengths, 0, 19);
+	for (unsigned i = 0; i < ncode; i++)
+		lengths[order[i]] = (uint8_t)bits_take(b, 3);
+	if (code_build(&lencode, lengths, 19, NULL) < 0)
+		return -EIO;
+	for (unsigned i = 0; i < nlen + ndist;) {
+		if (b->cnt < 32)
+			bits_fill(b);
+		int s = code_decode(b, &lencode);
+		if (s < 0)
+			return -EIO;
+		if (s < 16) {
+			lengths[i++] = (uint8_t)s;
+			continue;
+		}
+		uint8_t v = 0;
+		unsigned rep;
+		if (s == 16) {
+			if (i == 0)
+				return -EIO;
+			v = lengths[i - 1];
+			rep = 3 + bits_take(b, 2);
+		} else if (s == 17) {
+			rep = 3 + bits_take(b, 3);
+		} else {
+			rep = 11 + bits_take(b, 7);
+		}
+		if (i + rep > nlen + ndist)
+			return -EIO;
+		while (rep--)
+			lengths[i++] = v;
+	}
+	if (lengths[256] == 0 || bits_over(b))
+		return -EIO;
+	if (code_build(lit, lengths, nlen, lit_extra) < 0 || code_build(dist, lengths + nlen, ndist, dist_extra) < 0)
+		return -EIO;
+	return 0;
+}
+
+static void fixed_codes(struct code *lit, struct code *dist)
+{
+	uint8_t lengths[MAX_SYMBOLS];
+	unsigned s = 0;
+
+	for (; s < 144; s++)
+		lengths[s] = 8;
+	for (; s < 256; s++)
+		lengths[s] = 9;
+	for (; s < 280; s++)
+		lengths[s] = 7;
+	for (; s < 288; s++)
+		lengths[s] = 8;
+	(void)code_build(lit, lengths, 288, lit_extra);
+	for (s = 0; s < 30; s++)
+		lengths[s] = 5;
+	(void)code_build(dist, lengths, 30, dist_extra);
+}
+
+int deflate_join_walk(const unsigned char *in, size_t len, size_t *final_bit, size_t *end_bit)
+{
+	struct bits b = {.in = in, .len = len};
+	struct code *codes = malloc(4 * sizeof(*codes)); /* dynamic lit, dist; fixed lit, dist */
+	bool have_fixed = false;
+	int r = -EIO;
+
+	if (!codes)
+		return -ENOMEM;
+	bits_fill(&b);
+	for (;;) {
+		size_t header = bits_pos(&b);
+		unsigned last = bits_take(&b, 1), type = bits_take(&b, 2);
+		if (bits_over(&b))
+			break;
+		if (type == 0) {
+			/* Stored: to the byte boundary, LEN, its complement, LEN bytes. */
+			size_t pos = (bits_pos(&b) + 7) / 8 * 8;
+			bits_seek(&b, pos);
+			unsigned n = bits_take(&b, 16), nn = bits_take(&b, 16);
+			if (n != (~nn & 0xffff))
+				break;
+			pos = bits_pos(&b) + (size_t)n * 8;
+			if (pos > len * 8)
+				break;
+			bits_seek(&b, pos);
+		} else if (type == 1) {
+			if (!have_fixed) {
+				fixed_codes(&codes[2], &codes[3]);
+				have_fixed = true;
+			}
+			if (walk_symbols(&b, &codes[2], &codes[3]) < 0)
+				break;
+		} else if (type == 2) {
+			if (read_dynamic(&b, &codes[0], &codes[1]) < 0 || walk_symbols(&b, &codes[0], &codes[1]) < 0)
+				break;
+		} else {
+			break;
+		}
+		if (last) {
+			*final_bit = header;
+			*end_bit = bits_pos(&b);
+			r = 0;
+			break;
+		}
+	}
+	free(codes);
+	return r;
+}
+
+int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len)
+{
+	size_t cap = libdeflate_deflate_compress_bound(j->c, n) + 8, got, final_bit, end_bit;
+	unsigned char *o = malloc(cap);
+
+	if (!o)
+		return -ENOMEM;
+	got = n ? libdeflate_deflate_compress(j->c, in, n, o, cap) : 0;
+	if (n == 0) {
+		/* Nothing: an empty stored block alone, as zlib writes it. */
+		memcpy(o, "\0\0\0\xff\xff", 5);
+		*out = o;
+		*out_len = 5;
+		return 0;
+	}
+	if (got == 0 || deflate_join_walk(o, got, &final_bit, &end_bit) < 0 || (end_bit + 7) / 8 != got) {
+		free(o);
+		return -EIO;
+	}
+	/* The last block is not the last any more; an empty stored block after it ends the piece on a byte. */
+	o[final_bit / 8] &= (unsigned char)~(1u << (final_bit % 8));
+	if (end_bit % 8)
+		o[got - 1] &= (unsigned char)((1u << (end_bit % 8)) - 1);
+	size_t at = (end_bit + 3 + 7) / 8; /* three zero bits of header (BFINAL 0, BTYPE 00), then the boundary */
+	memset(o + got, 0, at - got);
+	memcpy(o + at, "\0\0\xff\xff", 4);
+	*out_len = at + 4;
+	unsigned char *fit = realloc(o, *out_len);
+	*out = fit ? fit : o;
+	return 0;
+}
