@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <libdeflate.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,11 +113,13 @@ static unsigned bits_take(struct bits *b, unsigned n)
 #define MAX_SYMBOLS 288
 
 /*
- * A table entry: symbol (bits 0-8), the code's length (9-12) and the symbol's extra bits (13-17), so that one
- * look-up skips both, and which table decodes next (E_NEXT_DIST) or that the walk must look closer (E_STOP: the
- * end of the block, or a symbol that cannot be); 0 for a code longer than TABLE_BITS, decoded bit by bit.
- * The walk thus branches on the data only where it is rare: literal or length is a table choice.
+ * A table entry: symbol (bits 0-8), the bits to skip, the code's and the symbol's extra bits (9-13), the code's
+ * length alone (14-17), which table decodes next (E_NEXT_DIST), or that the walk must look closer (E_STOP: the
+ * end of the block, a symbol that cannot be, or a code longer than TABLE_BITS, whose entry is E_STOP alone).
+ * The walk thus branches on the data only where it is rare: literal or length is a choice of table.
  */
+#define E_SKIP(e) (((e) >> 9) & 0x1f)
+#define E_LEN(e) (((e) >> 14) & 0xf)
 #define E_NEXT_DIST (1u << 18)
 #define E_STOP (1u << 19)
 
@@ -169,14 +172,15 @@ static int code_build(struct code *h, const uint8_t *lengths, unsigned n, const 
 			h->symbol[offs[lengths[s]]++] = (uint16_t)s;
 
 	/* The table: every code of at most TABLE_BITS bits, at each index that starts with it. */
-	memset(h->table, 0, sizeof(h->table));
+	for (size_t k = 0; k < sizeof(h->table) / sizeof(h->table[0]); k++)
+		h->table[k] = E_STOP;
 	unsigned code = 0, index = 0;
 	for (unsigned len = 1; len <= MAX_BITS; len++) {
 		for (unsigned i = 0; i < h->count[len]; i++, index++, code++) {
 			if (len > TABLE_BITS)
 				continue;
 			unsigned rev = reverse_bits(code, len), sym = h->symbol[index];
-			uint32_t e = (uint32_t)(extra ? extra[sym] : 0) << 13 | len << 9 | sym;
+			uint32_t e = len << 14 | (len + (extra ? extra[sym] : 0)) << 9 | sym;
 			if (extra == lit_extra)
 				e |= sym == 256 || sym > 285 ? E_STOP : sym > 256 ? E_NEXT_DIST : 0;
 			else if (extra == dist_extra && sym > 29)
@@ -210,18 +214,19 @@ static int code_slow(struct bits *b, const struct code *h)
 static int code_decode(struct bits *b, const struct code *h)
 {
 	uint32_t e = h->table[b->buf & ((1u << TABLE_BITS) - 1)];
-	if (!e)
+	if (e & E_STOP)
 		return code_slow(b, h);
-	b->buf >>= (e >> 9) & 0xf;
-	b->cnt -= (e >> 9) & 0xf;
+	b->buf >>= E_LEN(e);
+	b->cnt -= E_LEN(e);
 	return (int)(e & 0x1ff);
 }
 
 /* Skips a block's symbols up to and including its end-of-block code. */
 static int walk_symbols(struct bits *b, const struct code *lit, const struct code *dist)
 {
-	const struct code *next[2] = {lit, dist};
-	const struct code *h = lit;
+	/* The next table: lit's, or dist's at this many entries from it (arithmetic, not a load, in the loop). */
+	const ptrdiff_t to_dist = dist->table - lit->table;
+	const uint32_t *t = lit->table;
 	/* The bit buffer in locals (registers) for the loop; b is brought up to date around the rare calls. */
 	uint64_t buf = b->buf;
 	unsigned cnt = b->cnt;
@@ -245,35 +250,35 @@ static int walk_symbols(struct bits *b, const struct code *lit, const struct cod
 				buf = b->buf, cnt = b->cnt, at = b->next;
 			}
 		}
-		uint32_t e = h->table[buf & ((1u << TABLE_BITS) - 1)];
-		if (e && !(e & E_STOP)) {
-			unsigned n = ((e >> 9) & 0xf) + ((e >> 13) & 0x1f);
-			buf >>= n;
-			cnt -= n;
-			h = next[(e >> 18) & 1];
+		uint32_t e = t[buf & ((1u << TABLE_BITS) - 1)];
+		if (!(e & E_STOP)) {
+			buf >>= E_SKIP(e);
+			cnt -= E_SKIP(e);
+			t = lit->table + (to_dist & -(ptrdiff_t)((e >> 18) & 1));
 			continue;
 		}
 		b->buf = buf, b->cnt = cnt, b->next = at;
+		bool in_lit = t == lit->table;
 		int sym;
-		if (e) {
-			b->buf >>= (e >> 9) & 0xf;
-			b->cnt -= (e >> 9) & 0xf;
+		if (E_LEN(e)) {
+			b->buf >>= E_LEN(e);
+			b->cnt -= E_LEN(e);
 			sym = (int)(e & 0x1ff);
 		} else {
-			sym = code_slow(b, h);
+			sym = code_slow(b, in_lit ? lit : dist);
 		}
-		if (h == lit) {
+		if (in_lit) {
 			if (sym == 256)
 				return bits_over(b) ? -EIO : 0;
 			if (sym < 0 || sym > 285)
 				return -EIO;
 			bits_take(b, lit_extra[sym]);
-			h = sym > 256 ? dist : lit;
+			t = sym > 256 ? dist->table : lit->table;
 		} else {
 			if (sym < 0 || sym > 29)
 				return -EIO;
 			bits_take(b, dist_extra[sym]);
-			h = lit;
+			t = lit->table;
 		}
 		if (bits_over(b))
 			return -EIO;
