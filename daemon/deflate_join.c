@@ -124,10 +124,16 @@ static unsigned bits_take(struct bits *b, unsigned n)
 #define E_STOP (1u << 19)
 
 struct code {
-	uint32_t table[1 << TABLE_BITS];
+	uint32_t *table;                 /* 1 << TABLE_BITS entries */
 	uint16_t count[MAX_BITS + 1];    /* codes of each length */
 	uint16_t symbol[MAX_SYMBOLS];    /* symbols in canonical order */
 	const uint8_t *extra;            /* extra bits of each symbol, or NULL */
+};
+
+/* A block's two codes, their tables side by side: the walk picks one by index. */
+struct code_pair {
+	uint32_t table[2][1 << TABLE_BITS]; /* literal/length, distance */
+	struct code lit, dist;
 };
 
 /* Extra bits of the literal/length symbols (257..285 have some) and of the distance symbols 0..29. */
@@ -172,7 +178,7 @@ static int code_build(struct code *h, const uint8_t *lengths, unsigned n, const 
 			h->symbol[offs[lengths[s]]++] = (uint16_t)s;
 
 	/* The table: every code of at most TABLE_BITS bits, at each index that starts with it. */
-	for (size_t k = 0; k < sizeof(h->table) / sizeof(h->table[0]); k++)
+	for (size_t k = 0; k < (1u << TABLE_BITS); k++)
 		h->table[k] = E_STOP;
 	unsigned code = 0, index = 0;
 	for (unsigned len = 1; len <= MAX_BITS; len++) {
@@ -222,11 +228,9 @@ static int code_decode(struct bits *b, const struct code *h)
 }
 
 /* Skips a block's symbols up to and including its end-of-block code. */
-static int walk_symbols(struct bits *b, const struct code *lit, const struct code *dist)
+static int walk_symbols(struct bits *b, const struct code_pair *p)
 {
-	/* The next table: lit's, or dist's at this many entries from it (arithmetic, not a load, in the loop). */
-	const ptrdiff_t to_dist = dist->table - lit->table;
-	const uint32_t *t = lit->table;
+	unsigned which = 0; /* the table of the next symbol: 0 literal/length, 1 distance */
 	/* The bit buffer in locals (registers) for the loop; b is brought up to date around the rare calls. */
 	uint64_t buf = b->buf;
 	unsigned cnt = b->cnt;
@@ -250,22 +254,22 @@ static int walk_symbols(struct bits *b, const struct code *lit, const struct cod
 				buf = b->buf, cnt = b->cnt, at = b->next;
 			}
 		}
-		uint32_t e = t[buf & ((1u << TABLE_BITS) - 1)];
+		uint32_t e = p->table[which][buf & ((1u << TABLE_BITS) - 1)];
 		if (!(e & E_STOP)) {
 			buf >>= E_SKIP(e);
 			cnt -= E_SKIP(e);
-			t = lit->table + (to_dist & -(ptrdiff_t)((e >> 18) & 1));
+			which = (e >> 18) & 1;
 			continue;
 		}
 		b->buf = buf, b->cnt = cnt, b->next = at;
-		bool in_lit = t == lit->table;
+		bool in_lit = which == 0;
 		int sym;
 		if (E_LEN(e)) {
 			b->buf >>= E_LEN(e);
 			b->cnt -= E_LEN(e);
 			sym = (int)(e & 0x1ff);
 		} else {
-			sym = code_slow(b, in_lit ? lit : dist);
+			sym = code_slow(b, in_lit ? &p->lit : &p->dist);
 		}
 		if (in_lit) {
 			if (sym == 256)
@@ -273,12 +277,12 @@ static int walk_symbols(struct bits *b, const struct code *lit, const struct cod
 			if (sym < 0 || sym > 285)
 				return -EIO;
 			bits_take(b, lit_extra[sym]);
-			t = sym > 256 ? dist->table : lit->table;
+			which = sym > 256;
 		} else {
 			if (sym < 0 || sym > 29)
 				return -EIO;
 			bits_take(b, dist_extra[sym]);
-			t = lit->table;
+			which = 0;
 		}
 		if (bits_over(b))
 			return -EIO;
@@ -287,11 +291,12 @@ static int walk_symbols(struct bits *b, const struct code *lit, const struct cod
 }
 
 /* A dynamic block's code descriptions (RFC 1951 3.2.7). */
-static int read_dynamic(struct bits *b, struct code *lit, struct code *dist)
+static int read_dynamic(struct bits *b, struct code_pair *p)
 {
 	static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
 	uint8_t lengths[286 + 30];
-	struct code lencode;
+	uint32_t lentable[1 << TABLE_BITS];
+	struct code lencode = {.table = lentable};
 
 	unsigned nlen = bits_take(b, 5) + 257, ndist = bits_take(b, 5) + 1, ncode = bits_take(b, 4) + 4;
 	if (nlen > 286 || ndist > 30)
@@ -330,12 +335,13 @@ static int read_dynamic(struct bits *b, struct code *lit, struct code *dist)
 	}
 	if (lengths[256] == 0 || bits_over(b))
 		return -EIO;
-	if (code_build(lit, lengths, nlen, lit_extra) < 0 || code_build(dist, lengths + nlen, ndist, dist_extra) < 0)
+	if (code_build(&p->lit, lengths, nlen, lit_extra) < 0 ||
+		code_build(&p->dist, lengths + nlen, ndist, dist_extra) < 0)
 		return -EIO;
 	return 0;
 }
 
-static void fixed_codes(struct code *lit, struct code *dist)
+static void fixed_codes(struct code_pair *p)
 {
 	uint8_t lengths[MAX_SYMBOLS];
 	unsigned s = 0;
@@ -348,21 +354,25 @@ static void fixed_codes(struct code *lit, struct code *dist)
 		lengths[s] = 7;
 	for (; s < 288; s++)
 		lengths[s] = 8;
-	(void)code_build(lit, lengths, 288, lit_extra);
+	(void)code_build(&p->lit, lengths, 288, lit_extra);
 	for (s = 0; s < 30; s++)
 		lengths[s] = 5;
-	(void)code_build(dist, lengths, 30, dist_extra);
+	(void)code_build(&p->dist, lengths, 30, dist_extra);
 }
 
 int deflate_join_walk(const unsigned char *in, size_t len, size_t *final_bit, size_t *end_bit)
 {
 	struct bits b = {.in = in, .len = len};
-	struct code *codes = malloc(4 * sizeof(*codes)); /* dynamic lit, dist; fixed lit, dist */
+	struct code_pair *codes = malloc(2 * sizeof(*codes)); /* a dynamic block's, the fixed ones */
 	bool have_fixed = false;
 	int r = -EIO;
 
 	if (!codes)
 		return -ENOMEM;
+	for (int i = 0; i < 2; i++) {
+		codes[i].lit.table = codes[i].table[0];
+		codes[i].dist.table = codes[i].table[1];
+	}
 	bits_fill(&b);
 	for (;;) {
 		size_t header = bits_pos(&b);
@@ -382,13 +392,13 @@ int deflate_join_walk(const unsigned char *in, size_t len, size_t *final_bit, si
 			bits_seek(&b, pos);
 		} else if (type == 1) {
 			if (!have_fixed) {
-				fixed_codes(&codes[2], &codes[3]);
+				fixed_codes(&codes[1]);
 				have_fixed = true;
 			}
-			if (walk_symbols(&b, &codes[2], &codes[3]) < 0)
+			if (walk_symbols(&b, &codes[1]) < 0)
 				break;
 		} else if (type == 2) {
-			if (read_dynamic(&b, &codes[0], &codes[1]) < 0 || walk_symbols(&b, &codes[0], &codes[1]) < 0)
+			if (read_dynamic(&b, &codes[0]) < 0 || walk_symbols(&b, &codes[0]) < 0)
 				break;
 		} else {
 			break;
