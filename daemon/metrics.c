@@ -28,20 +28,21 @@ enum family {
 /* One group per family in the text format: the body holds each family's header once, then every report's lines. */
 static const struct {
 	const char *name;
+	size_t name_len;
 	const char *header;
 } families[FAMILY_COUNT] = {
-	[FAMILY_COST] = {"deadline_cloud_usage_cost_usd",
+	[FAMILY_COST] = {"deadline_cloud_usage_cost_usd", sizeof("deadline_cloud_usage_cost_usd") - 1,
 		"# HELP deadline_cloud_usage_cost_usd Cost in US dollars of the group's sessions (statistic: sum, or "
 		"min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
 		"background every report's interval.\n"
 		"# TYPE deadline_cloud_usage_cost_usd gauge\n"},
-	[FAMILY_RUNTIME] = {"deadline_cloud_usage_runtime_seconds",
+	[FAMILY_RUNTIME] = {"deadline_cloud_usage_runtime_seconds", sizeof("deadline_cloud_usage_runtime_seconds") - 1,
 		"# HELP deadline_cloud_usage_runtime_seconds Run time in seconds of the group's sessions (statistic: "
 		"sum, "
 		"or min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
 		"background every report's interval.\n"
 		"# TYPE deadline_cloud_usage_runtime_seconds gauge\n"},
-	[FAMILY_SESSIONS] = {"deadline_cloud_usage_sessions",
+	[FAMILY_SESSIONS] = {"deadline_cloud_usage_sessions", sizeof("deadline_cloud_usage_sessions") - 1,
 		"# HELP deadline_cloud_usage_sessions Number of sessions in the group, Deadline Cloud's estimate over "
 		"the "
 		"report's window; refreshed in the background every report's interval.\n"
@@ -323,11 +324,15 @@ int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 	return 0;
 }
 
-/* A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf. */
-static void format_double(char *out, size_t size, double v)
+/*
+ * A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf.
+ * Returns its length (out holds 64 bytes or more, so it is never cut).
+ */
+static size_t format_double(char *out, size_t size, double v)
 {
 	/* the first of %.15g, %.16g, %.17g that reads back, computed exactly without printf (numfmt.c) */
-	(void)numfmt_double(out, size, v);
+	int n = numfmt_double(out, size, v);
+	return n > 0 && (size_t)n < size ? (size_t)n : strlen(out);
 }
 
 static void snapshot_unref(struct metrics_snapshot *snap)
@@ -562,20 +567,44 @@ static int part_seal_segment(struct snap_part *p, struct compressor *c)
 	return compressor_submit(c, seg);
 }
 
-/* One family's line for one group: name, the shared label prefix, statistic, value; seals a full segment. */
+/* What closes a line's labels: the statistic's label and "} ", or "} " alone. */
+struct line_tail {
+	char text[40];
+	size_t len;
+};
+
+/*
+ * One family's line for one group: name, the shared label prefix, the tail, value; seals a full segment. The
+ * hottest loop of a publish (nine lines a group): one reservation and five copies.
+ */
 static int snapshot_line(struct snap_part *p, struct compressor *c, enum family f, const struct metrics_buf *prefix,
-	const char *stat, const char *value)
+	const struct line_tail *tail, const char *value, size_t value_len)
 {
 	struct metrics_buf *b = part_open_segment(p);
 	if (!b)
 		return -ENOMEM;
-	if (buf_puts(b, families[f].name) < 0 || metrics_buf_append(b, prefix->data, prefix->len) < 0)
+	size_t name_len = families[f].name_len;
+	size_t need = name_len + prefix->len + tail->len + value_len + 1;
+	if (buf_reserve(b, need) < 0)
 		return -ENOMEM;
-	if (stat && (buf_puts(b, ",statistic=\"") < 0 || buf_puts(b, stat) < 0 || buf_puts(b, "\"") < 0))
-		return -ENOMEM;
-	if (buf_puts(b, "} ") < 0 || buf_puts(b, value) < 0 || buf_puts(b, "\n") < 0)
-		return -ENOMEM;
+	char *o = b->data + b->len;
+	memcpy(o, families[f].name, name_len);
+	o += name_len;
+	memcpy(o, prefix->data, prefix->len);
+	o += prefix->len;
+	memcpy(o, tail->text, tail->len);
+	o += tail->len;
+	memcpy(o, value, value_len);
+	o[value_len] = '\n';
+	b->len += need;
 	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, c) : 0;
+}
+
+static void line_tail_set(struct line_tail *t, const char *stat)
+{
+	int n = stat ? snprintf(t->text, sizeof(t->text), ",statistic=\"%s\"} ", stat)
+		     : snprintf(t->text, sizeof(t->text), "} ");
+	t->len = n > 0 && (size_t)n < sizeof(t->text) ? (size_t)n : 0;
 }
 
 /* Renders the lines of (farm, report) from t: pure, called without any lock. */
@@ -588,8 +617,12 @@ static int snapshot_render(
 	struct compressor comp;
 	size_t n_groups, n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by;
 	char value[64];
+	struct line_tail stat_tail[sizeof(statistics_order) / sizeof(statistics_order[0])], plain_tail;
 	int ret = -ENOMEM;
 
+	for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++)
+		line_tail_set(&stat_tail[s], statistic_label(statistics_order[s]));
+	line_tail_set(&plain_tail, NULL);
 	snap = calloc(1, sizeof(*snap));
 	if (!snap)
 		return -ENOMEM;
@@ -627,22 +660,23 @@ static int snapshot_render(
 			if (!(r->statistics & stat))
 				continue;
 			if (statistic_available(g, &g->cost, stat)) {
-				format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
-				ret = snapshot_line(&snap->part[FAMILY_COST], &comp, FAMILY_COST, &prefix,
-					statistic_label(stat), value);
+				size_t n = format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
+				ret = snapshot_line(&snap->part[FAMILY_COST], &comp, FAMILY_COST, &prefix, &stat_tail[s],
+					value, n);
 				if (ret < 0)
 					goto out;
 			}
 			if (statistic_available(g, &g->runtime, stat)) {
-				format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
+				size_t n = format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
 				ret = snapshot_line(&snap->part[FAMILY_RUNTIME], &comp, FAMILY_RUNTIME, &prefix,
-					statistic_label(stat), value);
+					&stat_tail[s], value, n);
 				if (ret < 0)
 					goto out;
 			}
 		}
-		snprintf(value, sizeof(value), "%lld", (long long)g->count);
-		ret = snapshot_line(&snap->part[FAMILY_SESSIONS], &comp, FAMILY_SESSIONS, &prefix, NULL, value);
+		int count_len = snprintf(value, sizeof(value), "%lld", (long long)g->count);
+		ret = snapshot_line(&snap->part[FAMILY_SESSIONS], &comp, FAMILY_SESSIONS, &prefix, &plain_tail, value,
+			count_len > 0 ? (size_t)count_len : 0);
 		if (ret < 0)
 			goto out;
 		ret = -ENOMEM;
