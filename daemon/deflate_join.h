@@ -8,9 +8,10 @@
  * block is marked not final and an empty stored block follows, so it ends byte-aligned, exactly as zlib's
  * Z_SYNC_FLUSH would leave it. Such pieces can be concatenated, and a final empty block closes the stream.
  *
- * libdeflate compresses about twice as fast as zlib, but only whole streams: it always marks its last block
- * final. Where that block starts is found by walking the stream's blocks (Huffman headers and symbols, no
- * output written): a few percent of the compression's cost.
+ * libdeflate (level 1) compresses about twice as fast as zlib (level 3), to a smaller output, but only whole
+ * streams: it always marks its last block final. Where that block starts is found by walking the stream's
+ * blocks (Huffman headers and symbols, no output written), which costs about a quarter of the compression:
+ * on 188 MB of exposition text, 0.56-0.63 s with the walk against zlib's 0.89-1.05 s.
  *
  * Returns 0 with *out (malloc'd) and *out_len, -ENOMEM, or -EIO should the walk not understand the stream
  * (never expected: the caller may then use zlib instead).

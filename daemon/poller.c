@@ -90,7 +90,6 @@ struct farm_worker {
 	pthread_t thread;
 	bool started;
 	struct http_client *http;
-	struct http_client *http_ahead; /* the connection of the page read ahead (struct page_ahead), or NULL */
 	struct report_state *reports;
 	size_t n_reports;
 	uint64_t rng;
@@ -347,6 +346,7 @@ struct page_ahead {
 	struct farm_worker *w;
 	const char *path;
 	const char *aggregation_id;
+	struct http_client *http; /* its own connection, for this aggregation's pages only: no idle memory */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
@@ -372,7 +372,7 @@ static void *page_ahead_main(void *arg)
 		struct api_call c = {.operation = OP_GET, .method = "GET", .path = a->path, .query = a->query};
 		struct http_response resp;
 		pthread_mutex_unlock(&a->lock);
-		int r = api_send_once(a->w, a->w->http_ahead, &c, &resp);
+		int r = api_send_once(a->w, a->http, &c, &resp);
 		pthread_mutex_lock(&a->lock);
 		a->result = r;
 		a->resp = resp;
@@ -427,7 +427,7 @@ static void page_ahead_send(struct page_ahead *a, const char *body, size_t len)
 	if (!a->started) {
 		struct poller *p = a->w->poller;
 		struct http_client_options ho = {.ca_file = p->ca_file, .cancel = &p->stop_flag};
-		if ((!a->w->http_ahead && http_client_new(&a->w->http_ahead, &ho) < 0) ||
+		if ((!a->http && http_client_new(&a->http, &ho) < 0) ||
 			pthread_create(&a->thread, NULL, page_ahead_main, a) != 0) {
 			free(query);
 			return;
@@ -472,6 +472,7 @@ static void page_ahead_deinit(struct page_ahead *a)
 	pthread_mutex_unlock(&a->lock);
 	if (a->started)
 		pthread_join(a->thread, NULL);
+	http_client_free(a->http);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
 }
@@ -1488,7 +1489,6 @@ void poller_free(struct poller *p)
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		http_client_free(w->http);
-		http_client_free(w->http_ahead);
 		free(w->reports);
 	}
 	free(p->workers);
