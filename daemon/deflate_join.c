@@ -51,20 +51,28 @@ struct bits {
 	unsigned cnt; /* bits in buf */
 };
 
+/*
+ * Eight bytes at once, when eight remain at *at: the whole bytes that fit are counted, the bits of the next one
+ * that also got in are its own bits in their own places, so loading that byte again later changes nothing.
+ * On locals, so that the walk's loop keeps them in registers.
+ */
+static inline bool refill_fast(const unsigned char *in, size_t len, size_t *at, uint64_t *buf, unsigned *cnt)
+{
+	uint64_t w;
+
+	if (*at + 8 > len)
+		return false;
+	memcpy(&w, in + *at, 8);
+	*buf |= le64toh(w) << *cnt;
+	*at += (63 - *cnt) >> 3;
+	*cnt |= 56;
+	return true;
+}
+
 static void bits_fill(struct bits *b)
 {
-	if (b->next + 8 <= b->len) {
-		/*
-		 * Eight bytes at once: the whole bytes that fit are counted, the bits of the next one that also got in
-		 * are its own bits in their own places, so loading that byte again later changes nothing.
-		 */
-		uint64_t w;
-		memcpy(&w, b->in + b->next, 8);
-		b->buf |= le64toh(w) << b->cnt;
-		b->next += (63 - b->cnt) >> 3;
-		b->cnt |= 56;
+	if (refill_fast(b->in, b->len, &b->next, &b->buf, &b->cnt))
 		return;
-	}
 	while (b->cnt <= 56) {
 		uint64_t byte = b->next < b->len ? b->in[b->next] : 0;
 		b->buf |= byte << b->cnt;
@@ -235,18 +243,11 @@ static int walk_symbols(struct bits *b, const struct code_pair *p)
 	uint64_t buf = b->buf;
 	unsigned cnt = b->cnt;
 	size_t at = b->next;
-	const size_t fast_end = b->len >= 8 ? b->len - 8 : 0;
 
 	for (;;) {
 		/* A length and its distance take at most 15 + 5 + 15 + 13 bits; a refill is where the end is checked. */
 		if (cnt < 48) {
-			if (at <= fast_end && b->len >= 8) {
-				uint64_t w;
-				memcpy(&w, b->in + at, 8);
-				buf |= le64toh(w) << cnt;
-				at += (63 - cnt) >> 3;
-				cnt |= 56;
-			} else {
+			if (!refill_fast(b->in, b->len, &at, &buf, &cnt)) {
 				b->buf = buf, b->cnt = cnt, b->next = at;
 				bits_fill(b);
 				if (bits_over(b))
@@ -416,12 +417,11 @@ int deflate_join_walk(const unsigned char *in, size_t len, size_t *final_bit, si
 
 int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len)
 {
-	size_t cap = libdeflate_deflate_compress_bound(j->c, n) + 8, got, final_bit, end_bit;
+	size_t cap = n ? libdeflate_deflate_compress_bound(j->c, n) + 8 : 5, got, final_bit, end_bit;
 	unsigned char *o = malloc(cap);
 
 	if (!o)
 		return -ENOMEM;
-	got = n ? libdeflate_deflate_compress(j->c, in, n, o, cap) : 0;
 	if (n == 0) {
 		/* Nothing: an empty stored block alone, as zlib writes it. */
 		memcpy(o, "\0\0\0\xff\xff", 5);
@@ -429,6 +429,7 @@ int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsi
 		*out_len = 5;
 		return 0;
 	}
+	got = libdeflate_deflate_compress(j->c, in, n, o, cap);
 	if (got == 0 || deflate_join_walk(o, got, &final_bit, &end_bit) < 0 || (end_bit + 7) / 8 != got) {
 		free(o);
 		return -EIO;
