@@ -1,40 +1,102 @@
-/* notify: a thin wrapper over libsystemd's sd_notify, compiled to no-ops without libsystemd */
+/* notify: the service manager's notification protocol (sd_notify(3)), spoken directly: one datagram a message */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
 #include <time.h>
-
-#if HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
+#include <unistd.h>
 
 #include "log.h"
 #include "notify.h"
 
+/*
+ * libsystemd would do the same for two calls, but would load libsystemd, libgcrypt, libgpg-error, liblz4,
+ * liblzma and libcap into the process (about 1 MiB resident). sd_notify(3) documents the protocol as stable:
+ * newline-separated assignments in one datagram to the AF_UNIX socket named by NOTIFY_SOCKET. The manager
+ * reads the sender's pid from the socket itself, so a plain datagram is enough.
+ */
+
 /* Longest STATUS= text kept: systemctl status shows one line. */
 #define NOTIFY_STATUS_MAX 256
 
-#if HAVE_LIBSYSTEMD
 static atomic_bool notify_failure_logged;
-#endif
+
+/* The watchdog sends every few seconds: one warning is enough to explain a restart. */
+static int notify_failed(const char *socket_name, int r)
+{
+	if (!atomic_exchange(&notify_failure_logged, true))
+		log_warning("op=notify status=error reason=\"cannot notify the service manager at %s: %s\"",
+			socket_name, strerror(-r));
+	return r;
+}
+
+/*
+ * The address NOTIFY_SOCKET names: "/path" (a socket file) or "@name" (Linux's abstract namespace, where the
+ * name starts with a NUL byte and is as long as the address length says, with no terminating NUL).
+ */
+static int notify_address(const char *name, struct sockaddr_un *addr, socklen_t *addr_len)
+{
+	size_t len = strlen(name);
+
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	/* Newer systemd may name a vsock socket ("vsock:CID:PORT", a manager outside this virtual machine). */
+	if (strncmp(name, "vsock:", 6) == 0 || strncmp(name, "vsock-", 6) == 0)
+		return -EAFNOSUPPORT;
+	if (name[0] == '/') {
+		/* Room for the terminating NUL, which not every kernel supplies itself. */
+		if (len >= sizeof(addr->sun_path))
+			return -EINVAL;
+		memcpy(addr->sun_path, name, len + 1);
+		*addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+		return 0;
+	}
+	if (name[0] == '@') {
+		if (len > sizeof(addr->sun_path))
+			return -EINVAL;
+		/* sun_path[0] stays the NUL; a longer address length would make the trailing zeros part of the name. */
+		memcpy(addr->sun_path + 1, name + 1, len - 1);
+		*addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+		return 0;
+	}
+	return -EINVAL;
+}
 
 static int notify_send(const char *message)
 {
-#if HAVE_LIBSYSTEMD
-	int r = sd_notify(0, message);
+	/* Read each time, so that the environment stays the one source of truth (and is never changed here). */
+	const char *name = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un addr;
+	socklen_t addr_len;
+	size_t len = strlen(message);
+	ssize_t n;
+	int fd, r;
 
-	/* The watchdog sends every few seconds: one warning is enough to explain a restart. */
-	if (r < 0 && !atomic_exchange(&notify_failure_logged, true))
-		log_warning("op=notify status=error reason=\"cannot notify the service manager: %s\"", strerror(-r));
-	return r;
-#else
-	(void)message;
-	return 0;
-#endif
+	if (!name || !*name)
+		return 0;
+	r = notify_address(name, &addr, &addr_len);
+	if (r < 0)
+		return notify_failed(name, r);
+
+	/* A socket of its own per message: nothing shared between threads, nothing left open across exec. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return notify_failed(name, -errno);
+	do
+		n = sendto(fd, message, len, MSG_NOSIGNAL, (const struct sockaddr *)&addr, addr_len);
+	while (n < 0 && errno == EINTR);
+	r = n < 0 ? -errno : (size_t)n != len ? -EMSGSIZE : 1;
+	close(fd);
+	return r < 0 ? notify_failed(name, r) : r;
 }
 
 int notify_ready(void)
@@ -111,17 +173,48 @@ int notify_watchdog(void)
 	return notify_send("WATCHDOG=1");
 }
 
+/*
+ * A whole positive decimal number: strtoull alone would skip leading blanks, take a sign ("-5" as a huge
+ * value) and stop at trailing junk.
+ */
+static int parse_positive(const char *s, unsigned long long max, unsigned long long *value)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	if (errno != 0 || *end != '\0' || v == 0)
+		return -EINVAL;
+	*value = v;
+	return 0;
+}
+
 int notify_watchdog_usec(uint64_t *usec)
 {
-	*usec = 0;
-#if HAVE_LIBSYSTEMD
-	uint64_t period = 0;
-	int r = sd_watchdog_enabled(0, &period);
+	const char *period = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+	unsigned long long v;
+	int r;
 
-	if (r > 0)
-		*usec = period;
-	return r;
-#else
-	return 0;
-#endif
+	*usec = 0;
+	if (!period)
+		return 0;
+	/* Set for another process (a parent that exec'd us without clearing it): no keep-alives expected of us. */
+	if (pid) {
+		r = parse_positive(pid, INT_MAX, &v);
+		if (r < 0)
+			return r;
+		if (v != (unsigned long long)getpid())
+			return 0;
+	}
+	r = parse_positive(period, UINT64_MAX, &v);
+	if (r < 0)
+		return r;
+	*usec = (uint64_t)v;
+	return 1;
 }

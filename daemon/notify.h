@@ -5,9 +5,10 @@
 
 /*
  * Every function is safe to call from any thread, at any time, with or without a service manager: when
- * NOTIFY_SOCKET is not set (run by hand, in tests) or the build has no libsystemd (-Dsystemd=disabled)
- * they do nothing and return 0. They return 1 when the message was sent, and a negative errno-style code
- * when sending failed; the first failure is logged as a warning, so callers may ignore the result.
+ * NOTIFY_SOCKET is not set or empty (run by hand, in tests) they do nothing and return 0. They return 1
+ * when the message was sent, and a negative errno-style code when sending failed (NOTIFY_SOCKET names
+ * neither a "/path" nor an "@abstract" socket, or the socket is not there); the first failure is logged as
+ * a warning, so callers may ignore the result.
  * NOTIFY_SOCKET is left in the environment, as later messages (watchdog keep-alives) need it.
  */
 
