@@ -1,4 +1,4 @@
-/* deflate_join: libdeflate's one-shot raw deflate, made into a piece that can be followed by another */
+/* deflate_join: a one-shot raw deflate (ISA-L, or libdeflate made joinable) as a piece another can follow */
 #include "deflate_join.h"
 
 #include <endian.h>
@@ -10,11 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
+
 struct deflate_join {
 	struct libdeflate_compressor *c;
+#if HAVE_ISAL
+	struct isal_zstream *zs; /* 80 KiB: on the heap */
+	unsigned char *level_buf;
+#endif
 };
 
-struct deflate_join *deflate_join_new(int level)
+bool deflate_join_isal_available(void)
+{
+	return HAVE_ISAL;
+}
+
+struct deflate_join *deflate_join_new_engine(int level, enum deflate_join_engine engine)
 {
 	struct deflate_join *j = calloc(1, sizeof(*j));
 
@@ -25,7 +38,30 @@ struct deflate_join *deflate_join_new(int level)
 		free(j);
 		return NULL;
 	}
+#if HAVE_ISAL
+	/* ISA-L's level 1 stands for libdeflate's: the fastest with a Huffman-coded output. */
+	if (engine == DEFLATE_JOIN_ISAL || (engine == DEFLATE_JOIN_AUTO && level == 1)) {
+		/* Zeroed: ISA-L may look at hash entries it has not written yet (harmless, but memcheck's noise). */
+		j->zs = calloc(1, sizeof(*j->zs));
+		j->level_buf = calloc(1, ISAL_DEF_LVL1_DEFAULT);
+		if (!j->zs || !j->level_buf) {
+			deflate_join_free(j);
+			return NULL;
+		}
+	}
+#else
+	if (engine == DEFLATE_JOIN_ISAL) {
+		deflate_join_free(j);
+		errno = ENOTSUP;
+		return NULL;
+	}
+#endif
 	return j;
+}
+
+struct deflate_join *deflate_join_new(int level)
+{
+	return deflate_join_new_engine(level, DEFLATE_JOIN_AUTO);
 }
 
 void deflate_join_free(struct deflate_join *j)
@@ -33,6 +69,10 @@ void deflate_join_free(struct deflate_join *j)
 	if (!j)
 		return;
 	libdeflate_free_compressor(j->c);
+#if HAVE_ISAL
+	free(j->zs);
+	free(j->level_buf);
+#endif
 	free(j);
 }
 
@@ -415,20 +455,76 @@ int deflate_join_walk(const unsigned char *in, size_t len, size_t *final_bit, si
 	return r;
 }
 
-int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len)
+#if HAVE_ISAL
+/*
+ * ISA-L writes the piece itself: its one-shot deflate with a full flush and no end of stream leaves the last
+ * block open and ends on an empty stored block, as zlib's sync flush does. -EIO for anything else (not
+ * expected), so that the caller's libdeflate does it instead.
+ */
+static int isal_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len)
 {
-	size_t cap = n ? libdeflate_deflate_compress_bound(j->c, n) + 8 : 5, got, final_bit, end_bit;
-	unsigned char *o = malloc(cap);
+	/* The one shot must fit at once: at worst stored blocks (5 bytes every 64 KiB), headers and the marker. */
+	size_t cap = n + n / 8192 + 1024, got;
+	unsigned char *o;
 
+	if (n > UINT32_MAX / 2)
+		return -EIO;
+	o = malloc(cap);
 	if (!o)
 		return -ENOMEM;
+	isal_deflate_stateless_init(j->zs);
+	j->zs->level = 1;
+	j->zs->level_buf = j->level_buf;
+	j->zs->level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	j->zs->flush = FULL_FLUSH;
+	j->zs->end_of_stream = 0;
+	j->zs->gzip_flag = IGZIP_DEFLATE;
+	j->zs->next_in = (uint8_t *)(uintptr_t)in;
+	j->zs->avail_in = (uint32_t)n;
+	j->zs->next_out = o;
+	j->zs->avail_out = (uint32_t)cap;
+	if (isal_deflate_stateless(j->zs) != COMP_OK || j->zs->avail_in != 0) {
+		free(o);
+		return -EIO;
+	}
+	got = j->zs->total_out;
+	if (got < 5 || got > cap || memcmp(o + got - 4, "\0\0\xff\xff", 4) != 0) {
+		free(o);
+		return -EIO;
+	}
+	unsigned char *fit = realloc(o, got);
+	*out = fit ? fit : o;
+	*out_len = got;
+	return 0;
+}
+#endif
+
+int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len)
+{
+	size_t cap, got, final_bit, end_bit;
+	unsigned char *o;
+
 	if (n == 0) {
 		/* Nothing: an empty stored block alone, as zlib writes it. */
+		o = malloc(5);
+		if (!o)
+			return -ENOMEM;
 		memcpy(o, "\0\0\0\xff\xff", 5);
 		*out = o;
 		*out_len = 5;
 		return 0;
 	}
+#if HAVE_ISAL
+	if (j->zs) {
+		int r = isal_compress(j, in, n, out, out_len);
+		if (r != -EIO)
+			return r;
+	}
+#endif
+	cap = libdeflate_deflate_compress_bound(j->c, n) + 8;
+	o = malloc(cap);
+	if (!o)
+		return -ENOMEM;
 	got = libdeflate_deflate_compress(j->c, in, n, o, cap);
 	if (got == 0 || deflate_join_walk(o, got, &final_bit, &end_bit) < 0 || (end_bit + 7) / 8 != got) {
 		free(o);

@@ -26,8 +26,8 @@ static void check_walk(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(final_bit < end_bit && end_bit <= size * 8 && (data[final_bit / 8] >> (final_bit % 8) & 1));
 }
 
-/* The input as text, cut in two at its first byte's choice, at a level of its second's: both pieces joined
- * and closed inflate to the text. */
+/* The input as text, cut in two at its first byte's choice, at a level of its second's (level 1 is ISA-L's when
+ * built with it): both pieces joined and closed inflate to the text. */
 static void check_join(const uint8_t *data, size_t size)
 {
 	if (size < 2)

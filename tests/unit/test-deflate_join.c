@@ -78,9 +78,9 @@ static unsigned char *inflate_all(const unsigned char *in, size_t n, size_t want
 }
 
 /* Three pieces of the given kinds and sizes, joined, closed by a final empty fixed block (0x03 0x00). */
-static void check_join(int level, enum kind k, const size_t sizes[3])
+static void check_join(int level, enum deflate_join_engine engine, enum kind k, const size_t sizes[3])
 {
-	struct deflate_join *j = deflate_join_new(level);
+	struct deflate_join *j = deflate_join_new_engine(level, engine);
 	unsigned char *in[3], *piece[3];
 	size_t plen[3], total = 0, zlen = 0;
 
@@ -90,7 +90,7 @@ static void check_join(int level, enum kind k, const size_t sizes[3])
 	for (int i = 0; i < 3; i++) {
 		in[i] = make_input(k, sizes[i]);
 		int r = deflate_join_compress(j, in[i], sizes[i], &piece[i], &plen[i]);
-		CHECK_MSG(r == 0, "level %d kind %d size %zu: %d", level, (int)k, sizes[i], r);
+		CHECK_MSG(r == 0, "engine %d level %d kind %d size %zu: %d", (int)engine, level, (int)k, sizes[i], r);
 		if (r != 0) {
 			piece[i] = NULL;
 			plen[i] = 0;
@@ -115,7 +115,8 @@ static void check_join(int level, enum kind k, const size_t sizes[3])
 	size_t got = 0;
 	unsigned char *out = inflate_all(stream, at, total, &got);
 	CHECK_MSG(out && got == total && (total == 0 || memcmp(out, text, total) == 0),
-		"level %d kind %d sizes %zu/%zu/%zu: the joined stream does not inflate to the texts", level, (int)k,
+		"engine %d level %d kind %d sizes %zu/%zu/%zu: the joined stream does not inflate to the texts",
+		(int)engine, level, (int)k,
 		sizes[0], sizes[1], sizes[2]);
 	free(out);
 	free(stream);
@@ -140,7 +141,44 @@ static void test_joined_pieces_inflate(void)
 	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++)
 		for (int k = METRICS_TEXT; k <= MIXED; k++)
 			for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
-				check_join(levels[l], (enum kind)k, sizes[s]);
+				check_join(levels[l], DEFLATE_JOIN_LIBDEFLATE, (enum kind)k, sizes[s]);
+	/* ISA-L (level 1, the exporter's), and whatever level 1 picks by itself. */
+	for (int k = METRICS_TEXT; k <= MIXED; k++)
+		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+			if (deflate_join_isal_available())
+				check_join(1, DEFLATE_JOIN_ISAL, (enum kind)k, sizes[s]);
+			check_join(1, DEFLATE_JOIN_AUTO, (enum kind)k, sizes[s]);
+		}
+}
+
+/* Without ISA-L, asking for it says so; with it, the engine level 1 picks is ISA-L's (a piece differs). */
+static void test_engine_choice(void)
+{
+	struct deflate_join *isal = deflate_join_new_engine(1, DEFLATE_JOIN_ISAL);
+	if (!deflate_join_isal_available()) {
+		CHECK(isal == NULL && errno == ENOTSUP);
+		return;
+	}
+	CHECK(isal != NULL);
+	struct deflate_join *lib = deflate_join_new_engine(1, DEFLATE_JOIN_LIBDEFLATE);
+	struct deflate_join *autoj = deflate_join_new(1);
+	size_t n = 300000, la = 0, lb = 0, lc = 0;
+	unsigned char *in = make_input(METRICS_TEXT, n), *a = NULL, *b = NULL, *c = NULL;
+	CHECK_INT(deflate_join_compress(isal, in, n, &a, &la), 0);
+	CHECK_INT(deflate_join_compress(lib, in, n, &b, &lb), 0);
+	CHECK_INT(deflate_join_compress(autoj, in, n, &c, &lc), 0);
+	CHECK(a && b && c);
+	if (a && b && c) {
+		CHECK(la != lb || memcmp(a, b, la) != 0);
+		CHECK(la == lc && memcmp(a, c, la) == 0);
+	}
+	free(a);
+	free(b);
+	free(c);
+	free(in);
+	deflate_join_free(isal);
+	deflate_join_free(lib);
+	deflate_join_free(autoj);
 }
 
 /* zlib's whole streams: fixed, dynamic and stored blocks, the final one found where zlib put it. */
@@ -191,6 +229,7 @@ static void test_walk_garbage(void)
 int main(void)
 {
 	test_joined_pieces_inflate();
+	test_engine_choice();
 	test_walk_zlib_streams();
 	test_walk_garbage();
 	TEST_DONE();
