@@ -63,13 +63,15 @@ static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_A
 
 /*
  * A report's text is cut into segments of about this size, each compressed on its own (a sync-flushed raw deflate
- * stream) so that several threads can compress while the text is still being rendered. The cost of starting a
- * new stream every MiB is a few hundred bytes of output per segment.
+ * stream) as soon as it is full, so that each rendering thread compresses its own text while it is still in
+ * cache. The cost of starting a new stream every MiB is a few hundred bytes of output per segment.
  */
 #define SEGMENT_BYTES ((size_t)1 << 20)
 #define SEGMENT_SLACK ((size_t)16 << 10)
-/* Threads that help the rendering thread compress a large report (fewer when there are fewer CPUs). */
-#define HELPERS_MAX 3
+/* Threads that render and compress a large report side by side (fewer when there are fewer CPUs)... */
+#define RENDER_THREADS_MAX 4
+/* ...each with this many groups at least (about 3 MiB of text), so that a small report stays on one thread. */
+#define RENDER_GROUPS_MIN 2048
 
 /* A run of whole lines of one family: the text, its raw deflate (sync-flushed, byte-aligned) and crc32. */
 struct snap_segment {
@@ -383,22 +385,6 @@ static double statistic_value(const struct usage_group *g, const struct usage_me
 	}
 }
 
-/*
- * The segments of one render waiting to be compressed, and the helper threads compressing them. The rendering
- * thread submits each segment as it fills, then compresses what is left itself and waits for the helpers.
- */
-struct compressor {
-	pthread_mutex_t lock;
-	pthread_cond_t more;
-	struct snap_segment **queue; /* every segment submitted, in order; queue[taken..n) wait */
-	size_t taken, n, cap;
-	bool closed;
-	int error;
-	pthread_t helper[HELPERS_MAX];
-	size_t n_helpers, max_helpers;
-	struct deflate_join *own; /* the rendering thread's */
-};
-
 /* CPUs this process may run on. */
 static size_t cpus_available(void)
 {
@@ -409,7 +395,42 @@ static size_t cpus_available(void)
 	return n > 0 ? (size_t)n : 1;
 }
 
-/* With libdeflate (*dj made on first use, one per thread); with zlib should that fail. */
+/* What closes a line's labels: the statistic's label and "} ", or "} " alone. */
+struct line_tail {
+	char text[40];
+	size_t len;
+};
+
+static atomic_size_t render_threads_wanted;
+
+void metrics_render_threads(size_t n)
+{
+	atomic_store(&render_threads_wanted, n);
+}
+
+/*
+ * One thread's share of a render: a contiguous run of the sorted groups, rendered into parts of its own and
+ * compressed as each segment fills. The runs' parts are then put one after the other, so the text is the same
+ * whatever the number of threads.
+ */
+struct render_run {
+	/* shared, read-only */
+	const struct report_config *r;
+	const struct usage_group *const *groups;
+	const struct metrics_buf *head;
+	const struct line_tail *stat_tail, *plain_tail;
+	size_t n_group_by;
+	/* this run's */
+	size_t begin, end;
+	struct snap_part part[FAMILY_COUNT];
+	struct deflate_join *dj; /* made on first use */
+	struct metrics_buf prefix;
+	int ret;
+	pthread_t thread;
+	bool started;
+};
+
+/* With ISA-L or libdeflate (*dj made on first use, one per thread); with zlib should that fail. */
 static int segment_compress(struct snap_segment *seg, struct deflate_join **dj)
 {
 	seg->crc = deflate_join_crc32(0, seg->text.data, seg->text.len);
@@ -418,107 +439,6 @@ static int segment_compress(struct snap_segment *seg, struct deflate_join **dj)
 	if (*dj && deflate_join_compress(*dj, seg->text.data, seg->text.len, &seg->deflated, &seg->deflated_len) == 0)
 		return 0;
 	return deflate_raw(seg->text.data, seg->text.len, Z_SYNC_FLUSH, PART_LEVEL, &seg->deflated, &seg->deflated_len);
-}
-
-/* The next segment to compress, or NULL once the queue is empty (and closed, when waiting) or failed. */
-static struct snap_segment *compressor_take(struct compressor *c, bool wait)
-{
-	struct snap_segment *seg = NULL;
-
-	mutex_lock(&c->lock);
-	while (c->taken == c->n && !c->closed && !c->error && wait)
-		pthread_cond_wait(&c->more, &c->lock);
-	if (c->taken < c->n && !c->error)
-		seg = c->queue[c->taken++];
-	mutex_unlock(&c->lock);
-	return seg;
-}
-
-/* Compresses queued segments until there are none to take; the first failure stops every thread. */
-static void compress_queued(struct compressor *c, bool wait, struct deflate_join **dj)
-{
-	struct snap_segment *seg;
-
-	while ((seg = compressor_take(c, wait)) != NULL) {
-		int r = segment_compress(seg, dj);
-		if (r < 0) {
-			mutex_lock(&c->lock);
-			if (!c->error)
-				c->error = r;
-			pthread_cond_broadcast(&c->more);
-			mutex_unlock(&c->lock);
-		}
-	}
-}
-
-static void *compress_helper(void *arg)
-{
-	struct deflate_join *dj = NULL;
-
-	compress_queued(arg, true, &dj);
-	deflate_join_free(dj);
-	return NULL;
-}
-
-static void compressor_init(struct compressor *c)
-{
-	memset(c, 0, sizeof(*c));
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->more, NULL);
-	size_t cpus = cpus_available();
-	c->max_helpers = cpus > 1 ? (cpus - 1 < HELPERS_MAX ? cpus - 1 : HELPERS_MAX) : 0;
-}
-
-/* Queues a filled segment; the first ones start the helpers. Without helpers, compresses it at once. */
-static int compressor_submit(struct compressor *c, struct snap_segment *seg)
-{
-	int r = 0;
-
-	if (c->max_helpers == 0)
-		return segment_compress(seg, &c->own);
-	mutex_lock(&c->lock);
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct snap_segment **q = realloc(c->queue, cap * sizeof(*q));
-		if (q) {
-			c->queue = q;
-			c->cap = cap;
-		} else {
-			r = -ENOMEM;
-		}
-	}
-	if (r == 0) {
-		c->queue[c->n++] = seg;
-		pthread_cond_signal(&c->more);
-	}
-	bool start = r == 0 && c->n_helpers < c->max_helpers;
-	mutex_unlock(&c->lock);
-	if (r < 0)
-		return segment_compress(seg, &c->own); /* no room in the queue: compress it here */
-	/* Only the rendering thread starts helpers; it inherits the refresh thread's nice value and signal mask. */
-	if (start && pthread_create(&c->helper[c->n_helpers], NULL, compress_helper, c) == 0)
-		c->n_helpers++;
-	else if (start)
-		c->max_helpers = c->n_helpers; /* cannot start more: the rendering thread does the rest */
-	return 0;
-}
-
-/* Closes the queue, compresses what is left with the helpers, waits for them. Returns the first error. */
-static int compressor_finish(struct compressor *c)
-{
-	mutex_lock(&c->lock);
-	c->closed = true;
-	pthread_cond_broadcast(&c->more);
-	mutex_unlock(&c->lock);
-	compress_queued(c, false, &c->own);
-	for (size_t i = 0; i < c->n_helpers; i++)
-		pthread_join(c->helper[i], NULL);
-	deflate_join_free(c->own);
-	int error = c->error;
-	free(c->queue);
-	pthread_cond_destroy(&c->more);
-	pthread_mutex_destroy(&c->lock);
-	return error;
 }
 
 /* The segment of part p that the next line goes to: a new one when there is none or the last is sealed. */
@@ -550,8 +470,8 @@ static struct metrics_buf *part_open_segment(struct snap_part *p)
 	return &seg->text;
 }
 
-/* Seals the open segment of p (trimmed to its length) and hands it to the compressor. */
-static int part_seal_segment(struct snap_part *p, struct compressor *c)
+/* Seals the open segment of p (trimmed to its length) and compresses it. */
+static int part_seal_segment(struct snap_part *p, struct deflate_join **dj)
 {
 	if (!p->open)
 		return 0;
@@ -564,20 +484,26 @@ static int part_seal_segment(struct snap_part *p, struct compressor *c)
 			seg->text.cap = seg->text.len;
 		}
 	}
-	return compressor_submit(c, seg);
+	return segment_compress(seg, dj);
 }
 
-/* What closes a line's labels: the statistic's label and "} ", or "} " alone. */
-struct line_tail {
-	char text[40];
-	size_t len;
-};
+/* Frees the segments of a part that never made it into a snapshot. */
+static void part_free(struct snap_part *p)
+{
+	for (size_t i = 0; i < p->n_seg; i++) {
+		metrics_buf_deinit(&p->seg[i]->text);
+		free(p->seg[i]->deflated);
+		free(p->seg[i]);
+	}
+	free(p->seg);
+	memset(p, 0, sizeof(*p));
+}
 
 /*
  * One family's line for one group: name, the shared label prefix, the tail, value; seals a full segment. The
  * hottest loop of a publish (nine lines a group): one reservation and five copies.
  */
-static int snapshot_line(struct snap_part *p, struct compressor *c, enum family f, const struct metrics_buf *prefix,
+static int snapshot_line(struct snap_part *p, struct deflate_join **dj, enum family f, const struct metrics_buf *prefix,
 	const struct line_tail *tail, const char *value, size_t value_len)
 {
 	struct metrics_buf *b = part_open_segment(p);
@@ -597,7 +523,7 @@ static int snapshot_line(struct snap_part *p, struct compressor *c, enum family 
 	memcpy(o, value, value_len);
 	o[value_len] = '\n';
 	b->len += need;
-	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, c) : 0;
+	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, dj) : 0;
 }
 
 static void line_tail_set(struct line_tail *t, const char *stat)
@@ -607,16 +533,111 @@ static void line_tail_set(struct line_tail *t, const char *stat)
 	t->len = n > 0 && (size_t)n < sizeof(t->text) ? (size_t)n : 0;
 }
 
-/* Renders the lines of (farm, report) from t: pure, called without any lock. */
+/* The lines of groups [begin, end) into the run's own parts, every segment sealed (compressed) at the end. */
+static int render_run_lines(struct render_run *run)
+{
+	const struct report_config *r = run->r;
+	struct metrics_buf *prefix = &run->prefix;
+	char value[64];
+
+	for (size_t i = run->begin; i < run->end; i++) {
+		const struct usage_group *g = run->groups[i];
+		prefix->len = 0;
+		if (metrics_buf_append(prefix, run->head->data, run->head->len) < 0)
+			return -ENOMEM;
+		for (size_t k = 0; k < run->n_group_by; k++) {
+			const char *label = group_field_label(r->group_by[k]);
+			if (!label)
+				return -EINVAL;
+			if (buf_puts(prefix, ",") < 0 || buf_puts(prefix, label) < 0 || buf_puts(prefix, "=\"") < 0 ||
+				metrics_buf_escape_label(prefix, g->values[k] ? g->values[k] : "") < 0 ||
+				buf_puts(prefix, "\"") < 0)
+				return -ENOMEM;
+			if (r->group_by[k] == GROUP_JOB_ID &&
+				(buf_puts(prefix, ",job_name=\"") < 0 ||
+					metrics_buf_escape_label(prefix, g->job_name ? g->job_name : "") < 0 ||
+					buf_puts(prefix, "\"") < 0))
+				return -ENOMEM;
+		}
+		for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++) {
+			unsigned stat = statistics_order[s];
+			if (!(r->statistics & stat))
+				continue;
+			if (statistic_available(g, &g->cost, stat)) {
+				size_t n = format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
+				int ret = snapshot_line(&run->part[FAMILY_COST], &run->dj, FAMILY_COST, prefix,
+					&run->stat_tail[s], value, n);
+				if (ret < 0)
+					return ret;
+			}
+			if (statistic_available(g, &g->runtime, stat)) {
+				size_t n = format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
+				int ret = snapshot_line(&run->part[FAMILY_RUNTIME], &run->dj, FAMILY_RUNTIME, prefix,
+					&run->stat_tail[s], value, n);
+				if (ret < 0)
+					return ret;
+			}
+		}
+		int count_len = snprintf(value, sizeof(value), "%lld", (long long)g->count);
+		int ret = snapshot_line(&run->part[FAMILY_SESSIONS], &run->dj, FAMILY_SESSIONS, prefix, run->plain_tail,
+			value, count_len > 0 ? (size_t)count_len : 0);
+		if (ret < 0)
+			return ret;
+	}
+	/* Compressed here, once, without any lock: a body is then only a list of these segments. */
+	for (size_t f = 0; f < FAMILY_COUNT; f++) {
+		int ret = part_seal_segment(&run->part[f], &run->dj);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void *render_run_thread(void *arg)
+{
+	struct render_run *run = arg;
+
+	run->ret = render_run_lines(run);
+	return NULL;
+}
+
+/* Moves the runs' segments, in run order, into p (one family); -ENOMEM leaves everything where it was. */
+static int part_take_runs(struct snap_part *p, struct render_run *runs, size_t n_runs, enum family f)
+{
+	size_t n = 0, at = 0;
+
+	for (size_t k = 0; k < n_runs; k++)
+		n += runs[k].part[f].n_seg;
+	if (n == 0)
+		return 0;
+	p->seg = malloc(n * sizeof(*p->seg));
+	if (!p->seg)
+		return -ENOMEM;
+	for (size_t k = 0; k < n_runs; k++) {
+		struct snap_part *q = &runs[k].part[f];
+		if (q->n_seg)
+			memcpy(p->seg + at, q->seg, q->n_seg * sizeof(*q->seg));
+		at += q->n_seg;
+		free(q->seg);
+		memset(q, 0, sizeof(*q));
+	}
+	p->n_seg = p->cap_seg = n;
+	return 0;
+}
+
+/*
+ * Renders the lines of (farm, report) from t: pure, called without any lock. A large report is cut into as
+ * many runs as there are CPUs (up to RENDER_THREADS_MAX), rendered and compressed side by side: a publish is
+ * then bound by the CPUs, not by one thread.
+ */
 static int snapshot_render(
 	struct metrics_snapshot **out, const char *farm_id, const struct report_config *r, struct usage_table *t)
 {
 	const struct usage_group *const *groups;
-	struct metrics_buf head = {0}, prefix = {0};
+	struct metrics_buf head = {0};
 	struct metrics_snapshot *snap;
-	struct compressor comp;
-	size_t n_groups, n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by;
-	char value[64];
+	struct render_run runs[RENDER_THREADS_MAX];
+	size_t n_groups, n_runs;
 	struct line_tail stat_tail[sizeof(statistics_order) / sizeof(statistics_order[0])], plain_tail;
 	int ret = -ENOMEM;
 
@@ -627,80 +648,64 @@ static int snapshot_render(
 	if (!snap)
 		return -ENOMEM;
 	atomic_init(&snap->refs, 1);
-	compressor_init(&comp);
 	if (buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
 		buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
-		buf_puts(&head, "\"") < 0)
-		goto out;
-	n_groups = usage_table_groups(t, &groups);
-	for (size_t i = 0; i < n_groups; i++) {
-		const struct usage_group *g = groups[i];
-		prefix.len = 0;
-		if (metrics_buf_append(&prefix, head.data, head.len) < 0)
-			goto out;
-		for (size_t k = 0; k < n_group_by; k++) {
-			const char *label = group_field_label(r->group_by[k]);
-			if (!label) {
-				ret = -EINVAL;
-				goto out;
-			}
-			if (buf_puts(&prefix, ",") < 0 || buf_puts(&prefix, label) < 0 ||
-				buf_puts(&prefix, "=\"") < 0 ||
-				metrics_buf_escape_label(&prefix, g->values[k] ? g->values[k] : "") < 0 ||
-				buf_puts(&prefix, "\"") < 0)
-				goto out;
-			if (r->group_by[k] == GROUP_JOB_ID &&
-				(buf_puts(&prefix, ",job_name=\"") < 0 ||
-					metrics_buf_escape_label(&prefix, g->job_name ? g->job_name : "") < 0 ||
-					buf_puts(&prefix, "\"") < 0))
-				goto out;
-		}
-		for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++) {
-			unsigned stat = statistics_order[s];
-			if (!(r->statistics & stat))
-				continue;
-			if (statistic_available(g, &g->cost, stat)) {
-				size_t n = format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
-				ret = snapshot_line(&snap->part[FAMILY_COST], &comp, FAMILY_COST, &prefix, &stat_tail[s],
-					value, n);
-				if (ret < 0)
-					goto out;
-			}
-			if (statistic_available(g, &g->runtime, stat)) {
-				size_t n = format_double(value, sizeof(value), statistic_value(g, &g->runtime, stat));
-				ret = snapshot_line(&snap->part[FAMILY_RUNTIME], &comp, FAMILY_RUNTIME, &prefix,
-					&stat_tail[s], value, n);
-				if (ret < 0)
-					goto out;
-			}
-		}
-		int count_len = snprintf(value, sizeof(value), "%lld", (long long)g->count);
-		ret = snapshot_line(&snap->part[FAMILY_SESSIONS], &comp, FAMILY_SESSIONS, &prefix, &plain_tail, value,
-			count_len > 0 ? (size_t)count_len : 0);
-		if (ret < 0)
-			goto out;
-		ret = -ENOMEM;
+		buf_puts(&head, "\"") < 0) {
+		metrics_buf_deinit(&head);
+		snapshot_unref(snap);
+		return -ENOMEM;
 	}
-	/* Compressed here, once, without any lock: a body is then only a list of these segments. */
-	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		ret = part_seal_segment(&snap->part[f], &comp);
-		if (ret < 0)
-			goto out;
+	n_groups = usage_table_groups(t, &groups);
+	n_runs = atomic_load(&render_threads_wanted);
+	if (n_runs == 0) {
+		n_runs = cpus_available();
+		if (n_runs > n_groups / RENDER_GROUPS_MIN)
+			n_runs = n_groups / RENDER_GROUPS_MIN;
+	}
+	if (n_runs > RENDER_THREADS_MAX)
+		n_runs = RENDER_THREADS_MAX;
+	if (n_runs == 0)
+		n_runs = 1;
+	memset(runs, 0, sizeof(runs));
+	for (size_t k = 0; k < n_runs; k++) {
+		runs[k] = (struct render_run){
+			.r = r,
+			.groups = groups,
+			.head = &head,
+			.stat_tail = stat_tail,
+			.plain_tail = &plain_tail,
+			.n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by,
+			.begin = n_groups * k / n_runs,
+			.end = n_groups * (k + 1) / n_runs,
+		};
+	}
+	/* The others on threads of their own (they inherit this thread's nice value and signal mask), the first here. */
+	for (size_t k = 1; k < n_runs; k++)
+		runs[k].started = pthread_create(&runs[k].thread, NULL, render_run_thread, &runs[k]) == 0;
+	runs[0].ret = render_run_lines(&runs[0]);
+	/* A run whose thread could not start is rendered here, after the first. */
+	for (size_t k = 1; k < n_runs; k++) {
+		if (runs[k].started)
+			pthread_join(runs[k].thread, NULL);
+		else
+			runs[k].ret = render_run_lines(&runs[k]);
 	}
 	ret = 0;
-out:
-	{
-		/* Always waits for the helpers: they may hold segments of snap. */
-		int cr = compressor_finish(&comp);
-		if (ret == 0 && cr < 0)
-			ret = cr;
+	for (size_t k = 0; k < n_runs && ret == 0; k++)
+		ret = runs[k].ret;
+	for (size_t f = 0; f < FAMILY_COUNT && ret == 0; f++)
+		ret = part_take_runs(&snap->part[f], runs, n_runs, (enum family)f);
+	for (size_t k = 0; k < n_runs; k++) {
+		for (size_t f = 0; f < FAMILY_COUNT; f++)
+			part_free(&runs[k].part[f]);
+		deflate_join_free(runs[k].dj);
+		metrics_buf_deinit(&runs[k].prefix);
 	}
+	metrics_buf_deinit(&head);
 	if (ret == 0) {
 		*out = snap;
 		snap = NULL;
 	}
-	metrics_buf_deinit(&head);
-	metrics_buf_deinit(&prefix);
 	snapshot_unref(snap);
 	return ret;
 }

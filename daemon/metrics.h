@@ -31,6 +31,9 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
 	struct usage_table *t, int64_t now, double duration_seconds);
 
+/* For tests: render a publish on exactly n threads (0: as many as the CPUs allow, the default). */
+void metrics_render_threads(size_t n);
+
 /* A refresh of (farm, report) failed: up=0, duration set, previous figures kept. Thread-safe. */
 void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char *report, double duration_seconds);
 

@@ -850,7 +850,7 @@ static void test_gzip_sizes(void)
 	CHECK_MSG(sc.total_len * 5 < plain_len, "gzip %zu bytes for %zu", sc.total_len, plain_len);
 	metrics_scrape_release(&sc);
 	/*
-	 * ~35 MB of text: many 1 MiB segments per family, compressed by helper threads while rendering goes on.
+	 * ~35 MB of text: many 1 MiB segments per family, rendered and compressed by several threads at once.
 	 * Every line is whole and each family's lines keep the groups' order (segments are joined in order).
 	 */
 	CHECK_MSG(plain_len > 8u << 20, "the large report is %zu bytes", plain_len);
@@ -891,6 +891,81 @@ static void test_gzip_sizes(void)
 		check_external_gunzip(s, plain, plain_len);
 	free(plain);
 	free(unzipped);
+	metrics_store_free(s);
+}
+
+/*
+ * A large report renders to the same text on 1, 2, 3 or 4 threads (the runs are put back in group order), the
+ * groups sorted; each gzip inflates to that text. 10007 groups: runs of unequal sizes.
+ */
+static void test_render_threads(void)
+{
+	struct test_config tc;
+	struct metrics_store *s = NULL;
+	struct usage_table *t = NULL;
+	enum group_field gb[2] = {GROUP_QUEUE_ID, GROUP_JOB_ID};
+	char *first = NULL;
+	size_t first_len = 0;
+	int failed = 0;
+
+	CHECK_INT(metrics_store_new(&s, "1"), 0);
+	if (!s)
+		return;
+	config_init(&tc, 1, 1);
+	tc.reports[0].group_by[0] = GROUP_QUEUE_ID;
+	tc.reports[0].group_by[1] = GROUP_JOB_ID;
+	tc.reports[0].statistics = STAT_ALL;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	CHECK_INT(usage_table_new(&t, gb, 2), 0);
+	/* Added in an order unlike the sorted one (i * 7919 mod 10007 visits every i once). */
+	for (int n = 0; n < 10007; n++) {
+		int i = (int)(((long)n * 7919) % 10007);
+		char q[64], j[64], name[64];
+		snprintf(q, sizeof(q), "queue-%02d", i % 5);
+		snprintf(j, sizeof(j), "job-%08d", i);
+		snprintf(name, sizeof(name), "shot \"%d\"", i);
+		failed |= add_row(t, q, NULL, j, name, i, i * 0.25, 0.25, i * 1.5, 1.5) != 0;
+	}
+	CHECK(!failed);
+	static const size_t threads[] = {1, 2, 3, 4, 0};
+	for (size_t k = 0; k < sizeof(threads) / sizeof(threads[0]); k++) {
+		size_t plain_len = 0, unzipped_len = 0;
+		metrics_render_threads(threads[k]);
+		CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[0], t, 1, 1), 0);
+		char *plain = scrape_text(s, false, &plain_len), *unzipped = scrape_text(s, true, &unzipped_len);
+		CHECK_MSG(plain && unzipped && plain_len == unzipped_len && memcmp(plain, unzipped, plain_len) == 0,
+			"%zu threads: the gzip does not inflate to the text", threads[k]);
+		if (k == 0) {
+			first = plain;
+			first_len = plain_len;
+			plain = NULL;
+		} else {
+			CHECK_MSG(plain && plain_len == first_len && memcmp(plain, first, first_len) == 0,
+				"%zu threads render another text than one thread", threads[k]);
+		}
+		free(plain);
+		free(unzipped);
+	}
+	metrics_render_threads(0);
+	usage_table_free(t);
+	/* Sorted: the cost lines' job_id labels (after the queue's) never go down, and all are there. */
+	const char *key = "deadline_cloud_usage_cost_usd{";
+	char prev[128] = "";
+	size_t lines = 0;
+	for (const char *line = first; line && (line = strstr(line, key)) != NULL; line++) {
+		const char *q = strstr(line, "queue_id=\""), *e = q ? strstr(q, "\",job_name") : NULL;
+		CHECK(q && e && (size_t)(e - q) < sizeof(prev));
+		if (!q || !e || (size_t)(e - q) >= sizeof(prev))
+			break;
+		char cur[128];
+		memcpy(cur, q, (size_t)(e - q));
+		cur[e - q] = '\0';
+		CHECK_MSG(strcmp(prev, cur) <= 0, "%s after %s", cur, prev);
+		memcpy(prev, cur, sizeof(prev));
+		lines++;
+	}
+	CHECK_MSG(lines == 10007 * 4, "%zu cost lines", lines);
+	free(first);
 	metrics_store_free(s);
 }
 
@@ -1063,6 +1138,7 @@ int main(void)
 	test_set_reports_and_ready();
 	test_scrape_outlives_publish();
 	test_gzip_sizes();
+	test_render_threads();
 	test_gzip_parts();
 	test_promtool();
 	TEST_DONE();
