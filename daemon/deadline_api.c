@@ -404,7 +404,7 @@ static int json_number(
 	if (node->kind == JSON_INTEGER && !integral) {
 		/* 2.0 or 1e3 is still a whole number: accept what another serialiser may write, refuse 1.5 */
 		double d = strtod(buf, &end);
-		if (*end || end == buf || !isfinite(d) || d != floor(d) || d < 0 || d > 9007199254740992.0)
+		if (*end || end == buf || !isfinite(d) || d < 0 || d > 9007199254740992.0 || d != (double)(long long)d)
 			ok = json_fail(p, DEADLINE_BAD_SHAPE, p->depth, "expected an integer, got %.*s", shown, s);
 		else
 			v->i = (long long)d;

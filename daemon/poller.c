@@ -587,7 +587,7 @@ static int api_call_run(struct farm_worker *w, struct api_call *c)
 			log_warning("farm=%s op=%s reason=\"retry quota exhausted; not retrying\"", w->farm->id, c->operation);
 			return outcome;
 		}
-		double backoff = random_unit(w) * RETRY_BACKOFF_BASE_MS * pow(2.0, attempt - 1);
+		double backoff = random_unit(w) * RETRY_BACKOFF_BASE_MS * ldexp(1.0, attempt - 1);
 		if (backoff > RETRY_BACKOFF_MAX_MS)
 			backoff = RETRY_BACKOFF_MAX_MS;
 		if (wait_ms < backoff)
@@ -854,7 +854,7 @@ static int aggregation_start(struct farm_worker *w, const struct report_config *
 		r = api_call_run(w, &c);
 		bool busy = c.busy;
 		if (r == CALL_THROTTLED && busy && attempt < START_BUSY_MAX_ATTEMPTS) {
-			double wait = START_BUSY_BASE_MS * pow(2.0, attempt - 1);
+			double wait = START_BUSY_BASE_MS * ldexp(1.0, attempt - 1);
 			if (wait > START_BUSY_MAX_MS)
 				wait = START_BUSY_MAX_MS;
 			wait = wait * (0.5 + random_unit(w) / 2);
@@ -1309,7 +1309,7 @@ static void *farm_worker_main(void *arg)
 				next->next_due = monotonic_now();
 		} else {
 			next->failures++;
-			double delay = FAILED_RETRY_FIRST_S * pow(2.0, (double)next->failures - 1);
+			double delay = FAILED_RETRY_FIRST_S * ldexp(1.0, next->failures > 64 ? 63 : (int)next->failures - 1);
 			if (delay > interval || refresh_error_is_persistent(r))
 				delay = interval;
 			delay *= 0.75 + random_unit(w) / 2;
