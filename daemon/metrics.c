@@ -291,7 +291,16 @@ int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 		return r;
 	o = b->data + b->len;
 	while (i < n) {
-		size_t bad = 0, len;
+		size_t bad = 0, len, run = i;
+		/* Most values are plain ASCII: copy a run of it at once. */
+		while (run < n && p[run] < 0x80 && p[run] != '\\' && p[run] != '"' && p[run] != '\n')
+			run++;
+		if (run > i) {
+			memcpy(o, p + i, run - i);
+			o += run - i;
+			i = run;
+			continue;
+		}
 		switch (p[i]) {
 		case '\\':
 			*o++ = '\\';
