@@ -497,6 +497,59 @@ static int compare_groups(const void *a, const void *b)
 	return 0;
 }
 
+/* A group with the first 16 bytes of its first value as two big-endian numbers: most comparisons end there. */
+struct keyed_group {
+	uint64_t k0, k1;
+	struct usage_group *g;
+};
+
+static uint64_t key_bytes(const unsigned char *p)
+{
+	uint64_t k = 0;
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | p[i];
+	return k;
+}
+
+static int compare_keyed(const void *a, const void *b)
+{
+	const struct keyed_group *ka = a, *kb = b;
+
+	if (ka->k0 != kb->k0)
+		return ka->k0 < kb->k0 ? -1 : 1;
+	if (ka->k1 != kb->k1)
+		return ka->k1 < kb->k1 ? -1 : 1;
+	return compare_groups(&ka->g, &kb->g);
+}
+
+/*
+ * Sorts by the values (strcmp order, as compare_groups). The keys hold the bytes strcmp would look at first,
+ * zeros past the end: 16 bytes tell most ids apart, so strcmp runs only on ties. Without memory for the keys,
+ * plain qsort.
+ */
+static void sort_groups(struct usage_table *t)
+{
+	size_t n = t->n_groups;
+	struct keyed_group *k = n > 1 ? malloc(n * sizeof(*k)) : NULL;
+
+	if (!k) {
+		if (n > 1)
+			qsort(t->groups, n, sizeof(*t->groups), compare_groups);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b[16] = {0};
+		const char *v = t->groups[i]->values[0];
+		size_t len = strnlen(v, sizeof(b));
+		memcpy(b, v, len);
+		k[i] = (struct keyed_group){key_bytes(b), key_bytes(b + 8), t->groups[i]};
+	}
+	qsort(k, n, sizeof(*k), compare_keyed);
+	for (size_t i = 0; i < n; i++)
+		t->groups[i] = k[i].g;
+	free(k);
+}
+
 size_t usage_table_groups(struct usage_table *t, const struct usage_group *const **groups)
 {
 	if (!t) {
@@ -505,8 +558,7 @@ size_t usage_table_groups(struct usage_table *t, const struct usage_group *const
 		return 0;
 	}
 	if (!t->sorted) {
-		if (t->n_groups > 1)
-			qsort(t->groups, t->n_groups, sizeof(*t->groups), compare_groups);
+		sort_groups(t);
 		t->sorted = 1;
 	}
 	if (groups)

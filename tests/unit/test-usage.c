@@ -1,6 +1,7 @@
 /* test-usage: merge arithmetic, group keys, interning, ordering and scale of the usage table */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +522,64 @@ static void test_scale(void)
 	free(ids);
 }
 
+static int strcmp_pairs(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+	int c = strcmp(x[0], y[0]);
+	return c ? c : strcmp(x[1], y[1]);
+}
+
+/*
+ * The sort by 16-byte keys gives strcmp's order: values sharing long prefixes (ties past the key), shorter than
+ * the key, prefixes of one another, bytes >= 0x80 (compared unsigned), equal first values (the second decides).
+ */
+static void test_sort_order(void)
+{
+	enum group_field gb[2] = {GROUP_QUEUE_ID, GROUP_USAGE_TYPE};
+	struct usage_table *t;
+	static const char *const stems[] = {"", "a", "ab", "queue-0123456789", "queue-0123456789abcdef", "\xc3\xa9t\xc3\xa9",
+		"z\xc3\xa9", "z\x7f"};
+	enum { N = 3000 };
+	static char v0[N][48], v1[N][8];
+	static const char *pairs[N][2];
+	uint32_t rnd = 12345;
+	size_t distinct = 0;
+
+	CHECK_INT(usage_table_new(&t, gb, 2), 0);
+	for (int i = 0; i < N; i++) {
+		rnd = rnd * 1103515245u + 12345u;
+		const char *stem = stems[(rnd >> 8) % (sizeof(stems) / sizeof(stems[0]))];
+		/* a short suffix, sometimes none: many ties on the first value, and prefixes of each other */
+		if ((rnd >> 4) % 3 == 0)
+			snprintf(v0[i], sizeof(v0[i]), "%s", stem);
+		else
+			snprintf(v0[i], sizeof(v0[i]), "%s%x", stem, (unsigned)((rnd >> 12) % 64));
+		snprintf(v1[i], sizeof(v1[i]), "%c", 'a' + (int)((rnd >> 20) % 3));
+		struct usage_row row = row_make(v0[i], v1[i], 1);
+		CHECK_INT(usage_table_add(t, &row), 0);
+	}
+	/* the distinct pairs, sorted by plain strcmp */
+	for (int i = 0; i < N; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < distinct && !seen; j++)
+			seen = strcmp(pairs[j][0], v0[i]) == 0 && strcmp(pairs[j][1], v1[i]) == 0;
+		if (!seen) {
+			pairs[distinct][0] = v0[i];
+			pairs[distinct][1] = v1[i];
+			distinct++;
+		}
+	}
+	qsort(pairs, distinct, sizeof(pairs[0]), strcmp_pairs);
+	const struct usage_group *const *groups;
+	size_t n = usage_table_groups(t, &groups);
+	CHECK_INT(n, distinct);
+	for (size_t i = 0; i < n && i < distinct; i++)
+		CHECK_MSG(strcmp(groups[i]->values[0], pairs[i][0]) == 0 && strcmp(groups[i]->values[1], pairs[i][1]) == 0,
+			"position %zu: %s/%s, want %s/%s", i, groups[i]->values[0], groups[i]->values[1], pairs[i][0],
+			pairs[i][1]);
+	usage_table_free(t);
+}
+
 int main(void)
 {
 	test_new_args();
@@ -533,6 +592,7 @@ int main(void)
 	test_huge_values();
 	test_row_deinit();
 	test_interning_and_order();
+	test_sort_order();
 	test_table_merge();
 	test_scale();
 	TEST_DONE();
