@@ -543,6 +543,20 @@ def bench_memory(args, workdir, scrape_memory):
                "shared libraries (libcrypto, GnuTLS, libcurl and theirs) are most of the RSS")
         exp.stop()
         sim.stop()
+        # the chosen libraries alone: an HTTP GET (libcurl) answered by libmicrohttpd, SHA-256 and HMAC (OpenSSL)
+        floor = None
+        if os.environ.get("STACK_FLOOR"):
+            out = subprocess.run([harness.env_path("STACK_FLOOR"), "--exit"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=60)
+            m = re.search(r"rss_kib=(\d+) anon_kib=(\d+)", out.stdout.decode())
+            if out.returncode != 0 or not m:
+                raise Failure("stack_floor failed: %s" % out.stderr.decode())
+            floor = int(m.group(1)) * 1024
+            small = min(scrape_memory, key=lambda e: e[2])
+            result("memory", "the libraries alone (libcurl GET, libmicrohttpd, OpenSSL HMAC): RSS / anonymous",
+                   "%s / %s" % (mib(floor), mib(int(m.group(2)) * 1024)),
+                   "tests/bench/stack_floor.c; with the %s text and gzip held: %s, limit %s" % (
+                       small[0], mib(floor + small[2] + small[3]), mib(8 * 1048576 + 2 * small[2])))
     for label, n, text, gz, rss, hwm, ranon, pss in scrape_memory:
         limit = 8 * 1048576 + 2 * text
         result("memory", "%s (%d series): RSS / peak / anonymous / PSS after 1st refresh" % (label, n),
