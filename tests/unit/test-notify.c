@@ -29,8 +29,7 @@ static char datagram[4096];
 static ssize_t datagram_len;
 
 static char captured[1 << 16];
-static char capture_path[32];
-static int saved_stderr = -1;
+static struct test_capture capture;
 
 /* A datagram socket bound to addr (len bytes of it), with a receive timeout; -errno when that fails. */
 static int listener_bind(const struct sockaddr_un *addr, socklen_t len)
@@ -95,40 +94,15 @@ static const char *datagram_next(int fd, bool wait)
 		CHECK_INT(datagram_len, -1); \
 	} while (0)
 
-/* Sends stderr to a temporary file until capture_end(). */
+/* stderr into captured, between these two (test.h). */
 static void capture_begin(void)
 {
-	int fd;
-
-	strcpy(capture_path, "/tmp/test-notify-XXXXXX");
-	fd = mkstemp(capture_path);
-	CHECK(fd >= 0);
-	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
-	CHECK(saved_stderr >= 0);
-	CHECK(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
-	CHECK(close(fd) == 0);
+	test_capture_begin(&capture);
 }
 
-/* Restores stderr and reads what was written into captured. */
 static void capture_end(void)
 {
-	FILE *f;
-	size_t n;
-
-	fflush(stderr);
-	CHECK(dup2(saved_stderr, STDERR_FILENO) == STDERR_FILENO);
-	CHECK(close(saved_stderr) == 0);
-	f = fopen(capture_path, "r");
-	CHECK(f != NULL);
-	if (!f) {
-		captured[0] = '\0';
-		return;
-	}
-	n = fread(captured, 1, sizeof(captured) - 1, f);
-	captured[n] = '\0';
-	CHECK(fclose(f) == 0);
-	CHECK(unlink(capture_path) == 0);
+	test_capture_end(&capture, captured, sizeof(captured));
 }
 
 static size_t count_of(const char *haystack, const char *needle)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int test_failures;
 static int test_checks;
@@ -56,3 +57,44 @@ static int test_checks;
 		fprintf(stderr, "%d checks, %d failed\n", test_checks, test_failures); \
 		return (test_failures || !test_checks) ? 1 : 0; \
 	} while (0)
+
+/* stderr sent to a temporary file, then read back: for tests of what is logged. */
+struct test_capture {
+	char path[32];
+	int saved;
+};
+
+static inline void test_capture_begin(struct test_capture *c)
+{
+	int fd;
+
+	strcpy(c->path, "/tmp/test-capture-XXXXXX");
+	fd = mkstemp(c->path);
+	CHECK(fd >= 0);
+	fflush(stderr);
+	c->saved = dup(STDERR_FILENO);
+	CHECK(c->saved >= 0);
+	CHECK(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+	CHECK(close(fd) == 0);
+}
+
+/* Restores stderr and reads what was written into out (NUL-terminated, cut at size - 1 bytes). */
+static inline void test_capture_end(struct test_capture *c, char *out, size_t size)
+{
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	CHECK(dup2(c->saved, STDERR_FILENO) == STDERR_FILENO);
+	CHECK(close(c->saved) == 0);
+	f = fopen(c->path, "r");
+	CHECK(f != NULL);
+	if (!f) {
+		out[0] = '\0';
+		return;
+	}
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	CHECK(fclose(f) == 0);
+	CHECK(unlink(c->path) == 0);
+}
