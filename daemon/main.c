@@ -11,15 +11,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws_credentials.h"
-#include "aws_endpoint.h"
-#include "config.h"
-#include "http_server.h"
-#include "log.h"
-#include "metrics.h"
-#include "notify.h"
-#include "poller.h"
-#include "reload.h"
+#include "aws/credentials/aws_credentials.h"
+#include "aws/aws_endpoint.h"
+#include "config/config.h"
+#include "web/http_server.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+#include "util/notify.h"
+#include "deadline/poller.h"
+#include "config/reload.h"
 
 enum {
 	EXIT_CLEAN = 0,

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 struct buf {
 	char *data;

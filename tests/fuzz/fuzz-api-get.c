@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deadline_api.h"
-#include "log.h"
+#include "deadline/deadline_api.h"
+#include "util/log.h"
 
 #include "fuzz.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "deflate_join.h"
+#include "metrics/deflate_join.h"
 
 #include "fuzz.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "numfmt.h"
+#include "util/numfmt.h"
 
 #include "fuzz.h"
 

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "expfmt_check.h"
-#include "log.h"
-#include "metrics.h"
-#include "usage.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+#include "metrics/usage.h"
 
 #include "fuzz.h"
 

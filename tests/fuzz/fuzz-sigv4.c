@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "sigv4.h"
+#include "util/log.h"
+#include "aws/sigv4.h"
 
 #include "fuzz.h"
 

@@ -19,7 +19,7 @@ OP_GET = "GetSessionsStatisticsAggregation"
 OP_LIST = "ListQueues"
 CASE_TIMEOUT = 90.0
 OUTAGE_S = 60.0
-# daemon/poller.c: RETRY_MAX_ATTEMPTS 5 per call; a failed refresh is retried after
+# daemon/deadline/poller.c: RETRY_MAX_ATTEMPTS 5 per call; a failed refresh is retried after
 # min(interval, 10 s x 2^(n-1)) x [0.75, 1.25); one worker thread per farm runs its refreshes one after the other.
 ATTEMPTS_PER_CALL = 5
 FAILED_RETRY_MIN_S = 0.75 * min(INTERVAL_S, 10.0)

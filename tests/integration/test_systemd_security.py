@@ -225,7 +225,7 @@ def traced_run(t, strace, allowed):
             break
     notify.close()
     harness.log("notifications: %s" % (messages or "none"))
-    # daemon/notify.c speaks the protocol itself: whole datagrams, in the order of ready, reload, stop.
+    # daemon/util/notify.c speaks the protocol itself: whole datagrams, in the order of ready, reload, stop.
     t.check("READY=1" in messages, "the exporter sent READY=1 to NOTIFY_SOCKET", messages)
     reloads = [i for i, m in enumerate(messages) if re.fullmatch(r"RELOADING=1\nMONOTONIC_USEC=[0-9]+", m)]
     t.check(reloads and "READY=1" in messages[reloads[0] + 1:], "SIGHUP sent RELOADING=1, then READY=1", messages)

@@ -14,7 +14,7 @@
 
 #include <microhttpd.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 #include "sim_api.h"
 
 #define BODY_MAX (1024 * 1024)

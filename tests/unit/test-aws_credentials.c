@@ -1,5 +1,5 @@
 /* test-aws_credentials: environment and systemd sources, the chain's caching, refresh, backoff, invalidation, JSON */
-#include "aws_credentials.h"
+#include "aws/credentials/aws_credentials.h"
 #include "test.h"
 
 #include <errno.h>

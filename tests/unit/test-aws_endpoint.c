@@ -1,5 +1,5 @@
 /* test-aws_endpoint: partitions, the endpoint rule set's cases, region/endpoint/STS resolution, table-driven */
-#include "aws_endpoint.h"
+#include "aws/aws_endpoint.h"
 #include "test.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* test-aws_process: credential_process: argv splitting like the AWS CLI, running, timeouts, output checks */
-#include "aws_credentials.h"
-#include "aws_process.h"
+#include "aws/credentials/aws_credentials.h"
+#include "aws/credentials/aws_process.h"
 #include "test.h"
 
 #include <errno.h>

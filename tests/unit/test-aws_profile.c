@@ -1,5 +1,5 @@
 /* test-aws_profile: the shared config/credentials files: sections, precedence, comments, nesting, paths */
-#include "aws_profile.h"
+#include "aws/aws_profile.h"
 #include "test.h"
 
 #include <errno.h>

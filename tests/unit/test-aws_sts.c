@@ -1,6 +1,6 @@
 /* test-aws_sts: STS responses parsed with expat; the credentials JSON of IMDS, containers and processes; times */
-#include "aws_credentials.h"
-#include "aws_sts.h"
+#include "aws/credentials/aws_credentials.h"
+#include "aws/credentials/aws_sts.h"
 #include "test.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "test.h"
 
 #define EXAMPLE_PATH TEST_SOURCE_ROOT "/config/deadline-cloud-exporter.conf"

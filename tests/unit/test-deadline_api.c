@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "deadline_api.h"
+#include "deadline/deadline_api.h"
 #include "test.h"
 
 #ifndef TEST_DATA_DIR

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "deflate_join.h"
+#include "metrics/deflate_join.h"
 #include "test.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;

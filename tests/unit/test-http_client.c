@@ -1,5 +1,5 @@
 /* test-http_client: the libcurl wrapper against a scripted HTTP server on a loopback socket */
-#include "http_client.h"
+#include "aws/http_client.h"
 #include "test.h"
 
 #include <arpa/inet.h>

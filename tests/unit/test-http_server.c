@@ -21,7 +21,7 @@
 #include <gnutls/x509.h>
 #include <zlib.h>
 
-#include "http_server.h"
+#include "web/http_server.h"
 #include "test.h"
 
 #define FARM_A "farm-0123456789abcdef0123456789abcdef"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "util/log.h"
 #include "test.h"
 
 #define THREADS 8

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "metrics.h"
+#include "metrics/metrics.h"
 #include "test.h"
 
 #define FARM_A "farm-0123456789abcdef0123456789abcdef"

@@ -1,7 +1,7 @@
 /* test-model: name tables (both directions) and id syntax */
 #include <errno.h>
 
-#include "model.h"
+#include "config/model.h"
 #include "test.h"
 
 static const struct {

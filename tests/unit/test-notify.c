@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "notify.h"
+#include "util/notify.h"
 #include "test.h"
 
 #define THREADS 4

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "numfmt.h"
+#include "util/numfmt.h"
 #include "test.h"
 
 /* Random doubles per generator; NUMFMT_TEST_MILLIONS=N runs N million of each kind instead. */

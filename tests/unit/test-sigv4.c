@@ -1,5 +1,5 @@
 /* test-sigv4: the AWS SigV4 suite, botocore-generated Deadline cases, and sigv4_verify */
-#include "sigv4.h"
+#include "aws/sigv4.h"
 #include "test.h"
 
 #include <dirent.h>

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "test.h"
-#include "usage.h"
+#include "metrics/usage.h"
 
 #define CHECK_DBL(a, b) \
 	do { \

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 
 #include "test.h"
-#include "web_auth.h"
+#include "web/web_auth.h"
 
 /* Made with crypt(3) (libxcrypt) as htpasswd -B would: alice/secret, bob/hunter2, carol/"pa:ss word". */
 #define HASH_ALICE "$2y$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC"

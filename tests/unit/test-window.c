@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "test.h"
-#include "window.h"
+#include "config/window.h"
 
 /* Expected values computed independently (Python's datetime with fixed-offset timezones). */
 static const struct {

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "deadline_api.h"
+#include "config/config.h"
+#include "deadline/deadline_api.h"
 #include "expfmt_check.h"
-#include "log.h"
-#include "metrics.h"
-#include "usage.h"
+#include "util/log.h"
+#include "metrics/metrics.h"
+#include "metrics/usage.h"
 
 static const char body[] =
 	"{\"status\":\"COMPLETED\",\"statistics\":["

@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "metrics.h"
+#include "metrics/metrics.h"
 
 int main(void)
 {

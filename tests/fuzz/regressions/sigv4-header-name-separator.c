@@ -1,6 +1,6 @@
 /* sigv4-header-name-separator: sigv4_sign() accepts a header name SignedHeaders cannot carry */
 /*
- * header_name_valid() (daemon/sigv4.c) refuses only CTLs, space, ':' and non-ASCII, so a name holding ';'
+ * header_name_valid() (daemon/aws/sigv4.c) refuses only CTLs, space, ':' and non-ASCII, so a name holding ';'
  * (or ',' '=' '(' '"' …, none of them RFC 7230 token characters) is signed: "a;b" lands in SignedHeaders
  * as "a;b;host;x-amz-date", which any verifier — AWS's or sigv4_verify() — reads as headers "a" and "b".
  * The signature can never verify. Exit status 1 while sigv4_sign() accepts it, 0 once it returns -EINVAL.
@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 int main(void)
 {

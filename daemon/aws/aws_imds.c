@@ -1,0 +1,202 @@
+/* aws_imds: IMDSv2 client: session token, then metadata, with short timeouts so non-EC2 hosts lose little time */
+#include "aws/aws_imds.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aws/credentials/aws_credentials.h"
+#include "aws/aws_endpoint.h"
+#include "aws/aws_http.h"
+
+#define IMDS_ATTEMPTS 2
+#define IMDS_CONNECT_TIMEOUT_MS 1000L
+#define IMDS_TIMEOUT_MS 2000L
+#define IMDS_TOKEN_TTL "21600"
+#define IMDS_TOKEN_MAX 512
+
+bool aws_imds_disabled(void)
+{
+	const char *v = getenv("AWS_EC2_METADATA_DISABLED");
+
+	return v && strcasecmp(v, "true") == 0;
+}
+
+int aws_imds_endpoint(char **out)
+{
+	const char *url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		   *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	size_t n;
+
+	*out = NULL;
+	if (!url || !*url)
+		url = mode && strcasecmp(mode, "IPv6") == 0 ? "http://[fd00:ec2::254]" : "http://169.254.169.254";
+	if (!aws_endpoint_url_valid(url))
+		return -EINVAL;
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	*out = strndup(url, n);
+	return *out ? 0 : -ENOMEM;
+}
+
+void aws_imds_body_free(char *body)
+{
+	if (body) {
+		explicit_bzero(body, strlen(body));
+		free(body);
+	}
+}
+
+/* One request with the IMDS timeouts, tried IMDS_ATTEMPTS times on transport failures and 5xx. */
+static int imds_send(const char *method, const char *url, const char *header, struct aws_http_response *resp)
+{
+	const char *headers[1] = {header};
+	struct aws_http_request req = {
+		.method = method,
+		.url = url,
+		.headers = headers,
+		.n_headers = 1,
+		.connect_timeout_ms = IMDS_CONNECT_TIMEOUT_MS,
+		.timeout_ms = IMDS_TIMEOUT_MS,
+		.no_proxy = 1,
+	};
+	int r = -EIO;
+
+	for (int i = 0; i < IMDS_ATTEMPTS; i++) {
+		aws_http_response_deinit(resp);
+		r = aws_http_send(&req, resp);
+		if (r == -ENOMEM || r == -EINVAL || (r == 0 && resp->status < 500))
+			break;
+	}
+	return r;
+}
+
+int aws_imds_get(const char *path, char **body, char *why, size_t whylen)
+{
+	struct aws_http_response resp = {0};
+	char *base = NULL, *url = NULL;
+	char header[IMDS_TOKEN_MAX + 64];
+	int r;
+
+	*body = NULL;
+	if (aws_imds_disabled()) {
+		snprintf(why, whylen, "AWS_EC2_METADATA_DISABLED is true");
+		return -ENOENT;
+	}
+	r = aws_imds_endpoint(&base);
+	if (r == -EINVAL) {
+		snprintf(why, whylen, "AWS_EC2_METADATA_SERVICE_ENDPOINT is not an http:// URL with a host");
+		return r;
+	}
+	if (r < 0)
+		return r;
+	if (asprintf(&url, "%s/latest/api/token", base) < 0) {
+		url = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = imds_send("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, &resp);
+	if (r < 0) {
+		snprintf(why, whylen, "no instance metadata service at %s (%s)", base, resp.error);
+		r = r == -ENOMEM ? r : -ENOENT;
+		goto out;
+	}
+	if (resp.status != 200 || resp.body_len == 0 || resp.body_len > IMDS_TOKEN_MAX || strpbrk(resp.body, "\r\n")) {
+		/* 403: IMDS disabled for the instance; 404/405: IMDSv1 only or not IMDS at all: nothing for us here. */
+		snprintf(why, whylen, "%s gave no IMDSv2 session token (HTTP %ld)", base, resp.status);
+		r = -ENOENT;
+		goto out;
+	}
+	snprintf(header, sizeof(header), "X-aws-ec2-metadata-token: %s", resp.body);
+	aws_http_response_deinit(&resp);
+	free(url);
+	if (asprintf(&url, "%s%s", base, path) < 0) {
+		url = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = imds_send("GET", url, header, &resp);
+	explicit_bzero(header, sizeof(header));
+	if (r < 0) {
+		snprintf(why, whylen, "instance metadata %s failed (%s)", path, resp.error);
+		r = r == -ENOMEM ? r : -ENOENT;
+		goto out;
+	}
+	if (resp.status != 200) {
+		snprintf(why, whylen, "instance metadata %s answered HTTP %ld", path, resp.status);
+		r = resp.status == 404 ? -ENOENT : resp.status == 401 || resp.status == 403 ? -EACCES : -EIO;
+		goto out;
+	}
+	*body = resp.body;
+	resp.body = NULL;
+	r = 0;
+out:
+	aws_http_response_deinit(&resp);
+	free(base);
+	free(url);
+	return r;
+}
+
+/* Trims whitespace at the end in place. */
+static void rtrim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+int aws_imds_region(char **out, char *why, size_t whylen)
+{
+	int r = aws_imds_get("/latest/meta-data/placement/region", out, why, whylen);
+
+	if (r == 0)
+		rtrim(*out);
+	return r;
+}
+
+int aws_imds_credentials(struct aws_credentials **out, char *why, size_t whylen)
+{
+	char *roles = NULL, *doc = NULL, *path = NULL, *nl;
+	int r;
+
+	*out = NULL;
+	r = aws_imds_get("/latest/meta-data/iam/security-credentials/", &roles, why, whylen);
+	if (r < 0) {
+		if (r == -ENOENT && strstr(why, "HTTP 404"))
+			snprintf(why, whylen, "the instance has no IAM role attached (instance profile)");
+		return r;
+	}
+	/* One role per instance profile: the first line. */
+	nl = strpbrk(roles, "\r\n");
+	if (nl)
+		*nl = '\0';
+	if (!*roles || strpbrk(roles, "/?# %")) {
+		snprintf(why, whylen, "the instance metadata lists no usable role name");
+		r = !*roles ? -ENOENT : -EIO;
+		goto out;
+	}
+	if (asprintf(&path, "/latest/meta-data/iam/security-credentials/%s", roles) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = aws_imds_get(path, &doc, why, whylen);
+	if (r < 0)
+		goto out;
+	r = aws_credentials_from_json(doc, "imds", false, out, why, whylen);
+	if (r < 0 && r != -ENOMEM) {
+		char inner[200];
+
+		snprintf(inner, sizeof(inner), "%s", why);
+		snprintf(why, whylen, "role %.64s: %s", roles, inner);
+	}
+out:
+	aws_imds_body_free(roles);
+	aws_imds_body_free(doc);
+	free(path);
+	return r;
+}

@@ -1,0 +1,197 @@
+/* aws_container: credentials from the ECS / EKS Pod Identity agent's endpoint, with its authorization token */
+#include "aws/credentials/aws_container.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aws/credentials/aws_credentials.h"
+#include "aws/aws_endpoint.h"
+#include "aws/aws_http.h"
+
+#define ECS_HOST "http://169.254.170.2"
+#define CONTAINER_ATTEMPTS 3
+#define CONTAINER_TOKEN_MAX 8192
+
+static const char *env_get(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* Whether the http URL's host is one the SDKs allow without TLS. */
+static bool host_allowed(const char *url)
+{
+	const char *h = url + strlen("http://"), *end;
+	char host[64];
+	size_t n;
+	unsigned char addr[16];
+
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return false;
+		h++;
+	} else {
+		end = h + strcspn(h, ":/");
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return addr[0] == 127 || strcmp(host, "169.254.170.2") == 0 || strcmp(host, "169.254.170.23") == 0;
+	if (inet_pton(AF_INET6, host, addr) == 1) {
+		static const unsigned char loopback[16] = {[15] = 1};
+		static const unsigned char eks[16] = {0xfd, 0x00, 0x0e, 0xc2, [15] = 0x23};
+
+		return memcmp(addr, loopback, 16) == 0 || memcmp(addr, eks, 16) == 0;
+	}
+	return false;
+}
+
+int aws_container_url(char **out, char *why, size_t whylen)
+{
+	const char *rel = env_get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = env_get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+	*out = NULL;
+	if (rel) {
+		if (rel[0] != '/' || strpbrk(rel, " \t\r\n#")) {
+			snprintf(why, whylen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI does not start with /");
+			return -EINVAL;
+		}
+		if (asprintf(out, ECS_HOST "%s", rel) < 0) {
+			*out = NULL;
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	if (!full) {
+		snprintf(why, whylen,
+			"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set");
+		return -ENOENT;
+	}
+	if (!aws_endpoint_url_valid(full)) {
+		snprintf(why, whylen,
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http:// or https:// URL with a host");
+		return -EINVAL;
+	}
+	if (strncasecmp(full, "http://", 7) == 0 && !host_allowed(full)) {
+		snprintf(why, whylen,
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, or http to a loopback address, "
+			"169.254.170.2, 169.254.170.23 or [fd00:ec2::23]");
+		return -EINVAL;
+	}
+	*out = strdup(full);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The authorization header "Authorization: <token>", or none; the token file wins over the variable. */
+static int authorization_header(char *header, size_t len, char *why, size_t whylen)
+{
+	const char *file = env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *token = env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	char buf[CONTAINER_TOKEN_MAX + 2];
+	size_t n = 0;
+	int r = 0;
+
+	header[0] = '\0';
+	if (file) {
+		FILE *f = fopen(file, "re");
+
+		if (!f) {
+			r = -errno;
+			snprintf(why, whylen, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %.200s: %s", file,
+				strerror(errno));
+			return r;
+		}
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		if (ferror(f))
+			r = -EIO;
+		fclose(f);
+		buf[n] = '\0';
+		if (r == 0 && n > CONTAINER_TOKEN_MAX)
+			r = -EFBIG;
+		/* Files often end with a newline; the token itself has none. */
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			buf[--n] = '\0';
+		if (r == 0 && n == 0)
+			r = -ENODATA;
+		if (r < 0) {
+			snprintf(why, whylen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %.200s is %s", file,
+				r == -EFBIG     ? "too long"
+				: r == -ENODATA ? "empty"
+						: "unreadable");
+			explicit_bzero(buf, sizeof(buf));
+			return r;
+		}
+		token = buf;
+	}
+	if (token) {
+		if (strpbrk(token, "\r\n") || strlen(token) > CONTAINER_TOKEN_MAX) {
+			snprintf(why, whylen, "the container authorization token holds a line break or is too long");
+			explicit_bzero(buf, sizeof(buf));
+			return -EINVAL;
+		}
+		snprintf(header, len, "Authorization: %s", token);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+int aws_container_credentials(struct aws_credentials **out, char *why, size_t whylen)
+{
+	struct aws_http_response resp = {0};
+	char header[CONTAINER_TOKEN_MAX + 32];
+	const char *headers[1] = {header};
+	char *url = NULL;
+	int r;
+
+	*out = NULL;
+	r = aws_container_url(&url, why, whylen);
+	if (r < 0)
+		return r;
+	r = authorization_header(header, sizeof(header), why, whylen);
+	if (r < 0)
+		goto out;
+	struct aws_http_request req = {
+		.method = "GET",
+		.url = url,
+		.headers = headers,
+		.n_headers = header[0] ? 1 : 0,
+		.connect_timeout_ms = 1000,
+		.timeout_ms = 5000,
+		.no_proxy = 1,
+	};
+	for (int i = 0; i < CONTAINER_ATTEMPTS; i++) {
+		aws_http_response_deinit(&resp);
+		r = aws_http_send(&req, &resp);
+		if (r == -ENOMEM || r == -EINVAL || (r == 0 && resp.status < 500))
+			break;
+	}
+	if (r < 0) {
+		snprintf(why, whylen, "the container credentials endpoint %.200s did not answer (%s)", url, resp.error);
+		goto out;
+	}
+	if (resp.status != 200) {
+		snprintf(why, whylen, "the container credentials endpoint %.200s answered HTTP %ld%s", url, resp.status,
+			resp.status == 401 || resp.status == 403 ? " (check the authorization token)" : "");
+		r = resp.status == 401 || resp.status == 403 ? -EACCES : -EIO;
+		goto out;
+	}
+	r = aws_credentials_from_json(resp.body, "container", false, out, why, whylen);
+out:
+	explicit_bzero(header, sizeof(header));
+	aws_http_response_deinit(&resp);
+	free(url);
+	return r;
+}

@@ -1,0 +1,135 @@
+/* config: libconfig file -> one immutable, validated struct config */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/model.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/deadline-cloud-exporter.conf"
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1:9753"
+
+/* Limits the loader enforces (the example configuration documents them). */
+#define CONFIG_REPORT_NAME_MAX 64
+#define CONFIG_WINDOW_MAX_SECONDS (INT64_C(400) * 86400) /* longest rolling window */
+#define CONFIG_DEFAULT_INTERVAL_SECONDS 300
+#define CONFIG_INTERVAL_MIN_SECONDS 10
+#define CONFIG_INTERVAL_MAX_SECONDS (7 * 86400)
+/* web: limits of the metrics endpoint */
+#define CONFIG_WEB_DEFAULT_MAX_CONNECTIONS 64u
+#define CONFIG_WEB_MAX_CONNECTIONS_MIN 4u
+#define CONFIG_WEB_MAX_CONNECTIONS_MAX 1024u
+#define CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS 30
+#define CONFIG_WEB_TIMEOUT_MAX_SECONDS 3600
+#define CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE 32768u
+#define CONFIG_WEB_MAX_REQUEST_SIZE_MIN 4096u
+#define CONFIG_WEB_MAX_REQUEST_SIZE_MAX (1024u * 1024u)
+#define CONFIG_WEB_USER_MAX 256
+#define CONFIG_WEB_USERS_MAX 256
+
+enum window_kind {
+	WINDOW_DAY, /* calendar day to date, in the report's timezone */
+	WINDOW_WEEK, /* calendar week (Monday) to date */
+	WINDOW_MONTH, /* calendar month to date */
+	WINDOW_ROLLING, /* the last window_seconds */
+};
+
+struct report_config {
+	char *name; /* [a-z][a-z0-9_]*, unique */
+	enum resource_kind resources;
+	enum window_kind window;
+	int64_t window_seconds; /* WINDOW_ROLLING only */
+	char *window_text; /* as written: "month", "7d" */
+	char timezone[10]; /* "UTC+05:30", as the API wants it */
+	int tz_offset_minutes; /* +330 for UTC+05:30 */
+	enum group_field group_by[2];
+	size_t n_group_by; /* 1 or 2 */
+	unsigned statistics; /* enum statistic bits, at least one */
+	enum period period; /* period = "MONTHLY" (default): fewest rows, as AWS advises */
+	int64_t interval_seconds; /* refresh period, default 300 */
+	char *interval_text; /* as written: "5m" */
+};
+
+struct farm_config {
+	char *id; /* farm-<32 hex> */
+	bool all_queues; /* queues = "all" */
+	char **queue_ids; /* else the list (non-empty) */
+	size_t n_queue_ids;
+	bool all_fleets;
+	char **fleet_ids;
+	size_t n_fleet_ids;
+};
+
+enum web_tls_version {
+	WEB_TLS12, /* "TLS12" (default): TLS 1.2 and 1.3 */
+	WEB_TLS13, /* "TLS13": TLS 1.3 only */
+};
+
+/* One of web.basic_auth_users. */
+struct web_user {
+	char *user; /* 1 to CONFIG_WEB_USER_MAX printable bytes, no ':', unique */
+	char *password_hash; /* bcrypt: $2a$, $2b$ or $2y$, cost 04 to 31 (htpasswd -B); a secret: never logged */
+};
+
+/* The rest of the web group (web.listen stays in struct config, where --listen overrides it). */
+struct web_config {
+	char *tls_cert_file; /* PEM certificate (chain), or NULL for plain HTTP; set with tls_key_file */
+	char *tls_key_file; /* PEM private key, unencrypted */
+	enum web_tls_version tls_min_version;
+	struct web_user *users; /* basic_auth_users; none: no authentication */
+	size_t n_users;
+	unsigned max_connections; /* default CONFIG_WEB_DEFAULT_MAX_CONNECTIONS */
+	unsigned connection_timeout_seconds; /* of inactivity, default CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS */
+	size_t max_request_size; /* bytes of request line and headers, default CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE */
+	bool health_without_auth; /* /-/healthy answers without credentials (default true) */
+};
+
+/* The defaults of every web setting (no TLS, no users); config_load() starts from them. */
+void web_config_defaults(struct web_config *web);
+
+/* Whether s looks like a bcrypt hash as htpasswd -B makes it: $2a$, $2b$ or $2y$, cost 04-31, 53 more. */
+bool web_password_hash_valid(const char *s);
+
+struct config {
+	char *path; /* the file it came from */
+	char *listen; /* web.listen, default CONFIG_DEFAULT_LISTEN */
+	struct web_config web; /* the other web.* settings */
+	char *region; /* aws.region or NULL */
+	char *profile; /* aws.profile or NULL */
+	char *endpoint_url; /* aws.endpoint_url or NULL */
+	char *ca_file; /* aws.ca_file or NULL: the CA bundle to trust instead of the system's */
+	struct farm_config *farms;
+	size_t n_farms; /* at least one */
+	struct report_config *reports;
+	size_t n_reports; /* at least one */
+};
+
+/*
+ * Loads and validates path. On success *out owns a new config (config_free()).
+ * On failure returns -EINVAL (bad content) or -errno (unreadable), and writes one
+ * message per problem into err as "FILE:LINE: reason\n" lines (truncated to errlen).
+ * All problems found are reported, not only the first.
+ */
+int config_load(struct config **out, const char *path, char *err, size_t errlen);
+
+/* Same, from a string (tests, fuzzing); name is used in messages as the file name. */
+int config_load_string(struct config **out, const char *name, const char *text, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+/*
+ * Parses "30s", "5m", "1h", "7d", "90m" into seconds (> 0). Returns 0 or -EINVAL.
+ * Compound durations are allowed with units largest first, each once: "1h30m", "1d12h".
+ */
+int config_duration_parse(const char *s, int64_t *seconds);
+
+/* Parses "UTC+05:30" (the API's exact 9-character form) into minutes. Returns 0 or -EINVAL. */
+int config_timezone_parse(const char *s, int *offset_minutes);
+
+/*
+ * Parses a listen address "host:port" or "[v6addr]:port" (port 0 to 65535; 0 lets the system pick).
+ * host (may be NULL) receives the host without brackets. Returns 0, or -EINVAL for a malformed address
+ * or a host longer than hostlen - 1. web.listen and --listen follow this.
+ */
+int config_listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port);

@@ -1,0 +1,298 @@
+/* model: name tables for group-by fields, statistics, periods and resource kinds; id syntax */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/model.h"
+
+struct group_field_names {
+	const char *api;
+	const char *label;
+	const char *json;
+};
+
+/* Indexed by enum group_field; the order is the order of the metric labels. */
+static const struct group_field_names group_field_names[GROUP_FIELD_COUNT] = {
+	[GROUP_QUEUE_ID] = {"QUEUE_ID", "queue_id", "queueId"},
+	[GROUP_FLEET_ID] = {"FLEET_ID", "fleet_id", "fleetId"},
+	[GROUP_JOB_ID] = {"JOB_ID", "job_id", "jobId"},
+	[GROUP_USER_ID] = {"USER_ID", "user_id", "userId"},
+	[GROUP_USAGE_TYPE] = {"USAGE_TYPE", "usage_type", "usageType"},
+	[GROUP_INSTANCE_TYPE] = {"INSTANCE_TYPE", "instance_type", "instanceType"},
+	[GROUP_LICENSE_PRODUCT] = {"LICENSE_PRODUCT", "license_product", "licenseProduct"},
+};
+
+struct statistic_names {
+	enum statistic bit;
+	const char *api;
+	const char *label;
+};
+
+static const struct statistic_names statistic_names[] = {
+	{STAT_SUM, "SUM", "sum"},
+	{STAT_MIN, "MIN", "min"},
+	{STAT_MAX, "MAX", "max"},
+	{STAT_AVG, "AVG", "avg"},
+};
+
+static const char *const period_names[] = {
+	[PERIOD_NONE] = NULL,
+	[PERIOD_HOURLY] = "HOURLY",
+	[PERIOD_DAILY] = "DAILY",
+	[PERIOD_WEEKLY] = "WEEKLY",
+	[PERIOD_MONTHLY] = "MONTHLY",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct group_field_names *group_field_entry(enum group_field f)
+{
+	if ((unsigned)f >= GROUP_FIELD_COUNT)
+		return NULL;
+	return &group_field_names[f];
+}
+
+const char *group_field_api_name(enum group_field f)
+{
+	const struct group_field_names *e = group_field_entry(f);
+
+	return e ? e->api : NULL;
+}
+
+const char *group_field_label(enum group_field f)
+{
+	const struct group_field_names *e = group_field_entry(f);
+
+	return e ? e->label : NULL;
+}
+
+const char *group_field_json_member(enum group_field f)
+{
+	const struct group_field_names *e = group_field_entry(f);
+
+	return e ? e->json : NULL;
+}
+
+int group_field_from_api_name(const char *s, enum group_field *out)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < GROUP_FIELD_COUNT; i++) {
+		if (strcmp(s, group_field_names[i].api) == 0) {
+			if (out)
+				*out = (enum group_field)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const struct statistic_names *statistic_entry(enum statistic s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(statistic_names); i++) {
+		if (statistic_names[i].bit == s)
+			return &statistic_names[i];
+	}
+	return NULL;
+}
+
+const char *statistic_api_name(enum statistic s)
+{
+	const struct statistic_names *e = statistic_entry(s);
+
+	return e ? e->api : NULL;
+}
+
+const char *statistic_label(enum statistic s)
+{
+	const struct statistic_names *e = statistic_entry(s);
+
+	return e ? e->label : NULL;
+}
+
+int statistic_from_api_name(const char *s, enum statistic *out)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(statistic_names); i++) {
+		if (strcmp(s, statistic_names[i].api) == 0) {
+			if (out)
+				*out = statistic_names[i].bit;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *period_api_name(enum period p)
+{
+	if ((unsigned)p >= ARRAY_SIZE(period_names))
+		return NULL;
+	return period_names[p];
+}
+
+int period_from_api_name(const char *s, enum period *out)
+{
+	if (!s)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(period_names); i++) {
+		if (period_names[i] && strcmp(s, period_names[i]) == 0) {
+			if (out)
+				*out = (enum period)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *resource_kind_name(enum resource_kind k)
+{
+	switch (k) {
+	case RESOURCE_QUEUES:
+		return "queues";
+	case RESOURCE_FLEETS:
+		return "fleets";
+	}
+	return NULL;
+}
+
+const char *resource_kind_ids_member(enum resource_kind k)
+{
+	switch (k) {
+	case RESOURCE_QUEUES:
+		return "queueIds";
+	case RESOURCE_FLEETS:
+		return "fleetIds";
+	}
+	return NULL;
+}
+
+const char *resource_kind_id_prefix(enum resource_kind k)
+{
+	switch (k) {
+	case RESOURCE_QUEUES:
+		return "queue-";
+	case RESOURCE_FLEETS:
+		return "fleet-";
+	}
+	return NULL;
+}
+
+int resource_kind_from_name(const char *s, enum resource_kind *out)
+{
+	enum resource_kind k;
+
+	if (!s)
+		return -EINVAL;
+	if (strcmp(s, "queues") == 0)
+		k = RESOURCE_QUEUES;
+	else if (strcmp(s, "fleets") == 0)
+		k = RESOURCE_FLEETS;
+	else
+		return -EINVAL;
+	if (out)
+		*out = k;
+	return 0;
+}
+
+int model_id_valid(const char *id, const char *prefix)
+{
+	size_t plen;
+
+	if (!id || !prefix)
+		return -EINVAL;
+	plen = strlen(prefix);
+	if (strncmp(id, prefix, plen) != 0)
+		return -EINVAL;
+	id += plen;
+	for (size_t i = 0; i < MODEL_ID_HEX_DIGITS; i++) {
+		char c = id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -EINVAL;
+	}
+	return id[MODEL_ID_HEX_DIGITS] == '\0' ? 0 : -EINVAL;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (at most n bytes), or 0 with *bad set to the length of its
+ * maximal ill-formed subpart, which becomes one U+FFFD (Unicode's recommended practice).
+ */
+size_t model_utf8_sequence(const unsigned char *p, size_t n, size_t *bad)
+{
+	unsigned lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* beyond U+10FFFF */
+	} else {
+		*bad = 1;
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return len;
+}
+
+bool model_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+
+	while (i < n) {
+		size_t bad = 0, len = model_utf8_sequence(p + i, n - i, &bad);
+		if (!len)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+char *model_utf8_sanitize(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0;
+	char *out, *o;
+
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	while (i < n) {
+		size_t bad = 0, len = model_utf8_sequence(p + i, n - i, &bad);
+		if (len) {
+			memcpy(o, p + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += bad;
+		}
+	}
+	*o = '\0';
+	return out;
+}

@@ -1,0 +1,38 @@
+/* poller: per-farm schedule and serialisation, API calls with retries, merge, publish */
+#pragma once
+
+#include <stdbool.h>
+
+#include "aws/credentials/aws_credentials.h"
+#include "config/config.h"
+#include "metrics/metrics.h"
+
+struct poller;
+
+struct poller_options {
+	const char *endpoint;   /* base URL, no trailing slash */
+	const char *region;
+	const char *ca_file;    /* or NULL */
+};
+
+/* One thread per farm; each runs its (farm, report) refreshes one after another. */
+int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
+	struct aws_credentials_provider *creds, struct metrics_store *store);
+int poller_start(struct poller *p);
+/*
+ * True when every farm thread showed a sign of life (work, a request, a wait) within max_age_seconds:
+ * the condition for the service manager's watchdog keep-alive. Logs the stuck farm otherwise.
+ */
+bool poller_alive(struct poller *p, double max_age_seconds);
+
+/* Asks every thread to stop and joins them; interrupts waits and in-flight requests (within a second). */
+void poller_stop(struct poller *p);
+
+/*
+ * Before poller_start(): reports that old (stopped) also ran with the same definition (reload.h) keep
+ * their schedule and failure count; the rest start now. old_cfg is the configuration old ran with.
+ */
+void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg);
+
+/* poller_stop(), then frees. NULL-safe. */
+void poller_free(struct poller *p);

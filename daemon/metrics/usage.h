@@ -1,0 +1,71 @@
+/* usage: statistics rows as the API returns them, and the table that merges them per group */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/model.h"
+
+/* One of costInUsd / runtimeInSeconds. present: enum statistic bits of the members that were there. */
+struct usage_stats {
+	double sum, min, max, avg;
+	unsigned present;
+};
+
+/* One row of GetSessionsStatisticsAggregation's statistics list. Strings may be NULL (absent). */
+struct usage_row {
+	char *fields[GROUP_FIELD_COUNT]; /* queueId, fleetId, jobId, userId, usageType, instanceType, licenseProduct */
+	char *job_name;
+	int64_t count;
+	struct usage_stats cost;
+	struct usage_stats runtime;
+	int64_t bucket_start, bucket_end; /* aggregationStartTime/EndTime, UTC seconds; 0 if absent */
+};
+
+void usage_row_deinit(struct usage_row *row);
+
+/*
+ * The merged figures of one group (one set of group-by values).
+ * count and sum add up, min/max take the extreme; avg is Σsum/Σcount when every row had a sum,
+ * else Σ(avg·count)/Σcount (see usage_group_avg()).
+ */
+struct usage_group {
+	const char *values[2];   /* the report's group-by values, in group_by order; "" when absent */
+	const char *job_name;    /* when JOB_ID is grouped: the first non-empty name seen, else "" */
+	int64_t count;
+	struct usage_merged {
+		double sum, min, max;
+		double avg_weighted;  /* Σ(avg·count) */
+		double avg_plain;     /* Σavg, for groups whose count is 0 */
+		size_t n_rows;
+		unsigned present;     /* statistics seen in every row (AND) */
+	} cost, runtime;
+};
+
+/* The merged average of one figure (NaN when nothing to average). */
+double usage_group_avg(const struct usage_group *g, const struct usage_merged *m);
+
+struct usage_table;
+
+/* group_by: the report's fields (1 or 2). */
+int usage_table_new(struct usage_table **out, const enum group_field *group_by, size_t n_group_by);
+void usage_table_free(struct usage_table *t);
+
+/* Merges row into its group (strings are copied/interned). Returns 0 or -ENOMEM. */
+int usage_table_add(struct usage_table *t, const struct usage_row *row);
+
+/*
+ * Merges every group of src into dst (same group-by fields), by the same rules as rows: used to
+ * add a finished batch to a refresh, so a batch that had to start again never counts twice.
+ * Returns 0, -EINVAL (different group-by fields) or -ENOMEM.
+ */
+int usage_table_merge(struct usage_table *dst, const struct usage_table *src);
+
+size_t usage_table_size(const struct usage_table *t);
+
+/*
+ * The groups in a stable order (sorted by their values), valid until the next add or free.
+ * Returns the number of groups; *groups points into the table.
+ */
+size_t usage_table_groups(struct usage_table *t, const struct usage_group *const **groups);

@@ -1,0 +1,46 @@
+/* http_server: libmicrohttpd serving /metrics, /, /-/healthy, /-/ready */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "metrics/metrics.h"
+
+struct http_server;
+
+/* http_server_reload_tls(): applied what it could; other changed settings wait for a restart (see err). */
+#define HTTP_SERVER_RESTART_NEEDED 1
+
+/*
+ * Listens on listen ("127.0.0.1:9753", "[::]:9753", ":9753") and serves the store, with the TLS, basic
+ * authentication and limits of web (NULL: the defaults: plain HTTP, no authentication). web is not kept.
+ * Returns 0, -EADDRINUSE, -EACCES, -EINVAL (bad address, unusable certificate or key),
+ * -EOPNOTSUPP (TLS asked for, libmicrohttpd built without it), -ENOMEM, -EIO, with a message in err.
+ */
+int http_server_new(struct http_server **out, const char *listen, const struct web_config *web,
+	struct metrics_store *store, char *err, size_t errlen);
+
+/*
+ * SIGHUP: re-reads web's certificate and key files and takes its basic_auth_users and health_without_auth,
+ * without dropping a connection (new TLS handshakes use the new certificate). When the files cannot be
+ * used, nothing changes and a negative errno comes back with a message in err. Turning TLS on or off,
+ * tls_min_version and the limits need a restart: the rest is applied and HTTP_SERVER_RESTART_NEEDED
+ * returned with err naming them. Returns 0 otherwise. Safe while requests are being served.
+ */
+int http_server_reload_tls(struct http_server *srv, const struct web_config *web, char *err, size_t errlen);
+
+/* Stops accepting, finishes within a short bound, frees. NULL-safe. */
+void http_server_free(struct http_server *srv);
+
+/* The port actually bound (useful with port 0 in tests). */
+unsigned http_server_port(const struct http_server *srv);
+
+/* Connections closed to make room for new ones past max_connections (silent, slow or idle ones first). */
+unsigned long http_server_evictions(struct http_server *srv);
+
+/*
+ * Whether an Accept-Encoding value lets the answer be gzip: "gzip" or "x-gzip" with a q-value above 0, or,
+ * when neither is named, "*" with a q-value above 0 ("gzip;q=0" refuses it). NULL (no header) means no.
+ */
+bool http_accepts_gzip(const char *accept_encoding);
