@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "config/tls_cert.h"
+#include "util/aws_syntax.h"
 
 #define CONFIG_DEFAULT_TIMEZONE "UTC+00:00"
 #define CONFIG_DEFAULT_INTERVAL "5m"
 #define CONFIG_HOST_MAX 253
-#define CONFIG_REGION_MAX 64
 #define CONFIG_PROFILE_MAX 128
-#define CONFIG_URL_MAX 2048
 /* A configuration file is a few kilobytes; this only stops /dev/zero. */
 #define CONFIG_FILE_MAX (16u << 20)
 /* A user string quoted in a message is cut after this many bytes. */
@@ -489,6 +489,24 @@ static void parse_web_file(struct loader *l, const config_setting_t *s, const ch
 	*dest = loader_strdup(l, v);
 }
 
+/*
+ * The pair parsed and matched exactly as the server will load it (tls_cert_new()), so that --check-config
+ * refuses what start-up and SIGHUP would refuse.
+ */
+static void check_web_tls(struct loader *l, const config_setting_t *at)
+{
+	struct tls_cert *tc = NULL;
+	char msg[512];
+	int r;
+
+	r = tls_cert_new(&tc, l->cfg->web.tls_cert_file, l->cfg->web.tls_key_file, msg, sizeof(msg));
+	if (r == -ENOMEM)
+		l->oom = true;
+	else if (r < 0)
+		error_at(l, at, "%s", msg);
+	tls_cert_free(tc);
+}
+
 static bool web_user_name_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -686,38 +704,8 @@ static void parse_web(struct loader *l, const config_setting_t *web)
 		error_at(l, web, "web: tls_cert_file and tls_key_file go together: set both for HTTPS, or neither");
 	else if (min_version && !config_setting_get_member(web, "tls_cert_file"))
 		error_at(l, min_version, "web.tls_min_version: without tls_cert_file and tls_key_file there is no TLS");
-}
-
-static bool region_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CONFIG_REGION_MAX || !is_lower(s[0]))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '-')
-			return false;
-	}
-	return true;
-}
-
-static bool endpoint_url_valid(const char *s)
-{
-	const char *rest;
-
-	if (strncmp(s, "https://", 8) == 0)
-		rest = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		rest = s + 7;
-	else
-		return false;
-	if (!*rest || *rest == '/' || strlen(s) > CONFIG_URL_MAX)
-		return false;
-	for (const char *c = s; *c; c++) {
-		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
-			return false;
-	}
-	return true;
+	else if (cfg->web.tls_cert_file && cfg->web.tls_key_file)
+		check_web_tls(l, config_setting_get_member(web, "tls_cert_file"));
 }
 
 /* aws = { region; profile; endpoint_url; ca_file; } */
@@ -744,7 +732,7 @@ static void parse_aws(struct loader *l, const config_setting_t *aws)
 		if (!v)
 			continue;
 		if (strcmp(name, "region") == 0) {
-			if (!region_valid(v)) {
+			if (!aws_region_valid(v)) {
 				error_at(l, s, "%s: invalid region %s: expected a region name such as \"us-west-2\"",
 					path, quote(&q, v));
 				continue;
@@ -758,10 +746,10 @@ static void parse_aws(struct loader *l, const config_setting_t *aws)
 			}
 			dest = &cfg->profile;
 		} else if (strcmp(name, "endpoint_url") == 0) {
-			if (!endpoint_url_valid(v)) {
+			if (!aws_endpoint_url_valid(v)) {
 				error_at(l, s,
 					"%s: invalid URL %s: expected http:// or https:// followed by a host, "
-					"without spaces",
+					"without spaces, query or fragment",
 					path, quote(&q, v));
 				continue;
 			}
