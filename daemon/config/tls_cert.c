@@ -66,7 +66,8 @@ int tls_cert_new(struct tls_cert **out, const char *cert_file, const char *key_f
 	if (gnutls_x509_crt_get_key_id(tc->crts[0], GNUTLS_KEYID_USE_SHA256, cert_id, &cert_id_len) < 0 ||
 		gnutls_x509_privkey_get_key_id(tc->key, GNUTLS_KEYID_USE_SHA256, key_id, &key_id_len) < 0 ||
 		cert_id_len != key_id_len || memcmp(cert_id, key_id, cert_id_len) != 0) {
-		snprintf(err, errlen, "web.tls_key_file %s is not the key of web.tls_cert_file %s", key_file, cert_file);
+		snprintf(
+			err, errlen, "web.tls_key_file %s is not the key of web.tls_cert_file %s", key_file, cert_file);
 		goto out;
 	}
 	*out = tc;
