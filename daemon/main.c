@@ -123,20 +123,24 @@ static int args_parse(int argc, char **argv, struct args *a)
 	return -1;
 }
 
-static struct config *config_read(const char *path)
+/*
+ * Loads and validates path: every check of the file's content is there (config_load()), so --check-config,
+ * start-up and SIGHUP accept and refuse the same files. Returns 0 with *out, or -errno (problems printed).
+ */
+static int config_read(struct config **out, const char *path)
 {
-	struct config *cfg = NULL;
 	char err[8192];
+	int r;
 
 	err[0] = '\0';
-	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+	r = config_load(out, path, err, sizeof(err));
+	if (r < 0) {
 		/* Already "FILE:LINE: reason" lines: print them as they are, for people and editors. */
 		fputs(err, stderr);
 		if (err[0] && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
-		return NULL;
 	}
-	return cfg;
+	return r;
 }
 
 static size_t config_total_ids(const struct config *cfg, bool *any_all)
@@ -162,18 +166,29 @@ struct runtime {
 	struct poller *poller;
 };
 
-/* Region and endpoint for cfg. Returns 0, or 1 (configuration problem, logged). */
+/*
+ * Region and endpoint for cfg. Only what the file alone cannot tell is decided here, which is why
+ * --check-config does not run it: the region may come from AWS_REGION, the profile or the instance metadata
+ * (IMDS, over the network), and the endpoint from AWS_ENDPOINT_URL*, the profile, and the FIPS and dual-stack
+ * switches of the environment. The shapes of aws.region and aws.endpoint_url were checked by config_load().
+ * Returns 0, or -errno (a configuration problem, logged).
+ */
 static int runtime_resolve(const struct config *cfg, char **region, char **endpoint)
 {
-	if (aws_region_resolve(cfg->region, cfg->profile, region) < 0) {
-		log_error("op=start status=error reason=\"no AWS region: set aws.region in %s, or AWS_REGION\"", cfg->path);
-		return 1;
+	int r;
+
+	r = aws_region_resolve(cfg->region, cfg->profile, region);
+	if (r < 0) {
+		log_error("op=start status=error file=%s error=\"no AWS region: set aws.region, or AWS_REGION\"",
+			cfg->path);
+		return r;
 	}
-	if (aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, *region, endpoint) < 0) {
-		log_error("op=start status=error reason=\"unusable Deadline Cloud endpoint\" region=%s", *region);
+	r = aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, *region, endpoint);
+	if (r < 0) {
+		log_error("op=start status=error region=%s error=\"unusable Deadline Cloud endpoint\"", *region);
 		free(*region);
 		*region = NULL;
-		return 1;
+		return r;
 	}
 	return 0;
 }
@@ -189,7 +204,7 @@ static int runtime_poller(struct runtime *rt, const struct config *cfg, const ch
 	int r = poller_new(out, cfg, &po, creds, rt->store);
 
 	if (r < 0)
-		log_error("op=start status=error reason=\"cannot set up the poller: %s\"", strerror(-r));
+		log_error("op=start status=error error=\"cannot set up the poller: %s\"", strerror(-r));
 	return r;
 }
 
@@ -205,7 +220,7 @@ static bool same_string(const char *a, const char *b)
  */
 static void runtime_reload(struct runtime *rt, const char *path, const char *listen_override)
 {
-	struct config *cfg;
+	struct config *cfg = NULL;
 	struct http_server *server = NULL;
 	struct aws_credentials_provider *creds = NULL;
 	struct poller *poller = NULL;
@@ -214,10 +229,9 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 	size_t kept = 0, changed = 0, removed = 0;
 
 	notify_reloading();
-	cfg = config_read(path);
-	if (!cfg) {
+	if (config_read(&cfg, path) < 0) {
 		notify_ready();
-		log_error("op=reload status=rejected file=%s reason=\"configuration not valid (errors above); the running "
+		log_error("op=reload status=rejected file=%s error=\"configuration not valid (errors above); the running "
 			  "configuration stays\"",
 			path);
 		return;
@@ -228,13 +242,13 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 		if (!cfg->listen)
 			goto reject;
 	}
-	if (runtime_resolve(cfg, &region, &endpoint) != 0)
+	if (runtime_resolve(cfg, &region, &endpoint) < 0)
 		goto reject;
 	if (strcmp(cfg->listen, rt->cfg->listen) != 0) {
 		err[0] = '\0';
 		int r = http_server_new(&server, cfg->listen, &cfg->web, rt->store, err, sizeof(err));
 		if (r < 0) {
-			log_error("op=reload status=rejected listen=%s reason=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
+			log_error("op=reload status=rejected listen=%s error=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
 			goto reject;
 		}
 	} else {
@@ -242,7 +256,7 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 		err[0] = '\0';
 		int r = http_server_reload_tls(rt->server, &cfg->web, err, sizeof(err));
 		if (r < 0) {
-			log_error("op=reload status=rejected reason=\"web settings not usable, the old certificate and users "
+			log_error("op=reload status=rejected error=\"web settings not usable, the old certificate and users "
 				  "stay: %s\"",
 				err);
 			goto reject;
@@ -294,7 +308,7 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 	config_free(rt->cfg);
 	rt->cfg = cfg;
 	if (poller_start(rt->poller) < 0)
-		log_error("op=reload status=error reason=\"cannot start the poller\"");
+		log_error("op=reload status=error error=\"cannot start the poller\"");
 	log_info("op=reload status=ok file=%s farms=%zu reports=%zu kept=%zu changed=%zu removed=%zu listen=%s", path,
 		cfg->n_farms, cfg->n_reports, kept, changed, removed, cfg->listen);
 	notify_status("serving %zu farm(s), %zu report(s) on %s; reloaded", cfg->n_farms, cfg->n_reports, cfg->listen);
@@ -331,8 +345,7 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	mallopt(M_ARENA_MAX, 2);
 
-	rt.cfg = config_read(a.config_path);
-	if (!rt.cfg)
+	if (config_read(&rt.cfg, a.config_path) < 0)
 		return EXIT_BAD_CONFIG;
 	if (a.listen) {
 		char *listen = strdup(a.listen);
@@ -362,10 +375,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_error("op=start status=error reason=\"libcurl initialisation failed\"");
+		log_error("op=start status=error error=\"libcurl initialisation failed\"");
 		goto out;
 	}
-	if (runtime_resolve(rt.cfg, &rt.region, &rt.endpoint) != 0) {
+	if (runtime_resolve(rt.cfg, &rt.region, &rt.endpoint) < 0) {
 		status = EXIT_BAD_CONFIG;
 		goto out;
 	}
@@ -379,17 +392,22 @@ int main(int argc, char **argv)
 	if (r < 0)
 		goto out;
 
+	/*
+	 * Left to start-up, as they need the machine rather than the file: resolving and binding the address (in
+	 * use, not on this host) and a libmicrohttpd built with TLS. Everything else web.* names (the address's
+	 * form, the certificate and its key, the users' hashes) config_load() has checked the same way.
+	 */
 	err[0] = '\0';
 	r = http_server_new(&rt.server, rt.cfg->listen, &rt.cfg->web, rt.store, err, sizeof(err));
 	if (r < 0) {
-		log_error("op=listen status=error listen=%s reason=\"%s\"", rt.cfg->listen, err[0] ? err : strerror(-r));
+		log_error("op=listen status=error listen=%s error=\"%s\"", rt.cfg->listen, err[0] ? err : strerror(-r));
 		goto out;
 	}
 	if (runtime_poller(&rt, rt.cfg, rt.region, rt.endpoint, rt.creds, &rt.poller) < 0)
 		goto out;
 	r = poller_start(rt.poller);
 	if (r < 0) {
-		log_error("op=start status=error reason=\"cannot start the poller: %s\"", strerror(-r));
+		log_error("op=start status=error error=\"cannot start the poller: %s\"", strerror(-r));
 		goto out;
 	}
 	log_info("op=start status=ok version=%s listen=%s port=%u endpoint=%s region=%s farms=%zu reports=%zu",

@@ -11,10 +11,6 @@
 #include "aws/aws_profile.h"
 #include "util/log.h"
 
-/* Longer than any AWS region name; keeps a hostile environment from building huge host names. */
-#define REGION_MAX 64
-#define ENDPOINT_URL_MAX 2048
-
 /* partitions.json: the region patterns are "^<prefix>\w+-\d+$". */
 struct partition_entry {
 	struct aws_partition partition;
@@ -65,18 +61,6 @@ const struct aws_partition *aws_partition_of(const char *region)
 				return &partitions[i].partition;
 		}
 	return &partitions[0].partition;
-}
-
-bool aws_region_valid(const char *region)
-{
-	size_t n = 0;
-
-	if (!region || !*region)
-		return false;
-	for (const char *p = region; *p; p++, n++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return false;
-	return n <= REGION_MAX;
 }
 
 /* An environment variable, NULL when unset or empty (as the AWS CLI treats an empty one). */
@@ -208,32 +192,6 @@ int aws_region_resolve(const char *configured, const char *profile, char **out)
 out:
 	aws_profile_free(p);
 	return r;
-}
-
-bool aws_endpoint_url_valid(const char *url)
-{
-	const char *host;
-	size_t n;
-
-	if (!url)
-		return false;
-	if (strncasecmp(url, "https://", 8) == 0)
-		host = url + 8;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		host = url + 7;
-	else
-		return false;
-	n = strlen(url);
-	if (n > ENDPOINT_URL_MAX)
-		return false;
-	/* A host is required; the URL goes verbatim into requests, so no whitespace or control characters. */
-	if (!*host || *host == '/' || *host == ':' || *host == '?' || *host == '#')
-		return false;
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return false;
-	/* The base URL gets "/2023-10-12/..." appended: a query or fragment would swallow it. */
-	return !strpbrk(host, "?#");
 }
 
 /* Copies url without its trailing slashes (the scheme's "//" stays). */

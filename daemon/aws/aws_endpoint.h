@@ -4,6 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* aws_region_valid(), aws_endpoint_url_valid(): the same checks aws.* gets in the configuration */
+#include "util/aws_syntax.h"
+
 /* One AWS partition, as the SDKs' partitions.json describes it. */
 struct aws_partition {
 	const char *name;                  /* "aws", "aws-cn", "aws-us-gov", … */
@@ -63,12 +66,6 @@ int aws_sts_endpoint_resolve(const char *profile, const char *region, char **out
  * AWS_CA_BUNDLE, else NULL (the system store). The result is configured or points into the environment.
  */
 const char *aws_ca_bundle(const char *configured);
-
-/* Whether region has the shape of a region name: [a-z0-9-]+, at most 64 characters. */
-bool aws_region_valid(const char *region);
-
-/* Whether url can serve as a base URL: http:// or https://, a host, no whitespace, query or fragment. */
-bool aws_endpoint_url_valid(const char *url);
 
 /* Whether a boolean setting (environment, or profile when unset there) is "true" (case-insensitive). */
 bool aws_setting_true(const char *env_name, const char *profile_value);

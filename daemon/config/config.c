@@ -1,64 +1,18 @@
-/* config: reads the libconfig file, checks every setting, and builds one immutable struct config */
+/* config: reads the libconfig file (includes, NUL bytes, size), reports problems as FILE:LINE, owns struct config */
 #include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config/config.h"
+#include "config/config_private.h"
 
-#define CONFIG_DEFAULT_TIMEZONE "UTC+00:00"
-#define CONFIG_DEFAULT_INTERVAL "5m"
-#define CONFIG_HOST_MAX 253
-#define CONFIG_REGION_MAX 64
-#define CONFIG_PROFILE_MAX 128
-#define CONFIG_URL_MAX 2048
 /* A configuration file is a few kilobytes; this only stops /dev/zero. */
 #define CONFIG_FILE_MAX (16u << 20)
-/* A user string quoted in a message is cut after this many bytes. */
-#define QUOTE_MAX 64
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* One load: the config being built and the messages about what is wrong with it. */
-struct loader {
-	struct config *cfg;
-	const char *name; /* the file, for messages about settings libconfig has no file for */
-	char *err;
-	size_t errlen;
-	size_t errpos;
-	unsigned n_errors;
-	bool oom;
-};
-
-/* A user-written string, escaped and cut for a message. */
-struct quote {
-	char s[QUOTE_MAX * 4 + 8];
-};
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static bool is_alnum(char c)
-{
-	return is_digit(c) || is_lower(c) || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static const char *quote(struct quote *q, const char *s)
+const char *config_quote(struct quote *q, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0, i;
@@ -88,7 +42,7 @@ static const char *quote(struct quote *q, const char *s)
 	return q->s;
 }
 
-static const char *type_name(int type)
+const char *config_type_name(int type)
 {
 	switch (type) {
 	case CONFIG_TYPE_GROUP:
@@ -150,9 +104,8 @@ __attribute__((format(printf, 4, 0))) static void loader_vreport(
 	loader_write(l, text);
 }
 
-/* Reports a problem at a setting's file and line; with no setting, at the start of the file. */
-static void __attribute__((format(printf, 3, 4)))
-error_at(struct loader *l, const config_setting_t *s, const char *fmt, ...)
+void __attribute__((format(printf, 3, 4)))
+config_error_at(struct loader *l, const config_setting_t *s, const char *fmt, ...)
 {
 	const char *file = s ? config_setting_source_file(s) : NULL;
 	unsigned line = s ? config_setting_source_line(s) : 0;
@@ -189,7 +142,7 @@ error_line(struct loader *l, const char *file, unsigned line, const char *fmt, .
 	va_end(ap);
 }
 
-static char *loader_strdup(struct loader *l, const char *s)
+char *loader_strdup(struct loader *l, const char *s)
 {
 	char *d = strdup(s);
 
@@ -198,7 +151,7 @@ static char *loader_strdup(struct loader *l, const char *s)
 	return d;
 }
 
-static void *loader_calloc(struct loader *l, size_t n, size_t size)
+void *loader_calloc(struct loader *l, size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
 
@@ -208,48 +161,78 @@ static void *loader_calloc(struct loader *l, size_t n, size_t size)
 }
 
 /* The string value of s, or NULL (and a message) when s is of another type. */
-static const char *setting_string(struct loader *l, const config_setting_t *s, const char *path)
+const char *setting_string(struct loader *l, const config_setting_t *s, const char *path)
 {
 	const char *v;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		error_at(l, s, "%s: must be a string, not %s", path, type_name(config_setting_type(s)));
+		config_error_at(l, s, "%s: must be a string, not %s", path, config_type_name(config_setting_type(s)));
 		return NULL;
 	}
 	v = config_setting_get_string(s);
 	if (!v)
-		error_at(l, s, "%s: must be a string", path);
+		config_error_at(l, s, "%s: must be a string", path);
 	return v;
 }
 
-static bool setting_is_group(struct loader *l, const config_setting_t *s, const char *path, const char *example)
+bool setting_is_group(struct loader *l, const config_setting_t *s, const char *path, const char *example)
 {
 	if (config_setting_type(s) == CONFIG_TYPE_GROUP)
 		return true;
-	error_at(l, s, "%s: must be a group %s, not %s", path, example, type_name(config_setting_type(s)));
+	config_error_at(
+		l, s, "%s: must be a group %s, not %s", path, example, config_type_name(config_setting_type(s)));
 	return false;
 }
 
 /* Array or list: the number of elements, or -1 (and a message) for another type. */
-static int setting_list_length(struct loader *l, const config_setting_t *s, const char *path, const char *example)
+int setting_list_length(struct loader *l, const config_setting_t *s, const char *path, const char *example)
 {
 	int type = config_setting_type(s);
 
 	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
-		error_at(l, s, "%s: must be a list such as %s, not %s", path, example, type_name(type));
+		config_error_at(l, s, "%s: must be a list such as %s, not %s", path, example, config_type_name(type));
 		return -1;
 	}
 	return config_setting_length(s);
 }
 
-static void unknown_setting(struct loader *l, const config_setting_t *s, const char *where, const char *known)
+void config_unknown_setting(struct loader *l, const config_setting_t *s, const char *where, const char *known)
 {
 	const char *name = config_setting_name(s);
 
 	if (where)
-		error_at(l, s, "%s: unknown setting '%s' (known: %s)", where, name ? name : "?", known);
+		config_error_at(l, s, "%s: unknown setting '%s' (known: %s)", where, name ? name : "?", known);
 	else
-		error_at(l, s, "unknown setting '%s' (known: %s)", name ? name : "?", known);
+		config_error_at(l, s, "unknown setting '%s' (known: %s)", name ? name : "?", known);
+}
+
+bool config_printable(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* An integer setting in [min, max], or false (and a message). */
+bool setting_int_range(
+	struct loader *l, const config_setting_t *s, const char *path, long long min, long long max, long long *out)
+{
+	int type = config_setting_type(s);
+	long long v;
+
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+		config_error_at(l, s, "%s: must be an integer, not %s", path, config_type_name(type));
+		return false;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		config_error_at(l, s, "%s: %lld is out of range (%lld to %lld)", path, v, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
 }
 
 int config_duration_parse(const char *s, int64_t *seconds)
@@ -292,897 +275,13 @@ int config_duration_parse(const char *s, int64_t *seconds)
 	return 0;
 }
 
-int config_timezone_parse(const char *s, int *offset_minutes)
-{
-	int hours, minutes;
-
-	if (!s || strlen(s) != 9 || strncmp(s, "UTC", 3) != 0 || (s[3] != '+' && s[3] != '-'))
-		return -EINVAL;
-	if ((s[4] != '0' && s[4] != '1') || !is_digit(s[5]) || s[6] != ':')
-		return -EINVAL;
-	if (strcmp(s + 7, "00") != 0 && strcmp(s + 7, "30") != 0)
-		return -EINVAL;
-	hours = (s[4] - '0') * 10 + (s[5] - '0');
-	minutes = (s[7] - '0') * 10;
-	if (offset_minutes)
-		*offset_minutes = (s[3] == '-' ? -1 : 1) * (hours * 60 + minutes);
-	return 0;
-}
-
-static bool host_name_valid(const char *h, size_t n)
-{
-	if (n == 0 || n > CONFIG_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
-			return false;
-	}
-	return true;
-}
-
-static bool host_v6_valid(const char *h, size_t n)
-{
-	bool colon = false, zone = false;
-
-	if (n == 0 || n > CONFIG_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (zone) {
-			/* An interface name after '%': "[fe80::1%eth0]". */
-			if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '_' && h[i] != '.')
-				return false;
-		} else if (h[i] == '%') {
-			zone = true;
-			if (i + 1 == n)
-				return false;
-		} else if (h[i] == ':') {
-			colon = true;
-		} else if (!is_hex(h[i]) && h[i] != '.') {
-			return false;
-		}
-	}
-	return colon;
-}
-
-int config_listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-	const char *h, *p;
-	size_t hlen;
-	unsigned long v = 0;
-
-	if (!s)
-		return -EINVAL;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		if (!host_v6_valid(h, hlen))
-			return -EINVAL;
-		p = close + 2;
-	} else {
-		const char *colon = strchr(s, ':');
-
-		/* A second ':' means a bare IPv6 address: it needs brackets. */
-		if (!colon || strchr(colon + 1, ':'))
-			return -EINVAL;
-		h = s;
-		hlen = (size_t)(colon - s);
-		if (!host_name_valid(h, hlen))
-			return -EINVAL;
-		p = colon + 1;
-	}
-	if (!*p || strlen(p) > 5)
-		return -EINVAL;
-	for (const char *c = p; *c; c++) {
-		if (!is_digit(*c))
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*c - '0');
-	}
-	if (v > 65535)
-		return -EINVAL;
-	if (host) {
-		if (hostlen <= hlen)
-			return -EINVAL;
-		memcpy(host, h, hlen);
-		host[hlen] = '\0';
-	}
-	if (port)
-		*port = (uint16_t)v;
-	return 0;
-}
-
-static bool report_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CONFIG_REPORT_NAME_MAX || !is_lower(s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '_')
-			return false;
-	}
-	return true;
-}
-
-static bool printable(const char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-void web_config_defaults(struct web_config *web)
-{
-	memset(web, 0, sizeof(*web));
-	web->tls_min_version = WEB_TLS12;
-	web->max_connections = CONFIG_WEB_DEFAULT_MAX_CONNECTIONS;
-	web->connection_timeout_seconds = CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS;
-	web->max_request_size = CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE;
-	web->health_without_auth = true;
-}
-
-static bool is_bcrypt_char(char c)
-{
-	return is_alnum(c) || c == '.' || c == '/';
-}
-
-bool web_password_hash_valid(const char *s)
-{
-	int cost;
-
-	/* "$2y$10$" then 22 characters of salt and 31 of hash, in bcrypt's base64 alphabet. */
-	if (!s || strlen(s) != 60 || s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') ||
-		s[3] != '$' || !is_digit(s[4]) || !is_digit(s[5]) || s[6] != '$')
-		return false;
-	cost = (s[4] - '0') * 10 + (s[5] - '0');
-	if (cost < 4 || cost > 31)
-		return false;
-	for (size_t i = 7; i < 60; i++) {
-		if (!is_bcrypt_char(s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* An integer setting in [min, max], or false (and a message). */
-static bool setting_int_range(
-	struct loader *l, const config_setting_t *s, const char *path, long long min, long long max, long long *out)
-{
-	int type = config_setting_type(s);
-	long long v;
-
-	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-		error_at(l, s, "%s: must be an integer, not %s", path, type_name(type));
-		return false;
-	}
-	v = config_setting_get_int64(s);
-	if (v < min || v > max) {
-		error_at(l, s, "%s: %lld is out of range (%lld to %lld)", path, v, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-/* A file the exporter must read at start and on SIGHUP: named and readable now, for --check-config. */
-static void parse_web_file(struct loader *l, const config_setting_t *s, const char *path, char **dest)
-{
-	const char *v = setting_string(l, s, path);
-	struct quote q;
-
-	if (!v)
-		return;
-	if (!*v) {
-		error_at(l, s, "%s: must not be empty", path);
-		return;
-	}
-	if (access(v, R_OK) != 0) {
-		error_at(l, s, "%s: %s: %s", path, quote(&q, v), strerror(errno));
-		return;
-	}
-	free(*dest);
-	*dest = loader_strdup(l, v);
-}
-
-static bool web_user_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	/* RFC 7617: the user-id cannot contain a colon. */
-	return n > 0 && n <= CONFIG_WEB_USER_MAX && printable(s) && !strchr(s, ':');
-}
-
-/* One element of web.basic_auth_users: { user = "..."; password_hash = "$2y$..."; } */
-static void parse_web_user(struct loader *l, const config_setting_t *g, size_t index, struct web_user *u)
-{
-	char where[48];
-
-	snprintf(where, sizeof(where), "web.basic_auth_users[%zu]", index);
-	if (!setting_is_group(l, g, where, "{ user = \"prometheus\"; password_hash = \"$2y$10$...\"; }"))
-		return;
-	if (!config_setting_get_member(g, "user"))
-		error_at(l, g, "%s: missing 'user'", where);
-	if (!config_setting_get_member(g, "password_hash"))
-		error_at(l, g, "%s: missing 'password_hash' (a bcrypt hash: htpasswd -nBC 10 USER)", where);
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s), *v;
-		char path[80];
-		struct quote q;
-
-		if (!name)
-			continue;
-		snprintf(path, sizeof(path), "%s.%s", where, name);
-		if (strcmp(name, "user") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (!web_user_name_valid(v)) {
-				error_at(l, s,
-					"%s: invalid user name %s: expected 1 to %d printable characters, no ':'", path,
-					quote(&q, v), CONFIG_WEB_USER_MAX);
-				continue;
-			}
-			for (size_t j = 0; j < index; j++) {
-				if (l->cfg->web.users[j].user && strcmp(l->cfg->web.users[j].user, v) == 0) {
-					error_at(l, s, "%s: duplicate user %s (also web.basic_auth_users[%zu])", path,
-						quote(&q, v), j);
-					break;
-				}
-			}
-			free(u->user);
-			u->user = loader_strdup(l, v);
-		} else if (strcmp(name, "password_hash") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			/* The value is a secret: the message describes it, never quotes it. */
-			if (!web_password_hash_valid(v)) {
-				error_at(l, s,
-					"%s: not a bcrypt hash (expected $2y$, $2b$ or $2a$, a cost from 04 to 31 and "
-					"53 "
-					"characters, as \"htpasswd -nBC 10 USER\" prints after the ':')",
-					path);
-				continue;
-			}
-			free(u->password_hash);
-			u->password_hash = loader_strdup(l, v);
-		} else {
-			unknown_setting(l, s, where, "user, password_hash");
-		}
-	}
-}
-
-static void parse_web_users(struct loader *l, const config_setting_t *s)
-{
-	struct web_config *web = &l->cfg->web;
-	int n = setting_list_length(
-		l, s, "web.basic_auth_users", "( { user = \"prometheus\"; password_hash = \"$2y$10$...\"; } )");
-
-	if (n < 0)
-		return;
-	if (n == 0) {
-		error_at(l, s, "web.basic_auth_users: empty list (leave it out for no authentication)");
-		return;
-	}
-	if (n > CONFIG_WEB_USERS_MAX) {
-		error_at(l, s, "web.basic_auth_users: %d users, at most %d", n, CONFIG_WEB_USERS_MAX);
-		return;
-	}
-	if (web->users)
-		return; /* libconfig refuses a duplicate setting name; this is only defensive */
-	web->users = loader_calloc(l, (size_t)n, sizeof(*web->users));
-	if (!web->users)
-		return;
-	for (int i = 0; i < n && !l->oom; i++) {
-		/* Counted before it is filled: config_free() then sees every allocation. */
-		struct web_user *u = &web->users[web->n_users++];
-
-		parse_web_user(l, config_setting_get_elem(s, (unsigned)i), (size_t)i, u);
-	}
-}
-
-/*
- * web = { listen; tls_cert_file; tls_key_file; tls_min_version; basic_auth_users; max_connections;
- *         connection_timeout; max_request_size; health_without_auth; }
- */
-static void parse_web(struct loader *l, const config_setting_t *web)
-{
-	struct config *cfg = l->cfg;
-	const config_setting_t *min_version = NULL;
-	const char *known = "listen, tls_cert_file, tls_key_file, tls_min_version, basic_auth_users, max_connections, "
-			    "connection_timeout, max_request_size, health_without_auth";
-
-	if (!setting_is_group(l, web, "web", "{ listen = \"127.0.0.1:9753\"; }"))
-		return;
-	for (int i = 0; i < config_setting_length(web); i++) {
-		const config_setting_t *s = config_setting_get_elem(web, (unsigned)i);
-		const char *name = config_setting_name(s), *v;
-		char path[48];
-		long long n;
-		struct quote q;
-
-		if (!name) {
-			unknown_setting(l, s, "web", known);
-			continue;
-		}
-		snprintf(path, sizeof(path), "web.%s", name);
-		if (strcmp(name, "listen") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (config_listen_parse(v, NULL, 0, NULL) < 0) {
-				error_at(l, s,
-					"web.listen: invalid address %s: expected host:port such as "
-					"\"127.0.0.1:9753\", "
-					"\"0.0.0.0:9753\" or \"[::]:9753\"",
-					quote(&q, v));
-				continue;
-			}
-			free(cfg->listen);
-			cfg->listen = loader_strdup(l, v);
-		} else if (strcmp(name, "tls_cert_file") == 0) {
-			parse_web_file(l, s, path, &cfg->web.tls_cert_file);
-		} else if (strcmp(name, "tls_key_file") == 0) {
-			parse_web_file(l, s, path, &cfg->web.tls_key_file);
-		} else if (strcmp(name, "tls_min_version") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			min_version = s;
-			if (strcmp(v, "TLS12") == 0)
-				cfg->web.tls_min_version = WEB_TLS12;
-			else if (strcmp(v, "TLS13") == 0)
-				cfg->web.tls_min_version = WEB_TLS13;
-			else
-				error_at(l, s, "%s: must be \"TLS12\" or \"TLS13\", not %s", path, quote(&q, v));
-		} else if (strcmp(name, "basic_auth_users") == 0) {
-			parse_web_users(l, s);
-		} else if (strcmp(name, "max_connections") == 0) {
-			if (setting_int_range(
-				    l, s, path, CONFIG_WEB_MAX_CONNECTIONS_MIN, CONFIG_WEB_MAX_CONNECTIONS_MAX, &n))
-				cfg->web.max_connections = (unsigned)n;
-		} else if (strcmp(name, "max_request_size") == 0) {
-			if (setting_int_range(
-				    l, s, path, CONFIG_WEB_MAX_REQUEST_SIZE_MIN, CONFIG_WEB_MAX_REQUEST_SIZE_MAX, &n))
-				cfg->web.max_request_size = (size_t)n;
-		} else if (strcmp(name, "connection_timeout") == 0) {
-			int64_t secs;
-
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (config_duration_parse(v, &secs) < 0) {
-				error_at(l, s,
-					"%s: invalid duration %s: expected a number and a unit (s, m, h) such as "
-					"\"30s\"",
-					path, quote(&q, v));
-				continue;
-			}
-			if (secs > CONFIG_WEB_TIMEOUT_MAX_SECONDS) {
-				error_at(l, s, "%s: %s is longer than the maximum of %ds", path, quote(&q, v),
-					CONFIG_WEB_TIMEOUT_MAX_SECONDS);
-				continue;
-			}
-			cfg->web.connection_timeout_seconds = (unsigned)secs;
-		} else if (strcmp(name, "health_without_auth") == 0) {
-			if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-				error_at(l, s, "%s: must be true or false, not %s", path,
-					type_name(config_setting_type(s)));
-				continue;
-			}
-			cfg->web.health_without_auth = config_setting_get_bool(s) != 0;
-		} else {
-			unknown_setting(l, s, "web", known);
-		}
-	}
-	/* Half a TLS configuration would silently serve plain HTTP: refused. */
-	if (!!config_setting_get_member(web, "tls_cert_file") != !!config_setting_get_member(web, "tls_key_file"))
-		error_at(l, web, "web: tls_cert_file and tls_key_file go together: set both for HTTPS, or neither");
-	else if (min_version && !config_setting_get_member(web, "tls_cert_file"))
-		error_at(l, min_version, "web.tls_min_version: without tls_cert_file and tls_key_file there is no TLS");
-}
-
-static bool region_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CONFIG_REGION_MAX || !is_lower(s[0]))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '-')
-			return false;
-	}
-	return true;
-}
-
-static bool endpoint_url_valid(const char *s)
-{
-	const char *rest;
-
-	if (strncmp(s, "https://", 8) == 0)
-		rest = s + 8;
-	else if (strncmp(s, "http://", 7) == 0)
-		rest = s + 7;
-	else
-		return false;
-	if (!*rest || *rest == '/' || strlen(s) > CONFIG_URL_MAX)
-		return false;
-	for (const char *c = s; *c; c++) {
-		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-/* aws = { region; profile; endpoint_url; ca_file; } */
-static void parse_aws(struct loader *l, const config_setting_t *aws)
-{
-	struct config *cfg = l->cfg;
-
-	if (!setting_is_group(l, aws, "aws", "{ region = \"us-west-2\"; }"))
-		return;
-	for (int i = 0; i < config_setting_length(aws); i++) {
-		const config_setting_t *s = config_setting_get_elem(aws, (unsigned)i);
-		const char *name = config_setting_name(s), *v;
-		char path[32];
-		char **dest;
-		struct quote q;
-
-		if (!name || (strcmp(name, "region") != 0 && strcmp(name, "profile") != 0 &&
-				     strcmp(name, "endpoint_url") != 0 && strcmp(name, "ca_file") != 0)) {
-			unknown_setting(l, s, "aws", "region, profile, endpoint_url, ca_file");
-			continue;
-		}
-		snprintf(path, sizeof(path), "aws.%s", name);
-		v = setting_string(l, s, path);
-		if (!v)
-			continue;
-		if (strcmp(name, "region") == 0) {
-			if (!region_valid(v)) {
-				error_at(l, s, "%s: invalid region %s: expected a region name such as \"us-west-2\"",
-					path, quote(&q, v));
-				continue;
-			}
-			dest = &cfg->region;
-		} else if (strcmp(name, "profile") == 0) {
-			if (!*v || strlen(v) > CONFIG_PROFILE_MAX || !printable(v)) {
-				error_at(l, s, "%s: invalid profile name %s: expected 1 to %d printable characters",
-					path, quote(&q, v), CONFIG_PROFILE_MAX);
-				continue;
-			}
-			dest = &cfg->profile;
-		} else if (strcmp(name, "endpoint_url") == 0) {
-			if (!endpoint_url_valid(v)) {
-				error_at(l, s,
-					"%s: invalid URL %s: expected http:// or https:// followed by a host, "
-					"without spaces",
-					path, quote(&q, v));
-				continue;
-			}
-			dest = &cfg->endpoint_url;
-		} else {
-			if (!*v) {
-				error_at(l, s, "%s: must not be empty", path);
-				continue;
-			}
-			/* Checked now so that --check-config finds it, rather than the first TLS handshake. */
-			if (access(v, R_OK) != 0) {
-				error_at(l, s, "%s: %s: %s", path, quote(&q, v), strerror(errno));
-				continue;
-			}
-			dest = &cfg->ca_file;
-		}
-		free(*dest);
-		*dest = loader_strdup(l, v);
-	}
-}
-
-/*
- * queues/fleets: "all", or a non-empty list of distinct ids with the given prefix.
- * On success with a list, *ids owns the copies.
- */
-static void parse_id_list(struct loader *l, const config_setting_t *s, const char *path, const char *prefix, bool *all,
-	char ***ids, size_t *n_ids)
-{
-	struct quote q;
-	int n;
-
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		const char *v = config_setting_get_string(s);
-
-		if (v && strcmp(v, "all") == 0) {
-			*all = true;
-			return;
-		}
-		if (v && model_id_valid(v, prefix) == 0)
-			error_at(l, s, "%s: a single id is still a list: [ %s ]", path, quote(&q, v));
-		else
-			error_at(l, s, "%s: must be \"all\" or a list of %s ids, not %s", path, prefix,
-				quote(&q, v ? v : ""));
-		return;
-	}
-	n = setting_list_length(l, s, path, "[ \"...\" ] or \"all\"");
-	if (n < 0)
-		return;
-	if (n == 0) {
-		error_at(l, s, "%s: empty list (write \"all\" for every one)", path);
-		return;
-	}
-	*all = false;
-	*ids = loader_calloc(l, (size_t)n, sizeof(**ids));
-	if (!*ids)
-		return;
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		char epath[64];
-		const char *v;
-		bool dup = false;
-
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
-		if (!v)
-			continue;
-		if (model_id_valid(v, prefix) < 0) {
-			error_at(l, e, "%s: invalid id %s: expected %s followed by 32 lowercase hex digits", epath,
-				quote(&q, v), prefix);
-			continue;
-		}
-		for (size_t j = 0; j < *n_ids && !dup; j++)
-			dup = strcmp((*ids)[j], v) == 0;
-		if (dup) {
-			error_at(l, e, "%s: duplicate id %s", epath, quote(&q, v));
-			continue;
-		}
-		(*ids)[*n_ids] = loader_strdup(l, v);
-		if (!(*ids)[*n_ids])
-			return;
-		(*n_ids)++;
-	}
-}
-
-/* One element of farms: { id; queues; fleets; } */
-static void parse_farm(struct loader *l, const config_setting_t *g, size_t index, struct farm_config *f)
-{
-	char where[32];
-
-	snprintf(where, sizeof(where), "farms[%zu]", index);
-	f->all_queues = true;
-	f->all_fleets = true;
-	if (!setting_is_group(l, g, where, "{ id = \"farm-...\"; }"))
-		return;
-	/* Checked first so that messages come in the order of the file. */
-	if (!config_setting_get_member(g, "id"))
-		error_at(l, g, "%s: missing 'id'", where);
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s), *v;
-		char path[48];
-		struct quote q;
-
-		if (!name)
-			continue;
-		snprintf(path, sizeof(path), "%s.%s", where, name);
-		if (strcmp(name, "id") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (model_id_valid(v, "farm-") < 0) {
-				error_at(l, s,
-					"%s: invalid farm id %s: expected farm- followed by 32 lowercase hex digits",
-					path, quote(&q, v));
-				continue;
-			}
-			for (size_t j = 0; j < index; j++) {
-				if (l->cfg->farms[j].id && strcmp(l->cfg->farms[j].id, v) == 0) {
-					error_at(l, s, "%s: duplicate farm id %s (also farms[%zu])", path, quote(&q, v),
-						j);
-					break;
-				}
-			}
-			f->id = loader_strdup(l, v);
-		} else if (strcmp(name, "queues") == 0) {
-			parse_id_list(l, s, path, "queue-", &f->all_queues, &f->queue_ids, &f->n_queue_ids);
-		} else if (strcmp(name, "fleets") == 0) {
-			parse_id_list(l, s, path, "fleet-", &f->all_fleets, &f->fleet_ids, &f->n_fleet_ids);
-		} else {
-			unknown_setting(l, s, where, "id, queues, fleets");
-		}
-	}
-}
-
-static void parse_farms(struct loader *l, const config_setting_t *farms)
-{
-	struct config *cfg = l->cfg;
-	int n = setting_list_length(l, farms, "farms", "( { id = \"farm-...\"; } )");
-
-	if (n < 0)
-		return;
-	if (n == 0) {
-		error_at(l, farms, "farms: empty list; at least one farm is required");
-		return;
-	}
-	cfg->farms = loader_calloc(l, (size_t)n, sizeof(*cfg->farms));
-	if (!cfg->farms)
-		return;
-	for (int i = 0; i < n && !l->oom; i++) {
-		const config_setting_t *g = config_setting_get_elem(farms, (unsigned)i);
-		/* Counted before it is filled: config_free() then sees every allocation. */
-		struct farm_config *f = &cfg->farms[cfg->n_farms++];
-
-		parse_farm(l, g, (size_t)i, f);
-	}
-}
-
-static const char *const window_calendar_names[] = {
-	[WINDOW_DAY] = "day",
-	[WINDOW_WEEK] = "week",
-	[WINDOW_MONTH] = "month",
-};
-
-static void parse_window(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
-{
-	const char *v = setting_string(l, s, path);
-	struct quote q;
-	int64_t secs;
-
-	if (!v)
-		return;
-	for (size_t k = 0; k < ARRAY_SIZE(window_calendar_names); k++) {
-		if (strcmp(v, window_calendar_names[k]) == 0) {
-			r->window = (enum window_kind)k;
-			r->window_seconds = 0;
-			free(r->window_text);
-			r->window_text = loader_strdup(l, v);
-			return;
-		}
-	}
-	if (config_duration_parse(v, &secs) < 0) {
-		error_at(l, s,
-			"%s: invalid window %s: expected \"day\", \"week\", \"month\" or a duration such as "
-			"\"90m\", \"24h\", \"7d\"",
-			path, quote(&q, v));
-		return;
-	}
-	if (secs > CONFIG_WINDOW_MAX_SECONDS) {
-		error_at(l, s, "%s: rolling window %s is longer than the limit of %d days", path, quote(&q, v),
-			(int)(CONFIG_WINDOW_MAX_SECONDS / 86400));
-		return;
-	}
-	r->window = WINDOW_ROLLING;
-	r->window_seconds = secs;
-	free(r->window_text);
-	r->window_text = loader_strdup(l, v);
-}
-
-static void parse_group_by(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
-{
-	int n = setting_list_length(l, s, path, "[ \"QUEUE_ID\", \"USAGE_TYPE\" ]");
-	bool seen[GROUP_FIELD_COUNT] = {false};
-	struct quote q;
-
-	if (n < 0)
-		return;
-	if (n == 0) {
-		error_at(l, s, "%s: empty list; name 1 or 2 fields", path);
-		return;
-	}
-	if (n > 2)
-		error_at(l, s, "%s: %d fields, but the API accepts at most 2", path, n);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		char epath[64];
-		enum group_field f;
-		const char *v;
-
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
-		if (!v)
-			continue;
-		if (group_field_from_api_name(v, &f) < 0) {
-			error_at(l, e,
-				"%s: unknown field %s (known: QUEUE_ID, FLEET_ID, JOB_ID, USER_ID, USAGE_TYPE, "
-				"INSTANCE_TYPE, LICENSE_PRODUCT)",
-				epath, quote(&q, v));
-			continue;
-		}
-		if (seen[f]) {
-			error_at(l, e, "%s: duplicate field %s", epath, quote(&q, v));
-			continue;
-		}
-		seen[f] = true;
-		if (r->n_group_by < ARRAY_SIZE(r->group_by))
-			r->group_by[r->n_group_by++] = f;
-	}
-}
-
-static void parse_statistics(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
-{
-	int n = setting_list_length(l, s, path, "[ \"SUM\", \"AVG\" ]");
-	unsigned bits = 0;
-	struct quote q;
-
-	if (n < 0)
-		return;
-	if (n == 0) {
-		error_at(
-			l, s, "%s: empty list; name 1 to 4 of SUM, MIN, MAX, AVG (or leave it out for all four)", path);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		char epath[64];
-		enum statistic st;
-		const char *v;
-
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
-		if (!v)
-			continue;
-		if (statistic_from_api_name(v, &st) < 0) {
-			error_at(l, e, "%s: unknown statistic %s (known: SUM, MIN, MAX, AVG)", epath, quote(&q, v));
-			continue;
-		}
-		if (bits & st) {
-			error_at(l, e, "%s: duplicate statistic %s", epath, quote(&q, v));
-			continue;
-		}
-		bits |= st;
-	}
-	if (bits)
-		r->statistics = bits;
-}
-
-static void parse_interval(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
-{
-	const char *v = setting_string(l, s, path);
-	struct quote q;
-	int64_t secs;
-
-	if (!v)
-		return;
-	if (config_duration_parse(v, &secs) < 0) {
-		error_at(l, s, "%s: invalid duration %s: expected a number and a unit (s, m, h, d) such as \"5m\"",
-			path, quote(&q, v));
-		return;
-	}
-	if (secs < CONFIG_INTERVAL_MIN_SECONDS) {
-		error_at(l, s, "%s: %s is shorter than the minimum of %ds", path, quote(&q, v),
-			CONFIG_INTERVAL_MIN_SECONDS);
-		return;
-	}
-	if (secs > CONFIG_INTERVAL_MAX_SECONDS) {
-		error_at(l, s, "%s: %s is longer than the maximum of %d days", path, quote(&q, v),
-			(int)(CONFIG_INTERVAL_MAX_SECONDS / 86400));
-		return;
-	}
-	r->interval_seconds = secs;
-	free(r->interval_text);
-	r->interval_text = loader_strdup(l, v);
-}
-
-/* One element of reports: { name; resources; window; timezone; group_by; statistics; period; interval; } */
-static void parse_report(struct loader *l, const config_setting_t *g, size_t index, struct report_config *r)
-{
-	char where[32];
-
-	snprintf(where, sizeof(where), "reports[%zu]", index);
-	r->resources = RESOURCE_QUEUES;
-	snprintf(r->timezone, sizeof(r->timezone), "%s", CONFIG_DEFAULT_TIMEZONE);
-	r->tz_offset_minutes = 0;
-	r->statistics = STAT_ALL;
-	r->period = PERIOD_MONTHLY;
-	r->interval_seconds = CONFIG_DEFAULT_INTERVAL_SECONDS;
-	r->interval_text = loader_strdup(l, CONFIG_DEFAULT_INTERVAL);
-	if (!setting_is_group(l, g, where, "{ name = \"...\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; }"))
-		return;
-	/* Checked first so that messages come in the order of the file. */
-	if (!config_setting_get_member(g, "name"))
-		error_at(l, g, "%s: missing 'name'", where);
-	if (!config_setting_get_member(g, "window"))
-		error_at(l, g, "%s: missing 'window' (\"day\", \"week\", \"month\" or a duration such as \"7d\")",
-			where);
-	if (!config_setting_get_member(g, "group_by"))
-		error_at(l, g, "%s: missing 'group_by' (1 or 2 fields such as [ \"QUEUE_ID\" ])", where);
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s), *v;
-		char path[48];
-		struct quote q;
-
-		if (!name)
-			continue;
-		snprintf(path, sizeof(path), "%s.%s", where, name);
-		if (strcmp(name, "name") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (!report_name_valid(v)) {
-				error_at(l, s,
-					"%s: invalid report name %s: expected [a-z][a-z0-9_]*, at most %d characters",
-					path, quote(&q, v), CONFIG_REPORT_NAME_MAX);
-				continue;
-			}
-			for (size_t j = 0; j < index; j++) {
-				if (l->cfg->reports[j].name && strcmp(l->cfg->reports[j].name, v) == 0) {
-					error_at(l, s, "%s: duplicate report name %s (also reports[%zu])", path,
-						quote(&q, v), j);
-					break;
-				}
-			}
-			r->name = loader_strdup(l, v);
-		} else if (strcmp(name, "resources") == 0) {
-			v = setting_string(l, s, path);
-			if (v && resource_kind_from_name(v, &r->resources) < 0)
-				error_at(l, s, "%s: must be \"queues\" or \"fleets\", not %s", path, quote(&q, v));
-		} else if (strcmp(name, "window") == 0) {
-			parse_window(l, s, path, r);
-		} else if (strcmp(name, "timezone") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (config_timezone_parse(v, &r->tz_offset_minutes) < 0) {
-				error_at(l, s,
-					"%s: invalid timezone %s: expected the API's form UTC+HH:MM or UTC-HH:MM, "
-					"hours "
-					"00 to 19, minutes 00 or 30, such as \"UTC-08:00\"",
-					path, quote(&q, v));
-				continue;
-			}
-			snprintf(r->timezone, sizeof(r->timezone), "%s", v);
-		} else if (strcmp(name, "group_by") == 0) {
-			parse_group_by(l, s, path, r);
-		} else if (strcmp(name, "statistics") == 0) {
-			parse_statistics(l, s, path, r);
-		} else if (strcmp(name, "period") == 0) {
-			v = setting_string(l, s, path);
-			if (v && period_from_api_name(v, &r->period) < 0)
-				error_at(l, s, "%s: unknown period %s (known: HOURLY, DAILY, WEEKLY, MONTHLY)", path,
-					quote(&q, v));
-		} else if (strcmp(name, "interval") == 0) {
-			parse_interval(l, s, path, r);
-		} else {
-			unknown_setting(l, s, where,
-				"name, resources, window, timezone, group_by, statistics, period, interval");
-		}
-	}
-}
-
-static void parse_reports(struct loader *l, const config_setting_t *reports)
-{
-	struct config *cfg = l->cfg;
-	int n = setting_list_length(l, reports, "reports", "( { name = \"...\"; ... } )");
-
-	if (n < 0)
-		return;
-	if (n == 0) {
-		error_at(l, reports, "reports: empty list; at least one report is required");
-		return;
-	}
-	cfg->reports = loader_calloc(l, (size_t)n, sizeof(*cfg->reports));
-	if (!cfg->reports)
-		return;
-	for (int i = 0; i < n && !l->oom; i++) {
-		const config_setting_t *g = config_setting_get_elem(reports, (unsigned)i);
-		/* Counted before it is filled: config_free() then sees every allocation. */
-		struct report_config *r = &cfg->reports[cfg->n_reports++];
-
-		parse_report(l, g, (size_t)i, r);
-	}
-}
-
 static void parse_root(struct loader *l, const config_setting_t *root)
 {
 	/* Checked first so that messages come in the order of the file. */
 	if (!config_setting_get_member(root, "farms"))
-		error_at(l, NULL, "missing 'farms': at least one farm is required");
+		config_error_at(l, NULL, "missing 'farms': at least one farm is required");
 	if (!config_setting_get_member(root, "reports"))
-		error_at(l, NULL, "missing 'reports': at least one report is required");
+		config_error_at(l, NULL, "missing 'reports': at least one report is required");
 	for (int i = 0; i < config_setting_length(root) && !l->oom; i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
 		const char *name = config_setting_name(s);
@@ -1196,7 +295,7 @@ static void parse_root(struct loader *l, const config_setting_t *root)
 		} else if (name && strcmp(name, "reports") == 0) {
 			parse_reports(l, s);
 		} else {
-			unknown_setting(l, s, NULL, "web, aws, farms, reports");
+			config_unknown_setting(l, s, NULL, "web, aws, farms, reports");
 		}
 	}
 }

@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "web/http_server.h"
+#include "config/tls_cert.h"
 #include "util/log.h"
 #include "web/web_auth.h"
 
@@ -76,13 +77,6 @@ enum canned {
 	CANNED_ERROR,
 	CANNED_UNAUTHORIZED,
 	CANNED_COUNT,
-};
-
-/* A certificate chain and its key, parsed once; each handshake gets its own copies (see tls_cert_cb). */
-struct tls_cert {
-	gnutls_x509_crt_t *crts;
-	unsigned n_crts;
-	gnutls_x509_privkey_t key;
 };
 
 /* One connection, from accept to close (libmicrohttpd's socket context). */
@@ -615,79 +609,6 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 		return queue_canned(srv, conn, MHD_HTTP_SERVICE_UNAVAILABLE, CANNED_NOT_READY);
 	}
 	return queue_canned(srv, conn, MHD_HTTP_NOT_FOUND, CANNED_NOT_FOUND);
-}
-
-static void tls_cert_free(struct tls_cert *tc)
-{
-	if (!tc)
-		return;
-	for (unsigned i = 0; i < tc->n_crts; i++)
-		gnutls_x509_crt_deinit(tc->crts[i]);
-	gnutls_free(tc->crts);
-	if (tc->key)
-		gnutls_x509_privkey_deinit(tc->key);
-	free(tc);
-}
-
-/* Reads and parses a PEM certificate chain and its (unencrypted) key. Returns 0 or -errno with a message. */
-static int tls_cert_load(struct tls_cert **out, const char *cert_file, const char *key_file, char *err, size_t errlen)
-{
-	gnutls_datum_t cert_pem = {NULL, 0}, key_pem = {NULL, 0};
-	unsigned char cert_id[64], key_id[64];
-	size_t cert_id_len = sizeof(cert_id), key_id_len = sizeof(key_id);
-	struct tls_cert *tc;
-	int g, r = -EINVAL;
-
-	tc = calloc(1, sizeof(*tc));
-	if (!tc) {
-		set_error(err, errlen, "TLS: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	g = gnutls_load_file(cert_file, &cert_pem);
-	if (g < 0) {
-		set_error(err, errlen, "web.tls_cert_file %s: cannot read it (%s)", cert_file, gnutls_strerror(g));
-		r = -EIO;
-		goto out;
-	}
-	g = gnutls_x509_crt_list_import2(&tc->crts, &tc->n_crts, &cert_pem, GNUTLS_X509_FMT_PEM, 0);
-	if (g < 0 || tc->n_crts == 0) {
-		set_error(err, errlen, "web.tls_cert_file %s: not a PEM certificate (%s)", cert_file,
-			g < 0 ? gnutls_strerror(g) : "no certificate");
-		goto out;
-	}
-	g = gnutls_load_file(key_file, &key_pem);
-	if (g < 0) {
-		set_error(err, errlen, "web.tls_key_file %s: cannot read it (%s)", key_file, gnutls_strerror(g));
-		r = -EIO;
-		goto out;
-	}
-	g = gnutls_x509_privkey_init(&tc->key);
-	if (g >= 0)
-		g = gnutls_x509_privkey_import2(tc->key, &key_pem, GNUTLS_X509_FMT_PEM, NULL, 0);
-	if (g < 0) {
-		/* GnuTLS's reason only: never a byte of the key. */
-		set_error(err, errlen, "web.tls_key_file %s: not an unencrypted PEM private key (%s)", key_file,
-			gnutls_strerror(g));
-		goto out;
-	}
-	if (gnutls_x509_crt_get_key_id(tc->crts[0], GNUTLS_KEYID_USE_SHA256, cert_id, &cert_id_len) < 0 ||
-		gnutls_x509_privkey_get_key_id(tc->key, GNUTLS_KEYID_USE_SHA256, key_id, &key_id_len) < 0 ||
-		cert_id_len != key_id_len || memcmp(cert_id, key_id, cert_id_len) != 0) {
-		set_error(
-			err, errlen, "web.tls_key_file %s is not the key of web.tls_cert_file %s", key_file, cert_file);
-		goto out;
-	}
-	*out = tc;
-	tc = NULL;
-	r = 0;
-out:
-	if (key_pem.data) {
-		gnutls_memset(key_pem.data, 0, key_pem.size);
-		gnutls_free(key_pem.data);
-	}
-	gnutls_free(cert_pem.data);
-	tls_cert_free(tc);
-	return r;
 }
 
 /*
@@ -1257,7 +1178,7 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 			set_error(err, errlen, "web.tls_cert_file: this libmicrohttpd was built without TLS (GnuTLS)");
 			r = -EOPNOTSUPP;
 		} else {
-			r = tls_cert_load(&srv->cert, web.tls_cert_file, web.tls_key_file, err, errlen);
+			r = tls_cert_new(&srv->cert, web.tls_cert_file, web.tls_key_file, err, errlen);
 		}
 	}
 	if (r < 0) {
@@ -1322,7 +1243,7 @@ int http_server_reload_tls(struct http_server *srv, const struct web_config *web
 	}
 	web_settings(web_in, &web);
 	if (srv->tls && web.tls_cert_file && web.tls_key_file) {
-		r = tls_cert_load(&cert, web.tls_cert_file, web.tls_key_file, err, errlen);
+		r = tls_cert_new(&cert, web.tls_cert_file, web.tls_key_file, err, errlen);
 		if (r < 0)
 			return r;
 	}

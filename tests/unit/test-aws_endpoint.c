@@ -117,22 +117,6 @@ static void test_endpoint(void)
 	}
 }
 
-static void test_region_valid(void)
-{
-	char long_region[80];
-
-	CHECK(aws_region_valid("us-west-2"));
-	CHECK(aws_region_valid("ap-southeast-5"));
-	CHECK(!aws_region_valid(NULL));
-	CHECK(!aws_region_valid(""));
-	CHECK(!aws_region_valid("us-west-2\n"));
-	memset(long_region, 'a', sizeof(long_region) - 1);
-	long_region[sizeof(long_region) - 1] = '\0';
-	CHECK(!aws_region_valid(long_region));
-	long_region[64] = '\0';
-	CHECK(aws_region_valid(long_region));
-}
-
 /* aws.partition: names and patterns of partitions.json. */
 struct partition_case {
 	const char *region;
@@ -403,7 +387,6 @@ int main(void)
 	env_put("AWS_PROFILE", NULL);
 	test_region();
 	test_endpoint();
-	test_region_valid();
 	test_partitions();
 	test_rules();
 	env_put("AWS_CONFIG_FILE", config_path);

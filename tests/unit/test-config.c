@@ -22,6 +22,7 @@
 /* web: a test certificate and key, a bcrypt hash (of "secret"), and a web group with x added */
 #define WEB_CERT TEST_DATA_DIR "/web/server.pem"
 #define WEB_KEY TEST_DATA_DIR "/web/server-key.pem"
+#define WEB_KEY2 TEST_DATA_DIR "/web/server2-key.pem"
 #define HASH "$2y$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC"
 #define WEB_WITH(x) "web = { " x " };\n" FARMS REPORTS
 #define WEB_TLS "tls_cert_file = \"" WEB_CERT "\"; tls_key_file = \"" WEB_KEY "\"; "
@@ -266,6 +267,15 @@ static const struct {
 	{WEB_WITH("tls_cert_file = \"" WEB_CERT "\"; tls_key_file = \"/nonexistent/key.pem\";"), 1,
 		"web.tls_key_file: \"/nonexistent/key.pem\": No such file or directory"},
 	{WEB_WITH("tls_cert_file = \"\"; tls_key_file = \"" WEB_KEY "\";"), 1, "web.tls_cert_file: must not be empty"},
+	/* parsed and matched as the server loads them: --check-config refuses what start-up would */
+	{WEB_WITH("tls_cert_file = \"" WEB_KEY "\"; tls_key_file = \"" WEB_KEY "\";"), 1,
+		"web.tls_cert_file " WEB_KEY ": not a PEM certificate"},
+	{WEB_WITH("tls_cert_file = \"" WEB_CERT "\"; tls_key_file = \"" WEB_CERT "\";"), 1,
+		"web.tls_key_file " WEB_CERT ": not an unencrypted PEM private key"},
+	{WEB_WITH("tls_cert_file = \"" WEB_CERT "\"; tls_key_file = \"" WEB_KEY2 "\";"), 1,
+		"web.tls_key_file " WEB_KEY2 " is not the key of web.tls_cert_file " WEB_CERT},
+	{WEB_WITH("tls_cert_file = \"/dev/null\"; tls_key_file = \"" WEB_KEY "\";"), 1,
+		"web.tls_cert_file /dev/null: not a PEM certificate"},
 	{WEB_WITH("tls_cert_file = 1; tls_key_file = \"" WEB_KEY "\";"), 1,
 		"web.tls_cert_file: must be a string, not an integer"},
 	{WEB_WITH(WEB_TLS "tls_min_version = \"TLS11\";"), 1,
@@ -323,6 +333,12 @@ static const struct {
 	{"aws = { endpoint_url = \"deadline.example.com\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
 	{"aws = { endpoint_url = \"https://\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
 	{"aws = { endpoint_url = \"https://a b\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
+	/* what start-up refused while --check-config accepted: a query or fragment would swallow the API's path */
+	{"aws = { endpoint_url = \"https://example.com/x?y#z\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
+	{"aws = { endpoint_url = \"https://example.com#z\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
+	{"aws = { endpoint_url = \"https://:443\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
+	{"aws = { endpoint_url = \"https://?x\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
+	{"aws = { region = \"2-west\"; };\n" FARMS REPORTS, 1, "aws.region: invalid region"},
 	{"aws = { ca_file = \"\"; };\n" FARMS REPORTS, 1, "aws.ca_file: must not be empty"},
 	{"aws = { ca_file = \"/nonexistent/ca.pem\"; };\n" FARMS REPORTS, 1, "No such file or directory"},
 	{"aws = { secret_access_key = \"x\"; };\n" FARMS REPORTS, 1, "aws: unknown setting 'secret_access_key'"},

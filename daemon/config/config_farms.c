@@ -1,0 +1,142 @@
+/* config_farms: the farms list: farm ids and the queues and fleets of each */
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "config/config_private.h"
+
+/*
+ * queues/fleets: "all", or a non-empty list of distinct ids with the given prefix.
+ * On success with a list, *ids owns the copies.
+ */
+static void parse_id_list(struct loader *l, const config_setting_t *s, const char *path, const char *prefix, bool *all,
+	char ***ids, size_t *n_ids)
+{
+	struct quote q;
+	int n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+
+		if (v && strcmp(v, "all") == 0) {
+			*all = true;
+			return;
+		}
+		if (v && model_id_valid(v, prefix) == 0)
+			config_error_at(l, s, "%s: a single id is still a list: [ %s ]", path, config_quote(&q, v));
+		else
+			config_error_at(l, s, "%s: must be \"all\" or a list of %s ids, not %s", path, prefix,
+				config_quote(&q, v ? v : ""));
+		return;
+	}
+	n = setting_list_length(l, s, path, "[ \"...\" ] or \"all\"");
+	if (n < 0)
+		return;
+	if (n == 0) {
+		config_error_at(l, s, "%s: empty list (write \"all\" for every one)", path);
+		return;
+	}
+	*all = false;
+	*ids = loader_calloc(l, (size_t)n, sizeof(**ids));
+	if (!*ids)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char epath[64];
+		const char *v;
+		bool dup = false;
+
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+		v = setting_string(l, e, epath);
+		if (!v)
+			continue;
+		if (model_id_valid(v, prefix) < 0) {
+			config_error_at(l, e, "%s: invalid id %s: expected %s followed by 32 lowercase hex digits",
+				epath, config_quote(&q, v), prefix);
+			continue;
+		}
+		for (size_t j = 0; j < *n_ids && !dup; j++)
+			dup = strcmp((*ids)[j], v) == 0;
+		if (dup) {
+			config_error_at(l, e, "%s: duplicate id %s", epath, config_quote(&q, v));
+			continue;
+		}
+		(*ids)[*n_ids] = loader_strdup(l, v);
+		if (!(*ids)[*n_ids])
+			return;
+		(*n_ids)++;
+	}
+}
+
+/* One element of farms: { id; queues; fleets; } */
+static void parse_farm(struct loader *l, const config_setting_t *g, size_t index, struct farm_config *f)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "farms[%zu]", index);
+	f->all_queues = true;
+	f->all_fleets = true;
+	if (!setting_is_group(l, g, where, "{ id = \"farm-...\"; }"))
+		return;
+	/* Checked first so that messages come in the order of the file. */
+	if (!config_setting_get_member(g, "id"))
+		config_error_at(l, g, "%s: missing 'id'", where);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		char path[48];
+		struct quote q;
+
+		if (!name)
+			continue;
+		snprintf(path, sizeof(path), "%s.%s", where, name);
+		if (strcmp(name, "id") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			if (model_id_valid(v, "farm-") < 0) {
+				config_error_at(l, s,
+					"%s: invalid farm id %s: expected farm- followed by 32 lowercase hex digits",
+					path, config_quote(&q, v));
+				continue;
+			}
+			for (size_t j = 0; j < index; j++) {
+				if (l->cfg->farms[j].id && strcmp(l->cfg->farms[j].id, v) == 0) {
+					config_error_at(l, s, "%s: duplicate farm id %s (also farms[%zu])", path,
+						config_quote(&q, v), j);
+					break;
+				}
+			}
+			f->id = loader_strdup(l, v);
+		} else if (strcmp(name, "queues") == 0) {
+			parse_id_list(l, s, path, "queue-", &f->all_queues, &f->queue_ids, &f->n_queue_ids);
+		} else if (strcmp(name, "fleets") == 0) {
+			parse_id_list(l, s, path, "fleet-", &f->all_fleets, &f->fleet_ids, &f->n_fleet_ids);
+		} else {
+			config_unknown_setting(l, s, where, "id, queues, fleets");
+		}
+	}
+}
+
+void parse_farms(struct loader *l, const config_setting_t *farms)
+{
+	struct config *cfg = l->cfg;
+	int n = setting_list_length(l, farms, "farms", "( { id = \"farm-...\"; } )");
+
+	if (n < 0)
+		return;
+	if (n == 0) {
+		config_error_at(l, farms, "farms: empty list; at least one farm is required");
+		return;
+	}
+	cfg->farms = loader_calloc(l, (size_t)n, sizeof(*cfg->farms));
+	if (!cfg->farms)
+		return;
+	for (int i = 0; i < n && !l->oom; i++) {
+		const config_setting_t *g = config_setting_get_elem(farms, (unsigned)i);
+		/* Counted before it is filled: config_free() then sees every allocation. */
+		struct farm_config *f = &cfg->farms[cfg->n_farms++];
+
+		parse_farm(l, g, (size_t)i, f);
+	}
+}

@@ -1,0 +1,89 @@
+/* config_private: what config.c shares with the per-section parsers (config_web.c, config_aws.c, …); not for other
+ * folders */
+#pragma once
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+
+/* A user string quoted in a message is cut after this many bytes. */
+#define QUOTE_MAX 64
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One load: the config being built and the messages about what is wrong with it. */
+struct loader {
+	struct config *cfg;
+	const char *name; /* the file, for messages about settings libconfig has no file for */
+	char *err;
+	size_t errlen;
+	size_t errpos;
+	unsigned n_errors;
+	bool oom;
+};
+
+/* A user-written string, escaped and cut for a message. */
+struct quote {
+	char s[QUOTE_MAX * 4 + 8];
+};
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool is_lower(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static inline bool is_alnum(char c)
+{
+	return is_digit(c) || is_lower(c) || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* s escaped and cut into q for a message; returns q->s. */
+const char *config_quote(struct quote *q, const char *s);
+
+/* "a string", "an integer", … for a libconfig type, in messages. */
+const char *config_type_name(int type);
+
+/* Whether s has no control characters. */
+bool config_printable(const char *s);
+
+/* Reports a problem at a setting's file and line; with no setting, at the start of the file. */
+void config_error_at(struct loader *l, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "WHERE: unknown setting 'NAME' (known: KNOWN)"; where may be NULL at the top level. */
+void config_unknown_setting(struct loader *l, const config_setting_t *s, const char *where, const char *known);
+
+/* strdup/calloc that mark the load out of memory (l->oom) when they fail. */
+char *loader_strdup(struct loader *l, const char *s);
+void *loader_calloc(struct loader *l, size_t n, size_t size);
+
+/* The string value of s, or NULL (and a message) when s is of another type. */
+const char *setting_string(struct loader *l, const config_setting_t *s, const char *path);
+
+/* Whether s is a group; if not, a message showing example. */
+bool setting_is_group(struct loader *l, const config_setting_t *s, const char *path, const char *example);
+
+/* Array or list: the number of elements, or -1 (and a message) for another type. */
+int setting_list_length(struct loader *l, const config_setting_t *s, const char *path, const char *example);
+
+/* An integer setting in [min, max], or false (and a message). */
+bool setting_int_range(
+	struct loader *l, const config_setting_t *s, const char *path, long long min, long long max, long long *out);
+
+/* The sections: each reads its group or list into l->cfg, reporting every problem it finds. */
+void parse_web(struct loader *l, const config_setting_t *web); /* config_web.c */
+void parse_aws(struct loader *l, const config_setting_t *aws); /* config_aws.c */
+void parse_farms(struct loader *l, const config_setting_t *farms); /* config_farms.c */
+void parse_reports(struct loader *l, const config_setting_t *reports); /* config_reports.c */

@@ -1,0 +1,301 @@
+/* config_reports: the reports list: name, window, timezone, group_by, statistics, period, interval */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "config/config_private.h"
+
+#define CONFIG_DEFAULT_TIMEZONE "UTC+00:00"
+#define CONFIG_DEFAULT_INTERVAL "5m"
+
+int config_timezone_parse(const char *s, int *offset_minutes)
+{
+	int hours, minutes;
+
+	if (!s || strlen(s) != 9 || strncmp(s, "UTC", 3) != 0 || (s[3] != '+' && s[3] != '-'))
+		return -EINVAL;
+	if ((s[4] != '0' && s[4] != '1') || !is_digit(s[5]) || s[6] != ':')
+		return -EINVAL;
+	if (strcmp(s + 7, "00") != 0 && strcmp(s + 7, "30") != 0)
+		return -EINVAL;
+	hours = (s[4] - '0') * 10 + (s[5] - '0');
+	minutes = (s[7] - '0') * 10;
+	if (offset_minutes)
+		*offset_minutes = (s[3] == '-' ? -1 : 1) * (hours * 60 + minutes);
+	return 0;
+}
+
+static bool report_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_REPORT_NAME_MAX || !is_lower(s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '_')
+			return false;
+	}
+	return true;
+}
+
+static const char *const window_calendar_names[] = {
+	[WINDOW_DAY] = "day",
+	[WINDOW_WEEK] = "week",
+	[WINDOW_MONTH] = "month",
+};
+
+static void parse_window(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
+{
+	const char *v = setting_string(l, s, path);
+	struct quote q;
+	int64_t secs;
+
+	if (!v)
+		return;
+	for (size_t k = 0; k < ARRAY_SIZE(window_calendar_names); k++) {
+		if (strcmp(v, window_calendar_names[k]) == 0) {
+			r->window = (enum window_kind)k;
+			r->window_seconds = 0;
+			free(r->window_text);
+			r->window_text = loader_strdup(l, v);
+			return;
+		}
+	}
+	if (config_duration_parse(v, &secs) < 0) {
+		config_error_at(l, s,
+			"%s: invalid window %s: expected \"day\", \"week\", \"month\" or a duration such as "
+			"\"90m\", \"24h\", \"7d\"",
+			path, config_quote(&q, v));
+		return;
+	}
+	if (secs > CONFIG_WINDOW_MAX_SECONDS) {
+		config_error_at(l, s, "%s: rolling window %s is longer than the limit of %d days", path,
+			config_quote(&q, v), (int)(CONFIG_WINDOW_MAX_SECONDS / 86400));
+		return;
+	}
+	r->window = WINDOW_ROLLING;
+	r->window_seconds = secs;
+	free(r->window_text);
+	r->window_text = loader_strdup(l, v);
+}
+
+static void parse_group_by(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
+{
+	int n = setting_list_length(l, s, path, "[ \"QUEUE_ID\", \"USAGE_TYPE\" ]");
+	bool seen[GROUP_FIELD_COUNT] = {false};
+	struct quote q;
+
+	if (n < 0)
+		return;
+	if (n == 0) {
+		config_error_at(l, s, "%s: empty list; name 1 or 2 fields", path);
+		return;
+	}
+	if (n > 2)
+		config_error_at(l, s, "%s: %d fields, but the API accepts at most 2", path, n);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char epath[64];
+		enum group_field f;
+		const char *v;
+
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+		v = setting_string(l, e, epath);
+		if (!v)
+			continue;
+		if (group_field_from_api_name(v, &f) < 0) {
+			config_error_at(l, e,
+				"%s: unknown field %s (known: QUEUE_ID, FLEET_ID, JOB_ID, USER_ID, USAGE_TYPE, "
+				"INSTANCE_TYPE, LICENSE_PRODUCT)",
+				epath, config_quote(&q, v));
+			continue;
+		}
+		if (seen[f]) {
+			config_error_at(l, e, "%s: duplicate field %s", epath, config_quote(&q, v));
+			continue;
+		}
+		seen[f] = true;
+		if (r->n_group_by < ARRAY_SIZE(r->group_by))
+			r->group_by[r->n_group_by++] = f;
+	}
+}
+
+static void parse_statistics(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
+{
+	int n = setting_list_length(l, s, path, "[ \"SUM\", \"AVG\" ]");
+	unsigned bits = 0;
+	struct quote q;
+
+	if (n < 0)
+		return;
+	if (n == 0) {
+		config_error_at(
+			l, s, "%s: empty list; name 1 to 4 of SUM, MIN, MAX, AVG (or leave it out for all four)", path);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char epath[64];
+		enum statistic st;
+		const char *v;
+
+		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
+		v = setting_string(l, e, epath);
+		if (!v)
+			continue;
+		if (statistic_from_api_name(v, &st) < 0) {
+			config_error_at(l, e, "%s: unknown statistic %s (known: SUM, MIN, MAX, AVG)", epath,
+				config_quote(&q, v));
+			continue;
+		}
+		if (bits & st) {
+			config_error_at(l, e, "%s: duplicate statistic %s", epath, config_quote(&q, v));
+			continue;
+		}
+		bits |= st;
+	}
+	if (bits)
+		r->statistics = bits;
+}
+
+static void parse_interval(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
+{
+	const char *v = setting_string(l, s, path);
+	struct quote q;
+	int64_t secs;
+
+	if (!v)
+		return;
+	if (config_duration_parse(v, &secs) < 0) {
+		config_error_at(l, s,
+			"%s: invalid duration %s: expected a number and a unit (s, m, h, d) such as \"5m\"", path,
+			config_quote(&q, v));
+		return;
+	}
+	if (secs < CONFIG_INTERVAL_MIN_SECONDS) {
+		config_error_at(l, s, "%s: %s is shorter than the minimum of %ds", path, config_quote(&q, v),
+			CONFIG_INTERVAL_MIN_SECONDS);
+		return;
+	}
+	if (secs > CONFIG_INTERVAL_MAX_SECONDS) {
+		config_error_at(l, s, "%s: %s is longer than the maximum of %d days", path, config_quote(&q, v),
+			(int)(CONFIG_INTERVAL_MAX_SECONDS / 86400));
+		return;
+	}
+	r->interval_seconds = secs;
+	free(r->interval_text);
+	r->interval_text = loader_strdup(l, v);
+}
+
+/* One element of reports: { name; resources; window; timezone; group_by; statistics; period; interval; } */
+static void parse_report(struct loader *l, const config_setting_t *g, size_t index, struct report_config *r)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "reports[%zu]", index);
+	r->resources = RESOURCE_QUEUES;
+	snprintf(r->timezone, sizeof(r->timezone), "%s", CONFIG_DEFAULT_TIMEZONE);
+	r->tz_offset_minutes = 0;
+	r->statistics = STAT_ALL;
+	r->period = PERIOD_MONTHLY;
+	r->interval_seconds = CONFIG_DEFAULT_INTERVAL_SECONDS;
+	r->interval_text = loader_strdup(l, CONFIG_DEFAULT_INTERVAL);
+	if (!setting_is_group(l, g, where, "{ name = \"...\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; }"))
+		return;
+	/* Checked first so that messages come in the order of the file. */
+	if (!config_setting_get_member(g, "name"))
+		config_error_at(l, g, "%s: missing 'name'", where);
+	if (!config_setting_get_member(g, "window"))
+		config_error_at(l, g,
+			"%s: missing 'window' (\"day\", \"week\", \"month\" or a duration such as \"7d\")", where);
+	if (!config_setting_get_member(g, "group_by"))
+		config_error_at(l, g, "%s: missing 'group_by' (1 or 2 fields such as [ \"QUEUE_ID\" ])", where);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		char path[48];
+		struct quote q;
+
+		if (!name)
+			continue;
+		snprintf(path, sizeof(path), "%s.%s", where, name);
+		if (strcmp(name, "name") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			if (!report_name_valid(v)) {
+				config_error_at(l, s,
+					"%s: invalid report name %s: expected [a-z][a-z0-9_]*, at most %d characters",
+					path, config_quote(&q, v), CONFIG_REPORT_NAME_MAX);
+				continue;
+			}
+			for (size_t j = 0; j < index; j++) {
+				if (l->cfg->reports[j].name && strcmp(l->cfg->reports[j].name, v) == 0) {
+					config_error_at(l, s, "%s: duplicate report name %s (also reports[%zu])", path,
+						config_quote(&q, v), j);
+					break;
+				}
+			}
+			r->name = loader_strdup(l, v);
+		} else if (strcmp(name, "resources") == 0) {
+			v = setting_string(l, s, path);
+			if (v && resource_kind_from_name(v, &r->resources) < 0)
+				config_error_at(l, s, "%s: must be \"queues\" or \"fleets\", not %s", path,
+					config_quote(&q, v));
+		} else if (strcmp(name, "window") == 0) {
+			parse_window(l, s, path, r);
+		} else if (strcmp(name, "timezone") == 0) {
+			v = setting_string(l, s, path);
+			if (!v)
+				continue;
+			if (config_timezone_parse(v, &r->tz_offset_minutes) < 0) {
+				config_error_at(l, s,
+					"%s: invalid timezone %s: expected the API's form UTC+HH:MM or UTC-HH:MM, "
+					"hours "
+					"00 to 19, minutes 00 or 30, such as \"UTC-08:00\"",
+					path, config_quote(&q, v));
+				continue;
+			}
+			snprintf(r->timezone, sizeof(r->timezone), "%s", v);
+		} else if (strcmp(name, "group_by") == 0) {
+			parse_group_by(l, s, path, r);
+		} else if (strcmp(name, "statistics") == 0) {
+			parse_statistics(l, s, path, r);
+		} else if (strcmp(name, "period") == 0) {
+			v = setting_string(l, s, path);
+			if (v && period_from_api_name(v, &r->period) < 0)
+				config_error_at(l, s, "%s: unknown period %s (known: HOURLY, DAILY, WEEKLY, MONTHLY)",
+					path, config_quote(&q, v));
+		} else if (strcmp(name, "interval") == 0) {
+			parse_interval(l, s, path, r);
+		} else {
+			config_unknown_setting(l, s, where,
+				"name, resources, window, timezone, group_by, statistics, period, interval");
+		}
+	}
+}
+
+void parse_reports(struct loader *l, const config_setting_t *reports)
+{
+	struct config *cfg = l->cfg;
+	int n = setting_list_length(l, reports, "reports", "( { name = \"...\"; ... } )");
+
+	if (n < 0)
+		return;
+	if (n == 0) {
+		config_error_at(l, reports, "reports: empty list; at least one report is required");
+		return;
+	}
+	cfg->reports = loader_calloc(l, (size_t)n, sizeof(*cfg->reports));
+	if (!cfg->reports)
+		return;
+	for (int i = 0; i < n && !l->oom; i++) {
+		const config_setting_t *g = config_setting_get_elem(reports, (unsigned)i);
+		/* Counted before it is filled: config_free() then sees every allocation. */
+		struct report_config *r = &cfg->reports[cfg->n_reports++];
+
+		parse_report(l, g, (size_t)i, r);
+	}
+}

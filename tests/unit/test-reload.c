@@ -1,0 +1,173 @@
+/* test-reload: which (farm, report) pairs a new configuration keeps, changes or drops, table-driven */
+
+#include "config/reload.h"
+#include "test.h"
+
+#define FARM_A "farm-0000000000000000000000000000000a"
+#define FARM_B "farm-0000000000000000000000000000000b"
+#define QUEUE_1 "queue-00000000000000000000000000000001"
+#define QUEUE_2 "queue-00000000000000000000000000000002"
+#define FLEET_1 "fleet-00000000000000000000000000000001"
+
+/* The running configuration: two farms, a queue report and a fleet report. */
+#define FARMS_BASE \
+	"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = \"all\"; },\n" \
+	"          { id = \"" FARM_B "\"; } );\n"
+#define COST "{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; }"
+#define FLEETS "{ name = \"fleets\"; resources = \"fleets\"; window = \"7d\"; group_by = [ \"FLEET_ID\" ]; }"
+#define REPORTS(a, b) "reports = ( " a ", " b " );\n"
+#define BASE FARMS_BASE REPORTS(COST, FLEETS)
+
+static const struct {
+	const char *name;
+	const char *text; /* the new configuration */
+	/* reload_report_same() for (FARM_A, cost), (FARM_A, fleets), (FARM_B, cost), (FARM_B, fleets) */
+	bool same[4];
+} cases[] = {
+	{"identical", BASE, {true, true, true, true}},
+	{"comments and order of settings do not count",
+		"# reordered\n" FARMS_BASE
+		"reports = ( { group_by = [ \"QUEUE_ID\" ]; window = \"month\"; name = \"cost\"; }, " FLEETS " );\n",
+		{true, true, true, true}},
+	{"web and aws settings do not count",
+		"web = { listen = \"127.0.0.1:0\"; };\naws = { region = \"eu-west-1\"; };\n" BASE,
+		{true, true, true, true}},
+	{"window", FARMS_BASE REPORTS("{ name = \"cost\"; window = \"week\"; group_by = [ \"QUEUE_ID\" ]; }", FLEETS),
+		{false, true, false, true}},
+	{"rolling window length",
+		FARMS_BASE REPORTS(COST, "{ name = \"fleets\"; resources = \"fleets\"; window = \"8d\"; group_by = [ "
+					 "\"FLEET_ID\" ]; }"),
+		{true, false, true, false}},
+	{"same rolling window written otherwise",
+		FARMS_BASE REPORTS(COST, "{ name = \"fleets\"; resources = \"fleets\"; window = \"168h\"; group_by = [ "
+					 "\"FLEET_ID\" ]; }"),
+		{true, true, true, true}},
+	{"timezone",
+		FARMS_BASE REPORTS("{ name = \"cost\"; window = \"month\"; timezone = \"UTC+01:00\"; group_by = [ "
+				   "\"QUEUE_ID\" ]; }",
+			FLEETS),
+		{false, true, false, true}},
+	{"group_by order",
+		FARMS_BASE REPORTS(
+			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\", \"USAGE_TYPE\" ]; }",
+			FLEETS),
+		{false, true, false, true}},
+	{"statistics",
+		FARMS_BASE REPORTS("{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; statistics = [ "
+				   "\"SUM\" ]; }",
+			FLEETS),
+		{false, true, false, true}},
+	{"statistics: all four written out is the default",
+		FARMS_BASE REPORTS("{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; statistics = [ "
+				   "\"AVG\", \"MAX\", \"MIN\", \"SUM\" ]; }",
+			FLEETS),
+		{true, true, true, true}},
+	{"period",
+		FARMS_BASE REPORTS(
+			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; period = \"DAILY\"; }",
+			FLEETS),
+		{false, true, false, true}},
+	{"interval",
+		FARMS_BASE REPORTS(
+			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; interval = \"10m\"; }",
+			FLEETS),
+		{false, true, false, true}},
+	{"interval written otherwise",
+		FARMS_BASE REPORTS(
+			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; interval = \"300s\"; }",
+			FLEETS),
+		{true, true, true, true}},
+	{"resources",
+		FARMS_BASE REPORTS("{ name = \"cost\"; resources = \"fleets\"; window = \"month\"; group_by = [ "
+				   "\"QUEUE_ID\" ]; }",
+			FLEETS),
+		{false, true, false, true}},
+	/* A farm's queues matter only to queue reports, its fleets only to fleet reports. */
+	{"queues of farm A",
+		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\", \"" QUEUE_2 "\" ]; fleets = \"all\"; },\n"
+		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
+		{false, true, true, true}},
+	{"queues of farm A: all",
+		"farms = ( { id = \"" FARM_A "\"; queues = \"all\"; fleets = \"all\"; },\n"
+		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
+		{false, true, true, true}},
+	{"fleets of farm A",
+		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = [ \"" FLEET_1 "\" ]; },\n"
+		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
+		{true, false, true, true}},
+	{"farm B removed",
+		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1
+		"\" ]; fleets = \"all\"; } );\n" REPORTS(COST, FLEETS),
+		{true, true, false, false}},
+	{"farm order does not count",
+		"farms = ( { id = \"" FARM_B "\"; },\n"
+		"          { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1
+		"\" ]; fleets = \"all\"; } );\n" REPORTS(COST, FLEETS),
+		{true, true, true, true}},
+	{"report fleets removed", FARMS_BASE "reports = ( " COST " );\n", {true, false, true, false}},
+	{"report renamed",
+		FARMS_BASE REPORTS(COST,
+			"{ name = \"fleet\"; resources = \"fleets\"; window = \"7d\"; group_by = [ \"FLEET_ID\" ]; }"),
+		{true, false, true, false}},
+	{"report order does not count", FARMS_BASE REPORTS(FLEETS, COST), {true, true, true, true}},
+};
+
+static const char *const pair_farm[4] = {FARM_A, FARM_A, FARM_B, FARM_B};
+static const char *const pair_report[4] = {"cost", "fleets", "cost", "fleets"};
+
+static struct config *load(const char *text)
+{
+	struct config *cfg = NULL;
+	char err[2048];
+	int r = config_load_string(&cfg, "reload.conf", text, err, sizeof(err));
+
+	CHECK_MSG(r == 0, "config does not load: %s", err);
+	return cfg;
+}
+
+static void test_cases(void)
+{
+	struct config *old = load(BASE);
+
+	for (size_t i = 0; old && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = load(cases[i].text);
+
+		if (!cfg)
+			continue;
+		for (size_t p = 0; p < 4; p++) {
+			CHECK_MSG(reload_report_same(old, cfg, pair_farm[p], pair_report[p]) == cases[i].same[p],
+				"%s: (%s, %s) expected %s", cases[i].name, pair_farm[p], pair_report[p],
+				cases[i].same[p] ? "kept" : "changed or removed");
+			/* The comparison goes both ways. */
+			CHECK_MSG(reload_report_same(cfg, old, pair_farm[p], pair_report[p]) == cases[i].same[p],
+				"%s: (%s, %s) reversed", cases[i].name, pair_farm[p], pair_report[p]);
+		}
+		config_free(cfg);
+	}
+	config_free(old);
+}
+
+static void test_find(void)
+{
+	struct config *cfg = load(BASE);
+
+	if (!cfg)
+		return;
+	CHECK(reload_find_farm(cfg, FARM_A) == &cfg->farms[0]);
+	CHECK(reload_find_farm(cfg, FARM_B) == &cfg->farms[1]);
+	CHECK(reload_find_farm(cfg, "farm-00000000000000000000000000000000") == NULL);
+	CHECK(reload_find_report(cfg, "cost") == &cfg->reports[0]);
+	CHECK(reload_find_report(cfg, "fleets") == &cfg->reports[1]);
+	CHECK(reload_find_report(cfg, "Cost") == NULL);
+	/* Unknown on either side: not the same. */
+	CHECK(!reload_report_same(cfg, cfg, FARM_A, "nope"));
+	CHECK(!reload_report_same(cfg, cfg, "farm-00000000000000000000000000000000", "cost"));
+	config_free(cfg);
+}
+
+int main(void)
+{
+	test_cases();
+	test_find();
+	TEST_DONE();
+}
