@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config/model.h"
+#include "deadline/json_schema.h"
 #include "metrics/usage.h"
 
 #define DEADLINE_API_VERSION "2023-10-12"
@@ -13,15 +14,15 @@
 #define DEADLINE_MAX_RESULTS 100
 
 /* Limits on what the parsers accept from the network (the body size itself is the caller's). */
-#define DEADLINE_JSON_DEPTH_MAX 64 /* nested objects and arrays */
-#define DEADLINE_JSON_STRING_MAX (64 * 1024) /* bytes in one string, member name or number */
+#define DEADLINE_JSON_DEPTH_MAX JSON_SCHEMA_DEPTH_MAX /* nested objects and arrays */
+#define DEADLINE_JSON_STRING_MAX JSON_SCHEMA_STRING_MAX /* bytes in one string, member name or number */
 #define DEADLINE_ROWS_MAX 10000 /* statistics rows in one Get page */
 #define DEADLINE_LIST_IDS_MAX 10000 /* ids held by one deadline_parse_list() result */
 
 /* Expected outcomes a parser reports (positive, module-specific). */
-enum {
-	DEADLINE_BAD_JSON = 1, /* not JSON, truncated, too deep, too big */
-	DEADLINE_BAD_SHAPE, /* JSON, but a required member is missing or has the wrong type */
+enum deadline_parse_result {
+	DEADLINE_BAD_JSON = JSON_SCHEMA_BAD_JSON, /* not JSON, truncated, too deep, too big */
+	DEADLINE_BAD_SHAPE = JSON_SCHEMA_BAD_SHAPE, /* JSON, but a required member is missing or has the wrong type */
 };
 
 enum deadline_status {
@@ -82,14 +83,6 @@ struct deadline_page {
  */
 int deadline_parse_get(const char *body, size_t len, struct deadline_page *page, char *err, size_t errlen);
 void deadline_page_deinit(struct deadline_page *page);
-
-/*
- * A guess at a Get response's nextToken without parsing it: the value of the last member named
- * "nextToken" that follows '{' or ','. Never trusted: the caller compares it with the parsed page's
- * token before using what it fetched with it. NULL when there is none, the value is not a plain
- * string (escapes, control bytes) or on -ENOMEM. malloc'd.
- */
-char *deadline_peek_next_token(const char *body, size_t len);
 
 /*
  * Parses ListQueues/ListFleets: appends every queueId/fleetId to *ids (grown with realloc,

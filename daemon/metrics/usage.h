@@ -20,7 +20,6 @@ struct usage_row {
 	int64_t count;
 	struct usage_stats cost;
 	struct usage_stats runtime;
-	int64_t bucket_start, bucket_end; /* aggregationStartTime/EndTime, UTC seconds; 0 if absent */
 };
 
 void usage_row_deinit(struct usage_row *row);

@@ -275,7 +275,7 @@ def main():
         run.case("ExpiredTokenException (once)", lambda: inj("expired_token"), "survive")
 
         def denied_check(name, before, after, log):
-            t.check(re.search(r"error=AccessDeniedException reason=\"grant the IAM action deadline:[A-Za-z]+\"", log),
+            t.check(re.search(r"code=AccessDeniedException reason=\"grant the IAM action deadline:[A-Za-z]+\"", log),
                     "%s: the log names the IAM action to grant" % name,
                     [ln for ln in log.splitlines() if "AccessDenied" in ln][:3])
         run.case("AccessDeniedException", lambda: inj("access_denied"), "fail", ["access_denied"],

@@ -651,8 +651,6 @@ unsigned sim_api_targeted_post_modes(enum sim_op op)
 
 	if (op != SIM_OP_START)
 		m |= BIT(SIM_TF_REPEAT_TOKEN) | BIT(SIM_TF_ENDLESS_PAGES);
-	if (op == SIM_OP_GET)
-		m |= BIT(SIM_TF_DECOY_TOKEN);
 	return m;
 }
 
@@ -948,14 +946,6 @@ void sim_api_targeted_transform(struct sim_state *st, const struct sim_targeted 
 		text_str(&t, ",\"nextToken\":\"");
 		text_str(&t, token);
 		text_str(&t, "\"}");
-		break;
-	case SIM_TF_DECOY_TOKEN:
-		/*
-		 * Unknown members are allowed (the SDKs skip them), so a client that guesses the next token from the raw
-		 * text before parsing must check its guess: the last "nextToken" of this body is not the page's.
-		 */
-		text_add(&t, r->body, r->body_len - 1);
-		text_str(&t, ",\"x-decoy\":{\"nextToken\":\"decoy-not-a-token\"}}");
 		break;
 	default:
 		return;

@@ -152,7 +152,6 @@ const char *const sim_tfault_names[SIM_TF_COUNT] = {
 	[SIM_TF_EXPIRED_TOKEN] = "expired_token",
 	[SIM_TF_ACCESS_DENIED] = "access_denied",
 	[SIM_TF_UNKNOWN_FARM] = "unknown_farm",
-	[SIM_TF_DECOY_TOKEN] = "decoy_token",
 };
 
 bool sim_state_take_targeted(struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out)

@@ -94,7 +94,6 @@ enum sim_tfault {
 	SIM_TF_EXPIRED_TOKEN,  /* 403 ExpiredTokenException */
 	SIM_TF_ACCESS_DENIED,  /* 403 AccessDeniedException */
 	SIM_TF_UNKNOWN_FARM,   /* 404 ResourceNotFoundException (resourceType farm) */
-	SIM_TF_DECOY_TOKEN,    /* 200, the real answer, then a member nobody knows holding a "nextToken" of its own */
 	SIM_TF_COUNT,
 };
 

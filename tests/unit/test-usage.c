@@ -90,8 +90,6 @@ static void test_merge_with_sum(void)
 		struct usage_row row = row_make("queue-a", "COMPUTE", rows[i].count);
 		stats_set(&row.cost, STAT_ALL, rows[i].sum, rows[i].min, rows[i].max, rows[i].avg);
 		stats_set(&row.runtime, STAT_SUM | STAT_AVG, rows[i].sum * 100, 0, 0, rows[i].avg * 100);
-		row.bucket_start = (int64_t)i * 86400;
-		row.bucket_end = row.bucket_start + 86400;
 		CHECK_INT(usage_table_add(t, &row), 0);
 		sum += rows[i].sum;
 		count += rows[i].count;

@@ -10,12 +10,13 @@
 #include <expat.h>
 
 #include "aws/credentials/aws_credentials.h"
-#include "aws/aws_http.h"
+#include "aws/aws_request.h"
 #include "aws/http_client.h"
 #include "aws/sigv4.h"
 
 #define STS_FIELD_MAX 8192
 #define STS_DEPTH_MAX 16
+#define STS_BODY_MAX (256 * 1024) /* an answer is ~2 KiB; anything past this is not STS */
 
 enum sts_field {
 	F_NONE,
@@ -225,13 +226,10 @@ static int form_add(char **body, const char *name, const char *value)
 
 int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out, char *why, size_t whylen)
 {
-	struct aws_http_response resp = {0};
-	struct sigv4_signed sig = {0};
-	char *body = NULL, *url = NULL, *host = NULL, *auth = NULL, *date = NULL, *token_header = NULL;
+	struct http_response resp = {0};
+	struct http_client *http = NULL;
+	char *body = NULL, *url = NULL;
 	char duration[16];
-	const char *path;
-	const char *headers[5];
-	size_t n_headers = 0;
 	bool web = req->web_identity_token != NULL;
 	int r;
 
@@ -254,91 +252,52 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 		r = -ENOMEM;
 		goto out;
 	}
-	r = http_url_host(url, &host);
-	if (r < 0) {
-		snprintf(why, whylen, "the STS endpoint is not an http(s) URL with a host");
-		goto out;
-	}
-	path = strchr(strstr(url, "://") + 3, '/');
-	headers[n_headers++] = "Content-Type: application/x-www-form-urlencoded; charset=utf-8";
-	headers[n_headers++] = "Accept: text/xml";
-	if (!web) {
-		const struct sigv4_header to_sign[2] = {
-			{"host", host},
-			{"content-type", "application/x-www-form-urlencoded; charset=utf-8"},
-		};
-		const struct sigv4_request sreq = {
-			.method = "POST",
-			.path = path,
-			.headers = to_sign,
-			.n_headers = 2,
-			.body = body,
-			.body_len = strlen(body),
-		};
-		const struct sigv4_params params = {
-			.access_key_id = req->source->access_key_id,
-			.secret_access_key = req->source->secret_access_key,
-			.session_token = req->source->session_token,
-			.region = req->signing_region,
-			.service = "sts",
-			.now = req->now,
-			.normalize_path = true,
-		};
-		r = sigv4_sign(&sreq, &params, &sig);
-		if (r < 0) {
-			snprintf(why, whylen, "cannot sign the AssumeRole request");
-			goto out;
-		}
-		if (asprintf(&auth, "Authorization: %s", sig.authorization) < 0)
-			auth = NULL;
-		if (asprintf(&date, "X-Amz-Date: %s", sig.amz_date) < 0)
-			date = NULL;
-		if (!auth || !date) {
-			r = -ENOMEM;
-			goto out;
-		}
-		headers[n_headers++] = auth;
-		headers[n_headers++] = date;
-		if (req->source->session_token) {
-			if (asprintf(&token_header, "X-Amz-Security-Token: %s", req->source->session_token) < 0) {
-				token_header = NULL;
-				r = -ENOMEM;
-				goto out;
-			}
-			headers[n_headers++] = token_header;
-		}
-	}
-	struct aws_http_request hreq = {
-		.method = "POST",
-		.url = url,
-		.headers = headers,
-		.n_headers = n_headers,
-		.body = body,
-		.body_len = strlen(body),
+	const struct http_client_options ho = {
 		.ca_file = req->ca_file,
 		.connect_timeout_ms = 3000,
 		.timeout_ms = 10000,
+		.max_body = STS_BODY_MAX,
 	};
-	r = aws_http_send(&hreq, &resp);
+	r = http_client_new(&http, &ho);
+	if (r < 0)
+		goto out;
+	const struct aws_request areq = {
+		.method = "POST",
+		.url = url,
+		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
+		.accept = "text/xml",
+		.body = body,
+		.body_len = strlen(body),
+	};
+	/* AssumeRoleWithWebIdentity is unsigned: the token is the proof. */
+	const struct aws_request_signer signer = {
+		.access_key_id = web ? NULL : req->source->access_key_id,
+		.secret_access_key = web ? NULL : req->source->secret_access_key,
+		.session_token = web ? NULL : req->source->session_token,
+		.region = req->signing_region,
+		.service = "sts",
+		.now = req->now,
+	};
+	r = aws_request_send(http, &areq, web ? NULL : &signer, &resp);
+	if (r == -EINVAL && !resp.error[0]) {
+		snprintf(why, whylen, "the STS endpoint is not an http(s) URL with a host");
+		goto out;
+	}
 	if (r < 0) {
-		snprintf(why, whylen, "STS at %.200s did not answer (%s)", req->endpoint, resp.error);
+		snprintf(why, whylen, "STS at %.200s did not answer (%s)", req->endpoint,
+			resp.error[0] ? resp.error : strerror(-r));
 		goto out;
 	}
 	r = aws_sts_parse(resp.body, resp.body_len, resp.status, req->provider, out, why, whylen);
 out:
-	aws_http_response_deinit(&resp);
-	sigv4_signed_deinit(&sig);
+	if (resp.body)
+		explicit_bzero(resp.body, resp.body_len); /* the credentials it carried */
+	http_response_deinit(&resp);
+	http_client_free(http);
 	if (body) {
 		explicit_bzero(body, strlen(body));
 		free(body);
 	}
-	if (token_header) {
-		explicit_bzero(token_header, strlen(token_header));
-		free(token_header);
-	}
-	free(auth);
-	free(date);
 	free(url);
-	free(host);
 	return r;
 }

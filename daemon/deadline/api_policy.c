@@ -1,0 +1,179 @@
+/* api_policy: what an API call's result means, which results are retried and after how long (pure) */
+#include "deadline/api_policy.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct api_verdict api_classify(const struct api_attempt *a)
+{
+	struct api_verdict v = {.action = API_ACTION_FAIL, .outcome = API_SERVER_ERROR, .quota_cost = API_QUOTA_COST};
+
+	if (a->send_result < 0) {
+		v.outcome = a->send_result;
+		v.action = a->send_result == -ENOMEM ? API_ACTION_FAIL : API_ACTION_RETRY;
+		if (a->send_result == -ETIMEDOUT)
+			v.quota_cost = API_QUOTA_TIMEOUT_COST;
+		if (a->send_result == -EMSGSIZE) {
+			/* A body past the cap is no page of this API: one more try, in case it was garbled. */
+			v.outcome = API_BAD_RESPONSE;
+			v.action = a->attempt < 2 ? API_ACTION_RETRY : API_ACTION_FAIL;
+		}
+		return v;
+	}
+	if (a->status >= 200 && a->status < 300) {
+		if (a->parse_result == 0) {
+			v.action = API_ACTION_DONE;
+			v.outcome = 0;
+		} else if (a->parse_result < 0) {
+			v.outcome = a->parse_result;
+		} else {
+			v.outcome = API_BAD_RESPONSE;
+			v.action = API_ACTION_RETRY;
+		}
+		return v;
+	}
+	if (a->status == 429 || a->status >= 500) {
+		v.outcome = a->status == 429 ? API_THROTTLED : API_SERVER_ERROR;
+		/* A Start refused with 429: another aggregation runs on the farm; the caller waits longer. */
+		v.action = a->status == 429 && a->is_start ? API_ACTION_BUSY : API_ACTION_RETRY;
+		return v;
+	}
+	if (a->status == 403 && api_error_is_auth_refresh(a->error_name) && !a->credentials_refreshed) {
+		v.action = API_ACTION_REFRESH_CREDENTIALS;
+		v.outcome = API_CLIENT_ERROR;
+		return v;
+	}
+	if (a->status == 404)
+		v.outcome = API_NOT_FOUND;
+	else if (a->status == 403 && a->error_name && !strcmp(a->error_name, "AccessDeniedException"))
+		v.outcome = API_DENIED;
+	else
+		v.outcome = API_CLIENT_ERROR;
+	return v;
+}
+
+bool api_error_is_auth_refresh(const char *name)
+{
+	static const char *const names[] = {"ExpiredTokenException", "InvalidSignatureException",
+		"SignatureDoesNotMatch", "ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"};
+
+	if (!name)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+double api_retry_after_ms(const char *header)
+{
+	char *end;
+	double s;
+
+	if (!header)
+		return -1;
+	errno = 0;
+	s = strtod(header, &end);
+	if (errno || end == header || s < 0 || !isfinite(s))
+		return -1;
+	s *= 1000.0;
+	return s > API_RETRY_AFTER_MAX_MS ? API_RETRY_AFTER_MAX_MS : s;
+}
+
+double api_backoff_ms(int attempt, double random_unit, double retry_after_ms)
+{
+	double backoff = random_unit * API_BACKOFF_BASE_MS * ldexp(1.0, attempt > 32 ? 31 : attempt - 1);
+
+	if (backoff > API_BACKOFF_MAX_MS)
+		backoff = API_BACKOFF_MAX_MS;
+	return retry_after_ms > backoff ? retry_after_ms : backoff;
+}
+
+double api_busy_wait_ms(int attempt, double random_unit, double retry_after_ms)
+{
+	double wait = API_BUSY_BASE_MS * ldexp(1.0, attempt > 32 ? 31 : attempt - 1);
+
+	if (wait > API_BUSY_MAX_MS)
+		wait = API_BUSY_MAX_MS;
+	wait *= 0.5 + random_unit / 2;
+	return retry_after_ms > wait ? retry_after_ms : wait;
+}
+
+void api_quota_init(struct api_quota *q)
+{
+	q->tokens = API_QUOTA_INITIAL;
+}
+
+bool api_quota_take(struct api_quota *q, int cost)
+{
+	if (q->tokens < cost)
+		return false;
+	q->tokens -= cost;
+	return true;
+}
+
+void api_quota_refund(struct api_quota *q, int amount)
+{
+	q->tokens += amount;
+	if (q->tokens > API_QUOTA_INITIAL)
+		q->tokens = API_QUOTA_INITIAL;
+}
+
+const char *api_outcome_text(int r)
+{
+	switch (r) {
+	case API_THROTTLED:
+		return "throttled";
+	case API_NOT_FOUND:
+		return "not found";
+	case API_DENIED:
+		return "access denied";
+	case API_CLIENT_ERROR:
+		return "request refused";
+	case API_SERVER_ERROR:
+		return "server error";
+	case API_BAD_RESPONSE:
+		return "unusable response";
+	case API_STOPPED:
+		return "stopping";
+	case API_NO_CREDENTIALS:
+		return "no credentials";
+	default:
+		return r < 0 ? strerror(-r) : "error";
+	}
+}
+
+const char *api_outcome_kind(int r)
+{
+	switch (r) {
+	case API_THROTTLED:
+		return "throttled";
+	case API_NOT_FOUND:
+		return "not_found";
+	case API_DENIED:
+		return "access_denied";
+	case API_CLIENT_ERROR:
+		return "client_error";
+	case API_SERVER_ERROR:
+		return "server_error";
+	case API_BAD_RESPONSE:
+		return "bad_response";
+	case API_NO_CREDENTIALS:
+		return "no_credentials";
+	default:
+		return r < 0 ? "transport" : "other";
+	}
+}
+
+double api_random_unit(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}

@@ -1,0 +1,615 @@
+/* refresh: one (farm, report) refresh: list resources, Start, poll, read every page, merge, publish */
+#include "deadline/refresh.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/window.h"
+#include "deadline/deadline_api.h"
+#include "deadline/schedule.h"
+#include "metrics/usage.h"
+#include "util/log.h"
+#include "util/notify.h"
+
+/* Polling an aggregation: 0.5 s growing to 15 s, for at most 30 minutes. */
+#define POLL_FIRST_MS 500.0
+#define POLL_MAX_MS 15000.0
+#define POLL_GROWTH 1.5
+#define POLL_GIVE_UP_S (30 * 60)
+
+/* Pages of one aggregation, and restarts of an aggregation that expired meanwhile. */
+#define PAGES_MAX 20000 /* 2 million rows */
+#define LIST_PAGES_MAX 1000
+#define AGGREGATION_RESTARTS_MAX 2
+
+/* A FAILED or TIMEOUT aggregation is asked again in halves: resources first, then the window. */
+#define SPLIT_DEPTH_MAX 12
+#define SPLIT_WINDOW_MIN_S 3600
+
+/*
+ * The nextTokens seen while reading one aggregation or listing, as 64-bit hashes in an open-addressing
+ * set: a token seen before means a cycle (A→B→A as well as A→A), which would never end.
+ */
+struct token_set {
+	uint64_t *slots; /* 0: empty */
+	size_t cap, n;
+};
+
+static uint64_t token_hash(const char *s)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h ? h : 1;
+}
+
+/* Adds token: 0 when new, 1 when seen before, -ENOMEM. */
+static int token_set_add(struct token_set *set, const char *token)
+{
+	uint64_t h = token_hash(token);
+
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 64;
+		uint64_t *slots = calloc(cap, sizeof(*slots));
+		if (!slots)
+			return -ENOMEM;
+		for (size_t i = 0; i < set->cap; i++) {
+			if (!set->slots[i])
+				continue;
+			size_t j = set->slots[i] & (cap - 1);
+			while (slots[j])
+				j = (j + 1) & (cap - 1);
+			slots[j] = set->slots[i];
+		}
+		free(set->slots);
+		set->slots = slots;
+		set->cap = cap;
+	}
+	size_t i = h & (set->cap - 1);
+	while (set->slots[i]) {
+		if (set->slots[i] == h)
+			return 1;
+		i = (i + 1) & (set->cap - 1);
+	}
+	set->slots[i] = h;
+	set->n++;
+	return 0;
+}
+
+static void token_set_deinit(struct token_set *set)
+{
+	free(set->slots);
+	set->slots = NULL;
+	set->cap = set->n = 0;
+}
+
+/* ---- listing resources ---- */
+
+struct list_ctx {
+	enum resource_kind kind;
+	char ***ids;
+	size_t *n;
+	char *next_token;
+};
+
+static int parse_list(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct list_ctx *l = ctx;
+	size_t before = *l->n;
+
+	free(l->next_token);
+	l->next_token = NULL;
+	int r = deadline_parse_list(body, len, l->kind, l->ids, l->n, &l->next_token, err, errlen);
+	if (r != 0) {
+		/* Drop what a broken page appended, so a retry does not list ids twice. */
+		for (size_t i = before; i < *l->n; i++)
+			free((*l->ids)[i]);
+		*l->n = before;
+	}
+	return r;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
+static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
+{
+	struct list_ctx l = {.kind = rc->resources, .ids = ids, .n = n};
+	char *path = deadline_list_path(rf->farm->id, rc->resources);
+	char *prev_token = NULL;
+	struct token_set seen = {0};
+	int r = -ENOMEM;
+
+	*ids = NULL;
+	*n = 0;
+	if (!path)
+		goto out;
+	for (int page = 0;; page++) {
+		if (page >= LIST_PAGES_MAX) {
+			log_warning("farm=%s report=%s reason=\"more than %d pages of resources; giving up\"", rf->farm->id,
+				rc->name, LIST_PAGES_MAX);
+			r = API_BAD_RESPONSE;
+			goto out;
+		}
+		char *query = deadline_list_query(DEADLINE_MAX_RESULTS, prev_token);
+		if (!query) {
+			r = -ENOMEM;
+			goto out;
+		}
+		struct api_call c = {
+			.operation = rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
+			.method = "GET",
+			.path = path,
+			.query = query,
+			.parse = parse_list,
+			.ctx = &l,
+		};
+		r = api_call_run(rf->api, &c);
+		if (r != 0)
+			api_call_log_failure(rf->api, rc->name, &c, r);
+		api_call_reset(&c);
+		free(query);
+		if (r != 0)
+			goto out;
+		if (!l.next_token || !*l.next_token)
+			break;
+		r = token_set_add(&seen, l.next_token);
+		if (r != 0) {
+			if (r > 0)
+				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
+					rf->farm->id, rc->name, c.operation);
+			r = r > 0 ? API_BAD_RESPONSE : r;
+			goto out;
+		}
+		free(prev_token);
+		prev_token = l.next_token;
+		l.next_token = NULL;
+	}
+	r = 0;
+out:
+	if (r != 0) {
+		free_ids(*ids, *n);
+		*ids = NULL;
+		*n = 0;
+	}
+	free(l.next_token);
+	free(prev_token);
+	token_set_deinit(&seen);
+	free(path);
+	return r;
+}
+
+/* ---- one aggregation ---- */
+
+struct start_ctx {
+	char *aggregation_id;
+};
+
+static int parse_start(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct start_ctx *s = ctx;
+
+	free(s->aggregation_id);
+	s->aggregation_id = NULL;
+	return deadline_parse_start(body, len, &s->aggregation_id, err, errlen);
+}
+
+struct get_ctx {
+	struct deadline_page page;
+};
+
+static int parse_get(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+{
+	struct get_ctx *g = ctx;
+
+	deadline_page_deinit(&g->page);
+	return deadline_parse_get(body, len, &g->page, err, errlen);
+}
+
+struct refresh_stats {
+	size_t batches;
+	size_t pages;
+	size_t rows;
+	size_t api_calls;
+};
+
+/* Starts the aggregation, waiting while the farm is busy with another one. */
+static int aggregation_start(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
+	const char *body, size_t body_len, char **aggregation_id)
+{
+	struct start_ctx s = {0};
+	int r;
+
+	for (int attempt = 1;; attempt++) {
+		struct api_call c = {
+			.operation = API_OP_START,
+			.method = "POST",
+			.path = path,
+			.body = body,
+			.body_len = body_len,
+			.parse = parse_start,
+			.ctx = &s,
+		};
+		r = api_call_run(rf->api, &c);
+		bool busy = c.busy;
+		if (r == API_THROTTLED && busy && attempt < API_BUSY_MAX_ATTEMPTS) {
+			double wait = api_busy_wait_ms(attempt, api_random_unit(&rf->api->rng), c.retry_after_ms);
+			log_info("farm=%s report=%s op=%s status=429 reason=\"farm busy or throttled; starting again in "
+				 "%.1fs\"",
+				rf->farm->id, rc->name, API_OP_START, wait / 1000);
+			api_call_reset(&c);
+			if (!rf->api->ops->sleep(rf->api->ops_ctx, wait))
+				return API_STOPPED;
+			continue;
+		}
+		if (r != 0)
+			api_call_log_failure(rf->api, rc->name, &c, r);
+		api_call_reset(&c);
+		break;
+	}
+	if (r == 0)
+		*aggregation_id = s.aggregation_id;
+	else
+		free(s.aggregation_id);
+	return r;
+}
+
+/* Merges a page's rows into the refresh's table. */
+static int merge_page(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t,
+	const struct deadline_page *page, struct refresh_stats *st)
+{
+	const char *const labels[] = {rf->farm->id, rc->name};
+
+	metrics_store_count(rf->store, METRICS_PAGES, labels, 1);
+	metrics_store_count(rf->store, METRICS_ROWS, labels, page->n_rows);
+	for (size_t i = 0; i < page->n_rows; i++) {
+		int r = usage_table_add(t, &page->rows[i]);
+		if (r < 0)
+			return r;
+	}
+	st->pages++;
+	st->rows += page->n_rows;
+	return 0;
+}
+
+static void aggregation_count(struct refresh_ctx *rf, const char *status)
+{
+	metrics_store_count(rf->store, METRICS_AGGREGATIONS, (const char *const[]){rf->farm->id, status}, 1);
+}
+
+
+/* Polls until the aggregation completes, then reads and merges every page. */
+static int aggregation_collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
+	const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
+{
+	struct get_ctx g = {0};
+	char *token = NULL, *query = NULL;
+	double poll_ms = POLL_FIRST_MS;
+	double give_up = schedule_clock() + POLL_GIVE_UP_S;
+	size_t pages = 0;
+	struct token_set seen = {0};
+	int r;
+
+	for (;;) {
+		free(query);
+		query = deadline_get_query(aggregation_id, DEADLINE_MAX_RESULTS, token);
+		if (!query) {
+			r = -ENOMEM;
+			goto out;
+		}
+		struct api_call c = {
+			.operation = API_OP_GET,
+			.method = "GET",
+			.path = path,
+			.query = query,
+			.parse = parse_get,
+			.ctx = &g,
+		};
+		r = api_call_run(rf->api, &c);
+		st->api_calls++;
+		if (r == API_NOT_FOUND) {
+			log_warning("farm=%s report=%s op=%s status=404 aggregation=%s reason=\"aggregation expired or "
+				    "unknown; starting again\"",
+				rf->farm->id, rc->name, API_OP_GET, aggregation_id);
+			api_call_reset(&c);
+			aggregation_count(rf, "EXPIRED");
+			r = REFRESH_AGG_EXPIRED;
+			goto out;
+		}
+		if (r != 0) {
+			api_call_log_failure(rf->api, rc->name, &c, r);
+			api_call_reset(&c);
+			goto out;
+		}
+		api_call_reset(&c);
+
+		switch (g.page.status) {
+		case DEADLINE_STATUS_IN_PROGRESS:
+		case DEADLINE_STATUS_UNKNOWN:
+			if (token) {
+				/* A page of a completed aggregation cannot go back in progress. */
+				log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"", rf->farm->id,
+					rc->name, API_OP_GET, g.page.status_text ? g.page.status_text : "?");
+				r = API_BAD_RESPONSE;
+				goto out;
+			}
+			if (schedule_clock() > give_up) {
+				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; giving up\"",
+					rf->farm->id, rc->name, API_OP_GET, aggregation_id,
+					g.page.status_text ? g.page.status_text : "?", POLL_GIVE_UP_S);
+				r = REFRESH_AGG_FAILED;
+				goto out;
+			}
+			if (!rf->api->ops->sleep(rf->api->ops_ctx, poll_ms)) {
+				r = API_STOPPED;
+				goto out;
+			}
+			poll_ms *= POLL_GROWTH;
+			if (poll_ms > POLL_MAX_MS)
+				poll_ms = POLL_MAX_MS;
+			continue;
+		case DEADLINE_STATUS_FAILED:
+		case DEADLINE_STATUS_TIMEOUT:
+			aggregation_count(rf, deadline_status_name(g.page.status));
+			log_warning("farm=%s report=%s op=%s aggregation=%s status=%s reason=\"%s\"", rf->farm->id, rc->name,
+				API_OP_GET, aggregation_id, deadline_status_name(g.page.status),
+				g.page.status_message ? g.page.status_message : "no statusMessage");
+			r = REFRESH_AGG_FAILED;
+			goto out;
+		case DEADLINE_STATUS_COMPLETED:
+			break;
+		}
+
+		if (!token) {
+			aggregation_count(rf, deadline_status_name(g.page.status));
+			log_debug("farm=%s report=%s op=%s aggregation=%s status=COMPLETED reason=\"first page read\"",
+				rf->farm->id, rc->name, API_OP_GET, aggregation_id);
+		}
+		r = merge_page(rf, rc, t, &g.page, st);
+		if (r < 0)
+			goto out;
+		if (++pages >= PAGES_MAX) {
+			log_warning("farm=%s report=%s op=%s reason=\"more than %d pages; giving up\"", rf->farm->id, rc->name,
+				API_OP_GET, PAGES_MAX);
+			r = API_BAD_RESPONSE;
+			goto out;
+		}
+		if (!g.page.next_token || !*g.page.next_token)
+			break;
+		r = token_set_add(&seen, g.page.next_token);
+		if (r != 0) {
+			if (r > 0)
+				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
+					rf->farm->id, rc->name, API_OP_GET);
+			r = r > 0 ? API_BAD_RESPONSE : r;
+			goto out;
+		}
+		free(token);
+		token = g.page.next_token;
+		g.page.next_token = NULL;
+	}
+	r = 0;
+out:
+	token_set_deinit(&seen);
+	deadline_page_deinit(&g.page);
+	free(token);
+	free(query);
+	return r;
+}
+
+/* One batch of at most 10 resources: Start, poll, read every page, merge. */
+static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
+	const char *const *ids, size_t n_ids, int64_t start_time, int64_t end_time, struct usage_table *t,
+	struct refresh_stats *st)
+{
+	char start[21], end[21];
+
+	if (window_format_rfc3339(start_time, start) < 0 || window_format_rfc3339(end_time, end) < 0)
+		return -EINVAL;
+	struct deadline_start_request req = {
+		.farm_id = rf->farm->id,
+		.kind = rc->resources,
+		.resource_ids = ids,
+		.n_resource_ids = n_ids,
+		.start_time = start,
+		.end_time = end,
+		.group_by = rc->group_by,
+		.n_group_by = rc->n_group_by,
+		.statistics = rc->statistics,
+		.timezone = rc->timezone,
+		.period = rc->period,
+	};
+	char *body = NULL;
+	size_t body_len = 0;
+	int r = deadline_start_body(&req, &body, &body_len);
+
+	if (r < 0)
+		return r;
+	for (int restart = 0;; restart++) {
+		/* Rows of an attempt that expired half-way must not count twice: collect into a scratch table. */
+		struct usage_table *scratch = NULL;
+		char *aggregation_id = NULL;
+		struct refresh_stats bst = {0};
+
+		r = usage_table_new(&scratch, rc->group_by, rc->n_group_by);
+		if (r < 0)
+			break;
+		r = aggregation_start(rf, rc, path, body, body_len, &aggregation_id);
+		if (r == 0) {
+			log_debug("farm=%s report=%s op=%s aggregation=%s resources=%zu", rf->farm->id, rc->name, API_OP_START,
+				aggregation_id, n_ids);
+			r = aggregation_collect(rf, rc, path, aggregation_id, scratch, &bst);
+		}
+		free(aggregation_id);
+		if (r == 0) {
+			r = usage_table_merge(t, scratch);
+			st->pages += bst.pages;
+			st->rows += bst.rows;
+			st->batches++;
+		}
+		usage_table_free(scratch);
+		if (r != REFRESH_AGG_EXPIRED || restart >= AGGREGATION_RESTARTS_MAX)
+			break;
+	}
+	free(body);
+	return r;
+}
+
+/*
+ * A batch, asked again in halves when the service gives up on it (FAILED, TIMEOUT), as AWS advises:
+ * first fewer resources, then a shorter window; the parts merge like any other rows.
+ */
+static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
+	const char *const *ids, size_t n_ids, int64_t start, int64_t end, struct usage_table *t,
+	struct refresh_stats *st, unsigned depth)
+{
+	int r = refresh_batch(rf, rc, path, ids, n_ids, start, end, t, st);
+
+	if (r != REFRESH_AGG_FAILED || depth >= SPLIT_DEPTH_MAX)
+		return r;
+	if (n_ids > 1) {
+		size_t half = n_ids / 2;
+		log_info("farm=%s report=%s op=split kind=resources resources=%zu reason=\"aggregation failed; asking "
+			 "for %zu and %zu resources\"",
+			rf->farm->id, rc->name, n_ids, half, n_ids - half);
+		metrics_store_count(rf->store, METRICS_SPLITS,
+			(const char *const[]){rf->farm->id, rc->name, "resources"}, 1);
+		r = refresh_part(rf, rc, path, ids, half, start, end, t, st, depth + 1);
+		if (r == 0)
+			r = refresh_part(rf, rc, path, ids + half, n_ids - half, start, end, t, st, depth + 1);
+		return r;
+	}
+	if (end - start >= 2 * SPLIT_WINDOW_MIN_S) {
+		int64_t mid = start + (end - start) / 2;
+		log_info("farm=%s report=%s op=split kind=window seconds=%lld reason=\"aggregation failed; asking for "
+			 "two halves of the window\"",
+			rf->farm->id, rc->name, (long long)(end - start));
+		metrics_store_count(
+			rf->store, METRICS_SPLITS, (const char *const[]){rf->farm->id, rc->name, "window"}, 1);
+		r = refresh_part(rf, rc, path, ids, n_ids, start, mid, t, st, depth + 1);
+		if (r == 0)
+			r = refresh_part(rf, rc, path, ids, n_ids, mid, end, t, st, depth + 1);
+	}
+	return r;
+}
+
+/* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
+static const char *refresh_error_kind(int r)
+{
+	if (r == REFRESH_AGG_FAILED)
+		return "aggregation_failed";
+	if (r == REFRESH_AGG_EXPIRED)
+		return "aggregation_expired";
+	return api_outcome_kind(r);
+}
+
+/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
+bool refresh_error_is_persistent(int r)
+{
+	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS;
+}
+
+/* One refresh of (farm, report). Returns 0 when the figures were published. */
+int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
+{
+	const struct farm_config *farm = rf->farm;
+	struct usage_table *t = NULL;
+	struct refresh_stats st = {0};
+	char **listed = NULL;
+	size_t n_listed = 0;
+	const char *const *ids;
+	size_t n_ids;
+	char start_text[21], end_text[21];
+	char *path = NULL;
+	int64_t now = (int64_t)time(NULL), start;
+	double began = schedule_clock();
+	int r;
+
+	notify_status("refreshing report %s of %s", rc->name, farm->id);
+	r = window_start(rc, now, &start);
+	if (r < 0)
+		goto out;
+	if (window_format_rfc3339(start, start_text) < 0 || window_format_rfc3339(now, end_text) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+
+	bool all = rc->resources == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
+	if (all) {
+		r = list_resources(rf, rc, &listed, &n_listed);
+		if (r != 0)
+			goto out;
+		ids = (const char *const *)listed;
+		n_ids = n_listed;
+	} else if (rc->resources == RESOURCE_QUEUES) {
+		ids = (const char *const *)farm->queue_ids;
+		n_ids = farm->n_queue_ids;
+	} else {
+		ids = (const char *const *)farm->fleet_ids;
+		n_ids = farm->n_fleet_ids;
+	}
+
+	r = usage_table_new(&t, rc->group_by, rc->n_group_by);
+	if (r < 0)
+		goto out;
+	path = deadline_aggregation_path(farm->id);
+	if (!path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
+		size_t batch = n_ids - i;
+		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
+			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
+		r = refresh_part(rf, rc, path, ids + i, batch, start, now, t, &st, 0);
+		if (r != 0)
+			goto out;
+	}
+
+	double duration = schedule_clock() - began;
+	r = metrics_store_publish(rf->store, farm->id, rc, t, (int64_t)time(NULL), duration);
+	if (r < 0)
+		goto out;
+	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
+		 "groups=%zu duration=%.3fs",
+		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),
+		duration);
+out:
+	if (r != 0) {
+		double failed_after = schedule_clock() - began;
+		metrics_store_fail(rf->store, farm->id, rc->name, failed_after);
+		if (r != API_STOPPED)
+			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,
+				(const char *const[]){farm->id, rc->name, refresh_error_kind(r)}, 1);
+		if (r != API_STOPPED)
+			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
+				rc->name,
+				r == REFRESH_AGG_FAILED ? "aggregation failed"
+				: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
+						   : api_outcome_text(r),
+				failed_after);
+	}
+	if (r != API_STOPPED)
+		notify_status("last refresh: report %s of %s %s", rc->name, farm->id, r == 0 ? "ok" : "failed");
+	usage_table_free(t);
+	free_ids(listed, n_listed);
+	free(path);
+	/*
+	 * A refresh frees everything it built but the snapshot it published: give the free pages inside the
+	 * heap back to the system (glibc only returns the top of it by itself), or resident memory creeps up
+	 * refresh after refresh as the holes move. Milliseconds, once per refresh.
+	 */
+	malloc_trim(0);
+	return r;
+}

@@ -1,0 +1,31 @@
+/* refresh: one (farm, report) refresh: list resources, Start, poll, read every page, merge, publish */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "deadline/api_call.h"
+#include "metrics/metrics.h"
+
+/* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
+enum refresh_outcome {
+	REFRESH_AGG_EXPIRED = 100, /* the aggregation kept vanishing (404) */
+	REFRESH_AGG_FAILED,        /* FAILED or TIMEOUT, even in halves */
+};
+
+/* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */
+struct refresh_ctx {
+	struct api_caller *api;
+	const struct farm_config *farm;
+	struct metrics_store *store;
+};
+
+/*
+ * Refreshes rc for rf->farm and publishes the figures (or records the failure in the store). Returns 0
+ * when published, an enum api_outcome (API_STOPPED when the poller stops), an enum refresh_outcome or
+ * -errno.
+ */
+int refresh_report(struct refresh_ctx *rf, const struct report_config *rc);
+
+/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
+bool refresh_error_is_persistent(int r);
