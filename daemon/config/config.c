@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "util/listen_addr.h"
 
 #define CONFIG_DEFAULT_TIMEZONE "UTC+00:00"
 #define CONFIG_DEFAULT_INTERVAL "5m"
@@ -616,12 +617,13 @@ static void parse_web(struct loader *l, const config_setting_t *web)
 			v = setting_string(l, s, path);
 			if (!v)
 				continue;
-			if (config_listen_parse(v, NULL, 0, NULL) < 0) {
+			char why[96];
+			if (listen_addr_parse(v, NULL, why, sizeof(why)) < 0) {
 				error_at(l, s,
-					"web.listen: invalid address %s: expected host:port such as "
+					"web.listen: invalid address %s (%s): expected host:port such as "
 					"\"127.0.0.1:9753\", "
 					"\"0.0.0.0:9753\" or \"[::]:9753\"",
-					quote(&q, v));
+					quote(&q, v), why);
 				continue;
 			}
 			free(cfg->listen);
