@@ -1,4 +1,4 @@
-/* http_server: libmicrohttpd serving /metrics, /, /-/healthy, /-/ready */
+/* http_server: libmicrohttpd serving /metrics, /, /-/healthy, /-/ready (door.c, tls.c, listen.c behind it) */
 #pragma once
 
 #include <stdbool.h>
@@ -9,11 +9,14 @@
 
 struct http_server;
 
-/* http_server_reload_tls(): applied what it could; other changed settings wait for a restart (see err). */
-#define HTTP_SERVER_RESTART_NEEDED 1
+/* What http_server_reload_tls() did, when it did not fail. */
+enum http_server_reload {
+	HTTP_SERVER_RELOADED = 0,
+	HTTP_SERVER_RESTART_NEEDED = 1, /* applied what it could; other changed settings wait for a restart (see err) */
+};
 
 /*
- * Listens on listen ("127.0.0.1:9753", "[::]:9753", ":9753") and serves the store, with the TLS, basic
+ * Listens on listen ("127.0.0.1:9753", "[::]:9753", ":9753": util/listen_addr.h) and serves the store, with the TLS, basic
  * authentication and limits of web (NULL: the defaults: plain HTTP, no authentication). web is not kept.
  * Returns 0, -EADDRINUSE, -EACCES, -EINVAL (bad address, unusable certificate or key),
  * -EOPNOTSUPP (TLS asked for, libmicrohttpd built without it), -ENOMEM, -EIO, with a message in err.
@@ -26,7 +29,7 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
  * without dropping a connection (new TLS handshakes use the new certificate). When the files cannot be
  * used, nothing changes and a negative errno comes back with a message in err. Turning TLS on or off,
  * tls_min_version and the limits need a restart: the rest is applied and HTTP_SERVER_RESTART_NEEDED
- * returned with err naming them. Returns 0 otherwise. Safe while requests are being served.
+ * returned with err naming them. Returns HTTP_SERVER_RELOADED (0) otherwise. Safe while requests are being served.
  */
 int http_server_reload_tls(struct http_server *srv, const struct web_config *web, char *err, size_t errlen);
 
@@ -35,6 +38,8 @@ void http_server_free(struct http_server *srv);
 
 /* The port actually bound (useful with port 0 in tests). */
 unsigned http_server_port(const struct http_server *srv);
+
+/* test hook: */
 
 /* Connections closed to make room for new ones past max_connections (silent, slow or idle ones first). */
 unsigned long http_server_evictions(struct http_server *srv);
