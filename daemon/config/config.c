@@ -597,7 +597,7 @@ static void parse_web(struct loader *l, const config_setting_t *web)
 	struct config *cfg = l->cfg;
 	const config_setting_t *min_version = NULL;
 	const char *known = "listen, tls_cert_file, tls_key_file, tls_min_version, basic_auth_users, max_connections, "
-			    "connection_timeout, max_request_size, health_without_auth";
+			    "connection_timeout, max_request_size, health_without_auth, enable_lifecycle";
 
 	if (!setting_is_group(l, web, "web", "{ listen = \"127.0.0.1:9753\"; }"))
 		return;
@@ -679,6 +679,13 @@ static void parse_web(struct loader *l, const config_setting_t *web)
 				continue;
 			}
 			cfg->web.health_without_auth = config_setting_get_bool(s) != 0;
+		} else if (strcmp(name, "enable_lifecycle") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+				error_at(l, s, "%s: must be true or false, not %s", path,
+					type_name(config_setting_type(s)));
+				continue;
+			}
+			cfg->web.enable_lifecycle = config_setting_get_bool(s) != 0;
 		} else {
 			unknown_setting(l, s, "web", known);
 		}

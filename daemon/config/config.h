@@ -83,6 +83,7 @@ struct web_config {
 	unsigned connection_timeout_seconds; /* of inactivity, default CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS */
 	size_t max_request_size; /* bytes of request line and headers, default CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE */
 	bool health_without_auth; /* /-/healthy answers without credentials (default true) */
+	bool enable_lifecycle; /* POST /-/reload reloads the configuration (default false) */
 };
 
 /* The defaults of every web setting (no TLS, no users); config_load() starts from them. */

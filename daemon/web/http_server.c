@@ -64,6 +64,9 @@ static const struct {
 	[CANNED_NOT_ALLOWED] = {"Method Not Allowed", TEXT_CONTENT_TYPE},
 	[CANNED_ERROR] = {"Internal Server Error", TEXT_CONTENT_TYPE},
 	[CANNED_UNAUTHORIZED] = {"Unauthorized", TEXT_CONTENT_TYPE},
+	[CANNED_FORBIDDEN] = {"Forbidden: web.enable_lifecycle is off", TEXT_CONTENT_TYPE},
+	[CANNED_POST_ONLY] = {"Method Not Allowed: POST only", TEXT_CONTENT_TYPE},
+	[CANNED_RELOADED] = {"Reloaded", TEXT_CONTENT_TYPE},
 };
 
 void web_set_error(char *err, size_t errlen, const char *fmt, ...)
@@ -279,6 +282,36 @@ void web_mutex_unlock(pthread_mutex_t *m)
 	}
 }
 
+/* POST /-/reload, allowed and complete: the lifecycle callback decides the answer. */
+static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char why[1024] = "";
+	int r = -ENOSYS;
+
+	if (srv->lifecycle.reload)
+		r = srv->lifecycle.reload(srv->lifecycle.ctx, why, sizeof(why));
+	if (r == HTTP_SERVER_RELOAD_APPLIED)
+		return queue_canned(srv, conn, MHD_HTTP_OK, CANNED_RELOADED);
+	if (r != HTTP_SERVER_RELOAD_REJECTED) {
+		log_error("component=http path=/-/reload status=500 error=\"%s\"", strerror(r < 0 ? -r : EINVAL));
+		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
+	}
+	if (!why[0])
+		snprintf(why, sizeof(why), "rejected; the running configuration stays");
+	resp = MHD_create_response_from_buffer(strlen(why), why, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, TEXT_CONTENT_TYPE) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, MHD_HTTP_BAD_REQUEST, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* Whether the request may go on: WEB_AUTH_ALLOWED, WEB_AUTH_DENIED, or -ENOMEM. */
 static int request_authorize(struct http_server *srv, struct MHD_Connection *conn, const char *url)
 {
@@ -301,7 +334,7 @@ static int request_authorize(struct http_server *srv, struct MHD_Connection *con
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
-	static int request_allowed, request_denied;
+	static int request_allowed, request_denied, request_reload;
 	struct http_server *srv = cls;
 
 	(void)version;
@@ -315,6 +348,17 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 		if (r < 0)
 			return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
 		*req_cls = r == WEB_AUTH_ALLOWED ? &request_allowed : &request_denied;
+		/* The one path with another method; its refusals are answered at once (MHD then closes). */
+		if (strcmp(url, "/-/reload") == 0) {
+			if (r != WEB_AUTH_ALLOWED)
+				return queue_canned(srv, conn, MHD_HTTP_UNAUTHORIZED, CANNED_UNAUTHORIZED);
+			if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+				return queue_canned(srv, conn, MHD_HTTP_METHOD_NOT_ALLOWED, CANNED_POST_ONLY);
+			if (!atomic_load(&srv->enable_lifecycle))
+				return queue_canned(srv, conn, MHD_HTTP_FORBIDDEN, CANNED_FORBIDDEN);
+			*req_cls = &request_reload;
+			return MHD_YES;
+		}
 		/* Refused at once, before reading any body: MHD then closes the connection, which suits a stray upload.
 		 */
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
@@ -329,11 +373,13 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		*upload_data_size = 0; /* a body on a GET means nothing here */
+		*upload_data_size = 0; /* a body on a GET, or on POST /-/reload, means nothing here */
 		return MHD_YES;
 	}
 	if (*req_cls == &request_denied)
 		return queue_canned(srv, conn, MHD_HTTP_UNAUTHORIZED, CANNED_UNAUTHORIZED);
+	if (*req_cls == &request_reload)
+		return serve_reload(srv, conn);
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(srv, conn);
 	if (strcmp(url, "/") == 0)
@@ -421,6 +467,8 @@ static int canned_build(struct http_server *srv, char *err, size_t errlen)
 				canned_texts[i].content_type) != MHD_YES ||
 			(i == CANNED_NOT_ALLOWED && MHD_add_response_header(srv->canned[i], MHD_HTTP_HEADER_ALLOW,
 							    "GET, HEAD") != MHD_YES) ||
+			(i == CANNED_POST_ONLY &&
+				MHD_add_response_header(srv->canned[i], MHD_HTTP_HEADER_ALLOW, "POST") != MHD_YES) ||
 			(i == CANNED_UNAUTHORIZED &&
 				MHD_add_response_header(srv->canned[i], MHD_HTTP_HEADER_WWW_AUTHENTICATE, AUTH_REALM) !=
 					MHD_YES)) {
@@ -432,7 +480,7 @@ static int canned_build(struct http_server *srv, char *err, size_t errlen)
 }
 
 int http_server_new(struct http_server **out, const char *listen, const struct web_config *web_in,
-	struct metrics_store *store, char *err, size_t errlen)
+	struct metrics_store *store, const struct http_server_lifecycle *lifecycle, char *err, size_t errlen)
 {
 	/* Connections come from the door (door.c), not from a listening socket of libmicrohttpd's. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
@@ -460,6 +508,9 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 	srv->connection_timeout_seconds = web.connection_timeout_seconds;
 	srv->max_request_size = web.max_request_size;
 	atomic_init(&srv->health_without_auth, web.health_without_auth);
+	atomic_init(&srv->enable_lifecycle, web.enable_lifecycle);
+	if (lifecycle)
+		srv->lifecycle = *lifecycle;
 	if (pthread_mutex_init(&srv->tls_lock, NULL) != 0) {
 		free(srv);
 		web_set_error(err, errlen, "http server: cannot create a lock");
@@ -572,6 +623,7 @@ int http_server_reload_tls(struct http_server *srv, const struct web_config *web
 	web_mutex_unlock(&srv->auth_lock);
 	web_auth_unref(old_auth);
 	atomic_store(&srv->health_without_auth, web.health_without_auth);
+	atomic_store(&srv->enable_lifecycle, web.enable_lifecycle);
 
 	static const char *const names[] = {
 		"TLS on/off", "tls_min_version", "max_connections", "connection_timeout", "max_request_size"};

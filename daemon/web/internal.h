@@ -25,6 +25,9 @@ enum web_canned {
 	CANNED_NOT_ALLOWED,
 	CANNED_ERROR,
 	CANNED_UNAUTHORIZED,
+	CANNED_FORBIDDEN,
+	CANNED_POST_ONLY,
+	CANNED_RELOADED,
 	CANNED_COUNT,
 };
 
@@ -79,6 +82,8 @@ struct http_server {
 	pthread_mutex_t auth_lock;
 	struct web_auth *auth; /* under auth_lock; NULL: no authentication */
 	atomic_bool health_without_auth;
+	atomic_bool enable_lifecycle; /* POST /-/reload allowed */
+	struct http_server_lifecycle lifecycle;
 
 	/*
 	 * Connections waiting for a request (just accepted, mid-handshake, sending headers, or kept alive

@@ -223,6 +223,7 @@ static const char *const good_strings[] = {
 	WEB_WITH("max_connections = 4; connection_timeout = \"1s\"; max_request_size = 4096;"),
 	WEB_WITH("max_connections = 1024; connection_timeout = \"1h\"; max_request_size = 1048576;"),
 	WEB_WITH("max_connections = 64L; health_without_auth = false;"),
+	WEB_WITH("enable_lifecycle = true;"),
 };
 
 static const struct {
@@ -313,6 +314,7 @@ static const struct {
 	{WEB_WITH("max_request_size = 99999999999L;"), 1, "web.max_request_size: 99999999999 is out of range"},
 	{WEB_WITH("health_without_auth = 1;"), 1, "web.health_without_auth: must be true or false, not an integer"},
 	{WEB_WITH("health_without_auth = \"yes\";"), 1, "web.health_without_auth: must be true or false"},
+	{WEB_WITH("enable_lifecycle = 1;"), 1, "web.enable_lifecycle: must be true or false, not an integer"},
 	{WEB_WITH("tls_config = { };"), 1, "web: unknown setting 'tls_config'"},
 	/* aws */
 	{"aws = ( );\n" FARMS REPORTS, 1, "aws: must be a group"},
@@ -438,6 +440,7 @@ static void test_web(void)
 		CHECK_INT(cfg->web.connection_timeout_seconds, 30);
 		CHECK_INT(cfg->web.max_request_size, 32768);
 		CHECK(cfg->web.health_without_auth);
+		CHECK(!cfg->web.enable_lifecycle);
 		config_free(cfg);
 		cfg = NULL;
 	}
