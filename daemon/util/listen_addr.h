@@ -10,8 +10,8 @@
 
 struct listen_addr {
 	char host[LISTEN_ADDR_HOST_MAX + 1]; /* without brackets; "" for ":port" (every IPv4 interface) */
-	uint16_t port;                       /* 0: the system picks one */
-	bool ipv6;                           /* written in brackets: an IPv6 address */
+	uint16_t port; /* 0: the system picks one */
+	bool ipv6; /* written in brackets: an IPv6 address */
 };
 
 /*

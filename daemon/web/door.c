@@ -31,7 +31,7 @@
 
 /* What door_judge() makes of a guest. */
 enum door_verdict {
-	DOOR_WAIT,      /* not enough yet */
+	DOOR_WAIT, /* not enough yet */
 	DOOR_HAND_OVER, /* said what a client says first: to libmicrohttpd */
 	DOOR_TURN_AWAY, /* gone, or gone having said too little: closed */
 };
@@ -212,7 +212,6 @@ void web_conn_request_completed(
 	web_mutex_unlock(&srv->conn_lock);
 }
 
-
 /*
  * The door: a thread of ours accepts every connection and hands it to libmicrohttpd (which gives it a thread)
  * only once it has sent what a client sends first: a TLS ClientHello or a request line with its headers,
@@ -259,7 +258,7 @@ static enum door_verdict door_judge(struct web_door_guest *g, bool peer_closed)
 
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !peer_closed ? DOOR_WAIT
-												  : DOOR_TURN_AWAY;
+												   : DOOR_TURN_AWAY;
 	if (n == 0)
 		return DOOR_TURN_AWAY;
 	if ((size_t)n >= sizeof(buf) || memmem(buf, (size_t)n, "\n\r\n", 3) || memmem(buf, (size_t)n, "\n\n", 2))
@@ -295,13 +294,13 @@ static void door_accept(struct http_server *srv, int64_t now)
 				continue;
 			if (e == EAGAIN || e == EWOULDBLOCK)
 				return;
-			/* Out of descriptors or memory: the one waiting longest makes room, or accept() rests a while. */
+			/* Out of descriptors or memory: the one waiting longest makes room, or accept() rests a while.
+			 */
 			if ((e == EMFILE || e == ENFILE) && d->head) {
 				door_release(srv, d->head, false);
 				continue;
 			}
-			log_warning("component=http op=accept error=\"%s\" pause_ms=%d", strerror(e),
-				DOOR_PAUSE_MS);
+			log_warning("component=http op=accept error=\"%s\" pause_ms=%d", strerror(e), DOOR_PAUSE_MS);
 			door_pause_until(srv, now + DOOR_PAUSE_MS);
 			return;
 		}

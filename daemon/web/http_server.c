@@ -1,4 +1,4 @@
-/* http_server: libmicrohttpd serving /metrics from shared pieces (gzip when accepted), /, /-/healthy, /-/ready */
+/* http_server: libmicrohttpd serving /metrics (shared pieces, gzip), /, /-/healthy, /-/ready, POST /-/reload */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>

@@ -32,8 +32,8 @@ struct http_server_lifecycle {
 };
 
 /*
- * Listens on listen ("127.0.0.1:9753", "[::]:9753", ":9753": util/listen_addr.h) and serves the store, with the TLS, basic
- * authentication and limits of web (NULL: the defaults: plain HTTP, no authentication). web is not kept;
+ * Listens on listen ("127.0.0.1:9753", "[::]:9753", ":9753": util/listen_addr.h) and serves the store, with the TLS,
+ * basic authentication and limits of web (NULL: the defaults: plain HTTP, no authentication). web is not kept;
  * lifecycle (copied; NULL: none) serves POST /-/reload.
  * Returns 0, -EADDRINUSE, -EACCES, -EINVAL (bad address, unusable certificate or key),
  * -EOPNOTSUPP (TLS asked for, libmicrohttpd built without it), -ENOMEM, -EIO, with a message in err.

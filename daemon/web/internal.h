@@ -138,7 +138,8 @@ int web_tls_cert_load(struct web_tls_cert **out, const char *cert_file, const ch
 void web_tls_cert_free(struct web_tls_cert *tc);
 /* The GnuTLS priority string for a minimum version. */
 const char *web_tls_priorities(enum web_tls_version min_version);
-/* The certificate callback (serving srv->cert of the connection's server), as MHD_OPTION_HTTPS_CERT_CALLBACK2 takes it. */
+/* The certificate callback (serving srv->cert of the connection's server), as MHD_OPTION_HTTPS_CERT_CALLBACK2 takes it.
+ */
 void *web_tls_cert_callback(void);
 
 /* listen.c */

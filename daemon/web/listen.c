@@ -101,7 +101,7 @@ int web_listen_open(const char *address, unsigned *port_out, char *err, size_t e
 				failed = "getsockname";
 			} else {
 				*port_out = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							: ((struct sockaddr_in *)&ss)->sin_port);
+									   : ((struct sockaddr_in *)&ss)->sin_port);
 				break;
 			}
 		}

@@ -34,8 +34,7 @@ void web_tls_cert_free(struct web_tls_cert *tc)
 	free(tc);
 }
 
-int web_tls_cert_load(
-	struct web_tls_cert **out, const char *cert_file, const char *key_file, char *err, size_t errlen)
+int web_tls_cert_load(struct web_tls_cert **out, const char *cert_file, const char *key_file, char *err, size_t errlen)
 {
 	gnutls_datum_t cert_pem = {NULL, 0}, key_pem = {NULL, 0};
 	unsigned char cert_id[64], key_id[64];
