@@ -162,7 +162,7 @@ struct runtime {
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
 	struct http_server *server;
-	struct http_server *retired; /* replaced by a reload; freed once the reload has been answered */
+	struct http_server *retired; /* replaced by a POST /-/reload; freed once its answer is out (main loop) */
 	struct poller *poller;
 };
 
@@ -497,6 +497,9 @@ int main(int argc, char **argv)
 			.tv_nsec = (long)((keepalive - (double)(time_t)keepalive) * 1e9)};
 		int sig = sigtimedwait(&signals, NULL, &wait);
 		if (sig < 0) {
+			/* A server replaced by a POST /-/reload: its answer has long been sent now. */
+			http_server_free(rt.retired);
+			rt.retired = NULL;
 			if (watchdog_usec && poller_alive(rt.poller, WATCHDOG_MAX_SILENCE_S))
 				notify_watchdog();
 			continue;
@@ -504,12 +507,20 @@ int main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			char why[1024] = "";
 			bool asked = web_reload_asked(&web_reload);
-			log_info("op=reload status=started file=%s from=%s", a.config_path, asked ? "http" : "signal");
-			r = runtime_reload(&rt, a.config_path, a.listen, why, sizeof(why));
-			if (asked)
-				web_reload_answer(&web_reload, r, why);
 			http_server_free(rt.retired);
 			rt.retired = NULL;
+			log_info("op=reload status=started file=%s from=%s", a.config_path, asked ? "http" : "signal");
+			r = runtime_reload(&rt, a.config_path, a.listen, why, sizeof(why));
+			/*
+			 * A server replaced here may be carrying the answer to the POST /-/reload that asked: stopping it
+			 * now would cut that answer off, so it goes at the next wake-up (at most keepalive seconds).
+			 */
+			if (asked) {
+				web_reload_answer(&web_reload, r, why);
+			} else {
+				http_server_free(rt.retired);
+				rt.retired = NULL;
+			}
 			continue;
 		}
 		log_info("op=stop signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -521,6 +532,7 @@ out:
 	/* A POST /-/reload still waiting is let go, or stopping its server would wait for it forever. */
 	web_reload_answer(&web_reload, -ECANCELED, "stopping");
 	poller_free(rt.poller);
+	http_server_free(rt.retired);
 	http_server_free(rt.server);
 	metrics_store_free(rt.store);
 	aws_credentials_provider_free(rt.creds);

@@ -198,6 +198,14 @@ def main():
         t.check(r.status == 401, "GET /-/reload without credentials under basic auth: 401", r.status)
         r = harness.http_request(exp.port, "POST", "/-/reload", headers=CREDENTIALS, timeout=30)
         t.check(r.status == 200, "POST /-/reload with credentials: 200", r.status, r.body[:200])
+        # Moving to another address: the answer still comes back over the old one, then the new one serves.
+        old_port, exp.port = exp.port, harness.free_port()
+        write_lifecycle_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED])
+        r = harness.http_request(old_port, "POST", "/-/reload", headers=CREDENTIALS, timeout=30)
+        t.check(r.status == 200, "POST /-/reload moving to a new port: 200 over the old one", r.status, r.body[:200])
+        _, _, expo = exp.scrape()
+        t.check(set(usage_reports(expo)) == {"kept", "changed", "added"}, "the new port serves every report",
+                usage_reports(expo))
 
         # 5. SIGTERM stops it quickly and cleanly, even in the middle of a refresh
         write_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED,
