@@ -13,10 +13,10 @@
 #endif
 
 /*
- * zlib's level for the pieces without ISA-L: its fastest (deflate_fast), which on exposition text writes
- * about a tenth more than level 3 in about two thirds of the time.
+ * zlib's level for the pieces without ISA-L, as before: on exposition text in 1 MiB pieces, level 3 is as fast
+ * as level 1 (64 MiB in about 0.18 CPU s, ISA-L's level 1 about a quarter of that) and writes 3 % less.
  */
-#define ZLIB_PIECE_LEVEL 1
+#define ZLIB_PIECE_LEVEL 3
 
 struct deflate_join {
 	z_stream zs; /* zlib's, set up on first use (the only engine without ISA-L, ISA-L's fallback with it) */
@@ -37,7 +37,6 @@ bool deflate_join_isal_available(void)
 int deflate_join_new(struct deflate_join **out, enum deflate_join_engine engine)
 {
 	struct deflate_join *j;
-	int r = -ENOMEM;
 
 	if (!out)
 		return -EINVAL;
@@ -52,16 +51,14 @@ int deflate_join_new(struct deflate_join **out, enum deflate_join_engine engine)
 		/* Zeroed: ISA-L may look at hash entries it has not written yet (harmless, but memcheck's noise). */
 		j->isal = calloc(1, sizeof(*j->isal));
 		j->level_buf = calloc(1, ISAL_DEF_LVL1_DEFAULT);
-		if (!j->isal || !j->level_buf)
-			goto out;
+		if (!j->isal || !j->level_buf) {
+			deflate_join_free(j);
+			return -ENOMEM;
+		}
 	}
 #endif
 	*out = j;
-	j = NULL;
-	r = 0;
-out:
-	deflate_join_free(j);
-	return r;
+	return 0;
 }
 
 void deflate_join_free(struct deflate_join *j)

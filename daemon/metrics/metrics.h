@@ -58,8 +58,8 @@ enum metrics_counter {
 };
 
 /* Adds delta to the counter with these label values (as many as the family has). Thread-safe. */
-void metrics_store_count(struct metrics_store *s, enum metrics_counter c, const char *const *label_values,
-	uint64_t delta);
+void metrics_store_count(
+	struct metrics_store *s, enum metrics_counter c, const char *const *label_values, uint64_t delta);
 
 /*
  * Forgets (farm, report): its figures and health go, as if it had never been declared (a report whose

@@ -32,8 +32,9 @@ static unsigned char *make_input(enum kind k, size_t n)
 		for (size_t j = 0; j < run && i < n; j++, i++) {
 			switch (now) {
 			case METRICS_TEXT: {
-				static const char line[] = "deadline_cloud_usage_cost_usd{farm_id=\"farm-0123\",report=\"jobs\","
-							   "job_id=\"job-%08x\",statistic=\"sum\"} 12.5\n";
+				static const char line[] =
+					"deadline_cloud_usage_cost_usd{farm_id=\"farm-0123\",report=\"jobs\","
+					"job_id=\"job-%08x\",statistic=\"sum\"} 12.5\n";
 				size_t at = i % (sizeof(line) - 1);
 				b[i] = (unsigned char)(line[at] == '%' ? (char)('0' + next_random() % 10) : line[at]);
 				break;
