@@ -372,7 +372,8 @@ bool sim_api_page_size(struct sim_state *st, const struct sim_query *q, struct s
 		}
 		v = strtol(s, NULL, 10);
 		if (v < 1 || v > 100) {
-			sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be 1 to 100");
+			sim_api_validation_error(
+				st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be 1 to 100");
 			return false;
 		}
 		*out = (size_t)v;
@@ -430,7 +431,8 @@ void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, s
 	bool ok = true;
 
 	if (!id) {
-		sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId is required");
+		sim_api_validation_error(
+			st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId is required");
 		return;
 	}
 	if (!is_hex32(id)) {

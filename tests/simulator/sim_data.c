@@ -248,16 +248,16 @@ static int build_farms(struct sim_world *w, size_t first_farm_queues)
 			r = sim_derive_id(w->seed, q->id, sizeof(q->id), "queue-", NULL, "queue/%zu/%zu", f, i);
 			if (r < 0)
 				return r;
-			/* a fixed table of formats */
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-			if (i % HOSTILE_RESOURCE_EVERY == 2)
-				q->display_name = sim_dup_printf(hostile_resource_names[i / HOSTILE_RESOURCE_EVERY %
-								     N_OF(hostile_resource_names)],
-					"Queue", i);
-			else
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* a fixed table of formats */
+			if (i % HOSTILE_RESOURCE_EVERY == 2) {
+				size_t h = i / HOSTILE_RESOURCE_EVERY % N_OF(hostile_resource_names);
+
+				q->display_name = sim_dup_printf(hostile_resource_names[h], "Queue", i);
+			} else {
 				q->display_name =
 					sim_dup_printf("Queue %02zu — %s", i, queue_names[i % N_OF(queue_names)]);
+			}
 #pragma GCC diagnostic pop
 			if (!q->display_name)
 				return -ENOMEM;

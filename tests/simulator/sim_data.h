@@ -1,4 +1,4 @@
-/* sim_data: the simulator's synthetic farms, queues, fleets, budgets, jobs, users and sessions (immutable once built) */
+/* sim_data: the simulator's synthetic world: farms, queues, fleets, budgets, jobs, users, sessions (immutable) */
 #pragma once
 
 #include <stdbool.h>

@@ -135,7 +135,8 @@ static const char *lookup_secret(void *ctx, const char *access_key_id)
 
 /* Returns true when the request may proceed; otherwise r holds the 403. */
 static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *raw_path,
-	const char *raw_query, const struct request *rq, const char *region, const char *service, struct sim_response *r)
+	const char *raw_query, const struct request *rq, const char *region, const char *service,
+	struct sim_response *r)
 {
 	struct header_list headers = {.n = 0};
 	struct sigv4_request req;
@@ -172,8 +173,8 @@ static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, cons
 		.body_len = rq->body_len,
 	};
 	why[0] = '\0';
-	e = sigv4_verify(&req, region, service, (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l,
-		why, sizeof(why));
+	e = sigv4_verify(
+		&req, region, service, (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l, why, sizeof(why));
 	token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token");
 	if (l->unknown_key) {
 		sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
@@ -245,11 +246,11 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 		allow = "GET, HEAD, POST";
 	} else if (strcmp(rest, "/queues") == 0 || strcmp(rest, "/fleets") == 0 || strcmp(rest, "/budgets") == 0 ||
 		   !rest[0] || (strncmp(rest, "/budgets/", 9) == 0 && rest[9] && !strchr(rest + 9, '/'))) {
-		op = !rest[0]		      ? SIM_OP_GET_FARM
-		     : rest[1] == 'q'	      ? SIM_OP_LIST_QUEUES
-		     : rest[1] == 'f'	      ? SIM_OP_LIST_FLEETS
-		     : strlen(rest) == 8      ? SIM_OP_LIST_BUDGETS
-					      : SIM_OP_GET_BUDGET;
+		op = !rest[0]            ? SIM_OP_GET_FARM
+		     : rest[1] == 'q'    ? SIM_OP_LIST_QUEUES
+		     : rest[1] == 'f'    ? SIM_OP_LIST_FLEETS
+		     : strlen(rest) == 8 ? SIM_OP_LIST_BUDGETS
+					 : SIM_OP_GET_BUDGET;
 		*item = op == SIM_OP_GET_BUDGET ? rest + 9 : NULL;
 		if (get)
 			return op;
@@ -378,7 +379,8 @@ static void serve_identity(struct sim_state *st, struct MHD_Connection *conn, co
 	const char *raw_query, const struct request *rq, struct sim_response *r)
 {
 	if (rq->too_large) {
-		sim_api_error(st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
+		sim_api_error(
+			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
 		sim_identity_reshape_error(r);
 		return;
 	}
@@ -387,8 +389,8 @@ static void serve_identity(struct sim_state *st, struct MHD_Connection *conn, co
 		return;
 	}
 	sim_identity_serve(st, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target"),
-		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), rq->body ? rq->body : "",
-		rq->body_len, r);
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		rq->body ? rq->body : "", rq->body_len, r);
 }
 
 static void serve_control(struct sim_state *st, const char *method, const char *path, const char *raw_query,

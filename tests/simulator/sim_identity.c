@@ -75,8 +75,7 @@ out:
 	yajl_tree_free(tree);
 }
 
-/* ResourceId: ([0-9a-f]{10}-|)UUID, 1..47 characters. */
-static bool resource_id_valid(const char *s)
+bool sim_resource_id_valid(const char *s)
 {
 	static const size_t groups[] = {8, 4, 4, 4, 12};
 	size_t len = strlen(s), at = 0;
@@ -103,7 +102,7 @@ static bool store_id_valid(const char *s)
 {
 	if (strncmp(s, "d-", 2) == 0)
 		return strlen(s) == 12 && strspn(s + 2, "0123456789abcdef") == 10;
-	return strlen(s) == 36 && resource_id_valid(s);
+	return strlen(s) == 36 && sim_resource_id_valid(s);
 }
 
 /* Under lock: whether this call is throttled (a pending one first, then the rate). */
@@ -157,8 +156,8 @@ void sim_identity_serve(struct sim_state *st, const char *target, const char *co
 
 	if (!target || strncmp(target, TARGET_PREFIX, strlen(TARGET_PREFIX)) != 0 ||
 		strcmp(target + strlen(TARGET_PREFIX), "DescribeUser") != 0) {
-		json11_error(st, r, 400, "UnknownOperationException", "The operation is not supported by this simulator",
-			NULL, NULL, NULL, NULL);
+		json11_error(st, r, 400, "UnknownOperationException",
+			"The operation is not supported by this simulator", NULL, NULL, NULL, NULL);
 		return;
 	}
 	if (!content_type || strncmp(content_type, JSON11_TYPE, strlen(JSON11_TYPE)) != 0) {
@@ -168,18 +167,19 @@ void sim_identity_serve(struct sim_state *st, const char *target, const char *co
 	}
 	tree = sim_json_parse(body, body_len, MAX_BODY_DEPTH, err, sizeof(err));
 	if (!tree || !YAJL_IS_OBJECT(tree)) {
-		json11_error(st, r, 400, "SerializationException", "The body is not a JSON object", NULL, NULL, NULL, NULL);
+		json11_error(
+			st, r, 400, "SerializationException", "The body is not a JSON object", NULL, NULL, NULL, NULL);
 		goto out;
 	}
 	store = sim_json_member(tree, "IdentityStoreId");
 	user = sim_json_member(tree, "UserId");
 	if (!store || !YAJL_IS_STRING(store) || !YAJL_GET_STRING(store) || !store_id_valid(YAJL_GET_STRING(store))) {
 		json11_error(st, r, 400, "ValidationException",
-			"1 validation error detected: Value at 'identityStoreId' failed to satisfy constraint", NULL, NULL,
-			NULL, NULL);
+			"1 validation error detected: Value at 'identityStoreId' failed to satisfy constraint", NULL,
+			NULL, NULL, NULL);
 		goto out;
 	}
-	if (!user || !YAJL_IS_STRING(user) || !YAJL_GET_STRING(user) || !resource_id_valid(YAJL_GET_STRING(user))) {
+	if (!user || !YAJL_IS_STRING(user) || !YAJL_GET_STRING(user) || !sim_resource_id_valid(YAJL_GET_STRING(user))) {
 		json11_error(st, r, 400, "ValidationException",
 			"1 validation error detected: Value at 'userId' failed to satisfy constraint", NULL, NULL, NULL,
 			NULL);
@@ -255,7 +255,8 @@ static void set_identity(struct sim_state *st, const char *body, size_t body_len
 	if (!tree || !YAJL_IS_OBJECT(tree) || known == 0 || tree->u.object.len != known ||
 		(n && !(YAJL_IS_INTEGER(n) && YAJL_GET_INTEGER(n) >= 0)) ||
 		(p && !(YAJL_IS_NUMBER(p) && YAJL_GET_DOUBLE(p) >= 0.0 && YAJL_GET_DOUBLE(p) <= 1.0))) {
-		sim_control_error(r, 400, "%s", "expected {\"throttle\": N >= 0, \"throttleRate\": P in [0,1]} (either)");
+		sim_control_error(
+			r, 400, "%s", "expected {\"throttle\": N >= 0, \"throttleRate\": P in [0,1]} (either)");
 		goto out;
 	}
 	sim_state_lock(st);
@@ -269,8 +270,8 @@ out:
 	yajl_tree_free(tree);
 }
 
-void sim_identity_control(struct sim_state *st, const char *method, const char *body, size_t body_len,
-	struct sim_response *r)
+void sim_identity_control(
+	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r)
 {
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
 		identity_json(st, r);

@@ -36,7 +36,8 @@ static const char *const budget_names[] = {
 };
 
 static const char *const given_names[] = {"Ana", "Bjørn", "Chloé", "Dmitri", "Eun-ji", "Farid", "Grace", "Hiro"};
-static const char *const family_names[] = {"Silva", "Østergaard", "Dubois", "Ivanov", "Kim", "Haddad", "O'Neil", "田中"};
+static const char *const family_names[] = {
+	"Silva", "Østergaard", "Dubois", "Ivanov", "Kim", "Haddad", "O'Neil", "田中"};
 
 /* Every USER_DELETED_EVERY-th user ran sessions but is gone from the identity store. */
 #define USER_DELETED_EVERY 13
@@ -63,8 +64,8 @@ static int build_users(struct sim_world *w)
 		if (r < 0)
 			return r;
 		/* the identity store's ResourceId: its own 10 characters, then a UUID */
-		snprintf(u->id, sizeof(u->id), "%.10s-%.8s-%.4s-%.4s-%.4s-%.12s", store, hex, hex + 8, hex + 12, hex + 16,
-			hex + 20);
+		snprintf(u->id, sizeof(u->id), "%.10s-%.8s-%.4s-%.4s-%.4s-%.12s", store, hex, hex + 8, hex + 12,
+			hex + 16, hex + 20);
 		u->deleted = i % USER_DELETED_EVERY == USER_DELETED_EVERY - 1;
 		/* UserName allows letters, marks, symbols, numbers and punctuation, no spaces */
 		switch (i % 5) {
@@ -195,7 +196,8 @@ static void set_fleet_states(struct sim_world *w, size_t f)
 		size_t n = first + i;
 
 		fl->status = n < N_OF(fleet_statuses) ? fleet_statuses[n] : "ACTIVE";
-		fl->status_message = strstr(fl->status, "FAILED") ? "The fleet's role can't be assumed (simulated)" : NULL;
+		fl->status_message =
+			strstr(fl->status, "FAILED") ? "The fleet's role can't be assumed (simulated)" : NULL;
 		/* those that run scale; the others have no workers and report no target */
 		fl->scaling = strcmp(fl->status, "ACTIVE") == 0 || strcmp(fl->status, "UPDATE_IN_PROGRESS") == 0 ||
 			      strcmp(fl->status, "UPDATE_FAILED") == 0;

@@ -10,8 +10,8 @@
 #define MAX_CONTROL_DEPTH 4
 
 static const char *const queue_statuses[] = {"IDLE", "SCHEDULING", "SCHEDULING_BLOCKED", NULL};
-static const char *const fleet_statuses[] = {"ACTIVE", "CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "CREATE_FAILED",
-	"UPDATE_FAILED", "SUSPENDED", NULL};
+static const char *const fleet_statuses[] = {
+	"ACTIVE", "CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "CREATE_FAILED", "UPDATE_FAILED", "SUSPENDED", NULL};
 static const char *const budget_statuses[] = {"ACTIVE", "INACTIVE", NULL};
 
 static void timestamp_json(struct sim_json *j, const char *key, int64_t seconds)
@@ -168,31 +168,6 @@ static bool in_enum(const char *const *values, const char *s)
 	return false;
 }
 
-/* IdentityCenterPrincipalId: ([0-9a-f]{10}-|)UUID. */
-static bool principal_id_valid(const char *s)
-{
-	size_t len = strlen(s), at = 0;
-	static const size_t groups[] = {8, 4, 4, 4, 12};
-
-	if (len == 47)
-		at = 11;
-	else if (len != 36)
-		return false;
-	for (size_t i = 0; i < at; i++) {
-		if (i == 10 ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
-			return false;
-	}
-	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		for (size_t i = 0; i < groups[g]; i++, at++) {
-			if (!s[at] || !strchr("0123456789abcdefABCDEF", s[at]))
-				return false;
-		}
-		if (g < 4 && s[at++] != '-')
-			return false;
-	}
-	return true;
-}
-
 /* The list's filters (the model's query members). Returns false (r answered) when one is invalid. */
 struct list_filter {
 	const char *status, *display_name;
@@ -201,9 +176,9 @@ struct list_filter {
 static bool read_filter(struct sim_state *st, enum sim_op op, const struct sim_query *q, struct sim_response *r,
 	struct list_filter *out)
 {
-	const char *const *statuses = op == SIM_OP_LIST_QUEUES ? queue_statuses
-				     : op == SIM_OP_LIST_FLEETS ? fleet_statuses
-								: budget_statuses;
+	const char *const *statuses = op == SIM_OP_LIST_QUEUES   ? queue_statuses
+				      : op == SIM_OP_LIST_FLEETS ? fleet_statuses
+								 : budget_statuses;
 	const char *principal = sim_query_get(q, "principalId");
 
 	out->status = sim_query_get(q, "status");
@@ -213,19 +188,20 @@ static bool read_filter(struct sim_state *st, enum sim_op op, const struct sim_q
 		return false;
 	}
 	if (out->display_name && (!out->display_name[0] || strlen(out->display_name) > 400)) {
-		sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "displayName", "displayName must be 1 to 100 characters");
+		sim_api_validation_error(
+			st, r, "FIELD_VALIDATION_FAILED", "displayName", "displayName must be 1 to 100 characters");
 		return false;
 	}
-	/* principalId: validated, then ignored (every principal sees everything here) */
-	if (op != SIM_OP_LIST_BUDGETS && principal && !principal_id_valid(principal)) {
+	/* principalId (IdentityCenterPrincipalId, the same pattern as ResourceId): validated, then ignored (every
+	 * principal sees everything here) */
+	if (op != SIM_OP_LIST_BUDGETS && principal && !sim_resource_id_valid(principal)) {
 		sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "principalId", "principalId is not valid");
 		return false;
 	}
 	return true;
 }
 
-static bool item_matches(
-	const struct sim_farm *f, enum sim_op op, size_t i, const struct list_filter *flt)
+static bool item_matches(const struct sim_farm *f, enum sim_op op, size_t i, const struct list_filter *flt)
 {
 	const char *status, *name;
 
@@ -251,9 +227,9 @@ void sim_api_list(struct sim_state *st, size_t farm, enum sim_op op, const struc
 {
 	const struct sim_world *w = st->world;
 	const struct sim_farm *f = &w->farms[farm];
-	enum sim_token_kind kind = op == SIM_OP_LIST_QUEUES ? SIM_TOKEN_QUEUES
+	enum sim_token_kind kind = op == SIM_OP_LIST_QUEUES   ? SIM_TOKEN_QUEUES
 				   : op == SIM_OP_LIST_FLEETS ? SIM_TOKEN_FLEETS
-							       : SIM_TOKEN_BUDGETS;
+							      : SIM_TOKEN_BUDGETS;
 	size_t all = op == SIM_OP_LIST_QUEUES ? f->n_queues : op == SIM_OP_LIST_FLEETS ? f->n_fleets : f->n_budgets;
 	size_t total = 0, max, offset, end;
 	struct list_filter flt;
@@ -477,8 +453,8 @@ out:
 	yajl_tree_free(tree);
 }
 
-void sim_inventory_control(struct sim_state *st, const char *method, const char *body, size_t body_len,
-	struct sim_response *r)
+void sim_inventory_control(
+	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r)
 {
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
 		inventory_json(st, r);
