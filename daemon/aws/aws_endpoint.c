@@ -10,6 +10,7 @@
 #include "aws/aws_imds.h"
 #include "aws/aws_profile.h"
 #include "util/log.h"
+#include "util/env.h"
 
 /* Longer than any AWS region name; keeps a hostile environment from building huge host names. */
 #define REGION_MAX 64
@@ -77,14 +78,6 @@ bool aws_region_valid(const char *region)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
 			return false;
 	return n <= REGION_MAX;
-}
-
-/* An environment variable, NULL when unset or empty (as the AWS CLI treats an empty one). */
-static const char *env_get(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
 }
 
 bool aws_setting_true(const char *env_name, const char *profile_value)

@@ -10,6 +10,7 @@
 #include "aws/credentials/aws_credentials.h"
 #include "aws/aws_endpoint.h"
 #include "aws/aws_http.h"
+#include "util/env.h"
 
 #define IMDS_ATTEMPTS 2
 #define IMDS_CONNECT_TIMEOUT_MS 1000L
@@ -19,19 +20,19 @@
 
 bool aws_imds_disabled(void)
 {
-	const char *v = getenv("AWS_EC2_METADATA_DISABLED");
+	const char *v = env_get("AWS_EC2_METADATA_DISABLED");
 
 	return v && strcasecmp(v, "true") == 0;
 }
 
 int aws_imds_endpoint(char **out)
 {
-	const char *url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
-		   *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	const char *url = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		   *mode = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 	size_t n;
 
 	*out = NULL;
-	if (!url || !*url)
+	if (!url)
 		url = mode && strcasecmp(mode, "IPv6") == 0 ? "http://[fd00:ec2::254]" : "http://169.254.169.254";
 	if (!aws_endpoint_url_valid(url))
 		return -EINVAL;

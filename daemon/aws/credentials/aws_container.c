@@ -12,17 +12,11 @@
 #include "aws/credentials/aws_credentials.h"
 #include "aws/aws_endpoint.h"
 #include "aws/aws_http.h"
+#include "util/env.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define CONTAINER_ATTEMPTS 3
 #define CONTAINER_TOKEN_MAX 8192
-
-static const char *env_get(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
 
 /* Whether the http URL's host is one the SDKs allow without TLS. */
 static bool host_allowed(const char *url)

@@ -13,6 +13,7 @@
 
 #include "aws/aws_profile.h"
 #include "util/log.h"
+#include "util/env.h"
 
 #define WHY_MAX 256
 
@@ -245,7 +246,7 @@ static int provider_create(struct aws_credentials_provider **out, const char *pr
 	int64_t (*now)(void))
 {
 	struct aws_credentials_provider *p;
-	const char *env = getenv("AWS_PROFILE");
+	const char *env = env_get("AWS_PROFILE");
 	int r;
 
 	*out = NULL;
@@ -254,7 +255,7 @@ static int provider_create(struct aws_credentials_provider **out, const char *pr
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->profile_explicit = (profile && *profile) || (env && *env);
+	p->profile_explicit = (profile && *profile) || env != NULL;
 	p->profile = strdup(aws_profile_default_name(profile));
 	p->region = region ? strdup(region) : NULL;
 	p->ca_file = ca_file ? strdup(ca_file) : NULL;

@@ -13,19 +13,13 @@
 #include "aws/credentials/aws_process.h"
 #include "aws/aws_profile.h"
 #include "aws/credentials/aws_sts.h"
+#include "util/env.h"
 
 /* The longest chain of source_profile hops followed (the SDKs loop-check; this also bounds the work). */
 #define PROFILE_CHAIN_MAX 5
 #define WEB_TOKEN_MAX (16 * 1024)
 #define PROCESS_TIMEOUT_MS 30000L
 #define SESSION_NAME_DEFAULT "deadline-cloud-exporter"
-
-static const char *env_get(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
 
 /* Prefixes why with "head arg: " (why is both input and output). */
 static void why_prefix(char *why, size_t whylen, const char *head, const char *arg)
