@@ -13,84 +13,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/buf.h"
+
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_TERMINATOR "aws4_request"
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64
-
-/* A growable NUL-terminated string; every append reports -ENOMEM instead of aborting. */
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-static int buf_reserve(struct buf *b, size_t extra)
-{
-	size_t need, cap;
-	char *p;
-
-	if (extra > SIZE_MAX - b->len - 1)
-		return -ENOMEM;
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int buf_append(struct buf *b, const char *s, size_t n)
-{
-	int r = buf_reserve(b, n);
-
-	if (r < 0)
-		return r;
-	if (n)
-		memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-static int buf_puts(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-static int buf_putc(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
-}
-
-/* Hands the string over to the caller: "" rather than NULL for an empty buffer. */
-static char *buf_steal(struct buf *b)
-{
-	char *s;
-
-	if (!b->data) {
-		if (buf_reserve(b, 0) < 0)
-			return NULL;
-		b->data[0] = '\0';
-	}
-	s = b->data;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return s;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
 
 static bool is_unreserved(unsigned char c)
 {
@@ -170,11 +98,11 @@ char *sigv4_uri_encode(const char *s, bool encode_slash)
 		return NULL;
 	}
 	if (buf_append_encoded(&b, s, strlen(s), encode_slash) < 0) {
-		buf_free(&b);
+		buf_deinit(&b);
 		errno = ENOMEM;
 		return NULL;
 	}
-	return buf_steal(&b);
+	return buf_take(&b, NULL);
 }
 
 /*
@@ -315,12 +243,12 @@ static int query_component(const char *s, size_t n, char **out)
 	if (r >= 0)
 		r = buf_append_encoded(&enc, raw.data ? raw.data : "", raw.len, true);
 	if (r >= 0) {
-		*out = buf_steal(&enc);
+		*out = buf_take(&enc, NULL);
 		if (!*out)
 			r = -ENOMEM;
 	}
-	buf_free(&raw);
-	buf_free(&enc);
+	buf_deinit(&raw);
+	buf_deinit(&enc);
 	return r;
 }
 
@@ -555,7 +483,7 @@ static int canonical_build(const struct canon_input *in, struct buf *out, char *
 	if (r >= 0)
 		r = buf_puts(out, in->payload_hash);
 	if (r >= 0) {
-		*signed_headers = buf_steal(&names);
+		*signed_headers = buf_take(&names, NULL);
 		if (!*signed_headers)
 			r = -ENOMEM;
 	}
@@ -565,7 +493,7 @@ out:
 		free(hs[i].value);
 	}
 	free(hs);
-	buf_free(&names);
+	buf_deinit(&names);
 	return r;
 }
 
@@ -602,7 +530,7 @@ struct sign_state {
 
 static void sign_state_deinit(struct sign_state *s)
 {
-	buf_free(&s->canonical);
+	buf_deinit(&s->canonical);
 	free(s->signed_headers);
 	s->signed_headers = NULL;
 }
@@ -725,7 +653,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
 	r = sign_prepare(req, params, &s);
 	if (r < 0)
 		return r;
-	*out = buf_steal(&s.canonical);
+	*out = buf_take(&s.canonical, NULL);
 	sign_state_deinit(&s);
 	return *out ? 0 : -ENOMEM;
 }
@@ -742,11 +670,11 @@ int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_par
 		return r;
 	r = string_to_sign_build(s.amz_date, params->region, params->service, s.canonical.data, s.canonical.len, &sts);
 	if (r >= 0) {
-		*out = buf_steal(&sts);
+		*out = buf_take(&sts, NULL);
 		if (!*out)
 			r = -ENOMEM;
 	}
-	buf_free(&sts);
+	buf_deinit(&sts);
 	sign_state_deinit(&s);
 	return r;
 }
@@ -791,7 +719,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *param
 	if (r >= 0)
 		r = buf_puts(&auth, signature);
 	if (r >= 0) {
-		out->authorization = buf_steal(&auth);
+		out->authorization = buf_take(&auth, NULL);
 		if (!out->authorization)
 			r = -ENOMEM;
 	}
@@ -799,8 +727,8 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *param
 		memcpy(out->amz_date, s.amz_date, sizeof(out->amz_date));
 		memcpy(out->payload_hash, s.payload_hash, sizeof(out->payload_hash));
 	}
-	buf_free(&sts);
-	buf_free(&auth);
+	buf_deinit(&sts);
+	buf_deinit(&auth);
 	sign_state_deinit(&s);
 	return r;
 }
@@ -1065,7 +993,7 @@ int sigv4_verify(const struct sigv4_request *req, const char *region, const char
 out:
 	free(a.copy);
 	free(signed_headers);
-	buf_free(&canonical);
-	buf_free(&sts);
+	buf_deinit(&canonical);
+	buf_deinit(&sts);
 	return r;
 }
