@@ -14,6 +14,7 @@
 #include "aws/aws_profile.h"
 #include "util/log.h"
 #include "util/env.h"
+#include "util/rfc3339.h"
 
 #define WHY_MAX 256
 
@@ -91,62 +92,6 @@ void aws_credentials_unref(struct aws_credentials *c)
 	free(c);
 }
 
-static int digits(const char **s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++, (*s)++) {
-		if (**s < '0' || **s > '9')
-			return -EINVAL;
-		v = v * 10 + (**s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int aws_time_parse(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	int year, mon, day, hour, min, sec, oh = 0, om = 0, sign = 0;
-	time_t t;
-
-	if (!s || digits(&s, 4, &year) || *s++ != '-' || digits(&s, 2, &mon) || *s++ != '-' || digits(&s, 2, &day) ||
-		(*s != 'T' && *s != 't' && *s != ' '))
-		return -EINVAL;
-	s++;
-	if (digits(&s, 2, &hour) || *s++ != ':' || digits(&s, 2, &min) || *s++ != ':' || digits(&s, 2, &sec))
-		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om))
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	if (*s || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 || oh > 23 || om > 59)
-		return -EINVAL;
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = day;
-	tm.tm_hour = hour;
-	tm.tm_min = min;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*out = (int64_t)t - sign * (oh * 3600 + om * 60);
-	return 0;
-}
-
 static const char *json_string(yajl_val root, const char *name)
 {
 	const char *path[] = {name, NULL};
@@ -204,7 +149,7 @@ int aws_credentials_from_json(const char *json, const char *provider, bool proce
 		snprintf(why, whylen, "the answer's session token is not a string");
 		goto out;
 	}
-	if (expiration && aws_time_parse(expiration, &exp) < 0) {
+	if (expiration && rfc3339_parse(expiration, &exp) < 0) {
 		snprintf(why, whylen, "the answer's \"Expiration\" is not an ISO 8601 time");
 		goto out;
 	}

@@ -108,6 +108,3 @@ const char *aws_credentials_provider_profile(const struct aws_credentials_provid
  */
 int aws_credentials_from_json(const char *json, const char *provider, bool process_format,
 	struct aws_credentials **out, char *why, size_t whylen);
-
-/* Parses an ISO 8601 / RFC 3339 UTC time ("2024-05-01T12:00:00Z", fraction and ±HH:MM allowed). 0 or -EINVAL. */
-int aws_time_parse(const char *s, int64_t *out);

@@ -13,6 +13,7 @@
 #include "aws/aws_http.h"
 #include "aws/http_client.h"
 #include "aws/sigv4.h"
+#include "util/rfc3339.h"
 
 #define STS_FIELD_MAX 8192
 #define STS_DEPTH_MAX 16
@@ -184,7 +185,7 @@ int aws_sts_parse(const char *xml, size_t len, long status, const char *provider
 		r = -EIO;
 		goto out;
 	}
-	if (aws_time_parse(trim(s->fields[F_EXPIRATION]), &expiration) < 0 || expiration <= 0) {
+	if (rfc3339_parse(trim(s->fields[F_EXPIRATION]), &expiration) < 0 || expiration <= 0) {
 		snprintf(why, whylen, "STS's Expiration is not an ISO 8601 time");
 		r = -EIO;
 		goto out;
