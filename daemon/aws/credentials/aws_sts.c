@@ -10,13 +10,14 @@
 #include <expat.h>
 
 #include "aws/credentials/aws_credentials.h"
-#include "aws/aws_http.h"
 #include "aws/http_client.h"
 #include "aws/sigv4.h"
+#include "util/buf.h"
 #include "util/rfc3339.h"
 
 #define STS_FIELD_MAX 8192
 #define STS_DEPTH_MAX 16
+#define STS_BODY_MAX (256 * 1024)
 
 enum sts_field {
 	F_NONE,
@@ -201,50 +202,52 @@ out:
 	return r;
 }
 
-/* Appends "&name=value" (value form-encoded) to *body. */
-static int form_add(char **body, const char *name, const char *value)
+/* Appends "&name=value" (value form-encoded) to body. */
+static int form_add(struct buf *body, const char *name, const char *value)
 {
-	char *enc, *grown;
+	char *enc;
+	int r;
 
 	if (!value)
 		return 0;
 	enc = sigv4_uri_encode(value, true);
 	if (!enc)
 		return -ENOMEM;
-	if (asprintf(&grown, "%s&%s=%s", *body, name, enc) < 0) {
-		explicit_bzero(enc, strlen(enc));
-		free(enc);
-		return -ENOMEM;
-	}
+	r = buf_printf(body, "&%s=%s", name, enc);
 	explicit_bzero(enc, strlen(enc));
 	free(enc);
-	explicit_bzero(*body, strlen(*body));
-	free(*body);
-	*body = grown;
-	return 0;
+	return r;
 }
 
 int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out, char *why, size_t whylen)
 {
-	struct aws_http_response resp = {0};
+	const struct http_client_options opts = {
+		.ca_file = req->ca_file,
+		.connect_timeout_ms = 3000,
+		.timeout_ms = 10000,
+		.max_body = STS_BODY_MAX,
+		.secret = true,
+	};
+	struct http_response resp = {0};
 	struct sigv4_signed sig = {0};
-	char *body = NULL, *url = NULL, *host = NULL, *auth = NULL, *date = NULL, *token_header = NULL;
+	struct buf body;
+	char *url = NULL, *host = NULL;
 	char duration[16];
 	const char *path;
-	const char *headers[5];
+	struct sigv4_header headers[5];
 	size_t n_headers = 0;
 	bool web = req->web_identity_token != NULL;
 	int r;
 
 	*out = NULL;
+	/* The form holds the web identity token: wiped. */
+	buf_init(&body, 0, true);
 	if (!req->endpoint || !req->role_arn || !req->session_name || (!web && !req->source))
 		return -EINVAL;
-	body = strdup(
-		web ? "Action=AssumeRoleWithWebIdentity&Version=2011-06-15" : "Action=AssumeRole&Version=2011-06-15");
-	if (!body)
-		return -ENOMEM;
 	snprintf(duration, sizeof(duration), "%d", req->duration_seconds);
-	if ((r = form_add(&body, "RoleArn", req->role_arn)) < 0 ||
+	if ((r = buf_puts(&body, web ? "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+				     : "Action=AssumeRole&Version=2011-06-15")) < 0 ||
+		(r = form_add(&body, "RoleArn", req->role_arn)) < 0 ||
 		(r = form_add(&body, "RoleSessionName", req->session_name)) < 0 ||
 		(r = form_add(&body, "DurationSeconds", req->duration_seconds ? duration : NULL)) < 0 ||
 		(r = form_add(&body, "ExternalId", web ? NULL : req->external_id)) < 0 ||
@@ -261,8 +264,8 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 		goto out;
 	}
 	path = strchr(strstr(url, "://") + 3, '/');
-	headers[n_headers++] = "Content-Type: application/x-www-form-urlencoded; charset=utf-8";
-	headers[n_headers++] = "Accept: text/xml";
+	headers[n_headers++] = (struct sigv4_header){"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
+	headers[n_headers++] = (struct sigv4_header){"Accept", "text/xml"};
 	if (!web) {
 		const struct sigv4_header to_sign[2] = {
 			{"host", host},
@@ -273,8 +276,8 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 			.path = path,
 			.headers = to_sign,
 			.n_headers = 2,
-			.body = body,
-			.body_len = strlen(body),
+			.body = body.data,
+			.body_len = body.len,
 		};
 		const struct sigv4_params params = {
 			.access_key_id = req->source->access_key_id,
@@ -290,55 +293,29 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 			snprintf(why, whylen, "cannot sign the AssumeRole request");
 			goto out;
 		}
-		if (asprintf(&auth, "Authorization: %s", sig.authorization) < 0)
-			auth = NULL;
-		if (asprintf(&date, "X-Amz-Date: %s", sig.amz_date) < 0)
-			date = NULL;
-		if (!auth || !date) {
-			r = -ENOMEM;
-			goto out;
-		}
-		headers[n_headers++] = auth;
-		headers[n_headers++] = date;
-		if (req->source->session_token) {
-			if (asprintf(&token_header, "X-Amz-Security-Token: %s", req->source->session_token) < 0) {
-				token_header = NULL;
-				r = -ENOMEM;
-				goto out;
-			}
-			headers[n_headers++] = token_header;
-		}
+		headers[n_headers++] = (struct sigv4_header){"Authorization", sig.authorization};
+		headers[n_headers++] = (struct sigv4_header){"X-Amz-Date", sig.amz_date};
+		if (req->source->session_token)
+			headers[n_headers++] = (struct sigv4_header){"X-Amz-Security-Token", req->source->session_token};
 	}
-	struct aws_http_request hreq = {
+	const struct http_request hreq = {
 		.method = "POST",
 		.url = url,
 		.headers = headers,
 		.n_headers = n_headers,
-		.body = body,
-		.body_len = strlen(body),
-		.ca_file = req->ca_file,
-		.connect_timeout_ms = 3000,
-		.timeout_ms = 10000,
+		.body = body.data,
+		.body_len = body.len,
 	};
-	r = aws_http_send(&hreq, &resp);
+	r = http_client_fetch(&opts, &hreq, &resp);
 	if (r < 0) {
 		snprintf(why, whylen, "STS at %.200s did not answer (%s)", req->endpoint, resp.error);
 		goto out;
 	}
 	r = aws_sts_parse(resp.body, resp.body_len, resp.status, req->provider, out, why, whylen);
 out:
-	aws_http_response_deinit(&resp);
+	http_response_deinit(&resp);
 	sigv4_signed_deinit(&sig);
-	if (body) {
-		explicit_bzero(body, strlen(body));
-		free(body);
-	}
-	if (token_header) {
-		explicit_bzero(token_header, strlen(token_header));
-		free(token_header);
-	}
-	free(auth);
-	free(date);
+	buf_deinit(&body);
 	free(url);
 	free(host);
 	return r;
