@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "aws/credentials/aws_credentials.h"
 #include "aws/aws_endpoint.h"
 #include "aws/http_client.h"
 #include "util/env.h"
@@ -159,48 +158,5 @@ int aws_imds_region(char **out, char *why, size_t whylen)
 
 	if (r == 0)
 		rtrim(*out);
-	return r;
-}
-
-int aws_imds_credentials(struct aws_credentials **out, char *why, size_t whylen)
-{
-	char *roles = NULL, *doc = NULL, *path = NULL, *nl;
-	int r;
-
-	*out = NULL;
-	r = aws_imds_get("/latest/meta-data/iam/security-credentials/", &roles, why, whylen);
-	if (r < 0) {
-		if (r == -ENOENT && strstr(why, "HTTP 404"))
-			snprintf(why, whylen, "the instance has no IAM role attached (instance profile)");
-		return r;
-	}
-	/* One role per instance profile: the first line. */
-	nl = strpbrk(roles, "\r\n");
-	if (nl)
-		*nl = '\0';
-	if (!*roles || strpbrk(roles, "/?# %")) {
-		snprintf(why, whylen, "the instance metadata lists no usable role name");
-		r = !*roles ? -ENOENT : -EIO;
-		goto out;
-	}
-	if (asprintf(&path, "/latest/meta-data/iam/security-credentials/%s", roles) < 0) {
-		path = NULL;
-		r = -ENOMEM;
-		goto out;
-	}
-	r = aws_imds_get(path, &doc, why, whylen);
-	if (r < 0)
-		goto out;
-	r = aws_credentials_from_json(doc, "imds", false, out, why, whylen);
-	if (r < 0 && r != -ENOMEM) {
-		char inner[200];
-
-		snprintf(inner, sizeof(inner), "%s", why);
-		snprintf(why, whylen, "role %.64s: %s", roles, inner);
-	}
-out:
-	aws_imds_body_free(roles);
-	aws_imds_body_free(doc);
-	free(path);
 	return r;
 }
