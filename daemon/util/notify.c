@@ -205,18 +205,18 @@ int notify_watchdog_usec(uint64_t *usec)
 
 	*usec = 0;
 	if (!period)
-		return 0;
+		return NOTIFY_WATCHDOG_OFF;
 	/* Set for another process (a parent that exec'd us without clearing it): no keep-alives expected of us. */
 	if (pid) {
 		r = parse_positive(pid, INT_MAX, &v);
 		if (r < 0)
 			return r;
 		if (v != (unsigned long long)getpid())
-			return 0;
+			return NOTIFY_WATCHDOG_OFF;
 	}
 	r = parse_positive(period, UINT64_MAX, &v);
 	if (r < 0)
 		return r;
 	*usec = (uint64_t)v;
-	return 1;
+	return NOTIFY_WATCHDOG_ON;
 }

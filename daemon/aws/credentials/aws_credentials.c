@@ -13,6 +13,7 @@
 
 #include "aws/aws_profile.h"
 #include "util/log.h"
+#include "util/mutex.h"
 #include "util/env.h"
 #include "util/rfc3339.h"
 
@@ -409,43 +410,40 @@ int aws_credentials_provider_get(struct aws_credentials_provider *p, struct aws_
 	int r;
 
 	*out = NULL;
-	r = pthread_mutex_lock(&p->lock);
-	if (r)
-		return -r;
+	mutex_lock(&p->lock);
 	if (cache_serves(p, p->now(), out, &r)) {
-		pthread_mutex_unlock(&p->lock);
+		mutex_unlock(&p->lock);
 		return r;
 	}
-	pthread_mutex_unlock(&p->lock);
+	mutex_unlock(&p->lock);
 
 	/* One fetch at a time; whoever waited here looks at the cache again, it may be fresh now. */
-	r = pthread_mutex_lock(&p->refresh);
-	if (r)
-		return -r;
-	pthread_mutex_lock(&p->lock);
+	mutex_lock(&p->refresh);
+	mutex_lock(&p->lock);
 	now = p->now();
 	if (cache_serves(p, now, out, &r)) {
-		pthread_mutex_unlock(&p->lock);
-		pthread_mutex_unlock(&p->refresh);
+		mutex_unlock(&p->lock);
+		mutex_unlock(&p->refresh);
 		return r;
 	}
 	p->refreshing = true;
-	pthread_mutex_unlock(&p->lock);
+	mutex_unlock(&p->lock);
 
 	r = chain_fetch(p, now, &fresh, tried, sizeof(tried));
 
-	pthread_mutex_lock(&p->lock);
+	mutex_lock(&p->lock);
 	p->refreshing = false;
 	r = fetch_done(p, now, r, fresh, tried, out);
-	pthread_mutex_unlock(&p->lock);
-	pthread_mutex_unlock(&p->refresh);
+	mutex_unlock(&p->lock);
+	mutex_unlock(&p->refresh);
 	return r;
 }
 
 void aws_credentials_provider_invalidate(struct aws_credentials_provider *p)
 {
-	if (!p || pthread_mutex_lock(&p->lock) != 0)
+	if (!p)
 		return;
+	mutex_lock(&p->lock);
 	p->invalidated = true;
-	pthread_mutex_unlock(&p->lock);
+	mutex_unlock(&p->lock);
 }
