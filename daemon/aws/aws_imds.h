@@ -21,6 +21,7 @@ int aws_imds_endpoint(char **out);
  * -EACCES when the metadata request is refused, -EIO for an unexpected answer; why says which (never the token).
  */
 int aws_imds_get(const char *path, char **body, char *why, size_t whylen);
+/* Zeroes and frees a body aws_imds_get() gave. NULL-safe. */
 void aws_imds_body_free(char *body);
 
 /* The instance's region (/latest/meta-data/placement/region). Same codes as aws_imds_get(). */

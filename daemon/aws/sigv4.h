@@ -53,6 +53,7 @@ struct sigv4_signed {
  * The path is signed as sent, percent-encoded once more (SigV4 for every service but S3).
  */
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *params, struct sigv4_signed *out);
+/* Frees what sigv4_sign() put in s. NULL-safe. */
 void sigv4_signed_deinit(struct sigv4_signed *s);
 
 /* The intermediate texts, exposed for the AWS test suite and for debugging (malloc'd into *out). */
