@@ -9,11 +9,11 @@
  * NUL-terminated once allocated (the NUL is not counted in len), so text can be used as a string.
  */
 struct buf {
-	char *data;  /* NULL until the first append */
+	char *data; /* NULL until the first append */
 	size_t len;
 	size_t cap;
-	size_t max;  /* longest content allowed: an append beyond it fails with -EMSGSIZE */
-	bool wipe;   /* holds secrets: memory given back (on growth and deinit) is zeroed first */
+	size_t max; /* longest content allowed: an append beyond it fails with -EMSGSIZE */
+	bool wipe; /* holds secrets: memory given back (on growth and deinit) is zeroed first */
 };
 
 /* Growth doubles from this many bytes. */

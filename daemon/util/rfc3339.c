@@ -82,8 +82,8 @@ int rfc3339_format(int64_t t, char out[static RFC3339_SIZE])
 		return -EINVAL;
 	rfc3339_date_from_days(rfc3339_floor_div(t, SECONDS_PER_DAY), &y, &m, &d);
 	secs = rfc3339_floor_mod(t, SECONDS_PER_DAY);
-	n = snprintf(out, RFC3339_SIZE, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-		(int)(secs % 60));
+	n = snprintf(out, RFC3339_SIZE, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d, (int)(secs / 3600),
+		(int)(secs / 60 % 60), (int)(secs % 60));
 	if (n != RFC3339_SIZE - 1)
 		return -EINVAL;
 	return 0;
@@ -123,9 +123,10 @@ int rfc3339_parse(const char *s, int64_t *out)
 	if (!s || !out)
 		return -EINVAL;
 	if (!digits_read(&p, 4, &year) || !char_read(&p, '-', '-') || !digits_read(&p, 2, &month) ||
-		!char_read(&p, '-', '-') || !digits_read(&p, 2, &day) || !(char_read(&p, 'T', 't') || char_read(&p, ' ', ' ')) ||
-		!digits_read(&p, 2, &hour) || !char_read(&p, ':', ':') || !digits_read(&p, 2, &minute) ||
-		!char_read(&p, ':', ':') || !digits_read(&p, 2, &second))
+		!char_read(&p, '-', '-') || !digits_read(&p, 2, &day) ||
+		!(char_read(&p, 'T', 't') || char_read(&p, ' ', ' ')) || !digits_read(&p, 2, &hour) ||
+		!char_read(&p, ':', ':') || !digits_read(&p, 2, &minute) || !char_read(&p, ':', ':') ||
+		!digits_read(&p, 2, &second))
 		return -EINVAL;
 	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 ||
 		second > 60)

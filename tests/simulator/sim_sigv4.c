@@ -283,8 +283,9 @@ int sim_sigv4_verify(const struct sigv4_request *req, const char *region, const 
 	if (r < 0)
 		goto out;
 	if (strcmp(mine.signed_headers, a.signed_headers) != 0) {
-		why_set(why, whylen, "a signed header is missing, or SignedHeaders is not sorted and unique "
-				     "(SignedHeaders=%s)",
+		why_set(why, whylen,
+			"a signed header is missing, or SignedHeaders is not sorted and unique "
+			"(SignedHeaders=%s)",
 			a.signed_headers);
 		r = -EACCES;
 		goto out;

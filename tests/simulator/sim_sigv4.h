@@ -17,5 +17,5 @@
  * -EINVAL for bad arguments, -ENOMEM, -EIO (OpenSSL).
  */
 int sim_sigv4_verify(const struct sigv4_request *req, const char *region, const char *service, int64_t now,
-	int64_t max_skew, const char *(*lookup_secret)(void *ctx, const char *access_key_id), void *ctx,
-	char *why, size_t whylen);
+	int64_t max_skew, const char *(*lookup_secret)(void *ctx, const char *access_key_id), void *ctx, char *why,
+	size_t whylen);

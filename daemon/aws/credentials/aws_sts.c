@@ -18,6 +18,7 @@
 #define STS_FIELD_MAX 8192
 #define STS_DEPTH_MAX 16
 #define STS_BODY_MAX (256 * 1024)
+#define FORM_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
 enum sts_field {
 	F_NONE,
@@ -264,12 +265,12 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 		goto out;
 	}
 	path = strchr(strstr(url, "://") + 3, '/');
-	headers[n_headers++] = (struct sigv4_header){"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
+	headers[n_headers++] = (struct sigv4_header){"Content-Type", FORM_CONTENT_TYPE};
 	headers[n_headers++] = (struct sigv4_header){"Accept", "text/xml"};
 	if (!web) {
 		const struct sigv4_header to_sign[2] = {
 			{"host", host},
-			{"content-type", "application/x-www-form-urlencoded; charset=utf-8"},
+			{"content-type", FORM_CONTENT_TYPE},
 		};
 		const struct sigv4_request sreq = {
 			.method = "POST",
@@ -296,7 +297,8 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 		headers[n_headers++] = (struct sigv4_header){"Authorization", sig.authorization};
 		headers[n_headers++] = (struct sigv4_header){"X-Amz-Date", sig.amz_date};
 		if (req->source->session_token)
-			headers[n_headers++] = (struct sigv4_header){"X-Amz-Security-Token", req->source->session_token};
+			headers[n_headers++] =
+				(struct sigv4_header){"X-Amz-Security-Token", req->source->session_token};
 	}
 	const struct http_request hreq = {
 		.method = "POST",
