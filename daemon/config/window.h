@@ -15,8 +15,9 @@
  */
 int window_start(const struct report_config *r, int64_t now, int64_t *start);
 
-/* Formats UTC seconds as "2026-11-01T00:00:00Z" (needs 21 bytes). Returns 0 or -EINVAL. */
+/*
+ * Transition: rfc3339_format() and rfc3339_parse() (util/rfc3339.h) under their old names, kept only for
+ * deadline/poller.c and deadline/deadline_api.c; remove once those call util/rfc3339 directly.
+ */
 int window_format_rfc3339(int64_t t, char out[static 21]);
-
-/* Parses RFC 3339 ("2026-11-01T00:00:00Z", "...T00:00:00.123+05:30"). Returns 0 or -EINVAL. */
 int window_parse_rfc3339(const char *s, int64_t *out);
