@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "web/http_server.h"
 #include "util/log.h"
+#include "util/mutex.h"
 #include "metrics/metrics.h"
 #include "util/notify.h"
 #include "deadline/poller.h"
@@ -191,11 +192,11 @@ static int web_reload_ask(void *ctx, char *err, size_t errlen)
 	struct web_reload *w = ctx;
 	int outcome;
 
-	pthread_mutex_lock(&w->lock);
+	mutex_lock(&w->lock);
 	while (w->asked && !w->stopping)
 		pthread_cond_wait(&w->answered, &w->lock); /* one at a time */
 	if (w->stopping) {
-		pthread_mutex_unlock(&w->lock);
+		mutex_unlock(&w->lock);
 		return -ECANCELED;
 	}
 	w->asked = true;
@@ -207,7 +208,7 @@ static int web_reload_ask(void *ctx, char *err, size_t errlen)
 	snprintf(err, errlen, "%s", w->why);
 	w->asked = false;
 	pthread_cond_broadcast(&w->answered);
-	pthread_mutex_unlock(&w->lock);
+	mutex_unlock(&w->lock);
 	return outcome;
 }
 
@@ -216,16 +217,16 @@ static bool web_reload_asked(struct web_reload *w)
 {
 	bool asked;
 
-	pthread_mutex_lock(&w->lock);
+	mutex_lock(&w->lock);
 	asked = w->asked && !w->done;
-	pthread_mutex_unlock(&w->lock);
+	mutex_unlock(&w->lock);
 	return asked;
 }
 
 /* Main thread: the outcome for the request waiting (see web_reload_asked), or stopping (outcome < 0). */
 static void web_reload_answer(struct web_reload *w, int outcome, const char *why)
 {
-	pthread_mutex_lock(&w->lock);
+	mutex_lock(&w->lock);
 	if (outcome < 0) {
 		w->stopping = true;
 	} else {
@@ -234,7 +235,7 @@ static void web_reload_answer(struct web_reload *w, int outcome, const char *why
 		snprintf(w->why, sizeof(w->why), "%s", why);
 	}
 	pthread_cond_broadcast(&w->answered);
-	pthread_mutex_unlock(&w->lock);
+	mutex_unlock(&w->lock);
 }
 
 /*

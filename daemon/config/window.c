@@ -53,13 +53,3 @@ int window_start(const struct report_config *r, int64_t now, int64_t *start)
 	*start = first * SECONDS_PER_DAY - offset;
 	return 0;
 }
-
-int window_format_rfc3339(int64_t t, char out[static 21])
-{
-	return rfc3339_format(t, out);
-}
-
-int window_parse_rfc3339(const char *s, int64_t *out)
-{
-	return rfc3339_parse(s, out);
-}

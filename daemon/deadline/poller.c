@@ -20,6 +20,7 @@
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 /* How much nicer than the rest of the process a farm thread runs (see lower_priority). */
 #define WORKER_NICENESS 10
@@ -55,25 +56,14 @@ struct poller {
 	size_t n_workers;
 };
 
-/* A default mutex only fails to lock or unlock when the program is already broken: stop there, loudly. */
 static void poller_lock(struct poller *p)
 {
-	int r = pthread_mutex_lock(&p->lock);
-
-	if (r) {
-		log_error("component=poller op=lock error=\"%s\"", strerror(r));
-		abort();
-	}
+	mutex_lock(&p->lock);
 }
 
 static void poller_unlock(struct poller *p)
 {
-	int r = pthread_mutex_unlock(&p->lock);
-
-	if (r) {
-		log_error("component=poller op=unlock error=\"%s\"", strerror(r));
-		abort();
-	}
+	mutex_unlock(&p->lock);
 }
 
 static bool poller_stopping(struct poller *p)

@@ -14,6 +14,7 @@
 #include "deadline/schedule.h"
 #include "metrics/usage.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/notify.h"
 
 /* Polling an aggregation: 0.5 s growing to 15 s, for at most 30 minutes. */
@@ -415,7 +416,7 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
 {
 	char start[21], end[21];
 
-	if (window_format_rfc3339(start_time, start) < 0 || window_format_rfc3339(end_time, end) < 0)
+	if (rfc3339_format(start_time, start) < 0 || rfc3339_format(end_time, end) < 0)
 		return -EINVAL;
 	struct deadline_start_request req = {
 		.farm_id = rf->farm->id,
@@ -540,7 +541,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	r = window_start(rc, now, &start);
 	if (r < 0)
 		goto out;
-	if (window_format_rfc3339(start, start_text) < 0 || window_format_rfc3339(now, end_text) < 0) {
+	if (rfc3339_format(start, start_text) < 0 || rfc3339_format(now, end_text) < 0) {
 		r = -EINVAL;
 		goto out;
 	}
