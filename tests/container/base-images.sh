@@ -6,7 +6,7 @@
 # images are), and buildah commits it as docker.io/library/debian:TAG in STORAGE_ROOT, where
 # `buildah bud --pull=never` finds it for the Containerfile's FROM lines. The tarballs are cached in
 # CACHE_DIR/DATE (one a day, so that security updates arrive); an image already committed from today's
-# tarball is kept.
+# tarball is kept; new ones replace every image of STORAGE_ROOT (its build cache included).
 set -euo pipefail
 storage=$1 runroot=$2 cache=$3
 day=$(date -u +%Y%m%d)
@@ -32,35 +32,39 @@ slim_excludes=(
 
 b() { buildah --root "$storage" --runroot "$runroot" "$@"; }
 
+current() { # tag -> true when the committed image was made from today's tarball
+  [ "$(b inspect --type image --format '{{index .ImageAnnotations "org.debian.tarball-mtime"}}' \
+       "docker.io/library/debian:$1" 2>/dev/null)" = "$(stat -c %Y "$cache/$day/$1.tar")" ]
+}
+
 for tag in "$suite" "$suite-slim"; do
   tarball="$cache/$day/$tag.tar"
+  [ -s "$tarball" ] && continue
+  extra=()
+  [ "$tag" = "$suite-slim" ] && extra=("${slim_excludes[@]}")
+  echo "base-images: mmdebstrap $tag -> $tarball" >&2
+  # merged /usr set up by mmdebstrap's hook (as Debian's images are), not by the usrmerge package and the perl
+  # it pulls in; apt's lists removed as in the official images: the Containerfile runs apt-get update itself.
+  mmdebstrap --quiet --variant=minbase --format=tar "${extra[@]}" \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    "$suite" "$tarball.part" "${mirrors[@]}"
+  mv "$tarball.part" "$tarball"
+done
+
+if current "$suite" && current "$suite-slim"; then
+  echo "base-images: docker.io/library/debian:$suite and :$suite-slim are up to date" >&2
+  exit 0
+fi
+# New base images make every image and cached build layer in this storage stale: start it afresh, so that it
+# holds one day's images at the most.
+b rmi --all --force >/dev/null 2>&1 || true
+for tag in "$suite" "$suite-slim"; do
   name="docker.io/library/debian:$tag"
-  if [ ! -s "$tarball" ]; then
-    extra=()
-    [ "$tag" = "$suite-slim" ] && extra=("${slim_excludes[@]}")
-    echo "base-images: mmdebstrap $tag -> $tarball" >&2
-    # merged /usr set up by mmdebstrap's hook (as Debian's images are), not by the usrmerge package and the perl
-    # it pulls in; apt's lists removed as in the official images: the Containerfile runs apt-get update itself.
-    mmdebstrap --quiet --variant=minbase --format=tar "${extra[@]}" \
-      --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-      --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-      "$suite" "$tarball.part" "${mirrors[@]}"
-    mv "$tarball.part" "$tarball"
-  fi
-  stamp=$(stat -c %Y "$tarball")
-  if [ "$(b inspect --type image --format '{{index .ImageAnnotations "org.debian.tarball-mtime"}}' "$name" 2>/dev/null)" = "$stamp" ]; then
-    echo "base-images: $name is up to date" >&2
-    continue
-  fi
   echo "base-images: committing $name" >&2
   ctr=$(b from scratch)
-  b add --quiet "$ctr" "$tarball" / >/dev/null
+  b add --quiet "$ctr" "$cache/$day/$tag.tar" / >/dev/null
   b config --cmd /bin/bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --annotation "org.debian.tarball-mtime=$stamp" "$ctr"
+    --annotation "org.debian.tarball-mtime=$(stat -c %Y "$cache/$day/$tag.tar")" "$ctr"
   b commit --quiet --rm "$ctr" "$name" >/dev/null
-  committed=1
 done
-# New base images make every cached build layer stale: drop the untagged ones so that the storage stays small.
-if [ -n "${committed:-}" ]; then
-  b rmi --prune >/dev/null 2>&1 || true
-fi

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.environ.get("SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 HERE = os.path.join(ROOT, "tests", "deploy")
@@ -72,7 +73,8 @@ def main():
     if not node or not npm:
         print("SKIP: node and npm are not installed (apt-get install nodejs npm): the schemas are not checked")
         return 1 if failures else SKIP
-    npm_dir = os.environ.get("NPM_DIR") or os.path.join(HERE, "node_modules-build")
+    # Outside the source tree: the Containerfile copies tests/ into its build stage.
+    npm_dir = os.environ.get("NPM_DIR") or os.path.join(tempfile.gettempdir(), "deadline-cloud-exporter-npm")
     npm_ci(npm_dir)
     p = subprocess.run([node, os.path.join(HERE, "validate.js"), ROOT, npm_dir])
     check(p.returncode == 0, "tests/deploy/validate.js passes")
