@@ -197,6 +197,7 @@ struct metrics_store {
 	/* Bumped (under lock) by every change of what self_render() prints; the cache is valid while equal. */
 	uint64_t self_gen;
 	struct self_cache *self;
+	struct metrics_buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
 	struct request_counter *counters;
 	size_t n_counters, cap_counters;
 	struct event_family events[METRICS_COUNTER_COUNT];
@@ -1090,6 +1091,7 @@ void metrics_store_free(struct metrics_store *s)
 	/* Scrapes still in flight hold their own reference. */
 	body_unref(s->body);
 	self_cache_unref(s->self);
+	metrics_buf_deinit(&s->inventory); /* inventory hook (h11-inventory) */
 	free(s->version);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->build_lock);
@@ -1331,6 +1333,22 @@ out:
 	mutex_unlock(&s->lock);
 }
 
+/* >>> inventory hook (h11-inventory) */
+int metrics_store_set_inventory(struct metrics_store *s, const char *text, size_t len)
+{
+	struct metrics_buf copy = {0};
+
+	if (len && metrics_buf_append(&copy, text, len) < 0)
+		return -ENOMEM;
+	mutex_lock(&s->lock);
+	metrics_buf_deinit(&s->inventory);
+	s->inventory = copy;
+	s->self_gen++;
+	mutex_unlock(&s->lock);
+	return 0;
+}
+/* <<< inventory hook */
+
 bool metrics_store_ready(struct metrics_store *s)
 {
 	bool ready;
@@ -1388,6 +1406,9 @@ static int self_render(struct metrics_store *s, struct metrics_buf *b)
 	};
 	char value[64];
 
+	/* inventory hook (h11-inventory): the inventory's families, rendered whole by metrics/inventory.c */
+	if (s->inventory.len && metrics_buf_append(b, s->inventory.data, s->inventory.len) < 0)
+		return -ENOMEM;
 	for (size_t f = 0; f < sizeof(pair_families) / sizeof(pair_families[0]); f++) {
 		bool header = false;
 		for (size_t i = 0; i < s->n_entries; i++) {
