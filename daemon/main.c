@@ -126,9 +126,10 @@ static int args_parse(int argc, char **argv, struct args *a)
 
 /*
  * Loads and validates path: every check of the file's content is there (config_load()), so --check-config,
- * start-up and SIGHUP accept and refuse the same files. Returns 0 with *out, or -errno (problems printed).
+ * start-up, SIGHUP and POST /-/reload accept and refuse the same files. Returns 0 with *out, or -errno (the
+ * problems printed, and copied into why when given).
  */
-static int config_read(struct config **out, const char *path)
+static int config_read(struct config **out, const char *path, char *why, size_t whylen)
 {
 	char err[8192];
 	int r;
@@ -140,6 +141,8 @@ static int config_read(struct config **out, const char *path)
 		fputs(err, stderr);
 		if (err[0] && err[strlen(err) - 1] != '\n')
 			fputc('\n', stderr);
+		if (why && whylen)
+			snprintf(why, whylen, "%s", err);
 	}
 	return r;
 }
@@ -165,8 +168,76 @@ struct runtime {
 	struct metrics_store *store;
 	struct inventory_board *inventory; /* the farms' inventories, shown through store */
 	struct http_server *server;
+	struct http_server *retired; /* replaced by a POST /-/reload; freed once its answer is out (main loop) */
 	struct poller *poller;
 };
+
+/*
+ * POST /-/reload: the request's thread asks the main thread, which alone reloads (as for SIGHUP), and waits
+ * for the outcome of a reload that started after it asked.
+ */
+struct web_reload {
+	pthread_mutex_t lock;
+	pthread_cond_t answered;
+	pthread_t main_thread;
+	bool asked, done, stopping;
+	int outcome;
+	char why[1024];
+};
+
+static struct web_reload web_reload = {.lock = PTHREAD_MUTEX_INITIALIZER, .answered = PTHREAD_COND_INITIALIZER};
+
+/* http_server_lifecycle.reload: runs in a request's thread. */
+static int web_reload_ask(void *ctx, char *err, size_t errlen)
+{
+	struct web_reload *w = ctx;
+	int outcome;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->asked && !w->stopping)
+		pthread_cond_wait(&w->answered, &w->lock); /* one at a time */
+	if (w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		return -ECANCELED;
+	}
+	w->asked = true;
+	w->done = false;
+	pthread_kill(w->main_thread, SIGHUP);
+	while (!w->done && !w->stopping)
+		pthread_cond_wait(&w->answered, &w->lock);
+	outcome = w->done ? w->outcome : -ECANCELED;
+	snprintf(err, errlen, "%s", w->why);
+	w->asked = false;
+	pthread_cond_broadcast(&w->answered);
+	pthread_mutex_unlock(&w->lock);
+	return outcome;
+}
+
+/* Main thread: whether a request is waiting for the reload about to start. */
+static bool web_reload_asked(struct web_reload *w)
+{
+	bool asked;
+
+	pthread_mutex_lock(&w->lock);
+	asked = w->asked && !w->done;
+	pthread_mutex_unlock(&w->lock);
+	return asked;
+}
+
+/* Main thread: the outcome for the request waiting (see web_reload_asked), or stopping (outcome < 0). */
+static void web_reload_answer(struct web_reload *w, int outcome, const char *why)
+{
+	pthread_mutex_lock(&w->lock);
+	if (outcome < 0) {
+		w->stopping = true;
+	} else {
+		w->done = true;
+		w->outcome = outcome;
+		snprintf(w->why, sizeof(w->why), "%s", why);
+	}
+	pthread_cond_broadcast(&w->answered);
+	pthread_mutex_unlock(&w->lock);
+}
 
 /*
  * Region and endpoint for cfg. Only what the file alone cannot tell is decided here, which is why
@@ -221,7 +292,7 @@ static bool same_string(const char *a, const char *b)
  * is rejected and the running one goes on untouched. Otherwise reports whose definition did not change
  * keep their figures and schedule, changed ones start afresh, removed ones disappear.
  */
-static void runtime_reload(struct runtime *rt, const char *path, const char *listen_override)
+static int runtime_reload(struct runtime *rt, const char *path, const char *listen_override, char *why, size_t whylen)
 {
 	struct config *cfg = NULL;
 	struct http_server *server = NULL;
@@ -232,26 +303,32 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 	size_t kept = 0, changed = 0, removed = 0;
 
 	notify_reloading();
-	if (config_read(&cfg, path) < 0) {
+	if (config_read(&cfg, path, why, whylen) < 0) {
 		notify_ready();
 		log_error("op=reload status=rejected file=%s error=\"configuration not valid (errors above); the running "
 			  "configuration stays\"",
 			path);
-		return;
+		return HTTP_SERVER_RELOAD_REJECTED;
 	}
 	if (listen_override) {
 		free(cfg->listen);
 		cfg->listen = strdup(listen_override);
-		if (!cfg->listen)
+		if (!cfg->listen) {
+			snprintf(why, whylen, "%s", strerror(ENOMEM));
 			goto reject;
+		}
 	}
-	if (runtime_resolve(cfg, &region, &endpoint) < 0)
+	if (runtime_resolve(cfg, &region, &endpoint) < 0) {
+		snprintf(why, whylen, "no usable AWS region or Deadline Cloud endpoint (see the log)");
 		goto reject;
+	}
 	if (strcmp(cfg->listen, rt->cfg->listen) != 0) {
+		const struct http_server_lifecycle lifecycle = {web_reload_ask, &web_reload};
 		err[0] = '\0';
-		int r = http_server_new(&server, cfg->listen, &cfg->web, rt->store, err, sizeof(err));
+		int r = http_server_new(&server, cfg->listen, &cfg->web, rt->store, &lifecycle, err, sizeof(err));
 		if (r < 0) {
 			log_error("op=reload status=rejected listen=%s error=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
+			snprintf(why, whylen, "%s", err[0] ? err : strerror(-r));
 			goto reject;
 		}
 	} else {
@@ -262,6 +339,7 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 			log_error("op=reload status=rejected error=\"web settings not usable, the old certificate and users "
 				  "stay: %s\"",
 				err);
+			snprintf(why, whylen, "web settings not usable: %s", err);
 			goto reject;
 		}
 		if (r == HTTP_SERVER_RESTART_NEEDED)
@@ -270,10 +348,14 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 	/* The chain depends on the profile, the region (STS) and the CA bundle: a new one when any changed. */
 	if ((!same_string(cfg->profile, rt->cfg->profile) || strcmp(region, rt->region) != 0 ||
 		    !same_string(aws_ca_bundle(cfg->ca_file), aws_ca_bundle(rt->cfg->ca_file))) &&
-		aws_credentials_provider_new(&creds, cfg->profile, region, aws_ca_bundle(cfg->ca_file)) < 0)
+		aws_credentials_provider_new(&creds, cfg->profile, region, aws_ca_bundle(cfg->ca_file)) < 0) {
+		snprintf(why, whylen, "cannot set up the AWS credentials (see the log)");
 		goto reject;
-	if (runtime_poller(rt, cfg, region, endpoint, creds ? creds : rt->creds, &poller) < 0)
+	}
+	if (runtime_poller(rt, cfg, region, endpoint, creds ? creds : rt->creds, &poller) < 0) {
+		snprintf(why, whylen, "cannot set up the poller (see the log)");
 		goto reject;
+	}
 
 	/* From here on the new configuration is applied; nothing below can fail half-way. */
 	poller_stop(rt->poller);
@@ -303,7 +385,8 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 		rt->creds = creds;
 	}
 	if (server) {
-		http_server_free(rt->server);
+		/* The old server may be the one a POST /-/reload waits on: freed once that is answered. */
+		rt->retired = rt->server;
 		rt->server = server;
 	}
 	free(rt->region);
@@ -318,7 +401,7 @@ static void runtime_reload(struct runtime *rt, const char *path, const char *lis
 		cfg->n_farms, cfg->n_reports, kept, changed, removed, cfg->listen);
 	notify_status("serving %zu farm(s), %zu report(s) on %s; reloaded", cfg->n_farms, cfg->n_reports, cfg->listen);
 	notify_ready();
-	return;
+	return HTTP_SERVER_RELOAD_APPLIED;
 reject:
 	notify_ready();
 	poller_free(poller);
@@ -327,6 +410,9 @@ reject:
 	free(region);
 	free(endpoint);
 	config_free(cfg);
+	if (!why[0])
+		snprintf(why, whylen, "rejected (see the log); the running configuration stays");
+	return HTTP_SERVER_RELOAD_REJECTED;
 }
 
 int main(int argc, char **argv)
@@ -350,7 +436,7 @@ int main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	mallopt(M_ARENA_MAX, 2);
 
-	if (config_read(&rt.cfg, a.config_path) < 0)
+	if (config_read(&rt.cfg, a.config_path, NULL, 0) < 0)
 		return EXIT_BAD_CONFIG;
 	if (a.listen) {
 		char *listen = strdup(a.listen);
@@ -409,7 +495,9 @@ int main(int argc, char **argv)
 	 * form, the certificate and its key, the users' hashes) config_load() has checked the same way.
 	 */
 	err[0] = '\0';
-	r = http_server_new(&rt.server, rt.cfg->listen, &rt.cfg->web, rt.store, err, sizeof(err));
+	web_reload.main_thread = pthread_self();
+	const struct http_server_lifecycle lifecycle = {web_reload_ask, &web_reload};
+	r = http_server_new(&rt.server, rt.cfg->listen, &rt.cfg->web, rt.store, &lifecycle, err, sizeof(err));
 	if (r < 0) {
 		log_error("op=listen status=error listen=%s error=\"%s\"", rt.cfg->listen, err[0] ? err : strerror(-r));
 		goto out;
@@ -438,13 +526,30 @@ int main(int argc, char **argv)
 			.tv_nsec = (long)((keepalive - (double)(time_t)keepalive) * 1e9)};
 		int sig = sigtimedwait(&signals, NULL, &wait);
 		if (sig < 0) {
+			/* A server replaced by a POST /-/reload: its answer has long been sent now. */
+			http_server_free(rt.retired);
+			rt.retired = NULL;
 			if (watchdog_usec && poller_alive(rt.poller, WATCHDOG_MAX_SILENCE_S))
 				notify_watchdog();
 			continue;
 		}
 		if (sig == SIGHUP) {
-			log_info("op=reload status=started file=%s", a.config_path);
-			runtime_reload(&rt, a.config_path, a.listen);
+			char why[1024] = "";
+			bool asked = web_reload_asked(&web_reload);
+			http_server_free(rt.retired);
+			rt.retired = NULL;
+			log_info("op=reload status=started file=%s from=%s", a.config_path, asked ? "http" : "signal");
+			r = runtime_reload(&rt, a.config_path, a.listen, why, sizeof(why));
+			/*
+			 * A server replaced here may be carrying the answer to the POST /-/reload that asked: stopping it
+			 * now would cut that answer off, so it goes at the next wake-up (at most keepalive seconds).
+			 */
+			if (asked) {
+				web_reload_answer(&web_reload, r, why);
+			} else {
+				http_server_free(rt.retired);
+				rt.retired = NULL;
+			}
 			continue;
 		}
 		log_info("op=stop signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -453,7 +558,10 @@ int main(int argc, char **argv)
 	}
 	status = EXIT_CLEAN;
 out:
+	/* A POST /-/reload still waiting is let go, or stopping its server would wait for it forever. */
+	web_reload_answer(&web_reload, -ECANCELED, "stopping");
 	poller_free(rt.poller);
+	http_server_free(rt.retired);
 	http_server_free(rt.server);
 	inventory_board_free(rt.inventory);
 	metrics_store_free(rt.store);

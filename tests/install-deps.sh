@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential meson ninja-build pkg-config
-  libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev libdeflate-dev libisal-dev libexpat1-dev
+  libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev libisal-dev libexpat1-dev
   libgnutls28-dev libcrypt-dev scdoc
   python3 curl ca-certificates
 )

@@ -104,6 +104,7 @@ struct web_config {
 	unsigned connection_timeout_seconds; /* of inactivity, default CONFIG_WEB_DEFAULT_TIMEOUT_SECONDS */
 	size_t max_request_size; /* bytes of request line and headers, default CONFIG_WEB_DEFAULT_MAX_REQUEST_SIZE */
 	bool health_without_auth; /* /-/healthy answers without credentials (default true) */
+	bool enable_lifecycle; /* POST /-/reload reloads the configuration (default false) */
 };
 
 /* The defaults of every web setting (no TLS, no users); config_load() starts from them. */
@@ -153,9 +154,3 @@ bool config_identity_store_id_valid(const char *s);
 /* Parses "UTC+05:30" (the API's exact 9-character form) into minutes. Returns 0 or -EINVAL. */
 int config_timezone_parse(const char *s, int *offset_minutes);
 
-/*
- * Parses a listen address "host:port" or "[v6addr]:port" (port 0 to 65535; 0 lets the system pick).
- * host (may be NULL) receives the host without brackets. Returns 0, or -EINVAL for a malformed address
- * or a host longer than hostlen - 1. web.listen and --listen follow this.
- */
-int config_listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port);

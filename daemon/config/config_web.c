@@ -8,93 +8,7 @@
 #include "config/config.h"
 #include "config/config_private.h"
 #include "config/tls_cert.h"
-
-#define CONFIG_HOST_MAX 253
-
-static bool host_name_valid(const char *h, size_t n)
-{
-	if (n == 0 || n > CONFIG_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
-			return false;
-	}
-	return true;
-}
-
-static bool host_v6_valid(const char *h, size_t n)
-{
-	bool colon = false, zone = false;
-
-	if (n == 0 || n > CONFIG_HOST_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (zone) {
-			/* An interface name after '%': "[fe80::1%eth0]". */
-			if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '_' && h[i] != '.')
-				return false;
-		} else if (h[i] == '%') {
-			zone = true;
-			if (i + 1 == n)
-				return false;
-		} else if (h[i] == ':') {
-			colon = true;
-		} else if (!is_hex(h[i]) && h[i] != '.') {
-			return false;
-		}
-	}
-	return colon;
-}
-
-int config_listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-	const char *h, *p;
-	size_t hlen;
-	unsigned long v = 0;
-
-	if (!s)
-		return -EINVAL;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		if (!host_v6_valid(h, hlen))
-			return -EINVAL;
-		p = close + 2;
-	} else {
-		const char *colon = strchr(s, ':');
-
-		/* A second ':' means a bare IPv6 address: it needs brackets. */
-		if (!colon || strchr(colon + 1, ':'))
-			return -EINVAL;
-		h = s;
-		hlen = (size_t)(colon - s);
-		if (!host_name_valid(h, hlen))
-			return -EINVAL;
-		p = colon + 1;
-	}
-	if (!*p || strlen(p) > 5)
-		return -EINVAL;
-	for (const char *c = p; *c; c++) {
-		if (!is_digit(*c))
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(*c - '0');
-	}
-	if (v > 65535)
-		return -EINVAL;
-	if (host) {
-		if (hostlen <= hlen)
-			return -EINVAL;
-		memcpy(host, h, hlen);
-		host[hlen] = '\0';
-	}
-	if (port)
-		*port = (uint16_t)v;
-	return 0;
-}
+#include "util/listen_addr.h"
 
 void web_config_defaults(struct web_config *web)
 {
@@ -267,14 +181,14 @@ static void parse_web_users(struct loader *l, const config_setting_t *s)
 
 /*
  * web = { listen; tls_cert_file; tls_key_file; tls_min_version; basic_auth_users; max_connections;
- *         connection_timeout; max_request_size; health_without_auth; }
+ *         connection_timeout; max_request_size; health_without_auth; enable_lifecycle; }
  */
 void parse_web(struct loader *l, const config_setting_t *web)
 {
 	struct config *cfg = l->cfg;
 	const config_setting_t *min_version = NULL;
 	const char *known = "listen, tls_cert_file, tls_key_file, tls_min_version, basic_auth_users, max_connections, "
-			    "connection_timeout, max_request_size, health_without_auth";
+			    "connection_timeout, max_request_size, health_without_auth, enable_lifecycle";
 
 	if (!setting_is_group(l, web, "web", "{ listen = \"127.0.0.1:9753\"; }"))
 		return;
@@ -294,12 +208,14 @@ void parse_web(struct loader *l, const config_setting_t *web)
 			v = setting_string(l, s, path);
 			if (!v)
 				continue;
-			if (config_listen_parse(v, NULL, 0, NULL) < 0) {
+			char why[96];
+
+			if (listen_addr_parse(v, NULL, why, sizeof(why)) < 0) {
 				config_error_at(l, s,
-					"web.listen: invalid address %s: expected host:port such as "
+					"web.listen: invalid address %s (%s): expected host:port such as "
 					"\"127.0.0.1:9753\", "
 					"\"0.0.0.0:9753\" or \"[::]:9753\"",
-					config_quote(&q, v));
+					config_quote(&q, v), why);
 				continue;
 			}
 			free(cfg->listen);
@@ -351,6 +267,8 @@ void parse_web(struct loader *l, const config_setting_t *web)
 			cfg->web.connection_timeout_seconds = (unsigned)secs;
 		} else if (strcmp(name, "health_without_auth") == 0) {
 			setting_bool(l, s, path, &cfg->web.health_without_auth);
+		} else if (strcmp(name, "enable_lifecycle") == 0) {
+			setting_bool(l, s, path, &cfg->web.enable_lifecycle);
 		} else {
 			config_unknown_setting(l, s, "web", known);
 		}

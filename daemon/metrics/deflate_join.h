@@ -1,45 +1,57 @@
-/* deflate_join: a one-shot raw deflate, made into a piece that can be followed by another */
+/* deflate_join: raw deflate pieces that join into one gzip member, and that member's header, crc and trailer */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
- * Compresses in[0..n) into a raw deflate stream that does NOT end the stream: its last
- * block is not final and an empty stored block follows, so it ends byte-aligned, exactly as zlib's
- * Z_SYNC_FLUSH would leave it. Such pieces can be concatenated, and a final empty block closes the stream.
+ * A piece is a raw deflate stream that does NOT end the stream: its last block is not final and an empty
+ * stored block follows, so it ends byte-aligned (zlib's Z_SYNC_FLUSH). Pieces compressed independently can
+ * be concatenated in any order; a final piece (or the empty final block 0x03 0x00) closes the stream. The
+ * shared gzip body of /metrics is made that way: each report's text is compressed once, when it is published,
+ * and a scrape only lists the pieces between a gzip header and a trailer.
  *
- * Two engines, fastest first. ISA-L (Intel's igzip, when built with it) writes such a piece itself: its level 1
- * does 188 MB of exposition text in 0.14-0.17 s to 18.5 MB. libdeflate (level 1: 0.48 s, 18.8 MB; zlib's level 3
- * takes 0.9-1.05 s to 20.2 MB) writes only whole streams, with the last block marked final; where that block
- * starts is found by walking the stream's blocks (Huffman headers and symbols, no output written), which adds
- * about a quarter. The walk is kept for builds without ISA-L and should ISA-L ever fail.
- *
- * Returns 0 with *out (malloc'd) and *out_len, -ENOMEM, or -EIO should the walk not understand the stream
- * (never expected: the caller may then use zlib instead).
+ * Two engines. ISA-L's igzip (when built with it, -Disal) writes such a piece itself at its level 1: 188 MB
+ * of exposition text in 0.14-0.17 s to 18.5 MB. zlib does the same with Z_SYNC_FLUSH, several times slower.
  */
 struct deflate_join;
 
 enum deflate_join_engine {
-	DEFLATE_JOIN_AUTO,	/* ISA-L for level 1 when built with it, libdeflate otherwise */
-	DEFLATE_JOIN_LIBDEFLATE,
-	DEFLATE_JOIN_ISAL,	/* its level 1 whatever the level; NULL (ENOTSUP) when built without ISA-L */
+	DEFLATE_JOIN_AUTO, /* ISA-L when built with it, zlib otherwise */
+	DEFLATE_JOIN_ZLIB,
+	DEFLATE_JOIN_ISAL, /* -ENOTSUP when built without ISA-L */
 };
 
-/* A compressor at libdeflate's level (1-12); one per thread. NULL on -ENOMEM. */
-struct deflate_join *deflate_join_new(int level);
-struct deflate_join *deflate_join_new_engine(int level, enum deflate_join_engine engine);
-bool deflate_join_isal_available(void);
+/* How a zlib one-shot ends: open (a piece another can follow) or final (the stream's end). */
+enum deflate_join_end {
+	DEFLATE_JOIN_OPEN,
+	DEFLATE_JOIN_FINAL,
+};
+
+/* A compressor with its engine's state, reused for every piece; one per thread. 0, -ENOMEM or -ENOTSUP. */
+int deflate_join_new(struct deflate_join **out, enum deflate_join_engine engine);
+/* NULL-safe. */
 void deflate_join_free(struct deflate_join *j);
-
-int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len);
-
-/* CRC-32 (the gzip trailer's), as zlib's crc32() computes it, faster. Start from 0. */
-unsigned long deflate_join_crc32(unsigned long crc, const void *data, size_t len);
+/* True when built with ISA-L. */
+bool deflate_join_isal_available(void);
 
 /*
- * The walk alone, exposed for tests: in[0..len) is a whole raw deflate stream; on success *final_bit is the bit
- * offset of its final block's header and *end_bit the offset just past that block's end-of-block code.
- * Returns 0, or -EIO for a stream it cannot walk (truncated, invalid codes, no final block).
+ * Compresses in[0..n) into a piece: *out (malloc'd, the caller frees it) and *out_len. Should ISA-L ever
+ * refuse, zlib does it. Returns 0, -ENOMEM, or -EINVAL (zlib refused).
  */
-int deflate_join_walk(const unsigned char *in, size_t len, size_t *final_bit, size_t *end_bit);
+int deflate_join_compress(struct deflate_join *j, const void *in, size_t n, unsigned char **out, size_t *out_len);
+
+/* A zlib one-shot at level (0-9) for small texts: a piece (OPEN) or the stream's last part (FINAL). */
+int deflate_join_zlib(
+	const void *in, size_t n, int level, enum deflate_join_end end, unsigned char **out, size_t *out_len);
+
+/* CRC-32 of gzip's trailer (zlib's crc32()): start from 0. ISA-L's when built with it (faster), else zlib's. */
+uint32_t deflate_join_crc32(uint32_t crc, const void *data, size_t len);
+/* The CRC-32 of two texts one after the other, from theirs and the second's length. */
+uint32_t deflate_join_crc32_combine(uint32_t crc1, uint32_t crc2, size_t len2);
+
+/* The 10 bytes that open a gzip member: deflate, no name, no time, OS Unix. */
+extern const unsigned char deflate_join_gzip_header[10];
+/* The 8 bytes that close it: the text's CRC-32 and its length modulo 2^32. */
+void deflate_join_gzip_trailer(unsigned char out[8], uint32_t crc, size_t len);

@@ -1,4 +1,4 @@
-/* metrics: the store of immutable per-report snapshots (swapped atomically) and the pure text renderer */
+/* metrics: the store of per-report snapshots (swapped atomically), scrapes of them, the text buffer they use */
 #pragma once
 
 #include <stdbool.h>
@@ -31,9 +31,6 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
 	struct usage_table *t, int64_t now, double duration_seconds);
 
-/* For tests: render a publish on exactly n threads (0: as many as the CPUs allow, the default). */
-void metrics_render_threads(size_t n);
-
 /* A refresh of (farm, report) failed: up=0, duration set, previous figures kept. Thread-safe. */
 void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char *report, double duration_seconds);
 
@@ -61,8 +58,8 @@ enum metrics_counter {
 };
 
 /* Adds delta to the counter with these label values (as many as the family has). Thread-safe. */
-void metrics_store_count(struct metrics_store *s, enum metrics_counter c, const char *const *label_values,
-	uint64_t delta);
+void metrics_store_count(
+	struct metrics_store *s, enum metrics_counter c, const char *const *label_values, uint64_t delta);
 
 /*
  * Forgets (farm, report): its figures and health go, as if it had never been declared (a report whose
@@ -90,17 +87,25 @@ struct metrics_scrape {
 	void *refs[4]; /* private */
 };
 
+/* Fills *out (zeroed on failure). Thread-safe. Returns 0, -EINVAL or -ENOMEM. */
 int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scrape *out);
+/* Drops what the scrape held; sc is zeroed. NULL-safe. */
 void metrics_scrape_release(struct metrics_scrape *sc);
 
-/*
- * Appends v to buf escaped as a label value of the text format (\\, \", \n). Bytes that are not
- * valid UTF-8 are replaced by U+FFFD so the output always parses. Returns 0 or -ENOMEM.
- */
+/* A growing text buffer, zero-initialised: {0}. */
 struct metrics_buf {
 	char *data;
 	size_t len, cap;
 };
+/* Appends s[0..n). Returns 0 or -ENOMEM. */
 int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n);
+/*
+ * Appends v escaped as a label value of the text format (\\, \", \n). Bytes that are not valid UTF-8 are
+ * replaced by U+FFFD so the output always parses. Returns 0 or -ENOMEM.
+ */
 int metrics_buf_escape_label(struct metrics_buf *b, const char *v);
+/* Frees the text; b is empty again. NULL-safe. */
 void metrics_buf_deinit(struct metrics_buf *b);
+
+/* test hook: renders a publish on exactly n threads (0: as many as the CPUs allow, the default). */
+void metrics_render_threads(size_t n);

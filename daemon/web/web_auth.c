@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "web/internal.h"
 #include "web/web_auth.h"
 
 #define DIGEST_SIZE 32
@@ -168,7 +169,7 @@ static bool cache_lookup(struct web_auth *a, const unsigned char key[DIGEST_SIZE
 {
 	unsigned hit = 0;
 
-	pthread_mutex_lock(&a->lock);
+	web_mutex_lock(&a->lock);
 	for (size_t i = 0; i < WEB_AUTH_CACHE_SLOTS; i++) {
 		struct cache_slot *s = &a->cache[i];
 		unsigned same = (unsigned)(CRYPTO_memcmp(s->key, key, DIGEST_SIZE) == 0);
@@ -179,7 +180,7 @@ static bool cache_lookup(struct web_auth *a, const unsigned char key[DIGEST_SIZE
 		/* Sliding expiry: a scraper that keeps coming keeps its entry. */
 		s->expires_ms = m ? now_ms + WEB_AUTH_CACHE_SECONDS * 1000 : s->expires_ms;
 	}
-	pthread_mutex_unlock(&a->lock);
+	web_mutex_unlock(&a->lock);
 	return hit != 0;
 }
 
@@ -188,14 +189,14 @@ static void cache_insert(struct web_auth *a, const unsigned char key[DIGEST_SIZE
 {
 	size_t victim = 0;
 
-	pthread_mutex_lock(&a->lock);
+	web_mutex_lock(&a->lock);
 	for (size_t i = 1; i < WEB_AUTH_CACHE_SLOTS; i++) {
 		if (a->cache[i].expires_ms < a->cache[victim].expires_ms)
 			victim = i;
 	}
 	memcpy(a->cache[victim].key, key, DIGEST_SIZE);
 	a->cache[victim].expires_ms = now_ms + WEB_AUTH_CACHE_SECONDS * 1000;
-	pthread_mutex_unlock(&a->lock);
+	web_mutex_unlock(&a->lock);
 }
 
 /*
@@ -233,7 +234,7 @@ static int check_password(struct web_auth *a, const char *user, size_t user_len,
 	atomic_fetch_add(&a->bcrypt_runs, 1);
 	if (result && strlen(result) == HASH_SIZE && CRYPTO_memcmp(result, a->users[chosen].hash, HASH_SIZE) == 0 &&
 		found)
-		r = 0;
+		r = WEB_AUTH_ALLOWED;
 	else
 		r = WEB_AUTH_DENIED;
 	OPENSSL_cleanse(cd, sizeof(*cd));

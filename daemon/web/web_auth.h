@@ -6,8 +6,11 @@
 
 #include "config/config.h"
 
-/* web_auth_check(): the credentials are missing, malformed or wrong. */
-#define WEB_AUTH_DENIED 1
+/* What web_auth_check() decided, when it did not fail. */
+enum web_auth_result {
+	WEB_AUTH_ALLOWED = 0,
+	WEB_AUTH_DENIED = 1, /* the credentials are missing, malformed or wrong */
+};
 
 /* How long a successful check is remembered after its last use, so that each scrape does not cost a bcrypt. */
 #define WEB_AUTH_CACHE_SECONDS 120
@@ -28,12 +31,14 @@ void web_auth_unref(struct web_auth *a); /* NULL-safe */
 
 /*
  * Checks an Authorization header value ("Basic base64(user:password)"; NULL when absent) at now_ms, a
- * monotonic clock in milliseconds. Returns 0 (allowed), WEB_AUTH_DENIED, or -ENOMEM.
+ * monotonic clock in milliseconds. Returns WEB_AUTH_ALLOWED (0), WEB_AUTH_DENIED, or -ENOMEM.
  * An unknown user costs the same bcrypt work as a known one, and names and hashes are compared in
  * constant time, so the answer's timing does not tell which users exist. A success is remembered for
  * WEB_AUTH_CACHE_SECONDS after its last use, keyed by the SHA-256 of the header value.
  */
 int web_auth_check(struct web_auth *a, const char *authorization, int64_t now_ms);
 
-/* Counters for tests and self-metrics: bcrypt computations done, cache hits. */
+/* test hook: */
+
+/* Counters: bcrypt computations done, cache hits. */
 void web_auth_stats(struct web_auth *a, uint64_t *bcrypt_runs, uint64_t *cache_hits);

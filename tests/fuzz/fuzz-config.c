@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "util/listen_addr.h"
 #include "util/log.h"
 
 #include "fuzz.h"
@@ -40,8 +41,7 @@ static void check_config(const struct config *cfg)
 	FUZZ_ASSERT(cfg->n_farms >= 1 && cfg->farms);
 	FUZZ_ASSERT(cfg->n_reports >= 1 && cfg->reports);
 	FUZZ_ASSERT(cfg->listen);
-	uint16_t port;
-	FUZZ_ASSERT(config_listen_parse(cfg->listen, NULL, 0, &port) == 0);
+	FUZZ_ASSERT(listen_addr_parse(cfg->listen, NULL, NULL, 0) == 0);
 	for (size_t i = 0; i < cfg->n_farms; i++) {
 		const struct farm_config *f = &cfg->farms[i];
 		FUZZ_ASSERT(model_id_valid(f->id, "farm-") == 0);
@@ -63,17 +63,19 @@ static void fuzz_values(const char *line)
 {
 	int64_t seconds = -1;
 	int minutes;
-	char host[64];
-	uint16_t port;
+	struct listen_addr addr;
+	char why[64];
 
 	if (config_duration_parse(line, &seconds) == 0)
 		FUZZ_ASSERT(seconds > 0);
 	if (config_timezone_parse(line, &minutes) == 0)
 		FUZZ_ASSERT(strlen(line) == 9 && minutes >= -24 * 60 && minutes <= 24 * 60);
-	memset(host, 'x', sizeof(host));
-	if (config_listen_parse(line, host, sizeof(host), &port) == 0)
-		FUZZ_ASSERT(memchr(host, '\0', sizeof(host)) != NULL);
-	(void)config_listen_parse(line, host, 1, &port);
+	memset(&addr, 'x', sizeof(addr));
+	memset(why, 'x', sizeof(why));
+	if (listen_addr_parse(line, &addr, why, sizeof(why)) == 0)
+		FUZZ_ASSERT(memchr(addr.host, '\0', sizeof(addr.host)) != NULL && why[0] == 'x');
+	else
+		FUZZ_ASSERT(memchr(why, '\0', sizeof(why)) != NULL && why[0] != '\0');
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""test_reload: SIGHUP applies a good configuration without a restart and rejects a bad one; SIGTERM stops fast."""
+"""test_reload: SIGHUP applies a good configuration without a restart and rejects a bad one; POST /-/reload does the
+same when web.enable_lifecycle is on; SIGTERM stops fast."""
 
+import base64
 import os
 import signal
 import socket
@@ -35,6 +37,22 @@ def kept_figures(expo):
 def write_config(exp, sim, farm_ids, reports, path=None):
     with open(path or exp.config_path, "w", encoding="utf-8") as f:
         f.write(harness.exporter_config(exp.port, sim.url, farm_ids, reports))
+
+
+# bcrypt (cost 10) of "secret", as in test_web
+HASH = "$2y$10$7a4GFREy8eOFdSSZ99rxIOK7E/Wv.BrFv4Y0oNUZlSh7u9zRzQiOy"
+CREDENTIALS = {"Authorization": "Basic " + base64.b64encode(b"prometheus:secret").decode()}
+
+
+def write_lifecycle_config(exp, sim, farm_ids, reports, users=False):
+    """The harness's configuration with web.enable_lifecycle on (and a basic auth user when users)."""
+    web = "web = { listen = \"%s:%d\"; enable_lifecycle = true;%s };\n" % (
+        harness.LOOPBACK, exp.port,
+        ' basic_auth_users = ( { user = "prometheus"; password_hash = "%s"; } );' % HASH if users else "")
+    lines = [ln for ln in harness.exporter_config(exp.port, sim.url, farm_ids, reports).splitlines(True)
+             if not ln.startswith("web = ")]
+    with open(exp.config_path, "w", encoding="utf-8") as f:
+        f.write(web + "".join(lines))
 
 
 def log_lines(exp, needle):
@@ -146,7 +164,50 @@ def main():
                 "the changed report shows its new grouping only")
         t.check(expo.series(harness.USAGE_SESSIONS, report="added"), "the added report has figures")
 
-        # 4. SIGTERM stops it quickly and cleanly, even in the middle of a refresh
+        # 4. POST /-/reload: 403 without web.enable_lifecycle, 405 for GET; with it, 200 when applied, 400 with
+        # the reasons when rejected (the running configuration stays); behind basic auth like /metrics.
+        r = harness.http_request(exp.port, "POST", "/-/reload")
+        t.check(r.status == 403, "POST /-/reload without web.enable_lifecycle: 403", r.status)
+        r = harness.http_request(exp.port, "GET", "/-/reload")
+        t.check(r.status == 405 and r.headers.get("allow") == "POST", "GET /-/reload: 405, Allow: POST", r.status,
+                r.headers.get("allow"))
+        oks = len(log_lines(exp, "op=reload status=ok"))
+        write_lifecycle_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED])
+        os.kill(exp.proc.pid, signal.SIGHUP)
+        harness.wait_for("web.enable_lifecycle applied", lambda: len(log_lines(exp, "op=reload status=ok")) > oks,
+                         20, alive=[exp.proc])
+        oks = len(log_lines(exp, "op=reload status=ok"))
+        r = harness.http_request(exp.port, "POST", "/-/reload", timeout=30)
+        t.check(r.status == 200, "POST /-/reload with web.enable_lifecycle: 200", r.status, r.body[:200])
+        t.check(len(log_lines(exp, "op=reload status=ok")) == oks + 1, "the reload was done and logged")
+        t.check(log_lines(exp, "from=http"), "the log tells a reload asked over HTTP")
+        with open(exp.config_path, "w", encoding="utf-8") as f:
+            f.write("web = { listen = \"127.0.0.1:%d\"; enable_lifecycle = true; }\nfarms = ( oops\n" % exp.port)
+        r = harness.http_request(exp.port, "POST", "/-/reload", timeout=30)
+        t.check(r.status == 400 and b"exporter.conf:" in r.body, "a bad configuration: 400 with the reasons",
+                r.status, r.body[:200])
+        _, _, expo = exp.scrape()
+        t.check(set(usage_reports(expo)) == {"kept", "changed", "added"}, "rejected over HTTP: every report stays",
+                usage_reports(expo))
+        write_lifecycle_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED], users=True)
+        r = harness.http_request(exp.port, "POST", "/-/reload", timeout=30)
+        t.check(r.status == 200, "POST /-/reload applying basic auth: 200", r.status, r.body[:200])
+        r = harness.http_request(exp.port, "POST", "/-/reload")
+        t.check(r.status == 401, "POST /-/reload without credentials under basic auth: 401", r.status)
+        r = harness.http_request(exp.port, "GET", "/-/reload")
+        t.check(r.status == 401, "GET /-/reload without credentials under basic auth: 401", r.status)
+        r = harness.http_request(exp.port, "POST", "/-/reload", headers=CREDENTIALS, timeout=30)
+        t.check(r.status == 200, "POST /-/reload with credentials: 200", r.status, r.body[:200])
+        # Moving to another address: the answer still comes back over the old one, then the new one serves.
+        old_port, exp.port = exp.port, harness.free_port()
+        write_lifecycle_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED])
+        r = harness.http_request(old_port, "POST", "/-/reload", headers=CREDENTIALS, timeout=30)
+        t.check(r.status == 200, "POST /-/reload moving to a new port: 200 over the old one", r.status, r.body[:200])
+        _, _, expo = exp.scrape()
+        t.check(set(usage_reports(expo)) == {"kept", "changed", "added"}, "the new port serves every report",
+                usage_reports(expo))
+
+        # 5. SIGTERM stops it quickly and cleanly, even in the middle of a refresh
         write_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED,
                                           Report("slow", ["JOB_ID"], ["SUM"], window="7d", interval="10s")])
         os.kill(exp.proc.pid, signal.SIGHUP)

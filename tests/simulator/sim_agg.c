@@ -495,7 +495,7 @@ void sim_agg_row_json(
 		sim_json_kv_string(j, "jobName", w->jobs[v].name);
 	}
 	if ((v = row_value(req, row, SIM_GROUP_USER_ID)) >= 0)
-		sim_json_kv_string(j, "userId", w->users[v]);
+		sim_json_kv_string(j, "userId", w->users[v].id);
 	if ((v = row_value(req, row, SIM_GROUP_USAGE_TYPE)) >= 0)
 		sim_json_kv_string(j, "usageType", sim_usage_type_names[v]);
 	if ((v = row_value(req, row, SIM_GROUP_LICENSE_PRODUCT)) >= 0)

@@ -258,7 +258,7 @@ void sim_api_fault(struct sim_state *st, enum sim_fault f, struct sim_response *
 	}
 }
 
-static void validation_error(
+void sim_api_validation_error(
 	struct sim_state *st, struct sim_response *r, const char *reason, const char *field, const char *message)
 {
 	struct sim_error_detail d = {.reason = reason, .field = field && field[0] ? field : NULL, .retry_after = -1};
@@ -280,7 +280,7 @@ void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t b
 	int e;
 
 	if (sim_agg_request_parse(body, body_len, farm, &req, &why)) {
-		validation_error(st, r, why.reason, why.field, why.message);
+		sim_api_validation_error(st, r, why.reason, why.field, why.message);
 		return;
 	}
 	sim_state_lock(st);
@@ -356,7 +356,7 @@ static bool is_hex32(const char *s)
 }
 
 /* maxResults: absent = 100; otherwise a decimal integer 1..100. Returns false (answered) when invalid. */
-static bool page_size(struct sim_state *st, const struct sim_query *q, struct sim_response *r, size_t *out)
+bool sim_api_page_size(struct sim_state *st, const struct sim_query *q, struct sim_response *r, size_t *out)
 {
 	const char *s = sim_query_get(q, "maxResults");
 	long v = 0;
@@ -366,13 +366,14 @@ static bool page_size(struct sim_state *st, const struct sim_query *q, struct si
 		size_t len = strlen(s);
 
 		if (len == 0 || len > 3 || strspn(s, "0123456789") != len) {
-			validation_error(
+			sim_api_validation_error(
 				st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be an integer");
 			return false;
 		}
 		v = strtol(s, NULL, 10);
 		if (v < 1 || v > 100) {
-			validation_error(st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be 1 to 100");
+			sim_api_validation_error(
+				st, r, "FIELD_VALIDATION_FAILED", "maxResults", "maxResults must be 1 to 100");
 			return false;
 		}
 		*out = (size_t)v;
@@ -386,7 +387,7 @@ static bool page_size(struct sim_state *st, const struct sim_query *q, struct si
  * nextToken: absent or "" = from the start; else a token of kind bound to binding, below limit.
  * Returns 0 or -EINVAL; answers nothing (a caller may hold the lock).
  */
-static int page_offset(struct sim_state *st, const struct sim_query *q, enum sim_token_kind kind,
+int sim_api_page_offset(struct sim_state *st, const struct sim_query *q, enum sim_token_kind kind,
 	const uint8_t *binding, size_t limit, size_t *out)
 {
 	const char *s = sim_query_get(q, "nextToken");
@@ -402,12 +403,12 @@ static int page_offset(struct sim_state *st, const struct sim_query *q, enum sim
 	return 0;
 }
 
-static void invalid_token(struct sim_state *st, struct sim_response *r)
+void sim_api_invalid_token(struct sim_state *st, struct sim_response *r)
 {
-	validation_error(st, r, "FIELD_VALIDATION_FAILED", "nextToken", "The pagination token is invalid");
+	sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "nextToken", "The pagination token is invalid");
 }
 
-static bool next_token_json(struct sim_state *st, struct sim_json *j, enum sim_token_kind kind, const uint8_t *binding,
+bool sim_api_next_token_json(struct sim_state *st, struct sim_json *j, enum sim_token_kind kind, const uint8_t *binding,
 	size_t next, size_t total)
 {
 	char token[SIM_TOKEN_LEN + 1];
@@ -430,15 +431,16 @@ void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, s
 	bool ok = true;
 
 	if (!id) {
-		validation_error(st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId is required");
+		sim_api_validation_error(
+			st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId is required");
 		return;
 	}
 	if (!is_hex32(id)) {
-		validation_error(
+		sim_api_validation_error(
 			st, r, "FIELD_VALIDATION_FAILED", "aggregationId", "aggregationId must match [0-9a-f]{32}");
 		return;
 	}
-	if (!page_size(st, q, r, &max))
+	if (!sim_api_page_size(st, q, r, &max))
 		return;
 
 	sim_state_lock(st);
@@ -456,9 +458,9 @@ void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, s
 	status = sim_aggregation_status(a, sim_monotonic());
 	/* under the lock: the rows go at expiry */
 	if (status == SIM_AGG_COMPLETED &&
-		page_offset(st, q, SIM_TOKEN_AGGREGATION, a->raw_id, a->result.n_rows, &offset) < 0) {
+		sim_api_page_offset(st, q, SIM_TOKEN_AGGREGATION, a->raw_id, a->result.n_rows, &offset) < 0) {
 		sim_state_unlock(st);
-		invalid_token(st, r);
+		sim_api_invalid_token(st, r);
 		return;
 	}
 	if (!sim_response_json_begin(&j, r)) {
@@ -476,7 +478,7 @@ void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, s
 		for (size_t i = offset; i < end; i++)
 			sim_agg_row_json(&j, st->world, &a->req, &a->result.rows[i]);
 		sim_json_array_close(&j);
-		ok = next_token_json(st, &j, SIM_TOKEN_AGGREGATION, a->raw_id, end, a->result.n_rows);
+		ok = sim_api_next_token_json(st, &j, SIM_TOKEN_AGGREGATION, a->raw_id, end, a->result.n_rows);
 	}
 	sim_json_map_close(&j);
 	sim_state_unlock(st);
@@ -485,124 +487,6 @@ void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, s
 		sim_response_internal_failure(r, "could not make a token");
 		return;
 	}
-	sim_response_json_finish(&j, r, 200);
-}
-
-static void timestamp_json(struct sim_json *j, const char *key, int64_t seconds)
-{
-	char text[SIM_RFC3339_SIZE];
-
-	sim_rfc3339_format(seconds * SIM_MS_PER_SECOND, text);
-	sim_json_kv_string(j, key, text);
-}
-
-static void queue_json(
-	struct sim_json *j, const struct sim_world *w, const struct sim_farm *farm, const struct sim_queue *qu)
-{
-	sim_json_map_open(j);
-	sim_json_kv_string(j, "farmId", farm->id);
-	sim_json_kv_string(j, "queueId", qu->id);
-	sim_json_kv_string(j, "displayName", qu->display_name);
-	sim_json_kv_string(j, "status", qu->status);
-	sim_json_kv_string(j, "defaultBudgetAction", "NONE");
-	if (qu->blocked_reason)
-		sim_json_kv_string(j, "blockedReason", qu->blocked_reason);
-	timestamp_json(j, "createdAt", qu->created_at);
-	sim_json_kv_string(j, "createdBy", w->users[0]);
-	sim_json_map_close(j);
-}
-
-static void range_json(struct sim_json *j, const char *key, long long min, long long max)
-{
-	sim_json_string(j, key);
-	sim_json_map_open(j);
-	sim_json_kv_int(j, "min", min);
-	sim_json_kv_int(j, "max", max);
-	sim_json_map_close(j);
-}
-
-static void fleet_json(
-	struct sim_json *j, const struct sim_world *w, const struct sim_farm *farm, const struct sim_fleet *fl)
-{
-	sim_json_map_open(j);
-	sim_json_kv_string(j, "fleetId", fl->id);
-	sim_json_kv_string(j, "farmId", farm->id);
-	sim_json_kv_string(j, "displayName", fl->display_name);
-	sim_json_kv_string(j, "status", "ACTIVE");
-	sim_json_kv_string(j, "autoScalingStatus", "STEADY");
-	sim_json_kv_int(j, "targetWorkerCount", fl->worker_count);
-	sim_json_kv_int(j, "workerCount", fl->worker_count);
-	sim_json_kv_int(j, "minWorkerCount", fl->min_workers);
-	sim_json_kv_int(j, "maxWorkerCount", fl->max_workers);
-	sim_json_string(j, "configuration");
-	sim_json_map_open(j);
-	if (fl->customer_managed) {
-		sim_json_string(j, "customerManaged");
-		sim_json_map_open(j);
-		sim_json_kv_string(j, "mode", "NO_SCALING");
-		sim_json_string(j, "workerCapabilities");
-		sim_json_map_open(j);
-		range_json(j, "vCpuCount", 4, 64);
-		range_json(j, "memoryMiB", 8192, 262144);
-		sim_json_kv_string(j, "osFamily", "LINUX");
-		sim_json_kv_string(j, "cpuArchitectureType", "x86_64");
-		sim_json_map_close(j);
-		sim_json_map_close(j);
-	} else {
-		sim_json_string(j, "serviceManagedEc2");
-		sim_json_map_open(j);
-		sim_json_string(j, "instanceCapabilities");
-		sim_json_map_open(j);
-		range_json(j, "vCpuCount", 8, 32);
-		range_json(j, "memoryMiB", 16384, 131072);
-		sim_json_kv_string(j, "osFamily", "LINUX");
-		sim_json_kv_string(j, "cpuArchitectureType", "x86_64");
-		sim_json_map_close(j);
-		sim_json_string(j, "instanceMarketOptions");
-		sim_json_map_open(j);
-		sim_json_kv_string(j, "type", "spot");
-		sim_json_map_close(j);
-		sim_json_map_close(j);
-	}
-	sim_json_map_close(j);
-	timestamp_json(j, "createdAt", fl->created_at);
-	sim_json_kv_string(j, "createdBy", w->users[0]);
-	sim_json_map_close(j);
-}
-
-void sim_api_list(struct sim_state *st, size_t farm, bool fleets, const struct sim_query *q, struct sim_response *r)
-{
-	const struct sim_world *w = st->world;
-	const struct sim_farm *f = &w->farms[farm];
-	enum sim_token_kind kind = fleets ? SIM_TOKEN_FLEETS : SIM_TOKEN_QUEUES;
-	size_t total = fleets ? f->n_fleets : f->n_queues, max, offset, end;
-	struct sim_json j;
-
-	if (!page_size(st, q, r, &max))
-		return;
-	if (page_offset(st, q, kind, f->raw_id, total, &offset) < 0) {
-		invalid_token(st, r);
-		return;
-	}
-	if (!sim_response_json_begin(&j, r))
-		return;
-	end = offset + max < total ? offset + max : total;
-	sim_json_map_open(&j);
-	sim_json_string(&j, fleets ? "fleets" : "queues");
-	sim_json_array_open(&j);
-	for (size_t i = offset; i < end; i++) {
-		if (fleets)
-			fleet_json(&j, w, f, &f->fleets[i]);
-		else
-			queue_json(&j, w, f, &f->queues[i]);
-	}
-	sim_json_array_close(&j);
-	if (!next_token_json(st, &j, kind, f->raw_id, end, total)) {
-		sim_json_deinit(&j);
-		sim_response_internal_failure(r, "could not make a token");
-		return;
-	}
-	sim_json_map_close(&j);
 	sim_response_json_finish(&j, r, 200);
 }
 
@@ -649,7 +533,7 @@ unsigned sim_api_targeted_post_modes(enum sim_op op)
 {
 	unsigned m = BIT(SIM_TF_WRONG_TYPES) | BIT(SIM_TF_HUGE);
 
-	if (op != SIM_OP_START)
+	if (sim_op_paginated(op))
 		m |= BIT(SIM_TF_REPEAT_TOKEN) | BIT(SIM_TF_ENDLESS_PAGES);
 	return m;
 }
@@ -663,6 +547,12 @@ static const char *list_member(enum sim_op op)
 		return "queues";
 	case SIM_OP_LIST_FLEETS:
 		return "fleets";
+	case SIM_OP_LIST_BUDGETS:
+		return "budgets";
+	case SIM_OP_GET_FARM:
+		return "displayName";
+	case SIM_OP_GET_BUDGET:
+		return "actions";
 	default:
 		return "aggregationId";
 	}
@@ -743,6 +633,12 @@ static const char *plausible_prefix(enum sim_op op)
 		return "{\"queues\":[{\"farmId\":\"farm-0123";
 	case SIM_OP_LIST_FLEETS:
 		return "{\"fleets\":[{\"fleetId\":\"fleet-0123";
+	case SIM_OP_LIST_BUDGETS:
+		return "{\"budgets\":[{\"budgetId\":\"budget-0123";
+	case SIM_OP_GET_FARM:
+		return "{\"farmId\":\"farm-0123";
+	case SIM_OP_GET_BUDGET:
+		return "{\"budgetId\":\"budget-0123";
 	default:
 		return "{\"aggregationId\":\"0123";
 	}
@@ -961,7 +857,7 @@ bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_
 	bool repeat;
 	int used = 0;
 
-	if (op == SIM_OP_START || !s || strncmp(s, FAULT_TOKEN_PREFIX, strlen(FAULT_TOKEN_PREFIX)) != 0)
+	if (!sim_op_paginated(op) || !s || strncmp(s, FAULT_TOKEN_PREFIX, strlen(FAULT_TOKEN_PREFIX)) != 0)
 		return false;
 	s += strlen(FAULT_TOKEN_PREFIX);
 	repeat = s[0] == 'R';
@@ -971,7 +867,7 @@ bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_
 	if ((repeat && sscanf(s, "R-%llu+/=%n", &gen, &used) != 1) ||
 		(!repeat && sscanf(s, "E-%llu-%llu+/=%n", &gen, &n, &used) != 2) || used == 0 || s[used] != '\0' ||
 		gen != current) {
-		invalid_token(st, r);
+		sim_api_invalid_token(st, r);
 		return true;
 	}
 	fault_token(st, token, sizeof(token), repeat, n + 1);

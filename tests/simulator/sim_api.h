@@ -1,4 +1,4 @@
-/* sim_api: the four Deadline Cloud operations, the error and fault answers, and the /__sim/ control paths */
+/* sim_api: the Deadline Cloud operations, the error and fault answers, and the /__sim/ control paths */
 #pragma once
 
 #include <stdbool.h>
@@ -93,7 +93,41 @@ void sim_api_targeted_transform(struct sim_state *st, const struct sim_targeted 
 /* Answers a Get or List that carries a nextToken made by a fault (repeat_token, endless_pages); false otherwise. */
 bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_query *q, struct sim_response *r);
 void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, struct sim_response *r);
-void sim_api_list(struct sim_state *st, size_t farm, bool fleets, const struct sim_query *q, struct sim_response *r);
+
+/* A 400 ValidationException with reason and one fieldList entry (field may be NULL). */
+void sim_api_validation_error(
+	struct sim_state *st, struct sim_response *r, const char *reason, const char *field, const char *message);
+/* maxResults: absent = 100, else 1..100, then capped by --page-size-cap. Returns false (r answered) when invalid. */
+bool sim_api_page_size(struct sim_state *st, const struct sim_query *q, struct sim_response *r, size_t *out);
+/* nextToken: absent or "" = 0, else a token of kind for binding below limit. Returns 0 or -EINVAL (nothing answered).
+ */
+int sim_api_page_offset(struct sim_state *st, const struct sim_query *q, enum sim_token_kind kind,
+	const uint8_t *binding, size_t limit, size_t *out);
+/* The 400 for a bad nextToken. */
+void sim_api_invalid_token(struct sim_state *st, struct sim_response *r);
+/* Writes "nextToken" for the items from next on, unless next >= total. Returns false when no token could be made. */
+bool sim_api_next_token_json(struct sim_state *st, struct sim_json *j, enum sim_token_kind kind, const uint8_t *binding,
+	size_t next, size_t total);
+
+/* The inventory (sim_inventory.c): ListQueues, ListFleets, ListBudgets (op says which), GetFarm, GetBudget. */
+void sim_api_list(struct sim_state *st, size_t farm, enum sim_op op, const struct sim_query *q, struct sim_response *r);
+void sim_api_get_farm(struct sim_state *st, size_t farm, struct sim_response *r);
+/* budget_id: the path segment, percent-decoded. */
+void sim_api_get_budget(struct sim_state *st, size_t farm, const char *budget_id, struct sim_response *r);
+/* GET /__sim/inventory (everything the inventory operations serve now) and POST (pin the clock). */
+void sim_inventory_control(
+	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r);
+
+/* The identity store (sim_identity.c). DescribeUser: target and content_type as sent (NULL when absent). */
+void sim_identity_serve(struct sim_state *st, const char *target, const char *content_type, const char *body,
+	size_t body_len, struct sim_response *r);
+/* Whether s matches the identity store's ResourceId (and Deadline Cloud's principalId): ([0-9a-f]{10}-|)UUID. */
+bool sim_resource_id_valid(const char *s);
+/* Rewrites an error answered by the Deadline Cloud code (the signature checks) in the JSON 1.1 shape. */
+void sim_identity_reshape_error(struct sim_response *r);
+/* GET /__sim/identity (the store, its users, DescribeUser calls per user) and POST (throttling). */
+void sim_identity_control(
+	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r);
 
 /*
  * A /__sim/ control path (path without the query). Returns true when path is one (r filled,
@@ -101,6 +135,10 @@ void sim_api_list(struct sim_state *st, size_t farm, bool fleets, const struct s
  */
 bool sim_control(struct sim_state *st, const char *method, const char *path, const struct sim_query *q,
 	const char *body, size_t body_len, struct sim_response *r);
+
+/* A control path's error: status and {"message": …}. */
+void sim_control_error(struct sim_response *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* The x-amzn-RequestId of the next response (deterministic per seed and order). */
 void sim_api_request_id(struct sim_state *st, char out[37]);

@@ -10,10 +10,7 @@
 
 #define MAX_CONTROL_DEPTH 8
 
-static void control_error(struct sim_response *r, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void control_error(struct sim_response *r, unsigned status, const char *fmt, ...)
+void sim_control_error(struct sim_response *r, unsigned status, const char *fmt, ...)
 {
 	char message[512];
 	struct sim_json j;
@@ -73,12 +70,12 @@ static void sessions(struct sim_state *st, const struct sim_query *q, struct sim
 	int f;
 
 	if (!farm_id) {
-		control_error(r, 400, "farmId is required");
+		sim_control_error(r, 400, "farmId is required");
 		return;
 	}
 	f = sim_world_find_farm(w, farm_id);
 	if (f < 0) {
-		control_error(r, 404, "no farm %.64s", farm_id);
+		sim_control_error(r, 404, "no farm %.64s", farm_id);
 		return;
 	}
 	farm = &w->farms[f];
@@ -95,7 +92,7 @@ static void sessions(struct sim_state *st, const struct sim_query *q, struct sim
 		sim_json_kv_string(&j, "fleetId", farm->fleets[s->fleet].id);
 		sim_json_kv_string(&j, "jobId", w->jobs[s->job].id);
 		sim_json_kv_string(&j, "jobName", w->jobs[s->job].name);
-		sim_json_kv_string(&j, "userId", w->users[s->user]);
+		sim_json_kv_string(&j, "userId", w->users[s->user].id);
 		sim_json_kv_string(&j, "usageType", sim_usage_type_names[s->usage_type]);
 		if (s->instance_type != SIM_NONE)
 			sim_json_kv_string(&j, "instanceType", sim_instance_types[s->instance_type]);
@@ -182,6 +179,14 @@ static void stats(struct sim_state *st, struct sim_response *r)
 	sim_json_kv_int(&j, "concurrentStartsRefused", (long long)st->concurrent_starts_refused);
 	sim_json_kv_int(&j, "faultsInjected", (long long)st->faults_injected);
 	sim_json_kv_int(&j, "aggregationsStarted", (long long)st->n_aggs);
+	/* the identity store's DescribeUser calls per user id (those made at least once) */
+	sim_json_string(&j, "describeUserCalls");
+	sim_json_map_open(&j);
+	for (size_t i = 0; i < st->world->n_users; i++) {
+		if (st->describe_user_calls[i])
+			sim_json_kv_int(&j, st->world->users[i].id, (long long)st->describe_user_calls[i]);
+	}
+	sim_json_map_close(&j);
 	sim_state_unlock(st);
 	sim_json_map_close(&j);
 	sim_response_json_finish(&j, r, 200);
@@ -233,7 +238,7 @@ static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_respons
 		if (strcmp(k, "mode") == 0) {
 			mode = YAJL_GET_STRING(v);
 			if (!mode) {
-				control_error(r, 400, "mode must be a string");
+				sim_control_error(r, 400, "mode must be a string");
 				return;
 			}
 		} else if (strcmp(k, "operation") == 0) {
@@ -241,7 +246,7 @@ static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_respons
 			bool found = false;
 
 			if (!op) {
-				control_error(r, 400, "operation must be a string");
+				sim_control_error(r, 400, "operation must be a string");
 				return;
 			}
 			for (int o = 0; o < SIM_OP_UNKNOWN && strcmp(op, "*") != 0; o++) {
@@ -251,26 +256,26 @@ static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_respons
 				}
 			}
 			if (!found && strcmp(op, "*") != 0) {
-				control_error(r, 400, "unknown operation %.64s", op);
+				sim_control_error(r, 400, "unknown operation %.64s", op);
 				return;
 			}
 		} else if (strcmp(k, "farmId") == 0) {
 			const char *farm = YAJL_GET_STRING(v);
 
 			if (!farm) {
-				control_error(r, 400, "farmId must be a string");
+				sim_control_error(r, 400, "farmId must be a string");
 				return;
 			}
 			if (strcmp(farm, "*") != 0) {
 				t.farm = sim_world_find_farm(st->world, farm);
 				if (t.farm < 0) {
-					control_error(r, 400, "no farm %.64s", farm);
+					sim_control_error(r, 400, "no farm %.64s", farm);
 					return;
 				}
 			}
 		} else if (strcmp(k, "count") == 0 || strcmp(k, "param") == 0) {
 			if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
-				control_error(r, 400, "%s must be a non-negative integer", k);
+				sim_control_error(r, 400, "%s must be a non-negative integer", k);
 				return;
 			}
 			if (k[0] == 'c')
@@ -278,7 +283,7 @@ static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_respons
 			else
 				t.param = YAJL_GET_INTEGER(v);
 		} else {
-			control_error(r, 400, "unknown member %.64s", k);
+			sim_control_error(r, 400, "unknown member %.64s", k);
 			return;
 		}
 	}
@@ -292,7 +297,7 @@ static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_respons
 				break;
 		}
 		if (m == SIM_TF_COUNT) {
-			control_error(r, 400, "unknown mode %.64s", mode);
+			sim_control_error(r, 400, "unknown mode %.64s", mode);
 			return;
 		}
 		t.mode = (enum sim_tfault)m;
@@ -307,7 +312,7 @@ static void set_targeted(struct sim_state *st, yajl_val tree, struct sim_respons
 	} else if (t.remaining > 0) {
 		if (st->n_targeted == SIM_TARGETED_MAX) {
 			sim_state_unlock(st);
-			control_error(r, 400, "at most %d targeted faults at once", SIM_TARGETED_MAX);
+			sim_control_error(r, 400, "at most %d targeted faults at once", SIM_TARGETED_MAX);
 			return;
 		}
 		st->targeted[st->n_targeted++] = t;
@@ -328,7 +333,7 @@ static void set_busy(struct sim_state *st, const char *body, size_t len, struct 
 	int farm;
 
 	if (!tree) {
-		control_error(r, 400, "bad JSON: %s", err);
+		sim_control_error(r, 400, "bad JSON: %s", err);
 		return;
 	}
 	farm_v = sim_json_member(tree, "farmId");
@@ -336,12 +341,12 @@ static void set_busy(struct sim_state *st, const char *body, size_t len, struct 
 	farm_id = farm_v ? YAJL_GET_STRING(farm_v) : NULL;
 	if (!farm_id || !seconds_v || !YAJL_IS_NUMBER(seconds_v) || YAJL_GET_DOUBLE(seconds_v) < 0 ||
 		YAJL_GET_DOUBLE(seconds_v) > 86400) {
-		control_error(r, 400, "expected {\"farmId\":…,\"seconds\":0…86400}");
+		sim_control_error(r, 400, "expected {\"farmId\":…,\"seconds\":0…86400}");
 		goto out;
 	}
 	farm = sim_world_find_farm(st->world, farm_id);
 	if (farm < 0) {
-		control_error(r, 404, "no farm %.64s", farm_id);
+		sim_control_error(r, 404, "no farm %.64s", farm_id);
 		goto out;
 	}
 	sim_state_lock(st);
@@ -371,11 +376,11 @@ static void set_faults(struct sim_state *st, const char *body, size_t len, struc
 	long long seed = -1;
 
 	if (!tree) {
-		control_error(r, 400, "bad JSON: %s", err);
+		sim_control_error(r, 400, "bad JSON: %s", err);
 		return;
 	}
 	if (!YAJL_IS_OBJECT(tree)) {
-		control_error(r, 400, "expected an object");
+		sim_control_error(r, 400, "expected an object");
 		goto out;
 	}
 	if (sim_json_member(tree, "mode")) {
@@ -389,7 +394,7 @@ static void set_faults(struct sim_state *st, const char *body, size_t len, struc
 
 		if (strcmp(k, "faultSeed") == 0) {
 			if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) {
-				control_error(r, 400, "faultSeed must be a non-negative integer");
+				sim_control_error(r, 400, "faultSeed must be a non-negative integer");
 				goto out;
 			}
 			seed = YAJL_GET_INTEGER(v);
@@ -400,14 +405,14 @@ static void set_faults(struct sim_state *st, const char *body, size_t len, struc
 				continue;
 			known = true;
 			if (!YAJL_IS_DOUBLE(v) || !(YAJL_GET_DOUBLE(v) >= 0.0 && YAJL_GET_DOUBLE(v) <= 1.0)) {
-				control_error(r, 400, "%s must be a number in [0, 1]", k);
+				sim_control_error(r, 400, "%s must be a number in [0, 1]", k);
 				goto out;
 			}
 			rates[n] = YAJL_GET_DOUBLE(v);
 			given[n] = true;
 		}
 		if (!known) {
-			control_error(r, 400, "unknown member %.64s", k);
+			sim_control_error(r, 400, "unknown member %.64s", k);
 			goto out;
 		}
 	}
@@ -455,13 +460,13 @@ static void set_credentials(struct sim_state *st, const char *body, size_t len, 
 	struct sim_json j;
 
 	if (!tree) {
-		control_error(r, 400, "bad JSON: %s", err);
+		sim_control_error(r, 400, "bad JSON: %s", err);
 		return;
 	}
 	if (!text_member(tree, "accessKeyId", sizeof(c.access_key_id), &id) || !id || !id[0] ||
 		!text_member(tree, "secretAccessKey", sizeof(c.secret_access_key), &secret) || !secret || !secret[0] ||
 		!text_member(tree, "sessionToken", sizeof(c.session_token), &token)) {
-		control_error(r, 400, "expected {\"accessKeyId\":…,\"secretAccessKey\":…,\"sessionToken\":…|null}");
+		sim_control_error(r, 400, "expected {\"accessKeyId\":…,\"secretAccessKey\":…,\"sessionToken\":…|null}");
 		goto out;
 	}
 	memset(&c, 0, sizeof(c));
@@ -527,6 +532,10 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			set_busy(st, body, body_len, r);
 		else
 			allow = "POST";
+	} else if (strcmp(path, "/__sim/inventory") == 0) {
+		sim_inventory_control(st, method, body, body_len, r);
+	} else if (strcmp(path, "/__sim/identity") == 0) {
+		sim_identity_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/credentials") == 0) {
 		if (strcmp(method, "POST") == 0)
 			set_credentials(st, body, body_len, r);
@@ -536,7 +545,7 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 		return false;
 	}
 	if (allow) {
-		control_error(r, 405, "%s is not allowed on %s", method, path);
+		sim_control_error(r, 405, "%s is not allowed on %s", method, path);
 		r->allow = allow;
 	}
 	return true;

@@ -52,6 +52,14 @@ static const char *const tasks[] = {"lighting", "comp", "fx_sim", "layout", "ani
 static const char *const queue_names[] = {
 	"Lighting", "Comp", "FX", "Layout", "Animation", "Lookdev", "Crowd", "Matte painting", "Edit", "Délivery"};
 static const char *const fleet_names[] = {"Spot CPU", "On-demand CPU", "Workstations (CMF)", "Render “farm” 2"};
+/* Every HOSTILE_RESOURCE_EVERY-th queue and the second fleet of a farm: quotes, backslashes, a newline, UTF-8 */
+#define HOSTILE_RESOURCE_EVERY 5
+static const char *const hostile_resource_names[] = {
+	"%s %02zu \"Hero\" C:\\shots\\",
+	"%s %02zu two\nlines",
+	"%s %02zu Übergang 🎬 渲染",
+	"%s %02zu\t} {\"a\":\"b\"}",
+};
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -97,11 +105,7 @@ int sim_derive_hex(uint64_t seed, const char *label, char out[SIM_HEX_ID_LEN + 1
 	return 0;
 }
 
-/* A label built with printf, then derived; prefix is prepended to the hex ("queue-"). */
-static int derive_id(uint64_t seed, char *out, size_t outlen, const char *prefix, uint8_t *raw, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-
-static int derive_id(uint64_t seed, char *out, size_t outlen, const char *prefix, uint8_t *raw, const char *fmt, ...)
+int sim_derive_id(uint64_t seed, char *out, size_t outlen, const char *prefix, uint8_t *raw, const char *fmt, ...)
 {
 	char label[128], hex[SIM_HEX_ID_LEN + 1];
 	va_list ap;
@@ -164,9 +168,7 @@ uint64_t sim_rng_below(struct sim_rng *r, uint64_t n)
 	return v % n;
 }
 
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *dup_printf(const char *fmt, ...)
+char *sim_dup_printf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s = NULL;
@@ -214,10 +216,10 @@ static char *job_name(struct sim_rng *rng, size_t index)
 			/* the format is one of ours, chosen from a fixed table */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		return dup_printf(hostile_names[h], index);
+		return sim_dup_printf(hostile_names[h], index);
 #pragma GCC diagnostic pop
 	}
-	return dup_printf("%s_sh%04u_%s_v%03u", projects[sim_rng_below(rng, N_OF(projects))],
+	return sim_dup_printf("%s_sh%04u_%s_v%03u", projects[sim_rng_below(rng, N_OF(projects))],
 		(unsigned)sim_rng_below(rng, 10000), tasks[sim_rng_below(rng, N_OF(tasks))],
 		(unsigned)(1 + sim_rng_below(rng, 40)));
 }
@@ -229,7 +231,7 @@ static int build_farms(struct sim_world *w, size_t first_farm_queues)
 	for (size_t f = 0; f < SIM_FARMS; f++) {
 		struct sim_farm *farm = &w->farms[f];
 
-		r = derive_id(w->seed, farm->id, sizeof(farm->id), "farm-", farm->raw_id, "farm/%zu", f);
+		r = sim_derive_id(w->seed, farm->id, sizeof(farm->id), "farm-", farm->raw_id, "farm/%zu", f);
 		if (r < 0)
 			return r;
 		size_t n_queues = f == 0 && first_farm_queues ? first_farm_queues : farm_queues[f];
@@ -243,29 +245,44 @@ static int build_farms(struct sim_world *w, size_t first_farm_queues)
 		for (size_t i = 0; i < farm->n_queues; i++) {
 			struct sim_queue *q = &farm->queues[i];
 
-			r = derive_id(w->seed, q->id, sizeof(q->id), "queue-", NULL, "queue/%zu/%zu", f, i);
+			r = sim_derive_id(w->seed, q->id, sizeof(q->id), "queue-", NULL, "queue/%zu/%zu", f, i);
 			if (r < 0)
 				return r;
-			q->display_name = dup_printf("Queue %02zu — %s", i, queue_names[i % N_OF(queue_names)]);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* a fixed table of formats */
+			if (i % HOSTILE_RESOURCE_EVERY == 2) {
+				size_t h = i / HOSTILE_RESOURCE_EVERY % N_OF(hostile_resource_names);
+
+				q->display_name = sim_dup_printf(hostile_resource_names[h], "Queue", i);
+			} else {
+				q->display_name =
+					sim_dup_printf("Queue %02zu — %s", i, queue_names[i % N_OF(queue_names)]);
+			}
+#pragma GCC diagnostic pop
 			if (!q->display_name)
 				return -ENOMEM;
-			q->status = i % 7 == 3 ? "SCHEDULING_BLOCKED" : i % 3 == 0 ? "IDLE" : "SCHEDULING";
-			q->blocked_reason = i % 7 == 3 ? "BUDGET_THRESHOLD_REACHED" : NULL;
+			/* statuses: sim_inv.c, once the budgets are known */
 			q->created_at = w->epoch - 200 * DAY_SECONDS + (int64_t)(f * 100 + i) * 3600;
 		}
 		for (size_t i = 0; i < farm->n_fleets; i++) {
 			struct sim_fleet *fl = &farm->fleets[i];
 
-			r = derive_id(w->seed, fl->id, sizeof(fl->id), "fleet-", NULL, "fleet/%zu/%zu", f, i);
+			r = sim_derive_id(w->seed, fl->id, sizeof(fl->id), "fleet-", NULL, "fleet/%zu/%zu", f, i);
 			if (r < 0)
 				return r;
-			fl->display_name = dup_printf("Fleet %02zu – %s", i, fleet_names[i % N_OF(fleet_names)]);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			if (i == 1)
+				fl->display_name = sim_dup_printf(
+					hostile_resource_names[f % N_OF(hostile_resource_names)], "Fleet", i);
+			else
+				fl->display_name =
+					sim_dup_printf("Fleet %02zu – %s", i, fleet_names[i % N_OF(fleet_names)]);
+#pragma GCC diagnostic pop
 			if (!fl->display_name)
 				return -ENOMEM;
 			fl->customer_managed = i % N_OF(fleet_names) == 2;
-			fl->min_workers = 0;
-			fl->max_workers = 10 + (int)(i * 5);
-			fl->worker_count = (int)(i % 4);
+			/* status and sizes: sim_inv.c */
 			fl->created_at = w->epoch - 190 * DAY_SECONDS + (int64_t)(f * 100 + i) * 3600;
 		}
 	}
@@ -278,21 +295,10 @@ static int build_users_and_jobs(struct sim_world *w, int64_t **job_offsets)
 	size_t total_queues = 0;
 	int r;
 
-	w->users = calloc(w->n_users, sizeof(*w->users));
 	w->jobs = calloc(w->n_jobs, sizeof(*w->jobs));
 	*job_offsets = calloc(w->n_jobs, sizeof(**job_offsets));
-	if (!w->users || !w->jobs || !*job_offsets)
+	if (!w->jobs || !*job_offsets)
 		return -ENOMEM;
-	for (size_t i = 0; i < w->n_users; i++) {
-		char label[32];
-		int n = snprintf(label, sizeof(label), "user/%zu", i);
-
-		if (n < 0 || (size_t)n >= sizeof(label))
-			return -EINVAL;
-		r = sim_derive_hex(w->seed, label, w->users[i], NULL);
-		if (r < 0)
-			return r;
-	}
 	for (size_t f = 0; f < SIM_FARMS; f++)
 		total_queues += w->farms[f].n_queues;
 
@@ -302,7 +308,7 @@ static int build_users_and_jobs(struct sim_world *w, int64_t **job_offsets)
 		size_t q = (size_t)sim_rng_below(&rng, total_queues);
 		double u = sim_rng_unit(&rng);
 
-		r = derive_id(w->seed, j->id, sizeof(j->id), "job-", NULL, "job/%zu", i);
+		r = sim_derive_id(w->seed, j->id, sizeof(j->id), "job-", NULL, "job/%zu", i);
 		if (r < 0)
 			return r;
 		for (j->farm = 0; q >= w->farms[j->farm].n_queues; j->farm++)
@@ -447,6 +453,9 @@ int sim_world_new(struct sim_world **out, const struct sim_world_params *params)
 	if (r < 0)
 		goto out;
 	r = build_sessions(w, params, job_offsets);
+	if (r < 0)
+		goto out;
+	r = sim_inventory_build(w); /* the users, and budgets from the sessions' costs */
 out:
 	free(job_offsets);
 	if (r < 0) {
@@ -475,7 +484,7 @@ void sim_world_free(struct sim_world *w)
 	for (size_t i = 0; w->jobs && i < w->n_jobs; i++)
 		free(w->jobs[i].name);
 	free(w->jobs);
-	free(w->users);
+	sim_inventory_free(w);
 	free(w);
 }
 

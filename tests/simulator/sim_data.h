@@ -1,4 +1,4 @@
-/* sim_data: the simulator's synthetic farms, queues, fleets, jobs, users and sessions (immutable once built) */
+/* sim_data: the simulator's synthetic world: farms, queues, fleets, budgets, jobs, users, sessions (immutable) */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +8,10 @@
 #define SIM_FARMS 3
 #define SIM_HEX_ID_LEN 32
 #define SIM_NONE UINT8_MAX /* no instance type / license product */
+/* An IAM Identity Center user id as the identity store spells it: "<10 hex>-" and a UUID (ResourceId). */
+#define SIM_USER_ID_LEN 47
+#define SIM_IDENTITY_STORE_ID_LEN 12 /* "d-" + 10 hex */
+#define SIM_BUDGET_ACTIONS_MAX 2
 
 /* Session usage types; SIM_USAGE_GPU_BURST only with --new-usage-type. */
 enum sim_usage_type {
@@ -33,15 +37,53 @@ struct sim_queue {
 	char *display_name;
 	const char *status;
 	const char *blocked_reason; /* NULL unless SCHEDULING_BLOCKED */
+	const char *default_budget_action;
 	int64_t created_at; /* UTC seconds */
 };
 
 struct sim_fleet {
 	char id[6 + SIM_HEX_ID_LEN + 1]; /* "fleet-" + hex */
 	char *display_name;
+	const char *status; /* FleetStatus */
+	const char *status_message; /* NULL, or why it failed */
 	bool customer_managed;
-	int worker_count, min_workers, max_workers;
+	bool scaling; /* workers follow the inventory clock; autoScalingStatus and targetWorkerCount present */
+	int min_workers, max_workers;
+	unsigned phase; /* where in its cycle the fleet is at step 0 */
 	int64_t created_at;
+};
+
+/* A fleet's size at one step of the inventory clock (see sim_fleet_at). */
+struct sim_fleet_now {
+	int workers, target; /* target: -1 when the fleet does not report one */
+	const char *autoscaling; /* GROWING / STEADY / SHRINKING, or NULL */
+};
+
+struct sim_budget_action {
+	const char *type; /* BudgetActionType */
+	double threshold; /* percent */
+};
+
+struct sim_budget {
+	char id[7 + SIM_HEX_ID_LEN + 1]; /* "budget-" + hex */
+	char *display_name;
+	const char *description; /* NULL for none */
+	uint32_t queue; /* usageTrackingResource.queueId */
+	bool active; /* ACTIVE / INACTIVE */
+	double limit, usage; /* USD */
+	int64_t start, end; /* schedule.fixed, UTC seconds */
+	int64_t created_at, updated_at; /* updated_at 0: never */
+	int64_t queue_stopped_at; /* 0: the budget has not stopped its queue */
+	struct sim_budget_action actions[SIM_BUDGET_ACTIONS_MAX];
+	size_t n_actions;
+};
+
+/* An identity store user; deleted ones are in the usage records but DescribeUser does not find them. */
+struct sim_user {
+	char id[SIM_USER_ID_LEN + 1];
+	char *user_name;
+	char *display_name;
+	bool deleted;
 };
 
 struct sim_job {
@@ -65,6 +107,12 @@ struct sim_session {
 struct sim_farm {
 	char id[5 + SIM_HEX_ID_LEN + 1]; /* "farm-" + hex */
 	uint8_t raw_id[SIM_HEX_ID_LEN / 2]; /* the id's bytes, for binding pagination tokens */
+	char *display_name;
+	const char *description; /* NULL for none */
+	double cost_scale_factor;
+	int64_t created_at;
+	struct sim_budget *budgets;
+	size_t n_budgets;
 	struct sim_queue *queues;
 	size_t n_queues;
 	struct sim_fleet *fleets;
@@ -80,8 +128,9 @@ struct sim_world {
 	struct sim_farm farms[SIM_FARMS];
 	struct sim_job *jobs;
 	size_t n_jobs;
-	char (*users)[SIM_HEX_ID_LEN + 1];
+	struct sim_user *users;
 	size_t n_users;
+	char identity_store_id[SIM_IDENTITY_STORE_ID_LEN + 1];
 };
 
 extern const char *const sim_usage_type_names[SIM_USAGE_COUNT];
@@ -105,6 +154,20 @@ long sim_farm_find_fleet(const struct sim_farm *f, const char *fleet_id);
  * (33 bytes with the NUL); raw receives the 16 bytes when not NULL. Returns 0 or -EIO.
  */
 int sim_derive_hex(uint64_t seed, const char *label, char out[SIM_HEX_ID_LEN + 1], uint8_t raw[SIM_HEX_ID_LEN / 2]);
+
+/* A label built with printf, derived, with prefix prepended to the hex ("queue-"). Returns 0, -EINVAL or -EIO. */
+int sim_derive_id(uint64_t seed, char *out, size_t outlen, const char *prefix, uint8_t *raw, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* vasprintf into a new string, or NULL. */
+char *sim_dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Inventory (sim_inv.c): farm names, queue and fleet states, budgets, the identity store's users. */
+int sim_inventory_build(struct sim_world *w);
+void sim_inventory_free(struct sim_world *w);
+/* The fleet's workers at step of the inventory clock: a deterministic cycle between min and max. */
+void sim_fleet_at(const struct sim_fleet *fl, uint64_t step, struct sim_fleet_now *out);
+/* The user with this id (deleted ones included), or -1. */
+long sim_world_find_user(const struct sim_world *w, const char *user_id);
 
 /* splitmix64: a small deterministic generator. */
 struct sim_rng {

@@ -135,7 +135,8 @@ static const char *lookup_secret(void *ctx, const char *access_key_id)
 
 /* Returns true when the request may proceed; otherwise r holds the 403. */
 static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *raw_path,
-	const char *raw_query, const struct request *rq, struct sim_response *r)
+	const char *raw_query, const struct request *rq, const char *region, const char *service,
+	struct sim_response *r)
 {
 	struct header_list headers = {.n = 0};
 	struct sigv4_request req;
@@ -172,8 +173,8 @@ static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, cons
 		.body_len = rq->body_len,
 	};
 	why[0] = '\0';
-	e = sigv4_verify(&req, st->config->region, "deadline", (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l,
-		why, sizeof(why));
+	e = sigv4_verify(
+		&req, region, service, (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l, why, sizeof(why));
 	token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token");
 	if (l->unknown_key) {
 		sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
@@ -221,7 +222,7 @@ static bool farm_id_valid(const char *s)
 
 /* Which operation (method, path) names; *farm_segment points into path. 405/404 are answered in r. */
 static enum sim_op route(struct sim_state *st, const char *method, const char *path, const char **farm_segment,
-	size_t *farm_len, struct sim_response *r)
+	size_t *farm_len, const char **item, struct sim_response *r)
 {
 	const char *seg, *rest;
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -233,7 +234,9 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 		goto unknown;
 	seg = path + strlen(API_PREFIX);
 	rest = strchr(seg, '/');
-	if (!rest || rest == seg)
+	if (!rest)
+		rest = seg + strlen(seg); /* GetFarm */
+	if (rest == seg)
 		goto unknown;
 	*farm_segment = seg;
 	*farm_len = (size_t)(rest - seg);
@@ -241,8 +244,14 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 		if (get || post)
 			return get ? SIM_OP_GET : SIM_OP_START;
 		allow = "GET, HEAD, POST";
-	} else if (strcmp(rest, "/queues") == 0 || strcmp(rest, "/fleets") == 0) {
-		op = rest[1] == 'q' ? SIM_OP_LIST_QUEUES : SIM_OP_LIST_FLEETS;
+	} else if (strcmp(rest, "/queues") == 0 || strcmp(rest, "/fleets") == 0 || strcmp(rest, "/budgets") == 0 ||
+		   !rest[0] || (strncmp(rest, "/budgets/", 9) == 0 && rest[9] && !strchr(rest + 9, '/'))) {
+		op = !rest[0]            ? SIM_OP_GET_FARM
+		     : rest[1] == 'q'    ? SIM_OP_LIST_QUEUES
+		     : rest[1] == 'f'    ? SIM_OP_LIST_FLEETS
+		     : strlen(rest) == 8 ? SIM_OP_LIST_BUDGETS
+					 : SIM_OP_GET_BUDGET;
+		*item = op == SIM_OP_GET_BUDGET ? rest + 9 : NULL;
 		if (get)
 			return op;
 		allow = "GET, HEAD";
@@ -261,17 +270,17 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out)
 {
 	struct sim_query q = {.n = 0};
-	const char *seg = NULL;
+	const char *seg = NULL, *item = NULL;
 	size_t seg_len = 0;
 	enum sim_fault fault;
 	enum sim_op op;
-	char *farm_id = NULL;
+	char *farm_id = NULL, *item_id = NULL;
 	int farm;
 	struct sim_targeted tf;
 	bool have_fault;
 	enum sim_agg_status forced = SIM_AGG_IN_PROGRESS;
 
-	op = route(st, method, path, &seg, &seg_len, r);
+	op = route(st, method, path, &seg, &seg_len, &item, r);
 	*op_out = op;
 	if (op == SIM_OP_UNKNOWN)
 		return;
@@ -280,7 +289,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
 		return;
 	}
-	if (!authenticate(st, conn, method, path, raw_query, rq, r))
+	if (!authenticate(st, conn, method, path, raw_query, rq, st->config->region, "deadline", r))
 		return;
 	sim_state_lock(st);
 	fault = sim_state_draw_fault(st);
@@ -330,8 +339,20 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		break;
 	case SIM_OP_LIST_QUEUES:
 	case SIM_OP_LIST_FLEETS:
-		sim_api_list(st, (size_t)farm, op == SIM_OP_LIST_FLEETS, &q, r);
+	case SIM_OP_LIST_BUDGETS:
+		sim_api_list(st, (size_t)farm, op, &q, r);
 		break;
+	case SIM_OP_GET_FARM:
+		sim_api_get_farm(st, (size_t)farm, r);
+		break;
+	case SIM_OP_GET_BUDGET:
+		item_id = sim_percent_decode(item, strlen(item), false);
+		if (item_id)
+			sim_api_get_budget(st, (size_t)farm, item_id, r);
+		else
+			sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "budgetId", "budgetId is malformed");
+		break;
+	case SIM_OP_DESCRIBE_USER:
 	case SIM_OP_UNKNOWN:
 	case SIM_OP_COUNT:
 		break;
@@ -350,6 +371,26 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 out:
 	sim_query_deinit(&q);
 	free(farm_id);
+	free(item_id);
+}
+
+/* The identity store (POST / with X-Amz-Target), signed for its own service and region. */
+static void serve_identity(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
+	const char *raw_query, const struct request *rq, struct sim_response *r)
+{
+	if (rq->too_large) {
+		sim_api_error(
+			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
+		sim_identity_reshape_error(r);
+		return;
+	}
+	if (!authenticate(st, conn, method, path, raw_query, rq, sim_identity_region(st), "identitystore", r)) {
+		sim_identity_reshape_error(r);
+		return;
+	}
+	sim_identity_serve(st, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target"),
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		rq->body ? rq->body : "", rq->body_len, r);
 }
 
 static void serve_control(struct sim_state *st, const char *method, const char *path, const char *raw_query,
@@ -501,9 +542,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		query = strchr(path, '?');
 		if (query)
 			*query++ = '\0';
-		if (strncmp(path, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0)
+		if (strncmp(path, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0) {
 			serve_control(st, method, path, query, rq, &r);
-		else
+		} else if (strcmp(path, "/") == 0 && strcmp(method, "POST") == 0) {
+			op = SIM_OP_DESCRIBE_USER;
+			serve_identity(st, conn, method, path, query, rq, &r);
+		} else
 			serve_api(st, conn, method, path, query, rq, &r, &op);
 	}
 	if (r.status == 0)

@@ -67,9 +67,19 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	st->broken_rate = config->broken_rate;
 	st->fail_rate = config->fail_rate;
 	st->timeout_rate = config->timeout_rate;
+	sim_rng_seed(&st->identity_rng, config->fault_seed, "identity");
+	st->identity_throttle_rate = config->identity_throttle_rate;
+	st->inventory_origin = sim_monotonic();
+	st->inventory_pinned_step = -1;
+	st->describe_user_calls = calloc(world->n_users ? world->n_users : 1, sizeof(*st->describe_user_calls));
+	if (!st->describe_user_calls)
+		return -ENOMEM;
 	r = pthread_mutex_init(&st->lock, NULL);
-	if (r)
+	if (r) {
+		free(st->describe_user_calls);
+		st->describe_user_calls = NULL;
 		return -r;
+	}
 	return 0;
 }
 
@@ -82,6 +92,8 @@ void sim_state_deinit(struct sim_state *st)
 	free(st->aggs);
 	st->aggs = NULL;
 	st->n_aggs = 0;
+	free(st->describe_user_calls);
+	st->describe_user_calls = NULL;
 	(void)pthread_mutex_destroy(&st->lock);
 }
 
@@ -294,8 +306,32 @@ const char *sim_op_name(enum sim_op op)
 		[SIM_OP_GET] = "GetSessionsStatisticsAggregation",
 		[SIM_OP_LIST_QUEUES] = "ListQueues",
 		[SIM_OP_LIST_FLEETS] = "ListFleets",
+		[SIM_OP_GET_FARM] = "GetFarm",
+		[SIM_OP_LIST_BUDGETS] = "ListBudgets",
+		[SIM_OP_GET_BUDGET] = "GetBudget",
+		[SIM_OP_DESCRIBE_USER] = "DescribeUser",
 		[SIM_OP_UNKNOWN] = "Unknown",
 	};
 
 	return names[op];
+}
+
+bool sim_op_paginated(enum sim_op op)
+{
+	return op == SIM_OP_GET || op == SIM_OP_LIST_QUEUES || op == SIM_OP_LIST_FLEETS || op == SIM_OP_LIST_BUDGETS;
+}
+
+uint64_t sim_state_inventory_step(struct sim_state *st)
+{
+	double elapsed;
+
+	if (st->inventory_pinned_step >= 0)
+		return (uint64_t)st->inventory_pinned_step;
+	elapsed = sim_monotonic() - st->inventory_origin;
+	return elapsed > 0 ? (uint64_t)(elapsed / (double)st->config->inventory_step_s) : 0;
+}
+
+const char *sim_identity_region(const struct sim_state *st)
+{
+	return st->config->identity_region ? st->config->identity_region : st->config->region;
 }

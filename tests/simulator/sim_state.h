@@ -27,6 +27,9 @@ struct sim_config {
 	bool new_usage_type;
 	bool quiet;
 	bool verify; /* false with the hidden --no-verify */
+	const char *identity_region; /* NULL: region */
+	double identity_throttle_rate;
+	unsigned inventory_step_s; /* seconds per step of the inventory clock (fleet sizes) */
 	struct sim_world_params data;
 };
 
@@ -35,6 +38,10 @@ enum sim_op {
 	SIM_OP_GET,
 	SIM_OP_LIST_QUEUES,
 	SIM_OP_LIST_FLEETS,
+	SIM_OP_GET_FARM,
+	SIM_OP_LIST_BUDGETS,
+	SIM_OP_GET_BUDGET,
+	SIM_OP_DESCRIBE_USER, /* the identity store's */
 	SIM_OP_UNKNOWN,
 	SIM_OP_COUNT,
 };
@@ -139,6 +146,13 @@ struct sim_state {
 	size_t n_targeted;
 	uint64_t token_generation; /* of the fault tokens; "clear" makes the old ones invalid */
 	double busy_until[SIM_FARMS]; /* monotonic: the farm runs someone else's aggregation until then */
+	double inventory_origin; /* monotonic: step 0 of the inventory clock */
+	long long inventory_pinned_step; /* -1: the clock runs */
+	struct sim_rng identity_rng; /* --identity-throttle-rate draws */
+	double identity_throttle_rate;
+	uint64_t identity_throttle_pending; /* the next N DescribeUser calls are throttled */
+	uint64_t *describe_user_calls; /* per user index */
+	uint64_t describe_user_unknown; /* calls for ids the store never had */
 };
 
 /* Sets up the state for config and world (both outlive it). Returns 0, -ENOMEM or -EIO. */
@@ -185,6 +199,14 @@ enum sim_fault sim_state_draw_fault(struct sim_state *st);
 void sim_state_count(struct sim_state *st, enum sim_op op, unsigned http_status);
 
 const char *sim_op_name(enum sim_op op);
+/* Whether op's answers come in pages (nextToken). */
+bool sim_op_paginated(enum sim_op op);
+
+/* Under lock: the inventory clock's step now (fleet sizes change once per step). */
+uint64_t sim_state_inventory_step(struct sim_state *st);
+
+/* The identity store's region (--identity-region, else --region). */
+const char *sim_identity_region(const struct sim_state *st);
 
 /* Log lines on stderr, unless --quiet. */
 void sim_log_set_quiet(bool quiet);

@@ -16,6 +16,7 @@ enum sim_token_kind {
 	SIM_TOKEN_AGGREGATION = 1,
 	SIM_TOKEN_QUEUES = 2,
 	SIM_TOKEN_FLEETS = 3,
+	SIM_TOKEN_BUDGETS = 4,
 };
 
 struct sim_token_key {

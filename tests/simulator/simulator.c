@@ -43,6 +43,9 @@ enum {
 	OPT_QUIET,
 	OPT_NO_VERIFY,
 	OPT_HELP,
+	OPT_IDENTITY_REGION,
+	OPT_IDENTITY_THROTTLE_RATE,
+	OPT_INVENTORY_STEP,
 };
 
 static const struct option options[] = {
@@ -72,6 +75,9 @@ static const struct option options[] = {
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"no-verify", no_argument, NULL, OPT_NO_VERIFY}, /* debugging only, not in the usage text */
 	{"help", no_argument, NULL, OPT_HELP},
+	{"identity-region", required_argument, NULL, OPT_IDENTITY_REGION},
+	{"identity-throttle-rate", required_argument, NULL, OPT_IDENTITY_THROTTLE_RATE},
+	{"inventory-step", required_argument, NULL, OPT_INVENTORY_STEP},
 	{NULL, 0, NULL, 0},
 };
 
@@ -83,7 +89,8 @@ static void usage(FILE *out)
 		    "         [--throttle-rate P] [--error-rate P] [--broken-rate P] [--fault-seed N]\n"
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
 		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
-		    "         [--new-usage-type] [--quiet]\n",
+		    "         [--new-usage-type] [--quiet]\n"
+		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n",
 		out);
 }
 
@@ -150,6 +157,7 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 		.aggregation_ttl_s = 3600,
 		.fault_seed = 1,
 		.verify = true,
+		.inventory_step_s = 10,
 		.data = {.n_jobs = 400, .n_users = 40, .n_sessions = 8000, .epoch = -1},
 	};
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -241,6 +249,18 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			break;
 		case OPT_NO_VERIFY:
 			c->verify = false;
+			break;
+		case OPT_IDENTITY_REGION:
+			c->identity_region = optarg;
+			break;
+		case OPT_IDENTITY_THROTTLE_RATE:
+			r = parse_rate(optarg, &c->identity_throttle_rate);
+			break;
+		case OPT_INVENTORY_STEP:
+			r = parse_u64(optarg, 86400, &v);
+			if (!r && v == 0)
+				r = -EINVAL;
+			c->inventory_step_s = (unsigned)v;
 			break;
 		case OPT_HELP:
 			usage(stdout);

@@ -347,39 +347,39 @@ static void test_listen_addresses(void)
 		return;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		r = http_server_new(&b, bad[i], NULL, s, err, sizeof(err));
+		r = http_server_new(&b, bad[i], NULL, s, NULL, err, sizeof(err));
 		CHECK_MSG(r == -EINVAL, "\"%s\" gave %d", bad[i], r);
 		CHECK_MSG(err[0] != '\0', "no message for \"%s\"", bad[i]);
 	}
-	CHECK_INT(http_server_new(&b, NULL, NULL, s, err, sizeof(err)), -EINVAL);
+	CHECK_INT(http_server_new(&b, NULL, NULL, s, NULL, err, sizeof(err)), -EINVAL);
 
 	/* The same port twice: -EADDRINUSE and a message naming the address. */
-	CHECK_INT(http_server_new(&a, "127.0.0.1:0", NULL, s, err, sizeof(err)), 0);
+	CHECK_INT(http_server_new(&a, "127.0.0.1:0", NULL, s, NULL, err, sizeof(err)), 0);
 	if (a) {
 		char addr[64];
 		snprintf(addr, sizeof(addr), "127.0.0.1:%u", http_server_port(a));
 		CHECK(http_server_port(a) != 0);
-		r = http_server_new(&b, addr, NULL, s, err, sizeof(err));
+		r = http_server_new(&b, addr, NULL, s, NULL, err, sizeof(err));
 		CHECK_INT(r, -EADDRINUSE);
 		CHECK_MSG(strstr(err, "bind") && strstr(err, addr), "message: %s", err);
 		http_server_free(a);
 		a = NULL;
 		/* Freed: the port is free again at once. */
-		CHECK_INT(http_server_new(&a, addr, NULL, s, err, sizeof(err)), 0);
+		CHECK_INT(http_server_new(&a, addr, NULL, s, NULL, err, sizeof(err)), 0);
 		http_server_free(a);
 		a = NULL;
 	}
 
-	CHECK_INT(http_server_new(&a, ":0", NULL, s, err, sizeof(err)), 0);
+	CHECK_INT(http_server_new(&a, ":0", NULL, s, NULL, err, sizeof(err)), 0);
 	CHECK(a && http_server_port(a) != 0);
 	http_server_free(a);
 	a = NULL;
-	CHECK_INT(http_server_new(&a, "localhost:0", NULL, s, err, sizeof(err)), 0);
+	CHECK_INT(http_server_new(&a, "localhost:0", NULL, s, NULL, err, sizeof(err)), 0);
 	http_server_free(a);
 	a = NULL;
 
 	/* IPv6, when the host has it: "[::]" is IPv6 only, so IPv4 can still bind the same port. */
-	r = http_server_new(&a, "[::]:0", NULL, s, err, sizeof(err));
+	r = http_server_new(&a, "[::]:0", NULL, s, NULL, err, sizeof(err));
 	if (r == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in sin;
@@ -394,7 +394,7 @@ static void test_listen_addresses(void)
 			close(fd);
 		http_server_free(a);
 		a = NULL;
-		CHECK_INT(http_server_new(&a, "[::1]:0", NULL, s, err, sizeof(err)), 0);
+		CHECK_INT(http_server_new(&a, "[::1]:0", NULL, s, NULL, err, sizeof(err)), 0);
 		if (a) {
 			/* Answered over IPv6 (the door hands libmicrohttpd an IPv6 connection). */
 			static const char req[] = "GET /-/healthy HTTP/1.0\r\n\r\n";
@@ -753,7 +753,7 @@ static void test_tls(struct metrics_store *s)
 
 	web_init(&w);
 	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server-key.pem");
-	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, NULL, err, sizeof(err)) == 0, "%s", err);
 	if (!srv)
 		return;
 	unsigned port = http_server_port(srv);
@@ -826,7 +826,7 @@ static void test_tls(struct metrics_store *s)
 	web_init(&w);
 	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server-key.pem");
 	w.tls_min_version = WEB_TLS13;
-	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, NULL, err, sizeof(err)) == 0, "%s", err);
 	if (srv) {
 		port = http_server_port(srv);
 		CHECK_INT(tls_probe(port, PRIO_TLS13, NULL, 0, &alert), 0);
@@ -841,12 +841,12 @@ static void test_tls(struct metrics_store *s)
 
 	/* Unusable files at start: an error naming the file, nothing listening. */
 	web_tls(&w, WEB_DATA "server.pem", WEB_DATA "server2-key.pem");
-	CHECK_INT(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)), -EINVAL);
+	CHECK_INT(http_server_new(&srv, "127.0.0.1:0", &w, s, NULL, err, sizeof(err)), -EINVAL);
 	CHECK_MSG(strstr(err, "server2-key.pem is not the key of"), "%s", err);
 	CHECK(srv == NULL);
 	/* The key's bytes never make it into a message. */
 	web_tls(&w, WEB_DATA "server-key.pem", WEB_DATA "server-key.pem");
-	CHECK_INT(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)), -EINVAL);
+	CHECK_INT(http_server_new(&srv, "127.0.0.1:0", &w, s, NULL, err, sizeof(err)), -EINVAL);
 	CHECK_MSG(!strstr(err, "BEGIN") && !strstr(err, "MIG"), "%s", err);
 }
 
@@ -863,6 +863,80 @@ static long status_of(unsigned port, const char *method, const char *path, const
 		www_authenticate[0] = '\0';
 	reply_free(&r);
 	return status;
+}
+
+/* A lifecycle callback that answers what it is told to, counting its calls. */
+struct fake_reload {
+	int result;
+	int calls;
+};
+
+static int fake_reload(void *ctx, char *err, size_t errlen)
+{
+	struct fake_reload *f = ctx;
+
+	f->calls++;
+	if (f->result == HTTP_SERVER_RELOAD_REJECTED)
+		snprintf(err, errlen, "exporter.conf:3: web.listen: invalid address");
+	return f->result;
+}
+
+/* POST /-/reload: 403 without web.enable_lifecycle, 405 for GET, 401 before anything without credentials. */
+static void test_lifecycle(struct metrics_store *s)
+{
+	struct web_user users[] = {{(char *)"prometheus", (char *)HASH_SECRET}};
+	const struct request_options o = {.user = "prometheus", .password = "secret"};
+	struct fake_reload f = {HTTP_SERVER_RELOAD_APPLIED, 0};
+	const struct http_server_lifecycle lc = {fake_reload, &f};
+	struct http_server *srv = NULL;
+	struct web_config w;
+	struct reply r;
+	char err[512] = "", v[64];
+	unsigned port;
+
+	web_init(&w);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, &lc, err, sizeof(err)) == 0, "%s", err);
+	if (!srv)
+		return;
+	port = http_server_port(srv);
+	CHECK_INT(status_of(port, "POST", "/-/reload", NULL, NULL, NULL, 0), 403);
+	CHECK_INT(f.calls, 0);
+	/* Turned on by a reload of the web settings, like the users. */
+	w.enable_lifecycle = true;
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), HTTP_SERVER_RELOADED);
+	CHECK_INT(status_of(port, "POST", "/-/reload", NULL, NULL, NULL, 0), 200);
+	CHECK_INT(f.calls, 1);
+	f.result = HTTP_SERVER_RELOAD_REJECTED;
+	CHECK(request_with(port, "POST", "/-/reload", NULL, DECODE_NONE, NULL, &r) == 0);
+	CHECK_INT(r.status, 400);
+	CHECK_MSG(r.body && memmem(r.body, r.body_len, "web.listen: invalid address", 27), "body: %.*s", (int)r.body_len,
+		r.body ? r.body : "");
+	reply_free(&r);
+	f.result = -ENOMEM;
+	CHECK_INT(status_of(port, "POST", "/-/reload", NULL, NULL, NULL, 0), 500);
+	CHECK(request_with(port, "GET", "/-/reload", NULL, DECODE_NONE, NULL, &r) == 0);
+	CHECK_INT(r.status, 405);
+	CHECK(header_value(&r, "Allow", v, sizeof(v)) && strcmp(v, "POST") == 0);
+	reply_free(&r);
+	CHECK_INT(status_of(port, "HEAD", "/-/reload", NULL, NULL, NULL, 0), 405);
+	CHECK_INT(f.calls, 3);
+	/* Other paths still take GET and HEAD only. */
+	CHECK_INT(status_of(port, "POST", "/metrics", NULL, NULL, NULL, 0), 405);
+
+	/* With basic authentication: 401 first, whatever the method. */
+	w.users = users;
+	w.n_users = 1;
+	f.result = HTTP_SERVER_RELOAD_APPLIED;
+	CHECK_INT(http_server_reload_tls(srv, &w, err, sizeof(err)), HTTP_SERVER_RELOADED);
+	CHECK_INT(status_of(port, "POST", "/-/reload", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "GET", "/-/reload", NULL, NULL, NULL, 0), 401);
+	CHECK_INT(status_of(port, "POST", "/-/reload", "prometheus", "wrong", NULL, 0), 401);
+	CHECK_INT(f.calls, 3);
+	CHECK(request_with(port, "POST", "/-/reload", NULL, DECODE_NONE, &o, &r) == 0);
+	CHECK_INT(r.status, 200);
+	reply_free(&r);
+	CHECK_INT(f.calls, 4);
+	http_server_free(srv);
 }
 
 static double seconds_now(void)
@@ -886,7 +960,7 @@ static void test_basic_auth(struct metrics_store *s)
 	web_init(&w);
 	w.users = users;
 	w.n_users = 2;
-	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, NULL, err, sizeof(err)) == 0, "%s", err);
 	if (!srv)
 		return;
 	unsigned port = http_server_port(srv);
@@ -1072,7 +1146,7 @@ static void test_limits(struct metrics_store *s)
 	w.max_connections = 8;
 	w.connection_timeout_seconds = 2;
 	w.max_request_size = 4096;
-	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", &w, s, NULL, err, sizeof(err)) == 0, "%s", err);
 	if (!srv)
 		return;
 	unsigned port = http_server_port(srv);
@@ -1166,7 +1240,7 @@ int main(void)
 
 	CHECK_INT(metrics_store_new(&s, "9.9.9"), 0);
 	CHECK_INT(metrics_store_set_reports(s, &cfg), 0);
-	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", NULL, s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_MSG(http_server_new(&srv, "127.0.0.1:0", NULL, s, NULL, err, sizeof(err)) == 0, "%s", err);
 	if (s && srv) {
 		unsigned port = http_server_port(srv);
 		CHECK(port != 0);
@@ -1179,6 +1253,7 @@ int main(void)
 	if (s) {
 		test_tls(s);
 		test_basic_auth(s);
+		test_lifecycle(s);
 		test_limits(s);
 	}
 	http_server_free(srv);

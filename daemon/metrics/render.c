@@ -1,0 +1,587 @@
+/* render: usage figures as exposition text, a large report on several threads, each segment compressed when full */
+#include "metrics/render.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/model.h"
+#include "metrics/deflate_join.h"
+#include "util/numfmt.h"
+
+static const struct {
+	const char *name;
+	size_t name_len;
+	const char *header;
+} families[METRICS_FAMILY_COUNT] = {
+	[METRICS_FAMILY_COST] = {"deadline_cloud_usage_cost_usd", sizeof("deadline_cloud_usage_cost_usd") - 1,
+		"# HELP deadline_cloud_usage_cost_usd Cost in US dollars of the group's sessions (statistic: sum, or "
+		"min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
+		"background every report's interval.\n"
+		"# TYPE deadline_cloud_usage_cost_usd gauge\n"},
+	[METRICS_FAMILY_RUNTIME] = {"deadline_cloud_usage_runtime_seconds",
+		sizeof("deadline_cloud_usage_runtime_seconds") - 1,
+		"# HELP deadline_cloud_usage_runtime_seconds Run time in seconds of the group's sessions (statistic: "
+		"sum, "
+		"or min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
+		"background every report's interval.\n"
+		"# TYPE deadline_cloud_usage_runtime_seconds gauge\n"},
+	[METRICS_FAMILY_SESSIONS] = {"deadline_cloud_usage_sessions", sizeof("deadline_cloud_usage_sessions") - 1,
+		"# HELP deadline_cloud_usage_sessions Number of sessions in the group, Deadline Cloud's estimate over "
+		"the "
+		"report's window; refreshed in the background every report's interval.\n"
+		"# TYPE deadline_cloud_usage_sessions gauge\n"},
+};
+
+static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_AVG};
+
+/* zlib's level for the family headers: small, compressed once per process. */
+#define HEADER_LEVEL 6
+
+/*
+ * A report's text is cut into segments of about this size, each compressed on its own (a sync-flushed raw deflate
+ * stream) as soon as it is full, so that each rendering thread compresses its own text while it is still in
+ * cache. The cost of starting a new stream every MiB is a few hundred bytes of output per segment.
+ */
+#define SEGMENT_BYTES ((size_t)1 << 20)
+#define SEGMENT_SLACK ((size_t)16 << 10)
+/* Threads that render and compress a large report side by side (fewer when there are fewer CPUs)... */
+#define RENDER_THREADS_MAX 4
+/* ...each with this many groups at least (about 3 MiB of text), so that a small report stays on one thread. */
+#define RENDER_GROUPS_MIN 2048
+
+int metrics_buf_reserve(struct metrics_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *data;
+
+	if (extra <= b->cap - b->len)
+		return 0;
+	if (extra > SIZE_MAX - b->len)
+		return -ENOMEM;
+	need = b->len + extra;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	data = realloc(b->data, cap);
+	if (!data)
+		return -ENOMEM;
+	b->data = data;
+	b->cap = cap;
+	return 0;
+}
+
+int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n)
+{
+	int r = metrics_buf_reserve(b, n);
+
+	if (r < 0)
+		return r;
+	if (n)
+		memcpy(b->data + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+int metrics_buf_puts(struct metrics_buf *b, const char *s)
+{
+	return metrics_buf_append(b, s, strlen(s));
+}
+
+void metrics_buf_deinit(struct metrics_buf *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v), i = 0;
+	char *o;
+	int r;
+
+	if (n == 0)
+		return 0;
+
+	/* Worst case: every byte becomes a three-byte U+FFFD. */
+	if (n > SIZE_MAX / 3)
+		return -ENOMEM;
+	r = metrics_buf_reserve(b, 3 * n);
+	if (r < 0)
+		return r;
+	o = b->data + b->len;
+	while (i < n) {
+		size_t bad = 0, len, run = i;
+		/* Most values are plain ASCII: copy a run of it at once. */
+		while (run < n && p[run] < 0x80 && p[run] != '\\' && p[run] != '"' && p[run] != '\n')
+			run++;
+		if (run > i) {
+			memcpy(o, p + i, run - i);
+			o += run - i;
+			i = run;
+			continue;
+		}
+		switch (p[i]) {
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			i++;
+			continue;
+		case '"':
+			*o++ = '\\';
+			*o++ = '"';
+			i++;
+			continue;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			i++;
+			continue;
+		default:
+			break;
+		}
+		len = model_utf8_sequence(p + i, n - i, &bad);
+		if (len) {
+			memcpy(o, p + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i += bad;
+		}
+	}
+	b->len = (size_t)(o - b->data);
+	return 0;
+}
+
+size_t metrics_format_double(char *out, size_t size, double v)
+{
+	/* the first of %.15g, %.16g, %.17g that reads back, computed exactly without printf (numfmt.c) */
+	int n = numfmt_double(out, size, v);
+	return n > 0 && (size_t)n < size ? (size_t)n : strlen(out);
+}
+
+void metrics_snapshot_ref(struct metrics_snapshot *snap)
+{
+	atomic_fetch_add(&snap->refs, 1);
+}
+
+void metrics_snapshot_unref(struct metrics_snapshot *snap)
+{
+	if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
+		return;
+	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
+		struct metrics_part *p = &snap->part[f];
+		for (size_t i = 0; i < p->n_seg; i++) {
+			metrics_buf_deinit(&p->seg[i]->text);
+			free(p->seg[i]->deflated);
+			free(p->seg[i]);
+		}
+		free(p->seg);
+	}
+	free(snap);
+}
+
+static bool statistic_available(const struct usage_group *g, const struct usage_merged *m, unsigned stat)
+{
+	if (stat == STAT_AVG)
+		return (m->present & STAT_AVG) || ((m->present & STAT_SUM) && g->count > 0);
+	return (m->present & stat) != 0;
+}
+
+static double statistic_value(const struct usage_group *g, const struct usage_merged *m, unsigned stat)
+{
+	switch (stat) {
+	case STAT_SUM:
+		return m->sum;
+	case STAT_MIN:
+		return m->min;
+	case STAT_MAX:
+		return m->max;
+	default:
+		return usage_group_avg(g, m);
+	}
+}
+
+/* CPUs this process may run on. */
+static size_t cpus_available(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
+
+/* What closes a line's labels: the statistic's label and "} ", or "} " alone. */
+struct line_tail {
+	char text[40];
+	size_t len;
+};
+
+static atomic_size_t render_threads_wanted;
+
+void metrics_render_threads(size_t n)
+{
+	atomic_store(&render_threads_wanted, n);
+}
+
+/*
+ * One thread's share of a render: a contiguous run of the sorted groups, rendered into parts of its own and
+ * compressed as each segment fills. The runs' parts are then put one after the other, so the text is the same
+ * whatever the number of threads.
+ */
+struct render_run {
+	/* shared, read-only */
+	const struct report_config *r;
+	const struct usage_group *const *groups;
+	const struct metrics_buf *head;
+	const struct line_tail *stat_tail, *plain_tail;
+	size_t n_group_by;
+	/* this run's */
+	size_t begin, end;
+	struct metrics_part part[METRICS_FAMILY_COUNT];
+	struct deflate_join *dj; /* made on first use */
+	struct metrics_buf prefix;
+	int ret;
+	pthread_t thread;
+	bool started;
+};
+
+/* The segment's CRC-32 and piece, with the run's compressor (*dj, made on first use: one per thread). */
+static int segment_compress(struct metrics_segment *seg, struct deflate_join **dj)
+{
+	seg->crc = deflate_join_crc32(0, seg->text.data, seg->text.len);
+	if (!*dj) {
+		int r = deflate_join_new(dj, DEFLATE_JOIN_AUTO);
+		if (r < 0)
+			return r;
+	}
+	return deflate_join_compress(*dj, seg->text.data, seg->text.len, &seg->deflated, &seg->deflated_len);
+}
+
+/* The segment of part p that the next line goes to: a new one when there is none or the last is sealed. */
+static struct metrics_buf *part_open_segment(struct metrics_part *p)
+{
+	if (p->open)
+		return &p->seg[p->n_seg - 1]->text;
+	if (p->n_seg == p->cap_seg) {
+		size_t cap = p->cap_seg ? p->cap_seg * 2 : 4;
+		struct metrics_segment **grown = realloc(p->seg, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		p->seg = grown;
+		p->cap_seg = cap;
+	}
+	struct metrics_segment *seg = calloc(1, sizeof(*seg));
+	if (!seg)
+		return NULL;
+	/*
+	 * After a full segment, the next is likely full too: room for all of it at once, instead of growing by
+	 * doubling (copies). A family's first segment grows from small, so small reports stay small.
+	 */
+	if (p->n_seg > 0 && metrics_buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
+		free(seg);
+		return NULL;
+	}
+	p->seg[p->n_seg++] = seg;
+	p->open = true;
+	return &seg->text;
+}
+
+/* Seals the open segment of p (trimmed to its length) and compresses it. */
+static int part_seal_segment(struct metrics_part *p, struct deflate_join **dj)
+{
+	if (!p->open)
+		return 0;
+	struct metrics_segment *seg = p->seg[p->n_seg - 1];
+	p->open = false;
+	if (seg->text.cap > seg->text.len && seg->text.len > 0) {
+		char *fit = realloc(seg->text.data, seg->text.len);
+		if (fit) {
+			seg->text.data = fit;
+			seg->text.cap = seg->text.len;
+		}
+	}
+	return segment_compress(seg, dj);
+}
+
+/* Frees the segments of a part that never made it into a snapshot. */
+static void part_free(struct metrics_part *p)
+{
+	for (size_t i = 0; i < p->n_seg; i++) {
+		metrics_buf_deinit(&p->seg[i]->text);
+		free(p->seg[i]->deflated);
+		free(p->seg[i]);
+	}
+	free(p->seg);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * One family's line for one group: name, the shared label prefix, the tail, value; seals a full segment. The
+ * hottest loop of a publish (nine lines a group): one reservation and five copies.
+ */
+static int snapshot_line(struct metrics_part *p, struct deflate_join **dj, enum metrics_family f,
+	const struct metrics_buf *prefix, const struct line_tail *tail, const char *value, size_t value_len)
+{
+	struct metrics_buf *b = part_open_segment(p);
+	if (!b)
+		return -ENOMEM;
+	size_t name_len = families[f].name_len;
+	size_t need = name_len + prefix->len + tail->len + value_len + 1;
+	if (metrics_buf_reserve(b, need) < 0)
+		return -ENOMEM;
+	char *o = b->data + b->len;
+	memcpy(o, families[f].name, name_len);
+	o += name_len;
+	memcpy(o, prefix->data, prefix->len);
+	o += prefix->len;
+	memcpy(o, tail->text, tail->len);
+	o += tail->len;
+	memcpy(o, value, value_len);
+	o[value_len] = '\n';
+	b->len += need;
+	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, dj) : 0;
+}
+
+static void line_tail_set(struct line_tail *t, const char *stat)
+{
+	int n = stat ? snprintf(t->text, sizeof(t->text), ",statistic=\"%s\"} ", stat)
+		     : snprintf(t->text, sizeof(t->text), "} ");
+	t->len = n > 0 && (size_t)n < sizeof(t->text) ? (size_t)n : 0;
+}
+
+/* The lines of groups [begin, end) into the run's own parts, every segment sealed (compressed) at the end. */
+static int render_run_lines(struct render_run *run)
+{
+	const struct report_config *r = run->r;
+	struct metrics_buf *prefix = &run->prefix;
+	char value[64];
+
+	for (size_t i = run->begin; i < run->end; i++) {
+		const struct usage_group *g = run->groups[i];
+		prefix->len = 0;
+		if (metrics_buf_append(prefix, run->head->data, run->head->len) < 0)
+			return -ENOMEM;
+		for (size_t k = 0; k < run->n_group_by; k++) {
+			const char *label = group_field_label(r->group_by[k]);
+			if (!label)
+				return -EINVAL;
+			if (metrics_buf_puts(prefix, ",") < 0 || metrics_buf_puts(prefix, label) < 0 ||
+				metrics_buf_puts(prefix, "=\"") < 0 ||
+				metrics_buf_escape_label(prefix, g->values[k] ? g->values[k] : "") < 0 ||
+				metrics_buf_puts(prefix, "\"") < 0)
+				return -ENOMEM;
+			if (r->group_by[k] == GROUP_JOB_ID &&
+				(metrics_buf_puts(prefix, ",job_name=\"") < 0 ||
+					metrics_buf_escape_label(prefix, g->job_name ? g->job_name : "") < 0 ||
+					metrics_buf_puts(prefix, "\"") < 0))
+				return -ENOMEM;
+		}
+		for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++) {
+			unsigned stat = statistics_order[s];
+			if (!(r->statistics & stat))
+				continue;
+			if (statistic_available(g, &g->cost, stat)) {
+				size_t n =
+					metrics_format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
+				int ret = snapshot_line(&run->part[METRICS_FAMILY_COST], &run->dj, METRICS_FAMILY_COST,
+					prefix, &run->stat_tail[s], value, n);
+				if (ret < 0)
+					return ret;
+			}
+			if (statistic_available(g, &g->runtime, stat)) {
+				size_t n = metrics_format_double(
+					value, sizeof(value), statistic_value(g, &g->runtime, stat));
+				int ret = snapshot_line(&run->part[METRICS_FAMILY_RUNTIME], &run->dj,
+					METRICS_FAMILY_RUNTIME, prefix, &run->stat_tail[s], value, n);
+				if (ret < 0)
+					return ret;
+			}
+		}
+		int count_len = snprintf(value, sizeof(value), "%lld", (long long)g->count);
+		int ret = snapshot_line(&run->part[METRICS_FAMILY_SESSIONS], &run->dj, METRICS_FAMILY_SESSIONS, prefix,
+			run->plain_tail, value, count_len > 0 ? (size_t)count_len : 0);
+		if (ret < 0)
+			return ret;
+	}
+	/* Compressed here, once, without any lock: a body is then only a list of these segments. */
+	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
+		int ret = part_seal_segment(&run->part[f], &run->dj);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void *render_run_thread(void *arg)
+{
+	struct render_run *run = arg;
+
+	run->ret = render_run_lines(run);
+	return NULL;
+}
+
+/* Moves the runs' segments, in run order, into p (one family); -ENOMEM leaves everything where it was. */
+static int part_take_runs(struct metrics_part *p, struct render_run *runs, size_t n_runs, enum metrics_family f)
+{
+	size_t n = 0, at = 0;
+
+	for (size_t k = 0; k < n_runs; k++)
+		n += runs[k].part[f].n_seg;
+	if (n == 0)
+		return 0;
+	p->seg = malloc(n * sizeof(*p->seg));
+	if (!p->seg)
+		return -ENOMEM;
+	for (size_t k = 0; k < n_runs; k++) {
+		struct metrics_part *q = &runs[k].part[f];
+		if (q->n_seg)
+			memcpy(p->seg + at, q->seg, q->n_seg * sizeof(*q->seg));
+		at += q->n_seg;
+		free(q->seg);
+		memset(q, 0, sizeof(*q));
+	}
+	p->n_seg = p->cap_seg = n;
+	return 0;
+}
+
+/*
+ * Renders the lines of (farm, report) from t: pure, called without any lock. A large report is cut into as
+ * many runs as there are CPUs (up to RENDER_THREADS_MAX), rendered and compressed side by side: a publish is
+ * then bound by the CPUs, not by one thread.
+ */
+int metrics_snapshot_new(
+	struct metrics_snapshot **out, const char *farm_id, const struct report_config *r, struct usage_table *t)
+{
+	const struct usage_group *const *groups;
+	struct metrics_buf head = {0};
+	struct metrics_snapshot *snap;
+	struct render_run runs[RENDER_THREADS_MAX] = {0};
+	size_t n_groups, n_runs = 0;
+	struct line_tail stat_tail[sizeof(statistics_order) / sizeof(statistics_order[0])], plain_tail;
+	int ret = -ENOMEM;
+
+	for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++)
+		line_tail_set(&stat_tail[s], statistic_label(statistics_order[s]));
+	line_tail_set(&plain_tail, NULL);
+	snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		goto out;
+	atomic_init(&snap->refs, 1);
+	if (metrics_buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
+		metrics_buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
+		metrics_buf_puts(&head, "\"") < 0)
+		goto out;
+	n_groups = usage_table_groups(t, &groups);
+	n_runs = atomic_load(&render_threads_wanted);
+	if (n_runs == 0) {
+		n_runs = cpus_available();
+		if (n_runs > n_groups / RENDER_GROUPS_MIN)
+			n_runs = n_groups / RENDER_GROUPS_MIN;
+	}
+	if (n_runs > RENDER_THREADS_MAX)
+		n_runs = RENDER_THREADS_MAX;
+	if (n_runs == 0)
+		n_runs = 1;
+	for (size_t k = 0; k < n_runs; k++) {
+		runs[k] = (struct render_run){
+			.r = r,
+			.groups = groups,
+			.head = &head,
+			.stat_tail = stat_tail,
+			.plain_tail = &plain_tail,
+			.n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by,
+			.begin = n_groups * k / n_runs,
+			.end = n_groups * (k + 1) / n_runs,
+		};
+	}
+	/* The others on threads of their own (they inherit this thread's nice value and signal mask), the first here.
+	 */
+	for (size_t k = 1; k < n_runs; k++)
+		runs[k].started = pthread_create(&runs[k].thread, NULL, render_run_thread, &runs[k]) == 0;
+	runs[0].ret = render_run_lines(&runs[0]);
+	/* A run whose thread could not start is rendered here, after the first. */
+	for (size_t k = 1; k < n_runs; k++) {
+		if (runs[k].started)
+			pthread_join(runs[k].thread, NULL);
+		else
+			runs[k].ret = render_run_lines(&runs[k]);
+	}
+	ret = 0;
+	for (size_t k = 0; k < n_runs && ret == 0; k++)
+		ret = runs[k].ret;
+	for (size_t f = 0; f < METRICS_FAMILY_COUNT && ret == 0; f++)
+		ret = part_take_runs(&snap->part[f], runs, n_runs, (enum metrics_family)f);
+out:
+	for (size_t k = 0; k < n_runs; k++) {
+		for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++)
+			part_free(&runs[k].part[f]);
+		deflate_join_free(runs[k].dj);
+		metrics_buf_deinit(&runs[k].prefix);
+	}
+	metrics_buf_deinit(&head);
+	if (ret == 0) {
+		*out = snap;
+		snap = NULL;
+	}
+	metrics_snapshot_unref(snap);
+	return ret;
+}
+
+/* A stored (uncompressed) deflate block, not final: the fallback should zlib have no memory at start-up. */
+static size_t stored_block(unsigned char *out, const char *text, size_t len)
+{
+	out[0] = 0;
+	out[1] = (unsigned char)(len & 0xff);
+	out[2] = (unsigned char)(len >> 8);
+	out[3] = (unsigned char)(~len & 0xff);
+	out[4] = (unsigned char)((~len >> 8) & 0xff);
+	memcpy(out + 5, text, len);
+	return len + 5;
+}
+
+static struct {
+	struct metrics_family_header h;
+	unsigned char deflated[1024];
+} headers[METRICS_FAMILY_COUNT];
+static pthread_once_t headers_once = PTHREAD_ONCE_INIT;
+
+static void headers_init(void)
+{
+	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
+		struct metrics_family_header *h = &headers[f].h;
+		size_t dl = 0;
+		unsigned char *d = NULL;
+		h->text = families[f].header;
+		h->len = strlen(h->text);
+		h->crc = deflate_join_crc32(0, h->text, h->len);
+		h->deflated = headers[f].deflated;
+		if (deflate_join_zlib(h->text, h->len, HEADER_LEVEL, DEFLATE_JOIN_OPEN, &d, &dl) == 0 &&
+			dl <= sizeof(headers[f].deflated)) {
+			memcpy(headers[f].deflated, d, dl);
+			h->deflated_len = dl;
+		} else {
+			h->deflated_len = stored_block(headers[f].deflated, h->text, h->len);
+		}
+		free(d);
+	}
+}
+
+const struct metrics_family_header *metrics_family_header(enum metrics_family f)
+{
+	(void)pthread_once(&headers_once, headers_init);
+	return &headers[f].h;
+}

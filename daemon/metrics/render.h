@@ -1,0 +1,73 @@
+/* render: a report's usage figures as exposition text, cut into segments compressed as they fill (metrics/ only) */
+#pragma once
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "metrics/metrics.h"
+#include "metrics/usage.h"
+
+/* The usage families; the body holds each one's header once, then every report's lines of it. */
+enum metrics_family {
+	METRICS_FAMILY_COST,
+	METRICS_FAMILY_RUNTIME,
+	METRICS_FAMILY_SESSIONS,
+	METRICS_FAMILY_COUNT,
+};
+
+/* A run of whole lines of one family: the text, its piece (deflate_join.h) and the text's CRC-32. */
+struct metrics_segment {
+	struct metrics_buf text;
+	unsigned char *deflated;
+	size_t deflated_len;
+	uint32_t crc;
+};
+
+/* One family's lines of one report, in segments (each allocated alone: render threads hold pointers to them). */
+struct metrics_part {
+	struct metrics_segment **seg;
+	size_t n_seg, cap_seg;
+	bool open; /* while rendering: the last segment still takes lines */
+};
+
+/* A report's rendered sample lines, one part per family. Immutable once built; refcounted by entry and bodies. */
+struct metrics_snapshot {
+	atomic_size_t refs;
+	struct metrics_part part[METRICS_FAMILY_COUNT];
+};
+
+/*
+ * Renders the lines of (farm, report) from t into a new snapshot (one reference, the caller's): pure, called
+ * without any lock; a large report is rendered and compressed on several threads. Returns 0, -ENOMEM, or
+ * -EINVAL for a grouping the renderer does not know.
+ */
+int metrics_snapshot_new(
+	struct metrics_snapshot **out, const char *farm_id, const struct report_config *r, struct usage_table *t);
+/* Another reference to snap. */
+void metrics_snapshot_ref(struct metrics_snapshot *snap);
+/* Drops a reference; the last frees it. NULL-safe. */
+void metrics_snapshot_unref(struct metrics_snapshot *snap);
+
+/* A family's HELP/TYPE header: its text, that text as a piece, and its CRC-32. */
+struct metrics_family_header {
+	const char *text;
+	size_t len;
+	const unsigned char *deflated;
+	size_t deflated_len;
+	uint32_t crc;
+};
+/* The header of f (compressed once per process, on the first call). */
+const struct metrics_family_header *metrics_family_header(enum metrics_family f);
+
+/* Room for extra more bytes in b. Returns 0 or -ENOMEM. */
+int metrics_buf_reserve(struct metrics_buf *b, size_t extra);
+/* Appends the string s. Returns 0 or -ENOMEM. */
+int metrics_buf_puts(struct metrics_buf *b, const char *s);
+
+/*
+ * A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf.
+ * Returns its length (out holds 64 bytes or more, so it is never cut).
+ */
+size_t metrics_format_double(char *out, size_t size, double v);
