@@ -428,6 +428,11 @@ int deadline_parse_budget(const char *body, size_t len, struct inventory_budget 
 		inventory_budget_deinit(&got);
 		return rc;
 	}
+	/* what GetBudget leaves out, the summary told */
+	if (!got.queue_id) {
+		got.queue_id = b->queue_id;
+		b->queue_id = NULL;
+	}
 	inventory_budget_deinit(b);
 	*b = got;
 	return 0;

@@ -55,7 +55,6 @@ void token_set_deinit(struct token_set *set)
 	set->cap = set->n = 0;
 }
 
-
 struct page_ctx {
 	api_page_parse_fn parse;
 	void *ctx;
@@ -111,8 +110,8 @@ int api_pages_run(struct api_caller *a, const char *what, const char *operation,
 		r = token_set_add(&seen, p.next_token);
 		if (r != 0) {
 			if (r > 0)
-				log_warning("farm=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"", a->farm_id,
-					operation);
+				log_warning("farm=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
+					a->farm_id, operation);
 			r = r > 0 ? API_BAD_RESPONSE : r;
 			goto out;
 		}
