@@ -17,6 +17,7 @@
 #include "web/http_server.h"
 #include "util/log.h"
 #include "util/mutex.h"
+#include "metrics/inventory.h"
 #include "metrics/metrics.h"
 #include "util/notify.h"
 #include "deadline/poller.h"
@@ -166,6 +167,7 @@ struct runtime {
 	char *endpoint;
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
+	struct inventory_board *inventory; /* the farms' inventories, shown through store */
 	struct http_server *server;
 	struct http_server *retired; /* replaced by a POST /-/reload; freed once its answer is out (main loop) */
 	struct poller *poller;
@@ -272,6 +274,7 @@ static int runtime_poller(struct runtime *rt, const struct config *cfg, const ch
 		.endpoint = endpoint,
 		.region = region,
 		.ca_file = aws_ca_bundle(cfg->ca_file),
+		.inventory = rt->inventory,
 	};
 	int r = poller_new(out, cfg, &po, creds, rt->store);
 
@@ -374,6 +377,8 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 	}
 	if (metrics_store_set_reports(rt->store, cfg) < 0)
 		log_warning("op=reload status=degraded reason=\"out of memory while declaring reports\"");
+	if (inventory_board_set_farms(rt->inventory, rt->cfg, cfg) < 0)
+		log_warning("op=reload status=degraded reason=\"out of memory while declaring inventories\"");
 	poller_free(rt->poller);
 	rt->poller = poller;
 	if (creds) {
@@ -478,6 +483,12 @@ int main(int argc, char **argv)
 	r = metrics_store_set_reports(rt.store, rt.cfg);
 	if (r < 0)
 		goto out;
+	r = inventory_board_new(&rt.inventory, rt.store);
+	if (r < 0)
+		goto out;
+	r = inventory_board_set_farms(rt.inventory, NULL, rt.cfg);
+	if (r < 0)
+		goto out;
 
 	/*
 	 * Left to start-up, as they need the machine rather than the file: resolving and binding the address (in
@@ -553,6 +564,7 @@ out:
 	poller_free(rt.poller);
 	http_server_free(rt.retired);
 	http_server_free(rt.server);
+	inventory_board_free(rt.inventory);
 	metrics_store_free(rt.store);
 	aws_credentials_provider_free(rt.creds);
 	free(rt.endpoint);

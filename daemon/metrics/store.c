@@ -397,6 +397,22 @@ void metrics_store_count(
 	mutex_unlock(&s->lock);
 }
 
+/* >>> inventory hook (h11-inventory) */
+int metrics_store_set_inventory(struct metrics_store *s, const char *text, size_t len)
+{
+	struct metrics_buf copy = {0};
+
+	if (len && metrics_buf_append(&copy, text, len) < 0)
+		return -ENOMEM;
+	mutex_lock(&s->lock);
+	metrics_buf_deinit(&s->self.inventory);
+	s->self.inventory = copy;
+	s->self_gen++;
+	mutex_unlock(&s->lock);
+	return 0;
+}
+/* <<< inventory hook */
+
 bool metrics_store_ready(struct metrics_store *s)
 {
 	bool ready;
