@@ -64,7 +64,7 @@ static int api_send_once(struct api_caller *a, const struct api_call *c, struct 
 	};
 	r = aws_request_send(a->http, &req, &signer, resp);
 	metrics_store_count_request(a->store, c->operation, r < 0 ? 0 : resp->status);
-	log_debug("farm=%s op=%s status=%ld", a->farm_id, c->operation, r < 0 ? 0L : resp->status);
+	log_debug("farm=%s op=%s http_status=%ld", a->farm_id, c->operation, r < 0 ? 0L : resp->status);
 out:
 	aws_credentials_unref(creds);
 	free(url);
@@ -112,10 +112,10 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 			c->status = resp.status;
 			c->retry_after_ms = api_retry_after_ms(resp.retry_after);
 			if (resp.status >= 200 && resp.status < 300 && at.parse_result > 0)
-				log_warning("farm=%s op=%s status=%ld attempt=%d error=\"unusable response: %s\"", a->farm_id,
+				log_warning("farm=%s op=%s http_status=%ld attempt=%d error=\"unusable response: %s\"", a->farm_id,
 					c->operation, resp.status, attempt, perr);
 			else if (v.action == API_ACTION_RETRY)
-				log_warning("farm=%s op=%s status=%ld attempt=%d code=%s message=\"%s\"", a->farm_id,
+				log_warning("farm=%s op=%s http_status=%ld attempt=%d code=%s message=\"%s\"", a->farm_id,
 					c->operation, resp.status, attempt, c->error_name ? c->error_name : "-",
 					c->error_message ? c->error_message : "");
 			if (resp.status == 429 || resp.status >= 500)
@@ -168,7 +168,7 @@ void api_call_log_failure(const struct api_caller *a, const char *report, const 
 			a->farm_id, where, c->operation, c->operation, c->error_message ? c->error_message : "");
 		return;
 	}
-	log_warning("farm=%s%s op=%s status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,
+	log_warning("farm=%s%s op=%s http_status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,
 		c->operation, c->status, c->error_name ? c->error_name : "-", api_outcome_text(r),
 		c->error_message ? c->error_message : "");
 }

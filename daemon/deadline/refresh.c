@@ -138,7 +138,7 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 		bool busy = c.busy;
 		if (r == API_THROTTLED && busy && attempt < API_BUSY_MAX_ATTEMPTS) {
 			double wait = api_busy_wait_ms(attempt, api_random_unit(&rf->api->rng), c.retry_after_ms);
-			log_info("farm=%s report=%s op=%s status=429 reason=\"farm busy or throttled; starting again in "
+			log_info("farm=%s report=%s op=%s http_status=429 reason=\"farm busy or throttled; starting again in "
 				 "%.1fs\"",
 				rf->farm->id, rc->name, API_OP_START, wait / 1000);
 			api_call_reset(&c);
@@ -255,7 +255,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		case DEADLINE_STATUS_FAILED:
 		case DEADLINE_STATUS_TIMEOUT:
 			aggregation_count(rf, deadline_status_name(g.page.status));
-			log_warning("farm=%s report=%s op=%s aggregation=%s status=%s reason=\"%s\"", rf->farm->id, rc->name,
+			log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"", rf->farm->id, rc->name,
 				API_OP_GET, aggregation_id, deadline_status_name(g.page.status),
 				g.page.status_message ? g.page.status_message : "no statusMessage");
 			r = REFRESH_AGG_FAILED;

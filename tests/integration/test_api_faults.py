@@ -262,7 +262,7 @@ def main():
                  ["aggregation_expired"], want=["agg:EXPIRED"])
 
         def busy_check(name, before, after, log):
-            t.check(re.search(r"op=StartSessionsStatisticsAggregation status=429 reason=\"farm busy", log),
+            t.check(re.search(r"op=StartSessionsStatisticsAggregation http_status=429 reason=\"farm busy", log),
                     "%s: the exporter logged that it waits for the busy farm" % name)
         refused = sim.stats()["concurrentStartsRefused"]
         # longer than the interval, so that the next Start surely meets it; success counts only after it ended
