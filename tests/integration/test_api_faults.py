@@ -235,6 +235,7 @@ def main():
                 return
             i = throttled[0]
             delay = lines[i + 1][0] - lines[i][0]
+            harness.log("%s: the retry came %.3fs after the 429" % (name, delay))
             t.check(RETRY_AFTER_S - 0.002 <= delay <= RETRY_AFTER_S + RETRY_AFTER_SLACK_S,
                     "%s: the retry came %.3fs after the 429 (Retry-After: %d, at most %.1fs later)"
                     % (name, delay, RETRY_AFTER_S, RETRY_AFTER_SLACK_S), lines[i][1], lines[i + 1][1])
@@ -302,6 +303,7 @@ def main():
             fetched = [i for i, line in enumerate(rest) if "op=credentials status=ok" in line]
             t.check(fetched, "%s: the credentials were fetched again after the 403" % name, *rest[:5])
             retried = [i for i, line in enumerate(rest) if "farm=%s op=%s status=" % (target, op) in line]
+            harness.log("%s: after the 403: %s" % (name, " | ".join(rest[i] for i in fetched[:1] + retried[:1])))
             t.check(fetched and retried and fetched[0] < retried[0] and "status=200" in rest[retried[0]],
                     "%s: %s was retried with the fresh credentials and answered 200" % (name, op),
                     *[rest[i] for i in (fetched[:1] + retried[:1])])
