@@ -42,29 +42,9 @@ run_asan() {
   reports=$(find "$logdir" -type f | wc -l)
   errors=$(cat "$logdir"/* 2>/dev/null | grep -c -E '^(==[0-9]+==ERROR: AddressSanitizer|.*runtime error:)' || true)
   leaks=$(cat "$logdir"/* 2>/dev/null | grep -c -E '^(Direct|Indirect) leak of' || true)
-  read -r passed failed skipped < <(python3 - "$asan_dir/meson-logs/testlog.json" <<'PY'
-import json, sys
-p = f = s = 0
-try:
-    lines = open(sys.argv[1]).read().splitlines()
-except OSError:
-    lines = ["unreadable"]
-for line in lines:
-    if line.strip():
-        try:
-            r = json.loads(line).get("result")
-        except (ValueError, AttributeError):
-            r = "unreadable"
-        if r in ("OK", "EXPECTEDFAIL"):
-            p += 1
-        elif r == "SKIP":
-            s += 1
-        else:
-            f += 1
-print(p, f, s)
-PY
-)
-  echo "asan+ubsan: $passed tests passed, $failed failed, $skipped skipped; $errors sanitizer errors, $leaks leaks ($reports report files in $logdir)"
+  local tally
+  tally=$(python3 tests/ci/count.py --step asan+ubsan "$r" "$asan_dir/meson-logs/testlog.json" | tail -n 1)
+  echo "asan+ubsan: $tally; $errors sanitizer errors, $leaks leaks ($reports report files in $logdir)"
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
   [ "$r" -eq 0 ] && [ "$errors" -eq 0 ] && [ "$leaks" -eq 0 ]
 }
