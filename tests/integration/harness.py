@@ -72,12 +72,25 @@ def _die_with_parent():
         pass
 
 
-class Process:
-    """A child started by the harness, with its output in a log file; stop() is idempotent."""
+def is_exporter(program):
+    """Whether program is the exporter under test (EXPORTER, which may be a wrapper such as valgrind's)."""
+    exporter = os.environ.get("EXPORTER")
+    return bool(exporter) and os.path.abspath(program) == os.path.abspath(exporter)
 
-    def __init__(self, name, args, workdir, env=None):
+
+class Process:
+    """A child started by the harness, with its output in a log file; stop() is idempotent.
+
+    expect_status: the exit status the child must end with (SIGTERM from stop() included); the Test checks it
+    when it ends, stopping the child first if the test did not. Default: 0 for the exporter (EXPORTER), so that a
+    crash or a non-zero exit at shutdown fails every test that starts one; None (not judged) for the rest."""
+
+    def __init__(self, name, args, workdir, env=None, expect_status="exporter"):
         self.name = name
         self.args = list(args)
+        if expect_status == "exporter":
+            expect_status = 0 if is_exporter(self.args[0]) else None
+        self.expect_status = expect_status
         self.log_path = os.path.join(workdir, name + ".log")
         self._log = open(self.log_path, "wb")
         try:
@@ -145,6 +158,29 @@ def env_path(name):
     if not os.access(value, os.X_OK):
         raise Failure("%s=%s is not an executable" % (name, value))
     return value
+
+
+_LOG_TIME = re.compile(r"\S+ (\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d\.\d{3})Z ")
+
+
+def log_time(line):
+    """The UTC seconds of an exporter log line ("level 2026-11-02T10:00:00.123Z …"); None without a time."""
+    m = _LOG_TIME.match(line)
+    if not m:
+        return None
+    y, mo, d, h, mi = (int(x) for x in m.groups()[:5])
+    return calendar.timegm((y, mo, d, h, mi, 0, 0, 0, 0)) + float(m.group(6))
+
+
+def log_times(text, pattern):
+    """[(seconds, line number, line)] of the timed log lines that match the regular expression pattern."""
+    out = []
+    for no, line in enumerate(text.splitlines()):
+        if re.search(pattern, line):
+            t = log_time(line)
+            if t is not None:
+                out.append((t, no, line))
+    return out
 
 
 def free_port():
@@ -336,6 +372,7 @@ def hermetic_env(workdir, extra=None):
 
 class Exporter:
     def __init__(self, workdir, simulator, farm_ids, reports, extra_args=()):
+        self.workdir = workdir
         self.reports = list(reports)
         self.farm_ids = list(farm_ids)
         self.port = free_port()
@@ -347,6 +384,15 @@ class Exporter:
         self.proc = Process("exporter", args, workdir, env=hermetic_env(workdir))
         log("exporter: pid %d on http://%s:%d/ (config %s)" % (self.proc.pid, LOOPBACK, self.port,
                                                                self.config_path))
+
+    def stop(self, timeout=60.0):
+        """SIGTERM; returns the exit status. The Test fails unless it is 0 (Process.expect_status)."""
+        return self.proc.stop(timeout=timeout)
+
+    def log_text(self):
+        """The exporter's log so far."""
+        with open(self.proc.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
 
     def request(self, method, path, headers=None, timeout=15.0):
         if not self.proc.alive():
@@ -767,6 +813,7 @@ class Test:
         self.checks = 0
         self.workdir = None
         self.status = 0
+        self.skipped = []  # parts not run here, with why
 
     def __enter__(self):
         self.workdir = tempfile.mkdtemp(prefix="dce-%s-" % self.name)
@@ -790,6 +837,27 @@ class Test:
     def note(self, msg):
         log("note: " + msg)
 
+    def skip_part(self, reason):
+        """A part of the test cannot run on this machine (a tool missing, a kernel feature off). The rest runs;
+        the test then ends as skipped (77) unless something failed, so that a partial run never passes as a
+        whole one: tests/run-tests.sh and CI install every tool and count a skip as a failure."""
+        self.skipped.append(reason)
+        log("skip: " + reason)
+
+    def _check_exit_statuses(self):
+        """Stops every child that must end with a given status (the exporter: 0) and checks that it did."""
+        for p in list(_all_processes):
+            if p.expect_status is None:
+                continue
+            was_running = p.alive()
+            status = p.stop(timeout=60.0)
+            if status != p.expect_status:
+                self.failures += 1
+                log("FAIL: %s (pid %d) %s with status %s, expected %s"
+                    % (p.name, p.pid, "stopped on SIGTERM" if was_running else "exited", status, p.expect_status))
+            elif was_running:
+                self.ok("%s stops cleanly on SIGTERM (status %d)" % (p.name, status))
+
     def __exit__(self, exc_type, exc, tb):
         crashed = []
         for p in list(_processes):
@@ -808,14 +876,20 @@ class Test:
                 log("FAIL: unexpected exception:\n" + "".join(traceback.format_exception(exc_type, exc, tb)))
         if exc_type is None:
             for p in crashed:
-                self.failures += 1
-                log("FAIL: %s exited with status %s" % (p.name, p.returncode()))
+                if p.expect_status is None:
+                    self.failures += 1
+                    log("FAIL: %s exited with status %s" % (p.name, p.returncode()))
+        if exc_type is not KeyboardInterrupt:
+            self._check_exit_statuses()
+        if not self.failures and self.skipped and self.status != SKIP:
+            self.status = SKIP
+            for reason in self.skipped:
+                log("SKIP: %s" % reason)
         if self.failures:
             for p in _all_processes:
                 log("---- last lines of %s's log (%s) ----\n%s" % (p.name, p.log_path, p.log_tail()))
         _stop_all()
-        if self.status != SKIP:
-            self.status = 1 if self.failures else 0
+        self.status = 1 if self.failures else self.status
         if self.failures and os.environ.get("KEEP_WORKDIR"):
             log("keeping %s" % self.workdir)
         else:

@@ -51,6 +51,20 @@ class Case:
         return (expo.value("deadline_cloud_exporter_report_up", key),
                 expo.value("deadline_cloud_exporter_report_last_success_timestamp_seconds", key))
 
+    def failed_refreshes(self):
+        """refresh_errors_total of the report, every kind."""
+        r = harness.http_request(self.port, "GET", "/metrics", timeout=5)
+        if r.status != 200:
+            return 0
+        expo = harness.parse_exposition(r.body.decode())
+        return sum(s.value for s in expo.series("deadline_cloud_exporter_refresh_errors_total", farm_id=self.farm,
+                                                report=REPORT.name))
+
+    def wait_failed_refreshes(self, n, timeout=90):
+        """Waits until n refreshes have failed in all."""
+        return harness.wait_for("%s: %d failed refreshes" % (self.name, n), lambda: self.failed_refreshes() >= n,
+                                timeout, interval=0.5, alive=[self.proc])
+
     def wait_up(self, timeout=60):
         return harness.wait_for("%s: report_up = 1" % self.name, lambda: self.up()[0] == 1, timeout,
                                 alive=[self.proc])
@@ -64,7 +78,7 @@ class Case:
                                 lambda: re.search(pattern, self.log()), timeout, alive=[self.proc])
 
     def stop(self):
-        status = self.proc.stop()
+        status = self.proc.stop(timeout=60)
         self.t.check(status == 0, "%s: the exporter stops cleanly" % self.name, status)
         text = self.log()
         self.t.check(SECRET_MARK not in text and "fake-secret-" not in text and "fake-session-token" not in text
@@ -316,7 +330,7 @@ def test_errors(t, sim, farm, fake):
         line = m.group(0)
         t.check(re.search(pattern, line), "%s: the error line says what is wrong" % name, line)
         # Two more refresh attempts: the same failure is not logged again at error level.
-        time.sleep(12)
+        c.wait_failed_refreshes(c.failed_refreshes() + 2)
         errors = [l for l in c.log().splitlines() if "op=credentials status=error" in l and l.startswith("error")]
         t.check(len(errors) == 1, "%s: one error line for the misconfiguration" % name, errors)
         up, _ = c.up()
