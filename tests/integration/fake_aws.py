@@ -12,6 +12,8 @@ import time
 import urllib.parse
 import urllib.request
 
+import harness
+
 IMDS_TOKEN = "fake-imds-session-token"
 ROLE_NAME = "fake-instance-role"
 
@@ -153,7 +155,7 @@ def set_simulator_credentials(simulator_url, key, secret, token=None):
     body = json.dumps({"accessKeyId": key, "secretAccessKey": secret, "sessionToken": token}).encode()
     req = urllib.request.Request(simulator_url + "/__sim/credentials", data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = harness.url_opener(simulator_url)  # no proxy; an HTTPS simulator verified with its CA
     with opener.open(req, timeout=10) as r:
         if r.status != 200:
             raise RuntimeError("simulator refused the credentials: %d" % r.status)
