@@ -380,8 +380,9 @@ def _libconfig_list(items):
 
 
 def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None):
-    """The exporter's configuration; an HTTPS simulator's CA goes into aws.ca_file unless ca_file is given."""
-    ca_file = ca_file or ca_file_for(endpoint_url)
+    """The exporter's configuration; an HTTPS simulator's CA goes into aws.ca_file unless ca_file is given
+    (False: no ca_file, the system's CAs)."""
+    ca_file = ca_file_for(endpoint_url) if ca_file is None else ca_file
     farms = ",\n".join('  { id = %s; queues = "all"; fleets = "all"; }' % _libconfig_string(f) for f in farm_ids)
     rep = []
     for r in reports:

@@ -153,6 +153,7 @@ def test_assume_role(t, sim, farm, fake):
     write(os.path.join(d, "config-role"), "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/exporter\n"
           "source_profile = src\nexternal_id = ext-123\nrole_session_name = render-node-7\n"
           "duration_seconds = 900\n")
+    fake.signing_keys["AKIDSOURCE"] = (SECRET_MARK + "-src", None)  # the STS fake checks with botocore
     c = Case(t, sim, farm, "assume-role", {"AWS_PROFILE": "role", "AWS_CONFIG_FILE": os.path.join(d, "config-role"),
                                            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(d, "creds-role"),
                                            "AWS_ENDPOINT_URL_STS": fake.url})
@@ -166,6 +167,8 @@ def test_assume_role(t, sim, farm, fake):
         t.check(re.match(r"AWS4-HMAC-SHA256 Credential=AKIDSOURCE/\d{8}/us-west-2/sts/aws4_request, "
                          r"SignedHeaders=\S*host\S*, Signature=[0-9a-f]{64}$", auth),
                 "assume-role: signed with the source profile's keys for sts in us-west-2", auth)
+        t.check(det.get("signature") == "valid", "assume-role: botocore computes the same AssumeRole signature",
+                det.get("signature"))
         t.check((det.get("RoleArn"), det.get("ExternalId"), det.get("RoleSessionName"), det.get("DurationSeconds"))
                 == ("arn:aws:iam::123456789012:role/exporter", "ext-123", "render-node-7", "900"),
                 "assume-role: role_arn, external_id, role_session_name, duration_seconds sent", det)

@@ -9,6 +9,7 @@ import sys
 import time
 
 import harness
+import oracles
 from harness import Report
 
 REPORTS = [
@@ -21,6 +22,10 @@ REPORTS = [
     Report("jobs_all", ["JOB_ID", "USAGE_TYPE"], ["SUM"], window="101d", interval="20s"),
     Report("licenses_7d", ["LICENSE_PRODUCT", "INSTANCE_TYPE"], ["SUM", "MAX"], window="7d", interval="10s"),
 ]
+# what --new-usage-type makes the simulator answer beyond the model: a usageType value, a member of Statistics
+NEW_USAGE_TYPE_DRIFT = (("enum", "UsageType"), ("unknown", "Statistics.acceleratorUsage"))
+# the decoy pages (targeted fault decoy_token) carry a member of their own
+DECOY_DRIFT = (("unknown", "GetSessionsStatisticsAggregationResponse.x-decoy"),)
 OPERATIONS = ("StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation", "ListQueues", "ListFleets")
 
 
@@ -269,7 +274,8 @@ def check_decoy_tokens(t, sim, exp, sim_farm, sessions):
 def main():
     with harness.Test("e2e") as t:
         # --new-usage-type: sessions of a usageType the exporter cannot know, rows with an unknown member
-        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--new-usage-type", "--quiet")
+        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--new-usage-type", "--quiet",
+                                request_log=True)
         sim_farms = sim.farms()
         farm_ids = [f["farmId"] for f in sim_farms]
         t.check(len(sim_farms) == 3 and len(sim_farms[0]["queueIds"]) == 25,
@@ -303,6 +309,12 @@ def main():
                 sorted(scraped_types))
         check_http(t, exp)
         check_decoy_tokens(t, sim, exp, sim_farms[0], sessions[farm_ids[0]])
+
+        # independent oracles: botocore's SigV4 and the service model, over every request the exporter sent
+        oracles.check_exporter_requests(t, sim, {harness.ACCESS_KEY_ID: (harness.SECRET_ACCESS_KEY, None)},
+                                        harness.REGION, allowed_drift=DECOY_DRIFT, expected_drift=NEW_USAGE_TYPE_DRIFT)
+        t.check(sim.url.startswith("https://") or os.environ.get("DCE_TEST_TLS") == "0",
+                "the exporter reached the simulator over HTTPS", sim.url)
 
         t.check(exp.proc.alive(), "the exporter is still running")
         status = exp.proc.stop()
