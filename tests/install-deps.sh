@@ -13,6 +13,8 @@ if [[ " $* " == *" --test "* ]]; then
   packages+=(prometheus)
   # systemd-analyze (the unit's exposure score, verify) and strace (the system calls vs the unit's filter)
   packages+=(systemd strace)
+  # the test CA and certificates (HTTPS), botocore's SigV4 as an oracle independent of the exporter's
+  packages+=(python3-cryptography python3-botocore)
 fi
 if [[ " $* " == *" --fuzz "* ]]; then
   # libFuzzer and the sanitizer runtimes (tests/fuzz/run.sh), valgrind (tests/run-sanitizers.sh)
