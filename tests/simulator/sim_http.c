@@ -258,8 +258,14 @@ unknown:
 	return SIM_OP_UNKNOWN;
 }
 
+/* The random faults by name, for the request log (enum sim_fault order). */
+static const char *const fault_names[] = {"none", "throttle", "throttle_retry_after", "error_500", "error_502",
+	"error_503", "broken_truncated", "broken_html", "broken_empty"};
+
+/* *fault_out: "" or the fault that answered ("random:NAME", "targeted:MODE"), for the request log. */
 static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
-	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out)
+	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out,
+	char *fault_out, size_t fault_len)
 {
 	struct sim_query q = {.n = 0};
 	const char *seg = NULL;
@@ -287,6 +293,8 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	fault = sim_state_draw_fault(st);
 	sim_state_unlock(st);
 	if (fault != SIM_FAULT_NONE) {
+		snprintf(fault_out, fault_len, "random:%s",
+			(size_t)fault < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[fault] : "?");
 		sim_api_fault(st, fault, r);
 		return;
 	}
@@ -317,6 +325,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	sim_state_unlock(st);
 	if (have_fault) {
 		sim_log("targeted fault %s on %s", sim_tfault_names[tf.mode], sim_op_name(op));
+		snprintf(fault_out, fault_len, "targeted:%s", sim_tfault_names[tf.mode]);
 		if (sim_api_targeted_answer(st, &tf, op, (size_t)farm, &q, &forced, r))
 			goto out;
 	}
@@ -345,6 +354,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		sim_state_unlock(st);
 		if (have_fault) {
 			sim_log("targeted fault %s on %s", sim_tfault_names[tf.mode], sim_op_name(op));
+			snprintf(fault_out, fault_len, "targeted:%s", sim_tfault_names[tf.mode]);
 			sim_api_targeted_transform(st, &tf, op, r);
 		}
 	}
@@ -491,7 +501,7 @@ static void json_hex(struct sim_json *j, const char *key, const char *data, size
  * and the answer (status, error type, how it was sent, body), for oracles outside the simulator.
  */
 static void log_request(struct sim_http *h, struct MHD_Connection *conn, const char *method, const struct request *rq,
-	const struct sim_response *r, enum sim_op op)
+	const struct sim_response *r, enum sim_op op, const char *fault)
 {
 	static const char *const specials[] = {"none", "reset", "stall", "close"};
 	struct header_list headers = {.n = 0};
@@ -528,6 +538,7 @@ static void log_request(struct sim_http *h, struct MHD_Connection *conn, const c
 	sim_json_kv_string(&j, "special",
 		r->special >= 0 && (size_t)r->special < sizeof(specials) / sizeof(specials[0]) ? specials[r->special]
 											       : "?");
+	sim_json_kv_string(&j, "fault", fault);
 	json_hex(&j, "response", r->body ? r->body : "", r->body_len);
 	sim_json_map_close(&j);
 	if (sim_json_result(&j, &text, &len) < 0) {
@@ -551,6 +562,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct sim_response r = {.status = 0, .retry_after = -1};
 	enum sim_op op = SIM_OP_COUNT;
 	char *path = NULL, *query;
+	char fault[64] = "";
 	enum MHD_Result ret;
 
 	if (!rq) {
@@ -580,7 +592,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		if (strncmp(path, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0)
 			serve_control(st, method, path, query, rq, &r);
 		else
-			serve_api(st, conn, method, path, query, rq, &r, &op);
+			serve_api(st, conn, method, path, query, rq, &r, &op, fault, sizeof(fault));
 	}
 	if (r.status == 0)
 		sim_response_internal_failure(&r, "no answer");
@@ -590,7 +602,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		sim_state_unlock(st);
 	}
 	if (op != SIM_OP_COUNT)
-		log_request(h, conn, method, rq, &r, op);
+		log_request(h, conn, method, rq, &r, op, fault);
 	sim_log("%s %s -> %u %s%s%s", method, rq->raw_uri, r.status, r.error_type,
 		op != SIM_OP_COUNT ? "" : " (control)",
 		r.special == SIM_SPECIAL_RESET   ? " (reset mid-body)"
