@@ -10,8 +10,17 @@
 #include "fuzz.h"
 
 static const char *const keys[] = {
-	"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region", "role_arn", "source_profile",
-	"credential_process", "web_identity_token_file", "credential_source", "external_id", "duration_seconds",
+	"aws_access_key_id",
+	"aws_secret_access_key",
+	"aws_session_token",
+	"region",
+	"role_arn",
+	"source_profile",
+	"credential_process",
+	"web_identity_token_file",
+	"credential_source",
+	"external_id",
+	"duration_seconds",
 };
 
 /* Byte 0: bit 0 the config format ("[profile name]"), bit 1 the profile "prod" rather than "default". */

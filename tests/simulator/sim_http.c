@@ -264,8 +264,8 @@ static const char *const fault_names[] = {"none", "throttle", "throttle_retry_af
 
 /* *fault_out: "" or the fault that answered ("random:NAME", "targeted:MODE"), for the request log. */
 static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
-	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out,
-	char *fault_out, size_t fault_len)
+	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out, char *fault_out,
+	size_t fault_len)
 {
 	struct sim_query q = {.n = 0};
 	const char *seg = NULL;
