@@ -15,6 +15,8 @@ if [[ " $* " == *" --test "* ]]; then
   # (the man pages render without a warning)
   packages+=(systemd strace groff-base)
   # node and npm: deploy/kubernetes's schemas (tests/deploy); any node >= 14 will do, Debian's only if none is
+  # the test CA and certificates (HTTPS), botocore's SigV4 as an oracle independent of the exporter's
+  packages+=(python3-cryptography python3-botocore)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 if [[ " $* " == *" --container "* ]]; then

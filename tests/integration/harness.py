@@ -13,11 +13,15 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import traceback
 import urllib.parse
+import urllib.request
+
+import pki
 
 SKIP = 77  # meson's "skipped" exit status
 
@@ -229,8 +233,12 @@ class Response:
         return self.headers.get(name.lower())
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=15.0):
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+def http_request(port, method, path, body=None, headers=None, timeout=15.0, context=None):
+    """One request to 127.0.0.1:port; over HTTPS (verified against context's CAs) when context is given."""
+    if context is not None:
+        conn = http.client.HTTPSConnection(LOOPBACK, port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -242,15 +250,90 @@ def http_request(port, method, path, body=None, headers=None, timeout=15.0):
 
 # ---- the simulator ----
 
+# ---- HTTPS: the simulator speaks TLS like AWS; the exporter trusts the test CA through aws.ca_file ----
+
+_pki = {}          # work directory -> pki.make()'s paths
+_ca_for_url = {}   # a simulator's URL -> the CA file the exporter is to trust for it
+
+
+def default_tls():
+    """HTTPS unless DCE_TEST_TLS=0 (or python3-cryptography is missing, noted in the log)."""
+    if os.environ.get("DCE_TEST_TLS", "1") == "0":
+        return False
+    if not pki.available():
+        log("note: python3-cryptography is missing: the simulator speaks plain HTTP")
+        return False
+    return True
+
+
+def test_pki(workdir):
+    """The test CA and certificates of this work directory, made on first use (see pki.py)."""
+    if workdir not in _pki:
+        _pki[workdir] = pki.make(os.path.join(workdir, "pki"))
+    return _pki[workdir]
+
+
+def ca_file_for(url):
+    """The CA file that verifies the simulator at url, or None (plain HTTP, or not a simulator's URL)."""
+    return _ca_for_url.get(url.rstrip("/"))
+
+
+def url_opener(url):
+    """A urllib opener for url that never uses a proxy and verifies a simulator's certificate with its CA."""
+    handlers = [urllib.request.ProxyHandler({})]
+    ca = ca_file_for(urllib.parse.urlunsplit(urllib.parse.urlsplit(url)[:2] + ("", "", "")))
+    if ca:
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca)))
+    return urllib.request.build_opener(*handlers)
+
+
 class Simulator:
-    def __init__(self, workdir, *extra_args):
-        self.port_file = os.path.join(workdir, "simulator.port")
+    """The simulator on 127.0.0.1; over HTTPS by default (tls=None: default_tls()).
+
+    cert names the pki.py certificate served ("server"; "untrusted", "wrong_host" and "expired" for the tests
+    that must see them refused: the control calls cannot verify those, read request_log_entries() instead).
+    request_log=True keeps every API request and answer (request_log_entries())."""
+
+    def __init__(self, workdir, *extra_args, tls=None, cert="server", request_log=False, name="simulator"):
+        self.name = name
+        self.cert = cert
+        self.port_file = os.path.join(workdir, name + ".port")
+        self.tls = default_tls() if tls is None else tls
+        self.context = None
+        self.request_log = os.path.join(workdir, name + "-requests.jsonl") if request_log else None
         args = [env_path("SIMULATOR"), "--listen", LOOPBACK + ":0", "--port-file", self.port_file]
+        if self.tls:
+            paths = test_pki(workdir)
+            args += ["--tls-cert", paths[cert][0], "--tls-key", paths[cert][1]]
+            self.ca_file = paths["ca"]
+            if cert == "server":
+                self.context = ssl.create_default_context(cafile=self.ca_file)
+        if self.request_log:
+            args += ["--request-log", self.request_log]
         args += list(extra_args)
-        self.proc = Process("simulator", args, workdir)
+        self.proc = Process(name, args, workdir)
         self.port = wait_for("the simulator's port file", self._read_port, 30, alive=[self.proc])
-        self.url = "http://%s:%d" % (LOOPBACK, self.port)
-        log("simulator: pid %d on %s" % (self.proc.pid, self.url))
+        self.url = "%s://%s:%d" % ("https" if self.tls else "http", LOOPBACK, self.port)
+        if self.tls:
+            _ca_for_url[self.url] = self.ca_file
+        log("%s: pid %d on %s" % (name, self.proc.pid, self.url))
+
+    def request_log_entries(self):
+        """The API requests so far, as the simulator logged them (bodies as bytes); [] before the first."""
+        if not self.request_log:
+            raise Failure("the simulator was started without request_log=True")
+        out = []
+        try:
+            with open(self.request_log, encoding="utf-8") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return out
+        for line in lines[:-1]:  # the last is "" or a line being written
+            e = json.loads(line)
+            e["body"] = bytes.fromhex(e["body"])
+            e["response"] = bytes.fromhex(e["response"])
+            out.append(e)
+        return out
 
     def _read_port(self):
         try:
@@ -270,7 +353,9 @@ class Simulator:
                 raise Failure("the simulator exited with status %s:\n%s" % (self.proc.returncode(),
                                                                             self.proc.log_tail()))
             try:
-                r = http_request(self.port, method, path, body, headers, timeout=30)
+                if self.tls and self.context is None:
+                    raise Failure("no control calls to a simulator serving the %s certificate" % self.cert)
+                r = http_request(self.port, method, path, body, headers, timeout=30, context=self.context)
                 if r.status == 200:
                     return json.loads(r.body.decode("utf-8"))
                 last = "HTTP %d: %r" % (r.status, r.body[:200])
@@ -330,7 +415,10 @@ def _libconfig_list(items):
     return "[ " + ", ".join(_libconfig_string(i) for i in items) + " ]"
 
 
-def exporter_config(listen_port, endpoint_url, farm_ids, reports):
+def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None):
+    """The exporter's configuration; an HTTPS simulator's CA goes into aws.ca_file unless ca_file is given
+    (False: no ca_file, the system's CAs)."""
+    ca_file = ca_file_for(endpoint_url) if ca_file is None else ca_file
     farms = ",\n".join('  { id = %s; queues = "all"; fleets = "all"; }' % _libconfig_string(f) for f in farm_ids)
     rep = []
     for r in reports:
@@ -341,10 +429,11 @@ def exporter_config(listen_port, endpoint_url, farm_ids, reports):
                       _libconfig_string(r.interval)))
     return ("# written by tests/integration/harness.py\n"
             "web = { listen = \"%s:%d\"; };\n"
-            "aws = { region = %s; endpoint_url = %s; };\n"
+            "aws = { region = %s; endpoint_url = %s;%s };\n"
             "farms = (\n%s\n);\n"
             "reports = (\n%s\n);\n"
-            % (LOOPBACK, listen_port, _libconfig_string(REGION), _libconfig_string(endpoint_url), farms,
+            % (LOOPBACK, listen_port, _libconfig_string(REGION), _libconfig_string(endpoint_url),
+               " ca_file = %s;" % _libconfig_string(ca_file) if ca_file else "", farms,
                ",\n".join(rep)))
 
 
