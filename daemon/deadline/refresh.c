@@ -282,10 +282,10 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 			break;
 		r = token_set_add(&seen, g.page.next_token);
 		if (r != 0) {
-			if (r > 0)
+			if (r == TOKEN_SET_SEEN)
 				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
 					rf->farm->id, rc->name, API_OP_GET);
-			r = r > 0 ? API_BAD_RESPONSE : r;
+			r = r == TOKEN_SET_SEEN ? API_BAD_RESPONSE : r;
 			goto out;
 		}
 		free(token);
