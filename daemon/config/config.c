@@ -294,8 +294,10 @@ static void parse_root(struct loader *l, const config_setting_t *root)
 			parse_farms(l, s);
 		} else if (name && strcmp(name, "reports") == 0) {
 			parse_reports(l, s);
+		} else if (name && strcmp(name, "identity_store") == 0) {
+			parse_identity_store_placeholder(l, s);
 		} else {
-			config_unknown_setting(l, s, NULL, "web, aws, farms, reports");
+			config_unknown_setting(l, s, NULL, "web, aws, farms, reports, identity_store");
 		}
 	}
 }
@@ -324,6 +326,7 @@ void config_free(struct config *cfg)
 		struct farm_config *f = &cfg->farms[i];
 
 		free(f->id);
+		free(f->region);
 		for (size_t j = 0; j < f->n_queue_ids; j++)
 			free(f->queue_ids[j]);
 		free(f->queue_ids);
@@ -332,6 +335,9 @@ void config_free(struct config *cfg)
 		free(f->fleet_ids);
 	}
 	free(cfg->farms);
+	free(cfg->identity_store.id);
+	free(cfg->identity_store.region);
+	free(cfg->identity_store.endpoint_url);
 	for (size_t i = 0; i < cfg->n_reports; i++) {
 		free(cfg->reports[i].name);
 		free(cfg->reports[i].window_text);

@@ -53,6 +53,7 @@ struct report_config {
 
 struct farm_config {
 	char *id; /* farm-<32 hex> */
+	char *region; /* farms[].region or NULL: aws.region (h13; h11 parses it) */
 	bool all_queues; /* queues = "all" */
 	char **queue_ids; /* else the list (non-empty) */
 	size_t n_queue_ids;
@@ -92,6 +93,14 @@ void web_config_defaults(struct web_config *web);
 /* Whether s looks like a bcrypt hash as htpasswd -B makes it: $2a$, $2b$ or $2y$, cost 04-31, 53 more. */
 bool web_password_hash_valid(const char *s);
 
+/* identity_store: user names for user_id (h13; h11 parses it). */
+struct identity_store_config {
+	bool enabled; /* the section is there */
+	char *id; /* "d-1234567890" */
+	char *region; /* or NULL: aws.region */
+	char *endpoint_url; /* or NULL: AWS_ENDPOINT_URL_IDENTITYSTORE, AWS_ENDPOINT_URL, the rules */
+};
+
 struct config {
 	char *path; /* the file it came from */
 	char *listen; /* web.listen, default CONFIG_DEFAULT_LISTEN */
@@ -104,6 +113,7 @@ struct config {
 	size_t n_farms; /* at least one */
 	struct report_config *reports;
 	size_t n_reports; /* at least one */
+	struct identity_store_config identity_store;
 };
 
 /*

@@ -75,3 +75,39 @@ void parse_aws(struct loader *l, const config_setting_t *aws)
 		*dest = loader_strdup(l, v);
 	}
 }
+
+/*
+ * identity_store = { id; region; endpoint_url; }: h13's placeholder so its tests can run on its branch; h11
+ * parses the section for real (the lead keeps h11's parser and drops this one when merging).
+ */
+void parse_identity_store_placeholder(struct loader *l, const config_setting_t *g)
+{
+	struct identity_store_config *is = &l->cfg->identity_store;
+
+	if (!setting_is_group(l, g, "identity_store", "{ id = \"d-1234567890\"; }"))
+		return;
+	is->enabled = true;
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s), *v;
+		char path[48];
+		char **dest;
+
+		if (!name || (strcmp(name, "id") && strcmp(name, "region") && strcmp(name, "endpoint_url"))) {
+			config_unknown_setting(l, s, "identity_store", "id, region, endpoint_url");
+			continue;
+		}
+		snprintf(path, sizeof(path), "identity_store.%s", name);
+		if (!(v = setting_string(l, s, path)))
+			continue;
+		dest = !strcmp(name, "id") ? &is->id : !strcmp(name, "region") ? &is->region : &is->endpoint_url;
+		if ((dest == &is->region && !aws_region_valid(v)) ||
+			(dest == &is->endpoint_url && !aws_endpoint_url_valid(v))) {
+			config_error_at(l, s, "%s: invalid value", path);
+			continue;
+		}
+		*dest = loader_strdup(l, v);
+	}
+	if (!is->id)
+		config_error_at(l, g, "identity_store: missing 'id'");
+}

@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "config/config_private.h"
+#include "util/aws_syntax.h"
 
 /*
  * queues/fleets: "all", or a non-empty list of distinct ids with the given prefix.
@@ -108,12 +109,19 @@ static void parse_farm(struct loader *l, const config_setting_t *g, size_t index
 				}
 			}
 			f->id = loader_strdup(l, v);
+		} else if (strcmp(name, "region") == 0) {
+			/* h13 placeholder: h11 parses farms[].region (keep theirs when merging) */
+			v = setting_string(l, s, path);
+			if (v && !aws_region_valid(v))
+				config_error_at(l, s, "%s: invalid region %s", path, config_quote(&q, v));
+			else if (v)
+				f->region = loader_strdup(l, v);
 		} else if (strcmp(name, "queues") == 0) {
 			parse_id_list(l, s, path, "queue-", &f->all_queues, &f->queue_ids, &f->n_queue_ids);
 		} else if (strcmp(name, "fleets") == 0) {
 			parse_id_list(l, s, path, "fleet-", &f->all_fleets, &f->fleet_ids, &f->n_fleet_ids);
 		} else {
-			config_unknown_setting(l, s, where, "id, queues, fleets");
+			config_unknown_setting(l, s, where, "id, region, queues, fleets");
 		}
 	}
 }

@@ -87,3 +87,4 @@ void parse_web(struct loader *l, const config_setting_t *web); /* config_web.c *
 void parse_aws(struct loader *l, const config_setting_t *aws); /* config_aws.c */
 void parse_farms(struct loader *l, const config_setting_t *farms); /* config_farms.c */
 void parse_reports(struct loader *l, const config_setting_t *reports); /* config_reports.c */
+void parse_identity_store_placeholder(struct loader *l, const config_setting_t *g); /* config_aws.c (h13 placeholder) */
