@@ -24,6 +24,9 @@
 #include "util/log.h"
 
 #define USER_ID_MAX 64
+#define USERS_HEADER                                                                                            \
+	"# HELP deadline_cloud_user_info The identity store's names of a user that appears in the figures (value "  \
+	"1).\n# TYPE deadline_cloud_user_info gauge\n"
 
 bool user_id_usable(const char *id)
 {
@@ -156,31 +159,14 @@ int user_cache_render(const struct user_cache *c, const char *store_id, struct m
 		if (e->state != USER_KNOWN)
 			continue;
 		if (!any) {
-			r = metrics_buf_append(out,
-				"# HELP deadline_cloud_user_info The identity store's names of a user that appears in the "
-				"figures (value 1).\n# TYPE deadline_cloud_user_info gauge\n",
-				strlen("# HELP deadline_cloud_user_info The identity store's names of a user that appears in the "
-				       "figures (value 1).\n# TYPE deadline_cloud_user_info gauge\n"));
+			r = metrics_buf_append(out, USERS_HEADER, strlen(USERS_HEADER));
 			any = true;
 		}
-		if (!r)
-			r = metrics_buf_append(out, "deadline_cloud_user_info{identity_store_id=\"", 45);
-		if (!r)
-			r = metrics_buf_escape_label(out, store_id);
-		if (!r)
-			r = metrics_buf_append(out, "\",user_id=\"", 11);
-		if (!r)
-			r = metrics_buf_escape_label(out, e->id);
-		if (!r)
-			r = metrics_buf_append(out, "\",user_name=\"", 13);
-		if (!r)
-			r = metrics_buf_escape_label(out, e->user_name);
-		if (!r)
-			r = metrics_buf_append(out, "\",display_name=\"", 16);
-		if (!r)
-			r = metrics_buf_escape_label(out, e->display_name);
-		if (!r)
-			r = metrics_buf_append(out, "\"} 1\n", 5);
+		const char *const parts[] = {"deadline_cloud_user_info{identity_store_id=\"", store_id, "\",user_id=\"", e->id,
+			"\",user_name=\"", e->user_name, "\",display_name=\"", e->display_name, "\"} 1\n"};
+		/* Even parts are the format's text, odd ones label values (escaped). */
+		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && r == 0; k++)
+			r = k % 2 ? metrics_buf_escape_label(out, parts[k]) : metrics_buf_append(out, parts[k], strlen(parts[k]));
 	}
 	return r;
 }
@@ -285,9 +271,10 @@ static const struct api_caller_ops dir_ops = {
 /* DescribeUser's answer: the members the metric shows. */
 enum { SLOT_USER_NAME = 1, SLOT_DISPLAY_NAME };
 
+static const struct json_node describe_string_node = {.kind = JSON_STRING};
 static const struct json_member describe_members[] = {
-	{"UserName", SLOT_USER_NAME, 0, false, NULL},
-	{"DisplayName", SLOT_DISPLAY_NAME, 1, false, NULL},
+	{"UserName", SLOT_USER_NAME, 0, false, &describe_string_node},
+	{"DisplayName", SLOT_DISPLAY_NAME, 1, false, &describe_string_node},
 };
 static const struct json_node describe_node = {.kind = JSON_OBJECT, .members = describe_members, .n_members = 2};
 
