@@ -645,9 +645,9 @@ static void test_err_buffer(void)
 	CHECK_INT(config_load_string(&cfg, "t.conf", text, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "t.conf:1: missing 'farms': at least one farm is required\n"
 		       "t.conf:1: missing 'reports': at least one report is required\n"
-		       "t.conf:1: unknown setting 'a' (known: web, aws, farms, reports)\n"
-		       "t.conf:2: unknown setting 'b' (known: web, aws, farms, reports)\n"
-		       "t.conf:3: unknown setting 'c' (known: web, aws, farms, reports)\n");
+		       "t.conf:1: unknown setting 'a' (known: web, aws, farms, reports, identity_store)\n"
+		       "t.conf:2: unknown setting 'b' (known: web, aws, farms, reports, identity_store)\n"
+		       "t.conf:3: unknown setting 'c' (known: web, aws, farms, reports, identity_store)\n");
 	CHECK_INT(config_load_string(&cfg, "empty.conf", "", err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "empty.conf:1: missing 'farms': at least one farm is required\n"
 		       "empty.conf:1: missing 'reports': at least one report is required\n");
