@@ -1,4 +1,4 @@
-/* api_call: one Deadline Cloud API operation, signed and sent, with the retry policy of api_policy */
+/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of api_policy */
 #include "deadline/api_call.h"
 
 #include <errno.h>
@@ -48,8 +48,9 @@ static int api_send_once(struct api_caller *a, const struct api_call *c, struct 
 	const struct aws_request req = {
 		.method = c->method,
 		.url = url,
-		.content_type = c->body ? "application/json" : NULL,
-		.accept = "application/json",
+		.content_type = c->body ? (c->content_type ? c->content_type : "application/json") : NULL,
+		.accept = c->content_type ? c->content_type : "application/json",
+		.target = c->target,
 		.body = c->body,
 		.body_len = c->body ? c->body_len : 0,
 	};
@@ -58,7 +59,7 @@ static int api_send_once(struct api_caller *a, const struct api_call *c, struct 
 		.secret_access_key = creds->secret_access_key,
 		.session_token = creds->session_token,
 		.region = a->region,
-		.service = "deadline",
+		.service = a->service ? a->service : "deadline",
 		.now = (int64_t)time(NULL),
 		.sign_body = true,
 	};

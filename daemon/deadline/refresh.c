@@ -62,6 +62,23 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
+/* Tells the user directory (if any) every user id of the published figures. */
+static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
+{
+	const struct usage_group *const *groups;
+	size_t n;
+
+	if (!rf->users)
+		return;
+	for (size_t k = 0; k < rc->n_group_by; k++) {
+		if (rc->group_by[k] != GROUP_USER_ID)
+			continue;
+		n = usage_table_groups(t, &groups);
+		for (size_t i = 0; i < n; i++)
+			user_directory_note(rf->users, groups[i]->values[k]);
+	}
+}
+
 /* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
 static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
 {
@@ -474,6 +491,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	r = metrics_store_publish(rf->store, farm->id, rc, t, (int64_t)time(NULL), duration);
 	if (r < 0)
 		goto out;
+	note_users(rf, rc, t);
 	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
 		 "groups=%zu duration=%.3fs",
 		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),
