@@ -415,9 +415,9 @@ def _libconfig_list(items):
     return "[ " + ", ".join(_libconfig_string(i) for i in items) + " ]"
 
 
-def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None):
+def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None, extra=""):
     """The exporter's configuration; an HTTPS simulator's CA goes into aws.ca_file unless ca_file is given
-    (False: no ca_file, the system's CAs)."""
+    (False: no ca_file, the system's CAs); extra (libconfig text, such as an inventory group) goes at the end."""
     ca_file = ca_file_for(endpoint_url) if ca_file is None else ca_file
     farms = ",\n".join('  { id = %s; queues = "all"; fleets = "all"; }' % _libconfig_string(f) for f in farm_ids)
     rep = []
@@ -431,10 +431,10 @@ def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None):
             "web = { listen = \"%s:%d\"; };\n"
             "aws = { region = %s; endpoint_url = %s;%s };\n"
             "farms = (\n%s\n);\n"
-            "reports = (\n%s\n);\n"
+            "reports = (\n%s\n);\n%s"
             % (LOOPBACK, listen_port, _libconfig_string(REGION), _libconfig_string(endpoint_url),
                " ca_file = %s;" % _libconfig_string(ca_file) if ca_file else "", farms,
-               ",\n".join(rep)))
+               ",\n".join(rep), extra))
 
 
 def hermetic_env(workdir, extra=None):
@@ -460,14 +460,14 @@ def hermetic_env(workdir, extra=None):
 
 
 class Exporter:
-    def __init__(self, workdir, simulator, farm_ids, reports, extra_args=()):
+    def __init__(self, workdir, simulator, farm_ids, reports, extra_args=(), extra_config=""):
         self.workdir = workdir
         self.reports = list(reports)
         self.farm_ids = list(farm_ids)
         self.port = free_port()
         self.config_path = os.path.join(workdir, "exporter.conf")
         with open(self.config_path, "w", encoding="utf-8") as f:
-            f.write(exporter_config(self.port, simulator.url, farm_ids, reports))
+            f.write(exporter_config(self.port, simulator.url, farm_ids, reports, extra=extra_config))
         args = [env_path("EXPORTER"), "--config", self.config_path] + list(extra_args)
         self.started_at = time.time()
         self.proc = Process("exporter", args, workdir, env=hermetic_env(workdir))
