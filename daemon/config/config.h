@@ -49,6 +49,7 @@ struct report_config {
 	enum period period; /* period = "MONTHLY" (default): fewest rows, as AWS advises */
 	int64_t interval_seconds; /* refresh period, default 300 */
 	char *interval_text; /* as written: "5m" */
+	unsigned limit; /* 0: every group */
 };
 
 struct farm_config {

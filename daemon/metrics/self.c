@@ -350,11 +350,10 @@ int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_s
 	return 0;
 }
 
-int metrics_self_text_compress(struct metrics_self_text *t)
+int metrics_self_text_compress(struct metrics_self_text *t, enum deflate_join_end end)
 {
 	t->crc = deflate_join_crc32(0, t->text.data, t->text.len);
-	return deflate_join_zlib(
-		t->text.data, t->text.len, SELF_LEVEL, DEFLATE_JOIN_FINAL, &t->deflated, &t->deflated_len);
+	return deflate_join_zlib(t->text.data, t->text.len, SELF_LEVEL, end, &t->deflated, &t->deflated_len);
 }
 
 void metrics_self_text_unref(struct metrics_self_text *t)

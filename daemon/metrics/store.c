@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "metrics/deflate_join.h"
 #include "metrics/metrics.h"
+#include "metrics/process.h"
 #include "metrics/render.h"
 #include "metrics/self.h"
 #include "util/log.h"
@@ -40,6 +42,7 @@ struct metrics_store {
 	/* Bumped (under lock) by every change of what the self-metrics print; the cache is valid while equal. */
 	uint64_t self_gen;
 	struct metrics_self_text *self_text; /* the cache */
+	struct metrics_self_text *process_text; /* the process metrics of one second (gen: CLOCK_MONOTONIC) */
 };
 
 /* A default mutex only fails to lock or unlock when the program is already broken: stop there, loudly. */
@@ -199,6 +202,7 @@ void metrics_store_free(struct metrics_store *s)
 	/* Scrapes still in flight hold their own references. */
 	body_unref(s->body);
 	metrics_self_text_unref(s->self_text);
+	metrics_self_text_unref(s->process_text);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->build_lock);
 	free(s);
@@ -291,7 +295,7 @@ out_free:
 }
 
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
-	struct usage_table *t, int64_t now, double duration_seconds)
+	struct usage_table *t, int64_t window_start, int64_t window_end, int64_t now, double duration_seconds)
 {
 	struct metrics_snapshot *snap = NULL, *old_snap = NULL;
 	struct metrics_body *body = NULL, *old_body = NULL;
@@ -300,7 +304,7 @@ int metrics_store_publish(struct metrics_store *s, const char *farm_id, const st
 
 	if (!s || !farm_id || !r || !r->name || !t)
 		return -EINVAL;
-	ret = metrics_snapshot_new(&snap, farm_id, r, t);
+	ret = metrics_snapshot_new(&snap, farm_id, r, t, window_start, window_end);
 	if (ret < 0)
 		return ret;
 
@@ -452,13 +456,65 @@ static int self_get(struct metrics_store *s, struct metrics_body **body_out, str
 	mutex_unlock(&s->lock);
 	if (r < 0 || t->deflated)
 		goto out;
-	r = metrics_self_text_compress(t);
+	r = metrics_self_text_compress(t, DEFLATE_JOIN_FINAL);
 	if (r < 0)
 		goto out;
 	mutex_lock(&s->lock);
 	if (s->self_gen == t->gen && (!s->self_text || s->self_text->gen != t->gen)) {
 		old = s->self_text;
 		s->self_text = t;
+		atomic_fetch_add(&t->refs, 1);
+	}
+	mutex_unlock(&s->lock);
+out:
+	metrics_self_text_unref(old);
+	if (r < 0) {
+		metrics_self_text_unref(t);
+		t = NULL;
+	}
+	*out = t;
+	return r;
+}
+
+/*
+ * The process metrics: read again (from /proc, outside the lock) at most once a second, so that a scrape stays a
+ * list of pieces; a piece the self-metrics follow (open).
+ */
+static atomic_bool process_held;
+
+void metrics_process_hold(bool hold)
+{
+	atomic_store(&process_held, hold);
+}
+
+static int process_get(struct metrics_store *s, struct metrics_self_text **out)
+{
+	struct metrics_self_text *t = NULL, *old = NULL;
+	struct timespec now;
+	uint64_t second;
+	int r = 0;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) < 0 && clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		now.tv_sec = 0;
+	second = (uint64_t)now.tv_sec + 1; /* never 0: a cache of gen 0 is none */
+	mutex_lock(&s->lock);
+	if (s->process_text && (s->process_text->gen == second || atomic_load(&process_held))) {
+		t = s->process_text;
+		atomic_fetch_add(&t->refs, 1);
+	}
+	mutex_unlock(&s->lock);
+	if (t)
+		goto out;
+	r = metrics_process_text_new(&t, second);
+	if (r < 0)
+		goto out;
+	r = metrics_self_text_compress(t, DEFLATE_JOIN_OPEN);
+	if (r < 0)
+		goto out;
+	mutex_lock(&s->lock);
+	if (!s->process_text || s->process_text->gen < second) {
+		old = s->process_text;
+		s->process_text = t;
 		atomic_fetch_add(&t->refs, 1);
 	}
 	mutex_unlock(&s->lock);
@@ -485,7 +541,7 @@ static void scrape_add(struct iovec *iov, unsigned *n, size_t *total, const void
 int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scrape *out)
 {
 	struct metrics_body *body = NULL;
-	struct metrics_self_text *self = NULL;
+	struct metrics_self_text *self = NULL, *proc = NULL;
 	unsigned char *trailer;
 	size_t n_pieces;
 	int r;
@@ -500,8 +556,12 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 	out->refs[1] = self;
 	if (r < 0)
 		goto fail;
-	/* The pieces: gzip header, the body's, the self-metrics, the trailer (stored after the array). */
-	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 3;
+	r = process_get(s, &proc);
+	out->refs[3] = proc;
+	if (r < 0)
+		goto fail;
+	/* The pieces: gzip header, the body's, the process and self-metrics, the trailer (stored after the array). */
+	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 4;
 	if (n_pieces > UINT_MAX || n_pieces > (SIZE_MAX - 8) / sizeof(struct iovec)) {
 		r = -ENOMEM;
 		goto fail;
@@ -518,19 +578,22 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 		for (size_t i = 0; i < body->n_plain; i++)
 			scrape_add(out->iov, &out->n_iov, &out->total_len, body->plain[i].iov_base,
 				body->plain[i].iov_len);
+		scrape_add(out->iov, &out->n_iov, &out->total_len, proc->text.data, proc->text.len);
 		scrape_add(out->iov, &out->n_iov, &out->total_len, self->text.data, self->text.len);
 		return 0;
 	}
 	/*
-	 * One gzip member out of raw deflate streams: the body's parts (sync-flushed, each independent) and the
-	 * self-metrics' (finished). The trailer's crc32 and length cover both texts.
+	 * One gzip member out of raw deflate streams: the body's parts and the process metrics (sync-flushed, each
+	 * independent) and the self-metrics' (finished). The trailer's crc32 and length cover the three texts.
 	 */
-	deflate_join_gzip_trailer(trailer, deflate_join_crc32_combine(body->crc, self->crc, self->text.len),
-		body->text_len + self->text.len);
+	uint32_t crc = deflate_join_crc32_combine(body->crc, proc->crc, proc->text.len);
+	crc = deflate_join_crc32_combine(crc, self->crc, self->text.len);
+	deflate_join_gzip_trailer(trailer, crc, body->text_len + proc->text.len + self->text.len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, deflate_join_gzip_header, sizeof(deflate_join_gzip_header));
 	for (size_t i = 0; i < body->n_deflated; i++)
 		scrape_add(
 			out->iov, &out->n_iov, &out->total_len, body->deflated[i].iov_base, body->deflated[i].iov_len);
+	scrape_add(out->iov, &out->n_iov, &out->total_len, proc->deflated, proc->deflated_len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, self->deflated, self->deflated_len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, trailer, 8);
 	return 0;
@@ -546,5 +609,6 @@ void metrics_scrape_release(struct metrics_scrape *sc)
 	body_unref(sc->refs[0]);
 	metrics_self_text_unref(sc->refs[1]);
 	free(sc->refs[2]);
+	metrics_self_text_unref(sc->refs[3]);
 	memset(sc, 0, sizeof(*sc));
 }

@@ -277,7 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(usage_table_new(&tables[f][k], reports[k].group_by, reports[k].n_group_by) == 0);
 			for (size_t i = f; i < n_rows; i++)
 				FUZZ_ASSERT(usage_table_add(tables[f][k], &rows[i]) == 0);
-			FUZZ_ASSERT(metrics_store_publish(store, farms[f].id, &reports[k], tables[f][k], 1700000000,
+			FUZZ_ASSERT(metrics_store_publish(store, farms[f].id, &reports[k], tables[f][k], 1699000000, 1700000000, 1700000000,
 					    0.25) == 0);
 			groups += usage_table_size(tables[f][k]);
 		}
@@ -296,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(usage_table_merge(merged, tables[0][0]) == 0);
 		FUZZ_ASSERT(usage_table_merge(merged, tables[0][0]) == 0);
 		FUZZ_ASSERT(usage_table_size(merged) == usage_table_size(tables[0][0]));
-		FUZZ_ASSERT(metrics_store_publish(store, farms[0].id, &reports[0], merged, 1700000001, 0.5) == 0);
+		FUZZ_ASSERT(metrics_store_publish(store, farms[0].id, &reports[0], merged, 1699000000, 1700000001, 1700000001, 0.5) == 0);
 		usage_table_free(merged);
 		check_scrapes(store, groups);
 	}
