@@ -24,27 +24,38 @@ static const struct {
 	const char *header;
 } families[METRICS_FAMILY_COUNT] = {
 	FAMILY(METRICS_FAMILY_COST, "deadline_cloud_usage_cost_usd",
-		"Total cost in US dollars of the group's sessions (the sum of costInUsd, Deadline Cloud's estimate) over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Total cost in US dollars of the group's sessions (the sum of costInUsd, Deadline Cloud's estimate) "
+		"over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_COST_MIN, "deadline_cloud_usage_session_cost_min_usd",
-		"Cost in US dollars of the group's cheapest session over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Cost in US dollars of the group's cheapest session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_COST_MAX, "deadline_cloud_usage_session_cost_max_usd",
-		"Cost in US dollars of the group's most expensive session over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Cost in US dollars of the group's most expensive session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_COST_AVG, "deadline_cloud_usage_session_cost_avg_usd",
-		"Average cost in US dollars of one of the group's sessions over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Average cost in US dollars of one of the group's sessions over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_RUNTIME, "deadline_cloud_usage_runtime_seconds",
-		"Total run time in seconds of the group's sessions (the sum of runtimeInSeconds) over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Total run time in seconds of the group's sessions (the sum of runtimeInSeconds) over the report's "
+		"window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_RUNTIME_MIN, "deadline_cloud_usage_session_runtime_min_seconds",
-		"Run time in seconds of the group's shortest session over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Run time in seconds of the group's shortest session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_RUNTIME_MAX, "deadline_cloud_usage_session_runtime_max_seconds",
-		"Run time in seconds of the group's longest session over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Run time in seconds of the group's longest session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_RUNTIME_AVG, "deadline_cloud_usage_session_runtime_avg_seconds",
-		"Average run time in seconds of one of the group's sessions over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Average run time in seconds of one of the group's sessions over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_SESSIONS, "deadline_cloud_usage_sessions",
-		"Number of the group's sessions over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+		"Number of the group's sessions over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
 	FAMILY(METRICS_FAMILY_WINDOW_START, "deadline_cloud_usage_window_start_timestamp_seconds",
-		"Unix time of the start of the window that the report's usage figures for the farm cover (as of their last successful refresh)."),
+		"Unix time of the start of the window that the report's usage figures for the farm cover (as of their "
+		"last successful refresh)."),
 	FAMILY(METRICS_FAMILY_WINDOW_END, "deadline_cloud_usage_window_end_timestamp_seconds",
-		"Unix time of the end of the window that the report's usage figures for the farm cover: when their last successful refresh began."),
+		"Unix time of the end of the window that the report's usage figures for the farm cover: when their "
+		"last successful refresh began."),
 };
 
 #undef FAMILY

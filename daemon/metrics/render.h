@@ -14,17 +14,17 @@
  * once, then every report's lines of it.
  */
 enum metrics_family {
-	METRICS_FAMILY_COST,             /* deadline_cloud_usage_cost_usd: Σ costInUsd */
-	METRICS_FAMILY_COST_MIN,         /* deadline_cloud_usage_session_cost_min_usd */
-	METRICS_FAMILY_COST_MAX,         /* …_max_usd */
-	METRICS_FAMILY_COST_AVG,         /* …_avg_usd */
-	METRICS_FAMILY_RUNTIME,          /* deadline_cloud_usage_runtime_seconds: Σ runtimeInSeconds */
-	METRICS_FAMILY_RUNTIME_MIN,      /* deadline_cloud_usage_session_runtime_min_seconds */
-	METRICS_FAMILY_RUNTIME_MAX,      /* …_max_seconds */
-	METRICS_FAMILY_RUNTIME_AVG,      /* …_avg_seconds */
-	METRICS_FAMILY_SESSIONS,         /* deadline_cloud_usage_sessions: count */
-	METRICS_FAMILY_WINDOW_START,     /* deadline_cloud_usage_window_start_timestamp_seconds{farm_id,report} */
-	METRICS_FAMILY_WINDOW_END,       /* deadline_cloud_usage_window_end_timestamp_seconds{farm_id,report} */
+	METRICS_FAMILY_COST, /* deadline_cloud_usage_cost_usd: Σ costInUsd */
+	METRICS_FAMILY_COST_MIN, /* deadline_cloud_usage_session_cost_min_usd */
+	METRICS_FAMILY_COST_MAX, /* …_max_usd */
+	METRICS_FAMILY_COST_AVG, /* …_avg_usd */
+	METRICS_FAMILY_RUNTIME, /* deadline_cloud_usage_runtime_seconds: Σ runtimeInSeconds */
+	METRICS_FAMILY_RUNTIME_MIN, /* deadline_cloud_usage_session_runtime_min_seconds */
+	METRICS_FAMILY_RUNTIME_MAX, /* …_max_seconds */
+	METRICS_FAMILY_RUNTIME_AVG, /* …_avg_seconds */
+	METRICS_FAMILY_SESSIONS, /* deadline_cloud_usage_sessions: count */
+	METRICS_FAMILY_WINDOW_START, /* deadline_cloud_usage_window_start_timestamp_seconds{farm_id,report} */
+	METRICS_FAMILY_WINDOW_END, /* deadline_cloud_usage_window_end_timestamp_seconds{farm_id,report} */
 	METRICS_FAMILY_COUNT,
 };
 
