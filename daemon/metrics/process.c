@@ -176,13 +176,11 @@ int metrics_process_render(const struct metrics_process *p, struct metrics_buf *
 int metrics_process_text_new(struct metrics_self_text **out, uint64_t gen)
 {
 	struct metrics_process p;
-	struct metrics_self_text *t = calloc(1, sizeof(*t));
+	struct metrics_self_text *t = metrics_self_text_alloc(gen);
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	atomic_init(&t->refs, 1);
-	t->gen = gen;
 	(void)metrics_process_read(&p); /* what could not be read is NaN, left out */
 	r = metrics_process_render(&p, &t->text);
 	if (r < 0) {

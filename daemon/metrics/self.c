@@ -331,16 +331,25 @@ void metrics_self_deinit(struct metrics_self *self)
 	memset(self, 0, sizeof(*self));
 }
 
+struct metrics_self_text *metrics_self_text_alloc(uint64_t gen)
+{
+	struct metrics_self_text *t = calloc(1, sizeof(*t));
+
+	if (t) {
+		atomic_init(&t->refs, 1);
+		t->gen = gen;
+	}
+	return t;
+}
+
 int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_self *self,
 	struct metrics_entry *const *entries, size_t n, uint64_t gen)
 {
-	struct metrics_self_text *t = calloc(1, sizeof(*t));
+	struct metrics_self_text *t = metrics_self_text_alloc(gen);
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	atomic_init(&t->refs, 1);
-	t->gen = gen;
 	r = self_render(self, entries, n, &t->text);
 	if (r < 0) {
 		metrics_self_text_unref(t);

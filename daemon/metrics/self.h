@@ -75,6 +75,8 @@ struct metrics_self_text {
 	uint32_t crc;
 };
 
+/* An empty text of one reference, of state gen; NULL without memory. */
+struct metrics_self_text *metrics_self_text_alloc(uint64_t gen);
 /*
  * Renders the self-metrics of self and entries[0..n) (under the store's lock) into a new text of one
  * reference, not yet compressed. Returns 0 or -ENOMEM.

@@ -439,9 +439,53 @@ bool metrics_store_ready(struct metrics_store *s)
  * The self-metrics of the current state: the cached ones while nothing they print has changed, else rendered
  * (under s->lock, with the body reference taken at the same time) and compressed outside it, then cached.
  */
+/* Whether t, just rendered, should replace the cached self-metrics (under s->lock). */
+static bool self_fresher(
+	const struct metrics_store *s, const struct metrics_self_text *cached, const struct metrics_self_text *t)
+{
+	return s->self_gen == t->gen && (!cached || cached->gen != t->gen);
+}
+
+/* Whether t, just read, should replace the cached process metrics (under s->lock). */
+static bool process_fresher(
+	const struct metrics_store *s, const struct metrics_self_text *cached, const struct metrics_self_text *t)
+{
+	(void)s;
+	return !cached || cached->gen < t->gen;
+}
+
+/*
+ * The end of a cached text's fetch: on success (r == 0) a text made here (made) replaces the cache *slot when
+ * fresher() than it (under s->lock; a cached one costs nothing more); *out is t, or NULL on failure. Returns r.
+ */
+static int text_settle(struct metrics_store *s, struct metrics_self_text **slot,
+	bool (*fresher)(
+		const struct metrics_store *, const struct metrics_self_text *, const struct metrics_self_text *),
+	struct metrics_self_text *t, bool made, int r, struct metrics_self_text **out)
+{
+	struct metrics_self_text *old = NULL;
+
+	if (r == 0 && made) {
+		mutex_lock(&s->lock);
+		if (*slot != t && fresher(s, *slot, t)) {
+			old = *slot;
+			*slot = t;
+			atomic_fetch_add(&t->refs, 1);
+		}
+		mutex_unlock(&s->lock);
+	}
+	metrics_self_text_unref(old);
+	if (r < 0) {
+		metrics_self_text_unref(t);
+		t = NULL;
+	}
+	*out = t;
+	return r;
+}
+
 static int self_get(struct metrics_store *s, struct metrics_body **body_out, struct metrics_self_text **out)
 {
-	struct metrics_self_text *t = NULL, *old = NULL;
+	struct metrics_self_text *t = NULL;
 	int r = 0;
 
 	mutex_lock(&s->lock);
@@ -454,26 +498,11 @@ static int self_get(struct metrics_store *s, struct metrics_body **body_out, str
 		r = metrics_self_text_new(&t, &s->self, s->entries, s->n_entries, s->self_gen);
 	}
 	mutex_unlock(&s->lock);
-	if (r < 0 || t->deflated)
-		goto out;
-	r = metrics_self_text_compress(t, DEFLATE_JOIN_FINAL);
-	if (r < 0)
-		goto out;
-	mutex_lock(&s->lock);
-	if (s->self_gen == t->gen && (!s->self_text || s->self_text->gen != t->gen)) {
-		old = s->self_text;
-		s->self_text = t;
-		atomic_fetch_add(&t->refs, 1);
-	}
-	mutex_unlock(&s->lock);
-out:
-	metrics_self_text_unref(old);
-	if (r < 0) {
-		metrics_self_text_unref(t);
-		t = NULL;
-	}
-	*out = t;
-	return r;
+	/* a text of the cache is compressed already; one made here is not */
+	bool made = r == 0 && !t->deflated;
+	if (made)
+		r = metrics_self_text_compress(t, DEFLATE_JOIN_FINAL);
+	return text_settle(s, &s->self_text, self_fresher, t, made, r, out);
 }
 
 /*
@@ -489,7 +518,7 @@ void metrics_process_hold(bool hold)
 
 static int process_get(struct metrics_store *s, struct metrics_self_text **out)
 {
-	struct metrics_self_text *t = NULL, *old = NULL;
+	struct metrics_self_text *t = NULL;
 	struct timespec now;
 	uint64_t second;
 	int r = 0;
@@ -503,29 +532,13 @@ static int process_get(struct metrics_store *s, struct metrics_self_text **out)
 		atomic_fetch_add(&t->refs, 1);
 	}
 	mutex_unlock(&s->lock);
-	if (t)
-		goto out;
-	r = metrics_process_text_new(&t, second);
-	if (r < 0)
-		goto out;
-	r = metrics_self_text_compress(t, DEFLATE_JOIN_OPEN);
-	if (r < 0)
-		goto out;
-	mutex_lock(&s->lock);
-	if (!s->process_text || s->process_text->gen < second) {
-		old = s->process_text;
-		s->process_text = t;
-		atomic_fetch_add(&t->refs, 1);
+	bool made = !t;
+	if (made) {
+		r = metrics_process_text_new(&t, second);
+		if (r == 0)
+			r = metrics_self_text_compress(t, DEFLATE_JOIN_OPEN);
 	}
-	mutex_unlock(&s->lock);
-out:
-	metrics_self_text_unref(old);
-	if (r < 0) {
-		metrics_self_text_unref(t);
-		t = NULL;
-	}
-	*out = t;
-	return r;
+	return text_settle(s, &s->process_text, process_fresher, t, made, r, out);
 }
 
 static void scrape_add(struct iovec *iov, unsigned *n, size_t *total, const void *base, size_t len)
