@@ -336,16 +336,25 @@ void metrics_self_deinit(struct metrics_self *self)
 	memset(self, 0, sizeof(*self));
 }
 
+struct metrics_self_text *metrics_self_text_alloc(uint64_t gen)
+{
+	struct metrics_self_text *t = calloc(1, sizeof(*t));
+
+	if (t) {
+		atomic_init(&t->refs, 1);
+		t->gen = gen;
+	}
+	return t;
+}
+
 int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_self *self,
 	struct metrics_entry *const *entries, size_t n, uint64_t gen)
 {
-	struct metrics_self_text *t = calloc(1, sizeof(*t));
+	struct metrics_self_text *t = metrics_self_text_alloc(gen);
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	atomic_init(&t->refs, 1);
-	t->gen = gen;
 	r = self_render(self, entries, n, &t->text);
 	if (r < 0) {
 		metrics_self_text_unref(t);
@@ -355,11 +364,10 @@ int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_s
 	return 0;
 }
 
-int metrics_self_text_compress(struct metrics_self_text *t)
+int metrics_self_text_compress(struct metrics_self_text *t, enum deflate_join_end end)
 {
 	t->crc = deflate_join_crc32(0, t->text.data, t->text.len);
-	return deflate_join_zlib(
-		t->text.data, t->text.len, SELF_LEVEL, DEFLATE_JOIN_FINAL, &t->deflated, &t->deflated_len);
+	return deflate_join_zlib(t->text.data, t->text.len, SELF_LEVEL, end, &t->deflated, &t->deflated_len);
 }
 
 void metrics_self_text_unref(struct metrics_self_text *t)

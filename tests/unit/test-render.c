@@ -73,7 +73,7 @@ static void test_snapshot_threads(void)
 	for (size_t k = 0; k < sizeof(threads) / sizeof(threads[0]); k++) {
 		struct metrics_snapshot *snap = NULL;
 		metrics_render_threads(threads[k]);
-		CHECK_INT(metrics_snapshot_new(&snap, "farm-1", &r, t), 0);
+		CHECK_INT(metrics_snapshot_new(&snap, "farm-1", &r, t, 1761955200, 1764115200), 0);
 		if (!snap)
 			continue;
 		for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
