@@ -1,4 +1,4 @@
-/* metrics: the store of per-report snapshots (swapped atomically), scrapes of them, the text buffer they use */
+/* metrics: the store of per-report snapshots (swapped atomically), scrapes of them, label escaping into a util/buf */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "metrics/usage.h"
+#include "util/buf.h"
 
 struct metrics_store;
 
@@ -99,20 +100,11 @@ void metrics_scrape_release(struct metrics_scrape *sc);
  */
 int metrics_store_set_users_text(struct metrics_store *s, const char *text, size_t len);
 
-/* A growing text buffer, zero-initialised: {0}. */
-struct metrics_buf {
-	char *data;
-	size_t len, cap;
-};
-/* Appends s[0..n). Returns 0 or -ENOMEM. */
-int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n);
 /*
  * Appends v escaped as a label value of the text format (\\, \", \n). Bytes that are not valid UTF-8 are
  * replaced by U+FFFD so the output always parses. Returns 0 or -ENOMEM.
  */
-int metrics_buf_escape_label(struct metrics_buf *b, const char *v);
-/* Frees the text; b is empty again. NULL-safe. */
-void metrics_buf_deinit(struct metrics_buf *b);
+int metrics_buf_escape_label(struct buf *b, const char *v);
 
 /* test hook: renders a publish on exactly n threads (0: as many as the CPUs allow, the default). */
 void metrics_render_threads(size_t n);

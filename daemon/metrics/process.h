@@ -20,7 +20,7 @@ struct metrics_process {
 int metrics_process_read(struct metrics_process *out);
 
 /* Appends them as exposition text (HELP, TYPE and sample of each figure known). Returns 0 or -ENOMEM. */
-int metrics_process_render(const struct metrics_process *p, struct metrics_buf *b);
+int metrics_process_render(const struct metrics_process *p, struct buf *b);
 
 /*
  * Reads and renders them into a new text of one reference (gen: the caller's clock, for its cache), not yet

@@ -83,54 +83,7 @@ static const enum metrics_family runtime_family[] = {
 /* ...each with this many groups at least (about 3 MiB of text), so that a small report stays on one thread. */
 #define RENDER_GROUPS_MIN 2048
 
-int metrics_buf_reserve(struct metrics_buf *b, size_t extra)
-{
-	size_t need, cap;
-	char *data;
-
-	if (extra <= b->cap - b->len)
-		return 0;
-	if (extra > SIZE_MAX - b->len)
-		return -ENOMEM;
-	need = b->len + extra;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	data = realloc(b->data, cap);
-	if (!data)
-		return -ENOMEM;
-	b->data = data;
-	b->cap = cap;
-	return 0;
-}
-
-int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n)
-{
-	int r = metrics_buf_reserve(b, n);
-
-	if (r < 0)
-		return r;
-	if (n)
-		memcpy(b->data + b->len, s, n);
-	b->len += n;
-	return 0;
-}
-
-int metrics_buf_puts(struct metrics_buf *b, const char *s)
-{
-	return metrics_buf_append(b, s, strlen(s));
-}
-
-void metrics_buf_deinit(struct metrics_buf *b)
-{
-	if (!b)
-		return;
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
+int metrics_buf_escape_label(struct buf *b, const char *v)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	size_t n = strlen(v), i = 0;
@@ -143,7 +96,7 @@ int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 	/* Worst case: every byte becomes a three-byte U+FFFD. */
 	if (n > SIZE_MAX / 3)
 		return -ENOMEM;
-	r = metrics_buf_reserve(b, 3 * n);
+	r = buf_reserve(b, 3 * n);
 	if (r < 0)
 		return r;
 	o = b->data + b->len;
@@ -211,7 +164,7 @@ void metrics_snapshot_unref(struct metrics_snapshot *snap)
 	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
 		struct metrics_part *p = &snap->part[f];
 		for (size_t i = 0; i < p->n_seg; i++) {
-			metrics_buf_deinit(&p->seg[i]->text);
+			buf_deinit(&p->seg[i]->text);
 			free(p->seg[i]->deflated);
 			free(p->seg[i]);
 		}
@@ -267,13 +220,13 @@ struct render_run {
 	/* shared, read-only */
 	const struct report_config *r;
 	const struct usage_group *const *groups;
-	const struct metrics_buf *head;
+	const struct buf *head;
 	size_t n_group_by;
 	/* this run's */
 	size_t begin, end;
 	struct metrics_part part[METRICS_FAMILY_COUNT];
 	struct deflate_join *dj; /* made on first use */
-	struct metrics_buf prefix;
+	struct buf prefix;
 	int ret;
 	pthread_t thread;
 	bool started;
@@ -292,7 +245,7 @@ static int segment_compress(struct metrics_segment *seg, struct deflate_join **d
 }
 
 /* The segment of part p that the next line goes to: a new one when there is none or the last is sealed. */
-static struct metrics_buf *part_open_segment(struct metrics_part *p)
+static struct buf *part_open_segment(struct metrics_part *p)
 {
 	if (p->open)
 		return &p->seg[p->n_seg - 1]->text;
@@ -311,7 +264,7 @@ static struct metrics_buf *part_open_segment(struct metrics_part *p)
 	 * After a full segment, the next is likely full too: room for all of it at once, instead of growing by
 	 * doubling (copies). A family's first segment grows from small, so small reports stay small.
 	 */
-	if (p->n_seg > 0 && metrics_buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
+	if (p->n_seg > 0 && buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
 		free(seg);
 		return NULL;
 	}
@@ -327,11 +280,12 @@ static int part_seal_segment(struct metrics_part *p, struct deflate_join **dj)
 		return 0;
 	struct metrics_segment *seg = p->seg[p->n_seg - 1];
 	p->open = false;
-	if (seg->text.cap > seg->text.len && seg->text.len > 0) {
-		char *fit = realloc(seg->text.data, seg->text.len);
+	if (seg->text.cap > seg->text.len + 1 && seg->text.len > 0) {
+		/* Trimmed to the text and its NUL (struct buf keeps room for one): a sealed segment never grows. */
+		char *fit = realloc(seg->text.data, seg->text.len + 1);
 		if (fit) {
 			seg->text.data = fit;
-			seg->text.cap = seg->text.len;
+			seg->text.cap = seg->text.len + 1;
 		}
 	}
 	return segment_compress(seg, dj);
@@ -341,7 +295,7 @@ static int part_seal_segment(struct metrics_part *p, struct deflate_join **dj)
 static void part_free(struct metrics_part *p)
 {
 	for (size_t i = 0; i < p->n_seg; i++) {
-		metrics_buf_deinit(&p->seg[i]->text);
+		buf_deinit(&p->seg[i]->text);
 		free(p->seg[i]->deflated);
 		free(p->seg[i]);
 	}
@@ -354,14 +308,14 @@ static void part_free(struct metrics_part *p)
  * segment. The hottest loop of a publish (up to nine lines a group): one reservation and four copies.
  */
 static int snapshot_line(struct metrics_part *p, struct deflate_join **dj, enum metrics_family f,
-	const struct metrics_buf *prefix, const char *value, size_t value_len)
+	const struct buf *prefix, const char *value, size_t value_len)
 {
-	struct metrics_buf *b = part_open_segment(p);
+	struct buf *b = part_open_segment(p);
 	if (!b)
 		return -ENOMEM;
 	size_t name_len = families[f].name_len;
 	size_t need = name_len + prefix->len + 2 + value_len + 1;
-	if (metrics_buf_reserve(b, need) < 0)
+	if (buf_reserve(b, need) < 0)
 		return -ENOMEM;
 	char *o = b->data + b->len;
 	memcpy(o, families[f].name, name_len);
@@ -393,27 +347,27 @@ static int figure_line(struct render_run *run, const struct usage_group *g, cons
 static int render_run_lines(struct render_run *run)
 {
 	const struct report_config *r = run->r;
-	struct metrics_buf *prefix = &run->prefix;
+	struct buf *prefix = &run->prefix;
 	char value[64];
 
 	for (size_t i = run->begin; i < run->end; i++) {
 		const struct usage_group *g = run->groups[i];
 		prefix->len = 0;
-		if (metrics_buf_append(prefix, run->head->data, run->head->len) < 0)
+		if (buf_append(prefix, run->head->data, run->head->len) < 0)
 			return -ENOMEM;
 		for (size_t k = 0; k < run->n_group_by; k++) {
 			const char *label = group_field_label(r->group_by[k]);
 			if (!label)
 				return -EINVAL;
-			if (metrics_buf_puts(prefix, ",") < 0 || metrics_buf_puts(prefix, label) < 0 ||
-				metrics_buf_puts(prefix, "=\"") < 0 ||
+			if (buf_puts(prefix, ",") < 0 || buf_puts(prefix, label) < 0 ||
+				buf_puts(prefix, "=\"") < 0 ||
 				metrics_buf_escape_label(prefix, g->values[k] ? g->values[k] : "") < 0 ||
-				metrics_buf_puts(prefix, "\"") < 0)
+				buf_puts(prefix, "\"") < 0)
 				return -ENOMEM;
 			if (r->group_by[k] == GROUP_JOB_ID &&
-				(metrics_buf_puts(prefix, ",job_name=\"") < 0 ||
+				(buf_puts(prefix, ",job_name=\"") < 0 ||
 					metrics_buf_escape_label(prefix, g->job_name ? g->job_name : "") < 0 ||
-					metrics_buf_puts(prefix, "\"") < 0))
+					buf_puts(prefix, "\"") < 0))
 				return -ENOMEM;
 		}
 		for (size_t s = 0; s < N_STATISTICS; s++) {
@@ -474,7 +428,7 @@ static int part_take_runs(struct metrics_part *p, struct render_run *runs, size_
 }
 
 /* The one line of a window family (the report's labels only), in a segment of its own. */
-static int window_line(struct metrics_snapshot *snap, enum metrics_family f, const struct metrics_buf *head,
+static int window_line(struct metrics_snapshot *snap, enum metrics_family f, const struct buf *head,
 	int64_t value, struct deflate_join **dj)
 {
 	struct metrics_part *p = &snap->part[f];
@@ -494,7 +448,7 @@ int metrics_snapshot_new(struct metrics_snapshot **out, const char *farm_id, con
 	struct usage_table *t, int64_t window_start, int64_t window_end)
 {
 	const struct usage_group *const *groups;
-	struct metrics_buf head = {0};
+	struct buf head = {0};
 	struct metrics_snapshot *snap;
 	struct render_run runs[RENDER_THREADS_MAX] = {0};
 	struct usage_table *top = NULL;
@@ -505,9 +459,9 @@ int metrics_snapshot_new(struct metrics_snapshot **out, const char *farm_id, con
 	if (!snap)
 		goto out;
 	atomic_init(&snap->refs, 1);
-	if (metrics_buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
-		metrics_buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
-		metrics_buf_puts(&head, "\"") < 0)
+	if (buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
+		buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
+		buf_puts(&head, "\"") < 0)
 		goto out;
 	if (r->limit && usage_table_size(t) > r->limit) {
 		ret = usage_table_top(
@@ -564,9 +518,9 @@ out:
 		for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++)
 			part_free(&runs[k].part[f]);
 		deflate_join_free(runs[k].dj);
-		metrics_buf_deinit(&runs[k].prefix);
+		buf_deinit(&runs[k].prefix);
 	}
-	metrics_buf_deinit(&head);
+	buf_deinit(&head);
 	usage_table_free(top);
 	if (ret == 0) {
 		*out = snap;

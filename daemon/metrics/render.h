@@ -30,7 +30,7 @@ enum metrics_family {
 
 /* A run of whole lines of one family: the text, its piece (deflate_join.h) and the text's CRC-32. */
 struct metrics_segment {
-	struct metrics_buf text;
+	struct buf text;
 	unsigned char *deflated;
 	size_t deflated_len;
 	uint32_t crc;
@@ -72,11 +72,6 @@ struct metrics_family_header {
 };
 /* The header of f (compressed once per process, on the first call). */
 const struct metrics_family_header *metrics_family_header(enum metrics_family f);
-
-/* Room for extra more bytes in b. Returns 0 or -ENOMEM. */
-int metrics_buf_reserve(struct metrics_buf *b, size_t extra);
-/* Appends the string s. Returns 0 or -ENOMEM. */
-int metrics_buf_puts(struct metrics_buf *b, const char *s);
 
 /*
  * A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf.

@@ -49,7 +49,7 @@ struct metrics_self {
 	struct metrics_request_counter *counters; /* sorted by (operation, status) */
 	size_t n_counters, cap_counters;
 	struct metrics_event_family events[METRICS_COUNTER_COUNT];
-	struct metrics_buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
+	struct buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
 };
 
 /* version: the build_info label (copied). Returns 0 or -ENOMEM. */
@@ -70,7 +70,7 @@ void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *
 struct metrics_self_text {
 	atomic_size_t refs;
 	uint64_t gen;
-	struct metrics_buf text;
+	struct buf text;
 	unsigned char *deflated;
 	size_t deflated_len;
 	uint32_t crc;

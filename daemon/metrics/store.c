@@ -407,12 +407,12 @@ void metrics_store_count(
 /* >>> inventory hook (h11-inventory) */
 int metrics_store_set_inventory(struct metrics_store *s, const char *text, size_t len)
 {
-	struct metrics_buf copy = {0};
+	struct buf copy = {0};
 
-	if (len && metrics_buf_append(&copy, text, len) < 0)
+	if (len && buf_append(&copy, text, len) < 0)
 		return -ENOMEM;
 	mutex_lock(&s->lock);
-	metrics_buf_deinit(&s->self.inventory);
+	buf_deinit(&s->self.inventory);
 	s->self.inventory = copy;
 	s->self_gen++;
 	mutex_unlock(&s->lock);
@@ -656,7 +656,7 @@ int metrics_store_set_users_text(struct metrics_store *s, const char *text, size
 		if (!t)
 			return -ENOMEM;
 		atomic_init(&t->refs, 1);
-		r = metrics_buf_append(&t->text, text, len);
+		r = buf_append(&t->text, text, len);
 		if (r == 0) {
 			/* Not final: the self-metrics' stream follows it in the gzip member. */
 			t->crc = deflate_join_crc32(0, t->text.data, t->text.len);

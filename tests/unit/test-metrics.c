@@ -629,16 +629,16 @@ static void test_known_rendering(void)
 {
 	struct test_config tc;
 	struct metrics_store *s = store_known(&tc);
-	struct metrics_buf want = {0};
+	struct buf want = {0};
 	char *plain, *unzipped;
 	size_t plain_len = 0, unzipped_len = 0;
 
 	for (size_t i = 0; expected_known_parts[i]; i++)
-		CHECK_INT(metrics_buf_append(&want, expected_known_parts[i], strlen(expected_known_parts[i])), 0);
-	CHECK_INT(metrics_buf_append(&want, "", 1), 0);
+		CHECK_INT(buf_append(&want, expected_known_parts[i], strlen(expected_known_parts[i])), 0);
+	CHECK_INT(buf_append(&want, "", 1), 0);
 	const char *expected_known = want.data;
 	if (!s || !expected_known) {
-		metrics_buf_deinit(&want);
+		buf_deinit(&want);
 		metrics_store_free(s);
 		return;
 	}
@@ -667,18 +667,18 @@ static void test_known_rendering(void)
 	}
 	free(plain);
 	free(unzipped);
-	metrics_buf_deinit(&want);
+	buf_deinit(&want);
 	metrics_store_free(s);
 }
 
 static void check_escape(const char *in, const char *want)
 {
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 
 	CHECK_INT(metrics_buf_escape_label(&b, in), 0);
-	CHECK_INT(metrics_buf_append(&b, "", 1), 0);
+	CHECK_INT(buf_append(&b, "", 1), 0);
 	CHECK_STR(b.data, want);
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 }
 
 static void test_escaping(void)
@@ -703,7 +703,7 @@ static void test_escaping(void)
 	/* Very long values: escaped whole, in linear time. */
 	size_t n = 1 << 20;
 	char *big = malloc(n + 1);
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 	CHECK(big != NULL);
 	if (!big)
 		return;
@@ -713,7 +713,7 @@ static void test_escaping(void)
 	CHECK_INT(metrics_buf_escape_label(&b, big), 0);
 	size_t thirds = (n + 2) / 3, middles = (n + 1) / 3, lasts = n / 3;
 	CHECK_INT(b.len, thirds * 2 + middles + lasts * 3);
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 	free(big);
 }
 

@@ -100,11 +100,11 @@ static void test_against_proc(void)
 static void test_text(void)
 {
 	struct metrics_process p = {1.5, 4096, 8192, 7, 1024, 1700000000.25};
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 	struct metrics_self_text *t = NULL;
 
 	CHECK_INT(metrics_process_render(&p, &b), 0);
-	CHECK_INT(metrics_buf_append(&b, "", 1), 0);
+	CHECK_INT(buf_append(&b, "", 1), 0);
 	CHECK_STR(b.data, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
 			  "# TYPE process_cpu_seconds_total counter\n"
 			  "process_cpu_seconds_total 1.5\n"
@@ -123,16 +123,16 @@ static void test_text(void)
 			  "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
 			  "# TYPE process_start_time_seconds gauge\n"
 			  "process_start_time_seconds 1700000000.25\n");
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 
 	/* A figure that could not be read is left out, header and all. */
 	p.open_fds = NAN;
 	p.max_fds = INFINITY;
 	CHECK_INT(metrics_process_render(&p, &b), 0);
-	CHECK_INT(metrics_buf_append(&b, "", 1), 0);
+	CHECK_INT(buf_append(&b, "", 1), 0);
 	CHECK(strstr(b.data, "process_open_fds") == NULL);
 	CHECK(strstr(b.data, "\nprocess_max_fds +Inf\n") != NULL);
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 
 	CHECK_INT(metrics_process_text_new(&t, 42), 0);
 	CHECK(t && t->gen == 42 && strstr(t->text.data, "\nprocess_start_time_seconds ") != NULL);
