@@ -33,6 +33,7 @@ python3 - "$port" "$listen" > "$work/demo.conf" <<'PY'
 import json, sys, urllib.request
 port, listen = sys.argv[1], sys.argv[2]
 farms = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/__sim/farms"))["farms"]
+store = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/__sim/inventory"))["identityStoreId"]
 print(f'web = {{ listen = "{listen}"; }};')
 print(f'aws = {{ region = "us-west-2"; endpoint_url = "http://127.0.0.1:{port}"; }};')
 print("farms = (")
@@ -42,8 +43,13 @@ print("""reports = (
   { name = "month_to_date"; window = "month"; group_by = [ "QUEUE_ID", "USAGE_TYPE" ]; interval = "1m"; },
   { name = "jobs_last_7d"; window = "7d"; group_by = [ "JOB_ID" ]; statistics = [ "SUM" ]; interval = "2m"; },
   { name = "fleets_today"; resources = "fleets"; window = "day"; group_by = [ "FLEET_ID", "INSTANCE_TYPE" ];
-    interval = "1m"; }
-);""")
+    interval = "1m"; },
+  { name = "users_month"; window = "month"; group_by = [ "USER_ID" ]; statistics = [ "SUM" ]; interval = "1m";
+    limit = 20; }
+);
+inventory = { interval = "1m"; };""")
+# user names from the simulator's identity store (IAM Identity Center's DescribeUser)
+print(f'identity_store = {{ id = "{store}"; region = "us-west-2"; endpoint_url = "http://127.0.0.1:{port}"; }};')
 PY
 
 echo "demo: simulator on 127.0.0.1:$port, configuration in $work/demo.conf" >&2
@@ -63,7 +69,16 @@ curl -fsS "http://$listen/-/ready" >/dev/null || { echo "demo: not ready after 6
 
 echo "demo: ready. A few lines of http://$listen/metrics:" >&2
 metrics=$(curl -fsS "http://$listen/metrics")
-grep -E '^deadline_cloud_(usage_cost_usd\{|exporter_report_up)' <<<"$metrics" | head -n 12 || true
+grep -E '^deadline_cloud_(usage_cost_usd\{|exporter_report_up)' <<<"$metrics" | head -n 8 || true
+# Names: the inventory and the identity store are listed beside the first refresh; give them a moment.
+for _ in $(seq 50); do
+  metrics=$(curl -fsS "http://$listen/metrics")
+  grep -q '^deadline_cloud_user_info' <<<"$metrics" && grep -q '^deadline_cloud_queue_info' <<<"$metrics" && break
+  sleep 0.2
+done
+for family in farm_info queue_info user_info budget_usage_usd; do
+  grep -E "^deadline_cloud_$family" <<<"$metrics" | head -n 2 || true
+done
 if $once; then
   exit 0
 fi
