@@ -16,6 +16,8 @@
 #include "config/config.h"
 #include "web/http_server.h"
 #include "util/log.h"
+#include "util/mutex.h"
+#include "metrics/inventory.h"
 #include "metrics/metrics.h"
 #include "util/notify.h"
 #include "deadline/poller.h"
@@ -165,6 +167,7 @@ struct runtime {
 	char *endpoint;
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
+	struct inventory_board *inventory; /* the farms' inventories, shown through store */
 	struct http_server *server;
 	struct http_server *retired; /* replaced by a POST /-/reload; freed once its answer is out (main loop) */
 	struct poller *poller;
@@ -191,11 +194,11 @@ static int web_reload_ask(void *ctx, char *err, size_t errlen)
 	struct web_reload *w = ctx;
 	int outcome;
 
-	pthread_mutex_lock(&w->lock);
+	mutex_lock(&w->lock);
 	while (w->asked && !w->stopping)
 		pthread_cond_wait(&w->answered, &w->lock); /* one at a time */
 	if (w->stopping) {
-		pthread_mutex_unlock(&w->lock);
+		mutex_unlock(&w->lock);
 		return -ECANCELED;
 	}
 	w->asked = true;
@@ -207,7 +210,7 @@ static int web_reload_ask(void *ctx, char *err, size_t errlen)
 	snprintf(err, errlen, "%s", w->why);
 	w->asked = false;
 	pthread_cond_broadcast(&w->answered);
-	pthread_mutex_unlock(&w->lock);
+	mutex_unlock(&w->lock);
 	return outcome;
 }
 
@@ -216,16 +219,16 @@ static bool web_reload_asked(struct web_reload *w)
 {
 	bool asked;
 
-	pthread_mutex_lock(&w->lock);
+	mutex_lock(&w->lock);
 	asked = w->asked && !w->done;
-	pthread_mutex_unlock(&w->lock);
+	mutex_unlock(&w->lock);
 	return asked;
 }
 
 /* Main thread: the outcome for the request waiting (see web_reload_asked), or stopping (outcome < 0). */
 static void web_reload_answer(struct web_reload *w, int outcome, const char *why)
 {
-	pthread_mutex_lock(&w->lock);
+	mutex_lock(&w->lock);
 	if (outcome < 0) {
 		w->stopping = true;
 	} else {
@@ -234,7 +237,7 @@ static void web_reload_answer(struct web_reload *w, int outcome, const char *why
 		snprintf(w->why, sizeof(w->why), "%s", why);
 	}
 	pthread_cond_broadcast(&w->answered);
-	pthread_mutex_unlock(&w->lock);
+	mutex_unlock(&w->lock);
 }
 
 /*
@@ -271,6 +274,7 @@ static int runtime_poller(struct runtime *rt, const struct config *cfg, const ch
 		.endpoint = endpoint,
 		.region = region,
 		.ca_file = aws_ca_bundle(cfg->ca_file),
+		.inventory = rt->inventory,
 	};
 	int r = poller_new(out, cfg, &po, creds, rt->store);
 
@@ -373,6 +377,8 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 	}
 	if (metrics_store_set_reports(rt->store, cfg) < 0)
 		log_warning("op=reload status=degraded reason=\"out of memory while declaring reports\"");
+	if (inventory_board_set_farms(rt->inventory, rt->cfg, cfg) < 0)
+		log_warning("op=reload status=degraded reason=\"out of memory while declaring inventories\"");
 	poller_free(rt->poller);
 	rt->poller = poller;
 	if (creds) {
@@ -477,6 +483,12 @@ int main(int argc, char **argv)
 	r = metrics_store_set_reports(rt.store, rt.cfg);
 	if (r < 0)
 		goto out;
+	r = inventory_board_new(&rt.inventory, rt.store);
+	if (r < 0)
+		goto out;
+	r = inventory_board_set_farms(rt.inventory, NULL, rt.cfg);
+	if (r < 0)
+		goto out;
 
 	/*
 	 * Left to start-up, as they need the machine rather than the file: resolving and binding the address (in
@@ -552,6 +564,7 @@ out:
 	poller_free(rt.poller);
 	http_server_free(rt.retired);
 	http_server_free(rt.server);
+	inventory_board_free(rt.inventory);
 	metrics_store_free(rt.store);
 	aws_credentials_provider_free(rt.creds);
 	free(rt.endpoint);

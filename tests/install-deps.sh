@@ -13,6 +13,12 @@ if [[ " $* " == *" --test "* ]]; then
   packages+=(prometheus)
   # systemd-analyze (the unit's exposure score, verify) and strace (the system calls vs the unit's filter)
   packages+=(systemd strace)
+  # node and npm: deploy/kubernetes's schemas (tests/deploy); any node >= 14 will do, Debian's only if none is
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+if [[ " $* " == *" --container "* ]]; then
+  # the container image's offline build and run (tests/container): base images from Debian's packages, buildah
+  packages+=(buildah mmdebstrap)
 fi
 if [[ " $* " == *" --fuzz "* ]]; then
   # libFuzzer and the sanitizer runtimes (tests/fuzz/run.sh), valgrind (tests/run-sanitizers.sh)

@@ -10,6 +10,7 @@
 #include "aws/aws_imds.h"
 #include "aws/aws_profile.h"
 #include "util/log.h"
+#include "util/env.h"
 
 /* partitions.json: the region patterns are "^<prefix>\w+-\d+$". */
 struct partition_entry {
@@ -61,14 +62,6 @@ const struct aws_partition *aws_partition_of(const char *region)
 				return &partitions[i].partition;
 		}
 	return &partitions[0].partition;
-}
-
-/* An environment variable, NULL when unset or empty (as the AWS CLI treats an empty one). */
-static const char *env_get(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
 }
 
 bool aws_setting_true(const char *env_name, const char *profile_value)

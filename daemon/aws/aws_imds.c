@@ -7,31 +7,33 @@
 #include <string.h>
 #include <strings.h>
 
-#include "aws/credentials/aws_credentials.h"
 #include "aws/aws_endpoint.h"
-#include "aws/aws_http.h"
+#include "aws/http_client.h"
+#include "util/env.h"
 
 #define IMDS_ATTEMPTS 2
 #define IMDS_CONNECT_TIMEOUT_MS 1000L
 #define IMDS_TIMEOUT_MS 2000L
 #define IMDS_TOKEN_TTL "21600"
 #define IMDS_TOKEN_MAX 512
+/* What the credential providers accept from any metadata service. */
+#define IMDS_BODY_MAX (256 * 1024)
 
 bool aws_imds_disabled(void)
 {
-	const char *v = getenv("AWS_EC2_METADATA_DISABLED");
+	const char *v = env_get("AWS_EC2_METADATA_DISABLED");
 
 	return v && strcasecmp(v, "true") == 0;
 }
 
 int aws_imds_endpoint(char **out)
 {
-	const char *url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
-		   *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	const char *url = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		   *mode = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 	size_t n;
 
 	*out = NULL;
-	if (!url || !*url)
+	if (!url)
 		url = mode && strcasecmp(mode, "IPv6") == 0 ? "http://[fd00:ec2::254]" : "http://169.254.169.254";
 	if (!aws_endpoint_url_valid(url))
 		return -EINVAL;
@@ -51,23 +53,22 @@ void aws_imds_body_free(char *body)
 }
 
 /* One request with the IMDS timeouts, tried IMDS_ATTEMPTS times on transport failures and 5xx. */
-static int imds_send(const char *method, const char *url, const char *header, struct aws_http_response *resp)
+static int imds_send(const char *method, const char *url, const struct sigv4_header *header,
+	struct http_response *resp)
 {
-	const char *headers[1] = {header};
-	struct aws_http_request req = {
-		.method = method,
-		.url = url,
-		.headers = headers,
-		.n_headers = 1,
+	static const struct http_client_options opts = {
 		.connect_timeout_ms = IMDS_CONNECT_TIMEOUT_MS,
 		.timeout_ms = IMDS_TIMEOUT_MS,
-		.no_proxy = 1,
+		.max_body = IMDS_BODY_MAX,
+		.no_proxy = true,
+		.secret = true,
 	};
+	const struct http_request req = {.method = method, .url = url, .headers = header, .n_headers = 1};
 	int r = -EIO;
 
 	for (int i = 0; i < IMDS_ATTEMPTS; i++) {
-		aws_http_response_deinit(resp);
-		r = aws_http_send(&req, resp);
+		http_response_deinit(resp);
+		r = http_client_fetch(&opts, &req, resp);
 		if (r == -ENOMEM || r == -EINVAL || (r == 0 && resp->status < 500))
 			break;
 	}
@@ -76,9 +77,11 @@ static int imds_send(const char *method, const char *url, const char *header, st
 
 int aws_imds_get(const char *path, char **body, char *why, size_t whylen)
 {
-	struct aws_http_response resp = {0};
+	struct http_response resp = {0};
 	char *base = NULL, *url = NULL;
-	char header[IMDS_TOKEN_MAX + 64];
+	char token[IMDS_TOKEN_MAX + 1];
+	static const struct sigv4_header ttl_header = {"X-aws-ec2-metadata-token-ttl-seconds", IMDS_TOKEN_TTL};
+	const struct sigv4_header header = {"X-aws-ec2-metadata-token", token};
 	int r;
 
 	*body = NULL;
@@ -98,7 +101,7 @@ int aws_imds_get(const char *path, char **body, char *why, size_t whylen)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = imds_send("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL, &resp);
+	r = imds_send("PUT", url, &ttl_header, &resp);
 	if (r < 0) {
 		snprintf(why, whylen, "no instance metadata service at %s (%s)", base, resp.error);
 		r = r == -ENOMEM ? r : -ENOENT;
@@ -110,16 +113,16 @@ int aws_imds_get(const char *path, char **body, char *why, size_t whylen)
 		r = -ENOENT;
 		goto out;
 	}
-	snprintf(header, sizeof(header), "X-aws-ec2-metadata-token: %s", resp.body);
-	aws_http_response_deinit(&resp);
+	snprintf(token, sizeof(token), "%s", resp.body);
+	http_response_deinit(&resp);
 	free(url);
 	if (asprintf(&url, "%s%s", base, path) < 0) {
 		url = NULL;
 		r = -ENOMEM;
 		goto out;
 	}
-	r = imds_send("GET", url, header, &resp);
-	explicit_bzero(header, sizeof(header));
+	r = imds_send("GET", url, &header, &resp);
+	explicit_bzero(token, sizeof(token));
 	if (r < 0) {
 		snprintf(why, whylen, "instance metadata %s failed (%s)", path, resp.error);
 		r = r == -ENOMEM ? r : -ENOENT;
@@ -134,7 +137,7 @@ int aws_imds_get(const char *path, char **body, char *why, size_t whylen)
 	resp.body = NULL;
 	r = 0;
 out:
-	aws_http_response_deinit(&resp);
+	http_response_deinit(&resp);
 	free(base);
 	free(url);
 	return r;
@@ -155,48 +158,5 @@ int aws_imds_region(char **out, char *why, size_t whylen)
 
 	if (r == 0)
 		rtrim(*out);
-	return r;
-}
-
-int aws_imds_credentials(struct aws_credentials **out, char *why, size_t whylen)
-{
-	char *roles = NULL, *doc = NULL, *path = NULL, *nl;
-	int r;
-
-	*out = NULL;
-	r = aws_imds_get("/latest/meta-data/iam/security-credentials/", &roles, why, whylen);
-	if (r < 0) {
-		if (r == -ENOENT && strstr(why, "HTTP 404"))
-			snprintf(why, whylen, "the instance has no IAM role attached (instance profile)");
-		return r;
-	}
-	/* One role per instance profile: the first line. */
-	nl = strpbrk(roles, "\r\n");
-	if (nl)
-		*nl = '\0';
-	if (!*roles || strpbrk(roles, "/?# %")) {
-		snprintf(why, whylen, "the instance metadata lists no usable role name");
-		r = !*roles ? -ENOENT : -EIO;
-		goto out;
-	}
-	if (asprintf(&path, "/latest/meta-data/iam/security-credentials/%s", roles) < 0) {
-		path = NULL;
-		r = -ENOMEM;
-		goto out;
-	}
-	r = aws_imds_get(path, &doc, why, whylen);
-	if (r < 0)
-		goto out;
-	r = aws_credentials_from_json(doc, "imds", false, out, why, whylen);
-	if (r < 0 && r != -ENOMEM) {
-		char inner[200];
-
-		snprintf(inner, sizeof(inner), "%s", why);
-		snprintf(why, whylen, "role %.64s: %s", roles, inner);
-	}
-out:
-	aws_imds_body_free(roles);
-	aws_imds_body_free(doc);
-	free(path);
 	return r;
 }

@@ -1,10 +1,8 @@
-/* aws_imds: EC2 instance metadata, IMDSv2 only: the instance's region and its role's credentials */
+/* aws_imds: EC2 instance metadata, IMDSv2 only (the role's credentials: aws/credentials/aws_providers.c) */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
-
-struct aws_credentials;
 
 /* Whether AWS_EC2_METADATA_DISABLED is "true". */
 bool aws_imds_disabled(void);
@@ -23,15 +21,8 @@ int aws_imds_endpoint(char **out);
  * -EACCES when the metadata request is refused, -EIO for an unexpected answer; why says which (never the token).
  */
 int aws_imds_get(const char *path, char **body, char *why, size_t whylen);
+/* Zeroes and frees a body aws_imds_get() gave. NULL-safe. */
 void aws_imds_body_free(char *body);
 
 /* The instance's region (/latest/meta-data/placement/region). Same codes as aws_imds_get(). */
 int aws_imds_region(char **out, char *why, size_t whylen);
-
-/*
- * The credentials of the instance profile's role: the role name from
- * /latest/meta-data/iam/security-credentials/, then its document. Returns 0 with *out (provider "imds"),
- * -ENOENT (disabled, unreachable, no role attached), or -EIO/-EACCES/-EINVAL for a broken answer; why says
- * which.
- */
-int aws_imds_credentials(struct aws_credentials **out, char *why, size_t whylen);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/env.h"
 #define PROFILE_FILE_MAX (1024 * 1024)
 
 struct profile_entry {
@@ -89,11 +90,11 @@ bool aws_profile_bool(const char *value)
 
 const char *aws_profile_default_name(const char *configured)
 {
-	const char *env = getenv("AWS_PROFILE");
+	const char *env = env_get("AWS_PROFILE");
 
 	if (configured && *configured)
 		return configured;
-	return env && *env ? env : "default";
+	return env ? env : "default";
 }
 
 /* Sets key (lower-cased) to value, replacing an earlier value: a later line or file wins. */
@@ -209,20 +210,20 @@ int aws_profile_parse(struct aws_profile *p, const char *text, bool config_forma
 
 int aws_profile_path(const char *variable, const char *default_under_home, char **out)
 {
-	const char *value = variable ? getenv(variable) : NULL, *home = getenv("HOME");
+	const char *value = env_get(variable), *home = env_get("HOME");
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
 	*out = NULL;
-	if (value && *value && strncmp(value, "~/", 2) != 0) {
+	if (value && strncmp(value, "~/", 2) != 0) {
 		*out = strdup(value);
 		return *out ? 0 : -ENOMEM;
 	}
-	if ((!home || !*home) && getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
+	if (!home && getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
 		home = res->pw_dir;
 	if (!home || !*home)
 		return -ENOENT;
-	if (value && *value) {
+	if (value) {
 		if (asprintf(out, "%s/%s", home, value + 2) < 0)
 			*out = NULL;
 	} else if (asprintf(out, "%s/%s", home, default_under_home) < 0) {

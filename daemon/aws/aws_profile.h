@@ -32,6 +32,7 @@ int aws_profile_parse(struct aws_profile *p, const char *text, bool config_forma
 
 /* An empty profile called name (tests; what aws_profile_parse() fills). Returns 0 or -ENOMEM. */
 int aws_profile_new(struct aws_profile **out, const char *name);
+/* Frees p, its values zeroed first (they may be secret keys). NULL-safe. */
 void aws_profile_free(struct aws_profile *p);
 
 /* Whether any file had a section for the profile. */

@@ -1,4 +1,4 @@
-/* http_client: a libcurl easy handle per client; timeouts, TLS, capped bodies, errors mapped to codes */
+/* http_client: a libcurl easy handle per client; timeouts, TLS always verified, capped bodies, one error mapping */
 #include "aws/http_client.h"
 
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+
+#include "util/buf.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -27,6 +29,8 @@ struct http_client {
 	long timeout_ms;
 	size_t max_body;
 	const atomic_bool *cancel;
+	bool no_proxy;
+	bool secret;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -34,7 +38,7 @@ struct http_client {
 struct transfer {
 	struct http_client *client;
 	struct http_response *resp;
-	size_t body_cap;
+	struct buf body;
 	bool too_big;
 	bool no_memory;
 };
@@ -56,6 +60,8 @@ int http_client_new(struct http_client **out, const struct http_client_options *
 	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->max_body = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
 	c->cancel = opts ? opts->cancel : NULL;
+	c->no_proxy = opts && opts->no_proxy;
+	c->secret = opts && opts->secret;
 	if (opts && opts->ca_file) {
 		c->ca_file = strdup(opts->ca_file);
 		if (!c->ca_file) {
@@ -86,6 +92,9 @@ void http_response_deinit(struct http_response *resp)
 {
 	if (!resp)
 		return;
+	/* Credential answers pass through here: never leave one in freed memory. */
+	if (resp->body)
+		explicit_bzero(resp->body, resp->body_len);
 	free(resp->body);
 	free(resp->error_type);
 	free(resp->retry_after);
@@ -98,33 +107,15 @@ void http_response_deinit(struct http_response *resp)
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct transfer *t = userdata;
-	struct http_response *resp = t->resp;
-	size_t n = size * nmemb, need;
+	size_t n = size * nmemb;
+	int r = buf_append(&t->body, data, n);
 
-	if (n > t->client->max_body || resp->body_len > t->client->max_body - n) {
-		/* Returning less than n makes curl abort the transfer with CURLE_WRITE_ERROR. */
+	/* Returning less than n makes curl abort the transfer with CURLE_WRITE_ERROR. */
+	if (r == -EMSGSIZE)
 		t->too_big = true;
-		return 0;
-	}
-	need = resp->body_len + n + 1;
-	if (need > t->body_cap) {
-		size_t cap = t->body_cap ? t->body_cap : 4096;
-		char *p;
-
-		while (cap < need)
-			cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-		p = realloc(resp->body, cap);
-		if (!p) {
-			t->no_memory = true;
-			return 0;
-		}
-		resp->body = p;
-		t->body_cap = cap;
-	}
-	memcpy(resp->body + resp->body_len, data, n);
-	resp->body_len += n;
-	resp->body[resp->body_len] = '\0';
-	return n;
+	else if (r < 0)
+		t->no_memory = true;
+	return r < 0 ? 0 : n;
 }
 
 /* Stores the trimmed value of a captured header, replacing an earlier one. */
@@ -214,6 +205,8 @@ static int header_list_build(const struct http_request *req, struct curl_slist *
 			goto fail;
 		}
 		next = curl_slist_append(list, line);
+		/* Authorization and token headers: not left in freed memory. */
+		explicit_bzero(line, (size_t)n);
 		free(line);
 		if (!next) {
 			r = -ENOMEM;
@@ -291,12 +284,18 @@ static CURLcode transfer_setup(
 		SET(CURLOPT_XFERINFODATA, t);
 		SET(CURLOPT_NOPROGRESS, 0L);
 	}
+	SET(CURLOPT_USERAGENT, "deadline-cloud-exporter/" EXPORTER_VERSION);
+	if (c->no_proxy)
+		SET(CURLOPT_NOPROXY, "*");
 	if (strcmp(req->method, "POST") == 0) {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
 		SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
 	} else {
 		SET(CURLOPT_HTTPGET, 1L);
+		/* A PUT without a body: a GET under another name, rather than an upload waiting for data. */
+		if (strcmp(req->method, "PUT") == 0)
+			SET(CURLOPT_CUSTOMREQUEST, "PUT");
 	}
 #undef SET
 	return CURLE_OK;
@@ -362,11 +361,13 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 
 	memset(resp, 0, sizeof(*resp));
 	if (!c || !req || !req->url || !req->method || (req->n_headers && !req->headers) ||
-		(strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) ||
-		(strcmp(req->method, "GET") == 0 && req->body_len)) {
+		(strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0 &&
+			strcmp(req->method, "PUT") != 0) ||
+		(strcmp(req->method, "POST") != 0 && req->body_len)) {
 		snprintf(resp->error, sizeof(resp->error), "unsupported request");
 		return -EINVAL;
 	}
+	buf_init(&t.body, c->max_body, c->secret);
 	r = header_list_build(req, &headers);
 	if (r < 0) {
 		snprintf(resp->error, sizeof(resp->error), "%s",
@@ -391,18 +392,32 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 			snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(e));
 		goto out;
 	}
-	if (!resp->body) {
-		resp->body = strdup("");
-		if (!resp->body) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
+	resp->body = buf_take(&t.body, &resp->body_len);
+	if (!resp->body)
+		r = -ENOMEM;
 out:
+	buf_deinit(&t.body);
 	/* The handle keeps pointers to these; clear them before the list goes. */
 	if (curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL) != CURLE_OK && r == 0)
 		r = -EIO;
 	curl_slist_free_all(headers);
+	return r;
+}
+
+int http_client_fetch(const struct http_client_options *opts, const struct http_request *req,
+	struct http_response *resp)
+{
+	struct http_client *c = NULL;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	r = http_client_new(&c, opts);
+	if (r < 0) {
+		snprintf(resp->error, sizeof(resp->error), "cannot set up the HTTP client: %s", strerror(-r));
+		return r;
+	}
+	r = http_client_send(c, req, resp);
+	http_client_free(c);
 	return r;
 }
 

@@ -1,9 +1,8 @@
-/* sigv4: AWS Signature Version 4 (AWS4-HMAC-SHA256) signing and verification with OpenSSL */
+/* sigv4: AWS Signature Version 4 (AWS4-HMAC-SHA256) signing with OpenSSL (verifying: tests/simulator/sim_sigv4.c) */
 #include "aws/sigv4.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,84 +12,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/buf.h"
+
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_TERMINATOR "aws4_request"
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64
-
-/* A growable NUL-terminated string; every append reports -ENOMEM instead of aborting. */
-struct buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-static int buf_reserve(struct buf *b, size_t extra)
-{
-	size_t need, cap;
-	char *p;
-
-	if (extra > SIZE_MAX - b->len - 1)
-		return -ENOMEM;
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int buf_append(struct buf *b, const char *s, size_t n)
-{
-	int r = buf_reserve(b, n);
-
-	if (r < 0)
-		return r;
-	if (n)
-		memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-static int buf_puts(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-static int buf_putc(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
-}
-
-/* Hands the string over to the caller: "" rather than NULL for an empty buffer. */
-static char *buf_steal(struct buf *b)
-{
-	char *s;
-
-	if (!b->data) {
-		if (buf_reserve(b, 0) < 0)
-			return NULL;
-		b->data[0] = '\0';
-	}
-	s = b->data;
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return s;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
 
 static bool is_unreserved(unsigned char c)
 {
@@ -170,11 +97,11 @@ char *sigv4_uri_encode(const char *s, bool encode_slash)
 		return NULL;
 	}
 	if (buf_append_encoded(&b, s, strlen(s), encode_slash) < 0) {
-		buf_free(&b);
+		buf_deinit(&b);
 		errno = ENOMEM;
 		return NULL;
 	}
-	return buf_steal(&b);
+	return buf_take(&b, NULL);
 }
 
 /*
@@ -315,12 +242,12 @@ static int query_component(const char *s, size_t n, char **out)
 	if (r >= 0)
 		r = buf_append_encoded(&enc, raw.data ? raw.data : "", raw.len, true);
 	if (r >= 0) {
-		*out = buf_steal(&enc);
+		*out = buf_take(&enc, NULL);
 		if (!*out)
 			r = -ENOMEM;
 	}
-	buf_free(&raw);
-	buf_free(&enc);
+	buf_deinit(&raw);
+	buf_deinit(&enc);
 	return r;
 }
 
@@ -406,23 +333,6 @@ static bool header_name_valid(const char *name)
 	return true;
 }
 
-/* Whether list ("a;b;c", lowercase) names name, compared case-insensitively. */
-static bool name_list_contains(const char *list, const char *name)
-{
-	for (const char *p = list; *p;) {
-		size_t len = strcspn(p, ";"), k = 0;
-
-		while (k < len && name[k] && ascii_lower(name[k]) == p[k])
-			k++;
-		if (k == len && !name[k])
-			return true;
-		p += len;
-		if (*p == ';')
-			p++;
-	}
-	return false;
-}
-
 static int canon_header_fill(struct canon_header *h, const struct sigv4_header *src, size_t index)
 {
 	const char *v;
@@ -459,13 +369,12 @@ struct canon_input {
 	bool normalize;
 	const struct sigv4_header *extra; /* headers the signer adds */
 	size_t n_extra;
-	const char *only; /* verify: sign only these lowercase names ("a;b"), each of which must be present */
 	const char *payload_hash;
 };
 
 /*
  * Builds the canonical request into out and the signed header list into *signed_headers (malloc'd).
- * -EINVAL for a malformed request, -ENOENT when a name in in->only is missing, -ENOMEM.
+ * -EINVAL for a malformed request, -ENOMEM.
  */
 static int canonical_build(const struct canon_input *in, struct buf *out, char **signed_headers)
 {
@@ -493,9 +402,6 @@ static int canonical_build(const struct canon_input *in, struct buf *out, char *
 	for (size_t i = 0; i < n_total; i++) {
 		const struct sigv4_header *src = i < req->n_headers ? &req->headers[i] : &in->extra[i - req->n_headers];
 
-		/* Verifying: unsigned headers may be anything, only the signed ones count. */
-		if (in->only && (!src->name || !name_list_contains(in->only, src->name)))
-			continue;
 		r = canon_header_fill(&hs[n_hs], src, i);
 		n_hs++;
 		if (r < 0)
@@ -504,7 +410,7 @@ static int canonical_build(const struct canon_input *in, struct buf *out, char *
 			have_host = true;
 	}
 	if (!have_host) {
-		r = in->only ? -ENOENT : -EINVAL;
+		r = -EINVAL;
 		goto out;
 	}
 	qsort(hs, n_hs, sizeof(*hs), canon_header_cmp);
@@ -542,11 +448,6 @@ static int canonical_build(const struct canon_input *in, struct buf *out, char *
 	}
 	if (r < 0)
 		goto out;
-	if (in->only && strcmp(names.data ? names.data : "", in->only) != 0) {
-		/* A listed name is missing, or the list was not sorted and unique as SigV4 requires. */
-		r = -ENOENT;
-		goto out;
-	}
 	r = buf_putc(out, '\n');
 	if (r >= 0)
 		r = buf_append(out, names.data ? names.data : "", names.len);
@@ -555,7 +456,7 @@ static int canonical_build(const struct canon_input *in, struct buf *out, char *
 	if (r >= 0)
 		r = buf_puts(out, in->payload_hash);
 	if (r >= 0) {
-		*signed_headers = buf_steal(&names);
+		*signed_headers = buf_take(&names, NULL);
 		if (!*signed_headers)
 			r = -ENOMEM;
 	}
@@ -565,7 +466,7 @@ out:
 		free(hs[i].value);
 	}
 	free(hs);
-	buf_free(&names);
+	buf_deinit(&names);
 	return r;
 }
 
@@ -602,7 +503,7 @@ struct sign_state {
 
 static void sign_state_deinit(struct sign_state *s)
 {
-	buf_free(&s->canonical);
+	buf_deinit(&s->canonical);
 	free(s->signed_headers);
 	s->signed_headers = NULL;
 }
@@ -725,7 +626,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_
 	r = sign_prepare(req, params, &s);
 	if (r < 0)
 		return r;
-	*out = buf_steal(&s.canonical);
+	*out = buf_take(&s.canonical, NULL);
 	sign_state_deinit(&s);
 	return *out ? 0 : -ENOMEM;
 }
@@ -742,11 +643,11 @@ int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_par
 		return r;
 	r = string_to_sign_build(s.amz_date, params->region, params->service, s.canonical.data, s.canonical.len, &sts);
 	if (r >= 0) {
-		*out = buf_steal(&sts);
+		*out = buf_take(&sts, NULL);
 		if (!*out)
 			r = -ENOMEM;
 	}
-	buf_free(&sts);
+	buf_deinit(&sts);
 	sign_state_deinit(&s);
 	return r;
 }
@@ -791,7 +692,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *param
 	if (r >= 0)
 		r = buf_puts(&auth, signature);
 	if (r >= 0) {
-		out->authorization = buf_steal(&auth);
+		out->authorization = buf_take(&auth, NULL);
 		if (!out->authorization)
 			r = -ENOMEM;
 	}
@@ -799,8 +700,8 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *param
 		memcpy(out->amz_date, s.amz_date, sizeof(out->amz_date));
 		memcpy(out->payload_hash, s.payload_hash, sizeof(out->payload_hash));
 	}
-	buf_free(&sts);
-	buf_free(&auth);
+	buf_deinit(&sts);
+	buf_deinit(&auth);
 	sign_state_deinit(&s);
 	return r;
 }
@@ -811,261 +712,4 @@ void sigv4_signed_deinit(struct sigv4_signed *s)
 		return;
 	free(s->authorization);
 	s->authorization = NULL;
-}
-
-/* The parts of an Authorization header, pointing into a private copy. */
-struct auth_parts {
-	char *copy;
-	const char *access_key_id;
-	const char *date;
-	const char *region;
-	const char *service;
-	const char *terminator;
-	const char *signed_headers;
-	const char *signature;
-};
-
-static int auth_parse(const char *header, struct auth_parts *a)
-{
-	char *p, *fields[5];
-	size_t n_fields = 0;
-
-	memset(a, 0, sizeof(a[0]));
-	if (strncmp(header, SIGV4_ALGORITHM " ", strlen(SIGV4_ALGORITHM) + 1) != 0)
-		return -EINVAL;
-	a->copy = strdup(header + strlen(SIGV4_ALGORITHM) + 1);
-	if (!a->copy)
-		return -ENOMEM;
-
-	for (p = a->copy; *p;) {
-		char *item, *end;
-
-		while (is_space(*p) || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		item = p;
-		p += strcspn(p, ",");
-		end = p;
-		if (*p)
-			*p++ = '\0';
-		while (end > item && is_space(end[-1]))
-			*--end = '\0';
-		if (strncmp(item, "Credential=", 11) == 0 && !a->date) {
-			char *c = item + 11;
-
-			/* access key id / date / region / service / aws4_request */
-			for (n_fields = 0; n_fields < 5 && c; n_fields++) {
-				fields[n_fields] = c;
-				c = strchr(c, '/');
-				if (c)
-					*c++ = '\0';
-			}
-			if (n_fields != 5 || c)
-				return -EINVAL;
-			a->access_key_id = fields[0];
-			a->date = fields[1];
-			a->region = fields[2];
-			a->service = fields[3];
-			a->terminator = fields[4];
-		} else if (strncmp(item, "SignedHeaders=", 14) == 0 && !a->signed_headers) {
-			a->signed_headers = item + 14;
-		} else if (strncmp(item, "Signature=", 10) == 0 && !a->signature) {
-			a->signature = item + 10;
-		} else {
-			return -EINVAL;
-		}
-	}
-	if (!a->date || !a->signed_headers || !a->signature || !*a->access_key_id || !*a->signed_headers)
-		return -EINVAL;
-	return 0;
-}
-
-/* Parses "YYYYMMDDTHHMMSSZ" into UTC seconds. */
-static int amz_date_parse(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	int v[6], widths[6] = {4, 2, 2, 2, 2, 2}, pos = 0;
-	time_t t;
-
-	if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		if (i == 3)
-			pos++; /* the 'T' */
-		v[i] = 0;
-		for (int k = 0; k < widths[i]; k++, pos++) {
-			if (s[pos] < '0' || s[pos] > '9')
-				return -EINVAL;
-			v[i] = v[i] * 10 + (s[pos] - '0');
-		}
-	}
-	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
-		return -EINVAL;
-	tm.tm_year = v[0] - 1900;
-	tm.tm_mon = v[1] - 1;
-	tm.tm_mday = v[2];
-	tm.tm_hour = v[3];
-	tm.tm_min = v[4];
-	tm.tm_sec = v[5];
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*out = (int64_t)t;
-	return 0;
-}
-
-/* The one value of the header named name (any case); -ENOENT when absent, -EINVAL when repeated. */
-static int header_find(const struct sigv4_request *req, const char *name, const char **value)
-{
-	*value = NULL;
-	for (size_t i = 0; i < req->n_headers; i++) {
-		if (!req->headers[i].name || !ascii_iequal(req->headers[i].name, name))
-			continue;
-		if (*value)
-			return -EINVAL;
-		*value = req->headers[i].value ? req->headers[i].value : "";
-	}
-	return *value ? 0 : -ENOENT;
-}
-
-static void why_set(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	if (vsnprintf(why, whylen, fmt, ap) < 0)
-		why[0] = '\0';
-	va_end(ap);
-}
-
-/* Overwrites the value on the line starting with marker ("\nname:") with '*', keeping its length. */
-static void redact_header_line(char *text, const char *marker)
-{
-	char *p = strstr(text, marker);
-
-	if (!p)
-		return;
-	for (p += strlen(marker); *p && *p != '\n'; p++)
-		*p = '*';
-}
-
-int sigv4_verify(const struct sigv4_request *req, const char *region, const char *service, int64_t now,
-	int64_t max_skew, const char *(*lookup_secret)(void *ctx, const char *access_key_id), void *ctx, char *why,
-	size_t whylen)
-{
-	char payload_hash[SHA256_HEX_LEN + 1], expected[SHA256_HEX_LEN + 1];
-	const char *authorization, *amz_date, *content_sha, *secret;
-	struct buf canonical = {0}, sts = {0};
-	struct canon_input in = {0};
-	struct auth_parts a = {0};
-	char *signed_headers = NULL;
-	int64_t when;
-	int r;
-
-	why_set(why, whylen, "%s", "");
-	if (!req || !region || !service || !lookup_secret || (req->n_headers && !req->headers) ||
-		(req->body_len && !req->body)) {
-		why_set(why, whylen, "bad arguments");
-		return -EINVAL;
-	}
-	r = header_find(req, "authorization", &authorization);
-	if (r < 0) {
-		why_set(why, whylen, "%s Authorization header", r == -ENOENT ? "no" : "repeated");
-		r = -EACCES;
-		goto out;
-	}
-	r = auth_parse(authorization, &a);
-	if (r == -ENOMEM)
-		goto out;
-	if (r < 0) {
-		why_set(why, whylen,
-			"malformed Authorization header (expected " SIGV4_ALGORITHM
-			" Credential=…, SignedHeaders=…, Signature=…)");
-		r = -EACCES;
-		goto out;
-	}
-	r = -EACCES;
-	if (strcmp(a.region, region) != 0 || strcmp(a.service, service) != 0 ||
-		strcmp(a.terminator, SIGV4_TERMINATOR)) {
-		why_set(why, whylen, "credential scope %s/%s/%s/%s, expected %s/%s/%s/%s", a.date, a.region, a.service,
-			a.terminator, a.date, region, service, SIGV4_TERMINATOR);
-		goto out;
-	}
-	if (!name_list_contains(a.signed_headers, "host") || !name_list_contains(a.signed_headers, "x-amz-date")) {
-		why_set(why, whylen, "SignedHeaders=%s must include host and x-amz-date", a.signed_headers);
-		goto out;
-	}
-	if (strlen(a.signature) != SHA256_HEX_LEN) {
-		why_set(why, whylen, "malformed signature");
-		goto out;
-	}
-	if (header_find(req, "x-amz-date", &amz_date) < 0 || amz_date_parse(amz_date, &when) < 0) {
-		why_set(why, whylen, "missing, repeated or malformed X-Amz-Date header");
-		goto out;
-	}
-	if (strlen(a.date) != 8 || strncmp(a.date, amz_date, 8) != 0) {
-		why_set(why, whylen, "credential date %s does not match X-Amz-Date %s", a.date, amz_date);
-		goto out;
-	}
-	if (max_skew < 0 || when > now + max_skew || when < now - max_skew) {
-		why_set(why, whylen, "X-Amz-Date %s is more than %lld s away from the server's clock", amz_date,
-			(long long)max_skew);
-		goto out;
-	}
-	r = sha256_hex(req->body_len ? req->body : "", req->body_len, payload_hash);
-	if (r < 0)
-		goto out;
-	r = header_find(req, "x-amz-content-sha256", &content_sha);
-	if (r == -EINVAL || (r == 0 && strcmp(content_sha, payload_hash) != 0)) {
-		why_set(why, whylen, "X-Amz-Content-Sha256 does not match the body (expected %s)", payload_hash);
-		r = -EACCES;
-		goto out;
-	}
-	secret = lookup_secret(ctx, a.access_key_id);
-	if (!secret) {
-		why_set(why, whylen, "unknown access key id %s", a.access_key_id);
-		r = -EACCES;
-		goto out;
-	}
-
-	in.req = req;
-	in.normalize = strcmp(service, "s3") != 0;
-	in.only = a.signed_headers;
-	in.payload_hash = payload_hash;
-	r = canonical_build(&in, &canonical, &signed_headers);
-	if (r == -ENOMEM)
-		goto out;
-	if (r < 0) {
-		why_set(why, whylen, "%s (SignedHeaders=%s)",
-			r == -ENOENT ? "a signed header is missing, or SignedHeaders is not sorted and unique"
-				     : "malformed request",
-			a.signed_headers);
-		r = -EACCES;
-		goto out;
-	}
-	r = string_to_sign_build(amz_date, region, service, canonical.data, canonical.len, &sts);
-	if (r >= 0)
-		r = signature_compute(secret, amz_date, region, service, sts.data, expected);
-	if (r < 0)
-		goto out;
-	if (CRYPTO_memcmp(expected, a.signature, SHA256_HEX_LEN) != 0) {
-		/* why may end up in a log: the session token must not. */
-		redact_header_line(canonical.data, "\nx-amz-security-token:");
-		why_set(why, whylen, "signature does not match; expected canonical request:\n%s\nstring to sign:\n%s",
-			canonical.data, sts.data);
-		r = -EACCES;
-		goto out;
-	}
-	r = 0;
-out:
-	free(a.copy);
-	free(signed_headers);
-	buf_free(&canonical);
-	buf_free(&sts);
-	return r;
 }

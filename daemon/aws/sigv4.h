@@ -53,25 +53,12 @@ struct sigv4_signed {
  * The path is signed as sent, percent-encoded once more (SigV4 for every service but S3).
  */
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *params, struct sigv4_signed *out);
+/* Frees what sigv4_sign() put in s. NULL-safe. */
 void sigv4_signed_deinit(struct sigv4_signed *s);
 
 /* The intermediate texts, exposed for the AWS test suite and for debugging (malloc'd into *out). */
 int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
 int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
-
-/*
- * Verifies a received request (server side: the simulator). req->headers holds every received
- * header, Authorization, X-Amz-Date and the rest included. lookup_secret maps an access key id
- * to its secret (NULL when unknown). Checks the algorithm, the credential scope (region, service),
- * that host and x-amz-date are signed, that X-Amz-Date is within max_skew seconds of now, the
- * payload hash when present, and the signature itself. Returns 0 when valid, -EACCES when not,
- * with a reason in why (the expected canonical request included, for debugging).
- * The path is normalised for every service but "s3". why never holds a secret: the session token is
- * masked in the canonical request it shows. -EINVAL for bad arguments, -ENOMEM, -EIO (OpenSSL).
- */
-int sigv4_verify(const struct sigv4_request *req, const char *region, const char *service, int64_t now,
-	int64_t max_skew, const char *(*lookup_secret)(void *ctx, const char *access_key_id), void *ctx,
-	char *why, size_t whylen);
 
 /* Percent-encodes s per RFC 3986 (unreserved kept), as SigV4 and the API's query want. malloc'd. */
 char *sigv4_uri_encode(const char *s, bool encode_slash);

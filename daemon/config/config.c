@@ -215,6 +215,17 @@ bool config_printable(const char *s)
 	return true;
 }
 
+bool setting_bool(struct loader *l, const config_setting_t *s, const char *path, bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		config_error_at(
+			l, s, "%s: must be true or false, not %s", path, config_type_name(config_setting_type(s)));
+		return false;
+	}
+	*out = config_setting_get_bool(s) != 0;
+	return true;
+}
+
 /* An integer setting in [min, max], or false (and a message). */
 bool setting_int_range(
 	struct loader *l, const config_setting_t *s, const char *path, long long min, long long max, long long *out)
@@ -294,8 +305,12 @@ static void parse_root(struct loader *l, const config_setting_t *root)
 			parse_farms(l, s);
 		} else if (name && strcmp(name, "reports") == 0) {
 			parse_reports(l, s);
+		} else if (name && strcmp(name, "inventory") == 0) {
+			parse_inventory(l, s);
+		} else if (name && strcmp(name, "identity_store") == 0) {
+			parse_identity_store(l, s);
 		} else {
-			config_unknown_setting(l, s, NULL, "web, aws, farms, reports");
+			config_unknown_setting(l, s, NULL, "web, aws, farms, reports, inventory, identity_store");
 		}
 	}
 }
@@ -330,6 +345,7 @@ void config_free(struct config *cfg)
 		for (size_t j = 0; j < f->n_fleet_ids; j++)
 			free(f->fleet_ids[j]);
 		free(f->fleet_ids);
+		free(f->region);
 	}
 	free(cfg->farms);
 	for (size_t i = 0; i < cfg->n_reports; i++) {
@@ -338,6 +354,10 @@ void config_free(struct config *cfg)
 		free(cfg->reports[i].interval_text);
 	}
 	free(cfg->reports);
+	free(cfg->inventory.interval_text);
+	free(cfg->identity_store.id);
+	free(cfg->identity_store.region);
+	free(cfg->identity_store.endpoint_url);
 	free(cfg);
 }
 
@@ -362,6 +382,7 @@ static int config_build(struct loader *l, config_t *lc, struct config **out)
 	l->cfg->path = loader_strdup(l, l->name);
 	l->cfg->listen = loader_strdup(l, CONFIG_DEFAULT_LISTEN);
 	web_config_defaults(&l->cfg->web);
+	inventory_config_defaults(l, &l->cfg->inventory);
 	if (!l->oom)
 		parse_root(l, config_root_setting(lc));
 	if (l->oom) {

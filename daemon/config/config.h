@@ -14,8 +14,12 @@
 #define CONFIG_REPORT_NAME_MAX 64
 #define CONFIG_WINDOW_MAX_SECONDS (INT64_C(400) * 86400) /* longest rolling window */
 #define CONFIG_DEFAULT_INTERVAL_SECONDS 300
+#define CONFIG_DEFAULT_INTERVAL "5m" /* the same, as written */
 #define CONFIG_INTERVAL_MIN_SECONDS 10
 #define CONFIG_INTERVAL_MAX_SECONDS (7 * 86400)
+#define CONFIG_REPORT_LIMIT_MAX 100000 /* reports[].limit: 1 to this many groups */
+/* identity_store.id: "d-" + 10 hex digits, or a UUID (the identitystore model's IdentityStoreId) */
+#define CONFIG_IDENTITY_STORE_ID_MAX 36
 /* web: limits of the metrics endpoint */
 #define CONFIG_WEB_DEFAULT_MAX_CONNECTIONS 64u
 #define CONFIG_WEB_MAX_CONNECTIONS_MIN 4u
@@ -49,6 +53,7 @@ struct report_config {
 	enum period period; /* period = "MONTHLY" (default): fewest rows, as AWS advises */
 	int64_t interval_seconds; /* refresh period, default 300 */
 	char *interval_text; /* as written: "5m" */
+	size_t limit; /* keep the largest N groups, the rest as "__other__"; 0: every group */
 };
 
 struct farm_config {
@@ -59,6 +64,22 @@ struct farm_config {
 	bool all_fleets;
 	char **fleet_ids;
 	size_t n_fleet_ids;
+	char *region; /* farms[].region, or NULL: the exporter's region (aws.region, the environment, …) */
+};
+
+/* inventory = { enabled; interval; budgets; }: names, state and budgets, per farm */
+struct inventory_config {
+	bool enabled; /* default true */
+	int64_t interval_seconds; /* default CONFIG_DEFAULT_INTERVAL_SECONDS */
+	char *interval_text; /* as written: "5m" */
+	bool budgets; /* ListBudgets and GetBudget, default true */
+};
+
+/* identity_store = { id; region; endpoint_url; }: user names for user_id (absent: id is NULL) */
+struct identity_store_config {
+	char *id; /* "d-" + 10 hex digits or a UUID; NULL when the section is absent */
+	char *region; /* or NULL: the exporter's region */
+	char *endpoint_url; /* or NULL: AWS_ENDPOINT_URL_IDENTITYSTORE, AWS_ENDPOINT_URL, the endpoint rules */
 };
 
 enum web_tls_version {
@@ -104,6 +125,8 @@ struct config {
 	size_t n_farms; /* at least one */
 	struct report_config *reports;
 	size_t n_reports; /* at least one */
+	struct inventory_config inventory;
+	struct identity_store_config identity_store;
 };
 
 /*
@@ -124,6 +147,9 @@ void config_free(struct config *cfg);
  * Compound durations are allowed with units largest first, each once: "1h30m", "1d12h".
  */
 int config_duration_parse(const char *s, int64_t *seconds);
+
+/* Whether s is an identity store id as the identitystore model allows: d-<10 hex> or a lowercase UUID. */
+bool config_identity_store_id_valid(const char *s);
 
 /* Parses "UTC+05:30" (the API's exact 9-character form) into minutes. Returns 0 or -EINVAL. */
 int config_timezone_parse(const char *s, int *offset_minutes);

@@ -11,6 +11,42 @@
 
 #define CONFIG_PROFILE_MAX 128
 
+bool setting_region(struct loader *l, const config_setting_t *s, const char *path, char **dest)
+{
+	const char *v = setting_string(l, s, path);
+	struct quote q;
+
+	if (!v)
+		return false;
+	if (!aws_region_valid(v)) {
+		config_error_at(l, s, "%s: invalid region %s: expected a region name such as \"us-west-2\"", path,
+			config_quote(&q, v));
+		return false;
+	}
+	free(*dest);
+	*dest = loader_strdup(l, v);
+	return true;
+}
+
+bool setting_endpoint_url(struct loader *l, const config_setting_t *s, const char *path, char **dest)
+{
+	const char *v = setting_string(l, s, path);
+	struct quote q;
+
+	if (!v)
+		return false;
+	if (!aws_endpoint_url_valid(v)) {
+		config_error_at(l, s,
+			"%s: invalid URL %s: expected http:// or https:// followed by a host, "
+			"without spaces, query or fragment",
+			path, config_quote(&q, v));
+		return false;
+	}
+	free(*dest);
+	*dest = loader_strdup(l, v);
+	return true;
+}
+
 /* aws = { region; profile; endpoint_url; ca_file; } */
 void parse_aws(struct loader *l, const config_setting_t *aws)
 {
@@ -31,18 +67,18 @@ void parse_aws(struct loader *l, const config_setting_t *aws)
 			continue;
 		}
 		snprintf(path, sizeof(path), "aws.%s", name);
+		if (strcmp(name, "region") == 0) {
+			setting_region(l, s, path, &cfg->region);
+			continue;
+		}
+		if (strcmp(name, "endpoint_url") == 0) {
+			setting_endpoint_url(l, s, path, &cfg->endpoint_url);
+			continue;
+		}
 		v = setting_string(l, s, path);
 		if (!v)
 			continue;
-		if (strcmp(name, "region") == 0) {
-			if (!aws_region_valid(v)) {
-				config_error_at(l, s,
-					"%s: invalid region %s: expected a region name such as \"us-west-2\"", path,
-					config_quote(&q, v));
-				continue;
-			}
-			dest = &cfg->region;
-		} else if (strcmp(name, "profile") == 0) {
+		if (strcmp(name, "profile") == 0) {
 			if (!*v || strlen(v) > CONFIG_PROFILE_MAX || !config_printable(v)) {
 				config_error_at(l, s,
 					"%s: invalid profile name %s: expected 1 to %d printable characters", path,
@@ -50,15 +86,6 @@ void parse_aws(struct loader *l, const config_setting_t *aws)
 				continue;
 			}
 			dest = &cfg->profile;
-		} else if (strcmp(name, "endpoint_url") == 0) {
-			if (!aws_endpoint_url_valid(v)) {
-				config_error_at(l, s,
-					"%s: invalid URL %s: expected http:// or https:// followed by a host, "
-					"without spaces, query or fragment",
-					path, config_quote(&q, v));
-				continue;
-			}
-			dest = &cfg->endpoint_url;
 		} else {
 			if (!*v) {
 				config_error_at(l, s, "%s: must not be empty", path);

@@ -1,4 +1,4 @@
-/* config_farms: the farms list: farm ids and the queues and fleets of each */
+/* config_farms: the farms list: farm ids, the queues and fleets of each, their regions */
 #include <stdio.h>
 #include <string.h>
 
@@ -68,7 +68,7 @@ static void parse_id_list(struct loader *l, const config_setting_t *s, const cha
 	}
 }
 
-/* One element of farms: { id; queues; fleets; } */
+/* One element of farms: { id; queues; fleets; region; } */
 static void parse_farm(struct loader *l, const config_setting_t *g, size_t index, struct farm_config *f)
 {
 	char where[32];
@@ -112,8 +112,10 @@ static void parse_farm(struct loader *l, const config_setting_t *g, size_t index
 			parse_id_list(l, s, path, "queue-", &f->all_queues, &f->queue_ids, &f->n_queue_ids);
 		} else if (strcmp(name, "fleets") == 0) {
 			parse_id_list(l, s, path, "fleet-", &f->all_fleets, &f->fleet_ids, &f->n_fleet_ids);
+		} else if (strcmp(name, "region") == 0) {
+			setting_region(l, s, path, &f->region);
 		} else {
-			config_unknown_setting(l, s, where, "id, queues, fleets");
+			config_unknown_setting(l, s, where, "id, queues, fleets, region");
 		}
 	}
 }

@@ -5,6 +5,7 @@
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
@@ -82,8 +83,25 @@ int setting_list_length(struct loader *l, const config_setting_t *s, const char 
 bool setting_int_range(
 	struct loader *l, const config_setting_t *s, const char *path, long long min, long long max, long long *out);
 
+/* A boolean setting, or false (and a message) for another type. */
+bool setting_bool(struct loader *l, const config_setting_t *s, const char *path, bool *out);
+
+/* A refresh interval (the duration syntax, CONFIG_INTERVAL_MIN_SECONDS to _MAX_): *seconds and a copy of the
+ * text in *text (the old one freed), or false (and a message). config_reports.c. */
+bool setting_interval(struct loader *l, const config_setting_t *s, const char *path, int64_t *seconds, char **text);
+
+/* A region name (aws_region_valid) into *dest (the old value freed), or false (and a message). config_aws.c */
+bool setting_region(struct loader *l, const config_setting_t *s, const char *path, char **dest);
+
+/* An endpoint base URL (aws_endpoint_url_valid) into *dest, or false (and a message). config_aws.c */
+bool setting_endpoint_url(struct loader *l, const config_setting_t *s, const char *path, char **dest);
+
 /* The sections: each reads its group or list into l->cfg, reporting every problem it finds. */
 void parse_web(struct loader *l, const config_setting_t *web); /* config_web.c */
 void parse_aws(struct loader *l, const config_setting_t *aws); /* config_aws.c */
 void parse_farms(struct loader *l, const config_setting_t *farms); /* config_farms.c */
 void parse_reports(struct loader *l, const config_setting_t *reports); /* config_reports.c */
+/* The inventory section's defaults (enabled, every 5m, with budgets). */
+void inventory_config_defaults(struct loader *l, struct inventory_config *inv); /* config_inventory.c */
+void parse_inventory(struct loader *l, const config_setting_t *inventory); /* config_inventory.c */
+void parse_identity_store(struct loader *l, const config_setting_t *identity_store); /* config_inventory.c */

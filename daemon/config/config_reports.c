@@ -1,4 +1,4 @@
-/* config_reports: the reports list: name, window, timezone, group_by, statistics, period, interval */
+/* config_reports: the reports list: name, window, timezone, group_by, statistics, period, interval, limit */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,6 @@
 #include "config/config_private.h"
 
 #define CONFIG_DEFAULT_TIMEZONE "UTC+00:00"
-#define CONFIG_DEFAULT_INTERVAL "5m"
 
 int config_timezone_parse(const char *s, int *offset_minutes)
 {
@@ -160,36 +159,37 @@ static void parse_statistics(struct loader *l, const config_setting_t *s, const 
 		r->statistics = bits;
 }
 
-static void parse_interval(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
+bool setting_interval(struct loader *l, const config_setting_t *s, const char *path, int64_t *seconds, char **text)
 {
 	const char *v = setting_string(l, s, path);
 	struct quote q;
 	int64_t secs;
 
 	if (!v)
-		return;
+		return false;
 	if (config_duration_parse(v, &secs) < 0) {
 		config_error_at(l, s,
 			"%s: invalid duration %s: expected a number and a unit (s, m, h, d) such as \"5m\"", path,
 			config_quote(&q, v));
-		return;
+		return false;
 	}
 	if (secs < CONFIG_INTERVAL_MIN_SECONDS) {
 		config_error_at(l, s, "%s: %s is shorter than the minimum of %ds", path, config_quote(&q, v),
 			CONFIG_INTERVAL_MIN_SECONDS);
-		return;
+		return false;
 	}
 	if (secs > CONFIG_INTERVAL_MAX_SECONDS) {
 		config_error_at(l, s, "%s: %s is longer than the maximum of %d days", path, config_quote(&q, v),
 			(int)(CONFIG_INTERVAL_MAX_SECONDS / 86400));
-		return;
+		return false;
 	}
-	r->interval_seconds = secs;
-	free(r->interval_text);
-	r->interval_text = loader_strdup(l, v);
+	*seconds = secs;
+	free(*text);
+	*text = loader_strdup(l, v);
+	return true;
 }
 
-/* One element of reports: { name; resources; window; timezone; group_by; statistics; period; interval; } */
+/* One element of reports: { name; resources; window; timezone; group_by; statistics; period; interval; limit; } */
 static void parse_report(struct loader *l, const config_setting_t *g, size_t index, struct report_config *r)
 {
 	char where[32];
@@ -269,10 +269,15 @@ static void parse_report(struct loader *l, const config_setting_t *g, size_t ind
 				config_error_at(l, s, "%s: unknown period %s (known: HOURLY, DAILY, WEEKLY, MONTHLY)",
 					path, config_quote(&q, v));
 		} else if (strcmp(name, "interval") == 0) {
-			parse_interval(l, s, path, r);
+			setting_interval(l, s, path, &r->interval_seconds, &r->interval_text);
+		} else if (strcmp(name, "limit") == 0) {
+			long long n;
+
+			if (setting_int_range(l, s, path, 1, CONFIG_REPORT_LIMIT_MAX, &n))
+				r->limit = (size_t)n;
 		} else {
 			config_unknown_setting(l, s, where,
-				"name, resources, window, timezone, group_by, statistics, period, interval");
+				"name, resources, window, timezone, group_by, statistics, period, interval, limit");
 		}
 	}
 }

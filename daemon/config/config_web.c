@@ -266,19 +266,9 @@ void parse_web(struct loader *l, const config_setting_t *web)
 			}
 			cfg->web.connection_timeout_seconds = (unsigned)secs;
 		} else if (strcmp(name, "health_without_auth") == 0) {
-			if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-				config_error_at(l, s, "%s: must be true or false, not %s", path,
-					config_type_name(config_setting_type(s)));
-				continue;
-			}
-			cfg->web.health_without_auth = config_setting_get_bool(s) != 0;
+			setting_bool(l, s, path, &cfg->web.health_without_auth);
 		} else if (strcmp(name, "enable_lifecycle") == 0) {
-			if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-				config_error_at(l, s, "%s: must be true or false, not %s", path,
-					config_type_name(config_setting_type(s)));
-				continue;
-			}
-			cfg->web.enable_lifecycle = config_setting_get_bool(s) != 0;
+			setting_bool(l, s, path, &cfg->web.enable_lifecycle);
 		} else {
 			config_unknown_setting(l, s, "web", known);
 		}

@@ -33,7 +33,8 @@ static bool report_same(const struct report_config *a, const struct report_confi
 {
 	if (a->resources != b->resources || a->window != b->window || a->window_seconds != b->window_seconds ||
 		strcmp(a->timezone, b->timezone) != 0 || a->n_group_by != b->n_group_by ||
-		a->statistics != b->statistics || a->period != b->period || a->interval_seconds != b->interval_seconds)
+		a->statistics != b->statistics || a->period != b->period ||
+		a->interval_seconds != b->interval_seconds || a->limit != b->limit)
 		return false;
 	for (size_t i = 0; i < a->n_group_by; i++)
 		if (a->group_by[i] != b->group_by[i])
@@ -41,8 +42,17 @@ static bool report_same(const struct report_config *a, const struct report_confi
 	return true;
 }
 
+/* Both NULL, or the same string. */
+static bool optional_same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 static bool farm_same(const struct farm_config *a, const struct farm_config *b, enum resource_kind kind)
 {
+	/* Another region is another endpoint: what the old one answered says nothing of the new one. */
+	if (!optional_same(a->region, b->region))
+		return false;
 	if (kind == RESOURCE_QUEUES)
 		return a->all_queues == b->all_queues &&
 		       ids_same(a->queue_ids, a->n_queue_ids, b->queue_ids, b->n_queue_ids);
@@ -57,4 +67,15 @@ bool reload_report_same(const struct config *a, const struct config *b, const ch
 	if (!fa || !fb || !ra || !rb || !report_same(ra, rb))
 		return false;
 	return farm_same(fa, fb, ra->resources);
+}
+
+bool reload_inventory_same(const struct config *a, const struct config *b, const char *farm_id)
+{
+	const struct farm_config *fa = reload_find_farm(a, farm_id), *fb = reload_find_farm(b, farm_id);
+
+	if (!fa || !fb || !a->inventory.enabled || !b->inventory.enabled)
+		return false;
+	return optional_same(fa->region, fb->region) &&
+	       a->inventory.interval_seconds == b->inventory.interval_seconds &&
+	       a->inventory.budgets == b->inventory.budgets;
 }

@@ -159,13 +159,16 @@ void api_call_log_failure(const struct api_caller *a, const char *report, const 
 {
 	if (r == API_STOPPED)
 		return;
+	/* report= only for a report's calls (the inventory's have none) */
+	char where[96];
+	snprintf(where, sizeof(where), "%s%s", report ? " report=" : "", report ? report : "");
 	if (r == API_DENIED) {
-		log_error("farm=%s report=%s op=%s status=403 code=AccessDeniedException reason=\"grant the IAM action "
+		log_error("farm=%s%s op=%s status=403 code=AccessDeniedException reason=\"grant the IAM action "
 			  "deadline:%s\" message=\"%s\"",
-			a->farm_id, report, c->operation, c->operation, c->error_message ? c->error_message : "");
+			a->farm_id, where, c->operation, c->operation, c->error_message ? c->error_message : "");
 		return;
 	}
-	log_warning("farm=%s report=%s op=%s status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, report,
+	log_warning("farm=%s%s op=%s status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,
 		c->operation, c->status, c->error_name ? c->error_name : "-", api_outcome_text(r),
 		c->error_message ? c->error_message : "");
 }

@@ -68,5 +68,6 @@ int api_call_run(struct api_caller *a, struct api_call *c);
 /* Frees and clears what api_call_run() filled in on failure. */
 void api_call_reset(struct api_call *c);
 
-/* Logs why a call failed (nothing for API_STOPPED), with the IAM action to grant when access was denied. */
+/* Logs why a call failed (nothing for API_STOPPED), with the IAM action to grant when access was denied;
+ * report may be NULL (the inventory's calls). */
 void api_call_log_failure(const struct api_caller *a, const char *report, const struct api_call *c, int r);

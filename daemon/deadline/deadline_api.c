@@ -16,7 +16,7 @@
 
 /* ---- paths and queries ---- */
 
-static char *farm_path(const char *farm_id, const char *tail)
+char *deadline_farm_path(const char *farm_id, const char *tail)
 {
 	char *enc, *path = NULL;
 
@@ -26,7 +26,7 @@ static char *farm_path(const char *farm_id, const char *tail)
 	enc = sigv4_uri_encode(farm_id, true);
 	if (!enc)
 		return NULL;
-	if (asprintf(&path, "/" DEADLINE_API_VERSION "/farms/%s/%s", enc, tail) < 0)
+	if (asprintf(&path, "/" DEADLINE_API_VERSION "/farms/%s%s%s", enc, *tail ? "/" : "", tail) < 0)
 		path = NULL;
 	free(enc);
 	return path;
@@ -34,16 +34,16 @@ static char *farm_path(const char *farm_id, const char *tail)
 
 char *deadline_aggregation_path(const char *farm_id)
 {
-	return farm_path(farm_id, "sessions-statistics-aggregation");
+	return deadline_farm_path(farm_id, "sessions-statistics-aggregation");
 }
 
 char *deadline_list_path(const char *farm_id, enum resource_kind kind)
 {
 	switch (kind) {
 	case RESOURCE_QUEUES:
-		return farm_path(farm_id, "queues");
+		return deadline_farm_path(farm_id, "queues");
 	case RESOURCE_FLEETS:
-		return farm_path(farm_id, "fleets");
+		return deadline_farm_path(farm_id, "fleets");
 	}
 	return NULL;
 }

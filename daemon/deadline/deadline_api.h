@@ -47,6 +47,8 @@ struct deadline_start_request {
 	enum period period; /* PERIOD_NONE: not sent */
 };
 
+/* Path "/2023-10-12/farms/<farm>/<tail>", or without "/<tail>" when tail is "" (malloc'd; NULL for no farm). */
+char *deadline_farm_path(const char *farm_id, const char *tail);
 /* Path "/2023-10-12/farms/<farm>/sessions-statistics-aggregation" (malloc'd). */
 char *deadline_aggregation_path(const char *farm_id);
 /* Path "/2023-10-12/farms/<farm>/queues" or ".../fleets" (malloc'd). */

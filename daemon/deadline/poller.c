@@ -1,4 +1,5 @@
-/* poller: one thread per farm running its reports on schedule; waiting, stopping, the shared retry quota */
+/* poller: one thread per farm running its reports on schedule, one listing its inventory; waiting, stopping, the
+ * shared retry quota */
 #include "deadline/poller.h"
 
 #include <errno.h>
@@ -17,9 +18,11 @@
 #include "aws/http_client.h"
 #include "config/reload.h"
 #include "deadline/api_call.h"
+#include "deadline/inventory_fetch.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 /* How much nicer than the rest of the process a farm thread runs (see lower_priority). */
 #define WORKER_NICENESS 10
@@ -34,8 +37,9 @@ struct farm_worker {
 	bool started;
 	struct api_caller api;
 	struct refresh_ctx refresh;
-	struct schedule_slot *slots; /* one per report */
+	struct schedule_slot *slots; /* one per report; the inventory's: one, rc NULL */
 	size_t n_slots;
+	bool inventory; /* this thread lists the farm's inventory */
 };
 
 struct poller {
@@ -44,6 +48,7 @@ struct poller {
 	char *region;
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
+	struct inventory_board *board; /* or NULL */
 
 	pthread_mutex_t lock;  /* stopping, quota */
 	pthread_cond_t wake;
@@ -51,29 +56,18 @@ struct poller {
 	atomic_bool stop_flag; /* read by in-flight requests */
 	struct api_quota quota;
 
-	struct farm_worker *workers;
+	struct farm_worker *workers; /* the farms' refresh threads, then their inventory threads */
 	size_t n_workers;
 };
 
-/* A default mutex only fails to lock or unlock when the program is already broken: stop there, loudly. */
 static void poller_lock(struct poller *p)
 {
-	int r = pthread_mutex_lock(&p->lock);
-
-	if (r) {
-		log_error("component=poller op=lock error=\"%s\"", strerror(r));
-		abort();
-	}
+	mutex_lock(&p->lock);
 }
 
 static void poller_unlock(struct poller *p)
 {
-	int r = pthread_mutex_unlock(&p->lock);
-
-	if (r) {
-		log_error("component=poller op=unlock error=\"%s\"", strerror(r));
-		abort();
-	}
+	mutex_unlock(&p->lock);
 }
 
 static bool poller_stopping(struct poller *p)
@@ -193,6 +187,45 @@ static void *farm_worker_main(void *arg)
 	return NULL;
 }
 
+/* The farm's inventory, every inventory.interval: its own thread and HTTP client, no aggregation slot. */
+static void *inventory_worker_main(void *arg)
+{
+	struct farm_worker *w = arg;
+	struct poller *p = w->poller;
+	struct schedule_slot *slot = &w->slots[0];
+
+	lower_priority();
+	while (!poller_stopping(p)) {
+		double wait = slot->next_due - schedule_clock();
+		if (wait > 0) {
+			if (!worker_sleep(w, wait * 1000.0))
+				break;
+			continue;
+		}
+		double began = schedule_clock();
+		struct inventory *inv = NULL;
+		int r = inventory_fetch(&w->api, w->farm, p->cfg->inventory.budgets, &inv);
+		if (r == API_STOPPED || poller_stopping(p)) {
+			inventory_free(inv);
+			break;
+		}
+		if (r == 0) {
+			size_t nq = inv->n_queues, nf = inv->n_fleets, nb = inv->n_budgets;
+			r = inventory_board_publish(p->board, w->farm->id, inv, (int64_t)time(NULL));
+			if (r == 0)
+				log_info("farm=%s op=inventory status=ok queues=%zu fleets=%zu budgets=%zu", w->farm->id, nq, nf,
+					nb);
+		} else {
+			inventory_board_fail(p->board, w->farm->id);
+		}
+		double delay = schedule_record(slot, r == 0, refresh_error_is_persistent(r), began, schedule_clock(),
+			api_random_unit(&w->api.rng));
+		if (r != 0)
+			log_info("farm=%s op=inventory reason=\"retrying failed listing in %.1fs\"", w->farm->id, delay);
+	}
+	return NULL;
+}
+
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store)
 {
@@ -228,7 +261,8 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 	for (size_t n = strlen(p->endpoint); n && p->endpoint[n - 1] == '/';)
 		p->endpoint[--n] = '\0';
 
-	p->n_workers = cfg->n_farms;
+	p->board = cfg->inventory.enabled ? opts->inventory : NULL;
+	p->n_workers = cfg->n_farms * (p->board ? 2 : 1);
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
 	if (!p->workers) {
 		r = -ENOMEM;
@@ -242,7 +276,8 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 			.cancel = &p->stop_flag,
 		};
 		w->poller = p;
-		w->farm = &cfg->farms[i];
+		w->farm = &cfg->farms[i % cfg->n_farms];
+		w->inventory = i >= cfg->n_farms;
 		atomic_init(&w->heartbeat, now);
 		w->api = (struct api_caller){
 			.endpoint = p->endpoint,
@@ -261,13 +296,15 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		r = http_client_new(&w->api.http, &ho);
 		if (r < 0)
 			goto fail;
-		w->n_slots = cfg->n_reports;
+		w->n_slots = w->inventory ? 1 : cfg->n_reports;
 		w->slots = calloc(w->n_slots, sizeof(*w->slots));
 		if (!w->slots) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		for (size_t j = 0; j < w->n_slots; j++)
+		if (w->inventory)
+			w->slots[0] = (struct schedule_slot){.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
+		for (size_t j = 0; !w->inventory && j < w->n_slots; j++)
 			w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
 	}
 	*out = p;
@@ -280,7 +317,8 @@ fail:
 int poller_start(struct poller *p)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
-		int r = pthread_create(&p->workers[i].thread, NULL, farm_worker_main, &p->workers[i]);
+		int r = pthread_create(&p->workers[i].thread, NULL,
+			p->workers[i].inventory ? inventory_worker_main : farm_worker_main, &p->workers[i]);
 		if (r != 0)
 			return -r;
 		p->workers[i].started = true;
@@ -326,8 +364,15 @@ void poller_adopt_schedule(struct poller *p, const struct poller *old, const str
 		struct farm_worker *w = &p->workers[i];
 		for (size_t j = 0; j < old->n_workers; j++) {
 			const struct farm_worker *ow = &old->workers[j];
-			if (strcmp(ow->farm->id, w->farm->id) != 0)
+			if (strcmp(ow->farm->id, w->farm->id) != 0 || ow->inventory != w->inventory)
 				continue;
+			if (w->inventory) {
+				if (reload_inventory_same(old_cfg, p->cfg, w->farm->id)) {
+					w->slots[0].next_due = ow->slots[0].next_due;
+					w->slots[0].failures = ow->slots[0].failures;
+				}
+				continue;
+			}
 			for (size_t k = 0; k < w->n_slots; k++) {
 				struct schedule_slot *rs = &w->slots[k];
 				for (size_t l = 0; l < ow->n_slots; l++) {

@@ -5,6 +5,7 @@
 
 #include "aws/credentials/aws_credentials.h"
 #include "config/config.h"
+#include "metrics/inventory.h"
 #include "metrics/metrics.h"
 
 struct poller;
@@ -13,9 +14,13 @@ struct poller_options {
 	const char *endpoint;   /* base URL, no trailing slash */
 	const char *region;
 	const char *ca_file;    /* or NULL */
+	struct inventory_board *inventory; /* or NULL: no inventory listing (also when inventory.enabled is false) */
 };
 
-/* One thread per farm; each runs its (farm, report) refreshes one after another. */
+/*
+ * One thread per farm; each runs its (farm, report) refreshes one after another. With an inventory board, a
+ * second thread per farm lists its inventory every inventory.interval, beside (never waiting for) refreshes.
+ */
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
 int poller_start(struct poller *p);

@@ -11,9 +11,11 @@
 
 #include "config/window.h"
 #include "deadline/deadline_api.h"
+#include "deadline/pages.h"
 #include "deadline/schedule.h"
 #include "metrics/usage.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/notify.h"
 
 /* Polling an aggregation: 0.5 s growing to 15 s, for at most 30 minutes. */
@@ -24,70 +26,11 @@
 
 /* Pages of one aggregation, and restarts of an aggregation that expired meanwhile. */
 #define PAGES_MAX 20000 /* 2 million rows */
-#define LIST_PAGES_MAX 1000
 #define AGGREGATION_RESTARTS_MAX 2
 
 /* A FAILED or TIMEOUT aggregation is asked again in halves: resources first, then the window. */
 #define SPLIT_DEPTH_MAX 12
 #define SPLIT_WINDOW_MIN_S 3600
-
-/*
- * The nextTokens seen while reading one aggregation or listing, as 64-bit hashes in an open-addressing
- * set: a token seen before means a cycle (A→B→A as well as A→A), which would never end.
- */
-struct token_set {
-	uint64_t *slots; /* 0: empty */
-	size_t cap, n;
-};
-
-static uint64_t token_hash(const char *s)
-{
-	uint64_t h = UINT64_C(1469598103934665603);
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	return h ? h : 1;
-}
-
-/* Adds token: 0 when new, 1 when seen before, -ENOMEM. */
-static int token_set_add(struct token_set *set, const char *token)
-{
-	uint64_t h = token_hash(token);
-
-	if ((set->n + 1) * 2 > set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		uint64_t *slots = calloc(cap, sizeof(*slots));
-		if (!slots)
-			return -ENOMEM;
-		for (size_t i = 0; i < set->cap; i++) {
-			if (!set->slots[i])
-				continue;
-			size_t j = set->slots[i] & (cap - 1);
-			while (slots[j])
-				j = (j + 1) & (cap - 1);
-			slots[j] = set->slots[i];
-		}
-		free(set->slots);
-		set->slots = slots;
-		set->cap = cap;
-	}
-	size_t i = h & (set->cap - 1);
-	while (set->slots[i]) {
-		if (set->slots[i] == h)
-			return 1;
-		i = (i + 1) & (set->cap - 1);
-	}
-	set->slots[i] = h;
-	set->n++;
-	return 0;
-}
-
-static void token_set_deinit(struct token_set *set)
-{
-	free(set->slots);
-	set->slots = NULL;
-	set->cap = set->n = 0;
-}
 
 /* ---- listing resources ---- */
 
@@ -95,17 +38,14 @@ struct list_ctx {
 	enum resource_kind kind;
 	char ***ids;
 	size_t *n;
-	char *next_token;
 };
 
-static int parse_list(void *ctx, const char *body, size_t len, char *err, size_t errlen)
+static int parse_list(void *ctx, const char *body, size_t len, char **next_token, char *err, size_t errlen)
 {
 	struct list_ctx *l = ctx;
 	size_t before = *l->n;
 
-	free(l->next_token);
-	l->next_token = NULL;
-	int r = deadline_parse_list(body, len, l->kind, l->ids, l->n, &l->next_token, err, errlen);
+	int r = deadline_parse_list(body, len, l->kind, l->ids, l->n, next_token, err, errlen);
 	if (r != 0) {
 		/* Drop what a broken page appended, so a retry does not list ids twice. */
 		for (size_t i = before; i < *l->n; i++)
@@ -127,65 +67,18 @@ static int list_resources(struct refresh_ctx *rf, const struct report_config *rc
 {
 	struct list_ctx l = {.kind = rc->resources, .ids = ids, .n = n};
 	char *path = deadline_list_path(rf->farm->id, rc->resources);
-	char *prev_token = NULL;
-	struct token_set seen = {0};
 	int r = -ENOMEM;
 
 	*ids = NULL;
 	*n = 0;
-	if (!path)
-		goto out;
-	for (int page = 0;; page++) {
-		if (page >= LIST_PAGES_MAX) {
-			log_warning("farm=%s report=%s reason=\"more than %d pages of resources; giving up\"", rf->farm->id,
-				rc->name, LIST_PAGES_MAX);
-			r = API_BAD_RESPONSE;
-			goto out;
-		}
-		char *query = deadline_list_query(DEADLINE_MAX_RESULTS, prev_token);
-		if (!query) {
-			r = -ENOMEM;
-			goto out;
-		}
-		struct api_call c = {
-			.operation = rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
-			.method = "GET",
-			.path = path,
-			.query = query,
-			.parse = parse_list,
-			.ctx = &l,
-		};
-		r = api_call_run(rf->api, &c);
-		if (r != 0)
-			api_call_log_failure(rf->api, rc->name, &c, r);
-		api_call_reset(&c);
-		free(query);
-		if (r != 0)
-			goto out;
-		if (!l.next_token || !*l.next_token)
-			break;
-		r = token_set_add(&seen, l.next_token);
-		if (r != 0) {
-			if (r > 0)
-				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
-					rf->farm->id, rc->name, c.operation);
-			r = r > 0 ? API_BAD_RESPONSE : r;
-			goto out;
-		}
-		free(prev_token);
-		prev_token = l.next_token;
-		l.next_token = NULL;
-	}
-	r = 0;
-out:
+	if (path)
+		r = api_pages_run(rf->api, rc->name, rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
+			path, parse_list, &l);
 	if (r != 0) {
 		free_ids(*ids, *n);
 		*ids = NULL;
 		*n = 0;
 	}
-	free(l.next_token);
-	free(prev_token);
-	token_set_deinit(&seen);
 	free(path);
 	return r;
 }
@@ -415,7 +308,7 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
 {
 	char start[21], end[21];
 
-	if (window_format_rfc3339(start_time, start) < 0 || window_format_rfc3339(end_time, end) < 0)
+	if (rfc3339_format(start_time, start) < 0 || rfc3339_format(end_time, end) < 0)
 		return -EINVAL;
 	struct deadline_start_request req = {
 		.farm_id = rf->farm->id,
@@ -540,7 +433,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	r = window_start(rc, now, &start);
 	if (r < 0)
 		goto out;
-	if (window_format_rfc3339(start, start_text) < 0 || window_format_rfc3339(now, end_text) < 0) {
+	if (rfc3339_format(start, start_text) < 0 || rfc3339_format(now, end_text) < 0) {
 		r = -EINVAL;
 		goto out;
 	}

@@ -32,7 +32,7 @@ struct schedule_slot *schedule_next(struct schedule_slot *slots, size_t n, doubl
 
 double schedule_record(struct schedule_slot *s, bool ok, bool persistent, double began, double now, double random_unit)
 {
-	double interval = (double)s->rc->interval_seconds;
+	double interval = (double)(s->rc ? s->rc->interval_seconds : s->interval_seconds);
 
 	if (ok) {
 		s->failures = 0;

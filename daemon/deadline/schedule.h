@@ -3,17 +3,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
 /* A failed refresh is retried after min(interval, 10 s × 2^(failures-1)), with jitter. */
 #define SCHEDULE_RETRY_FIRST_S 10.0
 
-/* One report's place in its farm's schedule. */
+/* One report's place in its farm's schedule (or, with rc NULL, the farm's inventory listing). */
 struct schedule_slot {
 	const struct report_config *rc;
 	double next_due;      /* seconds on the caller's monotonic clock */
 	unsigned failures;    /* consecutive failed refreshes */
+	int64_t interval_seconds; /* when rc is NULL: the period */
 };
 
 /* The monotonic clock the poller runs on, in seconds. */

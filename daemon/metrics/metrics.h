@@ -67,6 +67,11 @@ void metrics_store_count(
  */
 int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char *report);
 
+/* >>> inventory hook (h11-inventory): the inventory's text (metrics/inventory.c renders it) <<< */
+/* Replaces the inventory families' text shown with the self-metrics by a copy of text. Returns 0 or -ENOMEM. */
+int metrics_store_set_inventory(struct metrics_store *s, const char *text, size_t len);
+/* <<< inventory hook >>> */
+
 /* True once every declared pair has finished its first refresh attempt. */
 bool metrics_store_ready(struct metrics_store *s);
 

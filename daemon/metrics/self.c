@@ -250,6 +250,10 @@ static int self_render(
 	};
 	char value[64];
 
+	/* inventory hook (h11-inventory): the inventory's families, rendered whole by metrics/inventory.c */
+	if (self->inventory.len && metrics_buf_append(b, self->inventory.data, self->inventory.len) < 0)
+		return -ENOMEM;
+
 	for (size_t f = 0; f < sizeof(pair_families) / sizeof(pair_families[0]); f++) {
 		bool header = false;
 		for (size_t i = 0; i < n; i++) {
@@ -327,6 +331,7 @@ void metrics_self_deinit(struct metrics_self *self)
 			event_series_free(&self->events[f].series[i], event_families[f].n_labels);
 		free(self->events[f].series);
 	}
+	metrics_buf_deinit(&self->inventory); /* inventory hook (h11-inventory) */
 	free(self->version);
 	memset(self, 0, sizeof(*self));
 }

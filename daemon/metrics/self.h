@@ -48,6 +48,7 @@ struct metrics_self {
 	struct metrics_request_counter *counters; /* sorted by (operation, status) */
 	size_t n_counters, cap_counters;
 	struct metrics_event_family events[METRICS_COUNTER_COUNT];
+	struct metrics_buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
 };
 
 /* version: the build_info label (copied). Returns 0 or -ENOMEM. */

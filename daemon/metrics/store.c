@@ -12,6 +12,7 @@
 #include "metrics/render.h"
 #include "metrics/self.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 /*
  * The usage part of every scrape, as pieces referencing the snapshots' buffers (held by reference): the plain
@@ -41,27 +42,6 @@ struct metrics_store {
 	uint64_t self_gen;
 	struct metrics_self_text *self_text; /* the cache */
 };
-
-/* A default mutex only fails to lock or unlock when the program is already broken: stop there, loudly. */
-static void mutex_lock(pthread_mutex_t *m)
-{
-	int r = pthread_mutex_lock(m);
-
-	if (r) {
-		log_error("component=metrics op=lock error=\"%s\"", strerror(r));
-		abort();
-	}
-}
-
-static void mutex_unlock(pthread_mutex_t *m)
-{
-	int r = pthread_mutex_unlock(m);
-
-	if (r) {
-		log_error("component=metrics op=unlock error=\"%s\"", strerror(r));
-		abort();
-	}
-}
 
 static void body_unref(struct metrics_body *body)
 {
@@ -416,6 +396,22 @@ void metrics_store_count(
 	metrics_self_count(&s->self, c, label_values, delta);
 	mutex_unlock(&s->lock);
 }
+
+/* >>> inventory hook (h11-inventory) */
+int metrics_store_set_inventory(struct metrics_store *s, const char *text, size_t len)
+{
+	struct metrics_buf copy = {0};
+
+	if (len && metrics_buf_append(&copy, text, len) < 0)
+		return -ENOMEM;
+	mutex_lock(&s->lock);
+	metrics_buf_deinit(&s->self.inventory);
+	s->self.inventory = copy;
+	s->self_gen++;
+	mutex_unlock(&s->lock);
+	return 0;
+}
+/* <<< inventory hook */
 
 bool metrics_store_ready(struct metrics_store *s)
 {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util/log.h"
+#include "util/env.h"
 
 /* Longest message kept (the rest is cut and marked), and the line it becomes once escaped. */
 #define LOG_MESSAGE_MAX 4096
@@ -25,13 +26,13 @@ static atomic_int log_journal = JOURNAL_UNKNOWN;
 
 static int journal_detect(void)
 {
-	const char *v = getenv("JOURNAL_STREAM");
+	const char *v = env_get("JOURNAL_STREAM");
 
 	/*
 	 * systemd sets JOURNAL_STREAM when stdout/stderr go to the journal; the contract keys the "<N>"
 	 * form on its presence alone.
 	 */
-	return (v && *v) ? JOURNAL_YES : JOURNAL_NO;
+	return v ? JOURNAL_YES : JOURNAL_NO;
 }
 
 static bool log_to_journal(void)

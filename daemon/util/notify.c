@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/env.h"
 #include "util/notify.h"
 
 /*
@@ -74,14 +75,14 @@ static int notify_address(const char *name, struct sockaddr_un *addr, socklen_t 
 static int notify_send(const char *message)
 {
 	/* Read each time, so that the environment stays the one source of truth (and is never changed here). */
-	const char *name = getenv("NOTIFY_SOCKET");
+	const char *name = env_get("NOTIFY_SOCKET");
 	struct sockaddr_un addr;
 	socklen_t addr_len;
 	size_t len = strlen(message);
 	ssize_t n;
 	int fd, r;
 
-	if (!name || !*name)
+	if (!name)
 		return 0;
 	r = notify_address(name, &addr, &addr_len);
 	if (r < 0)
@@ -196,6 +197,7 @@ static int parse_positive(const char *s, unsigned long long max, unsigned long l
 
 int notify_watchdog_usec(uint64_t *usec)
 {
+	/* Not env_get(): as in sd_watchdog_enabled(), a variable set but empty is an error, not an absence. */
 	const char *period = getenv("WATCHDOG_USEC");
 	const char *pid = getenv("WATCHDOG_PID");
 	unsigned long long v;
@@ -203,18 +205,18 @@ int notify_watchdog_usec(uint64_t *usec)
 
 	*usec = 0;
 	if (!period)
-		return 0;
+		return NOTIFY_WATCHDOG_OFF;
 	/* Set for another process (a parent that exec'd us without clearing it): no keep-alives expected of us. */
 	if (pid) {
 		r = parse_positive(pid, INT_MAX, &v);
 		if (r < 0)
 			return r;
 		if (v != (unsigned long long)getpid())
-			return 0;
+			return NOTIFY_WATCHDOG_OFF;
 	}
 	r = parse_positive(period, UINT64_MAX, &v);
 	if (r < 0)
 		return r;
 	*usec = (uint64_t)v;
-	return 1;
+	return NOTIFY_WATCHDOG_ON;
 }

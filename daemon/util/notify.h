@@ -30,9 +30,15 @@ int notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "WATCHDOG=1": a keep-alive; send one at least every half of the period notify_watchdog_usec() gives. */
 int notify_watchdog(void);
 
+/* What notify_watchdog_usec() found. */
+enum notify_watchdog {
+	NOTIFY_WATCHDOG_OFF = 0, /* no keep-alives expected of this process */
+	NOTIFY_WATCHDOG_ON = 1,  /* keep-alives expected, *usec the period */
+};
+
 /*
  * Whether the service manager expects keep-alives from this process (WATCHDOG_USEC, WATCHDOG_PID).
- * Returns 1 and sets *usec to the watchdog period in microseconds, 0 (and *usec = 0) when it does not,
- * or a negative errno-style code for a malformed environment (*usec = 0).
+ * Returns NOTIFY_WATCHDOG_ON and sets *usec to the watchdog period in microseconds, NOTIFY_WATCHDOG_OFF
+ * (and *usec = 0) when it does not, or a negative errno-style code for a malformed environment (*usec = 0).
  */
 int notify_watchdog_usec(uint64_t *usec);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/mutex.h"
 #include "web/internal.h"
 
 /* Eviction ranking (conn_worth): how new connections are judged, before their byte rate means much. */
@@ -145,7 +146,7 @@ void web_conn_notify(
 		c->srv = srv;
 		c->fd = ci ? ci->connect_fd : -1;
 		c->started_ms = web_now_ms();
-		web_mutex_lock(&srv->conn_lock);
+		mutex_lock(&srv->conn_lock);
 		/*
 		 * Should libmicrohttpd ever close a descriptor before reporting the close, the number could already
 		 * be this new connection's: the old entry must then never be shut down.
@@ -170,18 +171,18 @@ void web_conn_notify(
 			idle_append(srv, c);
 		if (srv->n_conns - srv->n_closing > srv->max_connections)
 			idle_evict_worst(srv);
-		web_mutex_unlock(&srv->conn_lock);
+		mutex_unlock(&srv->conn_lock);
 		*socket_context = c;
 		return;
 	}
 	if (!c)
 		return;
-	web_mutex_lock(&srv->conn_lock);
+	mutex_lock(&srv->conn_lock);
 	idle_unlink(srv, c);
 	srv->n_conns--;
 	if (c->evicted)
 		srv->n_closing--;
-	web_mutex_unlock(&srv->conn_lock);
+	mutex_unlock(&srv->conn_lock);
 	free(c);
 	*socket_context = NULL;
 }
@@ -192,9 +193,9 @@ void web_conn_busy(struct http_server *srv, struct MHD_Connection *mc)
 
 	if (!c)
 		return;
-	web_mutex_lock(&srv->conn_lock);
+	mutex_lock(&srv->conn_lock);
 	idle_unlink(srv, c);
-	web_mutex_unlock(&srv->conn_lock);
+	mutex_unlock(&srv->conn_lock);
 }
 
 void web_conn_request_completed(
@@ -207,9 +208,9 @@ void web_conn_request_completed(
 	*req_cls = NULL;
 	if (!c)
 		return;
-	web_mutex_lock(&srv->conn_lock);
+	mutex_lock(&srv->conn_lock);
 	idle_append(srv, c);
-	web_mutex_unlock(&srv->conn_lock);
+	mutex_unlock(&srv->conn_lock);
 }
 
 /*

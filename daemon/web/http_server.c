@@ -16,6 +16,7 @@
 
 #include "config/tls_cert.h"
 #include "util/log.h"
+#include "util/mutex.h"
 #include "web/internal.h"
 
 #ifndef EXPORTER_VERSION
@@ -263,26 +264,6 @@ int64_t web_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void web_mutex_lock(pthread_mutex_t *m)
-{
-	int r = pthread_mutex_lock(m);
-
-	if (r) {
-		log_error("component=http op=lock error=\"%s\"", strerror(r));
-		abort();
-	}
-}
-
-void web_mutex_unlock(pthread_mutex_t *m)
-{
-	int r = pthread_mutex_unlock(m);
-
-	if (r) {
-		log_error("component=http op=unlock error=\"%s\"", strerror(r));
-		abort();
-	}
-}
-
 /* POST /-/reload, allowed and complete: the lifecycle callback decides the answer. */
 static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
 {
@@ -321,9 +302,9 @@ static int request_authorize(struct http_server *srv, struct MHD_Connection *con
 
 	if (strcmp(url, "/-/healthy") == 0 && atomic_load(&srv->health_without_auth))
 		return WEB_AUTH_ALLOWED;
-	web_mutex_lock(&srv->auth_lock);
+	mutex_lock(&srv->auth_lock);
 	auth = web_auth_ref(srv->auth);
-	web_mutex_unlock(&srv->auth_lock);
+	mutex_unlock(&srv->auth_lock);
 	if (!auth)
 		return WEB_AUTH_ALLOWED;
 	r = web_auth_check(auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
@@ -410,7 +391,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	time_t now = time(NULL);
 
 	(void)cls;
-	web_mutex_lock(&lock);
+	mutex_lock(&lock);
 	if (now != window) {
 		dropped = suppressed;
 		window = now;
@@ -421,7 +402,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		in_window++;
 	else
 		suppressed++;
-	web_mutex_unlock(&lock);
+	mutex_unlock(&lock);
 	if (dropped)
 		log_info("component=http msg=\"%u more messages from libmicrohttpd in the previous second\"", dropped);
 	if (!show)
@@ -612,16 +593,16 @@ int http_server_reload_tls(struct http_server *srv, const struct web_config *web
 	}
 	/* Everything is ready: from here nothing fails, so the change is all or nothing. */
 	if (cert) {
-		web_mutex_lock(&srv->tls_lock);
+		mutex_lock(&srv->tls_lock);
 		old_cert = srv->cert;
 		srv->cert = cert;
-		web_mutex_unlock(&srv->tls_lock);
+		mutex_unlock(&srv->tls_lock);
 		tls_cert_free(old_cert);
 	}
-	web_mutex_lock(&srv->auth_lock);
+	mutex_lock(&srv->auth_lock);
 	old_auth = srv->auth;
 	srv->auth = auth;
-	web_mutex_unlock(&srv->auth_lock);
+	mutex_unlock(&srv->auth_lock);
 	web_auth_unref(old_auth);
 	atomic_store(&srv->health_without_auth, web.health_without_auth);
 	atomic_store(&srv->enable_lifecycle, web.enable_lifecycle);
@@ -679,8 +660,8 @@ unsigned long http_server_evictions(struct http_server *srv)
 
 	if (!srv)
 		return 0;
-	web_mutex_lock(&srv->conn_lock);
+	mutex_lock(&srv->conn_lock);
 	n = srv->evictions;
-	web_mutex_unlock(&srv->conn_lock);
+	mutex_unlock(&srv->conn_lock);
 	return n;
 }

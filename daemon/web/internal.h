@@ -104,10 +104,6 @@ struct http_server {
 void web_set_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t web_now_ms(void);
-/* Locks and unlocks a default mutex; a failure means the program is already broken: logged, then abort(). */
-void web_mutex_lock(pthread_mutex_t *m);
-void web_mutex_unlock(pthread_mutex_t *m);
-
 /* door.c: the connections libmicrohttpd serves, ranked and evicted past max_connections */
 
 /* MHD_OPTION_NOTIFY_CONNECTION (cls: the server): tracks each connection, evicts the worst past the limit. */

@@ -10,6 +10,7 @@
 
 #include "config/tls_cert.h"
 #include "util/log.h"
+#include "util/mutex.h"
 #include "web/internal.h"
 
 /* TLS: 1.2 and 1.3, or 1.3 only; GnuTLS's NORMAL set of ciphers otherwise. */
@@ -36,7 +37,7 @@ static int tls_cert_cb(gnutls_session_t session, const struct gnutls_cert_retr_s
 	(void)info;
 	if (!srv)
 		return -1;
-	web_mutex_lock(&srv->tls_lock);
+	mutex_lock(&srv->tls_lock);
 	if (srv->cert) {
 		n = srv->cert->n_crts;
 		pcerts = gnutls_calloc(n, sizeof(*pcerts));
@@ -51,7 +52,7 @@ static int tls_cert_cb(gnutls_session_t session, const struct gnutls_cert_retr_s
 		if (g >= 0)
 			g = gnutls_privkey_import_x509(key, srv->cert->key, GNUTLS_PRIVKEY_IMPORT_COPY);
 	}
-	web_mutex_unlock(&srv->tls_lock);
+	mutex_unlock(&srv->tls_lock);
 	if (g < 0) {
 		for (unsigned i = 0; i < done; i++)
 			gnutls_pcert_deinit(&pcerts[i]);

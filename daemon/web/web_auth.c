@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "util/mutex.h"
 #include "web/internal.h"
 #include "web/web_auth.h"
 
@@ -169,7 +170,7 @@ static bool cache_lookup(struct web_auth *a, const unsigned char key[DIGEST_SIZE
 {
 	unsigned hit = 0;
 
-	web_mutex_lock(&a->lock);
+	mutex_lock(&a->lock);
 	for (size_t i = 0; i < WEB_AUTH_CACHE_SLOTS; i++) {
 		struct cache_slot *s = &a->cache[i];
 		unsigned same = (unsigned)(CRYPTO_memcmp(s->key, key, DIGEST_SIZE) == 0);
@@ -180,7 +181,7 @@ static bool cache_lookup(struct web_auth *a, const unsigned char key[DIGEST_SIZE
 		/* Sliding expiry: a scraper that keeps coming keeps its entry. */
 		s->expires_ms = m ? now_ms + WEB_AUTH_CACHE_SECONDS * 1000 : s->expires_ms;
 	}
-	web_mutex_unlock(&a->lock);
+	mutex_unlock(&a->lock);
 	return hit != 0;
 }
 
@@ -189,14 +190,14 @@ static void cache_insert(struct web_auth *a, const unsigned char key[DIGEST_SIZE
 {
 	size_t victim = 0;
 
-	web_mutex_lock(&a->lock);
+	mutex_lock(&a->lock);
 	for (size_t i = 1; i < WEB_AUTH_CACHE_SLOTS; i++) {
 		if (a->cache[i].expires_ms < a->cache[victim].expires_ms)
 			victim = i;
 	}
 	memcpy(a->cache[victim].key, key, DIGEST_SIZE);
 	a->cache[victim].expires_ms = now_ms + WEB_AUTH_CACHE_SECONDS * 1000;
-	web_mutex_unlock(&a->lock);
+	mutex_unlock(&a->lock);
 }
 
 /*

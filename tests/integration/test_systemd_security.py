@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_systemd_security: the unit's exposure score, its settings, and the exporter's system calls vs its filter."""
+"""test_systemd_security: the units' exposure scores, their settings, and the exporter's system calls vs the filter."""
 
 import os
 import re
@@ -145,6 +145,7 @@ def check_exposure(t, analyze, unit_path):
     harness.log("systemd-analyze security --offline=true: exposure %.1f (at most %.1f)\n  %s"
                 % (score, EXPOSURE_MAX, "\n  ".join(exposed)))
     t.check(score <= EXPOSURE_MAX, "exposure %.1f is at most %.1f" % (score, EXPOSURE_MAX), out[-3000:])
+    return score
 
 
 def check_settings(t, settings):
@@ -161,6 +162,31 @@ def check_settings(t, settings):
     t.check("EnvironmentFile" not in settings, "no EnvironmentFile= (keys through LoadCredential=)")
     t.check("IPAddressDeny" not in settings, "no IP address restriction: AWS endpoints have no fixed addresses")
     t.check("PrivateNetwork" not in settings, "the network stays reachable")
+
+
+def check_template(t, analyze, template_path, settings, score):
+    """deadline-cloud-exporter@.service: the main unit's settings but its name and configuration; the same score."""
+    with open(template_path, encoding="utf-8") as f:
+        text = f.read()
+    tsettings = unit_settings(text)
+    exec_start = tsettings.get("ExecStart", [""])[-1]
+    t.check(re.fullmatch(r"\S+/deadline_cloud_exporter --config \S+/deadline-cloud-exporter/%i\.conf", exec_start),
+            "the template reads SYSCONFDIR/deadline-cloud-exporter/%i.conf", exec_start)
+    t.check("%i" in tsettings.get("Description", [""])[-1], "the template's Description names the instance")
+    own = ("Description", "ExecStart")
+    for name in sorted(set(settings) | set(tsettings)):
+        if name not in own:
+            t.check(settings.get(name) == tsettings.get(name), "the template's %s= is the main unit's" % name,
+                    "main %r, template %r" % (settings.get(name), tsettings.get(name)))
+    # An instance as systemd would load it, its ExecStart pointed at the built binary (verify checks it exists).
+    instance = os.path.join(t.workdir, "deadline-cloud-exporter@farm-a.service")
+    with open(instance, "w", encoding="utf-8") as f:
+        f.write(text.replace(exec_start.split()[0], harness.env_path("EXPORTER")))
+    p = subprocess.run([analyze, "verify", "--man=no", instance], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode("utf-8", "replace").strip()
+    t.check(p.returncode == 0 and not out, "systemd-analyze verify accepts an instance of the template", out)
+    tscore = check_exposure(t, analyze, instance)
+    t.check(tscore == score, "the template's exposure %.1f is the main unit's %.1f" % (tscore, score))
 
 
 def check_needed_calls(t, allowed):
@@ -255,8 +281,12 @@ def main():
         with open(unit_path, encoding="utf-8") as f:
             settings = unit_settings(f.read())
 
-        check_exposure(t, analyze, unit_path)
+        score = check_exposure(t, analyze, unit_path)
         check_settings(t, settings)
+        template_path = os.environ.get("SYSTEMD_TEMPLATE_UNIT")
+        if not template_path or not os.path.isfile(template_path):
+            raise harness.Failure("SYSTEMD_TEMPLATE_UNIT=%r is not the built template unit" % template_path)
+        check_template(t, analyze, template_path, settings, score)
         allowed = allowed_calls(syscall_groups(analyze), settings.get("SystemCallFilter", []))
         t.check(allowed, "SystemCallFilter= is an allow list")
         if allowed:

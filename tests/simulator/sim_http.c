@@ -16,6 +16,7 @@
 
 #include "aws/sigv4.h"
 #include "sim_api.h"
+#include "sim_sigv4.h"
 
 #define BODY_MAX (1024 * 1024)
 #define MAX_HEADERS 64
@@ -173,7 +174,7 @@ static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, cons
 		.body_len = rq->body_len,
 	};
 	why[0] = '\0';
-	e = sigv4_verify(
+	e = sim_sigv4_verify(
 		&req, region, service, (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l, why, sizeof(why));
 	token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token");
 	if (l->unknown_key) {

@@ -141,27 +141,9 @@ static void test_json(void)
 	}
 }
 
-static void test_time(void)
-{
-	int64_t t = 0;
-
-	CHECK_INT(aws_time_parse("1970-01-01T00:00:00Z", &t), 0);
-	CHECK_INT(t, 0);
-	CHECK_INT(aws_time_parse("2030-01-02T03:04:05.999999Z", &t), 0);
-	CHECK_INT(t, 1893553445);
-	CHECK_INT(aws_time_parse("2030-01-02T02:04:05-01:00", &t), 0);
-	CHECK_INT(t, 1893553445);
-	CHECK_INT(aws_time_parse("2030-01-02T03:04:05", &t), -EINVAL);
-	CHECK_INT(aws_time_parse("2030-13-02T03:04:05Z", &t), -EINVAL);
-	CHECK_INT(aws_time_parse("2030-01-02T03:04:05Zjunk", &t), -EINVAL);
-	CHECK_INT(aws_time_parse("", &t), -EINVAL);
-	CHECK_INT(aws_time_parse(NULL, &t), -EINVAL);
-}
-
 int main(void)
 {
 	test_parse();
 	test_json();
-	test_time();
 	TEST_DONE();
 }

@@ -127,6 +127,13 @@ static void test_minimal_defaults(void)
 	CHECK_INT(r->period, PERIOD_MONTHLY);
 	CHECK_INT(r->interval_seconds, 300);
 	CHECK_STR(r->interval_text, "5m");
+	CHECK_INT(r->limit, 0);
+	CHECK(cfg->farms[0].region == NULL);
+	CHECK(cfg->inventory.enabled && cfg->inventory.budgets);
+	CHECK_INT(cfg->inventory.interval_seconds, 300);
+	CHECK_STR(cfg->inventory.interval_text, "5m");
+	CHECK(cfg->identity_store.id == NULL && cfg->identity_store.region == NULL &&
+		cfg->identity_store.endpoint_url == NULL);
 	config_free(cfg);
 }
 
@@ -177,6 +184,16 @@ static void test_full(void)
 	CHECK_INT(r->statistics, STAT_MIN);
 	CHECK_INT(r->period, PERIOD_WEEKLY);
 	CHECK_INT(r->interval_seconds, 10);
+	CHECK_INT(r->limit, 100000);
+	CHECK_INT(cfg->reports[0].limit, 1);
+	CHECK_STR(cfg->farms[0].region, "eu-west-1");
+	CHECK(cfg->farms[1].region == NULL);
+	CHECK(!cfg->inventory.enabled && !cfg->inventory.budgets);
+	CHECK_INT(cfg->inventory.interval_seconds, 90);
+	CHECK_STR(cfg->inventory.interval_text, "1m30s");
+	CHECK_STR(cfg->identity_store.id, "d-0123456789");
+	CHECK_STR(cfg->identity_store.region, "us-east-1");
+	CHECK_STR(cfg->identity_store.endpoint_url, "http://127.0.0.1:8081");
 	config_free(cfg);
 
 	ret = config_load(&cfg, DATA("good-include.conf"), err, sizeof(err));
@@ -225,6 +242,15 @@ static const char *const good_strings[] = {
 	WEB_WITH("max_connections = 1024; connection_timeout = \"1h\"; max_request_size = 1048576;"),
 	WEB_WITH("max_connections = 64L; health_without_auth = false;"),
 	WEB_WITH("enable_lifecycle = true;"),
+	FARM_WITH("region = \"ap-southeast-2\";") REPORTS,
+	FARMS REPORT_WITH("limit = 1;"),
+	FARMS REPORT_WITH("limit = 100000;"),
+	FARMS REPORTS "inventory = { };\n",
+	FARMS REPORTS "inventory = { enabled = false; interval = \"10s\"; budgets = false; };\n",
+	FARMS REPORTS "inventory = { interval = \"7d\"; };\n",
+	FARMS REPORTS "identity_store = { id = \"d-abcdef0123\"; };\n",
+	FARMS REPORTS "identity_store = { id = \"01234567-89ab-cdef-0123-456789abcdef\"; region = \"eu-west-1\";"
+		      " endpoint_url = \"https://identitystore.example.com\"; };\n",
 };
 
 static const struct {
@@ -337,7 +363,8 @@ static const struct {
 	{"aws = { endpoint_url = \"https://\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
 	{"aws = { endpoint_url = \"https://a b\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
 	/* what start-up refused while --check-config accepted: a query or fragment would swallow the API's path */
-	{"aws = { endpoint_url = \"https://example.com/x?y#z\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
+	{"aws = { endpoint_url = \"https://example.com/x?y#z\"; };\n" FARMS REPORTS, 1,
+		"aws.endpoint_url: invalid URL"},
 	{"aws = { endpoint_url = \"https://example.com#z\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
 	{"aws = { endpoint_url = \"https://:443\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
 	{"aws = { endpoint_url = \"https://?x\"; };\n" FARMS REPORTS, 1, "aws.endpoint_url: invalid URL"},
@@ -438,6 +465,41 @@ static const struct {
 	{FARMS REPORT_WITH("interval = 300;"), 2, "reports[0].interval: must be a string, not an integer"},
 	{FARMS REPORT_WITH("farm = \"x\";"), 2, "reports[0]: unknown setting 'farm'"},
 	{FARMS REPORT_WITH("Name = \"x\";"), 2, "reports[0]: unknown setting 'Name'"},
+	/* version 2: farms[].region, reports[].limit, inventory, identity_store */
+	{FARM_WITH("region = \"EU-west-1\";") REPORTS, 1, "farms[0].region: invalid region \"EU-west-1\""},
+	{FARM_WITH("region = 1;") REPORTS, 1, "farms[0].region: must be a string, not an integer"},
+	{FARM_WITH("zone = \"a\";") REPORTS, 1, "farms[0]: unknown setting 'zone' (known: id, queues, fleets, region)"},
+	{FARMS REPORT_WITH("limit = 0;"), 2, "reports[0].limit: 0 is out of range (1 to 100000)"},
+	{FARMS REPORT_WITH("limit = 100001;"), 2, "reports[0].limit: 100001 is out of range"},
+	{FARMS REPORT_WITH("limit = \"200\";"), 2, "reports[0].limit: must be an integer, not a string"},
+	{FARMS REPORT_WITH("limit = 2.5;"), 2, "reports[0].limit: must be an integer, not a number"},
+	{FARMS REPORTS "inventory = { enabled = 1; };\n", 3,
+		"inventory.enabled: must be true or false, not an integer"},
+	{FARMS REPORTS "inventory = { budgets = \"yes\"; };\n", 3, "inventory.budgets: must be true or false"},
+	{FARMS REPORTS "inventory = { interval = \"5s\"; };\n", 3,
+		"inventory.interval: \"5s\" is shorter than the minimum of 10s"},
+	{FARMS REPORTS "inventory = { interval = \"5 m\"; };\n", 3, "inventory.interval: invalid duration"},
+	{FARMS REPORTS "inventory = { interval = 300; };\n", 3, "inventory.interval: must be a string, not an integer"},
+	{FARMS REPORTS "inventory = { every = \"5m\"; };\n", 3,
+		"inventory: unknown setting 'every' (known: enabled, interval, budgets)"},
+	{FARMS REPORTS "inventory = true;\n", 3, "inventory: must be a group"},
+	{FARMS REPORTS "identity_store = { region = \"us-east-1\"; };\n", 3, "identity_store: missing 'id'"},
+	{FARMS REPORTS "identity_store = { id = \"d-012345678\"; };\n", 3,
+		"identity_store.id: invalid identity store id \"d-012345678\""},
+	{FARMS REPORTS "identity_store = { id = \"d-ABCDEF0123\"; };\n", 3, "invalid identity store id"},
+	{FARMS REPORTS "identity_store = { id = \"d-01234567890\"; };\n", 3, "invalid identity store id"},
+	{FARMS REPORTS "identity_store = { id = \"01234567-89ab-cdef-0123-456789abcdeg\"; };\n", 3,
+		"invalid identity store id"},
+	{FARMS REPORTS "identity_store = { id = \"0123456789ab-cdef-0123-456789abcdef0\"; };\n", 3,
+		"invalid identity store id"},
+	{FARMS REPORTS "identity_store = { id = 1; };\n", 3, "identity_store.id: must be a string, not an integer"},
+	{FARMS REPORTS "identity_store = { id = \"d-0123456789\"; region = \"us east\"; };\n", 3,
+		"identity_store.region: invalid region"},
+	{FARMS REPORTS "identity_store = { id = \"d-0123456789\"; endpoint_url = \"https://x/?q\"; };\n", 3,
+		"identity_store.endpoint_url: invalid URL"},
+	{FARMS REPORTS "identity_store = { id = \"d-0123456789\"; profile = \"p\"; };\n", 3,
+		"identity_store: unknown setting 'profile' (known: id, region, endpoint_url)"},
+	{FARMS REPORTS "identity_store = ( );\n", 3, "identity_store: must be a group"},
 };
 
 /* The web settings: defaults, values read, and a hash that is never quoted in a message. */
@@ -588,6 +650,11 @@ static const struct {
 	{30, "reports[1].timezone: invalid timezone \"UTC+8\""},
 	{32, "reports[1]: unknown setting 'colour'"},
 	{35, "unknown setting 'extra'"},
+	{37, "inventory.enabled: must be true or false, not a string"},
+	{38, "inventory.interval: \"5s\" is shorter than the minimum of 10s"},
+	{39, "inventory: unknown setting 'colour'"},
+	{42, "identity_store.id: invalid identity store id \"d-XYZ\""},
+	{43, "identity_store.region: invalid region \"Mars\""},
 };
 
 static void test_bad_files(void)
@@ -645,9 +712,9 @@ static void test_err_buffer(void)
 	CHECK_INT(config_load_string(&cfg, "t.conf", text, err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "t.conf:1: missing 'farms': at least one farm is required\n"
 		       "t.conf:1: missing 'reports': at least one report is required\n"
-		       "t.conf:1: unknown setting 'a' (known: web, aws, farms, reports)\n"
-		       "t.conf:2: unknown setting 'b' (known: web, aws, farms, reports)\n"
-		       "t.conf:3: unknown setting 'c' (known: web, aws, farms, reports)\n");
+		       "t.conf:1: unknown setting 'a' (known: web, aws, farms, reports, inventory, identity_store)\n"
+		       "t.conf:2: unknown setting 'b' (known: web, aws, farms, reports, inventory, identity_store)\n"
+		       "t.conf:3: unknown setting 'c' (known: web, aws, farms, reports, inventory, identity_store)\n");
 	CHECK_INT(config_load_string(&cfg, "empty.conf", "", err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "empty.conf:1: missing 'farms': at least one farm is required\n"
 		       "empty.conf:1: missing 'reports': at least one report is required\n");

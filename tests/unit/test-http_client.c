@@ -23,6 +23,7 @@ enum reply {
 	REPLY_GARBAGE, /* not HTTP */
 	REPLY_GZIP, /* 200, {"ok":true} gzip-encoded */
 	REPLY_GZIP_BOMB, /* 200, 3000 bytes of gzip that decode to 3 MB */
+	REPLY_REDIRECT, /* 302 to another path: never followed */
 };
 
 struct server {
@@ -119,6 +120,7 @@ static bool respond(int fd, enum reply reply)
 	static const char throttle[] = "HTTP/1.1 429 Too Many Requests\r\nx-amzn-errortype:  ThrottlingException:"
 				       "http://internal.amazon.com/coral/com.amazonaws.deadline/ \r\nRETRY-AFTER: 3\r\n"
 				       "Content-Length: 2\r\n\r\n{}";
+	static const char redirect[] = "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n";
 	static const char partial[] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
 	char big[4200];
 	struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -149,6 +151,8 @@ static bool respond(int fd, enum reply reply)
 		return write_all(fd, gzipped, sizeof(gzipped) - 1);
 	case REPLY_GZIP_BOMB:
 		return gzip_bomb(fd);
+	case REPLY_REDIRECT:
+		return write_all(fd, redirect, sizeof(redirect) - 1);
 	}
 	return false;
 }
@@ -403,6 +407,95 @@ static void test_url_host(void)
 	}
 }
 
+/* The credential fetches' side: PUT, one-shot clients, secrets, no proxy, no redirects, TLS always on. */
+static void test_fetch(struct server *s)
+{
+	static const struct sigv4_header ttl = {"X-aws-ec2-metadata-token-ttl-seconds", "21600"};
+	struct http_client_options opts = {.timeout_ms = 2000, .max_body = 100, .no_proxy = true, .secret = true};
+	struct http_request put = {.method = "PUT", .headers = &ttl, .n_headers = 1};
+	struct http_response resp;
+	char url[128], https_url[128], seen[8192], proxy[64];
+	int dead_port = 0, fd, r;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/latest/api/token", s->port);
+	snprintf(https_url, sizeof(https_url), "https://127.0.0.1:%d/", s->port);
+	/* A proxy that is not there: only a client told to bypass proxies gets through. */
+	fd = listen_loopback(&dead_port);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", dead_port);
+	CHECK(setenv("http_proxy", proxy, 1) == 0);
+	CHECK(unsetenv("no_proxy") == 0 && unsetenv("NO_PROXY") == 0);
+
+	atomic_store(&s->reply, REPLY_OK);
+	put.url = url;
+	CHECK_INT(http_client_fetch(&opts, &put, &resp), 0);
+	CHECK_INT(resp.status, 200);
+	CHECK_STR(resp.body, "{\"ok\":true}");
+	http_response_deinit(&resp);
+	CHECK(resp.body == NULL);
+	request_copy(s, seen, sizeof(seen));
+	CHECK_MSG(strncmp(seen, "PUT /latest/api/token HTTP/1.1\r\n", 32) == 0, "request:\n%s", seen);
+	CHECK(strstr(seen, "\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n") != NULL);
+	CHECK(strstr(seen, "\r\nUser-Agent: deadline-cloud-exporter/") != NULL);
+	CHECK(strstr(seen, "Content-Length") == NULL);
+
+	opts.no_proxy = false;
+	CHECK_INT(http_client_fetch(&opts, &put, &resp), -ECONNREFUSED);
+	http_response_deinit(&resp);
+	CHECK(unsetenv("http_proxy") == 0);
+	opts.no_proxy = true;
+
+	/* A PUT with a body is refused, as a GET with one is. */
+	put.body = "x";
+	put.body_len = 1;
+	CHECK_INT(http_client_fetch(&opts, &put, &resp), -EINVAL);
+	http_response_deinit(&resp);
+	put.body = NULL;
+	put.body_len = 0;
+
+	/* The cap applies to secret bodies too. */
+	atomic_store(&s->reply, REPLY_BIG);
+	CHECK_INT(http_client_fetch(&opts, &put, &resp), -EMSGSIZE);
+	CHECK(resp.body == NULL);
+	http_response_deinit(&resp);
+
+	/* A redirect is an answer, not an invitation: nothing asked of /elsewhere. */
+	atomic_store(&s->reply, REPLY_REDIRECT);
+	atomic_store(&s->accepts, 0);
+	CHECK_INT(http_client_fetch(&opts, &put, &resp), 0);
+	CHECK_INT(resp.status, 302);
+	CHECK_STR(resp.body, "");
+	http_response_deinit(&resp);
+	request_copy(s, seen, sizeof(seen));
+	CHECK(strstr(seen, "/elsewhere") == NULL);
+	CHECK_INT(atomic_load(&s->accepts), 1);
+
+	/*
+	 * https to a server that does not speak TLS: the handshake never completes (the server waits for a
+	 * request line that never comes), and no plain-HTTP request ever reaches it.
+	 */
+	atomic_store(&s->reply, REPLY_OK);
+	pthread_mutex_lock(&s->lock);
+	s->request[0] = '\0';
+	pthread_mutex_unlock(&s->lock);
+	put.url = https_url;
+	opts.timeout_ms = 500;
+	r = http_client_fetch(&opts, &put, &resp);
+	CHECK_MSG(r == -ETIMEDOUT || r == -EPROTO || r == -ECONNRESET, "https to plain http: %d", r);
+	CHECK(resp.error[0] != '\0');
+	http_response_deinit(&resp);
+	request_copy(s, seen, sizeof(seen));
+	CHECK_STR(seen, "");
+
+	/* A client that cannot be set up. */
+	opts.ca_file = "/nonexistent/ca.pem";
+	CHECK_INT(http_client_fetch(&opts, &put, &resp), -ENOENT);
+	CHECK(strstr(resp.error, "HTTP client") != NULL);
+	http_response_deinit(&resp);
+}
+
 int main(void)
 {
 	struct server s = {.listen_fd = -1};
@@ -416,6 +509,7 @@ int main(void)
 	if (s.listen_fd >= 0 && pthread_create(&s.thread, NULL, server_run, &s) == 0) {
 		test_exchanges(&s);
 		test_refused_and_cancel(&s);
+		test_fetch(&s);
 		atomic_store(&s.stop, true);
 		pthread_join(s.thread, NULL);
 	} else {

@@ -23,93 +23,112 @@ static const struct {
 	const char *text; /* the new configuration */
 	/* reload_report_same() for (FARM_A, cost), (FARM_A, fleets), (FARM_B, cost), (FARM_B, fleets) */
 	bool same[4];
+	/* !reload_inventory_same() for FARM_A, FARM_B (left out: both kept) */
+	bool inventory_changed[2];
 } cases[] = {
-	{"identical", BASE, {true, true, true, true}},
+	{"identical", BASE, {true, true, true, true}, {false, false}},
 	{"comments and order of settings do not count",
 		"# reordered\n" FARMS_BASE
 		"reports = ( { group_by = [ \"QUEUE_ID\" ]; window = \"month\"; name = \"cost\"; }, " FLEETS " );\n",
-		{true, true, true, true}},
+		{true, true, true, true}, {false, false}},
 	{"web and aws settings do not count",
 		"web = { listen = \"127.0.0.1:0\"; };\naws = { region = \"eu-west-1\"; };\n" BASE,
-		{true, true, true, true}},
+		{true, true, true, true}, {false, false}},
 	{"window", FARMS_BASE REPORTS("{ name = \"cost\"; window = \"week\"; group_by = [ \"QUEUE_ID\" ]; }", FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	{"rolling window length",
 		FARMS_BASE REPORTS(COST, "{ name = \"fleets\"; resources = \"fleets\"; window = \"8d\"; group_by = [ "
 					 "\"FLEET_ID\" ]; }"),
-		{true, false, true, false}},
+		{true, false, true, false}, {false, false}},
 	{"same rolling window written otherwise",
 		FARMS_BASE REPORTS(COST, "{ name = \"fleets\"; resources = \"fleets\"; window = \"168h\"; group_by = [ "
 					 "\"FLEET_ID\" ]; }"),
-		{true, true, true, true}},
+		{true, true, true, true}, {false, false}},
 	{"timezone",
 		FARMS_BASE REPORTS("{ name = \"cost\"; window = \"month\"; timezone = \"UTC+01:00\"; group_by = [ "
 				   "\"QUEUE_ID\" ]; }",
 			FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	{"group_by order",
 		FARMS_BASE REPORTS(
 			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\", \"USAGE_TYPE\" ]; }",
 			FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	{"statistics",
 		FARMS_BASE REPORTS("{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; statistics = [ "
 				   "\"SUM\" ]; }",
 			FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	{"statistics: all four written out is the default",
 		FARMS_BASE REPORTS("{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; statistics = [ "
 				   "\"AVG\", \"MAX\", \"MIN\", \"SUM\" ]; }",
 			FLEETS),
-		{true, true, true, true}},
+		{true, true, true, true}, {false, false}},
 	{"period",
 		FARMS_BASE REPORTS(
 			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; period = \"DAILY\"; }",
 			FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	{"interval",
 		FARMS_BASE REPORTS(
 			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; interval = \"10m\"; }",
 			FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	{"interval written otherwise",
 		FARMS_BASE REPORTS(
 			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; interval = \"300s\"; }",
 			FLEETS),
-		{true, true, true, true}},
+		{true, true, true, true}, {false, false}},
 	{"resources",
 		FARMS_BASE REPORTS("{ name = \"cost\"; resources = \"fleets\"; window = \"month\"; group_by = [ "
 				   "\"QUEUE_ID\" ]; }",
 			FLEETS),
-		{false, true, false, true}},
+		{false, true, false, true}, {false, false}},
 	/* A farm's queues matter only to queue reports, its fleets only to fleet reports. */
 	{"queues of farm A",
 		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\", \"" QUEUE_2 "\" ]; fleets = \"all\"; },\n"
 		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
-		{false, true, true, true}},
+		{false, true, true, true}, {false, false}},
 	{"queues of farm A: all",
 		"farms = ( { id = \"" FARM_A "\"; queues = \"all\"; fleets = \"all\"; },\n"
 		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
-		{false, true, true, true}},
+		{false, true, true, true}, {false, false}},
 	{"fleets of farm A",
 		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = [ \"" FLEET_1 "\" ]; },\n"
 		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
-		{true, false, true, true}},
+		{true, false, true, true}, {false, false}},
 	{"farm B removed",
 		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1
 		"\" ]; fleets = \"all\"; } );\n" REPORTS(COST, FLEETS),
-		{true, true, false, false}},
+		{true, true, false, false}, {false, true}},
 	{"farm order does not count",
 		"farms = ( { id = \"" FARM_B "\"; },\n"
 		"          { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1
 		"\" ]; fleets = \"all\"; } );\n" REPORTS(COST, FLEETS),
-		{true, true, true, true}},
-	{"report fleets removed", FARMS_BASE "reports = ( " COST " );\n", {true, false, true, false}},
+		{true, true, true, true}, {false, false}},
+	{"report fleets removed", FARMS_BASE "reports = ( " COST " );\n", {true, false, true, false}, {false, false}},
 	{"report renamed",
 		FARMS_BASE REPORTS(COST,
 			"{ name = \"fleet\"; resources = \"fleets\"; window = \"7d\"; group_by = [ \"FLEET_ID\" ]; }"),
-		{true, false, true, false}},
-	{"report order does not count", FARMS_BASE REPORTS(FLEETS, COST), {true, true, true, true}},
+		{true, false, true, false}, {false, false}},
+	{"report order does not count", FARMS_BASE REPORTS(FLEETS, COST), {true, true, true, true}, {false, false}},
+	{"limit",
+		FARMS_BASE REPORTS(
+			"{ name = \"cost\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; limit = 20; }", FLEETS),
+		{false, true, false, true}, {false, false}},
+	/* Another region is another endpoint: the farm's figures and inventory start again. */
+	{"region of farm B",
+		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = \"all\"; },\n"
+		"          { id = \"" FARM_B "\"; region = \"eu-west-1\"; } );\n" REPORTS(COST, FLEETS),
+		{true, true, false, false}, {false, true}},
+	{"inventory written out with its defaults", BASE "inventory = { enabled = true; interval = \"300s\"; };\n",
+		{true, true, true, true}, {false, false}},
+	{"inventory interval", BASE "inventory = { interval = \"10m\"; };\n", {true, true, true, true}, {true, true}},
+	{"inventory without budgets", BASE "inventory = { budgets = false; };\n", {true, true, true, true},
+		{true, true}},
+	{"inventory disabled", BASE "inventory = { enabled = false; };\n", {true, true, true, true}, {true, true}},
+	{"identity store does not count", BASE "identity_store = { id = \"d-0123456789\"; };\n",
+		{true, true, true, true}, {false, false}},
 };
 
 static const char *const pair_farm[4] = {FARM_A, FARM_A, FARM_B, FARM_B};
@@ -142,6 +161,12 @@ static void test_cases(void)
 			CHECK_MSG(reload_report_same(cfg, old, pair_farm[p], pair_report[p]) == cases[i].same[p],
 				"%s: (%s, %s) reversed", cases[i].name, pair_farm[p], pair_report[p]);
 		}
+		for (size_t f = 0; f < 2; f++) {
+			CHECK_MSG(reload_inventory_same(old, cfg, pair_farm[2 * f]) == !cases[i].inventory_changed[f],
+				"%s: inventory of %s expected %s", cases[i].name, pair_farm[2 * f],
+				cases[i].inventory_changed[f] ? "changed or removed" : "kept");
+			CHECK(reload_inventory_same(cfg, old, pair_farm[2 * f]) == !cases[i].inventory_changed[f]);
+		}
 		config_free(cfg);
 	}
 	config_free(old);
@@ -162,6 +187,7 @@ static void test_find(void)
 	/* Unknown on either side: not the same. */
 	CHECK(!reload_report_same(cfg, cfg, FARM_A, "nope"));
 	CHECK(!reload_report_same(cfg, cfg, "farm-00000000000000000000000000000000", "cost"));
+	CHECK(!reload_inventory_same(cfg, cfg, "farm-00000000000000000000000000000000"));
 	config_free(cfg);
 }
 

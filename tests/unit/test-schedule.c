@@ -11,7 +11,7 @@ static void test_next(void)
 {
 	struct report_config rc[3] = {{.name = (char *)"a", .interval_seconds = 60}, {.name = (char *)"b", .interval_seconds = 300},
 		{.name = (char *)"c", .interval_seconds = 60}};
-	struct schedule_slot slots[3] = {{&rc[0], 100, 0}, {&rc[1], 90, 0}, {&rc[2], 90, 0}};
+	struct schedule_slot slots[3] = {{&rc[0], 100, 0, 0}, {&rc[1], 90, 0, 0}, {&rc[2], 90, 0, 0}};
 	double wait;
 
 	CHECK(schedule_next(slots, 0, 0, &wait) == NULL);
@@ -27,7 +27,7 @@ static void test_next(void)
 static void test_success_keeps_cadence(void)
 {
 	struct report_config rc = {.name = (char *)"a", .interval_seconds = 60};
-	struct schedule_slot s = {&rc, 0, 3};
+	struct schedule_slot s = {&rc, 0, 3, 0};
 
 	/* a 5 s refresh that began at 100: due at 160, not 165 */
 	CHECK(schedule_record(&s, true, false, 100, 105, 0.5) == 55);
@@ -41,7 +41,7 @@ static void test_success_keeps_cadence(void)
 static void test_failure_backs_off(void)
 {
 	struct report_config rc = {.name = (char *)"a", .interval_seconds = 300};
-	struct schedule_slot s = {&rc, 0, 0};
+	struct schedule_slot s = {&rc, 0, 0, 0};
 	const double expected[] = {10, 20, 40, 80, 160, 300, 300, 300};
 
 	/* random 0.5 gives a factor of exactly 1 */
@@ -68,7 +68,7 @@ static void test_failure_backs_off(void)
 static void test_fake_clock_run(void)
 {
 	struct report_config rc[2] = {{.name = (char *)"fast", .interval_seconds = 60}, {.name = (char *)"slow", .interval_seconds = 600}};
-	struct schedule_slot slots[2] = {{&rc[0], 0, 0}, {&rc[1], 0, 0}};
+	struct schedule_slot slots[2] = {{&rc[0], 0, 0, 0}, {&rc[1], 0, 0, 0}};
 	double now = 0;
 	struct {
 		const char *report;

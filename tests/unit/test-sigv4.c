@@ -1,5 +1,6 @@
-/* test-sigv4: the AWS SigV4 suite, botocore-generated Deadline cases, and sigv4_verify */
+/* test-sigv4: the AWS SigV4 suite, botocore-generated Deadline cases, and sim_sigv4_verify */
 #include "aws/sigv4.h"
+#include "sim_sigv4.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -333,7 +334,7 @@ static bool case_run(const char *dir)
 		c.headers[c.n_headers++] = (struct sigv4_header){"Authorization", strdup(s.authorization)};
 		req = case_request(&c);
 		case_secret = c.params.secret_access_key;
-		CHECK_MSG(sigv4_verify(&req, c.params.region, c.params.service, c.params.now, 300, case_lookup,
+		CHECK_MSG(sim_sigv4_verify(&req, c.params.region, c.params.service, c.params.now, 300, case_lookup,
 				  (void *)c.params.access_key_id, why, sizeof(why)) == 0,
 			"%s: %s", dir, why);
 	}
@@ -456,7 +457,7 @@ static int fixture_verify(struct verify_fixture *f, int64_t now)
 {
 	char why[2048];
 
-	return sigv4_verify(&f->req, "us-west-2", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why));
+	return sim_sigv4_verify(&f->req, "us-west-2", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why));
 }
 
 static void test_verify(void)
@@ -499,19 +500,19 @@ static void test_verify(void)
 	CHECK_INT(fixture_verify(&f, now), 0);
 
 	/* Wrong secret, unknown key, wrong scope. */
-	CHECK_INT(sigv4_verify(&f.req, "us-west-2", "deadline", now, 300, fixture_lookup_wrong, NULL, why, sizeof(why)),
+	CHECK_INT(sim_sigv4_verify(&f.req, "us-west-2", "deadline", now, 300, fixture_lookup_wrong, NULL, why, sizeof(why)),
 		-EACCES);
 	CHECK(strstr(why, "signature does not match") != NULL);
 	CHECK(strstr(why, "x-amz-security-token:********\n") != NULL);
 	CHECK(strstr(why, "token+/=") == NULL);
 	CHECK(strstr(why, "secret") == NULL);
-	CHECK_INT(sigv4_verify(&f.req, "us-east-1", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why)),
+	CHECK_INT(sim_sigv4_verify(&f.req, "us-east-1", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why)),
 		-EACCES);
-	CHECK_INT(sigv4_verify(&f.req, "us-west-2", "s3", now, 300, fixture_lookup, NULL, why, sizeof(why)), -EACCES);
+	CHECK_INT(sim_sigv4_verify(&f.req, "us-west-2", "s3", now, 300, fixture_lookup, NULL, why, sizeof(why)), -EACCES);
 	f.headers[5].value = "AWS4-HMAC-SHA256 Credential=AKIDOTHER/20251126/us-west-2/deadline/aws4_request, "
 			     "SignedHeaders=host;x-amz-date, Signature="
 			     "0000000000000000000000000000000000000000000000000000000000000000";
-	CHECK_INT(sigv4_verify(&f.req, "us-west-2", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why)),
+	CHECK_INT(sim_sigv4_verify(&f.req, "us-west-2", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why)),
 		-EACCES);
 	CHECK(strstr(why, "unknown access key id AKIDOTHER") != NULL);
 

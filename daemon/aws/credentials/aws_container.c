@@ -11,18 +11,13 @@
 
 #include "aws/credentials/aws_credentials.h"
 #include "aws/aws_endpoint.h"
-#include "aws/aws_http.h"
+#include "aws/http_client.h"
+#include "util/env.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define CONTAINER_ATTEMPTS 3
 #define CONTAINER_TOKEN_MAX 8192
-
-static const char *env_get(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
+#define CONTAINER_BODY_MAX (256 * 1024)
 
 /* Whether the http URL's host is one the SDKs allow without TLS. */
 static bool host_allowed(const char *url)
@@ -95,8 +90,8 @@ int aws_container_url(char **out, char *why, size_t whylen)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* The authorization header "Authorization: <token>", or none; the token file wins over the variable. */
-static int authorization_header(char *header, size_t len, char *why, size_t whylen)
+/* The Authorization header's value (value[0] == '\0': none); the token file wins over the variable. */
+static int authorization_value(char *value, size_t len, char *why, size_t whylen)
 {
 	const char *file = env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	const char *token = env_get("AWS_CONTAINER_AUTHORIZATION_TOKEN");
@@ -104,7 +99,7 @@ static int authorization_header(char *header, size_t len, char *why, size_t whyl
 	size_t n = 0;
 	int r = 0;
 
-	header[0] = '\0';
+	value[0] = '\0';
 	if (file) {
 		FILE *f = fopen(file, "re");
 
@@ -142,7 +137,7 @@ static int authorization_header(char *header, size_t len, char *why, size_t whyl
 			explicit_bzero(buf, sizeof(buf));
 			return -EINVAL;
 		}
-		snprintf(header, len, "Authorization: %s", token);
+		snprintf(value, len, "%s", token);
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
@@ -150,9 +145,16 @@ static int authorization_header(char *header, size_t len, char *why, size_t whyl
 
 int aws_container_credentials(struct aws_credentials **out, char *why, size_t whylen)
 {
-	struct aws_http_response resp = {0};
-	char header[CONTAINER_TOKEN_MAX + 32];
-	const char *headers[1] = {header};
+	static const struct http_client_options opts = {
+		.connect_timeout_ms = 1000,
+		.timeout_ms = 5000,
+		.max_body = CONTAINER_BODY_MAX,
+		.no_proxy = true,
+		.secret = true,
+	};
+	struct http_response resp = {0};
+	char token[CONTAINER_TOKEN_MAX + 1];
+	const struct sigv4_header header = {"Authorization", token};
 	char *url = NULL;
 	int r;
 
@@ -160,21 +162,18 @@ int aws_container_credentials(struct aws_credentials **out, char *why, size_t wh
 	r = aws_container_url(&url, why, whylen);
 	if (r < 0)
 		return r;
-	r = authorization_header(header, sizeof(header), why, whylen);
+	r = authorization_value(token, sizeof(token), why, whylen);
 	if (r < 0)
 		goto out;
-	struct aws_http_request req = {
+	const struct http_request req = {
 		.method = "GET",
 		.url = url,
-		.headers = headers,
-		.n_headers = header[0] ? 1 : 0,
-		.connect_timeout_ms = 1000,
-		.timeout_ms = 5000,
-		.no_proxy = 1,
+		.headers = &header,
+		.n_headers = token[0] ? 1 : 0,
 	};
 	for (int i = 0; i < CONTAINER_ATTEMPTS; i++) {
-		aws_http_response_deinit(&resp);
-		r = aws_http_send(&req, &resp);
+		http_response_deinit(&resp);
+		r = http_client_fetch(&opts, &req, &resp);
 		if (r == -ENOMEM || r == -EINVAL || (r == 0 && resp.status < 500))
 			break;
 	}
@@ -190,8 +189,8 @@ int aws_container_credentials(struct aws_credentials **out, char *why, size_t wh
 	}
 	r = aws_credentials_from_json(resp.body, "container", false, out, why, whylen);
 out:
-	explicit_bzero(header, sizeof(header));
-	aws_http_response_deinit(&resp);
+	explicit_bzero(token, sizeof(token));
+	http_response_deinit(&resp);
 	free(url);
 	return r;
 }

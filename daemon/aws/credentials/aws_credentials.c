@@ -13,6 +13,9 @@
 
 #include "aws/aws_profile.h"
 #include "util/log.h"
+#include "util/mutex.h"
+#include "util/env.h"
+#include "util/rfc3339.h"
 
 #define WHY_MAX 256
 
@@ -90,62 +93,6 @@ void aws_credentials_unref(struct aws_credentials *c)
 	free(c);
 }
 
-static int digits(const char **s, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++, (*s)++) {
-		if (**s < '0' || **s > '9')
-			return -EINVAL;
-		v = v * 10 + (**s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int aws_time_parse(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	int year, mon, day, hour, min, sec, oh = 0, om = 0, sign = 0;
-	time_t t;
-
-	if (!s || digits(&s, 4, &year) || *s++ != '-' || digits(&s, 2, &mon) || *s++ != '-' || digits(&s, 2, &day) ||
-		(*s != 'T' && *s != 't' && *s != ' '))
-		return -EINVAL;
-	s++;
-	if (digits(&s, 2, &hour) || *s++ != ':' || digits(&s, 2, &min) || *s++ != ':' || digits(&s, 2, &sec))
-		return -EINVAL;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '+' ? 1 : -1;
-		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om))
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	if (*s || mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60 || oh > 23 || om > 59)
-		return -EINVAL;
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = day;
-	tm.tm_hour = hour;
-	tm.tm_min = min;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*out = (int64_t)t - sign * (oh * 3600 + om * 60);
-	return 0;
-}
-
 static const char *json_string(yajl_val root, const char *name)
 {
 	const char *path[] = {name, NULL};
@@ -203,7 +150,7 @@ int aws_credentials_from_json(const char *json, const char *provider, bool proce
 		snprintf(why, whylen, "the answer's session token is not a string");
 		goto out;
 	}
-	if (expiration && aws_time_parse(expiration, &exp) < 0) {
+	if (expiration && rfc3339_parse(expiration, &exp) < 0) {
 		snprintf(why, whylen, "the answer's \"Expiration\" is not an ISO 8601 time");
 		goto out;
 	}
@@ -245,7 +192,7 @@ static int provider_create(struct aws_credentials_provider **out, const char *pr
 	int64_t (*now)(void))
 {
 	struct aws_credentials_provider *p;
-	const char *env = getenv("AWS_PROFILE");
+	const char *env = env_get("AWS_PROFILE");
 	int r;
 
 	*out = NULL;
@@ -254,7 +201,7 @@ static int provider_create(struct aws_credentials_provider **out, const char *pr
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->profile_explicit = (profile && *profile) || (env && *env);
+	p->profile_explicit = (profile && *profile) || env != NULL;
 	p->profile = strdup(aws_profile_default_name(profile));
 	p->region = region ? strdup(region) : NULL;
 	p->ca_file = ca_file ? strdup(ca_file) : NULL;
@@ -463,43 +410,40 @@ int aws_credentials_provider_get(struct aws_credentials_provider *p, struct aws_
 	int r;
 
 	*out = NULL;
-	r = pthread_mutex_lock(&p->lock);
-	if (r)
-		return -r;
+	mutex_lock(&p->lock);
 	if (cache_serves(p, p->now(), out, &r)) {
-		pthread_mutex_unlock(&p->lock);
+		mutex_unlock(&p->lock);
 		return r;
 	}
-	pthread_mutex_unlock(&p->lock);
+	mutex_unlock(&p->lock);
 
 	/* One fetch at a time; whoever waited here looks at the cache again, it may be fresh now. */
-	r = pthread_mutex_lock(&p->refresh);
-	if (r)
-		return -r;
-	pthread_mutex_lock(&p->lock);
+	mutex_lock(&p->refresh);
+	mutex_lock(&p->lock);
 	now = p->now();
 	if (cache_serves(p, now, out, &r)) {
-		pthread_mutex_unlock(&p->lock);
-		pthread_mutex_unlock(&p->refresh);
+		mutex_unlock(&p->lock);
+		mutex_unlock(&p->refresh);
 		return r;
 	}
 	p->refreshing = true;
-	pthread_mutex_unlock(&p->lock);
+	mutex_unlock(&p->lock);
 
 	r = chain_fetch(p, now, &fresh, tried, sizeof(tried));
 
-	pthread_mutex_lock(&p->lock);
+	mutex_lock(&p->lock);
 	p->refreshing = false;
 	r = fetch_done(p, now, r, fresh, tried, out);
-	pthread_mutex_unlock(&p->lock);
-	pthread_mutex_unlock(&p->refresh);
+	mutex_unlock(&p->lock);
+	mutex_unlock(&p->refresh);
 	return r;
 }
 
 void aws_credentials_provider_invalidate(struct aws_credentials_provider *p)
 {
-	if (!p || pthread_mutex_lock(&p->lock) != 0)
+	if (!p)
 		return;
+	mutex_lock(&p->lock);
 	p->invalidated = true;
-	pthread_mutex_unlock(&p->lock);
+	mutex_unlock(&p->lock);
 }

@@ -27,6 +27,8 @@ struct aws_credentials_provider;
  */
 int aws_credentials_provider_new(struct aws_credentials_provider **out, const char *profile, const char *region,
 	const char *ca_file);
+
+/* Frees the chain and its cached credentials (zeroed). NULL-safe. */
 void aws_credentials_provider_free(struct aws_credentials_provider *p);
 
 /*
@@ -43,7 +45,9 @@ int aws_credentials_provider_get(struct aws_credentials_provider *p, struct aws_
 /* The service said the token expired: the next get() must fetch fresh credentials. */
 void aws_credentials_provider_invalidate(struct aws_credentials_provider *p);
 
+/* Takes one more reference to c; returns c. */
 struct aws_credentials *aws_credentials_ref(struct aws_credentials *c);
+/* Drops one reference; the last frees c, its secrets zeroed. NULL-safe. */
 void aws_credentials_unref(struct aws_credentials *c);
 
 /* Creates static credentials (tests, providers). session_token may be NULL. */
@@ -108,6 +112,3 @@ const char *aws_credentials_provider_profile(const struct aws_credentials_provid
  */
 int aws_credentials_from_json(const char *json, const char *provider, bool process_format,
 	struct aws_credentials **out, char *why, size_t whylen);
-
-/* Parses an ISO 8601 / RFC 3339 UTC time ("2024-05-01T12:00:00Z", fraction and ±HH:MM allowed). 0 or -EINVAL. */
-int aws_time_parse(const char *s, int64_t *out);

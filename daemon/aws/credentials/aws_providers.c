@@ -13,19 +13,13 @@
 #include "aws/credentials/aws_process.h"
 #include "aws/aws_profile.h"
 #include "aws/credentials/aws_sts.h"
+#include "util/env.h"
 
 /* The longest chain of source_profile hops followed (the SDKs loop-check; this also bounds the work). */
 #define PROFILE_CHAIN_MAX 5
 #define WEB_TOKEN_MAX (16 * 1024)
 #define PROCESS_TIMEOUT_MS 30000L
 #define SESSION_NAME_DEFAULT "deadline-cloud-exporter"
-
-static const char *env_get(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
 
 /* Prefixes why with "head arg: " (why is both input and output). */
 static void why_prefix(char *why, size_t whylen, const char *head, const char *arg)
@@ -34,6 +28,55 @@ static void why_prefix(char *why, size_t whylen, const char *head, const char *a
 
 	snprintf(inner, sizeof(inner), "%s", why);
 	snprintf(why, whylen, "%s%.120s: %s", head, arg, inner);
+}
+
+/*
+ * The credentials of the instance profile's role: the role name from
+ * /latest/meta-data/iam/security-credentials/, then its document. Returns 0 with *out (provider "imds"),
+ * -ENOENT (disabled, unreachable, no role attached), or -EIO/-EACCES/-EINVAL for a broken answer; why says
+ * which.
+ */
+static int imds_credentials(struct aws_credentials **out, char *why, size_t whylen)
+{
+	char *roles = NULL, *doc = NULL, *path = NULL, *nl;
+	int r;
+
+	*out = NULL;
+	r = aws_imds_get("/latest/meta-data/iam/security-credentials/", &roles, why, whylen);
+	if (r < 0) {
+		if (r == -ENOENT && strstr(why, "HTTP 404"))
+			snprintf(why, whylen, "the instance has no IAM role attached (instance profile)");
+		return r;
+	}
+	/* One role per instance profile: the first line. */
+	nl = strpbrk(roles, "\r\n");
+	if (nl)
+		*nl = '\0';
+	if (!*roles || strpbrk(roles, "/?# %")) {
+		snprintf(why, whylen, "the instance metadata lists no usable role name");
+		r = !*roles ? -ENOENT : -EIO;
+		goto out;
+	}
+	if (asprintf(&path, "/latest/meta-data/iam/security-credentials/%s", roles) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	r = aws_imds_get(path, &doc, why, whylen);
+	if (r < 0)
+		goto out;
+	r = aws_credentials_from_json(doc, "imds", false, out, why, whylen);
+	if (r < 0 && r != -ENOMEM) {
+		char inner[200];
+
+		snprintf(inner, sizeof(inner), "%s", why);
+		snprintf(why, whylen, "role %.64s: %s", roles, inner);
+	}
+out:
+	aws_imds_body_free(roles);
+	aws_imds_body_free(doc);
+	free(path);
+	return r;
 }
 
 /* ---- environment ---- */
@@ -237,7 +280,7 @@ static int role_source(const struct aws_credentials_context *ctx, const struct a
 		if (strcasecmp(credential_source, "Environment") == 0)
 			r = environment_fetch(ctx, out, why, whylen);
 		else if (strcasecmp(credential_source, "Ec2InstanceMetadata") == 0)
-			r = aws_imds_credentials(out, why, whylen);
+			r = imds_credentials(out, why, whylen);
 		else if (strcasecmp(credential_source, "EcsContainer") == 0)
 			r = aws_container_credentials(out, why, whylen);
 		else {
@@ -392,7 +435,7 @@ const struct aws_credentials_source aws_credentials_source_container = {"contain
 static int imds_fetch(const struct aws_credentials_context *ctx, struct aws_credentials **out, char *why, size_t whylen)
 {
 	(void)ctx;
-	return aws_imds_credentials(out, why, whylen);
+	return imds_credentials(out, why, whylen);
 }
 
 const struct aws_credentials_source aws_credentials_source_imds = {"imds", imds_fetch};

@@ -13,6 +13,8 @@
 #include "aws/aws_request.h"
 #include "aws/http_client.h"
 #include "aws/sigv4.h"
+#include "util/buf.h"
+#include "util/rfc3339.h"
 
 #define STS_FIELD_MAX 8192
 #define STS_DEPTH_MAX 16
@@ -185,7 +187,7 @@ int aws_sts_parse(const char *xml, size_t len, long status, const char *provider
 		r = -EIO;
 		goto out;
 	}
-	if (aws_time_parse(trim(s->fields[F_EXPIRATION]), &expiration) < 0 || expiration <= 0) {
+	if (rfc3339_parse(trim(s->fields[F_EXPIRATION]), &expiration) < 0 || expiration <= 0) {
 		snprintf(why, whylen, "STS's Expiration is not an ISO 8601 time");
 		r = -EIO;
 		goto out;
@@ -201,47 +203,42 @@ out:
 	return r;
 }
 
-/* Appends "&name=value" (value form-encoded) to *body. */
-static int form_add(char **body, const char *name, const char *value)
+/* Appends "&name=value" (value form-encoded) to body. */
+static int form_add(struct buf *body, const char *name, const char *value)
 {
-	char *enc, *grown;
+	char *enc;
+	int r;
 
 	if (!value)
 		return 0;
 	enc = sigv4_uri_encode(value, true);
 	if (!enc)
 		return -ENOMEM;
-	if (asprintf(&grown, "%s&%s=%s", *body, name, enc) < 0) {
-		explicit_bzero(enc, strlen(enc));
-		free(enc);
-		return -ENOMEM;
-	}
+	r = buf_printf(body, "&%s=%s", name, enc);
 	explicit_bzero(enc, strlen(enc));
 	free(enc);
-	explicit_bzero(*body, strlen(*body));
-	free(*body);
-	*body = grown;
-	return 0;
+	return r;
 }
 
 int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out, char *why, size_t whylen)
 {
 	struct http_response resp = {0};
 	struct http_client *http = NULL;
-	char *body = NULL, *url = NULL;
+	struct buf body;
+	char *url = NULL;
 	char duration[16];
 	bool web = req->web_identity_token != NULL;
 	int r;
 
 	*out = NULL;
+	/* The form holds the web identity token: wiped. */
+	buf_init(&body, 0, true);
 	if (!req->endpoint || !req->role_arn || !req->session_name || (!web && !req->source))
 		return -EINVAL;
-	body = strdup(
-		web ? "Action=AssumeRoleWithWebIdentity&Version=2011-06-15" : "Action=AssumeRole&Version=2011-06-15");
-	if (!body)
-		return -ENOMEM;
 	snprintf(duration, sizeof(duration), "%d", req->duration_seconds);
-	if ((r = form_add(&body, "RoleArn", req->role_arn)) < 0 ||
+	if ((r = buf_puts(&body, web ? "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+				     : "Action=AssumeRole&Version=2011-06-15")) < 0 ||
+		(r = form_add(&body, "RoleArn", req->role_arn)) < 0 ||
 		(r = form_add(&body, "RoleSessionName", req->session_name)) < 0 ||
 		(r = form_add(&body, "DurationSeconds", req->duration_seconds ? duration : NULL)) < 0 ||
 		(r = form_add(&body, "ExternalId", web ? NULL : req->external_id)) < 0 ||
@@ -257,6 +254,7 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 		.connect_timeout_ms = 3000,
 		.timeout_ms = 10000,
 		.max_body = STS_BODY_MAX,
+		.secret = true, /* the answer carries credentials: its buffers are wiped */
 	};
 	r = http_client_new(&http, &ho);
 	if (r < 0)
@@ -266,8 +264,8 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 		.url = url,
 		.content_type = "application/x-www-form-urlencoded; charset=utf-8",
 		.accept = "text/xml",
-		.body = body,
-		.body_len = strlen(body),
+		.body = body.data,
+		.body_len = body.len,
 	};
 	/* AssumeRoleWithWebIdentity is unsigned: the token is the proof. */
 	const struct aws_request_signer signer = {
@@ -290,14 +288,9 @@ int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out
 	}
 	r = aws_sts_parse(resp.body, resp.body_len, resp.status, req->provider, out, why, whylen);
 out:
-	if (resp.body)
-		explicit_bzero(resp.body, resp.body_len); /* the credentials it carried */
 	http_response_deinit(&resp);
 	http_client_free(http);
-	if (body) {
-		explicit_bzero(body, strlen(body));
-		free(body);
-	}
+	buf_deinit(&body);
 	free(url);
 	return r;
 }

@@ -2,7 +2,7 @@
 /*
  * header_name_valid() (daemon/aws/sigv4.c) refuses only CTLs, space, ':' and non-ASCII, so a name holding ';'
  * (or ',' '=' '(' '"' …, none of them RFC 7230 token characters) is signed: "a;b" lands in SignedHeaders
- * as "a;b;host;x-amz-date", which any verifier — AWS's or sigv4_verify() — reads as headers "a" and "b".
+ * as "a;b;host;x-amz-date", which any verifier — AWS's or sim_sigv4_verify() — reads as headers "a" and "b".
  * The signature can never verify. Exit status 1 while sigv4_sign() accepts it, 0 once it returns -EINVAL.
  */
 #include <errno.h>

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""test_manifests: deploy/kubernetes validated offline (kubernetes-models), its configuration, and docs/deploy.md's IAM policy."""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.environ.get("SOURCE_ROOT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+HERE = os.path.join(ROOT, "tests", "deploy")
+SKIP = 77
+failures = 0
+
+
+def check(cond, what, detail=None):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what + ("" if cond or detail is None else "\n      %s" % detail))
+    failures += 0 if cond else 1
+
+
+def npm_ci(npm_dir):
+    """npm ci into npm_dir (the build directory), again only when package-lock.json changed."""
+    with open(os.path.join(HERE, "package-lock.json"), "rb") as f:
+        lock = f.read()
+    stamp = os.path.join(npm_dir, ".lock-sha256")
+    digest = hashlib.sha256(lock).hexdigest()
+    try:
+        with open(stamp) as f:
+            if f.read() == digest and os.path.isdir(os.path.join(npm_dir, "node_modules")):
+                return
+    except FileNotFoundError:
+        pass
+    os.makedirs(npm_dir, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(os.path.join(HERE, name), os.path.join(npm_dir, name))
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=npm_dir, check=True)
+    with open(stamp, "w") as f:
+        f.write(digest)
+
+
+def check_config(exporter):
+    """The Kubernetes configuration passes the exporter's own --check-config."""
+    conf = os.path.join(ROOT, "deploy", "kubernetes", "deadline-cloud-exporter.conf")
+    p = subprocess.run([exporter, "--check-config", "--config", conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    check(p.returncode == 0, "deadline_cloud_exporter --check-config accepts deploy/kubernetes's configuration",
+          p.stdout.decode("utf-8", "replace"))
+
+
+def check_policy():
+    """Every AWS operation the daemon calls is an action of docs/deploy.md's permission policy."""
+    ops = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "daemon")):
+        for name in files:
+            if name.endswith(".c"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    ops |= set(re.findall(r'#define OP_[A-Z_]+ "([A-Za-z]+)"', f.read()))
+    check(len(ops) >= 4, "found the daemon's operations (#define OP_… \"Name\")", sorted(ops))
+    with open(os.path.join(ROOT, "docs", "deploy.md"), encoding="utf-8") as f:
+        doc = f.read()
+    for op in sorted(ops):
+        check('"deadline:%s"' % op in doc, "docs/deploy.md's policy allows deadline:%s" % op)
+
+
+def main():
+    exporter = os.environ.get("EXPORTER")
+    if exporter:
+        check_config(exporter)
+    check_policy()
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        print("SKIP: node and npm are not installed (apt-get install nodejs npm): the schemas are not checked")
+        return 1 if failures else SKIP
+    # Outside the source tree: the Containerfile copies tests/ into its build stage.
+    npm_dir = os.environ.get("NPM_DIR") or os.path.join(tempfile.gettempdir(), "deadline-cloud-exporter-npm")
+    npm_ci(npm_dir)
+    p = subprocess.run([node, os.path.join(HERE, "validate.js"), ROOT, npm_dir])
+    check(p.returncode == 0, "tests/deploy/validate.js passes")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

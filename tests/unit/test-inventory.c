@@ -1,0 +1,139 @@
+/* test-inventory: parsing GetFarm/ListQueues/ListFleets/ListBudgets/GetBudget fixtures, and the rendered families */
+#include <stdlib.h>
+
+#include "deadline/inventory_api.h"
+#include "metrics/inventory.h"
+#include "test.h"
+
+#define FARM "farm-0123456789abcdef0123456789abcdef"
+#define Q1 "queue-00000000000000000000000000000001"
+#define Q2 "queue-00000000000000000000000000000002"
+#define F1 "fleet-00000000000000000000000000000001"
+#define B1 "budget-00000000000000000000000000000001"
+
+static char err[512];
+
+static bool has_line(const struct metrics_buf *b, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = b->data, *end = b->data + b->len; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (len == n && memcmp(p, line, n) == 0)
+			return true;
+		p = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+#define PARSE(fn, body, ...) fn(body, strlen(body), __VA_ARGS__, err, sizeof(err))
+
+static void test_parse_and_render(void)
+{
+	struct inventory *inv = NULL;
+	struct metrics_buf b = {0};
+	char *next = NULL;
+
+	CHECK_INT(inventory_new(&inv, FARM), 0);
+	CHECK_INT(PARSE(deadline_parse_farm,
+			  "{\"displayName\":\"Render \\\"farm\\\" \\\\ one\\nline\",\"costScaleFactor\":1.5,"
+			  "\"createdAt\":\"2026-01-01T00:00:00Z\"}",
+			  inv),
+		0);
+	/* page 1 with a hostile name and an unknown status, page 2 without optional members */
+	CHECK_INT(PARSE(deadline_parse_queues,
+			  "{\"queues\":[{\"queueId\":\"" Q2
+			  "\",\"displayName\":\"caf\xc3\xa9 \\u00e9\",\"status\":\"PAUSED\"},"
+			  "{\"queueId\":\"" Q1 "\",\"displayName\":\"a\",\"status\":\"SCHEDULING_BLOCKED\","
+			  "\"blockedReason\":\"BUDGET_THRESHOLD_REACHED\"}],\"nextToken\":\"t/2+=\"}",
+			  inv, &next),
+		0);
+	CHECK_STR(next, "t/2+=");
+	free(next);
+	CHECK_INT(inv->n_queues, 2);
+	/* a broken page leaves nothing behind */
+	CHECK_INT(PARSE(deadline_parse_queues,
+			  "{\"queues\":[{\"queueId\":\"" Q1 "\",\"displayName\":\"x\",\"status\":\"IDLE\"},"
+			  "{\"queueId\":\"queue-bad\",\"displayName\":\"y\",\"status\":\"IDLE\"}]}",
+			  inv, &next),
+		DEADLINE_BAD_SHAPE);
+	CHECK(next == NULL);
+	CHECK_INT(inv->n_queues, 2);
+	CHECK_INT(
+		PARSE(deadline_parse_queues, "{\"queues\":[{\"queueId\":\"" Q1 "\",\"status\":\"IDLE\"}]}", inv, &next),
+		DEADLINE_BAD_SHAPE);
+	CHECK_INT(PARSE(deadline_parse_fleets,
+			  "{\"fleets\":[{\"fleetId\":\"" F1 "\",\"displayName\":\"gpu\",\"status\":\"ACTIVE\","
+			  "\"autoScalingStatus\":\"GROWING\",\"workerCount\":3,\"minWorkerCount\":0,\"maxWorkerCount\":"
+			  "10}]}",
+			  inv, &next),
+		0);
+	CHECK(inv->fleets[0].has_workers && !inv->fleets[0].has_target);
+	CHECK_INT(PARSE(deadline_parse_budgets,
+			  "{\"budgets\":[{\"budgetId\":\"" B1 "\",\"displayName\":\"b\",\"status\":\"ACTIVE\","
+			  "\"usageTrackingResource\":{\"queueId\":\"" Q1 "\"},\"approximateDollarLimit\":100,"
+			  "\"usages\":{\"approximateDollarUsage\":12.5}}]}",
+			  inv, &next),
+		0);
+	CHECK_INT(PARSE(deadline_parse_budget,
+			  "{\"budgetId\":\"" B1
+			  "\",\"displayName\":\"b2\",\"status\":\"NEW_STATE\",\"approximateDollarLimit\":100,"
+			  "\"usages\":{\"approximateDollarUsage\":50},\"actions\":[{\"type\":\"STOP_SCHEDULING_AND_"
+			  "CANCEL_TASKS\","
+			  "\"thresholdPercentage\":90},{\"type\":\"STOP_SCHEDULING_AND_CANCEL_TASKS\","
+			  "\"thresholdPercentage\":80}],"
+			  "\"schedule\":{\"fixed\":{\"startTime\":\"2026-01-01T00:00:00Z\",\"endTime\":\"2026-02-01T00:"
+			  "00:00.5Z\"}},"
+			  "\"queueStoppedAt\":\"2026-01-15T00:00:00Z\"}",
+			  &inv->budgets[0]),
+		0);
+	CHECK_INT(PARSE(deadline_parse_budget,
+			  "{\"budgetId\":\"budget-00000000000000000000000000000002\","
+			  "\"displayName\":\"b\",\"status\":\"ACTIVE\"}",
+			  &inv->budgets[0]),
+		DEADLINE_BAD_SHAPE);
+	CHECK_STR(inv->budgets[0].name, "b2");
+
+	struct inventory_farm farms[] = {{.farm_id = FARM, .inv = inv, .up = true, .last_success = 1700000000}};
+	CHECK_INT(inventory_render(&b, farms, 1), 0);
+	CHECK(has_line(&b,
+		"deadline_cloud_farm_info{farm_id=\"" FARM "\",farm_name=\"Render \\\"farm\\\" \\\\ one\\nline\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_farm_cost_scale_factor{farm_id=\"" FARM "\"} 1.5"));
+	CHECK(has_line(&b, "deadline_cloud_queue_info{farm_id=\"" FARM "\",queue_id=\"" Q2
+			   "\",queue_name=\"caf\xc3\xa9 \xc3\xa9\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_queue_status{farm_id=\"" FARM "\",queue_id=\"" Q2 "\",status=\"IDLE\"} 0"));
+	CHECK(has_line(
+		&b, "deadline_cloud_queue_status{farm_id=\"" FARM "\",queue_id=\"" Q2 "\",status=\"PAUSED\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_queue_status{farm_id=\"" FARM "\",queue_id=\"" Q1
+			   "\",status=\"SCHEDULING_BLOCKED\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_queue_blocked_reason{farm_id=\"" FARM "\",queue_id=\"" Q1
+			   "\",reason=\"BUDGET_THRESHOLD_REACHED\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_fleet_autoscaling_status{farm_id=\"" FARM "\",fleet_id=\"" F1
+			   "\",status=\"GROWING\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_fleet_workers{farm_id=\"" FARM "\",fleet_id=\"" F1 "\"} 3"));
+	CHECK(has_line(&b, "deadline_cloud_fleet_workers_max{farm_id=\"" FARM "\",fleet_id=\"" F1 "\"} 10"));
+	CHECK(strstr(b.data, "deadline_cloud_fleet_workers_target") == NULL);
+	CHECK(has_line(&b, "deadline_cloud_budget_info{farm_id=\"" FARM "\",budget_id=\"" B1
+			   "\",budget_name=\"b2\",queue_id=\"" Q1 "\"} 1"));
+	CHECK(has_line(&b, "deadline_cloud_budget_usage_usd{farm_id=\"" FARM "\",budget_id=\"" B1 "\"} 50"));
+	CHECK(has_line(
+		&b, "deadline_cloud_budget_status{farm_id=\"" FARM "\",budget_id=\"" B1 "\",status=\"NEW_STATE\"} 1"));
+	CHECK(has_line(&b,
+		"deadline_cloud_budget_start_timestamp_seconds{farm_id=\"" FARM "\",budget_id=\"" B1 "\"} 1767225600"));
+	CHECK(has_line(&b, "deadline_cloud_budget_action_threshold_ratio{farm_id=\"" FARM "\",budget_id=\"" B1
+			   "\",type=\"STOP_SCHEDULING_AND_CANCEL_TASKS\"} 0.8"));
+	CHECK(has_line(&b, "deadline_cloud_exporter_inventory_up{farm_id=\"" FARM "\"} 1"));
+	CHECK(has_line(&b,
+		"deadline_cloud_exporter_inventory_last_success_timestamp_seconds{farm_id=\"" FARM "\"} 1700000000"));
+	CHECK(has_line(&b, "# TYPE deadline_cloud_queue_status gauge"));
+	metrics_buf_deinit(&b);
+	inventory_free(inv);
+}
+
+int main(void)
+{
+	test_parse_and_render();
+	TEST_DONE();
+}
