@@ -539,20 +539,25 @@ def prometheus_config(scrape_text, exporter_port, alerts_path):
 
 
 def inventory_config(t, sim):
-    """The inventory and identity_store settings for the simulator, or "" when the exporter under test does not
-    know them yet (its --check-config rejects them)."""
+    """The inventory and identity_store settings for the simulator: both, else whichever the exporter under test
+    knows (its --check-config rejects the others), else ""."""
     identity = sim._json("GET", "/__sim/identity")
-    text = ('inventory = { enabled = true; interval = "10s"; budgets = true; };\n'
-            'identity_store = { id = "%s"; region = "%s"; endpoint_url = "%s"; };\n'
-            % (identity["identityStoreId"], identity["region"], sim.url))
+    inventory = 'inventory = { enabled = true; interval = "10s"; budgets = true; };\n'
+    names = ('identity_store = { id = "%s"; region = "%s"; endpoint_url = "%s"; };\n'
+             % (identity["identityStoreId"], identity["region"], sim.url))
     path = os.path.join(t.workdir, "check-inventory.conf")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(harness.exporter_config(harness.free_port(), sim.url, [sim.farms()[0]["farmId"]], REPORTS[:1]) + text)
-    r = subprocess.run([harness.env_path("EXPORTER"), "--check-config", "--config", path], capture_output=True,
-                       text=True, timeout=30, env=harness.hermetic_env(t.workdir))
-    if r.returncode != 0:
-        harness.log("WAITING: the exporter rejects the inventory and identity_store settings (%s): names, "
-                    "states and budgets are not listed" % (r.stdout + r.stderr).strip().splitlines()[-1:])
+    base = harness.exporter_config(harness.free_port(), sim.url, [sim.farms()[0]["farmId"]], REPORTS[:1])
+    for text in (inventory + names, inventory, names):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(base + text)
+        r = subprocess.run([harness.env_path("EXPORTER"), "--check-config", "--config", path], capture_output=True,
+                           text=True, timeout=30, env=harness.hermetic_env(t.workdir))
+        if r.returncode == 0:
+            break
+        harness.log("WAITING: the exporter rejects %s(%s)" % (
+            " and ".join(n for n in ("inventory", "identity_store") if n + " = {" in text),
+            (r.stdout + r.stderr).strip().splitlines()[-1:]))
+    else:
         return ""
     return text
 
