@@ -21,6 +21,7 @@
 #include "metrics/metrics.h"
 #include "util/notify.h"
 #include "deadline/poller.h"
+#include "deadline/users.h"
 #include "config/reload.h"
 
 enum {
@@ -171,6 +172,7 @@ struct runtime {
 	struct http_server *server;
 	struct http_server *retired; /* replaced by a POST /-/reload; freed once its answer is out (main loop) */
 	struct poller *poller;
+	struct user_directory *users; /* identity_store: user names, or NULL */
 };
 
 /*
@@ -268,13 +270,14 @@ static int runtime_resolve(const struct config *cfg, char **region, char **endpo
 }
 
 static int runtime_poller(struct runtime *rt, const struct config *cfg, const char *region, const char *endpoint,
-	struct aws_credentials_provider *creds, struct poller **out)
+	struct aws_credentials_provider *creds, struct user_directory *users, struct poller **out)
 {
 	struct poller_options po = {
 		.endpoint = endpoint,
 		.region = region,
 		.ca_file = aws_ca_bundle(cfg->ca_file),
 		.inventory = rt->inventory,
+		.users = users,
 	};
 	int r = poller_new(out, cfg, &po, creds, rt->store);
 
@@ -288,6 +291,36 @@ static bool same_string(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+/* The user directory of cfg (NULL without identity_store). Returns 0 or -errno (logged). */
+static int runtime_users(const struct config *cfg, const char *region, struct aws_credentials_provider *creds,
+	struct metrics_store *store, struct user_directory **out)
+{
+	int r;
+
+	*out = NULL;
+	if (!cfg->identity_store.id)
+		return 0;
+	r = user_directory_new(out, cfg, region, creds, store);
+	if (r == 0)
+		r = user_directory_start(*out);
+	if (r < 0) {
+		log_error("op=start status=error error=\"cannot set up the identity store: %s\"", strerror(-r));
+		user_directory_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* Whether the running user directory serves cfg as it is (same store, region, endpoint, credentials). */
+static bool users_reusable(const struct runtime *rt, const struct config *cfg, const char *region, bool new_creds)
+{
+	const struct identity_store_config *a = &rt->cfg->identity_store, *b = &cfg->identity_store;
+
+	return rt->users && b->id && !new_creds && same_string(a->id, b->id) && same_string(a->region, b->region) &&
+		same_string(a->endpoint_url, b->endpoint_url) && same_string(rt->cfg->profile, cfg->profile) &&
+		strcmp(rt->region, region) == 0;
+}
+
 /*
  * SIGHUP: a configuration that does not load, or that cannot be applied (its address cannot be bound…),
  * is rejected and the running one goes on untouched. Otherwise reports whose definition did not change
@@ -299,6 +332,8 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 	struct http_server *server = NULL;
 	struct aws_credentials_provider *creds = NULL;
 	struct poller *poller = NULL;
+	struct user_directory *users = NULL;
+	bool keep_users;
 	char *region = NULL, *endpoint = NULL;
 	char err[512];
 	size_t kept = 0, changed = 0, removed = 0;
@@ -353,7 +388,13 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 		snprintf(why, whylen, "cannot set up the AWS credentials (see the log)");
 		goto reject;
 	}
-	if (runtime_poller(rt, cfg, region, endpoint, creds ? creds : rt->creds, &poller) < 0) {
+	keep_users = users_reusable(rt, cfg, region, creds != NULL);
+	if (!keep_users && runtime_users(cfg, region, creds ? creds : rt->creds, rt->store, &users) < 0) {
+		snprintf(why, whylen, "cannot set up the identity store (see the log)");
+		goto reject;
+	}
+	if (runtime_poller(rt, cfg, region, endpoint, creds ? creds : rt->creds, keep_users ? rt->users : users,
+		    &poller) < 0) {
 		snprintf(why, whylen, "cannot set up the poller (see the log)");
 		goto reject;
 	}
@@ -381,6 +422,12 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 		log_warning("op=reload status=degraded reason=\"out of memory while declaring inventories\"");
 	poller_free(rt->poller);
 	rt->poller = poller;
+	if (!keep_users) {
+		user_directory_free(rt->users);
+		rt->users = users;
+		if (!users)
+			metrics_store_set_users_text(rt->store, NULL, 0);
+	}
 	if (creds) {
 		aws_credentials_provider_free(rt->creds);
 		rt->creds = creds;
@@ -406,6 +453,7 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 reject:
 	notify_ready();
 	poller_free(poller);
+	user_directory_free(users);
 	aws_credentials_provider_free(creds);
 	http_server_free(server);
 	free(region);
@@ -503,7 +551,9 @@ int main(int argc, char **argv)
 		log_error("op=listen status=error listen=%s error=\"%s\"", rt.cfg->listen, err[0] ? err : strerror(-r));
 		goto out;
 	}
-	if (runtime_poller(&rt, rt.cfg, rt.region, rt.endpoint, rt.creds, &rt.poller) < 0)
+	if (runtime_users(rt.cfg, rt.region, rt.creds, rt.store, &rt.users) < 0)
+		goto out;
+	if (runtime_poller(&rt, rt.cfg, rt.region, rt.endpoint, rt.creds, rt.users, &rt.poller) < 0)
 		goto out;
 	r = poller_start(rt.poller);
 	if (r < 0) {
@@ -562,6 +612,7 @@ out:
 	/* A POST /-/reload still waiting is let go, or stopping its server would wait for it forever. */
 	web_reload_answer(&web_reload, -ECANCELED, "stopping");
 	poller_free(rt.poller);
+	user_directory_free(rt.users);
 	http_server_free(rt.retired);
 	http_server_free(rt.server);
 	inventory_board_free(rt.inventory);

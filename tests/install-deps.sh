@@ -11,9 +11,12 @@ packages=(
 if [[ " $* " == *" --test "* ]]; then
   # promtool and a real Prometheus server for the integration tests
   packages+=(prometheus)
-  # systemd-analyze (the unit's exposure score, verify) and strace (the system calls vs the unit's filter)
-  packages+=(systemd strace)
+  # systemd-analyze (the unit's exposure score, verify), strace (the system calls vs the unit's filter) and groff
+  # (the man pages render without a warning)
+  packages+=(systemd strace groff-base)
   # node and npm: deploy/kubernetes's schemas (tests/deploy); any node >= 14 will do, Debian's only if none is
+  # the test CA and certificates (HTTPS), botocore's SigV4 as an oracle independent of the exporter's
+  packages+=(python3-cryptography python3-botocore)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 if [[ " $* " == *" --container "* ]]; then

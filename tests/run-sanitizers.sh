@@ -13,6 +13,9 @@ export DCE_SLOW_BUILD=1
 [ ${#steps[@]} -eq 0 ] && steps=(asan valgrind)
 asan_dir=${ASAN_BUILDDIR:-build-asan}
 vg_dir=${VALGRIND_BUILDDIR:-build-valgrind}
+# absolute, so that the logs and the valgrind wrapper are found from any test's working directory
+case "$asan_dir" in /*) ;; *) asan_dir="$root/$asan_dir" ;; esac
+case "$vg_dir" in /*) ;; *) vg_dir="$root/$vg_dir" ;; esac
 status=0
 
 setup_opts=()
@@ -25,8 +28,8 @@ run_asan() {
       >/dev/null || return 1
   fi
   ninja -C "$asan_dir" >/dev/null || { ninja -C "$asan_dir"; return 1; }
-  local logdir="$root/$asan_dir/sanitizer-logs"
-  rm -rf "$logdir"
+  local logdir="$asan_dir/sanitizer-logs"
+  rm -rf "$logdir" "$asan_dir/meson-logs/testlog.json"
   mkdir -p "$logdir"
   # log_path: every process (exporter and simulator included) reports into its own file, so nothing is
   # lost in a test's captured output; exitcode: a report makes the process fail.
@@ -39,20 +42,9 @@ run_asan() {
   reports=$(find "$logdir" -type f | wc -l)
   errors=$(cat "$logdir"/* 2>/dev/null | grep -c -E '^(==[0-9]+==ERROR: AddressSanitizer|.*runtime error:)' || true)
   leaks=$(cat "$logdir"/* 2>/dev/null | grep -c -E '^(Direct|Indirect) leak of' || true)
-  read -r passed failed < <(python3 - "$asan_dir/meson-logs/testlog.json" <<'PY'
-import json, sys
-p = f = 0
-for line in open(sys.argv[1]):
-    if line.strip():
-        r = json.loads(line).get("result")
-        if r in ("OK", "EXPECTEDFAIL", "SKIP"):
-            p += 1
-        else:
-            f += 1
-print(p, f)
-PY
-)
-  echo "asan+ubsan: $passed tests passed, $failed failed; $errors sanitizer errors, $leaks leaks ($reports report files in $logdir)"
+  local tally
+  tally=$(python3 tests/ci/count.py --step asan+ubsan "$r" "$asan_dir/meson-logs/testlog.json" | tail -n 1)
+  echo "asan+ubsan: $tally; $errors sanitizer errors, $leaks leaks ($reports report files in $logdir)"
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
   [ "$r" -eq 0 ] && [ "$errors" -eq 0 ] && [ "$leaks" -eq 0 ]
 }
@@ -63,9 +55,9 @@ run_valgrind() {
     meson setup "$vg_dir" -Dbuildtype=debug "${setup_opts[@]}" >/dev/null || return 1
   fi
   ninja -C "$vg_dir" >/dev/null || { ninja -C "$vg_dir"; return 1; }
-  local exporter="$root/$vg_dir/daemon/deadline_cloud_exporter"
-  local logdir="$root/$vg_dir/valgrind-logs"
-  local wrapper="$root/$vg_dir/exporter-under-valgrind"
+  local exporter="$vg_dir/daemon/deadline_cloud_exporter"
+  local logdir="$vg_dir/valgrind-logs"
+  local wrapper="$vg_dir/exporter-under-valgrind"
   rm -rf "$logdir"
   mkdir -p "$logdir"
   # The harness starts whatever EXPORTER names and checks its exit status after SIGTERM: valgrind's
@@ -80,6 +72,8 @@ WRAP
   # Each integration test as meson would run it (its command and environment from `meson introspect`),
   # EXPORTER replaced by the wrapper: meson's own test environment would win over ours.
   local r=0
+  # One row per test in $logdir/testlog.json (meson's format: name, result, stdout), and one EXCLUDED row with its
+  # reason for every integration test not run here: tests/ci/count.py tallies them one by one.
   python3 - "$vg_dir" "$wrapper" "$logdir" <<'PY' || r=1
 import json, os, subprocess, sys
 builddir, wrapper, logdir = sys.argv[1:4]
@@ -88,15 +82,36 @@ status = 0
 # The long targeted-fault test is left to the ASan run (CI's time is bounded); under valgrind the soak test's
 # random faults walk the same failure paths.
 skip = set(filter(None, os.environ.get("VALGRIND_SKIP", "integration-api_faults").split(",")))
+testlog = open(os.path.join(logdir, "testlog.json"), "w", encoding="utf-8")
+
+
+def record(name, result, stdout="", reason=None):
+    row = {"name": name, "result": result, "stdout": stdout}
+    if reason:
+        row["reason"] = reason
+    testlog.write(json.dumps(row) + "\n")
+    testlog.flush()
+
+
 for t in tests:
-    if not any(s.split(":")[-1] == "integration" for s in t.get("suite", [])) or "EXPORTER" not in t["env"]:
+    if not any(s.split(":")[-1] == "integration" for s in t.get("suite", [])):
+        continue
+    if "EXPORTER" not in t["env"]:
+        why = "it does not start the exporter (nothing for valgrind to watch)"
+        print("valgrind: %s excluded: %s" % (t["name"], why), flush=True)
+        record(t["name"], "EXCLUDED", reason=why)
         continue
     if t["name"] in skip:
-        print("valgrind: %s skipped (VALGRIND_SKIP)" % t["name"], flush=True)
+        why = ("VALGRIND_SKIP: the long targeted-fault test is left to the ASan run (CI's time is bounded); the "
+               "soak test's random faults walk the same failure paths under valgrind"
+               if t["name"] == "integration-api_faults" else "VALGRIND_SKIP names it")
+        print("valgrind: %s excluded: %s" % (t["name"], why), flush=True)
+        record(t["name"], "EXCLUDED", reason=why)
         continue
     env = dict(os.environ)
     env.update(t["env"])
     env["EXPORTER"] = wrapper
+    env["EXPORTER_BINARY"] = t["env"]["EXPORTER"]  # the binary itself, for what must not run under valgrind
     out = os.path.join(logdir, t["name"] + ".out")
     timeout = 3 * (t.get("timeout") or 600)  # valgrind is slow
     with open(out, "wb") as f:
@@ -105,13 +120,18 @@ for t in tests:
                                 timeout=timeout).returncode
         except subprocess.TimeoutExpired:
             rc = "timeout"
+    with open(out, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    result = {0: "OK", 77: "SKIP", "timeout": "TIMEOUT"}.get(rc, "FAIL")
+    record(t["name"], result, text)
     word = {0: "passed", 77: "skipped"}.get(rc, "FAILED (status %s)" % rc)
     print("valgrind: %s %s" % (t["name"], word), flush=True)
     if rc not in (0, 77):
         status = 1
-        with open(out, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
-        print("\n".join(["    " + l for l in lines if l.startswith(("FAIL", "      "))][:20]))
+        print("\n".join(["    " + l for l in text.splitlines() if l.startswith(("FAIL", "      "))][:20]))
+    elif rc == 77:
+        print("\n".join(["    " + l for l in text.splitlines() if l.startswith("SKIP")][:5]))
+testlog.close()
 sys.exit(status)
 PY
   local runs=0 f e dl il fds bad=0

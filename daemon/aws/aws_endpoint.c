@@ -84,6 +84,8 @@ static int url_join(char **out, const char *prefix, const char *region, const ch
 int aws_endpoint_rules(const struct aws_endpoint_params *params, char **out, const char **error)
 {
 	const struct aws_partition *pr;
+	const char *svc = params->service ? params->service : "deadline";
+	char prefix[64];
 
 	*out = NULL;
 	*error = NULL;
@@ -104,28 +106,29 @@ int aws_endpoint_rules(const struct aws_endpoint_params *params, char **out, con
 		return -EINVAL;
 	}
 	pr = aws_partition_of(params->region);
+	snprintf(prefix, sizeof(prefix), "https://%s%s.", svc, params->use_fips ? "-fips" : "");
 	if (params->use_fips && params->use_dual_stack) {
 		if (!pr->supports_fips || !pr->supports_dual_stack) {
 			*error = "FIPS and DualStack are enabled, but this partition does not support one or both";
 			return -EINVAL;
 		}
-		return url_join(out, "https://deadline-fips.", params->region, pr->dual_stack_dns_suffix);
+		return url_join(out, prefix, params->region, pr->dual_stack_dns_suffix);
 	}
 	if (params->use_fips) {
 		if (!pr->supports_fips) {
 			*error = "FIPS is enabled but this partition does not support FIPS";
 			return -EINVAL;
 		}
-		return url_join(out, "https://deadline-fips.", params->region, pr->dns_suffix);
+		return url_join(out, prefix, params->region, pr->dns_suffix);
 	}
 	if (params->use_dual_stack) {
 		if (!pr->supports_dual_stack) {
 			*error = "DualStack is enabled but this partition does not support DualStack";
 			return -EINVAL;
 		}
-		return url_join(out, "https://deadline.", params->region, pr->dual_stack_dns_suffix);
+		return url_join(out, prefix, params->region, pr->dual_stack_dns_suffix);
 	}
-	return url_join(out, "https://deadline.", params->region, pr->dns_suffix);
+	return url_join(out, prefix, params->region, pr->dns_suffix);
 }
 
 /* The profile's settings; NULL (no profile settings) when the files cannot be read: that is said elsewhere. */
@@ -219,10 +222,32 @@ static const char *endpoint_override(const char *service_var, const struct aws_p
 	return url;
 }
 
-int aws_endpoint_resolve(const char *configured, const char *profile, const char *region, char **out)
+const struct aws_service aws_service_deadline = {
+	"deadline", "AWS_ENDPOINT_URL_DEADLINE", "management.", "Deadline Cloud"};
+const struct aws_service aws_service_identitystore = {
+	"identitystore", "AWS_ENDPOINT_URL_IDENTITYSTORE", "", "identity store"};
+
+/* test hook (see the header): the URL listed for region, malloc'd; NULL when none (or out of memory). */
+static char *test_region_endpoint(const char *region)
 {
-	struct aws_endpoint_params params = {.region = region};
-	const char *source = "aws.endpoint_url", *error = NULL;
+	const char *list = env_get(AWS_ENDPOINT_TEST_REGION_ENDPOINTS), *p = list;
+	size_t rlen = region ? strlen(region) : 0;
+
+	while (p && region && *p) {
+		size_t len = strcspn(p, ",");
+
+		if (len > rlen + 1 && strncmp(p, region, rlen) == 0 && p[rlen] == '=')
+			return strndup(p + rlen + 1, len - rlen - 1);
+		p += len + (p[len] == ',');
+	}
+	return NULL;
+}
+
+int aws_service_endpoint_resolve(
+	const struct aws_service *svc, const char *configured, const char *profile, const char *region, char **out)
+{
+	struct aws_endpoint_params params = {.service = svc->name, .region = region};
+	const char *source = "endpoint_url", *error = NULL;
 	struct aws_profile *p = NULL;
 	char *url = NULL;
 	int r;
@@ -231,8 +256,7 @@ int aws_endpoint_resolve(const char *configured, const char *profile, const char
 	if (region && !aws_region_valid(region))
 		return -EINVAL;
 	p = profile_settings(profile);
-	params.endpoint =
-		configured && *configured ? configured : endpoint_override("AWS_ENDPOINT_URL_DEADLINE", p, &source);
+	params.endpoint = configured && *configured ? configured : endpoint_override(svc->env_var, p, &source);
 	params.use_fips = aws_setting_true("AWS_USE_FIPS_ENDPOINT", aws_profile_get(p, "use_fips_endpoint"));
 	params.use_dual_stack =
 		aws_setting_true("AWS_USE_DUALSTACK_ENDPOINT", aws_profile_get(p, "use_dualstack_endpoint"));
@@ -241,9 +265,13 @@ int aws_endpoint_resolve(const char *configured, const char *profile, const char
 		r = -EINVAL;
 		goto out;
 	}
+	if (!params.endpoint && svc == &aws_service_deadline && (url = test_region_endpoint(region))) {
+		r = url_strip_copy(url, out);
+		goto out;
+	}
 	r = aws_endpoint_rules(&params, &url, &error);
 	if (r == -EINVAL) {
-		log_error("aws: no Deadline Cloud endpoint: %s (region=%s fips=%s dualstack=%s%s%s)", error,
+		log_error("aws: no %s endpoint: %s (region=%s fips=%s dualstack=%s%s%s)", svc->title, error,
 			region ? region : "unset", params.use_fips ? "true" : "false",
 			params.use_dual_stack ? "true" : "false", params.endpoint ? " endpoint from " : "",
 			params.endpoint ? source : "");
@@ -255,8 +283,7 @@ int aws_endpoint_resolve(const char *configured, const char *profile, const char
 		r = url_strip_copy(url, out);
 		goto out;
 	}
-	/* Every operation the exporter calls has the "management." host prefix in the service model. */
-	if (asprintf(out, "https://management.%s", url + strlen("https://")) < 0) {
+	if (asprintf(out, "https://%s%s", svc->host_prefix, url + strlen("https://")) < 0) {
 		*out = NULL;
 		r = -ENOMEM;
 	}
@@ -264,6 +291,12 @@ out:
 	free(url);
 	aws_profile_free(p);
 	return r;
+}
+
+int aws_endpoint_resolve(const char *configured, const char *profile, const char *region, char **out)
+{
+	/* Every operation the exporter calls has the "management." host prefix in the service model. */
+	return aws_service_endpoint_resolve(&aws_service_deadline, configured, profile, region, out);
 }
 
 int aws_sts_endpoint_resolve(

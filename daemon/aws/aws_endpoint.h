@@ -19,12 +19,16 @@ struct aws_partition {
 /* The partition of region (aws.partition): a known name or pattern, else "aws". Never NULL. */
 const struct aws_partition *aws_partition_of(const char *region);
 
-/* The inputs of Deadline Cloud's endpoint rule set (endpoint-rule-set-1.json). */
+/*
+ * The inputs of the standard regional endpoint rule set (Deadline Cloud's endpoint-rule-set-1.json; the
+ * identity store's is the same with its own service name).
+ */
 struct aws_endpoint_params {
 	const char *region;   /* NULL: unset */
 	bool use_fips;
 	bool use_dual_stack;
 	const char *endpoint; /* custom endpoint, NULL: unset */
+	const char *service;  /* the endpoint prefix: "deadline" (NULL), "identitystore" */
 };
 
 /*
@@ -52,6 +56,21 @@ int aws_region_resolve(const char *configured, const char *profile, char **out);
  */
 int aws_endpoint_resolve(const char *configured, const char *profile, const char *region, char **out);
 
+/* A service whose endpoint follows the standard regional rule set. */
+struct aws_service {
+	const char *name;        /* endpoint prefix and rule set's host label: "deadline", "identitystore" */
+	const char *env_var;     /* "AWS_ENDPOINT_URL_DEADLINE" */
+	const char *host_prefix; /* prepended to the rules' host: "management." or "" */
+	const char *title;       /* for logs: "Deadline Cloud" */
+};
+
+extern const struct aws_service aws_service_deadline;
+extern const struct aws_service aws_service_identitystore;
+
+/* aws_endpoint_resolve() for any service: the same order of sources, with svc's variable and host prefix. */
+int aws_service_endpoint_resolve(
+	const struct aws_service *svc, const char *configured, const char *profile, const char *region, char **out);
+
 /*
  * STS's base URL for region (NULL: the global endpoint https://sts.amazonaws.com), overridden by
  * AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or the profile's endpoint_url; FIPS and dual-stack as above.
@@ -69,3 +88,10 @@ const char *aws_ca_bundle(const char *configured);
 
 /* Whether a boolean setting (environment, or profile when unset there) is "true" (case-insensitive). */
 bool aws_setting_true(const char *env_name, const char *profile_value);
+
+/*
+ * test hook: DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS="REGION=URL[,REGION=URL…]" replaces the rule set's
+ * Deadline Cloud URL for those regions (only when no custom endpoint applies), so that a test can serve two
+ * regions from two loopback simulators. Never set it in production.
+ */
+#define AWS_ENDPOINT_TEST_REGION_ENDPOINTS "DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS"

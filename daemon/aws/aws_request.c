@@ -46,6 +46,8 @@ int aws_request_send(struct http_client *http, const struct aws_request *req, co
 		headers[n++] = (struct sigv4_header){"Content-Type", req->content_type};
 	if (req->accept)
 		headers[n++] = (struct sigv4_header){"Accept", req->accept};
+	if (req->target)
+		headers[n++] = (struct sigv4_header){"X-Amz-Target", req->target};
 	headers[n++] = (struct sigv4_header){"User-Agent", USER_AGENT};
 	if (signer) {
 		/* curl sends Host computed from the URL as http_url_host() does: the value signed here. */
@@ -55,11 +57,13 @@ int aws_request_send(struct http_client *http, const struct aws_request *req, co
 		r = url_path_query(req->url, &path, &query);
 		if (r < 0)
 			goto out;
-		struct sigv4_header to_sign[2];
+		struct sigv4_header to_sign[3];
 		size_t n_to_sign = 0;
 		to_sign[n_to_sign++] = (struct sigv4_header){"host", host};
 		if (req->content_type)
 			to_sign[n_to_sign++] = (struct sigv4_header){"content-type", req->content_type};
+		if (req->target)
+			to_sign[n_to_sign++] = (struct sigv4_header){"x-amz-target", req->target};
 		const struct sigv4_request sreq = {
 			.method = req->method,
 			.path = path,

@@ -1,4 +1,4 @@
-/* api_call: one Deadline Cloud API operation, signed and sent, with the retry policy of api_policy */
+/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of api_policy */
 #include "deadline/api_call.h"
 
 #include <errno.h>
@@ -48,8 +48,9 @@ static int api_send_once(struct api_caller *a, const struct api_call *c, struct 
 	const struct aws_request req = {
 		.method = c->method,
 		.url = url,
-		.content_type = c->body ? "application/json" : NULL,
-		.accept = "application/json",
+		.content_type = c->body ? (c->content_type ? c->content_type : "application/json") : NULL,
+		.accept = c->content_type ? c->content_type : "application/json",
+		.target = c->target,
 		.body = c->body,
 		.body_len = c->body ? c->body_len : 0,
 	};
@@ -58,13 +59,13 @@ static int api_send_once(struct api_caller *a, const struct api_call *c, struct 
 		.secret_access_key = creds->secret_access_key,
 		.session_token = creds->session_token,
 		.region = a->region,
-		.service = "deadline",
+		.service = a->service ? a->service : "deadline",
 		.now = (int64_t)time(NULL),
 		.sign_body = true,
 	};
 	r = aws_request_send(a->http, &req, &signer, resp);
 	metrics_store_count_request(a->store, c->operation, r < 0 ? 0 : resp->status);
-	log_debug("farm=%s op=%s status=%ld", a->farm_id, c->operation, r < 0 ? 0L : resp->status);
+	log_debug("farm=%s op=%s http_status=%ld", a->farm_id, c->operation, r < 0 ? 0L : resp->status);
 out:
 	aws_credentials_unref(creds);
 	free(url);
@@ -112,10 +113,10 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 			c->status = resp.status;
 			c->retry_after_ms = api_retry_after_ms(resp.retry_after);
 			if (resp.status >= 200 && resp.status < 300 && at.parse_result > 0)
-				log_warning("farm=%s op=%s status=%ld attempt=%d error=\"unusable response: %s\"", a->farm_id,
+				log_warning("farm=%s op=%s http_status=%ld attempt=%d error=\"unusable response: %s\"", a->farm_id,
 					c->operation, resp.status, attempt, perr);
 			else if (v.action == API_ACTION_RETRY)
-				log_warning("farm=%s op=%s status=%ld attempt=%d code=%s message=\"%s\"", a->farm_id,
+				log_warning("farm=%s op=%s http_status=%ld attempt=%d code=%s message=\"%s\"", a->farm_id,
 					c->operation, resp.status, attempt, c->error_name ? c->error_name : "-",
 					c->error_message ? c->error_message : "");
 			if (resp.status == 429 || resp.status >= 500)
@@ -168,7 +169,7 @@ void api_call_log_failure(const struct api_caller *a, const char *report, const 
 			a->farm_id, where, c->operation, c->operation, c->error_message ? c->error_message : "");
 		return;
 	}
-	log_warning("farm=%s%s op=%s status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,
+	log_warning("farm=%s%s op=%s http_status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,
 		c->operation, c->status, c->error_name ? c->error_name : "-", api_outcome_text(r),
 		c->error_message ? c->error_message : "");
 }

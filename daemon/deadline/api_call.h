@@ -1,4 +1,4 @@
-/* api_call: one Deadline Cloud API operation, signed and sent, with the retry policy of api_policy */
+/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of api_policy */
 #pragma once
 
 #include <stdatomic.h>
@@ -29,6 +29,7 @@ struct api_caller {
 	struct http_client *http;
 	const char *endpoint;       /* scheme://host[:port][/prefix], no trailing slash */
 	const char *region;
+	const char *service;        /* SigV4 signing name; NULL: "deadline" */
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
 	const atomic_bool *stop;
@@ -46,6 +47,8 @@ struct api_call {
 	const char *query;     /* or NULL */
 	const char *body;      /* or NULL */
 	size_t body_len;
+	const char *content_type; /* of the body; NULL: "application/json" */
+	const char *target;    /* X-Amz-Target (JSON 1.1), or NULL */
 	/* Parses a 2xx body; returns 0 or a positive DEADLINE_BAD_* code with err filled. */
 	int (*parse)(void *ctx, const char *body, size_t len, char *err, size_t errlen);
 	void *ctx;

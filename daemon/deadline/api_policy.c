@@ -34,8 +34,11 @@ struct api_verdict api_classify(const struct api_attempt *a)
 		}
 		return v;
 	}
-	if (a->status == 429 || a->status >= 500) {
-		v.outcome = a->status == 429 ? API_THROTTLED : API_SERVER_ERROR;
+	/* JSON 1.1 services (the identity store) throttle with 400 and the error code. */
+	bool throttled = a->status == 429 || (a->status == 400 && api_error_is_throttling(a->error_name));
+
+	if (throttled || a->status >= 500) {
+		v.outcome = throttled ? API_THROTTLED : API_SERVER_ERROR;
 		/* A Start refused with 429: another aggregation runs on the farm; the caller waits longer. */
 		v.action = a->status == 429 && a->is_start ? API_ACTION_BUSY : API_ACTION_RETRY;
 		return v;
@@ -45,13 +48,26 @@ struct api_verdict api_classify(const struct api_attempt *a)
 		v.outcome = API_CLIENT_ERROR;
 		return v;
 	}
-	if (a->status == 404)
+	if (a->status == 404 || (a->status == 400 && a->error_name && !strcmp(a->error_name, "ResourceNotFoundException")))
 		v.outcome = API_NOT_FOUND;
 	else if (a->status == 403 && a->error_name && !strcmp(a->error_name, "AccessDeniedException"))
 		v.outcome = API_DENIED;
 	else
 		v.outcome = API_CLIENT_ERROR;
 	return v;
+}
+
+bool api_error_is_throttling(const char *name)
+{
+	static const char *const names[] = {"ThrottlingException", "Throttling", "TooManyRequestsException",
+		"RequestLimitExceeded", "ProvisionedThroughputExceededException"};
+
+	if (!name)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
 }
 
 bool api_error_is_auth_refresh(const char *name)

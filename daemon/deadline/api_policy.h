@@ -21,8 +21,8 @@
 
 /* Outcomes of one API call, beyond 0 (success) and negative errno (transport, after retries). */
 enum api_outcome {
-	API_THROTTLED = 1,  /* 429 after the retries */
-	API_NOT_FOUND,      /* 404 ResourceNotFoundException */
+	API_THROTTLED = 1,  /* 429 (or 400 with a throttling code) after the retries */
+	API_NOT_FOUND,      /* 404 (or JSON 1.1's 400) ResourceNotFoundException */
 	API_DENIED,         /* 403 AccessDeniedException */
 	API_CLIENT_ERROR,   /* any other 4xx: not retryable */
 	API_SERVER_ERROR,   /* 5xx after the retries */
@@ -58,6 +58,9 @@ struct api_verdict {
 
 /* What one attempt's result means. */
 struct api_verdict api_classify(const struct api_attempt *a);
+
+/* True for the AWS error codes that mean "slow down" (the JSON 1.1 services send them with status 400). */
+bool api_error_is_throttling(const char *name);
 
 /* True for the AWS error codes that mean "sign again with fresh credentials". */
 bool api_error_is_auth_refresh(const char *name);

@@ -40,12 +40,12 @@ int token_set_add(struct token_set *set, const char *token)
 	size_t i = h & (set->cap - 1);
 	while (set->slots[i]) {
 		if (set->slots[i] == h)
-			return 1;
+			return TOKEN_SET_SEEN;
 		i = (i + 1) & (set->cap - 1);
 	}
 	set->slots[i] = h;
 	set->n++;
-	return 0;
+	return TOKEN_SET_NEW;
 }
 
 void token_set_deinit(struct token_set *set)
@@ -109,10 +109,10 @@ int api_pages_run(struct api_caller *a, const char *what, const char *operation,
 			break;
 		r = token_set_add(&seen, p.next_token);
 		if (r != 0) {
-			if (r > 0)
+			if (r == TOKEN_SET_SEEN)
 				log_warning("farm=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
 					a->farm_id, operation);
-			r = r > 0 ? API_BAD_RESPONSE : r;
+			r = r == TOKEN_SET_SEEN ? API_BAD_RESPONSE : r;
 			goto out;
 		}
 		free(prev_token);

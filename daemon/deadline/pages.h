@@ -18,7 +18,12 @@ struct token_set {
 	size_t cap, n;
 };
 
-/* Adds token: 0 when new, 1 when seen before, -ENOMEM. */
+enum token_set_result {
+	TOKEN_SET_NEW = 0,
+	TOKEN_SET_SEEN = 1, /* the listing cycles */
+};
+
+/* Adds token: TOKEN_SET_NEW, TOKEN_SET_SEEN when it was there already, or -ENOMEM. */
 int token_set_add(struct token_set *set, const char *token);
 void token_set_deinit(struct token_set *set);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws/aws_endpoint.h"
 #include "aws/http_client.h"
 #include "config/reload.h"
 #include "deadline/api_call.h"
@@ -36,6 +37,7 @@ struct farm_worker {
 	pthread_t thread;
 	bool started;
 	struct api_caller api;
+	char *endpoint, *region; /* farms[].region's own, or NULL: the poller's */
 	struct refresh_ctx refresh;
 	struct schedule_slot *slots; /* one per report; the inventory's: one, rc NULL */
 	size_t n_slots;
@@ -279,9 +281,23 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		w->farm = &cfg->farms[i % cfg->n_farms];
 		w->inventory = i >= cfg->n_farms;
 		atomic_init(&w->heartbeat, now);
+		if (w->farm->region && strcmp(w->farm->region, p->region) != 0) {
+			w->region = strdup(w->farm->region);
+			if (!w->region) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			r = aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, w->region, &w->endpoint);
+			if (r < 0) {
+				log_error("farm=%s region=%s op=start status=error error=\"unusable Deadline Cloud endpoint\"",
+					w->farm->id, w->region);
+				goto fail;
+			}
+			log_info("farm=%s region=%s endpoint=%s op=start", w->farm->id, w->region, w->endpoint);
+		}
 		w->api = (struct api_caller){
-			.endpoint = p->endpoint,
-			.region = p->region,
+			.endpoint = w->endpoint ? w->endpoint : p->endpoint,
+			.region = w->region ? w->region : p->region,
 			.creds = creds,
 			.store = store,
 			.stop = &p->stop_flag,
@@ -292,7 +308,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		if (getrandom(&w->api.rng, sizeof(w->api.rng), 0) != sizeof(w->api.rng))
 			w->api.rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)w;
 		w->api.rng |= 1;
-		w->refresh = (struct refresh_ctx){.api = &w->api, .farm = w->farm, .store = store};
+		w->refresh = (struct refresh_ctx){.api = &w->api, .farm = w->farm, .store = store, .users = opts->users};
 		r = http_client_new(&w->api.http, &ho);
 		if (r < 0)
 			goto fail;
@@ -397,6 +413,8 @@ void poller_free(struct poller *p)
 		struct farm_worker *w = &p->workers[i];
 		http_client_free(w->api.http);
 		free(w->slots);
+		free(w->endpoint);
+		free(w->region);
 	}
 	free(p->workers);
 	pthread_cond_destroy(&p->wake);

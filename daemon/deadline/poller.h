@@ -10,16 +10,22 @@
 
 struct poller;
 
+struct user_directory;
+
 struct poller_options {
-	const char *endpoint;   /* base URL, no trailing slash */
-	const char *region;
+	const char *endpoint;   /* base URL, no trailing slash: of the farms without a region of their own */
+	const char *region;     /* aws.region as resolved */
 	const char *ca_file;    /* or NULL */
 	struct inventory_board *inventory; /* or NULL: no inventory listing (also when inventory.enabled is false) */
+	struct user_directory *users; /* or NULL: told the user ids of every published report */
 };
 
 /*
  * One thread per farm; each runs its (farm, report) refreshes one after another. With an inventory board, a
  * second thread per farm lists its inventory every inventory.interval, beside (never waiting for) refreshes.
+ * A farm with farms[].region other than opts->region signs for its region and gets its region's endpoint
+ * (aws_endpoint_resolve() with cfg's endpoint_url and profile: an explicit endpoint still applies to every
+ * farm). -EINVAL (logged) when a farm's endpoint cannot be resolved.
  */
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);

@@ -62,6 +62,23 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
+/* Tells the user directory (if any) every user id of the published figures. */
+static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
+{
+	const struct usage_group *const *groups;
+	size_t n;
+
+	if (!rf->users)
+		return;
+	for (size_t k = 0; k < rc->n_group_by; k++) {
+		if (rc->group_by[k] != GROUP_USER_ID)
+			continue;
+		n = usage_table_groups(t, &groups);
+		for (size_t i = 0; i < n; i++)
+			user_directory_note(rf->users, groups[i]->values[k]);
+	}
+}
+
 /* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
 static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
 {
@@ -138,7 +155,7 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 		bool busy = c.busy;
 		if (r == API_THROTTLED && busy && attempt < API_BUSY_MAX_ATTEMPTS) {
 			double wait = api_busy_wait_ms(attempt, api_random_unit(&rf->api->rng), c.retry_after_ms);
-			log_info("farm=%s report=%s op=%s status=429 reason=\"farm busy or throttled; starting again in "
+			log_info("farm=%s report=%s op=%s http_status=429 reason=\"farm busy or throttled; starting again in "
 				 "%.1fs\"",
 				rf->farm->id, rc->name, API_OP_START, wait / 1000);
 			api_call_reset(&c);
@@ -255,7 +272,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		case DEADLINE_STATUS_FAILED:
 		case DEADLINE_STATUS_TIMEOUT:
 			aggregation_count(rf, deadline_status_name(g.page.status));
-			log_warning("farm=%s report=%s op=%s aggregation=%s status=%s reason=\"%s\"", rf->farm->id, rc->name,
+			log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"", rf->farm->id, rc->name,
 				API_OP_GET, aggregation_id, deadline_status_name(g.page.status),
 				g.page.status_message ? g.page.status_message : "no statusMessage");
 			r = REFRESH_AGG_FAILED;
@@ -282,10 +299,10 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 			break;
 		r = token_set_add(&seen, g.page.next_token);
 		if (r != 0) {
-			if (r > 0)
+			if (r == TOKEN_SET_SEEN)
 				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
 					rf->farm->id, rc->name, API_OP_GET);
-			r = r > 0 ? API_BAD_RESPONSE : r;
+			r = r == TOKEN_SET_SEEN ? API_BAD_RESPONSE : r;
 			goto out;
 		}
 		free(token);
@@ -474,6 +491,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	r = metrics_store_publish(rf->store, farm->id, rc, t, (int64_t)time(NULL), duration);
 	if (r < 0)
 		goto out;
+	note_users(rf, rc, t);
 	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
 		 "groups=%zu duration=%.3fs",
 		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),

@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "deadline/api_call.h"
+#include "deadline/users.h"
 #include "metrics/metrics.h"
 
 /* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
@@ -18,6 +19,7 @@ struct refresh_ctx {
 	struct api_caller *api;
 	const struct farm_config *farm;
 	struct metrics_store *store;
+	struct user_directory *users; /* or NULL: told the user ids of the figures published */
 };
 
 /*

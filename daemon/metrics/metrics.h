@@ -92,6 +92,13 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 /* Drops what the scrape held; sc is zeroed. NULL-safe. */
 void metrics_scrape_release(struct metrics_scrape *sc);
 
+/*
+ * h13 hook (to merge with h11's inventory text): replaces the user names' exposition text (whole lines, HELP and
+ * TYPE included; len 0 removes it). Every later scrape shows it after the reports' figures. Thread-safe.
+ * Returns 0 or -ENOMEM (the previous text stays).
+ */
+int metrics_store_set_users_text(struct metrics_store *s, const char *text, size_t len);
+
 /* A growing text buffer, zero-initialised: {0}. */
 struct metrics_buf {
 	char *data;

@@ -41,6 +41,8 @@ struct metrics_store {
 	/* Bumped (under lock) by every change of what the self-metrics print; the cache is valid while equal. */
 	uint64_t self_gen;
 	struct metrics_self_text *self_text; /* the cache */
+	/* h13 hook: the user names' text (metrics_store_set_users_text()), between the body and the self-metrics. */
+	struct metrics_self_text *users_text;
 };
 
 static void body_unref(struct metrics_body *body)
@@ -179,6 +181,7 @@ void metrics_store_free(struct metrics_store *s)
 	/* Scrapes still in flight hold their own references. */
 	body_unref(s->body);
 	metrics_self_text_unref(s->self_text);
+	metrics_self_text_unref(s->users_text);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->build_lock);
 	free(s);
@@ -481,7 +484,7 @@ static void scrape_add(struct iovec *iov, unsigned *n, size_t *total, const void
 int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scrape *out)
 {
 	struct metrics_body *body = NULL;
-	struct metrics_self_text *self = NULL;
+	struct metrics_self_text *self = NULL, *users;
 	unsigned char *trailer;
 	size_t n_pieces;
 	int r;
@@ -496,8 +499,14 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 	out->refs[1] = self;
 	if (r < 0)
 		goto fail;
-	/* The pieces: gzip header, the body's, the self-metrics, the trailer (stored after the array). */
-	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 3;
+	mutex_lock(&s->lock);
+	users = s->users_text;
+	if (users)
+		atomic_fetch_add(&users->refs, 1);
+	mutex_unlock(&s->lock);
+	out->refs[3] = users;
+	/* The pieces: gzip header, the body's, the users', the self-metrics, the trailer (stored after the array). */
+	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 4;
 	if (n_pieces > UINT_MAX || n_pieces > (SIZE_MAX - 8) / sizeof(struct iovec)) {
 		r = -ENOMEM;
 		goto fail;
@@ -514,6 +523,8 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 		for (size_t i = 0; i < body->n_plain; i++)
 			scrape_add(out->iov, &out->n_iov, &out->total_len, body->plain[i].iov_base,
 				body->plain[i].iov_len);
+		if (users)
+			scrape_add(out->iov, &out->n_iov, &out->total_len, users->text.data, users->text.len);
 		scrape_add(out->iov, &out->n_iov, &out->total_len, self->text.data, self->text.len);
 		return 0;
 	}
@@ -521,12 +532,20 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 	 * One gzip member out of raw deflate streams: the body's parts (sync-flushed, each independent) and the
 	 * self-metrics' (finished). The trailer's crc32 and length cover both texts.
 	 */
-	deflate_join_gzip_trailer(trailer, deflate_join_crc32_combine(body->crc, self->crc, self->text.len),
-		body->text_len + self->text.len);
+	uint32_t crc = body->crc;
+	size_t text_len = body->text_len;
+	if (users) {
+		crc = deflate_join_crc32_combine(crc, users->crc, users->text.len);
+		text_len += users->text.len;
+	}
+	deflate_join_gzip_trailer(trailer, deflate_join_crc32_combine(crc, self->crc, self->text.len),
+		text_len + self->text.len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, deflate_join_gzip_header, sizeof(deflate_join_gzip_header));
 	for (size_t i = 0; i < body->n_deflated; i++)
 		scrape_add(
 			out->iov, &out->n_iov, &out->total_len, body->deflated[i].iov_base, body->deflated[i].iov_len);
+	if (users)
+		scrape_add(out->iov, &out->n_iov, &out->total_len, users->deflated, users->deflated_len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, self->deflated, self->deflated_len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, trailer, 8);
 	return 0;
@@ -542,5 +561,37 @@ void metrics_scrape_release(struct metrics_scrape *sc)
 	body_unref(sc->refs[0]);
 	metrics_self_text_unref(sc->refs[1]);
 	free(sc->refs[2]);
+	metrics_self_text_unref(sc->refs[3]);
 	memset(sc, 0, sizeof(*sc));
+}
+
+/* h13 hook (the lead merges it with h11's inventory text): the user names' exposition text. */
+int metrics_store_set_users_text(struct metrics_store *s, const char *text, size_t len)
+{
+	struct metrics_self_text *t = NULL, *old;
+	int r = 0;
+
+	if (len) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		atomic_init(&t->refs, 1);
+		r = metrics_buf_append(&t->text, text, len);
+		if (r == 0) {
+			/* Not final: the self-metrics' stream follows it in the gzip member. */
+			t->crc = deflate_join_crc32(0, t->text.data, t->text.len);
+			r = deflate_join_zlib(t->text.data, t->text.len, 6, DEFLATE_JOIN_OPEN, &t->deflated,
+				&t->deflated_len);
+		}
+		if (r < 0) {
+			metrics_self_text_unref(t);
+			return r;
+		}
+	}
+	mutex_lock(&s->lock);
+	old = s->users_text;
+	s->users_text = t;
+	mutex_unlock(&s->lock);
+	metrics_self_text_unref(old);
+	return 0;
 }

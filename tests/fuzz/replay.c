@@ -8,6 +8,9 @@
 
 #include "fuzz.h"
 
+/* As under libFuzzer, a target need not define it. */
+#pragma weak LLVMFuzzerInitialize
+
 /* Inputs are corpus files and reproducers: small. A larger file is a mistake in the tree. */
 #define REPLAY_INPUT_MAX (16u << 20)
 
@@ -87,7 +90,8 @@ int main(int argc, char **argv)
 {
 	int total = 0;
 
-	LLVMFuzzerInitialize(&argc, &argv);
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		int r;

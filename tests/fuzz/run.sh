@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 builddir=${BUILDDIR:-build-fuzz}
 jobs=${JOBS:-1}
-targets=(fuzz-api-get fuzz-config fuzz-sigv4 fuzz-render fuzz-numfmt fuzz-deflate_join)
+targets=(fuzz-api-get fuzz-config fuzz-sigv4 fuzz-render fuzz-numfmt fuzz-deflate_join fuzz-web-auth fuzz-aws-profile
+         fuzz-sts fuzz-credentials-json)
 
 command -v clang >/dev/null || { echo "run: clang is missing (bash tests/install-deps.sh --fuzz)" >&2; exit 1; }
 if [ ! -f "$builddir/build.ninja" ]; then

@@ -12,6 +12,9 @@ import time
 import urllib.parse
 import urllib.request
 
+import harness
+import oracles
+
 IMDS_TOKEN = "fake-imds-session-token"
 ROLE_NAME = "fake-instance-role"
 
@@ -29,6 +32,7 @@ class FakeAWS:
         self.region = region
         self.container_token = None  # the Authorization value the container endpoint requires
         self.sts_fail = None          # (status, code) to answer STS with instead of credentials
+        self.signing_keys = {}        # access key id -> (secret, token): signed STS calls verified with botocore
         self.lock = threading.Lock()
         self.issued = []              # dicts: kind, key, secret, token, at, expires, details
         self.requests = []            # (method, path, headers dict, body) of every request
@@ -103,8 +107,19 @@ class FakeAWS:
                 if action == "AssumeRole" and not auth:
                     return self._send(403, "<ErrorResponse><Error><Code>MissingAuthenticationToken</Code>"
                                            "<Message>unsigned</Message></Error></ErrorResponse>", "text/xml")
+                signature = None
+                if auth:
+                    # botocore's SigV4, not the exporter's: "valid", or why not (also for a key not given)
+                    why = oracles.verify_sigv4(self.command, "http://%s%s" % (self.headers.get("Host"), self.path),
+                                               list(self.headers.items()), body, fake.signing_keys, "sts")
+                    signature = why or "valid"
+                    if why and not why.startswith("unknown access key id"):
+                        return self._send(403, "<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch"
+                                               "</Code><Message>%s</Message></Error></ErrorResponse>"
+                                          % why.split("\n")[0].replace("<", "&lt;"), "text/xml")
                 details = dict(form)
                 details.pop("WebIdentityToken", None)
+                details["signature"] = signature
                 details["webIdentityToken"] = form.get("WebIdentityToken")
                 details["authorization"] = auth
                 details["securityToken"] = self.headers.get("X-Amz-Security-Token")
@@ -153,7 +168,7 @@ def set_simulator_credentials(simulator_url, key, secret, token=None):
     body = json.dumps({"accessKeyId": key, "secretAccessKey": secret, "sessionToken": token}).encode()
     req = urllib.request.Request(simulator_url + "/__sim/credentials", data=body, method="POST",
                                  headers={"Content-Type": "application/json"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = harness.url_opener(simulator_url)  # no proxy; an HTTPS simulator verified with its CA
     with opener.open(req, timeout=10) as r:
         if r.status != 200:
             raise RuntimeError("simulator refused the credentials: %d" % r.status)

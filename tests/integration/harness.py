@@ -13,11 +13,15 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import traceback
 import urllib.parse
+import urllib.request
+
+import pki
 
 SKIP = 77  # meson's "skipped" exit status
 
@@ -72,12 +76,25 @@ def _die_with_parent():
         pass
 
 
-class Process:
-    """A child started by the harness, with its output in a log file; stop() is idempotent."""
+def is_exporter(program):
+    """Whether program is the exporter under test (EXPORTER, which may be a wrapper such as valgrind's)."""
+    exporter = os.environ.get("EXPORTER")
+    return bool(exporter) and os.path.abspath(program) == os.path.abspath(exporter)
 
-    def __init__(self, name, args, workdir, env=None):
+
+class Process:
+    """A child started by the harness, with its output in a log file; stop() is idempotent.
+
+    expect_status: the exit status the child must end with (SIGTERM from stop() included); the Test checks it
+    when it ends, stopping the child first if the test did not. Default: 0 for the exporter (EXPORTER), so that a
+    crash or a non-zero exit at shutdown fails every test that starts one; None (not judged) for the rest."""
+
+    def __init__(self, name, args, workdir, env=None, expect_status="exporter"):
         self.name = name
         self.args = list(args)
+        if expect_status == "exporter":
+            expect_status = 0 if is_exporter(self.args[0]) else None
+        self.expect_status = expect_status
         self.log_path = os.path.join(workdir, name + ".log")
         self._log = open(self.log_path, "wb")
         try:
@@ -147,6 +164,29 @@ def env_path(name):
     return value
 
 
+_LOG_TIME = re.compile(r"\S+ (\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d\.\d{3})Z ")
+
+
+def log_time(line):
+    """The UTC seconds of an exporter log line ("level 2026-11-02T10:00:00.123Z …"); None without a time."""
+    m = _LOG_TIME.match(line)
+    if not m:
+        return None
+    y, mo, d, h, mi = (int(x) for x in m.groups()[:5])
+    return calendar.timegm((y, mo, d, h, mi, 0, 0, 0, 0)) + float(m.group(6))
+
+
+def log_times(text, pattern):
+    """[(seconds, line number, line)] of the timed log lines that match the regular expression pattern."""
+    out = []
+    for no, line in enumerate(text.splitlines()):
+        if re.search(pattern, line):
+            t = log_time(line)
+            if t is not None:
+                out.append((t, no, line))
+    return out
+
+
 def free_port():
     """A port that was free a moment ago on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -193,8 +233,12 @@ class Response:
         return self.headers.get(name.lower())
 
 
-def http_request(port, method, path, body=None, headers=None, timeout=15.0):
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+def http_request(port, method, path, body=None, headers=None, timeout=15.0, context=None):
+    """One request to 127.0.0.1:port; over HTTPS (verified against context's CAs) when context is given."""
+    if context is not None:
+        conn = http.client.HTTPSConnection(LOOPBACK, port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
@@ -206,15 +250,90 @@ def http_request(port, method, path, body=None, headers=None, timeout=15.0):
 
 # ---- the simulator ----
 
+# ---- HTTPS: the simulator speaks TLS like AWS; the exporter trusts the test CA through aws.ca_file ----
+
+_pki = {}          # work directory -> pki.make()'s paths
+_ca_for_url = {}   # a simulator's URL -> the CA file the exporter is to trust for it
+
+
+def default_tls():
+    """HTTPS unless DCE_TEST_TLS=0 (or python3-cryptography is missing, noted in the log)."""
+    if os.environ.get("DCE_TEST_TLS", "1") == "0":
+        return False
+    if not pki.available():
+        log("note: python3-cryptography is missing: the simulator speaks plain HTTP")
+        return False
+    return True
+
+
+def test_pki(workdir):
+    """The test CA and certificates of this work directory, made on first use (see pki.py)."""
+    if workdir not in _pki:
+        _pki[workdir] = pki.make(os.path.join(workdir, "pki"))
+    return _pki[workdir]
+
+
+def ca_file_for(url):
+    """The CA file that verifies the simulator at url, or None (plain HTTP, or not a simulator's URL)."""
+    return _ca_for_url.get(url.rstrip("/"))
+
+
+def url_opener(url):
+    """A urllib opener for url that never uses a proxy and verifies a simulator's certificate with its CA."""
+    handlers = [urllib.request.ProxyHandler({})]
+    ca = ca_file_for(urllib.parse.urlunsplit(urllib.parse.urlsplit(url)[:2] + ("", "", "")))
+    if ca:
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca)))
+    return urllib.request.build_opener(*handlers)
+
+
 class Simulator:
-    def __init__(self, workdir, *extra_args):
-        self.port_file = os.path.join(workdir, "simulator.port")
+    """The simulator on 127.0.0.1; over HTTPS by default (tls=None: default_tls()).
+
+    cert names the pki.py certificate served ("server"; "untrusted", "wrong_host" and "expired" for the tests
+    that must see them refused: the control calls cannot verify those, read request_log_entries() instead).
+    request_log=True keeps every API request and answer (request_log_entries())."""
+
+    def __init__(self, workdir, *extra_args, tls=None, cert="server", request_log=False, name="simulator"):
+        self.name = name
+        self.cert = cert
+        self.port_file = os.path.join(workdir, name + ".port")
+        self.tls = default_tls() if tls is None else tls
+        self.context = None
+        self.request_log = os.path.join(workdir, name + "-requests.jsonl") if request_log else None
         args = [env_path("SIMULATOR"), "--listen", LOOPBACK + ":0", "--port-file", self.port_file]
+        if self.tls:
+            paths = test_pki(workdir)
+            args += ["--tls-cert", paths[cert][0], "--tls-key", paths[cert][1]]
+            self.ca_file = paths["ca"]
+            if cert == "server":
+                self.context = ssl.create_default_context(cafile=self.ca_file)
+        if self.request_log:
+            args += ["--request-log", self.request_log]
         args += list(extra_args)
-        self.proc = Process("simulator", args, workdir)
+        self.proc = Process(name, args, workdir)
         self.port = wait_for("the simulator's port file", self._read_port, 30, alive=[self.proc])
-        self.url = "http://%s:%d" % (LOOPBACK, self.port)
-        log("simulator: pid %d on %s" % (self.proc.pid, self.url))
+        self.url = "%s://%s:%d" % ("https" if self.tls else "http", LOOPBACK, self.port)
+        if self.tls:
+            _ca_for_url[self.url] = self.ca_file
+        log("%s: pid %d on %s" % (name, self.proc.pid, self.url))
+
+    def request_log_entries(self):
+        """The API requests so far, as the simulator logged them (bodies as bytes); [] before the first."""
+        if not self.request_log:
+            raise Failure("the simulator was started without request_log=True")
+        out = []
+        try:
+            with open(self.request_log, encoding="utf-8") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return out
+        for line in lines[:-1]:  # the last is "" or a line being written
+            e = json.loads(line)
+            e["body"] = bytes.fromhex(e["body"])
+            e["response"] = bytes.fromhex(e["response"])
+            out.append(e)
+        return out
 
     def _read_port(self):
         try:
@@ -234,7 +353,9 @@ class Simulator:
                 raise Failure("the simulator exited with status %s:\n%s" % (self.proc.returncode(),
                                                                             self.proc.log_tail()))
             try:
-                r = http_request(self.port, method, path, body, headers, timeout=30)
+                if self.tls and self.context is None:
+                    raise Failure("no control calls to a simulator serving the %s certificate" % self.cert)
+                r = http_request(self.port, method, path, body, headers, timeout=30, context=self.context)
                 if r.status == 200:
                     return json.loads(r.body.decode("utf-8"))
                 last = "HTTP %d: %r" % (r.status, r.body[:200])
@@ -294,7 +415,10 @@ def _libconfig_list(items):
     return "[ " + ", ".join(_libconfig_string(i) for i in items) + " ]"
 
 
-def exporter_config(listen_port, endpoint_url, farm_ids, reports):
+def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None):
+    """The exporter's configuration; an HTTPS simulator's CA goes into aws.ca_file unless ca_file is given
+    (False: no ca_file, the system's CAs)."""
+    ca_file = ca_file_for(endpoint_url) if ca_file is None else ca_file
     farms = ",\n".join('  { id = %s; queues = "all"; fleets = "all"; }' % _libconfig_string(f) for f in farm_ids)
     rep = []
     for r in reports:
@@ -305,10 +429,11 @@ def exporter_config(listen_port, endpoint_url, farm_ids, reports):
                       _libconfig_string(r.interval)))
     return ("# written by tests/integration/harness.py\n"
             "web = { listen = \"%s:%d\"; };\n"
-            "aws = { region = %s; endpoint_url = %s; };\n"
+            "aws = { region = %s; endpoint_url = %s;%s };\n"
             "farms = (\n%s\n);\n"
             "reports = (\n%s\n);\n"
-            % (LOOPBACK, listen_port, _libconfig_string(REGION), _libconfig_string(endpoint_url), farms,
+            % (LOOPBACK, listen_port, _libconfig_string(REGION), _libconfig_string(endpoint_url),
+               " ca_file = %s;" % _libconfig_string(ca_file) if ca_file else "", farms,
                ",\n".join(rep)))
 
 
@@ -336,6 +461,7 @@ def hermetic_env(workdir, extra=None):
 
 class Exporter:
     def __init__(self, workdir, simulator, farm_ids, reports, extra_args=()):
+        self.workdir = workdir
         self.reports = list(reports)
         self.farm_ids = list(farm_ids)
         self.port = free_port()
@@ -347,6 +473,15 @@ class Exporter:
         self.proc = Process("exporter", args, workdir, env=hermetic_env(workdir))
         log("exporter: pid %d on http://%s:%d/ (config %s)" % (self.proc.pid, LOOPBACK, self.port,
                                                                self.config_path))
+
+    def stop(self, timeout=60.0):
+        """SIGTERM; returns the exit status. The Test fails unless it is 0 (Process.expect_status)."""
+        return self.proc.stop(timeout=timeout)
+
+    def log_text(self):
+        """The exporter's log so far."""
+        with open(self.proc.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
 
     def request(self, method, path, headers=None, timeout=15.0):
         if not self.proc.alive():
@@ -767,6 +902,7 @@ class Test:
         self.checks = 0
         self.workdir = None
         self.status = 0
+        self.skipped = []  # parts not run here, with why
 
     def __enter__(self):
         self.workdir = tempfile.mkdtemp(prefix="dce-%s-" % self.name)
@@ -790,6 +926,27 @@ class Test:
     def note(self, msg):
         log("note: " + msg)
 
+    def skip_part(self, reason):
+        """A part of the test cannot run on this machine (a tool missing, a kernel feature off). The rest runs;
+        the test then ends as skipped (77) unless something failed, so that a partial run never passes as a
+        whole one: tests/run-tests.sh and CI install every tool and count a skip as a failure."""
+        self.skipped.append(reason)
+        log("skip: " + reason)
+
+    def _check_exit_statuses(self):
+        """Stops every child that must end with a given status (the exporter: 0) and checks that it did."""
+        for p in list(_all_processes):
+            if p.expect_status is None:
+                continue
+            was_running = p.alive()
+            status = p.stop(timeout=60.0)
+            if status != p.expect_status:
+                self.failures += 1
+                log("FAIL: %s (pid %d) %s with status %s, expected %s"
+                    % (p.name, p.pid, "stopped on SIGTERM" if was_running else "exited", status, p.expect_status))
+            elif was_running:
+                self.ok("%s stops cleanly on SIGTERM (status %d)" % (p.name, status))
+
     def __exit__(self, exc_type, exc, tb):
         crashed = []
         for p in list(_processes):
@@ -808,14 +965,20 @@ class Test:
                 log("FAIL: unexpected exception:\n" + "".join(traceback.format_exception(exc_type, exc, tb)))
         if exc_type is None:
             for p in crashed:
-                self.failures += 1
-                log("FAIL: %s exited with status %s" % (p.name, p.returncode()))
+                if p.expect_status is None:
+                    self.failures += 1
+                    log("FAIL: %s exited with status %s" % (p.name, p.returncode()))
+        if exc_type is not KeyboardInterrupt:
+            self._check_exit_statuses()
+        if not self.failures and self.skipped and self.status != SKIP:
+            self.status = SKIP
+            for reason in self.skipped:
+                log("SKIP: %s" % reason)
         if self.failures:
             for p in _all_processes:
                 log("---- last lines of %s's log (%s) ----\n%s" % (p.name, p.log_path, p.log_tail()))
         _stop_all()
-        if self.status != SKIP:
-            self.status = 1 if self.failures else 0
+        self.status = 1 if self.failures else self.status
         if self.failures and os.environ.get("KEEP_WORKDIR"):
             log("keeping %s" % self.workdir)
         else:

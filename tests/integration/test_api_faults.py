@@ -22,6 +22,9 @@ OUTAGE_S = 60.0
 # daemon/deadline/poller.c: RETRY_MAX_ATTEMPTS 5 per call; a failed refresh is retried after
 # min(interval, 10 s x 2^(n-1)) x [0.75, 1.25); one worker thread per farm runs its refreshes one after the other.
 ATTEMPTS_PER_CALL = 5
+# A retry waits max(Retry-After, backoff) where the first backoff is below RETRY_BACKOFF_BASE_MS (1 s).
+RETRY_AFTER_S = 2
+RETRY_AFTER_SLACK_S = 10.0 if os.environ.get("DCE_SLOW_BUILD") else 1.5
 FAILED_RETRY_MIN_S = 0.75 * min(INTERVAL_S, 10.0)
 
 
@@ -194,7 +197,8 @@ def main():
         # farm 2 (3 queues: one batch) takes the faults; farm 1 (12 queues) looks on
         target, bystander = sim_farms[2]["farmId"], sim_farms[1]["farmId"]
         expect = Expectations(sim, sim_farms)
-        exp = harness.Exporter(t.workdir, sim, [target, bystander], [REPORT])
+        # debug: each API answer is logged (farm=… op=… status=…), with the time the checks below measure
+        exp = harness.Exporter(t.workdir, sim, [target, bystander], [REPORT], extra_args=["--log-level", "debug"])
         exp.wait_ready(timeout=120)
         exp.wait_all_up(timeout=120)
         run = Run(t, sim, exp, expect, target, bystander)
@@ -221,8 +225,23 @@ def main():
         # ---- throttling and server errors ----
         run.case("429 without Retry-After (ListQueues, twice)", lambda: inj("throttle", OP_LIST, 2), "survive",
                  want=["retries"])
-        run.case("429 with Retry-After: 2 (Get, once)", lambda: inj("throttle_retry_after", OP_GET, 1, 2),
-                 "survive", want=["retries"])
+        def retry_after_check(name, before, after, log):
+            # The exporter's log (debug level): the 429's warning, then the answer to the retry of the same
+            # operation for the target farm. The retry went out no sooner than Retry-After after the 429 arrived.
+            lines = [(ts, line) for ts, _, line in harness.log_times(log, r"farm=%s op=%s status=" % (target, OP_GET))]
+            throttled = [i for i, (_, line) in enumerate(lines) if "status=429 attempt=" in line]
+            if not t.check(throttled and throttled[0] + 1 < len(lines), "%s: the 429 and its retry are logged" % name,
+                           *[line for _, line in lines[:6]]):
+                return
+            i = throttled[0]
+            delay = lines[i + 1][0] - lines[i][0]
+            harness.log("%s: the retry came %.3fs after the 429" % (name, delay))
+            t.check(RETRY_AFTER_S - 0.002 <= delay <= RETRY_AFTER_S + RETRY_AFTER_SLACK_S,
+                    "%s: the retry came %.3fs after the 429 (Retry-After: %d, at most %.1fs later)"
+                    % (name, delay, RETRY_AFTER_S, RETRY_AFTER_SLACK_S), lines[i][1], lines[i + 1][1])
+        run.case("429 with Retry-After: %d (Get, once)" % RETRY_AFTER_S,
+                 lambda: inj("throttle_retry_after", OP_GET, 1, RETRY_AFTER_S), "survive", want=["retries"],
+                 check=retry_after_check)
         run.case("429 (ListQueues, 5 times)", lambda: inj("throttle", OP_LIST, 5), "fail", ["throttled"])
         run.case("500 JSON (Start, once)", lambda: inj("error_500", OP_START), "survive", want=["retries"])
         run.case("502 HTML (ListQueues, once)", lambda: inj("error_502", OP_LIST), "survive", want=["retries"])
@@ -262,7 +281,7 @@ def main():
                  ["aggregation_expired"], want=["agg:EXPIRED"])
 
         def busy_check(name, before, after, log):
-            t.check(re.search(r"op=StartSessionsStatisticsAggregation status=429 reason=\"farm busy", log),
+            t.check(re.search(r"op=StartSessionsStatisticsAggregation http_status=429 reason=\"farm busy", log),
                     "%s: the exporter logged that it waits for the busy farm" % name)
         refused = sim.stats()["concurrentStartsRefused"]
         # longer than the interval, so that the next Start surely meets it; success counts only after it ended
@@ -272,7 +291,23 @@ def main():
         t.check(sim.stats()["concurrentStartsRefused"] > refused, "the busy farm refused Starts meanwhile")
 
         # ---- credentials and permissions ----
-        run.case("ExpiredTokenException (once)", lambda: inj("expired_token"), "survive")
+        def expired_check(name, before, after, log):
+            # the 403, then a credential fetch, then the same operation retried for the target farm and answered 200
+            lines = log.splitlines()
+            expired = [i for i, line in enumerate(lines) if "farm=%s op=" % target in line
+                       and re.search(r"status=403 (error|code)=ExpiredTokenException", line)]
+            if not t.check(expired, "%s: the ExpiredTokenException is logged" % name):
+                return
+            op = re.search(r" op=(\S+)", lines[expired[0]]).group(1)
+            rest = lines[expired[0] + 1:]
+            fetched = [i for i, line in enumerate(rest) if "op=credentials status=ok" in line]
+            t.check(fetched, "%s: the credentials were fetched again after the 403" % name, *rest[:5])
+            retried = [i for i, line in enumerate(rest) if "farm=%s op=%s status=" % (target, op) in line]
+            harness.log("%s: after the 403: %s" % (name, " | ".join(rest[i] for i in fetched[:1] + retried[:1])))
+            t.check(fetched and retried and fetched[0] < retried[0] and "status=200" in rest[retried[0]],
+                    "%s: %s was retried with the fresh credentials and answered 200" % (name, op),
+                    *[rest[i] for i in (fetched[:1] + retried[:1])])
+        run.case("ExpiredTokenException (once)", lambda: inj("expired_token"), "survive", check=expired_check)
 
         def denied_check(name, before, after, log):
             t.check(re.search(r"code=AccessDeniedException reason=\"grant the IAM action deadline:[A-Za-z]+\"", log),
@@ -329,7 +364,7 @@ def main():
             harness.log("%-58s %-8s %-40s %s  %s" % (name, outcome, observed, "yes" if ok else "NO", moved))
         harness.log("%d faults injected, %d survived as expected"
                     % (len(run.table), sum(1 for r in run.table if r[3])))
-        status = exp.proc.stop()
+        status = exp.stop()
         t.check(status == 0, "the exporter stops cleanly on SIGTERM (status 0)", status)
     return t.status
 

@@ -51,6 +51,20 @@ class Case:
         return (expo.value("deadline_cloud_exporter_report_up", key),
                 expo.value("deadline_cloud_exporter_report_last_success_timestamp_seconds", key))
 
+    def failed_refreshes(self):
+        """refresh_errors_total of the report, every kind."""
+        r = harness.http_request(self.port, "GET", "/metrics", timeout=5)
+        if r.status != 200:
+            return 0
+        expo = harness.parse_exposition(r.body.decode())
+        return sum(s.value for s in expo.series("deadline_cloud_exporter_refresh_errors_total", farm_id=self.farm,
+                                                report=REPORT.name))
+
+    def wait_failed_refreshes(self, n, timeout=90):
+        """Waits until n refreshes have failed in all."""
+        return harness.wait_for("%s: %d failed refreshes" % (self.name, n), lambda: self.failed_refreshes() >= n,
+                                timeout, interval=0.5, alive=[self.proc])
+
     def wait_up(self, timeout=60):
         return harness.wait_for("%s: report_up = 1" % self.name, lambda: self.up()[0] == 1, timeout,
                                 alive=[self.proc])
@@ -64,7 +78,7 @@ class Case:
                                 lambda: re.search(pattern, self.log()), timeout, alive=[self.proc])
 
     def stop(self):
-        status = self.proc.stop()
+        status = self.proc.stop(timeout=60)
         self.t.check(status == 0, "%s: the exporter stops cleanly" % self.name, status)
         text = self.log()
         self.t.check(SECRET_MARK not in text and "fake-secret-" not in text and "fake-session-token" not in text
@@ -106,15 +120,17 @@ def test_profile_static(t, sim, farm):
 
 
 PROCESS_SCRIPT = r'''#!/usr/bin/env python3
-import datetime, json, os, sys, time, urllib.request
+import datetime, json, os, ssl, sys, time, urllib.request
 count_file, sim_url, lifetime = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ca_file = sys.argv[4] if len(sys.argv) > 4 else None  # an HTTPS simulator's CA
 n = int(open(count_file).read()) + 1 if os.path.exists(count_file) else 1
 open(count_file, "w").write(str(n))
 with open(count_file + ".log", "a") as f:
     f.write("%f %d\n" % (time.time(), lifetime))
 key, secret, token = "AKIDPROC%04d" % n, "fake-secret-proc-%d" % n, "fake-session-token-proc-%d" % n
 body = json.dumps({"accessKeyId": key, "secretAccessKey": secret, "sessionToken": token}).encode()
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                     urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
 opener.open(urllib.request.Request(sim_url + "/__sim/credentials", data=body, method="POST",
                                    headers={"Content-Type": "application/json"}), timeout=10).read()
 print("chatter on stderr: fake-secret-should-not-appear", file=sys.stderr)
@@ -130,8 +146,8 @@ def test_process_refresh(t, sim, farm):
     script = write(os.path.join(d, "cred process.py"), PROCESS_SCRIPT, 0o700)
     count = os.path.join(d, "process-count")
     # Quoted as the AWS CLI splits it: the script's path holds a space.
-    write(os.path.join(d, "config-process"), "[profile proc]\ncredential_process = \"%s\" '%s' %s 30\n"
-          % (script, count, sim.url))
+    write(os.path.join(d, "config-process"), "[profile proc]\ncredential_process = \"%s\" '%s' %s 30 '%s'\n"
+          % (script, count, sim.url, harness.ca_file_for(sim.url) or ""))
     c = Case(t, sim, farm, "process", {"AWS_PROFILE": "proc", "AWS_CONFIG_FILE": os.path.join(d, "config-process")})
     c.provider_check("process")
     c.watch(45)
@@ -151,6 +167,7 @@ def test_assume_role(t, sim, farm, fake):
     write(os.path.join(d, "config-role"), "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/exporter\n"
           "source_profile = src\nexternal_id = ext-123\nrole_session_name = render-node-7\n"
           "duration_seconds = 900\n")
+    fake.signing_keys["AKIDSOURCE"] = (SECRET_MARK + "-src", None)  # the STS fake checks with botocore
     c = Case(t, sim, farm, "assume-role", {"AWS_PROFILE": "role", "AWS_CONFIG_FILE": os.path.join(d, "config-role"),
                                            "AWS_SHARED_CREDENTIALS_FILE": os.path.join(d, "creds-role"),
                                            "AWS_ENDPOINT_URL_STS": fake.url})
@@ -164,6 +181,8 @@ def test_assume_role(t, sim, farm, fake):
         t.check(re.match(r"AWS4-HMAC-SHA256 Credential=AKIDSOURCE/\d{8}/us-west-2/sts/aws4_request, "
                          r"SignedHeaders=\S*host\S*, Signature=[0-9a-f]{64}$", auth),
                 "assume-role: signed with the source profile's keys for sts in us-west-2", auth)
+        t.check(det.get("signature") == "valid", "assume-role: botocore computes the same AssumeRole signature",
+                det.get("signature"))
         t.check((det.get("RoleArn"), det.get("ExternalId"), det.get("RoleSessionName"), det.get("DurationSeconds"))
                 == ("arn:aws:iam::123456789012:role/exporter", "ext-123", "render-node-7", "900"),
                 "assume-role: role_arn, external_id, role_session_name, duration_seconds sent", det)
@@ -316,7 +335,7 @@ def test_errors(t, sim, farm, fake):
         line = m.group(0)
         t.check(re.search(pattern, line), "%s: the error line says what is wrong" % name, line)
         # Two more refresh attempts: the same failure is not logged again at error level.
-        time.sleep(12)
+        c.wait_failed_refreshes(c.failed_refreshes() + 2)
         errors = [l for l in c.log().splitlines() if "op=credentials status=error" in l and l.startswith("error")]
         t.check(len(errors) == 1, "%s: one error line for the misconfiguration" % name, errors)
         up, _ = c.up()

@@ -9,6 +9,7 @@ import sys
 import time
 
 import harness
+import oracles
 from harness import Report
 
 REPORTS = [
@@ -21,6 +22,8 @@ REPORTS = [
     Report("jobs_all", ["JOB_ID", "USAGE_TYPE"], ["SUM"], window="101d", interval="20s"),
     Report("licenses_7d", ["LICENSE_PRODUCT", "INSTANCE_TYPE"], ["SUM", "MAX"], window="7d", interval="10s"),
 ]
+# what --new-usage-type makes the simulator answer beyond the model: a usageType value, a member of Statistics
+NEW_USAGE_TYPE_DRIFT = (("enum", "UsageType"), ("unknown", "Statistics.acceleratorUsage"))
 OPERATIONS = ("StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation", "ListQueues", "ListFleets")
 
 
@@ -85,7 +88,7 @@ def check_http(t, exp):
 def check_exposition(t, exp, text, expo, farm_ids, stats_before, stats_after):
     checked = harness.promtool_check(text)
     if checked is None:
-        t.note("promtool is not installed: skipping `promtool check metrics`")
+        t.skip_part("promtool is not installed: `promtool check metrics` not run (bash tests/install-deps.sh --test)")
     else:
         t.check(checked[0] == 0 and checked[1] == "", "`promtool check metrics` prints nothing",
                 "status %d" % checked[0], checked[1][:2000])
@@ -224,7 +227,8 @@ def check_hostile_names(t, sessions_by_farm, expo):
 def main():
     with harness.Test("e2e") as t:
         # --new-usage-type: sessions of a usageType the exporter cannot know, rows with an unknown member
-        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--new-usage-type", "--quiet")
+        sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--new-usage-type", "--quiet",
+                                request_log=True)
         sim_farms = sim.farms()
         farm_ids = [f["farmId"] for f in sim_farms]
         t.check(len(sim_farms) == 3 and len(sim_farms[0]["queueIds"]) == 25,
@@ -246,6 +250,11 @@ def main():
         aggregations = sim.aggregations()
         check_exposition(t, exp, text, expo, farm_ids, stats_before, stats_after)
         check_serialisation(t, aggregations, farm_ids)
+        # independent oracles: botocore's SigV4 and the service model, over every request sent so far
+        oracles.check_exporter_requests(t, sim, {harness.ACCESS_KEY_ID: (harness.SECRET_ACCESS_KEY, None)},
+                                        harness.REGION, expected_drift=NEW_USAGE_TYPE_DRIFT)
+        t.check(sim.url.startswith("https://") or os.environ.get("DCE_TEST_TLS") == "0",
+                "the exporter reached the simulator over HTTPS", sim.url)
         for sim_farm in sim_farms:
             for rep in REPORTS:
                 check_report(t, sim_farm, rep, aggregations, sessions[sim_farm["farmId"]], expo)

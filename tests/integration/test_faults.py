@@ -5,6 +5,7 @@ import sys
 import time
 
 import harness
+import oracles
 from harness import Report
 
 REPORTS = [
@@ -78,7 +79,8 @@ def check_scrape(t, exp, expect, aggregations_fn, state):
 
 def main():
     with harness.Test("faults") as t:
-        sim = harness.Simulator(t.workdir, "--aggregation-delay", "200", "--fault-seed", "7", "--quiet")
+        sim = harness.Simulator(t.workdir, "--aggregation-delay", "200", "--fault-seed", "7", "--quiet",
+                                request_log=True)
         sim_farms = sim.farms()
         farm_ids = [f["farmId"] for f in sim_farms]
         expect = Expectations(sim, sim_farms)
@@ -135,6 +137,10 @@ def main():
                         *(results[0] if results else ["no aggregation recorded"]))
         for pair, ups in sorted(state["up"].items()):
             t.note("%s/%s report_up over %d scrapes: %d at 0" % (pair[0][:13], pair[1], len(ups), ups.count(0)))
+
+        # retries and their fault answers too: signed as botocore signs, shaped as the model says
+        oracles.check_exporter_requests(t, sim, {harness.ACCESS_KEY_ID: (harness.SECRET_ACCESS_KEY, None)},
+                                        harness.REGION)
 
         t.check(exp.proc.alive(), "the exporter never crashed")
         status = exp.proc.stop()

@@ -30,12 +30,18 @@ def main():
         exp = harness.Exporter(t.workdir, refusing, [farm], [REPORT])
         exp.wait_ready(timeout=120)
         t.ok("/-/ready once the first (failed) refresh attempt finished")
-        time.sleep(12)  # a second attempt, after the failed-refresh backoff
-        _, _, expo = exp.scrape()
         key = {"farm_id": farm, "report": REPORT.name}
+
+        def second_failure():
+            # a second failed refresh, after the failed-refresh backoff
+            _, _, expo = exp.scrape()
+            n = expo.value("deadline_cloud_exporter_refresh_errors_total", dict(key, kind="transport")) or 0
+            return expo if n >= 2 else None
+        expo = harness.wait_for("a second refused refresh (refresh_errors_total{kind=transport} = 2)",
+                                second_failure, 90, interval=0.5, alive=[exp.proc])
         t.check(expo.value("deadline_cloud_exporter_report_up", key) == 0, "report_up is 0 while refused")
         errors = expo.value("deadline_cloud_exporter_refresh_errors_total", dict(key, kind="transport")) or 0
-        t.check(errors >= 1, "refresh_errors_total{kind=transport} counts the refused refreshes", errors)
+        t.check(errors >= 2, "refresh_errors_total{kind=transport} counts the refused refreshes", errors)
         sent = sum(s.value for s in expo.series("deadline_cloud_exporter_api_requests_total", code="error"))
         elapsed = time.time() - exp.started_at
         t.check(0 < sent <= 5 * (elapsed / 7.5 + 1),
@@ -50,7 +56,7 @@ def main():
         exp.proc.popen.send_signal(harness.signal.SIGHUP)
         expo = exp.wait_all_up(timeout=120)
         t.check(expo.series(harness.USAGE_COST, farm_id=farm), "figures once the endpoint answers")
-        t.check(exp.proc.stop() == 0, "exit status 0 on SIGTERM")
+        t.check(exp.stop() == 0, "exit status 0 on SIGTERM")
     return t.status
 
 

@@ -15,14 +15,35 @@ BY_JOB = Report("by_job", ["JOB_ID"], ["SUM"], window="30d", interval="1h")
 MAX_ROWS = int(os.environ.get("SPLIT_MAX_ROWS", "6"))
 
 
-def refresh_window(aggregations, farm, rep):
-    """The window [start, end) of the last refresh of (farm, rep): the union of its parts."""
+def chained_window(aggregations, farm, rep, resource_ids):
+    """The window [start, end) of the last refresh of (farm, rep), from its COMPLETED parts: for every resource,
+    the parts that hold it must chain back from the refresh's end to the start of the report's window (computed
+    here independently of the exporter), each part starting where the one before it ends: no gap, no overlap.
+    Returns (start, end, parts of the refresh, problems)."""
     mine = [a for a in aggregations if a.get("farmId") == farm and harness.aggregation_signature(a) == rep.signature()]
-    ends = sorted({harness.parse_time(a["endTime"]) for a in mine})
-    end = ends[-1]
-    # the parts of one refresh share its end or start where another part ends: take the parts chained back from end
-    starts = [harness.parse_time(a["startTime"]) for a in mine]
-    return min(starts), end, mine
+    end = max(harness.parse_time(a["endTime"]) for a in mine)
+    start = harness.window_start(rep, end)
+    done = [a for a in mine if a.get("status") == "COMPLETED"
+            and start <= harness.parse_time(a["startTime"]) < harness.parse_time(a["endTime"]) <= end]
+    problems = []
+    for rid in resource_ids:
+        parts = [(harness.parse_time(a["startTime"]), harness.parse_time(a["endTime"]))
+                 for a in done if rid in harness.aggregation_ids(a)]
+        at, chain = end, []
+        while at > start:
+            before = [p for p in parts if p[1] == at]
+            if len(before) != 1:
+                problems.append("%s: %d completed parts end at %s (chain so far: %s)"
+                                % (rid, len(before), at, chain))
+                break
+            chain.append(before[0])
+            at = before[0][0]
+        if at == start and len(chain) != len(parts):
+            problems.append("%s: %d completed parts outside the chain %s: %s"
+                            % (rid, len(parts) - len(chain), chain, sorted(set(parts) - set(chain))))
+        elif at < start:
+            problems.append("%s: the chain passes the window's start %s: %s" % (rid, start, chain))
+    return start, end, done, problems
 
 
 def main():
@@ -41,7 +62,9 @@ def main():
                 "every completed part is within the row limit")
 
         for rep in (BY_QUEUE, BY_JOB):
-            start, end, mine = refresh_window(aggregations, farm["farmId"], rep)
+            start, end, mine, problems = chained_window(aggregations, farm["farmId"], rep, farm["queueIds"])
+            t.check(not problems, "%s: the completed parts of every queue chain back from the refresh's end to the "
+                    "window's start" % rep.name, *problems[:8])
             expected = harness.expected_samples(sessions, farm["farmId"], rep, farm["queueIds"], start, end)
             got = harness.scraped_samples(expo, farm["farmId"], rep.name)
             diffs = harness.compare_samples(got, expected)
@@ -54,6 +77,8 @@ def main():
         failed = expo.value("deadline_cloud_exporter_aggregations_total", {"farm_id": farm["farmId"], "status": "FAILED"})
         t.check(failed and failed > 0, "FAILED aggregations are counted", failed)
         t.check(exp.request("GET", "/-/ready").status == 200, "ready after split refreshes")
+        status = exp.stop()
+        t.check(status == 0, "the exporter stops cleanly on SIGTERM (status 0)", status)
     return t.status
 
 

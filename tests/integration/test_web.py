@@ -27,7 +27,8 @@ SLOW_TLS = 150      # connections dribbling a TLS ClientHello
 SLOW_HEADERS = 100  # TLS connections dribbling request headers
 DEADLINE = 1.0      # seconds a scrape may take
 # Under ASan or valgrind (tests/run-sanitizers.sh sets DCE_SLOW_BUILD) a TLS handshake alone can take seconds:
-# the attack still runs and every check but the latency ones stays, with a deadline and tolerance to match.
+# the attack still runs and every check stays; only the deadline (and the number of scrapes that fit) relaxes.
+# Every scrape must still be answered 200 within it: a slow build tolerates no failed scrape.
 SLOW_BUILD = bool(os.environ.get("DCE_SLOW_BUILD"))
 if SLOW_BUILD:
     DEADLINE = 15.0
@@ -296,8 +297,7 @@ def main():
         # and connections sending a TLS record header or "GET " before they drop). Every client shares the
         # scraper's address (127.0.0.1), so the exporter can only tell them apart by what they send. The attack
         # runs in a process of its own. Every scrape must be answered, within the deadline.
-        slack = 0.5 if SLOW_BUILD else 0.0
-        for flood, seconds, tolerated in ((False, ATTACK_SECONDS / 1.5, slack), (True, ATTACK_SECONDS, slack)):
+        for flood, seconds in ((False, ATTACK_SECONDS / 1.5), (True, ATTACK_SECONDS)):
             what = "slowloris and a connection flood" if flood else "slowloris"
             attack = AttackProcess(port, data, flood)
             attack.start()
@@ -326,9 +326,8 @@ def main():
                         % (fds_before, fds_during, MAX_CONNECTIONS))
             total = len(latencies) + len(failures)
             t.check(total >= (3 if SLOW_BUILD else 20), "enough scrapes under %s" % what, total)
-            t.check(len(failures) <= tolerated * total,
-                    "under %s: scrapes answered 200 within %.0f s: %d of %d (tolerated failures: %.0f%%)"
-                    % (what, DEADLINE, len(latencies), total, tolerated * 100), *failures[:20])
+            t.check(not failures, "under %s: every scrape answered 200 within %.0f s: %d of %d"
+                    % (what, DEADLINE, len(latencies), total), *failures[:20])
             time.sleep(1.0)
         t.check(exporter.alive(), "the exporter survived")
 
@@ -336,7 +335,7 @@ def main():
         time.sleep(0.5)
         status, body, took = scrape(port, ctx, timeout=5)
         t.check(status == 200, "scrape after the attack", status, took)
-        rc = exporter.stop()
+        rc = exporter.stop(timeout=60)
         t.check(rc == 0, "clean stop", rc)
     return t.status
 

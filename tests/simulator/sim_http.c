@@ -16,6 +16,7 @@
 
 #include "aws/sigv4.h"
 #include "sim_api.h"
+#include "sim_json.h"
 #include "sim_sigv4.h"
 
 #define BODY_MAX (1024 * 1024)
@@ -267,8 +268,14 @@ unknown:
 	return SIM_OP_UNKNOWN;
 }
 
+/* The random faults by name, for the request log (enum sim_fault order). */
+static const char *const fault_names[] = {"none", "throttle", "throttle_retry_after", "error_500", "error_502",
+	"error_503", "broken_truncated", "broken_html", "broken_empty"};
+
+/* *fault_out: "" or the fault that answered ("random:NAME", "targeted:MODE"), for the request log. */
 static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
-	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out)
+	const char *raw_query, const struct request *rq, struct sim_response *r, enum sim_op *op_out, char *fault_out,
+	size_t fault_len)
 {
 	struct sim_query q = {.n = 0};
 	const char *seg = NULL, *item = NULL;
@@ -296,6 +303,8 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	fault = sim_state_draw_fault(st);
 	sim_state_unlock(st);
 	if (fault != SIM_FAULT_NONE) {
+		snprintf(fault_out, fault_len, "random:%s",
+			(size_t)fault < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[fault] : "?");
 		sim_api_fault(st, fault, r);
 		return;
 	}
@@ -326,6 +335,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	sim_state_unlock(st);
 	if (have_fault) {
 		sim_log("targeted fault %s on %s", sim_tfault_names[tf.mode], sim_op_name(op));
+		snprintf(fault_out, fault_len, "targeted:%s", sim_tfault_names[tf.mode]);
 		if (sim_api_targeted_answer(st, &tf, op, (size_t)farm, &q, &forced, r))
 			goto out;
 	}
@@ -366,6 +376,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		sim_state_unlock(st);
 		if (have_fault) {
 			sim_log("targeted fault %s on %s", sim_tfault_names[tf.mode], sim_op_name(op));
+			snprintf(fault_out, fault_len, "targeted:%s", sim_tfault_names[tf.mode]);
 			sim_api_targeted_transform(st, &tf, op, r);
 		}
 	}
@@ -508,6 +519,82 @@ out:
 	return ret;
 }
 
+/* bytes as lowercase hex: exact for any body, whatever its encoding */
+static void json_hex(struct sim_json *j, const char *key, const char *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex = malloc(2 * len + 1);
+
+	sim_json_string(j, key);
+	if (!hex) {
+		j->err = j->err ? j->err : -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[(unsigned char)data[i] >> 4];
+		hex[2 * i + 1] = digits[(unsigned char)data[i] & 15];
+	}
+	sim_json_string_len(j, hex, 2 * len);
+	free(hex);
+}
+
+/*
+ * One line of --request-log: the request as received (method, raw URI, headers in order, body)
+ * and the answer (status, error type, how it was sent, body), for oracles outside the simulator.
+ */
+static void log_request(struct sim_http *h, struct MHD_Connection *conn, const char *method, const struct request *rq,
+	const struct sim_response *r, enum sim_op op, const char *fault)
+{
+	static const char *const specials[] = {"none", "reset", "stall", "close"};
+	struct header_list headers = {.n = 0};
+	struct sim_json j;
+	const char *text;
+	size_t len;
+
+	if (!h->request_log)
+		return;
+	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &headers);
+	if (sim_json_init(&j) < 0) {
+		sim_log("request log: out of memory");
+		return;
+	}
+	sim_json_map_open(&j);
+	sim_json_kv_string(&j, "operation", sim_op_name(op));
+	sim_json_kv_string(&j, "method", method);
+	sim_json_kv_string(&j, "uri", rq->raw_uri);
+	sim_json_string(&j, "headers");
+	sim_json_array_open(&j);
+	for (size_t i = 0; i < headers.n; i++) {
+		sim_json_array_open(&j);
+		sim_json_string(&j, headers.h[i].name);
+		sim_json_string(&j, headers.h[i].value);
+		sim_json_array_close(&j);
+	}
+	sim_json_array_close(&j);
+	sim_json_kv_int(&j, "headersOverflow", headers.overflow);
+	json_hex(&j, "body", rq->body ? rq->body : "", rq->body_len);
+	sim_json_kv_int(&j, "bodyTooLarge", rq->too_large);
+	sim_json_kv_int(&j, "status", r->status);
+	sim_json_kv_string(&j, "errorType", r->error_type);
+	sim_json_kv_string(&j, "contentType", r->content_type ? r->content_type : "application/json");
+	sim_json_kv_string(&j, "special",
+		r->special >= 0 && (size_t)r->special < sizeof(specials) / sizeof(specials[0]) ? specials[r->special]
+											       : "?");
+	sim_json_kv_string(&j, "fault", fault);
+	json_hex(&j, "response", r->body ? r->body : "", r->body_len);
+	sim_json_map_close(&j);
+	if (sim_json_result(&j, &text, &len) < 0) {
+		sim_log("request log: cannot write %s %s as JSON", method, rq->raw_uri);
+	} else {
+		sim_state_lock(h->st);
+		if (fwrite(text, 1, len, h->request_log) != len || fputc('\n', h->request_log) == EOF ||
+			fflush(h->request_log) != 0)
+			sim_log("request log: write failed");
+		sim_state_unlock(h->st);
+	}
+	sim_json_deinit(&j);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
@@ -517,6 +604,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct sim_response r = {.status = 0, .retry_after = -1};
 	enum sim_op op = SIM_OP_COUNT;
 	char *path = NULL, *query;
+	char fault[64] = "";
 	enum MHD_Result ret;
 
 	if (!rq) {
@@ -548,8 +636,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		} else if (strcmp(path, "/") == 0 && strcmp(method, "POST") == 0) {
 			op = SIM_OP_DESCRIBE_USER;
 			serve_identity(st, conn, method, path, query, rq, &r);
-		} else
-			serve_api(st, conn, method, path, query, rq, &r, &op);
+		} else {
+			serve_api(st, conn, method, path, query, rq, &r, &op, fault, sizeof(fault));
+		}
 	}
 	if (r.status == 0)
 		sim_response_internal_failure(&r, "no answer");
@@ -558,6 +647,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		sim_state_count(st, op, r.special ? 0 : r.status); /* 0: no whole answer */
 		sim_state_unlock(st);
 	}
+	if (op != SIM_OP_COUNT)
+		log_request(h, conn, method, rq, &r, op, fault);
 	sim_log("%s %s -> %u %s%s%s", method, rq->raw_uri, r.status, r.error_type,
 		op != SIM_OP_COUNT ? "" : " (control)",
 		r.special == SIM_SPECIAL_RESET   ? " (reset mid-body)"
@@ -660,13 +751,20 @@ out:
 	return r;
 }
 
-int sim_http_start(struct sim_http *h, struct sim_state *st, const char *address, char *bound, size_t boundlen)
+int sim_http_start(struct sim_http *h, struct sim_state *st, const char *address, const struct sim_http_tls *tls,
+	FILE *request_log, char *bound, size_t boundlen)
 {
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
 	int fd = -1, family = 0, r;
 
 	h->st = st;
 	h->daemon = NULL;
+	h->request_log = request_log;
+	if (tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return -ENOTSUP;
+		flags |= MHD_USE_TLS;
+	}
 	r = open_listener(address, &fd, &family, bound, boundlen);
 	if (r < 0)
 		return r;
@@ -684,6 +782,9 @@ int sim_http_start(struct sim_http *h, struct sim_state *st, const char *address
 		MHD_OPTION_NOTIFY_COMPLETED, request_end, (void *)NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		/* without TLS these two end the list */
+		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls ? tls->cert_pem : NULL,
+		MHD_OPTION_HTTPS_MEM_KEY, tls ? tls->key_pem : NULL,
 		MHD_OPTION_END);
 	/* clang-format on */
 	if (!h->daemon) {

@@ -13,6 +13,8 @@
 struct sim_config {
 	const char *listen;
 	const char *port_file;
+	const char *tls_cert_file, *tls_key_file; /* PEM; both or neither: HTTPS */
+	const char *request_log_file; /* NULL: none */
 	uint64_t seed;
 	const char *region;
 	const char *access_key_id;

@@ -19,6 +19,9 @@
 enum {
 	OPT_LISTEN = 256,
 	OPT_PORT_FILE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_REQUEST_LOG,
 	OPT_SEED,
 	OPT_REGION,
 	OPT_ACCESS_KEY_ID,
@@ -51,6 +54,9 @@ enum {
 static const struct option options[] = {
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"port-file", required_argument, NULL, OPT_PORT_FILE},
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	{"request-log", required_argument, NULL, OPT_REQUEST_LOG},
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"region", required_argument, NULL, OPT_REGION},
 	{"access-key-id", required_argument, NULL, OPT_ACCESS_KEY_ID},
@@ -84,6 +90,7 @@ static const struct option options[] = {
 static void usage(FILE *out)
 {
 	(void)fputs("usage: deadline-cloud-simulator [--listen ADDR] [--port-file FILE] [--seed N] [--region REGION]\n"
+		    "         [--tls-cert PEM_FILE --tls-key PEM_FILE] [--request-log FILE]\n"
 		    "         [--access-key-id ID] [--secret-access-key KEY] [--session-token TOKEN]\n"
 		    "         [--aggregation-delay MS] [--aggregation-ttl S] [--page-size-cap N]\n"
 		    "         [--throttle-rate P] [--error-rate P] [--broken-rate P] [--fault-seed N]\n"
@@ -167,6 +174,15 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			break;
 		case OPT_PORT_FILE:
 			c->port_file = optarg;
+			break;
+		case OPT_TLS_CERT:
+			c->tls_cert_file = optarg;
+			break;
+		case OPT_TLS_KEY:
+			c->tls_key_file = optarg;
+			break;
+		case OPT_REQUEST_LOG:
+			c->request_log_file = optarg;
 			break;
 		case OPT_SEED:
 			r = parse_u64(optarg, UINT64_MAX, &c->seed);
@@ -280,9 +296,44 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 		usage(stderr);
 		return -EINVAL;
 	}
+	if (!c->tls_cert_file != !c->tls_key_file) {
+		(void)fprintf(stderr, "deadline-cloud-simulator: --tls-cert and --tls-key go together\n");
+		return -EINVAL;
+	}
 	c->data.seed = c->seed;
 	c->data.new_usage_type = c->new_usage_type;
 	return 0;
+}
+
+/* The whole of a (small) file as a NUL-terminated string in *out. Returns 0 or -errno (-EFBIG over 1 MiB). */
+static int read_file(const char *path, char **out)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	buf = malloc(1024 * 1024 + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	n = fread(buf, 1, 1024 * 1024 + 1, f);
+	if (ferror(f))
+		r = -EIO;
+	else if (n > 1024 * 1024)
+		r = -EFBIG;
+	if (r < 0)
+		goto out;
+	buf[n] = '\0';
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	(void)fclose(f);
+	return r;
 }
 
 /* Writes "PORT\n" to path through a temporary file and rename(), so readers never see half of it. */
@@ -317,6 +368,9 @@ int main(int argc, char **argv)
 	struct sim_world *world = NULL;
 	struct sim_state state;
 	struct sim_http http = {.daemon = NULL};
+	struct sim_http_tls tls = {.cert_pem = NULL};
+	char *cert_pem = NULL, *key_pem = NULL;
+	FILE *request_log = NULL;
 	char bound[BOUND_SIZE];
 	sigset_t signals;
 	bool state_ready = false;
@@ -353,7 +407,29 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	state_ready = true;
-	r = sim_http_start(&http, &state, config.listen, bound, sizeof(bound));
+	if (config.tls_cert_file) {
+		const char *file = config.tls_cert_file;
+
+		r = read_file(file, &cert_pem);
+		if (r == 0) {
+			file = config.tls_key_file;
+			r = read_file(file, &key_pem);
+		}
+		if (r < 0) {
+			(void)fprintf(stderr, "deadline-cloud-simulator: cannot read %s: %s\n", file, strerror(-r));
+			goto out;
+		}
+		tls = (struct sim_http_tls){.cert_pem = cert_pem, .key_pem = key_pem};
+	}
+	if (config.request_log_file) {
+		request_log = fopen(config.request_log_file, "we");
+		if (!request_log) {
+			(void)fprintf(stderr, "deadline-cloud-simulator: cannot write %s: %s\n",
+				config.request_log_file, strerror(errno));
+			goto out;
+		}
+	}
+	r = sim_http_start(&http, &state, config.listen, cert_pem ? &tls : NULL, request_log, bound, sizeof(bound));
 	if (r < 0) {
 		(void)fprintf(
 			stderr, "deadline-cloud-simulator: cannot listen on %s: %s\n", config.listen, strerror(-r));
@@ -367,7 +443,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (printf("listening on %s\n", bound) < 0 || fflush(stdout) != 0) {
+	if (printf("listening on %s%s\n", cert_pem ? "https://" : "", bound) < 0 || fflush(stdout) != 0) {
 		(void)fprintf(stderr, "deadline-cloud-simulator: cannot write to stdout\n");
 		goto out;
 	}
@@ -390,5 +466,9 @@ out:
 	if (state_ready)
 		sim_state_deinit(&state);
 	sim_world_free(world);
+	if (request_log)
+		(void)fclose(request_log);
+	free(cert_pem);
+	free(key_pem);
 	return status;
 }

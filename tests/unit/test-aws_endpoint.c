@@ -213,7 +213,7 @@ static void test_rules(void)
 {
 	for (size_t i = 0; i < sizeof(rule_cases) / sizeof(rule_cases[0]); i++) {
 		const struct rule_case *c = &rule_cases[i];
-		const struct aws_endpoint_params params = {c->region, c->fips, c->dual_stack, c->endpoint};
+		const struct aws_endpoint_params params = {c->region, c->fips, c->dual_stack, c->endpoint, NULL};
 		const char *error = NULL;
 		char *url = NULL;
 		int r = aws_endpoint_rules(&params, &url, &error);
@@ -223,6 +223,37 @@ static void test_rules(void)
 			CHECK_STR(url, c->url);
 		else
 			CHECK_STR(error, c->error);
+		free(url);
+	}
+}
+
+/* The same rule set for the identity store (its endpoint-rule-set-1.json), by service name. */
+static void test_rules_identitystore(void)
+{
+	static const struct {
+		const char *region;
+		bool fips, dual;
+		const char *url;
+	} cases[] = {
+		{"us-east-1", false, false, "https://identitystore.us-east-1.amazonaws.com"},
+		{"us-east-1", true, false, "https://identitystore-fips.us-east-1.amazonaws.com"},
+		{"eu-west-1", false, true, "https://identitystore.eu-west-1.api.aws"},
+		{"cn-north-1", false, false, "https://identitystore.cn-north-1.amazonaws.com.cn"},
+		{"us-gov-west-1", true, true, "https://identitystore-fips.us-gov-west-1.api.aws"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct aws_endpoint_params params = {
+			.region = cases[i].region,
+			.use_fips = cases[i].fips,
+			.use_dual_stack = cases[i].dual,
+			.service = "identitystore",
+		};
+		const char *error = NULL;
+		char *url = NULL;
+
+		CHECK(aws_endpoint_rules(&params, &url, &error) == 0);
+		CHECK_STR(url, cases[i].url);
 		free(url);
 	}
 }
@@ -389,6 +420,7 @@ int main(void)
 	test_endpoint();
 	test_partitions();
 	test_rules();
+	test_rules_identitystore();
 	env_put("AWS_CONFIG_FILE", config_path);
 	test_resolve_profile();
 	test_sts_endpoint();

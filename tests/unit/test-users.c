@@ -1,0 +1,94 @@
+/* test-users: the user names' cache on a fake clock: lookups once, again after 24 h, missing users, failures */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "deadline/api_policy.h"
+#include "deadline/users.h"
+
+static const char *const A = "6f55dcba85-1ed32226-82a8-0a3b-7255-97c26f8b63ec";
+static const char *const B = "6f55dcba85-321fa581-8f5f-9f4c-0bcb-86a9caa00cab";
+
+static void render(const struct user_cache *c, struct metrics_buf *b)
+{
+	metrics_buf_deinit(b);
+	CHECK(user_cache_render(c, "d-1234567890", b) == 0);
+	CHECK(metrics_buf_append(b, "", 1) == 0); /* NUL-terminated for strstr */
+}
+
+static void test_cache(void)
+{
+	struct user_cache c = {0};
+	struct metrics_buf b = {0};
+	double wait;
+	const struct user_entry *e;
+
+	CHECK(user_cache_next(&c, 0, &wait) == NULL && wait < 0);
+	CHECK(user_cache_note(&c, A, 100) == USER_NOTE_ADDED);
+	CHECK(user_cache_note(&c, A, 101) == USER_NOTE_KNOWN);
+	CHECK(user_cache_note(&c, B, 102) == USER_NOTE_ADDED);
+	CHECK(user_cache_note(&c, "a\"b", 102) == USER_NOTE_REFUSED);
+	CHECK(user_cache_note(&c, "", 102) == USER_NOTE_REFUSED);
+	render(&c, &b);
+	CHECK_STR(b.data, ""); /* nobody known yet: not even the header */
+
+	/* A is due first; after its lookup B; then nothing until the 24 h pass. */
+	e = user_cache_next(&c, 102, &wait);
+	CHECK(e && !strcmp(e->id, A));
+	CHECK(user_cache_record(&c, A, 0, "ana", "Ana \"K\"\n", 103));
+	CHECK(!user_cache_record(&c, A, 0, "ana", "Ana \"K\"\n", 103)); /* same names: nothing to publish */
+	e = user_cache_next(&c, 103, &wait);
+	CHECK(e && !strcmp(e->id, B));
+	CHECK(!user_cache_record(&c, B, API_NOT_FOUND, NULL, NULL, 104)); /* missing: no series, nothing changed */
+	CHECK(user_cache_next(&c, 104, &wait) == NULL);
+	CHECK(wait > USERS_TTL_SECONDS - 2 && wait <= USERS_TTL_SECONDS);
+	render(&c, &b);
+	CHECK(strstr(b.data, "# TYPE deadline_cloud_user_info gauge\n") != NULL);
+	CHECK(strstr(b.data, "deadline_cloud_user_info{identity_store_id=\"d-1234567890\",user_id=\"6f55dcba85-1ed32226-"
+			     "82a8-0a3b-7255-97c26f8b63ec\",user_name=\"ana\",display_name=\"Ana \\\"K\\\"\\n\"} 1\n") != NULL);
+	CHECK(strstr(b.data, B) == NULL);
+
+	/* 24 h later A is looked up again; a failure keeps its names and tries again sooner. */
+	e = user_cache_next(&c, 103 + USERS_TTL_SECONDS, &wait);
+	CHECK(e && !strcmp(e->id, A));
+	CHECK(!user_cache_record(&c, A, API_THROTTLED, NULL, NULL, 103 + USERS_TTL_SECONDS));
+	render(&c, &b);
+	CHECK(strstr(b.data, "user_name=\"ana\"") != NULL);
+	e = user_cache_next(&c, 104 + USERS_TTL_SECONDS, &wait);
+	CHECK(e && !strcmp(e->id, B)); /* B is due now too (missing users are asked again after 24 h) */
+	CHECK(user_cache_record(&c, B, 0, "bo", "", 104 + USERS_TTL_SECONDS)); /* back: a series again */
+	CHECK(user_cache_next(&c, 104 + USERS_TTL_SECONDS, &wait) == NULL);
+	CHECK(wait > USERS_RETRY_SECONDS - 2 && wait <= USERS_RETRY_SECONDS); /* A's retry */
+
+	/* A user that disappears loses its series. */
+	CHECK(user_cache_record(&c, A, API_NOT_FOUND, NULL, NULL, 200 + USERS_TTL_SECONDS));
+	render(&c, &b);
+	CHECK(strstr(b.data, A) == NULL && strstr(b.data, "user_name=\"bo\"") != NULL);
+	/* An unknown id is ignored. */
+	CHECK(!user_cache_record(&c, "nobody", 0, "x", "y", 0));
+
+	metrics_buf_deinit(&b);
+	user_cache_deinit(&c);
+}
+
+static void test_id_usable(void)
+{
+	CHECK(user_id_usable(A));
+	CHECK(user_id_usable("d-1234567890"));
+	CHECK(!user_id_usable(NULL));
+	CHECK(!user_id_usable("a b"));
+	CHECK(!user_id_usable("x\\"));
+	char long_id[80];
+	memset(long_id, 'a', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	CHECK(!user_id_usable(long_id));
+}
+
+int main(void)
+{
+	test_cache();
+	test_id_usable();
+	TEST_DONE();
+}
