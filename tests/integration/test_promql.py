@@ -52,8 +52,8 @@ REPORTS = [
 
 # Metrics of the contract's version 2 that the exporter of this branch does not serve yet, and the branch that
 # brings them. An expression using one of them that the exporter does not serve is only checked for errors;
-# once the exporter serves the metric, its data is required like every other's. (h11-inventory's metrics are
-# on main: their data is required.) Remove each entry once its branch is merged.
+# once the exporter serves the metric, its data is required like every other's. (The metrics of h11-inventory
+# and h13-identity are on main: their data is required.) Remove each entry once its branch is merged.
 WAITING_FOR = {
     **{m: "h12-metricsv2 (usage metrics of version 2)" for m in (
         "deadline_cloud_usage_session_runtime_max_seconds",
@@ -62,7 +62,6 @@ WAITING_FOR = {
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
     )},
-    "deadline_cloud_user_info": "h13-identity (user names from the identity store)",
 }
 # What Grafana puts in place of its built-in interval variables (a 1s scrape makes 1m plenty).
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1m", "__interval_ms": "60000",
