@@ -412,11 +412,11 @@ def check_result_labels(t, what, result, labels):
     t.check(not missing, "%s: every series has the labels %s" % (what, labels), *missing[:3])
 
 
-def check_dashboard(t, prom, dash, served):
+def check_dashboard(t, prom, dash, served, names):
     t.check(dash.get("schemaVersion", 0) >= 36, "the dashboard's schemaVersion is recent", dash.get("schemaVersion"))
-    names = [v["name"] for v in dash["templating"]["list"]]
+    var_names = [v["name"] for v in dash["templating"]["list"]]
     for n in ("datasource", "job", "farm_id", "report", "queue_id"):
-        t.check(n in names, "the dashboard has the variable $%s" % n, names)
+        t.check(n in var_names, "the dashboard has the variable $%s" % n, var_names)
     ids = [p.get("id") for p in all_panels(dash["panels"])]
     t.check(len(ids) == len(set(ids)) and None not in ids, "panel ids are unique", ids)
     targets = dashboard_targets(dash)
@@ -445,6 +445,7 @@ def check_dashboard(t, prom, dash, served):
         if not check_data(t, "%s returns data (instant)" % what, result, expr, served):
             continue
         check_result_labels(t, "panel %r" % title, result, legend_labels(target))
+        check_names(t, "panel %r" % title, result, names)
         if target.get("format") == "table":
             seen = table_labels.setdefault(id(panel), (panel, set()))[1]
             seen.update(k for r in result for k, v in r["metric"].items() if v)
@@ -474,9 +475,76 @@ def check_dashboard(t, prom, dash, served):
                 sorted(set(columns) - seen))
 
 
+# ---- names: what the simulator calls each thing ----
+
+NAME_LABELS = {"farm_name": ("farm_id",), "queue_name": ("farm_id", "queue_id"), "fleet_name": ("farm_id", "fleet_id"),
+               "budget_name": ("farm_id", "budget_id"), "user_name": ("user_id",)}
+
+
+def simulator_names(sim):
+    """{name label: {ids: name}} from the simulator's inventory (its source of truth) and identity store."""
+    inv = sim._json("GET", "/__sim/inventory")
+    names = {k: {} for k in NAME_LABELS}
+    for f in inv["farms"]:
+        names["farm_name"][(f["farmId"],)] = f["displayName"]
+        for q in f["queues"]:
+            names["queue_name"][(f["farmId"], q["queueId"])] = q["displayName"]
+        for fl in f["fleets"]:
+            names["fleet_name"][(f["farmId"], fl["fleetId"])] = fl["displayName"]
+        for b in f["budgets"]:
+            names["budget_name"][(f["farmId"], b["budgetId"])] = b["displayName"]
+    for u in inv["users"]:
+        if u.get("exists") and u.get("userName"):
+            names["user_name"][(u["userId"],)] = u["userName"]
+    return inv, names
+
+
+def check_names(t, what, result, names):
+    """Every name label of result is the simulator's name for its ids, or the id itself for a thing without one."""
+    wrong = []
+    for r in result:
+        m = r["metric"]
+        for label, ids in NAME_LABELS.items():
+            if label not in m or not all(i in m for i in ids):
+                continue
+            key = tuple(m[i] for i in ids)
+            want = names[label].get(key, key[-1])
+            if m[label] != want:
+                wrong.append((label, key, m[label], want))
+    if wrong or any(label in r["metric"] for r in result for label in NAME_LABELS):
+        t.check(not wrong, "%s: every name is the simulator's (or the id without one)" % what, *wrong[:3])
+
+
+def check_alerts_see_the_simulator(t, prom, rules, inv):
+    """The blocked-queue and budget alerts' conditions hold exactly for what the simulator's inventory says."""
+    queries = {r["name"]: r["query"] for r in rules}
+    queues = {(f["farmId"], q["queueId"]): q for f in inv["farms"] for q in f["queues"]}
+    blocked = {k for k, q in queues.items() if q["status"] == "SCHEDULING_BLOCKED"}
+    _, res = prom.query(queries["DeadlineCloudQueueBlocked"])
+    got = {(r["metric"]["farm_id"], r["metric"]["queue_id"]): r["metric"] for r in res}
+    t.check(set(got) == blocked and blocked, "DeadlineCloudQueueBlocked holds for the %d queues the simulator "
+            "blocks" % len(blocked), sorted(set(got) ^ blocked)[:3])
+    wrong = [(k, m.get("reason")) for k, m in got.items()
+             if k in queues and m.get("reason") != (queues[k].get("blockedReason") or "unknown")]
+    t.check(not wrong, "DeadlineCloudQueueBlocked: every reason is the simulator's blockedReason", *wrong[:3])
+    approaching = set()
+    for f in inv["farms"]:
+        for b in f["budgets"]:
+            ratios = [a["thresholdPercentage"] / 100 for a in b.get("actions") or []]
+            used = b["usages"]["approximateDollarUsage"] / b["approximateDollarLimit"]
+            if b["status"] == "ACTIVE" and used >= 0.9 * min(ratios or [1.0]):
+                approaching.add((f["farmId"], b["budgetId"]))
+    _, res = prom.query(queries["DeadlineCloudBudgetThresholdApproaching"])
+    got = {(r["metric"]["farm_id"], r["metric"]["budget_id"]) for r in res}
+    harness.log("alerts against the simulator: %d queues blocked, %d budgets near a threshold" % (
+        len(blocked), len(approaching)))
+    t.check(got == approaching and approaching, "DeadlineCloudBudgetThresholdApproaching holds for the %d ACTIVE "
+            "budgets the simulator has near a threshold" % len(approaching), sorted(got ^ approaching)[:3])
+
+
 # ---- the rules ----
 
-def check_rules(t, prom, alerts_text, served):
+def check_rules(t, prom, alerts_text, served, names):
     groups = prom.api("rules")["groups"]
     rules = [r for g in groups for r in g["rules"]]
     declared = re.findall(r"^\s*-\s*(?:alert|record):\s*(\S+)", alerts_text, re.M)
@@ -517,6 +585,8 @@ def check_rules(t, prom, alerts_text, served):
                 continue
             if check_data(t, "rule %s: operand %s returns data" % (name, part), res, part, served) and carries:
                 check_result_labels(t, "rule %s: operand %s" % (name, part), res, needed)
+                check_names(t, "rule %s: operand %s" % (name, part), res, names)
+    return rules
 
 
 # ---- the run ----
@@ -623,8 +693,11 @@ def main():
         if pending:
             harness.log("WAITING: the exporter does not serve %d metrics yet (%s): their expressions are only "
                         "checked for errors" % (len(pending), ", ".join(pending)))
-        check_dashboard(t, prom, dash, served)
-        check_rules(t, prom, alerts_text, served)
+        inv, names = simulator_names(sim)
+        check_dashboard(t, prom, dash, served, names)
+        rules = check_rules(t, prom, alerts_text, served, names)
+        if "deadline_cloud_queue_status" in served and "deadline_cloud_budget_status" in served:
+            check_alerts_see_the_simulator(t, prom, rules, inv)
 
         status = prom.proc.stop()
         t.check(status == 0, "Prometheus stops cleanly", status)
