@@ -63,7 +63,7 @@ curl -fsS "http://$listen/-/ready" >/dev/null || { echo "demo: not ready after 6
 
 echo "demo: ready. A few lines of http://$listen/metrics:" >&2
 metrics=$(curl -fsS "http://$listen/metrics")
-grep -E '^deadline_cloud_(usage_cost_usd\{.*statistic="sum"|exporter_report_up)' <<<"$metrics" | head -n 12 || true
+grep -E '^deadline_cloud_(usage_cost_usd\{|exporter_report_up)' <<<"$metrics" | head -n 12 || true
 if $once; then
   exit 0
 fi

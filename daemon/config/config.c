@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "config/config_private.h"
+#include "util/buf.h"
 
 /* A configuration file is a few kilobytes; this only stops /dev/zero. */
 #define CONFIG_FILE_MAX (16u << 20)
@@ -560,45 +561,32 @@ static char *dir_of(const char *path)
 /* Reads all of f into a new NUL-terminated string. Returns 0 or -errno (-EFBIG beyond CONFIG_FILE_MAX). */
 static int file_read(FILE *f, char **text, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
+	struct buf b;
+	int r = 0;
 
-	if (!buf)
-		return -ENOMEM;
+	buf_init(&b, CONFIG_FILE_MAX, false);
 	for (;;) {
 		size_t got;
 
-		if (n + 1 == cap) {
-			char *bigger;
-
-			if (cap > CONFIG_FILE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		got = fread(buf + n, 1, cap - 1 - n, f);
-		n += got;
+		r = buf_reserve(&b, 4096);
+		if (r < 0)
+			break;
+		got = fread(b.data + b.len, 1, b.cap - 1 - b.len, f);
+		b.len += got;
 		if (got == 0) {
-			if (ferror(f)) {
-				int e = errno ? errno : EIO;
-
-				free(buf);
-				return -e;
-			}
+			if (ferror(f))
+				r = -(errno ? errno : EIO);
 			break;
 		}
 	}
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	return 0;
+	if (r == 0) {
+		b.data[b.len] = '\0';
+		*text = buf_take(&b, len);
+		if (!*text)
+			r = -ENOMEM;
+	}
+	buf_deinit(&b);
+	return r == -EMSGSIZE ? -EFBIG : r;
 }
 
 int config_load(struct config **out, const char *path, char *err, size_t errlen)

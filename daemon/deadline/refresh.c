@@ -488,7 +488,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	}
 
 	double duration = schedule_clock() - began;
-	r = metrics_store_publish(rf->store, farm->id, rc, t, (int64_t)time(NULL), duration);
+	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
 	if (r < 0)
 		goto out;
 	note_users(rf, rc, t);

@@ -149,7 +149,7 @@ bool user_cache_record(
 	return changed;
 }
 
-int user_cache_render(const struct user_cache *c, const char *store_id, struct metrics_buf *out)
+int user_cache_render(const struct user_cache *c, const char *store_id, struct buf *out)
 {
 	bool any = false;
 	int r = 0;
@@ -159,14 +159,14 @@ int user_cache_render(const struct user_cache *c, const char *store_id, struct m
 		if (e->state != USER_KNOWN)
 			continue;
 		if (!any) {
-			r = metrics_buf_append(out, USERS_HEADER, strlen(USERS_HEADER));
+			r = buf_append(out, USERS_HEADER, strlen(USERS_HEADER));
 			any = true;
 		}
 		const char *const parts[] = {"deadline_cloud_user_info{identity_store_id=\"", store_id, "\",user_id=\"", e->id,
 			"\",user_name=\"", e->user_name, "\",display_name=\"", e->display_name, "\"} 1\n"};
 		/* Even parts are the format's text, odd ones label values (escaped). */
 		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && r == 0; k++)
-			r = k % 2 ? metrics_buf_escape_label(out, parts[k]) : metrics_buf_append(out, parts[k], strlen(parts[k]));
+			r = k % 2 ? metrics_buf_escape_label(out, parts[k]) : buf_append(out, parts[k], strlen(parts[k]));
 	}
 	return r;
 }
@@ -333,14 +333,14 @@ static int describe_user(struct user_directory *d, const char *user_id, struct d
 /* Publishes the cache's lines (called with the lock held). */
 static void dir_publish_locked(struct user_directory *d)
 {
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 
 	if (user_cache_render(&d->cache, d->store_id, &b) == 0 &&
 		metrics_store_set_users_text(d->store, b.data, b.len) == 0)
 		log_debug("component=users op=publish bytes=%zu", b.len);
 	else
 		log_warning("component=users op=publish error=\"out of memory\"");
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 }
 
 static void *dir_main(void *arg)

@@ -56,7 +56,7 @@ bool user_cache_record(
 	struct user_cache *c, const char *id, int outcome, const char *user_name, const char *display_name, double now);
 
 /* deadline_cloud_user_info lines of every known user (HELP and TYPE when there is one). Returns 0 or -ENOMEM. */
-int user_cache_render(const struct user_cache *c, const char *store_id, struct metrics_buf *out);
+int user_cache_render(const struct user_cache *c, const char *store_id, struct buf *out);
 
 void user_cache_deinit(struct user_cache *c);
 

@@ -160,7 +160,7 @@ void inventory_board_free(struct inventory_board *board)
 static void board_render(struct inventory_board *board)
 {
 	struct inventory_farm *view = calloc(board->n_farms ? board->n_farms : 1, sizeof(*view));
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 
 	for (size_t i = 0; view && i < board->n_farms; i++)
 		view[i] = (struct inventory_farm){.farm_id = board->farms[i].farm_id,
@@ -171,7 +171,7 @@ static void board_render(struct inventory_board *board)
 		metrics_store_set_inventory(board->store, b.data, b.len) < 0)
 		log_error("component=inventory op=render error=\"out of memory; the previous inventory is shown\"");
 	free(view);
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 }
 
 static struct board_farm *board_find(struct inventory_board *board, const char *farm_id)

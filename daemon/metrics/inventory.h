@@ -88,7 +88,7 @@ struct inventory_farm {
  * Appends the exposition text of every inventory family for farms (each family's HELP and TYPE once, then
  * its series farm by farm); label values escaped with metrics_buf_escape_label(). Returns 0 or -ENOMEM.
  */
-int inventory_render(struct metrics_buf *b, const struct inventory_farm *farms, size_t n);
+int inventory_render(struct buf *b, const struct inventory_farm *farms, size_t n);
 
 /* The farms' inventories between the listing threads and the store. */
 struct inventory_board;

@@ -22,14 +22,14 @@ struct family {
 	bool started;
 };
 
-static int put(struct metrics_buf *b, const char *s)
+static int put(struct buf *b, const char *s)
 {
-	return metrics_buf_append(b, s, strlen(s));
+	return buf_append(b, s, strlen(s));
 }
 
 /* name{k1="v1",…} value\n, each label value escaped. */
 static int series(
-	struct metrics_buf *b, struct family *f, const char *const *labels, size_t n_labels, const char *value)
+	struct buf *b, struct family *f, const char *const *labels, size_t n_labels, const char *value)
 {
 	if (!f->started) {
 		if (put(b, "# HELP ") < 0 || put(b, f->name) < 0 || put(b, " ") < 0 || put(b, f->help) < 0 ||
@@ -49,7 +49,7 @@ static int series(
 	return 0;
 }
 
-static int series_double(struct metrics_buf *b, struct family *f, const char *const *labels, size_t n_labels, double v)
+static int series_double(struct buf *b, struct family *f, const char *const *labels, size_t n_labels, double v)
 {
 	char text[NUMFMT_DOUBLE_SIZE];
 
@@ -57,7 +57,7 @@ static int series_double(struct metrics_buf *b, struct family *f, const char *co
 	return series(b, f, labels, n_labels, text);
 }
 
-static int series_int(struct metrics_buf *b, struct family *f, const char *const *labels, size_t n_labels, int64_t v)
+static int series_int(struct buf *b, struct family *f, const char *const *labels, size_t n_labels, int64_t v)
 {
 	char text[24];
 
@@ -69,7 +69,7 @@ static int series_int(struct metrics_buf *b, struct family *f, const char *const
  * A state set: one series per known value (1 for current, 0 for the others), and current as its own series at
  * 1 when it is not among them. labels ends with the pair ("status", NULL) that this fills in.
  */
-static int state_set(struct metrics_buf *b, struct family *f, const char **labels, size_t n_labels,
+static int state_set(struct buf *b, struct family *f, const char **labels, size_t n_labels,
 	const char *const *known, size_t n_known, const char *current)
 {
 	bool found = false;
@@ -90,7 +90,7 @@ static int state_set(struct metrics_buf *b, struct family *f, const char **label
 	return 0;
 }
 
-static int render_farms(struct metrics_buf *b, const struct inventory_farm *farms, size_t n)
+static int render_farms(struct buf *b, const struct inventory_farm *farms, size_t n)
 {
 	struct family info = {
 		.name = "deadline_cloud_farm_info", .help = "The farm's display name (GetFarm); always 1."};
@@ -115,7 +115,7 @@ static int render_farms(struct metrics_buf *b, const struct inventory_farm *farm
 	return 0;
 }
 
-static int render_queues(struct metrics_buf *b, const struct inventory_farm *farms, size_t n)
+static int render_queues(struct buf *b, const struct inventory_farm *farms, size_t n)
 {
 	struct family info = {
 		.name = "deadline_cloud_queue_info", .help = "The queue's display name (ListQueues); always 1."};
@@ -156,7 +156,7 @@ static int render_queues(struct metrics_buf *b, const struct inventory_farm *far
 
 enum fleet_pass { FLEET_INFO, FLEET_STATUS, FLEET_AUTOSCALING, FLEET_WORKERS, FLEET_TARGET, FLEET_MIN, FLEET_MAX };
 
-static int render_fleets(struct metrics_buf *b, const struct inventory_farm *farms, size_t n)
+static int render_fleets(struct buf *b, const struct inventory_farm *farms, size_t n)
 {
 	struct family fams[] = {
 		[FLEET_INFO] = {.name = "deadline_cloud_fleet_info",
@@ -252,7 +252,7 @@ enum budget_pass {
 	BUDGET_STOPPED
 };
 
-static int render_budget(struct metrics_buf *b, struct family *f, enum budget_pass pass, const char *farm_id,
+static int render_budget(struct buf *b, struct family *f, enum budget_pass pass, const char *farm_id,
 	const struct inventory_budget *bu)
 {
 	const char *labels[] = {"farm_id", farm_id, "budget_id", bu->id, "status", NULL, "queue_id", bu->queue_id};
@@ -289,7 +289,7 @@ static int render_budget(struct metrics_buf *b, struct family *f, enum budget_pa
 	return 0;
 }
 
-static int render_budgets(struct metrics_buf *b, const struct inventory_farm *farms, size_t n)
+static int render_budgets(struct buf *b, const struct inventory_farm *farms, size_t n)
 {
 	struct family fams[] = {
 		[BUDGET_INFO] = {.name = "deadline_cloud_budget_info",
@@ -319,7 +319,7 @@ static int render_budgets(struct metrics_buf *b, const struct inventory_farm *fa
 	return 0;
 }
 
-static int render_health(struct metrics_buf *b, const struct inventory_farm *farms, size_t n)
+static int render_health(struct buf *b, const struct inventory_farm *farms, size_t n)
 {
 	struct family up = {.name = "deadline_cloud_exporter_inventory_up",
 		.help = "1 when the last inventory listing of the farm succeeded, 0 when it failed or has not finished "
@@ -342,7 +342,7 @@ static int render_health(struct metrics_buf *b, const struct inventory_farm *far
 	return 0;
 }
 
-int inventory_render(struct metrics_buf *b, const struct inventory_farm *farms, size_t n)
+int inventory_render(struct buf *b, const struct inventory_farm *farms, size_t n)
 {
 	if (render_farms(b, farms, n) < 0 || render_queues(b, farms, n) < 0 || render_fleets(b, farms, n) < 0 ||
 		render_budgets(b, farms, n) < 0 || render_health(b, farms, n) < 0)

@@ -1,4 +1,4 @@
-/* metrics: the store of per-report snapshots (swapped atomically), scrapes of them, the text buffer they use */
+/* metrics: the store of per-report snapshots (swapped atomically), scrapes of them, label escaping into a util/buf */
 #pragma once
 
 #include <stdbool.h>
@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "metrics/usage.h"
+#include "util/buf.h"
 
 struct metrics_store;
 
@@ -23,13 +24,13 @@ void metrics_store_free(struct metrics_store *s);
 int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg);
 
 /*
- * A refresh of (farm, report) succeeded: renders its figures once from t (which the caller keeps),
- * swaps them in atomically, sets up=1, last success = now, duration. Thread-safe; scrapes never
- * see a partial report. Returns 0 or -ENOMEM (the previous figures stay); -ENOENT when the pair was
- * not declared by metrics_store_set_reports() (the figures are dropped).
+ * A refresh of (farm, report) succeeded: renders its figures once from t (which the caller keeps) and the
+ * window [window_start, window_end) they cover (Unix seconds), swaps them in atomically, sets up=1, last
+ * success = now, duration. Thread-safe; scrapes never see a partial report. Returns 0 or -ENOMEM (the previous
+ * figures stay); -ENOENT when the pair was not declared by metrics_store_set_reports() (the figures are dropped).
  */
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
-	struct usage_table *t, int64_t now, double duration_seconds);
+	struct usage_table *t, int64_t window_start, int64_t window_end, int64_t now, double duration_seconds);
 
 /* A refresh of (farm, report) failed: up=0, duration set, previous figures kept. Thread-safe. */
 void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char *report, double duration_seconds);
@@ -84,7 +85,7 @@ struct metrics_scrape {
 	struct iovec *iov;
 	unsigned n_iov;
 	size_t total_len;
-	void *refs[4]; /* private */
+	void *refs[5]; /* private */
 };
 
 /* Fills *out (zeroed on failure). Thread-safe. Returns 0, -EINVAL or -ENOMEM. */
@@ -99,20 +100,13 @@ void metrics_scrape_release(struct metrics_scrape *sc);
  */
 int metrics_store_set_users_text(struct metrics_store *s, const char *text, size_t len);
 
-/* A growing text buffer, zero-initialised: {0}. */
-struct metrics_buf {
-	char *data;
-	size_t len, cap;
-};
-/* Appends s[0..n). Returns 0 or -ENOMEM. */
-int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n);
 /*
  * Appends v escaped as a label value of the text format (\\, \", \n). Bytes that are not valid UTF-8 are
  * replaced by U+FFFD so the output always parses. Returns 0 or -ENOMEM.
  */
-int metrics_buf_escape_label(struct metrics_buf *b, const char *v);
-/* Frees the text; b is empty again. NULL-safe. */
-void metrics_buf_deinit(struct metrics_buf *b);
+int metrics_buf_escape_label(struct buf *b, const char *v);
 
 /* test hook: renders a publish on exactly n threads (0: as many as the CPUs allow, the default). */
 void metrics_render_threads(size_t n);
+/* test hook: while hold is true, scrapes show the process metrics last read instead of reading them every second. */
+void metrics_process_hold(bool hold);

@@ -15,31 +15,58 @@
 #include "metrics/deflate_join.h"
 #include "util/numfmt.h"
 
+/* A family's name and its HELP/TYPE header (all gauges). */
+#define FAMILY(f, n, help) [f] = {n, sizeof(n) - 1, "# HELP " n " " help "\n# TYPE " n " gauge\n"}
+
 static const struct {
 	const char *name;
 	size_t name_len;
 	const char *header;
 } families[METRICS_FAMILY_COUNT] = {
-	[METRICS_FAMILY_COST] = {"deadline_cloud_usage_cost_usd", sizeof("deadline_cloud_usage_cost_usd") - 1,
-		"# HELP deadline_cloud_usage_cost_usd Cost in US dollars of the group's sessions (statistic: sum, or "
-		"min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
-		"background every report's interval.\n"
-		"# TYPE deadline_cloud_usage_cost_usd gauge\n"},
-	[METRICS_FAMILY_RUNTIME] = {"deadline_cloud_usage_runtime_seconds",
-		sizeof("deadline_cloud_usage_runtime_seconds") - 1,
-		"# HELP deadline_cloud_usage_runtime_seconds Run time in seconds of the group's sessions (statistic: "
-		"sum, "
-		"or min/max/avg per session), Deadline Cloud's estimate over the report's window; refreshed in the "
-		"background every report's interval.\n"
-		"# TYPE deadline_cloud_usage_runtime_seconds gauge\n"},
-	[METRICS_FAMILY_SESSIONS] = {"deadline_cloud_usage_sessions", sizeof("deadline_cloud_usage_sessions") - 1,
-		"# HELP deadline_cloud_usage_sessions Number of sessions in the group, Deadline Cloud's estimate over "
-		"the "
-		"report's window; refreshed in the background every report's interval.\n"
-		"# TYPE deadline_cloud_usage_sessions gauge\n"},
+	FAMILY(METRICS_FAMILY_COST, "deadline_cloud_usage_cost_usd",
+		"Total cost in US dollars of the group's sessions (the sum of costInUsd, Deadline Cloud's estimate) "
+		"over the report's window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_COST_MIN, "deadline_cloud_usage_session_cost_min_usd",
+		"Cost in US dollars of the group's cheapest session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_COST_MAX, "deadline_cloud_usage_session_cost_max_usd",
+		"Cost in US dollars of the group's most expensive session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_COST_AVG, "deadline_cloud_usage_session_cost_avg_usd",
+		"Average cost in US dollars of one of the group's sessions over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_RUNTIME, "deadline_cloud_usage_runtime_seconds",
+		"Total run time in seconds of the group's sessions (the sum of runtimeInSeconds) over the report's "
+		"window (see deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_RUNTIME_MIN, "deadline_cloud_usage_session_runtime_min_seconds",
+		"Run time in seconds of the group's shortest session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_RUNTIME_MAX, "deadline_cloud_usage_session_runtime_max_seconds",
+		"Run time in seconds of the group's longest session over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_RUNTIME_AVG, "deadline_cloud_usage_session_runtime_avg_seconds",
+		"Average run time in seconds of one of the group's sessions over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_SESSIONS, "deadline_cloud_usage_sessions",
+		"Number of the group's sessions over the report's window (see "
+		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	FAMILY(METRICS_FAMILY_WINDOW_START, "deadline_cloud_usage_window_start_timestamp_seconds",
+		"Unix time of the start of the window that the report's usage figures for the farm cover (as of their "
+		"last successful refresh)."),
+	FAMILY(METRICS_FAMILY_WINDOW_END, "deadline_cloud_usage_window_end_timestamp_seconds",
+		"Unix time of the end of the window that the report's usage figures for the farm cover: when their "
+		"last successful refresh began."),
 };
 
+#undef FAMILY
+
+/* The statistics a report may ask for, in output order, and the family of each for cost and run time. */
 static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_AVG};
+static const enum metrics_family cost_family[] = {
+	METRICS_FAMILY_COST, METRICS_FAMILY_COST_MIN, METRICS_FAMILY_COST_MAX, METRICS_FAMILY_COST_AVG};
+static const enum metrics_family runtime_family[] = {
+	METRICS_FAMILY_RUNTIME, METRICS_FAMILY_RUNTIME_MIN, METRICS_FAMILY_RUNTIME_MAX, METRICS_FAMILY_RUNTIME_AVG};
+#define N_STATISTICS (sizeof(statistics_order) / sizeof(statistics_order[0]))
 
 /* zlib's level for the family headers: small, compressed once per process. */
 #define HEADER_LEVEL 6
@@ -56,54 +83,7 @@ static const unsigned statistics_order[] = {STAT_SUM, STAT_MIN, STAT_MAX, STAT_A
 /* ...each with this many groups at least (about 3 MiB of text), so that a small report stays on one thread. */
 #define RENDER_GROUPS_MIN 2048
 
-int metrics_buf_reserve(struct metrics_buf *b, size_t extra)
-{
-	size_t need, cap;
-	char *data;
-
-	if (extra <= b->cap - b->len)
-		return 0;
-	if (extra > SIZE_MAX - b->len)
-		return -ENOMEM;
-	need = b->len + extra;
-	cap = b->cap ? b->cap : 256;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	data = realloc(b->data, cap);
-	if (!data)
-		return -ENOMEM;
-	b->data = data;
-	b->cap = cap;
-	return 0;
-}
-
-int metrics_buf_append(struct metrics_buf *b, const char *s, size_t n)
-{
-	int r = metrics_buf_reserve(b, n);
-
-	if (r < 0)
-		return r;
-	if (n)
-		memcpy(b->data + b->len, s, n);
-	b->len += n;
-	return 0;
-}
-
-int metrics_buf_puts(struct metrics_buf *b, const char *s)
-{
-	return metrics_buf_append(b, s, strlen(s));
-}
-
-void metrics_buf_deinit(struct metrics_buf *b)
-{
-	if (!b)
-		return;
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
+int metrics_buf_escape_label(struct buf *b, const char *v)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	size_t n = strlen(v), i = 0;
@@ -116,7 +96,7 @@ int metrics_buf_escape_label(struct metrics_buf *b, const char *v)
 	/* Worst case: every byte becomes a three-byte U+FFFD. */
 	if (n > SIZE_MAX / 3)
 		return -ENOMEM;
-	r = metrics_buf_reserve(b, 3 * n);
+	r = buf_reserve(b, 3 * n);
 	if (r < 0)
 		return r;
 	o = b->data + b->len;
@@ -184,7 +164,7 @@ void metrics_snapshot_unref(struct metrics_snapshot *snap)
 	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
 		struct metrics_part *p = &snap->part[f];
 		for (size_t i = 0; i < p->n_seg; i++) {
-			metrics_buf_deinit(&p->seg[i]->text);
+			buf_deinit(&p->seg[i]->text);
 			free(p->seg[i]->deflated);
 			free(p->seg[i]);
 		}
@@ -224,12 +204,6 @@ static size_t cpus_available(void)
 	return n > 0 ? (size_t)n : 1;
 }
 
-/* What closes a line's labels: the statistic's label and "} ", or "} " alone. */
-struct line_tail {
-	char text[40];
-	size_t len;
-};
-
 static atomic_size_t render_threads_wanted;
 
 void metrics_render_threads(size_t n)
@@ -246,14 +220,13 @@ struct render_run {
 	/* shared, read-only */
 	const struct report_config *r;
 	const struct usage_group *const *groups;
-	const struct metrics_buf *head;
-	const struct line_tail *stat_tail, *plain_tail;
+	const struct buf *head;
 	size_t n_group_by;
 	/* this run's */
 	size_t begin, end;
 	struct metrics_part part[METRICS_FAMILY_COUNT];
 	struct deflate_join *dj; /* made on first use */
-	struct metrics_buf prefix;
+	struct buf prefix;
 	int ret;
 	pthread_t thread;
 	bool started;
@@ -272,7 +245,7 @@ static int segment_compress(struct metrics_segment *seg, struct deflate_join **d
 }
 
 /* The segment of part p that the next line goes to: a new one when there is none or the last is sealed. */
-static struct metrics_buf *part_open_segment(struct metrics_part *p)
+static struct buf *part_open_segment(struct metrics_part *p)
 {
 	if (p->open)
 		return &p->seg[p->n_seg - 1]->text;
@@ -291,7 +264,7 @@ static struct metrics_buf *part_open_segment(struct metrics_part *p)
 	 * After a full segment, the next is likely full too: room for all of it at once, instead of growing by
 	 * doubling (copies). A family's first segment grows from small, so small reports stay small.
 	 */
-	if (p->n_seg > 0 && metrics_buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
+	if (p->n_seg > 0 && buf_reserve(&seg->text, SEGMENT_BYTES + SEGMENT_SLACK) < 0) {
 		free(seg);
 		return NULL;
 	}
@@ -307,11 +280,12 @@ static int part_seal_segment(struct metrics_part *p, struct deflate_join **dj)
 		return 0;
 	struct metrics_segment *seg = p->seg[p->n_seg - 1];
 	p->open = false;
-	if (seg->text.cap > seg->text.len && seg->text.len > 0) {
-		char *fit = realloc(seg->text.data, seg->text.len);
+	if (seg->text.cap > seg->text.len + 1 && seg->text.len > 0) {
+		/* Trimmed to the text and its NUL (struct buf keeps room for one): a sealed segment never grows. */
+		char *fit = realloc(seg->text.data, seg->text.len + 1);
 		if (fit) {
 			seg->text.data = fit;
-			seg->text.cap = seg->text.len;
+			seg->text.cap = seg->text.len + 1;
 		}
 	}
 	return segment_compress(seg, dj);
@@ -321,7 +295,7 @@ static int part_seal_segment(struct metrics_part *p, struct deflate_join **dj)
 static void part_free(struct metrics_part *p)
 {
 	for (size_t i = 0; i < p->n_seg; i++) {
-		metrics_buf_deinit(&p->seg[i]->text);
+		buf_deinit(&p->seg[i]->text);
 		free(p->seg[i]->deflated);
 		free(p->seg[i]);
 	}
@@ -330,90 +304,85 @@ static void part_free(struct metrics_part *p)
 }
 
 /*
- * One family's line for one group: name, the shared label prefix, the tail, value; seals a full segment. The
- * hottest loop of a publish (nine lines a group): one reservation and five copies.
+ * One family's line for one group: name, the shared labels (without the closing brace), "} ", value; seals a full
+ * segment. The hottest loop of a publish (up to nine lines a group): one reservation and four copies.
  */
 static int snapshot_line(struct metrics_part *p, struct deflate_join **dj, enum metrics_family f,
-	const struct metrics_buf *prefix, const struct line_tail *tail, const char *value, size_t value_len)
+	const struct buf *prefix, const char *value, size_t value_len)
 {
-	struct metrics_buf *b = part_open_segment(p);
+	struct buf *b = part_open_segment(p);
 	if (!b)
 		return -ENOMEM;
 	size_t name_len = families[f].name_len;
-	size_t need = name_len + prefix->len + tail->len + value_len + 1;
-	if (metrics_buf_reserve(b, need) < 0)
+	size_t need = name_len + prefix->len + 2 + value_len + 1;
+	if (buf_reserve(b, need) < 0)
 		return -ENOMEM;
 	char *o = b->data + b->len;
 	memcpy(o, families[f].name, name_len);
 	o += name_len;
 	memcpy(o, prefix->data, prefix->len);
 	o += prefix->len;
-	memcpy(o, tail->text, tail->len);
-	o += tail->len;
+	memcpy(o, "} ", 2);
+	o += 2;
 	memcpy(o, value, value_len);
 	o[value_len] = '\n';
 	b->len += need;
 	return b->len >= SEGMENT_BYTES ? part_seal_segment(p, dj) : 0;
 }
 
-static void line_tail_set(struct line_tail *t, const char *stat)
+/* The line of figure m's statistic s (an index in statistics_order) to family f, when the group has it. */
+static int figure_line(struct render_run *run, const struct usage_group *g, const struct usage_merged *m, size_t s,
+	enum metrics_family f)
 {
-	int n = stat ? snprintf(t->text, sizeof(t->text), ",statistic=\"%s\"} ", stat)
-		     : snprintf(t->text, sizeof(t->text), "} ");
-	t->len = n > 0 && (size_t)n < sizeof(t->text) ? (size_t)n : 0;
+	char value[64];
+	unsigned stat = statistics_order[s];
+
+	if (!(run->r->statistics & stat) || !statistic_available(g, m, stat))
+		return 0;
+	size_t n = metrics_format_double(value, sizeof(value), statistic_value(g, m, stat));
+	return snapshot_line(&run->part[f], &run->dj, f, &run->prefix, value, n);
 }
 
 /* The lines of groups [begin, end) into the run's own parts, every segment sealed (compressed) at the end. */
 static int render_run_lines(struct render_run *run)
 {
 	const struct report_config *r = run->r;
-	struct metrics_buf *prefix = &run->prefix;
+	struct buf *prefix = &run->prefix;
 	char value[64];
 
 	for (size_t i = run->begin; i < run->end; i++) {
 		const struct usage_group *g = run->groups[i];
 		prefix->len = 0;
-		if (metrics_buf_append(prefix, run->head->data, run->head->len) < 0)
+		if (buf_append(prefix, run->head->data, run->head->len) < 0)
 			return -ENOMEM;
 		for (size_t k = 0; k < run->n_group_by; k++) {
 			const char *label = group_field_label(r->group_by[k]);
 			if (!label)
 				return -EINVAL;
-			if (metrics_buf_puts(prefix, ",") < 0 || metrics_buf_puts(prefix, label) < 0 ||
-				metrics_buf_puts(prefix, "=\"") < 0 ||
+			if (buf_puts(prefix, ",") < 0 || buf_puts(prefix, label) < 0 ||
+				buf_puts(prefix, "=\"") < 0 ||
 				metrics_buf_escape_label(prefix, g->values[k] ? g->values[k] : "") < 0 ||
-				metrics_buf_puts(prefix, "\"") < 0)
+				buf_puts(prefix, "\"") < 0)
 				return -ENOMEM;
 			if (r->group_by[k] == GROUP_JOB_ID &&
-				(metrics_buf_puts(prefix, ",job_name=\"") < 0 ||
+				(buf_puts(prefix, ",job_name=\"") < 0 ||
 					metrics_buf_escape_label(prefix, g->job_name ? g->job_name : "") < 0 ||
-					metrics_buf_puts(prefix, "\"") < 0))
+					buf_puts(prefix, "\"") < 0))
 				return -ENOMEM;
 		}
-		for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++) {
-			unsigned stat = statistics_order[s];
-			if (!(r->statistics & stat))
-				continue;
-			if (statistic_available(g, &g->cost, stat)) {
-				size_t n =
-					metrics_format_double(value, sizeof(value), statistic_value(g, &g->cost, stat));
-				int ret = snapshot_line(&run->part[METRICS_FAMILY_COST], &run->dj, METRICS_FAMILY_COST,
-					prefix, &run->stat_tail[s], value, n);
-				if (ret < 0)
-					return ret;
-			}
-			if (statistic_available(g, &g->runtime, stat)) {
-				size_t n = metrics_format_double(
-					value, sizeof(value), statistic_value(g, &g->runtime, stat));
-				int ret = snapshot_line(&run->part[METRICS_FAMILY_RUNTIME], &run->dj,
-					METRICS_FAMILY_RUNTIME, prefix, &run->stat_tail[s], value, n);
-				if (ret < 0)
-					return ret;
-			}
+		for (size_t s = 0; s < N_STATISTICS; s++) {
+			int ret = figure_line(run, g, &g->cost, s, cost_family[s]);
+			if (ret < 0)
+				return ret;
+		}
+		for (size_t s = 0; s < N_STATISTICS; s++) {
+			int ret = figure_line(run, g, &g->runtime, s, runtime_family[s]);
+			if (ret < 0)
+				return ret;
 		}
 		int count_len = snprintf(value, sizeof(value), "%lld", (long long)g->count);
 		int ret = snapshot_line(&run->part[METRICS_FAMILY_SESSIONS], &run->dj, METRICS_FAMILY_SESSIONS, prefix,
-			run->plain_tail, value, count_len > 0 ? (size_t)count_len : 0);
+			value, count_len > 0 ? (size_t)count_len : 0);
 		if (ret < 0)
 			return ret;
 	}
@@ -458,33 +427,50 @@ static int part_take_runs(struct metrics_part *p, struct render_run *runs, size_
 	return 0;
 }
 
+/* The one line of a window family (the report's labels only), in a segment of its own. */
+static int window_line(struct metrics_snapshot *snap, enum metrics_family f, const struct buf *head,
+	int64_t value, struct deflate_join **dj)
+{
+	struct metrics_part *p = &snap->part[f];
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%lld", (long long)value);
+	int ret = snapshot_line(p, dj, f, head, text, n > 0 ? (size_t)n : 0);
+
+	return ret < 0 ? ret : part_seal_segment(p, dj);
+}
+
 /*
  * Renders the lines of (farm, report) from t: pure, called without any lock. A large report is cut into as
  * many runs as there are CPUs (up to RENDER_THREADS_MAX), rendered and compressed side by side: a publish is
  * then bound by the CPUs, not by one thread.
  */
-int metrics_snapshot_new(
-	struct metrics_snapshot **out, const char *farm_id, const struct report_config *r, struct usage_table *t)
+int metrics_snapshot_new(struct metrics_snapshot **out, const char *farm_id, const struct report_config *r,
+	struct usage_table *t, int64_t window_start, int64_t window_end)
 {
 	const struct usage_group *const *groups;
-	struct metrics_buf head = {0};
+	struct buf head = {0};
 	struct metrics_snapshot *snap;
 	struct render_run runs[RENDER_THREADS_MAX] = {0};
+	struct usage_table *top = NULL;
 	size_t n_groups, n_runs = 0;
-	struct line_tail stat_tail[sizeof(statistics_order) / sizeof(statistics_order[0])], plain_tail;
 	int ret = -ENOMEM;
 
-	for (size_t s = 0; s < sizeof(statistics_order) / sizeof(statistics_order[0]); s++)
-		line_tail_set(&stat_tail[s], statistic_label(statistics_order[s]));
-	line_tail_set(&plain_tail, NULL);
 	snap = calloc(1, sizeof(*snap));
 	if (!snap)
 		goto out;
 	atomic_init(&snap->refs, 1);
-	if (metrics_buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
-		metrics_buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
-		metrics_buf_puts(&head, "\"") < 0)
+	if (buf_puts(&head, "{farm_id=\"") < 0 || metrics_buf_escape_label(&head, farm_id) < 0 ||
+		buf_puts(&head, "\",report=\"") < 0 || metrics_buf_escape_label(&head, r->name) < 0 ||
+		buf_puts(&head, "\"") < 0)
 		goto out;
+	if (r->limit && usage_table_size(t) > r->limit) {
+		ret = usage_table_top(
+			&top, t, r->limit, (r->statistics & STAT_SUM) ? USAGE_RANK_COST : USAGE_RANK_SESSIONS);
+		if (ret < 0)
+			goto out;
+		ret = -ENOMEM;
+		t = top;
+	}
 	n_groups = usage_table_groups(t, &groups);
 	n_runs = atomic_load(&render_threads_wanted);
 	if (n_runs == 0) {
@@ -501,8 +487,6 @@ int metrics_snapshot_new(
 			.r = r,
 			.groups = groups,
 			.head = &head,
-			.stat_tail = stat_tail,
-			.plain_tail = &plain_tail,
 			.n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by,
 			.begin = n_groups * k / n_runs,
 			.end = n_groups * (k + 1) / n_runs,
@@ -525,14 +509,19 @@ int metrics_snapshot_new(
 		ret = runs[k].ret;
 	for (size_t f = 0; f < METRICS_FAMILY_COUNT && ret == 0; f++)
 		ret = part_take_runs(&snap->part[f], runs, n_runs, (enum metrics_family)f);
+	if (ret == 0)
+		ret = window_line(snap, METRICS_FAMILY_WINDOW_START, &head, window_start, &runs[0].dj);
+	if (ret == 0)
+		ret = window_line(snap, METRICS_FAMILY_WINDOW_END, &head, window_end, &runs[0].dj);
 out:
 	for (size_t k = 0; k < n_runs; k++) {
 		for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++)
 			part_free(&runs[k].part[f]);
 		deflate_join_free(runs[k].dj);
-		metrics_buf_deinit(&runs[k].prefix);
+		buf_deinit(&runs[k].prefix);
 	}
-	metrics_buf_deinit(&head);
+	buf_deinit(&head);
+	usage_table_free(top);
 	if (ret == 0) {
 		*out = snap;
 		snap = NULL;

@@ -9,17 +9,28 @@
 #include "metrics/metrics.h"
 #include "metrics/usage.h"
 
-/* The usage families; the body holds each one's header once, then every report's lines of it. */
+/*
+ * The usage families, one metric per figure, in the order of the output; the body holds each one's header
+ * once, then every report's lines of it.
+ */
 enum metrics_family {
-	METRICS_FAMILY_COST,
-	METRICS_FAMILY_RUNTIME,
-	METRICS_FAMILY_SESSIONS,
+	METRICS_FAMILY_COST, /* deadline_cloud_usage_cost_usd: Σ costInUsd */
+	METRICS_FAMILY_COST_MIN, /* deadline_cloud_usage_session_cost_min_usd */
+	METRICS_FAMILY_COST_MAX, /* …_max_usd */
+	METRICS_FAMILY_COST_AVG, /* …_avg_usd */
+	METRICS_FAMILY_RUNTIME, /* deadline_cloud_usage_runtime_seconds: Σ runtimeInSeconds */
+	METRICS_FAMILY_RUNTIME_MIN, /* deadline_cloud_usage_session_runtime_min_seconds */
+	METRICS_FAMILY_RUNTIME_MAX, /* …_max_seconds */
+	METRICS_FAMILY_RUNTIME_AVG, /* …_avg_seconds */
+	METRICS_FAMILY_SESSIONS, /* deadline_cloud_usage_sessions: count */
+	METRICS_FAMILY_WINDOW_START, /* deadline_cloud_usage_window_start_timestamp_seconds{farm_id,report} */
+	METRICS_FAMILY_WINDOW_END, /* deadline_cloud_usage_window_end_timestamp_seconds{farm_id,report} */
 	METRICS_FAMILY_COUNT,
 };
 
 /* A run of whole lines of one family: the text, its piece (deflate_join.h) and the text's CRC-32. */
 struct metrics_segment {
-	struct metrics_buf text;
+	struct buf text;
 	unsigned char *deflated;
 	size_t deflated_len;
 	uint32_t crc;
@@ -39,12 +50,13 @@ struct metrics_snapshot {
 };
 
 /*
- * Renders the lines of (farm, report) from t into a new snapshot (one reference, the caller's): pure, called
- * without any lock; a large report is rendered and compressed on several threads. Returns 0, -ENOMEM, or
- * -EINVAL for a grouping the renderer does not know.
+ * Renders the lines of (farm, report) from t (the r->limit groups of largest cost, the rest as USAGE_OTHER, when
+ * r->limit is set) and the window [window_start, window_end) they cover into a new snapshot (one reference, the
+ * caller's): pure, called without any lock; a large report is rendered and compressed on several threads.
+ * Returns 0, -ENOMEM, or -EINVAL for a grouping the renderer does not know.
  */
-int metrics_snapshot_new(
-	struct metrics_snapshot **out, const char *farm_id, const struct report_config *r, struct usage_table *t);
+int metrics_snapshot_new(struct metrics_snapshot **out, const char *farm_id, const struct report_config *r,
+	struct usage_table *t, int64_t window_start, int64_t window_end);
 /* Another reference to snap. */
 void metrics_snapshot_ref(struct metrics_snapshot *snap);
 /* Drops a reference; the last frees it. NULL-safe. */
@@ -60,11 +72,6 @@ struct metrics_family_header {
 };
 /* The header of f (compressed once per process, on the first call). */
 const struct metrics_family_header *metrics_family_header(enum metrics_family f);
-
-/* Room for extra more bytes in b. Returns 0 or -ENOMEM. */
-int metrics_buf_reserve(struct metrics_buf *b, size_t extra);
-/* Appends the string s. Returns 0 or -ENOMEM. */
-int metrics_buf_puts(struct metrics_buf *b, const char *s);
 
 /*
  * A sample value as the text format spells it: the shortest decimal that reads back as v, NaN, +Inf, -Inf.

@@ -137,7 +137,7 @@ void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *
 }
 
 /* The event counter families. */
-static int events_render(const struct metrics_self *self, struct metrics_buf *b)
+static int events_render(const struct metrics_self *self, struct buf *b)
 {
 	char value[32];
 
@@ -145,24 +145,24 @@ static int events_render(const struct metrics_self *self, struct metrics_buf *b)
 		const struct metrics_event_family *fam = &self->events[f];
 		if (!fam->n)
 			continue;
-		if (metrics_buf_puts(b, "# HELP ") < 0 || metrics_buf_puts(b, event_families[f].name) < 0 ||
-			metrics_buf_puts(b, " ") < 0 || metrics_buf_puts(b, event_families[f].help) < 0 ||
-			metrics_buf_puts(b, "\n# TYPE ") < 0 || metrics_buf_puts(b, event_families[f].name) < 0 ||
-			metrics_buf_puts(b, " counter\n") < 0)
+		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, event_families[f].name) < 0 ||
+			buf_puts(b, " ") < 0 || buf_puts(b, event_families[f].help) < 0 ||
+			buf_puts(b, "\n# TYPE ") < 0 || buf_puts(b, event_families[f].name) < 0 ||
+			buf_puts(b, " counter\n") < 0)
 			return -ENOMEM;
 		for (size_t i = 0; i < fam->n; i++) {
-			if (metrics_buf_puts(b, event_families[f].name) < 0 || metrics_buf_puts(b, "{") < 0)
+			if (buf_puts(b, event_families[f].name) < 0 || buf_puts(b, "{") < 0)
 				return -ENOMEM;
 			for (size_t l = 0; l < event_families[f].n_labels; l++) {
-				if ((l && metrics_buf_puts(b, ",") < 0) ||
-					metrics_buf_puts(b, event_families[f].labels[l]) < 0 ||
-					metrics_buf_puts(b, "=\"") < 0 ||
+				if ((l && buf_puts(b, ",") < 0) ||
+					buf_puts(b, event_families[f].labels[l]) < 0 ||
+					buf_puts(b, "=\"") < 0 ||
 					metrics_buf_escape_label(b, fam->series[i].values[l]) < 0 ||
-					metrics_buf_puts(b, "\"") < 0)
+					buf_puts(b, "\"") < 0)
 					return -ENOMEM;
 			}
 			snprintf(value, sizeof(value), "} %llu\n", (unsigned long long)fam->series[i].count);
-			if (metrics_buf_puts(b, value) < 0)
+			if (buf_puts(b, value) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -207,11 +207,11 @@ void metrics_self_count_request(struct metrics_self *self, const char *operation
 }
 
 /* `name{farm_id="…",report="…"} ` */
-static int self_pair_labels(struct metrics_buf *b, const char *name, const struct metrics_entry *e)
+static int self_pair_labels(struct buf *b, const char *name, const struct metrics_entry *e)
 {
-	if (metrics_buf_puts(b, name) < 0 || metrics_buf_puts(b, "{farm_id=\"") < 0 ||
-		metrics_buf_escape_label(b, e->farm_id) < 0 || metrics_buf_puts(b, "\",report=\"") < 0 ||
-		metrics_buf_escape_label(b, e->report) < 0 || metrics_buf_puts(b, "\"} ") < 0)
+	if (buf_puts(b, name) < 0 || buf_puts(b, "{farm_id=\"") < 0 ||
+		metrics_buf_escape_label(b, e->farm_id) < 0 || buf_puts(b, "\",report=\"") < 0 ||
+		metrics_buf_escape_label(b, e->report) < 0 || buf_puts(b, "\"} ") < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -225,7 +225,7 @@ enum self_pair_figure {
 
 /* The exporter's own health and counters (small): rendered when they changed since the last scrape. */
 static int self_render(
-	const struct metrics_self *self, struct metrics_entry *const *entries, size_t n, struct metrics_buf *b)
+	const struct metrics_self *self, struct metrics_entry *const *entries, size_t n, struct buf *b)
 {
 	static const struct {
 		const char *name, *header;
@@ -251,7 +251,7 @@ static int self_render(
 	char value[64];
 
 	/* inventory hook (h11-inventory): the inventory's families, rendered whole by metrics/inventory.c */
-	if (self->inventory.len && metrics_buf_append(b, self->inventory.data, self->inventory.len) < 0)
+	if (self->inventory.len && buf_append(b, self->inventory.data, self->inventory.len) < 0)
 		return -ENOMEM;
 
 	for (size_t f = 0; f < sizeof(pair_families) / sizeof(pair_families[0]); f++) {
@@ -274,16 +274,16 @@ static int self_render(
 				snprintf(value, sizeof(value), "%lld", (long long)e->interval_seconds);
 				break;
 			}
-			if (!header && metrics_buf_puts(b, pair_families[f].header) < 0)
+			if (!header && buf_puts(b, pair_families[f].header) < 0)
 				return -ENOMEM;
 			header = true;
-			if (self_pair_labels(b, pair_families[f].name, e) < 0 || metrics_buf_puts(b, value) < 0 ||
-				metrics_buf_puts(b, "\n") < 0)
+			if (self_pair_labels(b, pair_families[f].name, e) < 0 || buf_puts(b, value) < 0 ||
+				buf_puts(b, "\n") < 0)
 				return -ENOMEM;
 		}
 	}
 	if (self->n_counters &&
-		metrics_buf_puts(b,
+		buf_puts(b,
 			"# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by "
 			"operation and HTTP status code (error: the request failed before a status).\n"
 			"# TYPE deadline_cloud_exporter_api_requests_total counter\n") < 0)
@@ -294,20 +294,20 @@ static int self_render(
 			snprintf(value, sizeof(value), "%ld", c->status);
 		else
 			snprintf(value, sizeof(value), "error");
-		if (metrics_buf_puts(b, "deadline_cloud_exporter_api_requests_total{operation=\"") < 0 ||
-			metrics_buf_escape_label(b, c->operation) < 0 || metrics_buf_puts(b, "\",code=\"") < 0 ||
-			metrics_buf_puts(b, value) < 0 || metrics_buf_puts(b, "\"} ") < 0)
+		if (buf_puts(b, "deadline_cloud_exporter_api_requests_total{operation=\"") < 0 ||
+			metrics_buf_escape_label(b, c->operation) < 0 || buf_puts(b, "\",code=\"") < 0 ||
+			buf_puts(b, value) < 0 || buf_puts(b, "\"} ") < 0)
 			return -ENOMEM;
 		snprintf(value, sizeof(value), "%llu\n", (unsigned long long)c->count);
-		if (metrics_buf_puts(b, value) < 0)
+		if (buf_puts(b, value) < 0)
 			return -ENOMEM;
 	}
 	if (events_render(self, b) < 0)
 		return -ENOMEM;
-	if (metrics_buf_puts(b, "# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
+	if (buf_puts(b, "# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
 				"# TYPE deadline_cloud_exporter_build_info gauge\n"
 				"deadline_cloud_exporter_build_info{version=\"") < 0 ||
-		metrics_buf_escape_label(b, self->version) < 0 || metrics_buf_puts(b, "\"} 1\n") < 0)
+		metrics_buf_escape_label(b, self->version) < 0 || buf_puts(b, "\"} 1\n") < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -331,21 +331,30 @@ void metrics_self_deinit(struct metrics_self *self)
 			event_series_free(&self->events[f].series[i], event_families[f].n_labels);
 		free(self->events[f].series);
 	}
-	metrics_buf_deinit(&self->inventory); /* inventory hook (h11-inventory) */
+	buf_deinit(&self->inventory); /* inventory hook (h11-inventory) */
 	free(self->version);
 	memset(self, 0, sizeof(*self));
+}
+
+struct metrics_self_text *metrics_self_text_alloc(uint64_t gen)
+{
+	struct metrics_self_text *t = calloc(1, sizeof(*t));
+
+	if (t) {
+		atomic_init(&t->refs, 1);
+		t->gen = gen;
+	}
+	return t;
 }
 
 int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_self *self,
 	struct metrics_entry *const *entries, size_t n, uint64_t gen)
 {
-	struct metrics_self_text *t = calloc(1, sizeof(*t));
+	struct metrics_self_text *t = metrics_self_text_alloc(gen);
 	int r;
 
 	if (!t)
 		return -ENOMEM;
-	atomic_init(&t->refs, 1);
-	t->gen = gen;
 	r = self_render(self, entries, n, &t->text);
 	if (r < 0) {
 		metrics_self_text_unref(t);
@@ -355,18 +364,17 @@ int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_s
 	return 0;
 }
 
-int metrics_self_text_compress(struct metrics_self_text *t)
+int metrics_self_text_compress(struct metrics_self_text *t, enum deflate_join_end end)
 {
 	t->crc = deflate_join_crc32(0, t->text.data, t->text.len);
-	return deflate_join_zlib(
-		t->text.data, t->text.len, SELF_LEVEL, DEFLATE_JOIN_FINAL, &t->deflated, &t->deflated_len);
+	return deflate_join_zlib(t->text.data, t->text.len, SELF_LEVEL, end, &t->deflated, &t->deflated_len);
 }
 
 void metrics_self_text_unref(struct metrics_self_text *t)
 {
 	if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	metrics_buf_deinit(&t->text);
+	buf_deinit(&t->text);
 	free(t->deflated);
 	free(t);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics/deflate_join.h"
 #include "metrics/metrics.h"
 
 struct metrics_snapshot;
@@ -48,7 +49,7 @@ struct metrics_self {
 	struct metrics_request_counter *counters; /* sorted by (operation, status) */
 	size_t n_counters, cap_counters;
 	struct metrics_event_family events[METRICS_COUNTER_COUNT];
-	struct metrics_buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
+	struct buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
 };
 
 /* version: the build_info label (copied). Returns 0 or -ENOMEM. */
@@ -62,23 +63,31 @@ void metrics_self_count(
 /* Drops the event series of (farm, report) pairs that are not among entries[0..n). */
 void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n);
 
-/* The self-metrics text of one state (gen) of the store, and its raw deflate (final). Refcounted, cached. */
+/*
+ * The self-metrics text of one state (gen) of the store (or the process metrics of one second), and its raw
+ * deflate. Refcounted, cached.
+ */
 struct metrics_self_text {
 	atomic_size_t refs;
 	uint64_t gen;
-	struct metrics_buf text;
+	struct buf text;
 	unsigned char *deflated;
 	size_t deflated_len;
 	uint32_t crc;
 };
 
+/* An empty text of one reference, of state gen; NULL without memory. */
+struct metrics_self_text *metrics_self_text_alloc(uint64_t gen);
 /*
  * Renders the self-metrics of self and entries[0..n) (under the store's lock) into a new text of one
  * reference, not yet compressed. Returns 0 or -ENOMEM.
  */
 int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_self *self,
 	struct metrics_entry *const *entries, size_t n, uint64_t gen);
-/* Its CRC-32 and deflate (no lock needed). Returns 0, -ENOMEM or -EINVAL. */
-int metrics_self_text_compress(struct metrics_self_text *t);
+/*
+ * Its CRC-32 and deflate (no lock needed): a piece another follows (DEFLATE_JOIN_OPEN) or the stream's end
+ * (DEFLATE_JOIN_FINAL). Returns 0, -ENOMEM or -EINVAL.
+ */
+int metrics_self_text_compress(struct metrics_self_text *t, enum deflate_join_end end);
 /* Drops a reference; the last frees it. NULL-safe. */
 void metrics_self_text_unref(struct metrics_self_text *t);

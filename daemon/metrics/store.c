@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "metrics/deflate_join.h"
 #include "metrics/metrics.h"
+#include "metrics/process.h"
 #include "metrics/render.h"
 #include "metrics/self.h"
 #include "util/log.h"
@@ -43,6 +45,7 @@ struct metrics_store {
 	struct metrics_self_text *self_text; /* the cache */
 	/* h13 hook: the user names' text (metrics_store_set_users_text()), between the body and the self-metrics. */
 	struct metrics_self_text *users_text;
+	struct metrics_self_text *process_text; /* the process metrics of one second (gen: CLOCK_MONOTONIC) */
 };
 
 static void body_unref(struct metrics_body *body)
@@ -182,6 +185,7 @@ void metrics_store_free(struct metrics_store *s)
 	body_unref(s->body);
 	metrics_self_text_unref(s->self_text);
 	metrics_self_text_unref(s->users_text);
+	metrics_self_text_unref(s->process_text);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->build_lock);
 	free(s);
@@ -274,7 +278,7 @@ out_free:
 }
 
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
-	struct usage_table *t, int64_t now, double duration_seconds)
+	struct usage_table *t, int64_t window_start, int64_t window_end, int64_t now, double duration_seconds)
 {
 	struct metrics_snapshot *snap = NULL, *old_snap = NULL;
 	struct metrics_body *body = NULL, *old_body = NULL;
@@ -283,7 +287,7 @@ int metrics_store_publish(struct metrics_store *s, const char *farm_id, const st
 
 	if (!s || !farm_id || !r || !r->name || !t)
 		return -EINVAL;
-	ret = metrics_snapshot_new(&snap, farm_id, r, t);
+	ret = metrics_snapshot_new(&snap, farm_id, r, t, window_start, window_end);
 	if (ret < 0)
 		return ret;
 
@@ -403,12 +407,12 @@ void metrics_store_count(
 /* >>> inventory hook (h11-inventory) */
 int metrics_store_set_inventory(struct metrics_store *s, const char *text, size_t len)
 {
-	struct metrics_buf copy = {0};
+	struct buf copy = {0};
 
-	if (len && metrics_buf_append(&copy, text, len) < 0)
+	if (len && buf_append(&copy, text, len) < 0)
 		return -ENOMEM;
 	mutex_lock(&s->lock);
-	metrics_buf_deinit(&s->self.inventory);
+	buf_deinit(&s->self.inventory);
 	s->self.inventory = copy;
 	s->self_gen++;
 	mutex_unlock(&s->lock);
@@ -434,9 +438,53 @@ bool metrics_store_ready(struct metrics_store *s)
  * The self-metrics of the current state: the cached ones while nothing they print has changed, else rendered
  * (under s->lock, with the body reference taken at the same time) and compressed outside it, then cached.
  */
+/* Whether t, just rendered, should replace the cached self-metrics (under s->lock). */
+static bool self_fresher(
+	const struct metrics_store *s, const struct metrics_self_text *cached, const struct metrics_self_text *t)
+{
+	return s->self_gen == t->gen && (!cached || cached->gen != t->gen);
+}
+
+/* Whether t, just read, should replace the cached process metrics (under s->lock). */
+static bool process_fresher(
+	const struct metrics_store *s, const struct metrics_self_text *cached, const struct metrics_self_text *t)
+{
+	(void)s;
+	return !cached || cached->gen < t->gen;
+}
+
+/*
+ * The end of a cached text's fetch: on success (r == 0) a text made here (made) replaces the cache *slot when
+ * fresher() than it (under s->lock; a cached one costs nothing more); *out is t, or NULL on failure. Returns r.
+ */
+static int text_settle(struct metrics_store *s, struct metrics_self_text **slot,
+	bool (*fresher)(
+		const struct metrics_store *, const struct metrics_self_text *, const struct metrics_self_text *),
+	struct metrics_self_text *t, bool made, int r, struct metrics_self_text **out)
+{
+	struct metrics_self_text *old = NULL;
+
+	if (r == 0 && made) {
+		mutex_lock(&s->lock);
+		if (*slot != t && fresher(s, *slot, t)) {
+			old = *slot;
+			*slot = t;
+			atomic_fetch_add(&t->refs, 1);
+		}
+		mutex_unlock(&s->lock);
+	}
+	metrics_self_text_unref(old);
+	if (r < 0) {
+		metrics_self_text_unref(t);
+		t = NULL;
+	}
+	*out = t;
+	return r;
+}
+
 static int self_get(struct metrics_store *s, struct metrics_body **body_out, struct metrics_self_text **out)
 {
-	struct metrics_self_text *t = NULL, *old = NULL;
+	struct metrics_self_text *t = NULL;
 	int r = 0;
 
 	mutex_lock(&s->lock);
@@ -449,26 +497,47 @@ static int self_get(struct metrics_store *s, struct metrics_body **body_out, str
 		r = metrics_self_text_new(&t, &s->self, s->entries, s->n_entries, s->self_gen);
 	}
 	mutex_unlock(&s->lock);
-	if (r < 0 || t->deflated)
-		goto out;
-	r = metrics_self_text_compress(t);
-	if (r < 0)
-		goto out;
+	/* a text of the cache is compressed already; one made here is not */
+	bool made = r == 0 && !t->deflated;
+	if (made)
+		r = metrics_self_text_compress(t, DEFLATE_JOIN_FINAL);
+	return text_settle(s, &s->self_text, self_fresher, t, made, r, out);
+}
+
+/*
+ * The process metrics: read again (from /proc, outside the lock) at most once a second, so that a scrape stays a
+ * list of pieces; a piece the self-metrics follow (open).
+ */
+static atomic_bool process_held;
+
+void metrics_process_hold(bool hold)
+{
+	atomic_store(&process_held, hold);
+}
+
+static int process_get(struct metrics_store *s, struct metrics_self_text **out)
+{
+	struct metrics_self_text *t = NULL;
+	struct timespec now;
+	uint64_t second;
+	int r = 0;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) < 0 && clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+		now.tv_sec = 0;
+	second = (uint64_t)now.tv_sec + 1; /* never 0: a cache of gen 0 is none */
 	mutex_lock(&s->lock);
-	if (s->self_gen == t->gen && (!s->self_text || s->self_text->gen != t->gen)) {
-		old = s->self_text;
-		s->self_text = t;
+	if (s->process_text && (s->process_text->gen == second || atomic_load(&process_held))) {
+		t = s->process_text;
 		atomic_fetch_add(&t->refs, 1);
 	}
 	mutex_unlock(&s->lock);
-out:
-	metrics_self_text_unref(old);
-	if (r < 0) {
-		metrics_self_text_unref(t);
-		t = NULL;
+	bool made = !t;
+	if (made) {
+		r = metrics_process_text_new(&t, second);
+		if (r == 0)
+			r = metrics_self_text_compress(t, DEFLATE_JOIN_OPEN);
 	}
-	*out = t;
-	return r;
+	return text_settle(s, &s->process_text, process_fresher, t, made, r, out);
 }
 
 static void scrape_add(struct iovec *iov, unsigned *n, size_t *total, const void *base, size_t len)
@@ -484,7 +553,7 @@ static void scrape_add(struct iovec *iov, unsigned *n, size_t *total, const void
 int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scrape *out)
 {
 	struct metrics_body *body = NULL;
-	struct metrics_self_text *self = NULL, *users;
+	struct metrics_self_text *self = NULL, *proc = NULL, *users;
 	unsigned char *trailer;
 	size_t n_pieces;
 	int r;
@@ -499,14 +568,21 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 	out->refs[1] = self;
 	if (r < 0)
 		goto fail;
+	r = process_get(s, &proc);
+	out->refs[3] = proc;
+	if (r < 0)
+		goto fail;
 	mutex_lock(&s->lock);
 	users = s->users_text;
 	if (users)
 		atomic_fetch_add(&users->refs, 1);
 	mutex_unlock(&s->lock);
-	out->refs[3] = users;
-	/* The pieces: gzip header, the body's, the users', the self-metrics, the trailer (stored after the array). */
-	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 4;
+	out->refs[4] = users;
+	/*
+	 * The pieces: gzip header, the body's, the users' (when identity_store is set), the process and
+	 * self-metrics, the trailer (stored after the array).
+	 */
+	n_pieces = (gzip ? body->n_deflated : body->n_plain) + 5;
 	if (n_pieces > UINT_MAX || n_pieces > (SIZE_MAX - 8) / sizeof(struct iovec)) {
 		r = -ENOMEM;
 		goto fail;
@@ -525,12 +601,13 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 				body->plain[i].iov_len);
 		if (users)
 			scrape_add(out->iov, &out->n_iov, &out->total_len, users->text.data, users->text.len);
+		scrape_add(out->iov, &out->n_iov, &out->total_len, proc->text.data, proc->text.len);
 		scrape_add(out->iov, &out->n_iov, &out->total_len, self->text.data, self->text.len);
 		return 0;
 	}
 	/*
-	 * One gzip member out of raw deflate streams: the body's parts (sync-flushed, each independent) and the
-	 * self-metrics' (finished). The trailer's crc32 and length cover both texts.
+	 * One gzip member out of raw deflate streams: the body's parts and the process metrics (sync-flushed, each
+	 * independent) and the self-metrics' (finished). The trailer's crc32 and length cover the three texts.
 	 */
 	uint32_t crc = body->crc;
 	size_t text_len = body->text_len;
@@ -538,14 +615,16 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 		crc = deflate_join_crc32_combine(crc, users->crc, users->text.len);
 		text_len += users->text.len;
 	}
-	deflate_join_gzip_trailer(trailer, deflate_join_crc32_combine(crc, self->crc, self->text.len),
-		text_len + self->text.len);
+	crc = deflate_join_crc32_combine(crc, proc->crc, proc->text.len);
+	crc = deflate_join_crc32_combine(crc, self->crc, self->text.len);
+	deflate_join_gzip_trailer(trailer, crc, text_len + proc->text.len + self->text.len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, deflate_join_gzip_header, sizeof(deflate_join_gzip_header));
 	for (size_t i = 0; i < body->n_deflated; i++)
 		scrape_add(
 			out->iov, &out->n_iov, &out->total_len, body->deflated[i].iov_base, body->deflated[i].iov_len);
 	if (users)
 		scrape_add(out->iov, &out->n_iov, &out->total_len, users->deflated, users->deflated_len);
+	scrape_add(out->iov, &out->n_iov, &out->total_len, proc->deflated, proc->deflated_len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, self->deflated, self->deflated_len);
 	scrape_add(out->iov, &out->n_iov, &out->total_len, trailer, 8);
 	return 0;
@@ -562,6 +641,7 @@ void metrics_scrape_release(struct metrics_scrape *sc)
 	metrics_self_text_unref(sc->refs[1]);
 	free(sc->refs[2]);
 	metrics_self_text_unref(sc->refs[3]);
+	metrics_self_text_unref(sc->refs[4]);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -576,7 +656,7 @@ int metrics_store_set_users_text(struct metrics_store *s, const char *text, size
 		if (!t)
 			return -ENOMEM;
 		atomic_init(&t->refs, 1);
-		r = metrics_buf_append(&t->text, text, len);
+		r = buf_append(&t->text, text, len);
 		if (r == 0) {
 			/* Not final: the self-metrics' stream follows it in the gzip member. */
 			t->crc = deflate_join_crc32(0, t->text.data, t->text.len);

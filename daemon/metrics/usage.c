@@ -447,6 +447,28 @@ static void merged_combine(struct usage_merged *m, const struct usage_merged *o)
 	m->avg_plain += o->avg_plain;
 }
 
+/* Merges group sg into dst's group of values (job name offered: job_name), as rows merge. */
+static int group_combine(
+	struct usage_table *dst, const struct usage_group *sg, const char *const *values, const char *job_name)
+{
+	struct group_key key = {.values = {empty_string, empty_string}};
+	struct usage_group *g;
+	int r;
+
+	for (size_t i = 0; i < dst->n_group_by; i++)
+		key_add(&key, i, values[i], strlen(values[i]));
+	r = group_get(dst, &key, &g);
+	if (r < 0)
+		return r;
+	r = job_name_offer(dst, g, job_name, strlen(job_name));
+	if (r < 0)
+		return r;
+	count_add(g, sg->count);
+	merged_combine(&g->cost, &sg->cost);
+	merged_combine(&g->runtime, &sg->runtime);
+	return 0;
+}
+
 int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
 {
 	int r;
@@ -459,19 +481,9 @@ int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
 	/* Insertion order, not sorted order: src stays untouched (const). */
 	for (size_t k = 0; k < src->n_groups; k++) {
 		const struct usage_group *sg = src->groups[k];
-		struct group_key key = {.values = {empty_string, empty_string}};
-		struct usage_group *g;
-		for (size_t i = 0; i < dst->n_group_by; i++)
-			key_add(&key, i, sg->values[i], strlen(sg->values[i]));
-		r = group_get(dst, &key, &g);
+		r = group_combine(dst, sg, sg->values, sg->job_name);
 		if (r < 0)
 			return r;
-		r = job_name_offer(dst, g, sg->job_name, strlen(sg->job_name));
-		if (r < 0)
-			return r;
-		count_add(g, sg->count);
-		merged_combine(&g->cost, &sg->cost);
-		merged_combine(&g->runtime, &sg->runtime);
 	}
 	return 0;
 }
@@ -564,4 +576,69 @@ size_t usage_table_groups(struct usage_table *t, const struct usage_group *const
 	if (groups)
 		*groups = (const struct usage_group *const *)t->groups;
 	return t->n_groups;
+}
+
+/* A group's cost sum as ranked: -Inf without one (or NaN), so such groups come last. */
+static double rank_cost(const struct usage_group *g)
+{
+	if (!(g->cost.present & STAT_SUM) || g->cost.n_rows == 0 || isnan(g->cost.sum))
+		return -INFINITY;
+	return g->cost.sum;
+}
+
+static int compare_rank_cost(const void *a, const void *b)
+{
+	const struct usage_group *const *ga = a, *const *gb = b;
+	double x = rank_cost(*ga), y = rank_cost(*gb);
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return compare_groups(a, b);
+}
+
+static int compare_rank_sessions(const void *a, const void *b)
+{
+	const struct usage_group *const *ga = a, *const *gb = b;
+
+	if ((*ga)->count != (*gb)->count)
+		return (*ga)->count > (*gb)->count ? -1 : 1;
+	return compare_groups(a, b);
+}
+
+int usage_table_top(struct usage_table **out, struct usage_table *src, size_t limit, enum usage_rank rank)
+{
+	static const char *const other[2] = {USAGE_OTHER, USAGE_OTHER};
+	const struct usage_group *const *sorted;
+	const struct usage_group **ranked = NULL;
+	struct usage_table *t = NULL;
+	size_t n;
+	int r;
+
+	if (!out || !src || limit == 0)
+		return -EINVAL;
+	*out = NULL;
+	n = usage_table_groups(src, &sorted);
+	r = usage_table_new(&t, src->group_by, src->n_group_by);
+	if (r < 0)
+		return r;
+	ranked = malloc((n ? n : 1) * sizeof(*ranked));
+	if (!ranked) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (n)
+		memcpy(ranked, sorted, n * sizeof(*ranked));
+	qsort(ranked, n, sizeof(*ranked), rank == USAGE_RANK_SESSIONS ? compare_rank_sessions : compare_rank_cost);
+	for (size_t i = 0; i < n; i++) {
+		const struct usage_group *g = ranked[i];
+		r = i < limit ? group_combine(t, g, g->values, g->job_name) : group_combine(t, g, other, USAGE_OTHER);
+		if (r < 0)
+			goto out;
+	}
+	*out = t;
+	t = NULL;
+out:
+	free(ranked);
+	usage_table_free(t);
+	return r;
 }

@@ -63,6 +63,22 @@ int usage_table_merge(struct usage_table *dst, const struct usage_table *src);
 
 size_t usage_table_size(const struct usage_table *t);
 
+/* How usage_table_top() ranks the groups. */
+enum usage_rank {
+	USAGE_RANK_COST,     /* the largest cost sum first (a group without one last) */
+	USAGE_RANK_SESSIONS, /* the largest session count first */
+};
+
+/* Every group-by value (and the job name) of the group that holds the groups past a limit. */
+#define USAGE_OTHER "__other__"
+
+/*
+ * The limit groups of src that rank first (ties in label order) kept as they are, and every other merged into
+ * one group whose values and job name are USAGE_OTHER, by the same rules as usage_table_merge(). *out is a new
+ * table (src is only sorted). Returns 0, -EINVAL (limit 0) or -ENOMEM.
+ */
+int usage_table_top(struct usage_table **out, struct usage_table *src, size_t limit, enum usage_rank rank);
+
 /*
  * The groups in a stable order (sorted by their values), valid until the next add or free.
  * Returns the number of groups; *groups points into the table.

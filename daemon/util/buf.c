@@ -15,6 +15,8 @@ void buf_init(struct buf *b, size_t max, bool wipe)
 
 void buf_deinit(struct buf *b)
 {
+	if (!b)
+		return;
 	if (b->data && b->wipe)
 		explicit_bzero(b->data, b->cap);
 	free(b->data);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /*
- * An embedded object: buf_init(), appends, then buf_take() or buf_deinit(). The data is always
+ * An embedded object: buf_init() (or zero-initialised: {0}, no limit, not wiped), appends, then buf_take() or buf_deinit(). The data is always
  * NUL-terminated once allocated (the NUL is not counted in len), so text can be used as a string.
  */
 struct buf {
@@ -22,7 +22,7 @@ struct buf {
 /* Starts an empty buffer holding at most max bytes (0: no limit but memory). wipe: see struct buf. */
 void buf_init(struct buf *b, size_t max, bool wipe);
 
-/* Frees the data (zeroed first when b->wipe) and leaves b empty, reusable with the same limits. */
+/* Frees the data (zeroed first when b->wipe) and leaves b empty, reusable with the same limits. NULL-safe. */
 void buf_deinit(struct buf *b);
 
 /* Makes room for extra more bytes (and the NUL). Returns 0, -EMSGSIZE past b->max, -ENOMEM. */

@@ -277,7 +277,7 @@ def gzip_body(exp):
 # ---- sizes ----
 
 # farm 0 holds 25 of the simulator's 40 queues; a JOB_ID report over 101 days gives ~9 series per job of the
-# farm (4 statistics x 2 families + sessions), and a few more for jobs whose sessions span months.
+# farm (4 statistics of cost and of run time, each its own metric, + sessions), and a few more for jobs whose sessions span months.
 SIZES_FULL = [("10k", 1800), ("100k", 17800), ("1M", 178000)]
 SIZES_SHORT = [("10k", 1800), ("100k", 17800)]
 

@@ -119,9 +119,13 @@ class Collector:
         base = ["farm_id", "report"] + STATE.label_names
         if "job_id" in base:
             base.append("job_name")
-        cost = GaugeMetricFamily("deadline_cloud_usage_cost_usd", "Estimated cost in USD.", labels=base + ["statistic"])
-        runtime = GaugeMetricFamily("deadline_cloud_usage_runtime_seconds", "Session run time in seconds.",
-                                    labels=base + ["statistic"])
+        # each statistic its own metric, as the exporter's version 2
+        names = {("cost", "sum"): "deadline_cloud_usage_cost_usd",
+                 ("runtime", "sum"): "deadline_cloud_usage_runtime_seconds"}
+        for stat in ("min", "max", "avg"):
+            names[("cost", stat)] = "deadline_cloud_usage_session_cost_%s_usd" % stat
+            names[("runtime", stat)] = "deadline_cloud_usage_session_runtime_%s_seconds" % stat
+        families = {k: GaugeMetricFamily(n, "Usage figure %s of %s." % k[::-1], labels=base) for k, n in names.items()}
         sessions = GaugeMetricFamily("deadline_cloud_usage_sessions", "Number of sessions.", labels=base)
         rows = STATE.rows
         for key, g in rows.items():
@@ -129,13 +133,12 @@ class Collector:
             if "job_name" in base:
                 lv.append(g["job_name"])
             sessions.add_metric(lv, g["count"])
-            for fam, name in ((cost, "cost"), (runtime, "runtime")):
+            for name in ("cost", "runtime"):
                 d = g[name]
                 avg = d["sum"] / g["count"] if g["count"] else 0.0
                 for stat, v in (("sum", d["sum"]), ("min", d["min"]), ("max", d["max"]), ("avg", avg)):
-                    fam.add_metric(lv + [stat], v if v is not None else float("nan"))
-        yield cost
-        yield runtime
+                    families[(name, stat)].add_metric(lv, v if v is not None else float("nan"))
+        yield from families.values()
         yield sessions
         yield GaugeMetricFamily("reference_refresh_success", "1 once a refresh succeeded", value=1 if STATE.success else 0)
         yield GaugeMetricFamily("reference_refresh_duration_seconds", "last refresh", value=STATE.duration)

@@ -228,8 +228,16 @@ def run_image(t, rootfs, uid, gid, argv):
     os.makedirs(confdir)
     os.makedirs(newroot)
     reports = [harness.Report("queues", ["QUEUE_ID", "USAGE_TYPE"], interval="1m")]
+    # An HTTPS simulator's test CA goes beside the configuration, the one host path the container sees: the
+    # image's own TLS stack then verifies a private CA, as aws.ca_file does in production.
+    ca_file = False
+    host_ca = harness.ca_file_for(sim.url)
+    if host_ca:
+        shutil.copyfile(host_ca, os.path.join(confdir, "ca.pem"))
+        os.chmod(os.path.join(confdir, "ca.pem"), 0o644)
+        ca_file = CONFIG_DIR + "/ca.pem"
     with open(os.path.join(confdir, "deadline-cloud-exporter.conf"), "w", encoding="utf-8") as f:
-        f.write(harness.exporter_config(PORT, sim.url, [farm], reports))
+        f.write(harness.exporter_config(PORT, sim.url, [farm], reports, ca_file=ca_file))
     os.chmod(confdir, 0o755)
     os.chmod(os.path.join(confdir, "deadline-cloud-exporter.conf"), 0o644)
 

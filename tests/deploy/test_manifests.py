@@ -49,19 +49,25 @@ def check_config(exporter):
           p.stdout.decode("utf-8", "replace"))
 
 
+# Operations of another service than Deadline Cloud: their IAM prefix.
+SERVICE_OF = {"DescribeUser": "identitystore"}
+
+
 def check_policy():
     """Every AWS operation the daemon calls is an action of docs/deploy.md's permission policy."""
     ops = set()
     for folder, _, files in os.walk(os.path.join(ROOT, "daemon")):
         for name in files:
-            if name.endswith(".c"):
+            if name.endswith((".c", ".h")):
                 with open(os.path.join(folder, name), encoding="utf-8") as f:
-                    ops |= set(re.findall(r'#define OP_[A-Z_]+ "([A-Za-z]+)"', f.read()))
-    check(len(ops) >= 4, "found the daemon's operations (#define OP_… \"Name\")", sorted(ops))
+                    ops |= set(re.findall(r'#define (?:API_)?OP_[A-Z_]+ "([A-Za-z]+)"', f.read()))
+    check(len(ops) >= 7, "found the daemon's operations (#define API_OP_… \"Name\")", sorted(ops))
     with open(os.path.join(ROOT, "docs", "deploy.md"), encoding="utf-8") as f:
         doc = f.read()
     for op in sorted(ops):
-        check('"deadline:%s"' % op in doc, "docs/deploy.md's policy allows deadline:%s" % op)
+        action = "%s:%s" % (SERVICE_OF.get(op, "deadline"), op)
+        check('"%s"' % action in doc, "docs/deploy.md's policy allows %s" % action)
+    check('"identitystore:DescribeUser"' in doc, "docs/deploy.md's policy shows identitystore:DescribeUser")
 
 
 def main():

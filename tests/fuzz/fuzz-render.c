@@ -130,6 +130,7 @@ static void take_report(struct reader *r, struct report_config *rep, const char 
 	rep->group_by[1] = (enum group_field)((rep->group_by[0] + 1 + (b >> 4) % (GROUP_FIELD_COUNT - 1)) %
 					      GROUP_FIELD_COUNT);
 	rep->statistics = s & STAT_ALL ? s & STAT_ALL : STAT_SUM;
+	rep->limit = (s >> 4) & 3; /* 0: every group; else the top 1 to 3 and __other__ */
 	rep->interval_seconds = 300;
 	rep->resources = RESOURCE_QUEUES;
 }
@@ -193,8 +194,48 @@ static size_t count_prefix_lines(const char *text, size_t len, const char *prefi
 	return n;
 }
 
-/* Both scrapes: the plain text conforms and holds `groups` session samples; the gzip inflates to it. */
-static void check_scrapes(struct metrics_store *store, size_t groups)
+/* Whether a sample of text has a label named name (the values skipped as the format escapes them). */
+static bool has_label(const char *text, size_t len, const char *name)
+{
+	const char *end = text + len;
+
+	for (const char *p = text; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		const char *c = *p == '#' ? NULL : memchr(p, '{', (size_t)(line_end - p));
+		while (c && c < line_end && *c != '}') {
+			const char *label = c + 1, *eq = memchr(label, '=', (size_t)(line_end - label));
+			if (!eq)
+				break;
+			if ((size_t)(eq - label) == strlen(name) && memcmp(label, name, strlen(name)) == 0)
+				return true;
+			/* the quoted value: a backslash escapes the next byte */
+			for (c = eq + 2; c < line_end && *c != '"'; c++)
+				if (*c == '\\')
+					c++;
+			c++; /* at ',' or '}' */
+		}
+		p = line_end + 1;
+	}
+	return false;
+}
+
+/* Groups a limited table shows: its top groups and __other__ (into which a kept group named __other__ merges). */
+static void shown_groups(struct usage_table *t, unsigned limit, size_t *lo, size_t *hi)
+{
+	size_t n = usage_table_size(t);
+
+	if (!limit || n <= limit) {
+		*lo += n;
+		*hi += n;
+	} else {
+		*lo += limit;
+		*hi += (size_t)limit + 1;
+	}
+}
+
+/* Both scrapes: the plain text conforms and holds lo to hi session samples; the gzip inflates to it. */
+static void check_scrapes(struct metrics_store *store, size_t lo, size_t hi)
 {
 	unsigned char *text, *gz;
 	size_t text_len, gz_len;
@@ -206,9 +247,13 @@ static void check_scrapes(struct metrics_store *store, size_t groups)
 			(int)(text_len > 8192 ? 8192 : text_len), (const char *)text);
 		abort();
 	}
-	if (count_prefix_lines((const char *)text, text_len, "deadline_cloud_usage_sessions{") != groups) {
-		fprintf(stderr, "%zu groups published, %zu session samples in the scrape\n", groups,
-			count_prefix_lines((const char *)text, text_len, "deadline_cloud_usage_sessions{"));
+	size_t sessions = count_prefix_lines((const char *)text, text_len, "deadline_cloud_usage_sessions{");
+	if (sessions < lo || sessions > hi) {
+		fprintf(stderr, "%zu to %zu groups published, %zu session samples in the scrape\n", lo, hi, sessions);
+		abort();
+	}
+	if (has_label((const char *)text, text_len, "statistic")) {
+		fprintf(stderr, "a statistic label in the scrape\n");
 		abort();
 	}
 	gz = scrape_join(store, true, &gz_len);
@@ -222,6 +267,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_init(LOG_LEVEL_ERROR);
+	/* the plain and gzip scrapes compared must show the same process metrics, whenever a second ends */
+	metrics_process_hold(true);
 	return 0;
 }
 
@@ -238,7 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	struct metrics_store *store = NULL;
 	struct usage_table *tables[2][2] = {{NULL}};
-	size_t n_rows = 0, n_farms, n_reports, groups = 0;
+	size_t n_rows = 0, n_farms, n_reports, lo = 0, hi = 0;
 	unsigned flags;
 
 	if (size > 64 * 1024)
@@ -277,9 +324,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(usage_table_new(&tables[f][k], reports[k].group_by, reports[k].n_group_by) == 0);
 			for (size_t i = f; i < n_rows; i++)
 				FUZZ_ASSERT(usage_table_add(tables[f][k], &rows[i]) == 0);
-			FUZZ_ASSERT(metrics_store_publish(store, farms[f].id, &reports[k], tables[f][k], 1700000000,
+			FUZZ_ASSERT(metrics_store_publish(store, farms[f].id, &reports[k], tables[f][k], 1699000000, 1700000000, 1700000000,
 					    0.25) == 0);
-			groups += usage_table_size(tables[f][k]);
+			shown_groups(tables[f][k], reports[k].limit, &lo, &hi);
 		}
 	}
 	FUZZ_ASSERT(metrics_store_ready(store));
@@ -287,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		metrics_store_count_request(store, operations[take_u8(&r) % 4], (long)take_count(&r) * 7);
 	if (flags & 4)
 		metrics_store_fail(store, farms[0].id, reports[0].name, NAN);
-	check_scrapes(store, groups);
+	check_scrapes(store, lo, hi);
 
 	/* merging a table into a copy of itself doubles counts but keeps the groups */
 	if (flags & 8) {
@@ -296,16 +343,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(usage_table_merge(merged, tables[0][0]) == 0);
 		FUZZ_ASSERT(usage_table_merge(merged, tables[0][0]) == 0);
 		FUZZ_ASSERT(usage_table_size(merged) == usage_table_size(tables[0][0]));
-		FUZZ_ASSERT(metrics_store_publish(store, farms[0].id, &reports[0], merged, 1700000001, 0.5) == 0);
+		FUZZ_ASSERT(metrics_store_publish(store, farms[0].id, &reports[0], merged, 1699000000, 1700000001, 1700000001, 0.5) == 0);
 		usage_table_free(merged);
-		check_scrapes(store, groups);
+		check_scrapes(store, lo, hi);
 	}
 	/* dropping the second farm or report takes its lines out */
 	if (n_farms == 2 || n_reports == 2) {
 		cfg.n_farms = 1;
 		cfg.n_reports = 1;
 		FUZZ_ASSERT(metrics_store_set_reports(store, &cfg) == 0);
-		check_scrapes(store, usage_table_size(tables[0][0]));
+		lo = hi = 0;
+		shown_groups(tables[0][0], reports[0].limit, &lo, &hi);
+		check_scrapes(store, lo, hi);
 	}
 
 	metrics_store_free(store);

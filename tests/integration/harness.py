@@ -46,7 +46,22 @@ STATISTICS = ("SUM", "MIN", "MAX", "AVG")
 USAGE_COST = "deadline_cloud_usage_cost_usd"
 USAGE_RUNTIME = "deadline_cloud_usage_runtime_seconds"
 USAGE_SESSIONS = "deadline_cloud_usage_sessions"
-USAGE_METRICS = (USAGE_COST, USAGE_RUNTIME, USAGE_SESSIONS)
+# (figure, statistic) -> metric: each statistic its own metric (version 2 of the metrics)
+USAGE_FIGURE_METRICS = {
+    ("cost", "SUM"): USAGE_COST,
+    ("cost", "MIN"): "deadline_cloud_usage_session_cost_min_usd",
+    ("cost", "MAX"): "deadline_cloud_usage_session_cost_max_usd",
+    ("cost", "AVG"): "deadline_cloud_usage_session_cost_avg_usd",
+    ("runtime", "SUM"): USAGE_RUNTIME,
+    ("runtime", "MIN"): "deadline_cloud_usage_session_runtime_min_seconds",
+    ("runtime", "MAX"): "deadline_cloud_usage_session_runtime_max_seconds",
+    ("runtime", "AVG"): "deadline_cloud_usage_session_runtime_avg_seconds",
+}
+USAGE_METRICS = tuple(USAGE_FIGURE_METRICS.values()) + (USAGE_SESSIONS,)
+USAGE_WINDOW_START = "deadline_cloud_usage_window_start_timestamp_seconds"
+USAGE_WINDOW_END = "deadline_cloud_usage_window_end_timestamp_seconds"
+# every group-by value (and job_name) of the group holding the groups past a report's limit
+OTHER = "__other__"
 
 
 class Failure(Exception):
@@ -385,8 +400,9 @@ class Simulator:
 
 class Report:
     def __init__(self, name, group_by, statistics=STATISTICS, resources="queues", window="month",
-                 timezone="UTC+00:00", interval="10s"):
+                 timezone="UTC+00:00", interval="10s", limit=None):
         self.name = name
+        self.limit = limit
         self.group_by = list(group_by)
         self.statistics = list(statistics)
         self.resources = resources
@@ -415,26 +431,26 @@ def _libconfig_list(items):
     return "[ " + ", ".join(_libconfig_string(i) for i in items) + " ]"
 
 
-def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None):
+def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None, extra=""):
     """The exporter's configuration; an HTTPS simulator's CA goes into aws.ca_file unless ca_file is given
-    (False: no ca_file, the system's CAs)."""
+    (False: no ca_file, the system's CAs); extra (libconfig text, such as an inventory group) goes at the end."""
     ca_file = ca_file_for(endpoint_url) if ca_file is None else ca_file
     farms = ",\n".join('  { id = %s; queues = "all"; fleets = "all"; }' % _libconfig_string(f) for f in farm_ids)
     rep = []
     for r in reports:
         rep.append("  { name = %s; resources = %s; window = %s; timezone = %s;\n"
-                   "    group_by = %s; statistics = %s; interval = %s; }"
+                   "    group_by = %s; statistics = %s; interval = %s;%s }"
                    % (_libconfig_string(r.name), _libconfig_string(r.resources), _libconfig_string(r.window),
                       _libconfig_string(r.timezone), _libconfig_list(r.group_by), _libconfig_list(r.statistics),
-                      _libconfig_string(r.interval)))
+                      _libconfig_string(r.interval), " limit = %d;" % r.limit if r.limit else ""))
     return ("# written by tests/integration/harness.py\n"
             "web = { listen = \"%s:%d\"; };\n"
             "aws = { region = %s; endpoint_url = %s;%s };\n"
             "farms = (\n%s\n);\n"
-            "reports = (\n%s\n);\n"
+            "reports = (\n%s\n);\n%s"
             % (LOOPBACK, listen_port, _libconfig_string(REGION), _libconfig_string(endpoint_url),
                " ca_file = %s;" % _libconfig_string(ca_file) if ca_file else "", farms,
-               ",\n".join(rep)))
+               ",\n".join(rep), extra))
 
 
 def hermetic_env(workdir, extra=None):
@@ -460,14 +476,14 @@ def hermetic_env(workdir, extra=None):
 
 
 class Exporter:
-    def __init__(self, workdir, simulator, farm_ids, reports, extra_args=()):
+    def __init__(self, workdir, simulator, farm_ids, reports, extra_args=(), extra_config=""):
         self.workdir = workdir
         self.reports = list(reports)
         self.farm_ids = list(farm_ids)
         self.port = free_port()
         self.config_path = os.path.join(workdir, "exporter.conf")
         with open(self.config_path, "w", encoding="utf-8") as f:
-            f.write(exporter_config(self.port, simulator.url, farm_ids, reports))
+            f.write(exporter_config(self.port, simulator.url, farm_ids, reports, extra=extra_config))
         args = [env_path("EXPORTER"), "--config", self.config_path] + list(extra_args)
         self.started_at = time.time()
         self.proc = Process("exporter", args, workdir, env=hermetic_env(workdir))
@@ -843,6 +859,8 @@ def expected_samples(sessions, farm_id, report, resource_ids, start, end):
         g["runtime"].append(float(s["runtimeSeconds"]))
         if not g["job_name"] and s.get("jobName"):
             g["job_name"] = s["jobName"]
+    if report.limit and len(groups) > report.limit:
+        groups = limit_groups(groups, report)
     out = {}
     for key, g in groups.items():
         labels = {"farm_id": farm_id, "report": report.name}
@@ -851,13 +869,32 @@ def expected_samples(sessions, farm_id, report, resource_ids, start, end):
             if field == "JOB_ID":
                 labels["job_name"] = g["job_name"]
         out[(USAGE_SESSIONS, tuple(sorted(labels.items())))] = float(g["count"])
-        for metric, values in ((USAGE_COST, g["cost"]), (USAGE_RUNTIME, g["runtime"])):
+        for figure in ("cost", "runtime"):
+            values = g[figure]
             figures = {"SUM": math.fsum(values), "MIN": min(values), "MAX": max(values),
                        "AVG": math.fsum(values) / len(values)}
             for stat in report.statistics:
-                sl = dict(labels, statistic=stat.lower())
-                out[(metric, tuple(sorted(sl.items())))] = figures[stat]
+                out[(USAGE_FIGURE_METRICS[(figure, stat)], tuple(sorted(labels.items())))] = figures[stat]
     return out
+
+
+def limit_groups(groups, report):
+    """The report.limit groups of largest cost (largest count without SUM; ties in label order, as the bytes
+    compare) and one more, OTHER, holding every session of the others."""
+    def rank(item):
+        key, g = item
+        first = -math.fsum(g["cost"]) if "SUM" in report.statistics else -g["count"]
+        return (first, tuple(v.encode("utf-8") for v in key))
+
+    ranked = sorted(groups.items(), key=rank)
+    kept = dict(ranked[:report.limit])
+    other = {"count": 0, "cost": [], "runtime": [], "job_name": OTHER}
+    for _, g in ranked[report.limit:]:
+        other["count"] += g["count"]
+        other["cost"] += g["cost"]
+        other["runtime"] += g["runtime"]
+    kept[tuple(OTHER for _ in report.group_by)] = other
+    return kept
 
 
 def scraped_samples(expo, farm_id, report_name):

@@ -5,6 +5,7 @@ import gzip
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -24,6 +25,11 @@ REPORTS = [
 ]
 # what --new-usage-type makes the simulator answer beyond the model: a usageType value, a member of Statistics
 NEW_USAGE_TYPE_DRIFT = (("enum", "UsageType"), ("unknown", "Statistics.acceleratorUsage"))
+# reports[].limit: the top groups by cost, the rest as __other__; without SUM by session count (many ties)
+LIMITED = [
+    Report("queue_top", ["QUEUE_ID"], ["SUM", "AVG"], window="month", interval="15s", limit=7),
+    Report("jobs_top", ["JOB_ID"], ["MIN", "MAX", "AVG"], window="101d", interval="20s", limit=10),
+]
 OPERATIONS = ("StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation", "ListQueues", "ListFleets")
 
 
@@ -96,10 +102,37 @@ def check_exposition(t, exp, text, expo, farm_ids, stats_before, stats_after):
     t.check(all(s.timestamp is None for s in expo.samples), "no sample carries a timestamp")
     for fam in expo.families.values():
         t.check(fam.type is not None and fam.help, "family %s has TYPE and HELP" % fam.name)
+    for name in harness.USAGE_METRICS + (harness.USAGE_WINDOW_START, harness.USAGE_WINDOW_END):
+        fam = expo.families.get(name)
+        t.check(fam and fam.samples and fam.type == "gauge", "%s has samples and is a gauge" % name,
+                fam.type if fam else "absent")
+    t.check(not any("statistic" in s.labels for s in expo.samples), "no sample has a statistic label")
+    # a sum over every label of a metric must mean something: one metric, one figure, one set of label names
     for name in harness.USAGE_METRICS:
         fam = expo.families.get(name)
-        if fam and fam.samples:
-            t.check(fam.type == "gauge", "%s is a gauge" % name, fam.type)
+        for farm in farm_ids:
+            for rep in REPORTS:
+                names = {frozenset(s.labels) for s in (fam.samples if fam else [])
+                         if s.labels.get("farm_id") == farm and s.labels.get("report") == rep.name}
+                t.check(len(names) <= 1, "%s of %s/%s: every series has the same labels" % (name, farm, rep.name),
+                        names)
+    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+                 "process_open_fds", "process_max_fds", "process_start_time_seconds"):
+        fam = expo.families.get(name)
+        t.check(fam and len(fam.samples) == 1 and not fam.samples[0].labels, "%s is one sample without labels" % name)
+    cpu = expo.families.get("process_cpu_seconds_total")
+    t.check(cpu and cpu.type == "counter", "process_cpu_seconds_total is a counter")
+    start = expo.value("process_start_time_seconds", {})
+    t.check(start is not None and exp.started_at - 2 <= start <= exp.started_at + 5,
+            "process_start_time_seconds is when the exporter started", start, exp.started_at)
+    rss = expo.value("process_resident_memory_bytes", {})
+    try:
+        with open("/proc/%d/statm" % exp.proc.pid, encoding="ascii") as f:
+            statm_rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        t.check(rss and abs(rss - statm_rss) <= 0.5 * statm_rss, "process_resident_memory_bytes agrees with /proc",
+                rss, statm_rss)
+    except OSError as e:
+        t.note("cannot read the exporter's /proc/PID/statm: %s" % e)
 
     build = expo.series("deadline_cloud_exporter_build_info")
     version = project_version()
@@ -190,18 +223,33 @@ def check_report(t, sim_farm, rep, aggregations, sessions, expo):
 
     got = harness.scraped_samples(expo, farm, rep.name)
     complete = [r for r in refs if len(r.batches) == n_batches]
-    first_diffs = None
-    for ref in reversed(complete):
-        expected = harness.expected_samples(sessions, farm, rep, ref.ids(), ref.start, ref.end)
-        diffs = harness.compare_samples(got, expected)
-        if first_diffs is None:
-            first_diffs = diffs
-        if not diffs:
-            t.ok("%s: %d samples equal the figures of the window [%s, %s)" % (what, len(got), ref.start_text,
-                                                                               ref.end_text))
-            return got
-    t.check(False, "%s: the figures equal those of one of the %d refreshes" % (what, len(complete)),
-            *(first_diffs or ["no complete refresh"]))
+    key = {"farm_id": farm, "report": rep.name}
+    window = (expo.value(harness.USAGE_WINDOW_START, key), expo.value(harness.USAGE_WINDOW_END, key))
+    named = [r for r in complete if (r.start, r.end) == window]
+    if not t.check(named, "%s: the window published %s is that of one of its %d complete refreshes" % (
+            what, window, len(complete)), [(r.start_text, r.end_text) for r in complete[-3:]]):
+        return got
+    ref = named[-1]
+    expected = harness.expected_samples(sessions, farm, rep, ref.ids(), ref.start, ref.end)
+    diffs = harness.compare_samples(got, expected)
+    t.check(not diffs, "%s: %d samples equal the figures of the window they name [%s, %s)" % (
+        what, len(got), ref.start_text, ref.end_text), *diffs)
+    # summed over every label, each sum metric is the window's total (no minimum mixed into it)
+    member = "queueId" if rep.resources == "queues" else "fleetId"
+    ids = set(ref.ids())
+    window_sessions = [s for s in sessions if s.get(member) in ids and ref.start <= float(s["startTime"]) < ref.end]
+    totals = {harness.USAGE_SESSIONS: float(len(window_sessions))}
+    if "SUM" in rep.statistics:
+        totals[harness.USAGE_COST] = math.fsum(float(s["costUsd"]) for s in window_sessions)
+        totals[harness.USAGE_RUNTIME] = math.fsum(float(s["runtimeSeconds"]) for s in window_sessions)
+    for metric, total in totals.items():
+        summed = math.fsum(v for (m, _), v in got.items() if m == metric)
+        t.check(harness.close(summed, total), "%s: sum(%s) is the window's total" % (what, metric), summed, total)
+    if rep.limit:
+        groups = {labels for (m, labels) in got if m == harness.USAGE_SESSIONS}
+        others = [g for g in groups if all(v == harness.OTHER for k, v in g if k not in ("farm_id", "report"))]
+        t.check(len(groups) <= rep.limit + 1 and (len(others) == 1) == (len(groups) == rep.limit + 1),
+                "%s: at most %d groups and __other__ (%d groups)" % (what, rep.limit, len(groups)))
     return got
 
 
@@ -226,6 +274,7 @@ def check_hostile_names(t, sessions_by_farm, expo):
 
 def main():
     with harness.Test("e2e") as t:
+        REPORTS.extend(LIMITED)
         # --new-usage-type: sessions of a usageType the exporter cannot know, rows with an unknown member
         sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--new-usage-type", "--quiet",
                                 request_log=True)

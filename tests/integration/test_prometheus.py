@@ -74,7 +74,7 @@ def expected_costs(sim, sim_farms, rep):
         expected = harness.expected_samples(sim.sessions(f["farmId"]), f["farmId"], rep, resources, refs[-1].start,
                                             refs[-1].end)
         out[f["farmId"]] = math.fsum(v for (metric, labels), v in expected.items()
-                                     if metric == harness.USAGE_COST and dict(labels)["statistic"] == "sum")
+                                     if metric == harness.USAGE_COST)
     return out
 
 
@@ -92,7 +92,7 @@ def main():
         prom.wait_ready()
 
         for rep in REPORTS:
-            query = 'sum(deadline_cloud_usage_cost_usd{statistic="sum",report="%s"})' % rep.name
+            query = 'sum(deadline_cloud_usage_cost_usd{report="%s"})' % rep.name
             state = {}
 
             def converged():
@@ -113,7 +113,7 @@ def main():
 
             # per farm too, through a grouping query
             per_farm = expected_costs(sim, sim_farms, rep)
-            result = prom.query('sum by (farm_id) (deadline_cloud_usage_cost_usd{statistic="sum",report="%s"})'
+            result = prom.query('sum by (farm_id) (deadline_cloud_usage_cost_usd{report="%s"})'
                                 % rep.name)
             got = {labels.get("farm_id"): value for labels, value in result}
             for farm, cost in per_farm.items():

@@ -4,8 +4,8 @@ Prometheus that scrapes the exporter (itself polling the simulator) with config/
 
 - Prometheus gets scrape.yml's job (only the target and the intervals changed) and alerts.yml as rule file;
   every rule must load, evaluate and report health "ok".
-- The exporter lists the farm inventory and looks user names up in the simulator's identity store (when it
-  knows the inventory and identity_store settings), so the name joins have both sides.
+- The exporter lists the farm inventory and looks user names up in the simulator's identity store, so the name
+  joins have both sides.
 - Every target `expr` of config/grafana/deadline-cloud-exporter.json, with the template variables resolved
   the way Grafana does (label_values() and query_result() with a text/value regex through Prometheus's API,
   "All" as the variable's allValue or an alternation of every value; $__rate_interval and friends as 1m),
@@ -24,7 +24,6 @@ Prometheus that scrapes the exporter (itself polling the simulator) with config/
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -52,17 +51,10 @@ REPORTS = [
 
 # Metrics of the contract's version 2 that the exporter of this branch does not serve yet, and the branch that
 # brings them. An expression using one of them that the exporter does not serve is only checked for errors;
-# once the exporter serves the metric, its data is required like every other's. (The metrics of h11-inventory
-# and h13-identity are on main: their data is required.) Remove each entry once its branch is merged.
-WAITING_FOR = {
-    **{m: "h12-metricsv2 (usage metrics of version 2)" for m in (
-        "deadline_cloud_usage_session_runtime_max_seconds",
-        "deadline_cloud_usage_window_start_timestamp_seconds",
-        "deadline_cloud_usage_window_end_timestamp_seconds",
-        "process_resident_memory_bytes",
-        "process_cpu_seconds_total",
-    )},
-}
+# once the exporter serves the metric, its data is required like every other's. Empty: every branch the
+# dashboard and the rules waited for (h11-inventory, h12-metricsv2, h13-identity) is merged, so every
+# expression must return data. Keep the mechanism for the next metric a dashboard panel gets before its branch.
+WAITING_FOR = {}
 # What Grafana puts in place of its built-in interval variables (a 1s scrape makes 1m plenty).
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1m", "__interval_ms": "60000",
             "__range_s": "60", "__range_ms": "60000"}
@@ -607,28 +599,12 @@ def prometheus_config(scrape_text, exporter_port, alerts_path):
             "rule_files:\n  - %s\n" % json.dumps(alerts_path)) + text
 
 
-def inventory_config(t, sim):
-    """The inventory and identity_store settings for the simulator: both, else whichever the exporter under test
-    knows (its --check-config rejects the others), else ""."""
+def inventory_config(sim):
+    """The inventory (listed every 10 s) and identity_store settings for the simulator."""
     identity = sim._json("GET", "/__sim/identity")
-    inventory = 'inventory = { enabled = true; interval = "10s"; budgets = true; };\n'
-    names = ('identity_store = { id = "%s"; region = "%s"; endpoint_url = "%s"; };\n'
-             % (identity["identityStoreId"], identity["region"], sim.url))
-    path = os.path.join(t.workdir, "check-inventory.conf")
-    base = harness.exporter_config(harness.free_port(), sim.url, [sim.farms()[0]["farmId"]], REPORTS[:1])
-    for text in (inventory + names, inventory, names):
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(base + text)
-        r = subprocess.run([harness.env_path("EXPORTER"), "--check-config", "--config", path], capture_output=True,
-                           text=True, timeout=30, env=harness.hermetic_env(t.workdir))
-        if r.returncode == 0:
-            break
-        harness.log("WAITING: the exporter rejects %s(%s)" % (
-            " and ".join(n for n in ("inventory", "identity_store") if n + " = {" in text),
-            (r.stdout + r.stderr).strip().splitlines()[-1:]))
-    else:
-        return ""
-    return text
+    return ('inventory = { enabled = true; interval = "10s"; budgets = true; };\n'
+            'identity_store = { id = "%s"; region = "%s"; endpoint_url = "%s"; };\n'
+            % (identity["identityStoreId"], identity["region"], sim.url))
 
 
 def wait_for_errors_counted(exp):
@@ -653,11 +629,7 @@ def main():
 
         sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--quiet")
         farm_ids = [f["farmId"] for f in sim.farms()]
-        names = inventory_config(t, sim)
-        if names:
-            base = harness.exporter_config
-            harness.exporter_config = lambda *args: base(*args) + names
-        exp = harness.Exporter(t.workdir, sim, farm_ids, REPORTS)
+        exp = harness.Exporter(t.workdir, sim, farm_ids, REPORTS, extra_config=inventory_config(sim))
         exp.wait_ready(timeout=180)
         exp.wait_all_up(timeout=120)
 

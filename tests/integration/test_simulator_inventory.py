@@ -29,18 +29,19 @@ API = "/2023-10-12/farms/"
 class Client:
     """Signs with botocore's SigV4Auth and sends over loopback."""
 
-    def __init__(self, port):
-        self.port = port
+    def __init__(self, sim):
+        self.port = sim.port
+        self.base = sim.url  # https:// with the test CA (sim.context) unless the harness runs plain HTTP
+        self.context = sim.context
         self.creds = Credentials(harness.ACCESS_KEY_ID, harness.SECRET_ACCESS_KEY)
 
     def send(self, method, path, body=None, headers=None, service="deadline", region=harness.REGION):
-        url = "http://%s:%d%s" % (harness.LOOPBACK, self.port, path)
+        url = self.base + path
         req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
         SigV4Auth(self.creds, service, region).add_auth(req)
         prepared = req.prepare()
-        return harness.http_request(self.port, method, prepared.url[len("http://%s:%d" % (harness.LOOPBACK,
-                                                                                            self.port)):],
-                                    body, dict(prepared.headers))
+        return harness.http_request(self.port, method, prepared.url[len(self.base):], body, dict(prepared.headers),
+                                    context=self.context)
 
     def deadline(self, path, **query):
         q = urllib.parse.urlencode(query, quote_via=urllib.parse.quote) if query else ""
@@ -329,7 +330,7 @@ def check_page_cap(t, workdir):
     workdir = os.path.join(workdir, "capped")  # a port file of its own
     os.mkdir(workdir)
     sim = harness.Simulator(workdir, "--page-size-cap", "4", "--sessions", "500", "--quiet")
-    c = Client(sim.port)
+    c = Client(sim)
     farm = sim._json("GET", "/__sim/inventory")["farms"][0]
     budgets, pages = all_pages(t, c, farm["farmId"], "budgets", "budgets", SHAPES_DL)
     t.check(len(budgets) == len(farm["budgets"]) and pages == -(-len(budgets) // 4),
@@ -347,7 +348,7 @@ def main():
             raise harness.Skip("python3-botocore is not installed")
         SHAPES_DL = Shapes(DEADLINE_MODEL, timestamps_iso=True)
         sim = harness.Simulator(t.workdir, "--identity-region", IDENTITY_REGION, "--quiet")
-        c = Client(sim.port)
+        c = Client(sim)
         inv = sim._json("POST", "/__sim/inventory", {"step": 3})
         t.check(inv["pinned"] and inv["step"] == 3 and inv["identityRegion"] == IDENTITY_REGION,
                 "the inventory clock pinned at step 3")

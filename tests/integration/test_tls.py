@@ -136,7 +136,7 @@ class Run:
 def refused(t, name, sim, farm, pattern, env=None, ca_file=None):
     """The exporter must refuse sim's certificate with a log line matching pattern, and send it no request."""
     run = Run(t, name, sim, farm, env, ca_file)
-    m = run.wait_log(r"farm=\S+ op=\S+ status=error [^\n]*(%s)[^\n]*" % pattern)
+    m = run.wait_log(r"farm=\S+ op=\S+ [^\n]*error=\"[^\n]*(%s)[^\n]*" % pattern)
     t.ok("%s: refused with the log line: %s" % (name, m.group(0)))
     # a second try (the retries) has had time to be refused the same way, and still nothing arrived
     time.sleep(2)

@@ -16,11 +16,13 @@ OTHER_REGION = "eu-west-1"
 REPORT = harness.Report("by_user", ["USER_ID"], statistics=["SUM"], interval="10s")
 
 
-def write_config(path, port, endpoint_url, farms, extra=""):
+def write_config(path, port, endpoint_url, farms, extra="", ca_file=None):
     lines = ["web = { listen = \"%s:%d\"; };" % (harness.LOOPBACK, port)]
     aws = "region = \"%s\";" % harness.REGION
     if endpoint_url:
         aws += " endpoint_url = \"%s\";" % endpoint_url
+    if ca_file:
+        aws += " ca_file = \"%s\";" % ca_file
     lines.append("aws = { %s };" % aws)
     lines.append("farms = (\n%s\n);" % ",\n".join(
         "  { id = \"%s\";%s queues = \"all\"; fleets = \"all\"; }"
@@ -62,7 +64,7 @@ def users_part(t):
     def write(path, port):
         write_config(path, port, sim.url, [(farm_id, None)],
                      "identity_store = { id = \"%s\"; region = \"%s\"; endpoint_url = \"%s\"; };"
-                     % (store_id, IDENTITY_REGION, sim.url))
+                     % (store_id, IDENTITY_REGION, sim.url), ca_file=harness.ca_file_for(sim.url))
 
     exp = Running(t.workdir, "exporter-users", [farm_id], write)
     expo = exp.wait_all_up(timeout=120)
@@ -122,8 +124,18 @@ def regions_part(t):
     farms = sim_a.farms()
     farm_a, farm_b = farms[1]["farmId"], farms[2]["farmId"]
 
+    # Each simulator has its own test CA (over HTTPS): the exporter trusts both through one bundle.
+    bundle = None
+    cas = [c for c in (harness.ca_file_for(sim_a.url), harness.ca_file_for(sim_b.url)) if c]
+    if cas:
+        bundle = os.path.join(t.workdir, "ca-bundle.pem")
+        with open(bundle, "w", encoding="ascii") as out:
+            for c in cas:
+                with open(c, encoding="ascii") as f:
+                    out.write(f.read())
+
     def write(path, port):
-        write_config(path, port, None, [(farm_a, None), (farm_b, OTHER_REGION)])
+        write_config(path, port, None, [(farm_a, None), (farm_b, OTHER_REGION)], ca_file=bundle)
 
     hook = "%s=%s,%s=%s" % (harness.REGION, sim_a.url, OTHER_REGION, sim_b.url)
     exp = Running(t.workdir, "exporter-regions", [farm_a, farm_b], write,

@@ -275,7 +275,7 @@ static int publish_generation(struct metrics_store *s, int gen, int n_groups)
 		r = usage_table_add(t, &row);
 	}
 	if (r == 0)
-		r = metrics_store_publish(s, FARM_A, &report, t, 1764115200 + gen, 0.5);
+		r = metrics_store_publish(s, FARM_A, &report, t, 1761955200, 1764115200 + gen, 1764115200 + gen, 0.5);
 	usage_table_free(t);
 	return r;
 }
@@ -593,7 +593,10 @@ static void *publisher_run(void *cls)
 	return NULL;
 }
 
-/* Every sample of the usage families must come from one publish: all 200 groups, one value (avg: gen/gen). */
+/*
+ * Every sample of the usage families must come from one publish: all 200 groups, one value (avg: gen/gen; the
+ * window's end: 1764115200 + gen).
+ */
 static bool scrape_consistent(const char *text)
 {
 	const char *p = text;
@@ -610,7 +613,15 @@ static bool scrape_consistent(const char *text)
 			if (!sp || sp[1] != ' ')
 				return false;
 			long v = strtol(sp + 2, NULL, 10);
-			if (sp - p > 15 && strncmp(sp - 15, "statistic=\"avg\"", 15) == 0) {
+			const char *brace = memchr(p, '{', (size_t)(sp - p));
+			bool avg = brace && memmem(p, (size_t)(brace - p), "_avg_", 5) != NULL;
+			if (strncmp(p, "deadline_cloud_usage_window_start_", 34) == 0) {
+				p = end + 1;
+				continue;
+			}
+			if (strncmp(p, "deadline_cloud_usage_window_end_", 32) == 0)
+				v -= 1764115200; /* the window ends when the publish of gen began */
+			if (avg) {
 				if (v != 1)
 					return false;
 			} else if (value < 0) {

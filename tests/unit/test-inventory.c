@@ -13,7 +13,7 @@
 
 static char err[512];
 
-static bool has_line(const struct metrics_buf *b, const char *line)
+static bool has_line(const struct buf *b, const char *line)
 {
 	size_t n = strlen(line);
 
@@ -33,7 +33,7 @@ static bool has_line(const struct metrics_buf *b, const char *line)
 static void test_parse_and_render(void)
 {
 	struct inventory *inv = NULL;
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 	char *next = NULL;
 
 	CHECK_INT(inventory_new(&inv, FARM), 0);
@@ -128,7 +128,7 @@ static void test_parse_and_render(void)
 	CHECK(has_line(&b,
 		"deadline_cloud_exporter_inventory_last_success_timestamp_seconds{farm_id=\"" FARM "\"} 1700000000"));
 	CHECK(has_line(&b, "# TYPE deadline_cloud_queue_status gauge"));
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 	inventory_free(inv);
 }
 

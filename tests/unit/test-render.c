@@ -11,7 +11,7 @@
 #include "test.h"
 
 /* Inflates the pieces of a part, closed by an empty final block, and checks they are its text and CRC-32. */
-static void check_part(const struct metrics_part *p, struct metrics_buf *text_out)
+static void check_part(const struct metrics_part *p, struct buf *text_out)
 {
 	for (size_t i = 0; i < p->n_seg; i++) {
 		const struct metrics_segment *seg = p->seg[i];
@@ -28,7 +28,7 @@ static void check_part(const struct metrics_part *p, struct metrics_buf *text_ou
 		CHECK(z.total_out == seg->text.len && memcmp(out, seg->text.data, seg->text.len) == 0);
 		CHECK(seg->crc == (uint32_t)crc32(0, (const unsigned char *)seg->text.data, (uInt)seg->text.len));
 		inflateEnd(&z);
-		CHECK_INT(metrics_buf_append(text_out, seg->text.data, seg->text.len), 0);
+		CHECK_INT(buf_append(text_out, seg->text.data, seg->text.len), 0);
 		free(stream);
 		free(out);
 	}
@@ -65,7 +65,7 @@ static void test_snapshot_threads(void)
 {
 	struct report_config r = {.name = (char *)"jobs", .n_group_by = 2, .statistics = STAT_ALL};
 	struct usage_table *t = make_table(9001);
-	struct metrics_buf first[METRICS_FAMILY_COUNT] = {{0}};
+	struct buf first[METRICS_FAMILY_COUNT] = {{0}};
 	static const size_t threads[] = {1, 2, 4};
 
 	r.group_by[0] = GROUP_QUEUE_ID;
@@ -73,11 +73,11 @@ static void test_snapshot_threads(void)
 	for (size_t k = 0; k < sizeof(threads) / sizeof(threads[0]); k++) {
 		struct metrics_snapshot *snap = NULL;
 		metrics_render_threads(threads[k]);
-		CHECK_INT(metrics_snapshot_new(&snap, "farm-1", &r, t), 0);
+		CHECK_INT(metrics_snapshot_new(&snap, "farm-1", &r, t, 1761955200, 1764115200), 0);
 		if (!snap)
 			continue;
 		for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
-			struct metrics_buf text = {0};
+			struct buf text = {0};
 			check_part(&snap->part[f], &text);
 			CHECK(text.len > 0);
 			if (k == 0)
@@ -85,7 +85,7 @@ static void test_snapshot_threads(void)
 			else {
 				CHECK_MSG(text.len == first[f].len && memcmp(text.data, first[f].data, text.len) == 0,
 					"%zu threads: family %zu differs", threads[k], f);
-				metrics_buf_deinit(&text);
+				buf_deinit(&text);
 			}
 		}
 		metrics_snapshot_unref(snap);
@@ -94,7 +94,7 @@ static void test_snapshot_threads(void)
 	CHECK(strncmp(first[METRICS_FAMILY_SESSIONS].data,
 		      "deadline_cloud_usage_sessions{farm_id=\"farm-1\",report=\"jobs\",queue_id=\"queue-", 76) == 0);
 	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++)
-		metrics_buf_deinit(&first[f]);
+		buf_deinit(&first[f]);
 	usage_table_free(t);
 }
 
@@ -112,9 +112,9 @@ static void test_family_headers(void)
 			.crc = h->crc};
 		struct metrics_segment *segs[1] = {&seg};
 		struct metrics_part p = {.seg = segs, .n_seg = 1};
-		struct metrics_buf text = {0};
+		struct buf text = {0};
 		check_part(&p, &text);
-		metrics_buf_deinit(&text);
+		buf_deinit(&text);
 	}
 }
 

@@ -11,17 +11,17 @@
 static const char *const A = "6f55dcba85-1ed32226-82a8-0a3b-7255-97c26f8b63ec";
 static const char *const B = "6f55dcba85-321fa581-8f5f-9f4c-0bcb-86a9caa00cab";
 
-static void render(const struct user_cache *c, struct metrics_buf *b)
+static void render(const struct user_cache *c, struct buf *b)
 {
-	metrics_buf_deinit(b);
+	buf_deinit(b);
 	CHECK(user_cache_render(c, "d-1234567890", b) == 0);
-	CHECK(metrics_buf_append(b, "", 1) == 0); /* NUL-terminated for strstr */
+	CHECK(buf_append(b, "", 1) == 0); /* NUL-terminated for strstr */
 }
 
 static void test_cache(void)
 {
 	struct user_cache c = {0};
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 	double wait;
 	const struct user_entry *e;
 
@@ -69,7 +69,7 @@ static void test_cache(void)
 	/* An unknown id is ignored. */
 	CHECK(!user_cache_record(&c, "nobody", 0, "x", "y", 0));
 
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 	user_cache_deinit(&c);
 }
 

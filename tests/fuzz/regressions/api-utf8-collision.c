@@ -49,7 +49,7 @@ int main(void)
 	for (size_t i = 0; i < page.n_rows; i++)
 		if (usage_table_add(t, &page.rows[i]) < 0)
 			return 2;
-	if (metrics_store_publish(s, farm, &rep, t, 1700000000, 0.1) < 0 || metrics_store_scrape(s, false, &sc) < 0)
+	if (metrics_store_publish(s, farm, &rep, t, 1699000000, 1700000000, 1700000000, 0.1) < 0 || metrics_store_scrape(s, false, &sc) < 0)
 		return 2;
 	text = malloc(sc.total_len + 1);
 	if (!text)

@@ -11,10 +11,10 @@
 
 int main(void)
 {
-	struct metrics_buf b = {0};
+	struct buf b = {0};
 	int r = metrics_buf_escape_label(&b, "");
 
 	printf("metrics_buf_escape_label(empty, \"\") = %d, len %zu\n", r, b.len);
-	metrics_buf_deinit(&b);
+	buf_deinit(&b);
 	return r == 0 && b.len == 0 ? 0 : 1;
 }

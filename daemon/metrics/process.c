@@ -1,0 +1,192 @@
+/* process: CPU time, memory, file descriptors and start time of this process, as client libraries export them */
+#include "metrics/process.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "metrics/render.h"
+
+/* The fields of /proc/self/stat after "(comm) ", counted from state (field 3 of proc(5)) as 0. */
+#define STAT_UTIME 11 /* field 14 */
+#define STAT_STIME 12 /* field 15 */
+#define STAT_STARTTIME 19 /* field 22 */
+#define STAT_VSIZE 20 /* field 23 */
+#define STAT_RSS 21 /* field 24 */
+
+/* The whole (small) file at path into buf, NUL-terminated. Returns its length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* Boot time (Unix seconds) from /proc/stat's btime, read once; NaN when unknown. */
+static double boot_time;
+static pthread_once_t boot_time_once = PTHREAD_ONCE_INIT;
+
+static void boot_time_read(void)
+{
+	char buf[16384];
+	const char *p;
+
+	boot_time = NAN;
+	if (read_small("/proc/stat", buf, sizeof(buf)) < 0)
+		return;
+	p = strstr(buf, "\nbtime ");
+	if (p)
+		boot_time = (double)strtoull(p + 7, NULL, 10);
+}
+
+/* The fields of /proc/self/stat this file needs. Returns 0 or -errno. */
+static int stat_read(struct metrics_process *out)
+{
+	unsigned long long v[STAT_RSS + 1] = {0};
+	char buf[4096], *p, *end;
+	ssize_t n = read_small("/proc/self/stat", buf, sizeof(buf));
+
+	if (n < 0)
+		return (int)n;
+	/* comm may hold spaces and parentheses: the fields start after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	for (size_t i = 0; i <= STAT_RSS; i++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -EINVAL;
+		if (i == 0) { /* state: a letter */
+			p++;
+			continue;
+		}
+		v[i] = strtoull(p, &end, 10);
+		if (end == p)
+			return -EINVAL;
+		p = end;
+	}
+	long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	if (ticks <= 0 || page <= 0)
+		return -EINVAL;
+	out->cpu_seconds = (double)(v[STAT_UTIME] + v[STAT_STIME]) / (double)ticks;
+	out->virtual_bytes = (double)v[STAT_VSIZE];
+	out->resident_bytes = (double)v[STAT_RSS] * (double)page;
+	(void)pthread_once(&boot_time_once, boot_time_read);
+	out->start_time_seconds = boot_time + (double)v[STAT_STARTTIME] / (double)ticks;
+	return 0;
+}
+
+/* The open file descriptors, less the one that lists them. Returns 0 or -errno. */
+static int fds_count(double *out)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	*out = n ? (double)(n - 1) : 0;
+	return 0;
+}
+
+int metrics_process_read(struct metrics_process *out)
+{
+	struct rlimit rl;
+	int r, first = 0;
+
+	*out = (struct metrics_process){NAN, NAN, NAN, NAN, NAN, NAN};
+	r = stat_read(out);
+	if (r < 0) {
+		out->cpu_seconds = out->resident_bytes = out->virtual_bytes = out->start_time_seconds = NAN;
+		first = r;
+	}
+	r = fds_count(&out->open_fds);
+	if (r < 0 && !first)
+		first = r;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		out->max_fds = rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur;
+	else if (!first)
+		first = -errno;
+	return first;
+}
+
+int metrics_process_render(const struct metrics_process *p, struct buf *b)
+{
+	/* The order, names, types and help texts of the Go client's process collector. */
+	const struct {
+		const char *name, *type, *help;
+		double value;
+	} figures[] = {
+		{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+			p->cpu_seconds},
+		{"process_open_fds", "gauge", "Number of open file descriptors.", p->open_fds},
+		{"process_max_fds", "gauge", "Maximum number of open file descriptors.", p->max_fds},
+		{"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p->virtual_bytes},
+		{"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p->resident_bytes},
+		{"process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+			p->start_time_seconds},
+	};
+	char value[64];
+
+	for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++) {
+		if (isnan(figures[i].value))
+			continue;
+		size_t n = metrics_format_double(value, sizeof(value), figures[i].value);
+		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, figures[i].name) < 0 ||
+			buf_puts(b, " ") < 0 || buf_puts(b, figures[i].help) < 0 ||
+			buf_puts(b, "\n# TYPE ") < 0 || buf_puts(b, figures[i].name) < 0 ||
+			buf_puts(b, " ") < 0 || buf_puts(b, figures[i].type) < 0 ||
+			buf_puts(b, "\n") < 0 || buf_puts(b, figures[i].name) < 0 ||
+			buf_puts(b, " ") < 0 || buf_append(b, value, n) < 0 ||
+			buf_puts(b, "\n") < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int metrics_process_text_new(struct metrics_self_text **out, uint64_t gen)
+{
+	struct metrics_process p;
+	struct metrics_self_text *t = metrics_self_text_alloc(gen);
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	(void)metrics_process_read(&p); /* what could not be read is NaN, left out */
+	r = metrics_process_render(&p, &t->text);
+	if (r < 0) {
+		metrics_self_text_unref(t);
+		return r;
+	}
+	*out = t;
+	return 0;
+}
