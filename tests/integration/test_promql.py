@@ -342,7 +342,8 @@ def resolve_variables(t, prom, dash, served):
         known = {k: format_value(v, var_all_value(dash, k)) for k, v in resolved.items()}
         lv = re.fullmatch(r"\s*label_values\(\s*(.+?)\s*,\s*(\w+)\s*\)\s*", q or "", re.S)
         qr = re.fullmatch(r"\s*query_result\((.+)\)\s*", q or "", re.S)
-        if not t.check(bool(lv or qr), "variable $%s uses label_values(selector, label) or query_result(expr)" % name, q):
+        if not t.check(bool(lv or qr), "variable $%s uses label_values(selector, label) or query_result(expr)" % name,
+                       q):
             continue
         try:
             if lv:
@@ -646,18 +647,28 @@ def main():
         prom = Prometheus(t.workdir, prometheus_config(scrape_text, exp.port, alerts_path))
         prom.wait_ready()
 
-        # enough scrapes for rate() over 1m, and every rule evaluated at least once
+        # enough scrapes for rate() over 1m, every rule evaluated at least once, the inventory of every farm
+        # listed since the faults and every existing user of the figures named (the name checks compare them all)
+        inv, names = simulator_names(sim)
+        users = {ids[0] for ids in names["user_name"]}
+
         def settled():
             _, res = prom.query('count_over_time(up{job="%s"}[1m]) >= 5' % job[0])
             if not res:
                 return False
-            _, res = prom.query('min(deadline_cloud_exporter_report_up{job="%s"})' % job[0])
-            if not res or float(res[0]["value"][1]) != 1:
+            for health in ("report_up", "inventory_up"):
+                _, res = prom.query('min(deadline_cloud_exporter_%s{job="%s"})' % (health, job[0]))
+                if not res or float(res[0]["value"][1]) != 1:
+                    return False
+            _, res = prom.query('group by (user_id) (deadline_cloud_usage_sessions{job="%s",user_id!=""})' % job[0])
+            shown = {r["metric"]["user_id"] for r in res}
+            _, res = prom.query('group by (user_id) (deadline_cloud_user_info{job="%s"})' % job[0])
+            if not shown or not (shown & users) <= {r["metric"]["user_id"] for r in res}:
                 return False
             rules = [r for g in prom.api("rules")["groups"] for r in g["rules"]]
             return rules and all(r.get("health") == "ok" for r in rules)
-        harness.wait_for("Prometheus to scrape the exporter and evaluate the rules", settled, 120, interval=1.0,
-                         alive=[prom.proc, exp.proc, sim.proc])
+        harness.wait_for("Prometheus to scrape the exporter, the inventory and the user names", settled, 120,
+                         interval=1.0, alive=[prom.proc, exp.proc, sim.proc])
         t.ok("Prometheus scraped the exporter (job %s) and evaluated the rules" % job[0])
 
         served = set(prom.api("label/__name__/values", **{"match[]": '{job="%s"}' % job[0]}))
@@ -665,7 +676,6 @@ def main():
         if pending:
             harness.log("WAITING: the exporter does not serve %d metrics yet (%s): their expressions are only "
                         "checked for errors" % (len(pending), ", ".join(pending)))
-        inv, names = simulator_names(sim)
         check_dashboard(t, prom, dash, served, names)
         rules = check_rules(t, prom, alerts_text, served, names)
         if "deadline_cloud_queue_status" in served and "deadline_cloud_budget_status" in served:
