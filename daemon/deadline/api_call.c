@@ -134,7 +134,7 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 		case API_ACTION_FAIL:
 			return v.outcome;
 		case API_ACTION_REFRESH_CREDENTIALS:
-			log_warning("farm=%s op=%s status=403 code=%s reason=\"refreshing credentials and retrying once\"",
+			log_warning("farm=%s op=%s http_status=403 code=%s reason=\"refreshing credentials and retrying once\"",
 				a->farm_id, c->operation, c->error_name);
 			aws_credentials_provider_invalidate(a->creds);
 			refreshed_credentials = true;
@@ -164,7 +164,7 @@ void api_call_log_failure(const struct api_caller *a, const char *report, const 
 	char where[96];
 	snprintf(where, sizeof(where), "%s%s", report ? " report=" : "", report ? report : "");
 	if (r == API_DENIED) {
-		log_error("farm=%s%s op=%s status=403 code=AccessDeniedException reason=\"grant the IAM action "
+		log_error("farm=%s%s op=%s http_status=403 code=AccessDeniedException reason=\"grant the IAM action "
 			  "deadline:%s\" message=\"%s\"",
 			a->farm_id, where, c->operation, c->operation, c->error_message ? c->error_message : "");
 		return;

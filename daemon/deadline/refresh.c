@@ -229,7 +229,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		r = api_call_run(rf->api, &c);
 		st->api_calls++;
 		if (r == API_NOT_FOUND) {
-			log_warning("farm=%s report=%s op=%s status=404 aggregation=%s reason=\"aggregation expired or "
+			log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
 				    "unknown; starting again\"",
 				rf->farm->id, rc->name, API_OP_GET, aggregation_id);
 			api_call_reset(&c);

@@ -222,7 +222,7 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	r = metrics_store_scrape(srv->store, gzip, sc);
 	if (r < 0) {
 		free(sc);
-		log_error("component=http path=/metrics status=500 error=\"%s\"", strerror(-r));
+		log_error("component=http path=/metrics http_status=500 error=\"%s\"", strerror(-r));
 		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
 	}
 	iov = calloc(sc->n_iov ? sc->n_iov : 1, sizeof(*iov));
@@ -277,7 +277,7 @@ static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connecti
 	if (r == HTTP_SERVER_RELOAD_APPLIED)
 		return queue_canned(srv, conn, MHD_HTTP_OK, CANNED_RELOADED);
 	if (r != HTTP_SERVER_RELOAD_REJECTED) {
-		log_error("component=http path=/-/reload status=500 error=\"%s\"", strerror(r < 0 ? -r : EINVAL));
+		log_error("component=http path=/-/reload http_status=500 error=\"%s\"", strerror(r < 0 ? -r : EINVAL));
 		return queue_canned(srv, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CANNED_ERROR);
 	}
 	if (!why[0])
