@@ -78,7 +78,9 @@ class Sim:
     def __init__(self, workdir, jobs, sessions, delay_ms=0, extra=()):
         args = ["--jobs", str(jobs), "--users", str(max(40, jobs // 50)), "--sessions", str(sessions),
                 "--aggregation-delay", str(delay_ms), "--quiet"] + list(extra)
-        self.sim = harness.Simulator(tempfile.mkdtemp(prefix="sim-", dir=workdir), *args)
+        # Plain HTTP, as the baselines it is compared with (fetch_pages, the boto3 reference exporter) speak it:
+        # the benchmarks measure the exporter's own work, not TLS (the integration tests run over HTTPS).
+        self.sim = harness.Simulator(tempfile.mkdtemp(prefix="sim-", dir=workdir), *args, tls=False)
         self.port = self.sim.port
         self.url = self.sim.url
         self.farms = self.sim.farms()
