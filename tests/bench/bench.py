@@ -101,8 +101,9 @@ def exporter_config(port, endpoint, farms, reports):
         rl.append("  { name = %s; window = %s; group_by = %s; statistics = %s; interval = %s; }"
                   % (s(r["name"]), s(r.get("window", "101d")), harness._libconfig_list(r["group_by"]),
                      harness._libconfig_list(r.get("statistics", harness.STATISTICS)), s(r.get("interval", "1h"))))
+    # The farm inventory (names, budgets) is off: these figures are of the usage path alone, as the baselines'.
     return ("web = { listen = \"127.0.0.1:%d\"; };\naws = { region = \"%s\"; endpoint_url = %s; };\n"
-            "farms = (\n%s\n);\nreports = (\n%s\n);\n"
+            "farms = (\n%s\n);\nreports = (\n%s\n);\ninventory = { enabled = false; };\n"
             % (port, harness.REGION, s(endpoint), ",\n".join(fl), ",\n".join(rl)))
 
 
