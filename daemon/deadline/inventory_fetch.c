@@ -69,7 +69,8 @@ static void inventory_sort(struct inventory *inv)
 {
 	size_t n;
 
-	qsort(inv->queues, inv->n_queues, sizeof(*inv->queues), cmp_queue);
+	if (inv->n_queues > 1)
+		qsort(inv->queues, inv->n_queues, sizeof(*inv->queues), cmp_queue);
 	n = 0;
 	for (size_t i = 0; i < inv->n_queues; i++) {
 		if (n && !strcmp(inv->queues[n - 1].id, inv->queues[i].id))
@@ -78,7 +79,8 @@ static void inventory_sort(struct inventory *inv)
 			inv->queues[n++] = inv->queues[i];
 	}
 	inv->n_queues = n;
-	qsort(inv->fleets, inv->n_fleets, sizeof(*inv->fleets), cmp_fleet);
+	if (inv->n_fleets > 1)
+		qsort(inv->fleets, inv->n_fleets, sizeof(*inv->fleets), cmp_fleet);
 	n = 0;
 	for (size_t i = 0; i < inv->n_fleets; i++) {
 		if (n && !strcmp(inv->fleets[n - 1].id, inv->fleets[i].id))
@@ -87,7 +89,8 @@ static void inventory_sort(struct inventory *inv)
 			inv->fleets[n++] = inv->fleets[i];
 	}
 	inv->n_fleets = n;
-	qsort(inv->budgets, inv->n_budgets, sizeof(*inv->budgets), cmp_budget);
+	if (inv->n_budgets > 1)
+		qsort(inv->budgets, inv->n_budgets, sizeof(*inv->budgets), cmp_budget);
 	n = 0;
 	for (size_t i = 0; i < inv->n_budgets; i++) {
 		if (n && !strcmp(inv->budgets[n - 1].id, inv->budgets[i].id))
