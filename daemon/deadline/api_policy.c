@@ -57,17 +57,21 @@ struct api_verdict api_classify(const struct api_attempt *a)
 	return v;
 }
 
+/* Whether name is one of the n names. */
+static bool name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
 bool api_error_is_throttling(const char *name)
 {
 	static const char *const names[] = {"ThrottlingException", "Throttling", "TooManyRequestsException",
 		"RequestLimitExceeded", "ProvisionedThroughputExceededException"};
 
-	if (!name)
-		return false;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
+	return name_in(name, names, sizeof(names) / sizeof(names[0]));
 }
 
 bool api_error_is_auth_refresh(const char *name)
@@ -75,12 +79,7 @@ bool api_error_is_auth_refresh(const char *name)
 	static const char *const names[] = {"ExpiredTokenException", "InvalidSignatureException",
 		"SignatureDoesNotMatch", "ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"};
 
-	if (!name)
-		return false;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
+	return name_in(name, names, sizeof(names) / sizeof(names[0]));
 }
 
 double api_retry_after_ms(const char *header)
