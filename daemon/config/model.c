@@ -269,6 +269,20 @@ bool model_utf8_valid(const char *s)
 	return true;
 }
 
+size_t model_utf8_put(char *o, const unsigned char *p, size_t n, size_t *i)
+{
+	size_t bad = 0, len = model_utf8_sequence(p + *i, n - *i, &bad);
+
+	if (len) {
+		memcpy(o, p + *i, len);
+		*i += len;
+		return len;
+	}
+	memcpy(o, "\xef\xbf\xbd", 3);
+	*i += bad;
+	return 3;
+}
+
 char *model_utf8_sanitize(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -281,18 +295,8 @@ char *model_utf8_sanitize(const char *s)
 	if (!out)
 		return NULL;
 	o = out;
-	while (i < n) {
-		size_t bad = 0, len = model_utf8_sequence(p + i, n - i, &bad);
-		if (len) {
-			memcpy(o, p + i, len);
-			o += len;
-			i += len;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i += bad;
-		}
-	}
+	while (i < n)
+		o += model_utf8_put(o, p, n, &i);
 	*o = '\0';
 	return out;
 }

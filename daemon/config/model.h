@@ -73,6 +73,12 @@ int resource_kind_from_name(const char *s, enum resource_kind *out);
  */
 size_t model_utf8_sequence(const unsigned char *p, size_t n, size_t *bad);
 
+/*
+ * Copies the UTF-8 sequence at p + *i (i < n) to o, or U+FFFD (3 bytes) for an ill-formed one, and advances
+ * *i past what it read. Returns the bytes written (at most 4; o needs room for them).
+ */
+size_t model_utf8_put(char *o, const unsigned char *p, size_t n, size_t *i);
+
 /* True when s is well-formed UTF-8 (no overlong forms, surrogates or code points beyond U+10FFFF). */
 bool model_utf8_valid(const char *s);
 

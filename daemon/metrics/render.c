@@ -101,7 +101,7 @@ int metrics_buf_escape_label(struct buf *b, const char *v)
 		return r;
 	o = b->data + b->len;
 	while (i < n) {
-		size_t bad = 0, len, run = i;
+		size_t run = i;
 		/* Most values are plain ASCII: copy a run of it at once. */
 		while (run < n && p[run] < 0x80 && p[run] != '\\' && p[run] != '"' && p[run] != '\n')
 			run++;
@@ -130,16 +130,7 @@ int metrics_buf_escape_label(struct buf *b, const char *v)
 		default:
 			break;
 		}
-		len = model_utf8_sequence(p + i, n - i, &bad);
-		if (len) {
-			memcpy(o, p + i, len);
-			o += len;
-			i += len;
-		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i += bad;
-		}
+		o += model_utf8_put(o, p, n, &i);
 	}
 	b->len = (size_t)(o - b->data);
 	return 0;
