@@ -97,7 +97,9 @@ static int args_parse(int argc, char **argv, struct args *a)
 			break;
 		case OPT_LOG_LEVEL:
 			if (log_level_parse(optarg, &a->level) < 0) {
-				fprintf(stderr, "deadline_cloud_exporter: invalid --log-level '%s' (error, warning, info, debug)\n",
+				fprintf(stderr,
+					"deadline_cloud_exporter: invalid --log-level '%s' (error, warning, info, "
+					"debug)\n",
 					optarg);
 				return EXIT_BAD_CONFIG;
 			}
@@ -317,8 +319,8 @@ static bool users_reusable(const struct runtime *rt, const struct config *cfg, c
 	const struct identity_store_config *a = &rt->cfg->identity_store, *b = &cfg->identity_store;
 
 	return rt->users && b->id && !new_creds && same_string(a->id, b->id) && same_string(a->region, b->region) &&
-		same_string(a->endpoint_url, b->endpoint_url) && same_string(rt->cfg->profile, cfg->profile) &&
-		strcmp(rt->region, region) == 0;
+	       same_string(a->endpoint_url, b->endpoint_url) && same_string(rt->cfg->profile, cfg->profile) &&
+	       strcmp(rt->region, region) == 0;
 }
 
 /*
@@ -341,8 +343,9 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 	notify_reloading();
 	if (config_read(&cfg, path, why, whylen) < 0) {
 		notify_ready();
-		log_error("op=reload status=rejected file=%s error=\"configuration not valid (errors above); the running "
-			  "configuration stays\"",
+		log_error(
+			"op=reload status=rejected file=%s error=\"configuration not valid (errors above); the running "
+			"configuration stays\"",
 			path);
 		return HTTP_SERVER_RELOAD_REJECTED;
 	}
@@ -363,7 +366,8 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 		err[0] = '\0';
 		int r = http_server_new(&server, cfg->listen, &cfg->web, rt->store, &lifecycle, err, sizeof(err));
 		if (r < 0) {
-			log_error("op=reload status=rejected listen=%s error=\"%s\"", cfg->listen, err[0] ? err : strerror(-r));
+			log_error("op=reload status=rejected listen=%s error=\"%s\"", cfg->listen,
+				err[0] ? err : strerror(-r));
 			snprintf(why, whylen, "%s", err[0] ? err : strerror(-r));
 			goto reject;
 		}
@@ -372,7 +376,8 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 		err[0] = '\0';
 		int r = http_server_reload_tls(rt->server, &cfg->web, err, sizeof(err));
 		if (r < 0) {
-			log_error("op=reload status=rejected error=\"web settings not usable, the old certificate and users "
+			log_error("op=reload status=rejected error=\"web settings not usable, the old certificate and "
+				  "users "
 				  "stay: %s\"",
 				err);
 			snprintf(why, whylen, "web settings not usable: %s", err);
@@ -500,8 +505,9 @@ int main(int argc, char **argv)
 		bool any_all;
 		size_t ids = config_total_ids(rt.cfg, &any_all);
 		printf("%s: ok: %zu farm%s, %zu report%s, %zu listed resource id%s%s, listen %s\n", rt.cfg->path,
-			rt.cfg->n_farms, rt.cfg->n_farms == 1 ? "" : "s", rt.cfg->n_reports, rt.cfg->n_reports == 1 ? "" : "s",
-			ids, ids == 1 ? "" : "s", any_all ? " (and \"all\" listed at each refresh)" : "", rt.cfg->listen);
+			rt.cfg->n_farms, rt.cfg->n_farms == 1 ? "" : "s", rt.cfg->n_reports,
+			rt.cfg->n_reports == 1 ? "" : "s", ids, ids == 1 ? "" : "s",
+			any_all ? " (and \"all\" listed at each refresh)" : "", rt.cfg->listen);
 		config_free(rt.cfg);
 		return EXIT_CLEAN;
 	}
@@ -573,8 +579,8 @@ int main(int argc, char **argv)
 	if (notify_watchdog_usec(&watchdog_usec) > 0 && watchdog_usec / 2 < 15000000)
 		keepalive = (double)watchdog_usec / 2e6;
 	for (;;) {
-		struct timespec wait = {.tv_sec = (time_t)keepalive,
-			.tv_nsec = (long)((keepalive - (double)(time_t)keepalive) * 1e9)};
+		struct timespec wait = {
+			.tv_sec = (time_t)keepalive, .tv_nsec = (long)((keepalive - (double)(time_t)keepalive) * 1e9)};
 		int sig = sigtimedwait(&signals, NULL, &wait);
 		if (sig < 0) {
 			/* A server replaced by a POST /-/reload: its answer has long been sent now. */
@@ -592,8 +598,8 @@ int main(int argc, char **argv)
 			log_info("op=reload status=started file=%s from=%s", a.config_path, asked ? "http" : "signal");
 			r = runtime_reload(&rt, a.config_path, a.listen, why, sizeof(why));
 			/*
-			 * A server replaced here may be carrying the answer to the POST /-/reload that asked: stopping it
-			 * now would cut that answer off, so it goes at the next wake-up (at most keepalive seconds).
+			 * A server replaced here may be carrying the answer to the POST /-/reload that asked: stopping
+			 * it now would cut that answer off, so it goes at the next wake-up (at most keepalive seconds).
 			 */
 			if (asked) {
 				web_reload_answer(&web_reload, r, why);

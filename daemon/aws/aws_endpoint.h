@@ -9,8 +9,8 @@
 
 /* One AWS partition, as the SDKs' partitions.json describes it. */
 struct aws_partition {
-	const char *name;                  /* "aws", "aws-cn", "aws-us-gov", … */
-	const char *dns_suffix;            /* "amazonaws.com" */
+	const char *name; /* "aws", "aws-cn", "aws-us-gov", … */
+	const char *dns_suffix; /* "amazonaws.com" */
 	const char *dual_stack_dns_suffix; /* "api.aws" */
 	bool supports_fips;
 	bool supports_dual_stack;
@@ -24,11 +24,11 @@ const struct aws_partition *aws_partition_of(const char *region);
  * identity store's is the same with its own service name).
  */
 struct aws_endpoint_params {
-	const char *region;   /* NULL: unset */
+	const char *region; /* NULL: unset */
 	bool use_fips;
 	bool use_dual_stack;
 	const char *endpoint; /* custom endpoint, NULL: unset */
-	const char *service;  /* the endpoint prefix: "deadline" (NULL), "identitystore" */
+	const char *service; /* the endpoint prefix: "deadline" (NULL), "identitystore" */
 };
 
 /*
@@ -58,10 +58,10 @@ int aws_endpoint_resolve(const char *configured, const char *profile, const char
 
 /* A service whose endpoint follows the standard regional rule set. */
 struct aws_service {
-	const char *name;        /* endpoint prefix and rule set's host label: "deadline", "identitystore" */
-	const char *env_var;     /* "AWS_ENDPOINT_URL_DEADLINE" */
+	const char *name; /* endpoint prefix and rule set's host label: "deadline", "identitystore" */
+	const char *env_var; /* "AWS_ENDPOINT_URL_DEADLINE" */
 	const char *host_prefix; /* prepended to the rules' host: "management." or "" */
-	const char *title;       /* for logs: "Deadline Cloud" */
+	const char *title; /* for logs: "Deadline Cloud" */
 };
 
 extern const struct aws_service aws_service_deadline;
@@ -77,8 +77,8 @@ int aws_service_endpoint_resolve(
  * Returns 0 with *out malloc'd and *signing_region (static or region; "us-east-1" for the global endpoint),
  * -EINVAL (why says which setting), -ENOMEM.
  */
-int aws_sts_endpoint_resolve(const char *profile, const char *region, char **out, const char **signing_region,
-	char *why, size_t whylen);
+int aws_sts_endpoint_resolve(
+	const char *profile, const char *region, char **out, const char **signing_region, char *why, size_t whylen);
 
 /*
  * The CA bundle to trust instead of the system store: configured (aws.ca_file, may be NULL), else

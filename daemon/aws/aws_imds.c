@@ -53,8 +53,7 @@ void aws_imds_body_free(char *body)
 }
 
 /* One request with the IMDS timeouts, tried IMDS_ATTEMPTS times on transport failures and 5xx. */
-static int imds_send(const char *method, const char *url, const struct sigv4_header *header,
-	struct http_response *resp)
+static int imds_send(const char *method, const char *url, const struct sigv4_header *header, struct http_response *resp)
 {
 	static const struct http_client_options opts = {
 		.connect_timeout_ms = IMDS_CONNECT_TIMEOUT_MS,

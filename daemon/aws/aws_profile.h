@@ -21,8 +21,8 @@ int aws_profile_load(struct aws_profile **out, const char *name, const char *con
  * Loads profile name from one file in shared-credentials format (sections "[name]"): systemd's
  * $CREDENTIALS_DIRECTORY/aws-credentials. Same return codes; a missing file is not an error.
  */
-int aws_profile_load_credentials_file(struct aws_profile **out, const char *name, const char *path, char *why,
-	size_t whylen);
+int aws_profile_load_credentials_file(
+	struct aws_profile **out, const char *name, const char *path, char *why, size_t whylen);
 
 /*
  * Parses text (a whole file) into p: config_format selects the "[profile name]" rule. Keys are lower-cased,

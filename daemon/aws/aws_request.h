@@ -8,12 +8,12 @@
 #include "aws/http_client.h"
 
 struct aws_request {
-	const char *method;       /* "GET" or "POST" */
-	const char *url;          /* absolute; its path and query are signed exactly as written */
+	const char *method; /* "GET" or "POST" */
+	const char *url; /* absolute; its path and query are signed exactly as written */
 	const char *content_type; /* sent (and signed) when not NULL */
-	const char *accept;       /* sent when not NULL */
-	const char *target;       /* X-Amz-Target (JSON 1.1 protocols), sent and signed when not NULL */
-	const char *body;         /* NULL for none */
+	const char *accept; /* sent when not NULL */
+	const char *target; /* X-Amz-Target (JSON 1.1 protocols), sent and signed when not NULL */
+	const char *body; /* NULL for none */
 	size_t body_len;
 };
 
@@ -23,9 +23,9 @@ struct aws_request_signer {
 	const char *secret_access_key;
 	const char *session_token; /* NULL for long-term keys */
 	const char *region;
-	const char *service;       /* "deadline", "sts", "identitystore" */
-	int64_t now;               /* UTC seconds: the signature's time */
-	bool sign_body;            /* add and sign X-Amz-Content-Sha256 (as the JSON APIs' SDKs do; STS does not) */
+	const char *service; /* "deadline", "sts", "identitystore" */
+	int64_t now; /* UTC seconds: the signature's time */
+	bool sign_body; /* add and sign X-Amz-Content-Sha256 (as the JSON APIs' SDKs do; STS does not) */
 };
 
 /*

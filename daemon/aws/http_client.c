@@ -404,8 +404,8 @@ out:
 	return r;
 }
 
-int http_client_fetch(const struct http_client_options *opts, const struct http_request *req,
-	struct http_response *resp)
+int http_client_fetch(
+	const struct http_client_options *opts, const struct http_request *req, struct http_response *resp)
 {
 	struct http_client *c = NULL;
 	int r;

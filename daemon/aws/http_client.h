@@ -8,35 +8,35 @@
 #include "aws/sigv4.h"
 
 struct http_client_options {
-	const char *ca_file;      /* trusted CA bundle (PEM), or NULL for the system store. Like the AWS CLI's
-	                             AWS_CA_BUNDLE it REPLACES the system store (bundle and directory): to add a
-	                             private CA, give a file holding it and the public CAs. Copied. */
-	long connect_timeout_ms;  /* 0: default 5000 */
-	long timeout_ms;          /* whole request, 0: default 30000 */
-	size_t max_body;          /* 0: default 16 MiB; a longer body fails with -EMSGSIZE */
+	const char *ca_file; /* trusted CA bundle (PEM), or NULL for the system store. Like the AWS CLI's
+				AWS_CA_BUNDLE it REPLACES the system store (bundle and directory): to add a
+				private CA, give a file holding it and the public CAs. Copied. */
+	long connect_timeout_ms; /* 0: default 5000 */
+	long timeout_ms; /* whole request, 0: default 30000 */
+	size_t max_body; /* 0: default 16 MiB; a longer body fails with -EMSGSIZE */
 	const atomic_bool *cancel; /* when set and true, an in-flight request is aborted (-ECANCELED) */
-	bool no_proxy;            /* never through a proxy: link-local and loopback credential services */
-	bool secret;              /* requests and answers hold secrets (credentials): their memory is zeroed
-	                             before it is given back */
+	bool no_proxy; /* never through a proxy: link-local and loopback credential services */
+	bool secret; /* requests and answers hold secrets (credentials): their memory is zeroed
+			before it is given back */
 };
 
 struct http_request {
-	const char *method;                 /* "GET", "POST", or "PUT" (without a body: the IMDS token) */
-	const char *url;                    /* full URL, query included */
+	const char *method; /* "GET", "POST", or "PUT" (without a body: the IMDS token) */
+	const char *url; /* full URL, query included */
 	const struct sigv4_header *headers; /* sent as given; never logged (they may hold secrets) */
 	size_t n_headers;
-	const char *body;                   /* POST body or NULL */
+	const char *body; /* POST body or NULL */
 	size_t body_len;
 };
 
 struct http_response {
-	long status;            /* HTTP status, 0 when no response arrived */
-	char *body;             /* NUL-terminated, malloc'd (may be "" but never NULL after success); zeroed
-	                           by http_response_deinit(), as it may hold credentials */
+	long status; /* HTTP status, 0 when no response arrived */
+	char *body; /* NUL-terminated, malloc'd (may be "" but never NULL after success); zeroed
+		       by http_response_deinit(), as it may hold credentials */
 	size_t body_len;
-	char *error_type;       /* x-amzn-ErrorType header, NULL when absent */
-	char *retry_after;      /* Retry-After header, NULL when absent */
-	char error[256];        /* transport failure: curl's own message */
+	char *error_type; /* x-amzn-ErrorType header, NULL when absent */
+	char *retry_after; /* Retry-After header, NULL when absent */
+	char error[256]; /* transport failure: curl's own message */
 };
 
 struct http_client;
@@ -68,8 +68,8 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
  * One request on a client of its own, closed afterwards: for the rare credential fetches (IMDS, the
  * container endpoint, STS). Returns what http_client_new() or http_client_send() return.
  */
-int http_client_fetch(const struct http_client_options *opts, const struct http_request *req,
-	struct http_response *resp);
+int http_client_fetch(
+	const struct http_client_options *opts, const struct http_request *req, struct http_response *resp);
 
 /* Zeroes and frees what resp holds; resp can be sent again. NULL-safe. */
 void http_response_deinit(struct http_response *resp);

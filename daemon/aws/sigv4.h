@@ -12,12 +12,12 @@ struct sigv4_header {
 
 /* The request as it goes on the wire. */
 struct sigv4_request {
-	const char *method;                 /* "GET", "POST" */
-	const char *path;                   /* as sent, percent-encoded: "/2023-10-12/farms/farm-…/queues" */
-	const char *query;                  /* as sent, without '?'; NULL or "" for none */
+	const char *method; /* "GET", "POST" */
+	const char *path; /* as sent, percent-encoded: "/2023-10-12/farms/farm-…/queues" */
+	const char *query; /* as sent, without '?'; NULL or "" for none */
 	const struct sigv4_header *headers; /* every header to sign, "host" included; not x-amz-date,
-	                                       x-amz-content-sha256, x-amz-security-token, authorization:
-	                                       the signer adds those */
+					       x-amz-content-sha256, x-amz-security-token, authorization:
+					       the signer adds those */
 	size_t n_headers;
 	const void *body;
 	size_t body_len;
@@ -26,20 +26,20 @@ struct sigv4_request {
 struct sigv4_params {
 	const char *access_key_id;
 	const char *secret_access_key;
-	const char *session_token;          /* NULL when the credentials have none */
-	const char *region;                 /* "us-west-2" */
-	const char *service;                /* "deadline" */
-	int64_t now;                        /* UTC seconds: the signer never reads a clock */
-	bool normalize_path;                /* remove dot segments and repeated slashes (true for all but S3) */
-	bool sign_body;                     /* add and sign x-amz-content-sha256 */
-	bool omit_session_token;            /* sign without the token, add it afterwards (test-suite option) */
+	const char *session_token; /* NULL when the credentials have none */
+	const char *region; /* "us-west-2" */
+	const char *service; /* "deadline" */
+	int64_t now; /* UTC seconds: the signer never reads a clock */
+	bool normalize_path; /* remove dot segments and repeated slashes (true for all but S3) */
+	bool sign_body; /* add and sign x-amz-content-sha256 */
+	bool omit_session_token; /* sign without the token, add it afterwards (test-suite option) */
 };
 
 /* What the caller must add to the request it sends. */
 struct sigv4_signed {
-	char amz_date[17];                  /* X-Amz-Date: "20150830T123600Z" */
-	char payload_hash[65];              /* X-Amz-Content-Sha256 (when sign_body) */
-	char *authorization;                /* Authorization: "AWS4-HMAC-SHA256 Credential=…" (malloc'd) */
+	char amz_date[17]; /* X-Amz-Date: "20150830T123600Z" */
+	char payload_hash[65]; /* X-Amz-Content-Sha256 (when sign_body) */
+	char *authorization; /* Authorization: "AWS4-HMAC-SHA256 Credential=…" (malloc'd) */
 	/* X-Amz-Security-Token: params.session_token, when set */
 };
 

@@ -153,4 +153,3 @@ bool config_identity_store_id_valid(const char *s);
 
 /* Parses "UTC+05:30" (the API's exact 9-character form) into minutes. Returns 0 or -EINVAL. */
 int config_timezone_parse(const char *s, int *offset_minutes);
-

@@ -1,4 +1,5 @@
-/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of api_policy */
+/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of
+ * api_policy */
 #include "deadline/api_call.h"
 
 #include <errno.h>
@@ -27,7 +28,8 @@ static bool caller_stopping(const struct api_caller *a)
 	return a->stop && atomic_load(a->stop);
 }
 
-/* Signs and sends one request; the response is the caller's to free. Returns as aws_request_send(), or API_NO_CREDENTIALS. */
+/* Signs and sends one request; the response is the caller's to free. Returns as aws_request_send(), or
+ * API_NO_CREDENTIALS. */
 static int api_send_once(struct api_caller *a, const struct api_call *c, struct http_response *resp)
 {
 	struct aws_credentials *creds = NULL;
@@ -101,7 +103,8 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 		if (r == 0 && resp.status >= 200 && resp.status < 300)
 			at.parse_result = c->parse ? c->parse(c->ctx, resp.body, resp.body_len, perr, sizeof(perr)) : 0;
 		else if (r == 0) {
-			deadline_parse_error(resp.error_type, resp.body, resp.body_len, &c->error_name, &c->error_message);
+			deadline_parse_error(
+				resp.error_type, resp.body, resp.body_len, &c->error_name, &c->error_message);
 			at.error_name = c->error_name;
 		}
 		struct api_verdict v = api_classify(&at);
@@ -113,12 +116,12 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 			c->status = resp.status;
 			c->retry_after_ms = api_retry_after_ms(resp.retry_after);
 			if (resp.status >= 200 && resp.status < 300 && at.parse_result > 0)
-				log_warning("farm=%s op=%s http_status=%ld attempt=%d error=\"unusable response: %s\"", a->farm_id,
-					c->operation, resp.status, attempt, perr);
+				log_warning("farm=%s op=%s http_status=%ld attempt=%d error=\"unusable response: %s\"",
+					a->farm_id, c->operation, resp.status, attempt, perr);
 			else if (v.action == API_ACTION_RETRY)
-				log_warning("farm=%s op=%s http_status=%ld attempt=%d code=%s message=\"%s\"", a->farm_id,
-					c->operation, resp.status, attempt, c->error_name ? c->error_name : "-",
-					c->error_message ? c->error_message : "");
+				log_warning("farm=%s op=%s http_status=%ld attempt=%d code=%s message=\"%s\"",
+					a->farm_id, c->operation, resp.status, attempt,
+					c->error_name ? c->error_name : "-", c->error_message ? c->error_message : "");
 			if (resp.status == 429 || resp.status >= 500)
 				wait_ms = c->retry_after_ms;
 		}
@@ -134,7 +137,8 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 		case API_ACTION_FAIL:
 			return v.outcome;
 		case API_ACTION_REFRESH_CREDENTIALS:
-			log_warning("farm=%s op=%s http_status=403 code=%s reason=\"refreshing credentials and retrying once\"",
+			log_warning("farm=%s op=%s http_status=403 code=%s reason=\"refreshing credentials and "
+				    "retrying once\"",
 				a->farm_id, c->operation, c->error_name);
 			aws_credentials_provider_invalidate(a->creds);
 			refreshed_credentials = true;
@@ -146,7 +150,8 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 		if (attempt >= max_attempts)
 			return v.outcome;
 		if (!a->ops->quota_take(a->ops_ctx, v.quota_cost)) {
-			log_warning("farm=%s op=%s reason=\"retry quota exhausted; not retrying\"", a->farm_id, c->operation);
+			log_warning("farm=%s op=%s reason=\"retry quota exhausted; not retrying\"", a->farm_id,
+				c->operation);
 			return v.outcome;
 		}
 		wait_ms = api_backoff_ms(attempt, api_random_unit(&a->rng), wait_ms);

@@ -1,4 +1,5 @@
-/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of api_policy */
+/* api_call: one AWS API operation (Deadline Cloud, the identity store), signed and sent, with the retry policy of
+ * api_policy */
 #pragma once
 
 #include <stdatomic.h>
@@ -18,23 +19,23 @@
 
 /* What the caller's thread provides: waiting, the shared retry quota, a sign of life. */
 struct api_caller_ops {
-	bool (*sleep)(void *ctx, double ms);       /* false when stopping (woken early) */
-	bool (*quota_take)(void *ctx, int cost);   /* api_quota_take() under the caller's lock */
+	bool (*sleep)(void *ctx, double ms); /* false when stopping (woken early) */
+	bool (*quota_take)(void *ctx, int cost); /* api_quota_take() under the caller's lock */
 	void (*quota_refund)(void *ctx, int amount);
-	void (*beat)(void *ctx);                   /* the thread is working */
+	void (*beat)(void *ctx); /* the thread is working */
 };
 
 /* One farm thread's way to the API. */
 struct api_caller {
 	struct http_client *http;
-	const char *endpoint;       /* scheme://host[:port][/prefix], no trailing slash */
+	const char *endpoint; /* scheme://host[:port][/prefix], no trailing slash */
 	const char *region;
-	const char *service;        /* SigV4 signing name; NULL: "deadline" */
+	const char *service; /* SigV4 signing name; NULL: "deadline" */
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
 	const atomic_bool *stop;
-	const char *farm_id;        /* for logs */
-	uint64_t rng;               /* jitter state, never 0 */
+	const char *farm_id; /* for logs */
+	uint64_t rng; /* jitter state, never 0 */
 	const struct api_caller_ops *ops;
 	void *ops_ctx;
 };
@@ -43,12 +44,12 @@ struct api_caller {
 struct api_call {
 	const char *operation;
 	const char *method;
-	const char *path;      /* API path, without the endpoint's prefix */
-	const char *query;     /* or NULL */
-	const char *body;      /* or NULL */
+	const char *path; /* API path, without the endpoint's prefix */
+	const char *query; /* or NULL */
+	const char *body; /* or NULL */
 	size_t body_len;
 	const char *content_type; /* of the body; NULL: "application/json" */
-	const char *target;    /* X-Amz-Target (JSON 1.1), or NULL */
+	const char *target; /* X-Amz-Target (JSON 1.1), or NULL */
 	/* Parses a 2xx body; returns 0 or a positive DEADLINE_BAD_* code with err filled. */
 	int (*parse)(void *ctx, const char *body, size_t len, char *err, size_t errlen);
 	void *ctx;
@@ -56,7 +57,7 @@ struct api_call {
 	long status;
 	char *error_name;
 	char *error_message;
-	bool busy;             /* a Start refused because an aggregation is running on the farm */
+	bool busy; /* a Start refused because an aggregation is running on the farm */
 	double retry_after_ms; /* the last response's Retry-After, -1 when absent */
 };
 

@@ -48,7 +48,8 @@ struct api_verdict api_classify(const struct api_attempt *a)
 		v.outcome = API_CLIENT_ERROR;
 		return v;
 	}
-	if (a->status == 404 || (a->status == 400 && a->error_name && !strcmp(a->error_name, "ResourceNotFoundException")))
+	if (a->status == 404 ||
+		(a->status == 400 && a->error_name && !strcmp(a->error_name, "ResourceNotFoundException")))
 		v.outcome = API_NOT_FOUND;
 	else if (a->status == 403 && a->error_name && !strcmp(a->error_name, "AccessDeniedException"))
 		v.outcome = API_DENIED;

@@ -252,7 +252,8 @@ static int json_on_end(struct json_parser *p)
 		for (size_t i = 0; i < f->node->n_members; i++) {
 			const struct json_member *m = &f->node->members[i];
 			if (m->required && !(f->seen & (1u << m->bit)))
-				return json_fail(p, JSON_SCHEMA_BAD_SHAPE, p->depth - 1, "missing member \"%s\"", m->name);
+				return json_fail(
+					p, JSON_SCHEMA_BAD_SHAPE, p->depth - 1, "missing member \"%s\"", m->name);
 		}
 	}
 	if (f->node && f->node->slot && p->sink->end)

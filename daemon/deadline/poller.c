@@ -46,13 +46,13 @@ struct farm_worker {
 
 struct poller {
 	const struct config *cfg;
-	char *endpoint;        /* scheme://host[:port][/prefix], no trailing slash */
+	char *endpoint; /* scheme://host[:port][/prefix], no trailing slash */
 	char *region;
 	struct aws_credentials_provider *creds;
 	struct metrics_store *store;
 	struct inventory_board *board; /* or NULL */
 
-	pthread_mutex_t lock;  /* stopping, quota */
+	pthread_mutex_t lock; /* stopping, quota */
 	pthread_cond_t wake;
 	bool stopping;
 	atomic_bool stop_flag; /* read by in-flight requests */
@@ -183,8 +183,8 @@ static void *farm_worker_main(void *arg)
 		double delay = schedule_record(next, r == 0, refresh_error_is_persistent(r), began, schedule_clock(),
 			api_random_unit(&w->api.rng));
 		if (r != 0)
-			log_info("farm=%s report=%s op=schedule reason=\"retrying failed refresh in %.1fs\"", w->farm->id,
-				next->rc->name, delay);
+			log_info("farm=%s report=%s op=schedule reason=\"retrying failed refresh in %.1fs\"",
+				w->farm->id, next->rc->name, delay);
 	}
 	return NULL;
 }
@@ -215,15 +215,16 @@ static void *inventory_worker_main(void *arg)
 			size_t nq = inv->n_queues, nf = inv->n_fleets, nb = inv->n_budgets;
 			r = inventory_board_publish(p->board, w->farm->id, inv, (int64_t)time(NULL));
 			if (r == 0)
-				log_info("farm=%s op=inventory status=ok queues=%zu fleets=%zu budgets=%zu", w->farm->id, nq, nf,
-					nb);
+				log_info("farm=%s op=inventory status=ok queues=%zu fleets=%zu budgets=%zu",
+					w->farm->id, nq, nf, nb);
 		} else {
 			inventory_board_fail(p->board, w->farm->id);
 		}
 		double delay = schedule_record(slot, r == 0, refresh_error_is_persistent(r), began, schedule_clock(),
 			api_random_unit(&w->api.rng));
 		if (r != 0)
-			log_info("farm=%s op=inventory reason=\"retrying failed listing in %.1fs\"", w->farm->id, delay);
+			log_info(
+				"farm=%s op=inventory reason=\"retrying failed listing in %.1fs\"", w->farm->id, delay);
 	}
 	return NULL;
 }
@@ -289,7 +290,8 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 			}
 			r = aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, w->region, &w->endpoint);
 			if (r < 0) {
-				log_error("farm=%s region=%s op=start status=error error=\"unusable Deadline Cloud endpoint\"",
+				log_error("farm=%s region=%s op=start status=error error=\"unusable Deadline Cloud "
+					  "endpoint\"",
 					w->farm->id, w->region);
 				goto fail;
 			}
@@ -308,7 +310,8 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		if (getrandom(&w->api.rng, sizeof(w->api.rng), 0) != sizeof(w->api.rng))
 			w->api.rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)w;
 		w->api.rng |= 1;
-		w->refresh = (struct refresh_ctx){.api = &w->api, .farm = w->farm, .store = store, .users = opts->users};
+		w->refresh =
+			(struct refresh_ctx){.api = &w->api, .farm = w->farm, .store = store, .users = opts->users};
 		r = http_client_new(&w->api.http, &ho);
 		if (r < 0)
 			goto fail;
@@ -319,7 +322,8 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 			goto fail;
 		}
 		if (w->inventory)
-			w->slots[0] = (struct schedule_slot){.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
+			w->slots[0] = (struct schedule_slot){
+				.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
 		for (size_t j = 0; !w->inventory && j < w->n_slots; j++)
 			w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
 	}
@@ -349,8 +353,8 @@ bool poller_alive(struct poller *p, double max_age_seconds)
 	for (size_t i = 0; i < p->n_workers; i++) {
 		double age = now - atomic_load(&p->workers[i].heartbeat);
 		if (age > max_age_seconds) {
-			log_error("farm=%s op=watchdog status=stuck reason=\"no sign of life for %.0fs\"", p->workers[i].farm->id,
-				age);
+			log_error("farm=%s op=watchdog status=stuck reason=\"no sign of life for %.0fs\"",
+				p->workers[i].farm->id, age);
 			return false;
 		}
 	}

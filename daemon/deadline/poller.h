@@ -13,9 +13,9 @@ struct poller;
 struct user_directory;
 
 struct poller_options {
-	const char *endpoint;   /* base URL, no trailing slash: of the farms without a region of their own */
-	const char *region;     /* aws.region as resolved */
-	const char *ca_file;    /* or NULL */
+	const char *endpoint; /* base URL, no trailing slash: of the farms without a region of their own */
+	const char *region; /* aws.region as resolved */
+	const char *ca_file; /* or NULL */
 	struct inventory_board *inventory; /* or NULL: no inventory listing (also when inventory.enabled is false) */
 	struct user_directory *users; /* or NULL: told the user ids of every published report */
 };

@@ -89,8 +89,9 @@ static int list_resources(struct refresh_ctx *rf, const struct report_config *rc
 	*ids = NULL;
 	*n = 0;
 	if (path)
-		r = api_pages_run(rf->api, rc->name, rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
-			path, parse_list, &l);
+		r = api_pages_run(rf->api, rc->name,
+			rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS, path, parse_list,
+			&l);
 	if (r != 0) {
 		free_ids(*ids, *n);
 		*ids = NULL;
@@ -135,8 +136,8 @@ struct refresh_stats {
 };
 
 /* Starts the aggregation, waiting while the farm is busy with another one. */
-static int aggregation_start(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
-	const char *body, size_t body_len, char **aggregation_id)
+static int aggregation_start(struct refresh_ctx *rf, const struct report_config *rc, const char *path, const char *body,
+	size_t body_len, char **aggregation_id)
 {
 	struct start_ctx s = {0};
 	int r;
@@ -155,7 +156,8 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 		bool busy = c.busy;
 		if (r == API_THROTTLED && busy && attempt < API_BUSY_MAX_ATTEMPTS) {
 			double wait = api_busy_wait_ms(attempt, api_random_unit(&rf->api->rng), c.retry_after_ms);
-			log_info("farm=%s report=%s op=%s http_status=429 reason=\"farm busy or throttled; starting again in "
+			log_info("farm=%s report=%s op=%s http_status=429 reason=\"farm busy or throttled; starting "
+				 "again in "
 				 "%.1fs\"",
 				rf->farm->id, rc->name, API_OP_START, wait / 1000);
 			api_call_reset(&c);
@@ -198,7 +200,6 @@ static void aggregation_count(struct refresh_ctx *rf, const char *status)
 	metrics_store_count(rf->store, METRICS_AGGREGATIONS, (const char *const[]){rf->farm->id, status}, 1);
 }
 
-
 /* Polls until the aggregation completes, then reads and merges every page. */
 static int aggregation_collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
 	const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
@@ -229,7 +230,8 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		r = api_call_run(rf->api, &c);
 		st->api_calls++;
 		if (r == API_NOT_FOUND) {
-			log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
+			log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation "
+				    "expired or "
 				    "unknown; starting again\"",
 				rf->farm->id, rc->name, API_OP_GET, aggregation_id);
 			api_call_reset(&c);
@@ -249,13 +251,15 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		case DEADLINE_STATUS_UNKNOWN:
 			if (token) {
 				/* A page of a completed aggregation cannot go back in progress. */
-				log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"", rf->farm->id,
-					rc->name, API_OP_GET, g.page.status_text ? g.page.status_text : "?");
+				log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"",
+					rf->farm->id, rc->name, API_OP_GET,
+					g.page.status_text ? g.page.status_text : "?");
 				r = API_BAD_RESPONSE;
 				goto out;
 			}
 			if (schedule_clock() > give_up) {
-				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; giving up\"",
+				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; "
+					    "giving up\"",
 					rf->farm->id, rc->name, API_OP_GET, aggregation_id,
 					g.page.status_text ? g.page.status_text : "?", POLL_GIVE_UP_S);
 				r = REFRESH_AGG_FAILED;
@@ -272,8 +276,8 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		case DEADLINE_STATUS_FAILED:
 		case DEADLINE_STATUS_TIMEOUT:
 			aggregation_count(rf, deadline_status_name(g.page.status));
-			log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"", rf->farm->id, rc->name,
-				API_OP_GET, aggregation_id, deadline_status_name(g.page.status),
+			log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"",
+				rf->farm->id, rc->name, API_OP_GET, aggregation_id, deadline_status_name(g.page.status),
 				g.page.status_message ? g.page.status_message : "no statusMessage");
 			r = REFRESH_AGG_FAILED;
 			goto out;
@@ -290,8 +294,8 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		if (r < 0)
 			goto out;
 		if (++pages >= PAGES_MAX) {
-			log_warning("farm=%s report=%s op=%s reason=\"more than %d pages; giving up\"", rf->farm->id, rc->name,
-				API_OP_GET, PAGES_MAX);
+			log_warning("farm=%s report=%s op=%s reason=\"more than %d pages; giving up\"", rf->farm->id,
+				rc->name, API_OP_GET, PAGES_MAX);
 			r = API_BAD_RESPONSE;
 			goto out;
 		}
@@ -300,7 +304,8 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		r = token_set_add(&seen, g.page.next_token);
 		if (r != 0) {
 			if (r == TOKEN_SET_SEEN)
-				log_warning("farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
+				log_warning(
+					"farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
 					rf->farm->id, rc->name, API_OP_GET);
 			r = r == TOKEN_SET_SEEN ? API_BAD_RESPONSE : r;
 			goto out;
@@ -357,8 +362,8 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
 			break;
 		r = aggregation_start(rf, rc, path, body, body_len, &aggregation_id);
 		if (r == 0) {
-			log_debug("farm=%s report=%s op=%s aggregation=%s resources=%zu", rf->farm->id, rc->name, API_OP_START,
-				aggregation_id, n_ids);
+			log_debug("farm=%s report=%s op=%s aggregation=%s resources=%zu", rf->farm->id, rc->name,
+				API_OP_START, aggregation_id, n_ids);
 			r = aggregation_collect(rf, rc, path, aggregation_id, scratch, &bst);
 		}
 		free(aggregation_id);
@@ -393,8 +398,8 @@ static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, 
 		log_info("farm=%s report=%s op=split kind=resources resources=%zu reason=\"aggregation failed; asking "
 			 "for %zu and %zu resources\"",
 			rf->farm->id, rc->name, n_ids, half, n_ids - half);
-		metrics_store_count(rf->store, METRICS_SPLITS,
-			(const char *const[]){rf->farm->id, rc->name, "resources"}, 1);
+		metrics_store_count(
+			rf->store, METRICS_SPLITS, (const char *const[]){rf->farm->id, rc->name, "resources"}, 1);
 		r = refresh_part(rf, rc, path, ids, half, start, end, t, st, depth + 1);
 		if (r == 0)
 			r = refresh_part(rf, rc, path, ids + half, n_ids - half, start, end, t, st, depth + 1);
@@ -506,9 +511,9 @@ out:
 		if (r != API_STOPPED)
 			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
 				rc->name,
-				r == REFRESH_AGG_FAILED ? "aggregation failed"
+				r == REFRESH_AGG_FAILED    ? "aggregation failed"
 				: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
-						   : api_outcome_text(r),
+							   : api_outcome_text(r),
 				failed_after);
 	}
 	if (r != API_STOPPED)

@@ -11,7 +11,7 @@
 /* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
 enum refresh_outcome {
 	REFRESH_AGG_EXPIRED = 100, /* the aggregation kept vanishing (404) */
-	REFRESH_AGG_FAILED,        /* FAILED or TIMEOUT, even in halves */
+	REFRESH_AGG_FAILED, /* FAILED or TIMEOUT, even in halves */
 };
 
 /* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */

@@ -13,8 +13,8 @@
 /* One report's place in its farm's schedule (or, with rc NULL, the farm's inventory listing). */
 struct schedule_slot {
 	const struct report_config *rc;
-	double next_due;      /* seconds on the caller's monotonic clock */
-	unsigned failures;    /* consecutive failed refreshes */
+	double next_due; /* seconds on the caller's monotonic clock */
+	unsigned failures; /* consecutive failed refreshes */
 	int64_t interval_seconds; /* when rc is NULL: the period */
 };
 

@@ -24,8 +24,8 @@
 #include "util/log.h"
 
 #define USER_ID_MAX 64
-#define USERS_HEADER                                                                                            \
-	"# HELP deadline_cloud_user_info The identity store's names of a user that appears in the figures (value "  \
+#define USERS_HEADER \
+	"# HELP deadline_cloud_user_info The identity store's names of a user that appears in the figures (value " \
 	"1).\n# TYPE deadline_cloud_user_info gauge\n"
 
 bool user_id_usable(const char *id)
@@ -162,11 +162,12 @@ int user_cache_render(const struct user_cache *c, const char *store_id, struct b
 			r = buf_append(out, USERS_HEADER, strlen(USERS_HEADER));
 			any = true;
 		}
-		const char *const parts[] = {"deadline_cloud_user_info{identity_store_id=\"", store_id, "\",user_id=\"", e->id,
-			"\",user_name=\"", e->user_name, "\",display_name=\"", e->display_name, "\"} 1\n"};
+		const char *const parts[] = {"deadline_cloud_user_info{identity_store_id=\"", store_id, "\",user_id=\"",
+			e->id, "\",user_name=\"", e->user_name, "\",display_name=\"", e->display_name, "\"} 1\n"};
 		/* Even parts are the format's text, odd ones label values (escaped). */
 		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && r == 0; k++)
-			r = k % 2 ? metrics_buf_escape_label(out, parts[k]) : buf_append(out, parts[k], strlen(parts[k]));
+			r = k % 2 ? metrics_buf_escape_label(out, parts[k])
+				  : buf_append(out, parts[k], strlen(parts[k]));
 	}
 	return r;
 }
@@ -318,12 +319,13 @@ static int describe_user(struct user_directory *d, const char *user_id, struct d
 	int r;
 
 	/* Both ids passed user_id_usable(): nothing to escape. */
-	c.body_len = (size_t)snprintf(body, sizeof(body), "{\"IdentityStoreId\":\"%s\",\"UserId\":\"%s\"}",
-		d->store_id, user_id);
+	c.body_len = (size_t)snprintf(
+		body, sizeof(body), "{\"IdentityStoreId\":\"%s\",\"UserId\":\"%s\"}", d->store_id, user_id);
 	c.body = body;
 	r = api_call_run(&d->api, &c);
 	if (r != 0 && r != API_NOT_FOUND && r != API_STOPPED)
-		log_warning("op=DescribeUser identity_store=%s user_id=%s http_status=%ld code=%s error=\"%s\" message=\"%s\"",
+		log_warning("op=DescribeUser identity_store=%s user_id=%s http_status=%ld code=%s error=\"%s\" "
+			    "message=\"%s\"",
 			d->store_id, user_id, c.status, c.error_name ? c.error_name : "-", api_outcome_text(r),
 			c.error_message ? c.error_message : "");
 	api_call_reset(&c);
@@ -414,8 +416,8 @@ int user_directory_new(struct user_directory **out, const struct config *cfg, co
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = aws_service_endpoint_resolve(&aws_service_identitystore, is->endpoint_url, cfg->profile, d->region,
-		&d->endpoint);
+	r = aws_service_endpoint_resolve(
+		&aws_service_identitystore, is->endpoint_url, cfg->profile, d->region, &d->endpoint);
 	if (r < 0)
 		goto fail;
 	ho.cancel = &d->stop_flag;

@@ -8,14 +8,14 @@
 #include "config/config.h"
 #include "metrics/metrics.h"
 
-#define USERS_TTL_SECONDS 86400.0     /* a known (or missing) user is looked up again after this */
-#define USERS_RETRY_SECONDS 300.0     /* after a failed lookup (the previous answer stays meanwhile) */
-#define USERS_CALLS_PER_SECOND 4.0    /* at most this many DescribeUser calls per second */
-#define USERS_MAX 100000              /* distinct user ids remembered; more are not looked up */
+#define USERS_TTL_SECONDS 86400.0 /* a known (or missing) user is looked up again after this */
+#define USERS_RETRY_SECONDS 300.0 /* after a failed lookup (the previous answer stays meanwhile) */
+#define USERS_CALLS_PER_SECOND 4.0 /* at most this many DescribeUser calls per second */
+#define USERS_MAX 100000 /* distinct user ids remembered; more are not looked up */
 
 enum user_state {
 	USER_UNKNOWN, /* never answered yet */
-	USER_KNOWN,   /* names below */
+	USER_KNOWN, /* names below */
 	USER_MISSING, /* ResourceNotFoundException: no series */
 };
 
@@ -23,7 +23,7 @@ struct user_entry {
 	char *id;
 	enum user_state state;
 	char *user_name, *display_name; /* USER_KNOWN: "" when absent */
-	double next_due;                /* clock seconds of the next lookup */
+	double next_due; /* clock seconds of the next lookup */
 };
 
 /* The cache: entries sorted by id. Zero-initialised; the caller serialises access. */
@@ -34,8 +34,8 @@ struct user_cache {
 
 enum user_note {
 	USER_NOTE_KNOWN = 0, /* already there */
-	USER_NOTE_ADDED,     /* new: due now */
-	USER_NOTE_REFUSED,   /* not a user id the identity store could hold, or the cache is full */
+	USER_NOTE_ADDED, /* new: due now */
+	USER_NOTE_REFUSED, /* not a user id the identity store could hold, or the cache is full */
 };
 
 /* Whether id has the shape of an identity store id (letters, digits, '-'; 1 to 64 bytes): safe in a JSON body. */

@@ -28,8 +28,7 @@ static int put(struct buf *b, const char *s)
 }
 
 /* name{k1="v1",…} value\n, each label value escaped. */
-static int series(
-	struct buf *b, struct family *f, const char *const *labels, size_t n_labels, const char *value)
+static int series(struct buf *b, struct family *f, const char *const *labels, size_t n_labels, const char *value)
 {
 	if (!f->started) {
 		if (put(b, "# HELP ") < 0 || put(b, f->name) < 0 || put(b, " ") < 0 || put(b, f->help) < 0 ||
@@ -69,8 +68,8 @@ static int series_int(struct buf *b, struct family *f, const char *const *labels
  * A state set: one series per known value (1 for current, 0 for the others), and current as its own series at
  * 1 when it is not among them. labels ends with the pair ("status", NULL) that this fills in.
  */
-static int state_set(struct buf *b, struct family *f, const char **labels, size_t n_labels,
-	const char *const *known, size_t n_known, const char *current)
+static int state_set(struct buf *b, struct family *f, const char **labels, size_t n_labels, const char *const *known,
+	size_t n_known, const char *current)
 {
 	bool found = false;
 
@@ -252,8 +251,8 @@ enum budget_pass {
 	BUDGET_STOPPED
 };
 
-static int render_budget(struct buf *b, struct family *f, enum budget_pass pass, const char *farm_id,
-	const struct inventory_budget *bu)
+static int render_budget(
+	struct buf *b, struct family *f, enum budget_pass pass, const char *farm_id, const struct inventory_budget *bu)
 {
 	const char *labels[] = {"farm_id", farm_id, "budget_id", bu->id, "status", NULL, "queue_id", bu->queue_id};
 	double threshold;

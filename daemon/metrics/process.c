@@ -161,13 +161,11 @@ int metrics_process_render(const struct metrics_process *p, struct buf *b)
 		if (isnan(figures[i].value))
 			continue;
 		size_t n = metrics_format_double(value, sizeof(value), figures[i].value);
-		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, figures[i].name) < 0 ||
-			buf_puts(b, " ") < 0 || buf_puts(b, figures[i].help) < 0 ||
-			buf_puts(b, "\n# TYPE ") < 0 || buf_puts(b, figures[i].name) < 0 ||
-			buf_puts(b, " ") < 0 || buf_puts(b, figures[i].type) < 0 ||
-			buf_puts(b, "\n") < 0 || buf_puts(b, figures[i].name) < 0 ||
-			buf_puts(b, " ") < 0 || buf_append(b, value, n) < 0 ||
-			buf_puts(b, "\n") < 0)
+		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, figures[i].name) < 0 || buf_puts(b, " ") < 0 ||
+			buf_puts(b, figures[i].help) < 0 || buf_puts(b, "\n# TYPE ") < 0 ||
+			buf_puts(b, figures[i].name) < 0 || buf_puts(b, " ") < 0 || buf_puts(b, figures[i].type) < 0 ||
+			buf_puts(b, "\n") < 0 || buf_puts(b, figures[i].name) < 0 || buf_puts(b, " ") < 0 ||
+			buf_append(b, value, n) < 0 || buf_puts(b, "\n") < 0)
 			return -ENOMEM;
 	}
 	return 0;

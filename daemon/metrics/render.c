@@ -350,8 +350,7 @@ static int render_run_lines(struct render_run *run)
 			const char *label = group_field_label(r->group_by[k]);
 			if (!label)
 				return -EINVAL;
-			if (buf_puts(prefix, ",") < 0 || buf_puts(prefix, label) < 0 ||
-				buf_puts(prefix, "=\"") < 0 ||
+			if (buf_puts(prefix, ",") < 0 || buf_puts(prefix, label) < 0 || buf_puts(prefix, "=\"") < 0 ||
 				metrics_buf_escape_label(prefix, g->values[k] ? g->values[k] : "") < 0 ||
 				buf_puts(prefix, "\"") < 0)
 				return -ENOMEM;
@@ -419,8 +418,8 @@ static int part_take_runs(struct metrics_part *p, struct render_run *runs, size_
 }
 
 /* The one line of a window family (the report's labels only), in a segment of its own. */
-static int window_line(struct metrics_snapshot *snap, enum metrics_family f, const struct buf *head,
-	int64_t value, struct deflate_join **dj)
+static int window_line(struct metrics_snapshot *snap, enum metrics_family f, const struct buf *head, int64_t value,
+	struct deflate_join **dj)
 {
 	struct metrics_part *p = &snap->part[f];
 	char text[32];

@@ -145,17 +145,15 @@ static int events_render(const struct metrics_self *self, struct buf *b)
 		const struct metrics_event_family *fam = &self->events[f];
 		if (!fam->n)
 			continue;
-		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, event_families[f].name) < 0 ||
-			buf_puts(b, " ") < 0 || buf_puts(b, event_families[f].help) < 0 ||
-			buf_puts(b, "\n# TYPE ") < 0 || buf_puts(b, event_families[f].name) < 0 ||
-			buf_puts(b, " counter\n") < 0)
+		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, event_families[f].name) < 0 || buf_puts(b, " ") < 0 ||
+			buf_puts(b, event_families[f].help) < 0 || buf_puts(b, "\n# TYPE ") < 0 ||
+			buf_puts(b, event_families[f].name) < 0 || buf_puts(b, " counter\n") < 0)
 			return -ENOMEM;
 		for (size_t i = 0; i < fam->n; i++) {
 			if (buf_puts(b, event_families[f].name) < 0 || buf_puts(b, "{") < 0)
 				return -ENOMEM;
 			for (size_t l = 0; l < event_families[f].n_labels; l++) {
-				if ((l && buf_puts(b, ",") < 0) ||
-					buf_puts(b, event_families[f].labels[l]) < 0 ||
+				if ((l && buf_puts(b, ",") < 0) || buf_puts(b, event_families[f].labels[l]) < 0 ||
 					buf_puts(b, "=\"") < 0 ||
 					metrics_buf_escape_label(b, fam->series[i].values[l]) < 0 ||
 					buf_puts(b, "\"") < 0)
@@ -209,9 +207,9 @@ void metrics_self_count_request(struct metrics_self *self, const char *operation
 /* `name{farm_id="…",report="…"} ` */
 static int self_pair_labels(struct buf *b, const char *name, const struct metrics_entry *e)
 {
-	if (buf_puts(b, name) < 0 || buf_puts(b, "{farm_id=\"") < 0 ||
-		metrics_buf_escape_label(b, e->farm_id) < 0 || buf_puts(b, "\",report=\"") < 0 ||
-		metrics_buf_escape_label(b, e->report) < 0 || buf_puts(b, "\"} ") < 0)
+	if (buf_puts(b, name) < 0 || buf_puts(b, "{farm_id=\"") < 0 || metrics_buf_escape_label(b, e->farm_id) < 0 ||
+		buf_puts(b, "\",report=\"") < 0 || metrics_buf_escape_label(b, e->report) < 0 ||
+		buf_puts(b, "\"} ") < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -224,8 +222,7 @@ enum self_pair_figure {
 };
 
 /* The exporter's own health and counters (small): rendered when they changed since the last scrape. */
-static int self_render(
-	const struct metrics_self *self, struct metrics_entry *const *entries, size_t n, struct buf *b)
+static int self_render(const struct metrics_self *self, struct metrics_entry *const *entries, size_t n, struct buf *b)
 {
 	static const struct {
 		const char *name, *header;
@@ -283,10 +280,9 @@ static int self_render(
 		}
 	}
 	if (self->n_counters &&
-		buf_puts(b,
-			"# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by "
-			"operation and HTTP status code (error: the request failed before a status).\n"
-			"# TYPE deadline_cloud_exporter_api_requests_total counter\n") < 0)
+		buf_puts(b, "# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by "
+			    "operation and HTTP status code (error: the request failed before a status).\n"
+			    "# TYPE deadline_cloud_exporter_api_requests_total counter\n") < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < self->n_counters; i++) {
 		const struct metrics_request_counter *c = &self->counters[i];
@@ -305,8 +301,8 @@ static int self_render(
 	if (events_render(self, b) < 0)
 		return -ENOMEM;
 	if (buf_puts(b, "# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
-				"# TYPE deadline_cloud_exporter_build_info gauge\n"
-				"deadline_cloud_exporter_build_info{version=\"") < 0 ||
+			"# TYPE deadline_cloud_exporter_build_info gauge\n"
+			"deadline_cloud_exporter_build_info{version=\"") < 0 ||
 		metrics_buf_escape_label(b, self->version) < 0 || buf_puts(b, "\"} 1\n") < 0)
 		return -ENOMEM;
 	return 0;

@@ -660,8 +660,8 @@ int metrics_store_set_users_text(struct metrics_store *s, const char *text, size
 		if (r == 0) {
 			/* Not final: the self-metrics' stream follows it in the gzip member. */
 			t->crc = deflate_join_crc32(0, t->text.data, t->text.len);
-			r = deflate_join_zlib(t->text.data, t->text.len, 6, DEFLATE_JOIN_OPEN, &t->deflated,
-				&t->deflated_len);
+			r = deflate_join_zlib(
+				t->text.data, t->text.len, 6, DEFLATE_JOIN_OPEN, &t->deflated, &t->deflated_len);
 		}
 		if (r < 0) {
 			metrics_self_text_unref(t);

@@ -30,15 +30,15 @@ void usage_row_deinit(struct usage_row *row);
  * else Σ(avg·count)/Σcount (see usage_group_avg()).
  */
 struct usage_group {
-	const char *values[2];   /* the report's group-by values, in group_by order; "" when absent */
-	const char *job_name;    /* when JOB_ID is grouped: the first non-empty name seen, else "" */
+	const char *values[2]; /* the report's group-by values, in group_by order; "" when absent */
+	const char *job_name; /* when JOB_ID is grouped: the first non-empty name seen, else "" */
 	int64_t count;
 	struct usage_merged {
 		double sum, min, max;
-		double avg_weighted;  /* Σ(avg·count) */
-		double avg_plain;     /* Σavg, for groups whose count is 0 */
+		double avg_weighted; /* Σ(avg·count) */
+		double avg_plain; /* Σavg, for groups whose count is 0 */
 		size_t n_rows;
-		unsigned present;     /* statistics seen in every row (AND) */
+		unsigned present; /* statistics seen in every row (AND) */
 	} cost, runtime;
 };
 
@@ -65,7 +65,7 @@ size_t usage_table_size(const struct usage_table *t);
 
 /* How usage_table_top() ranks the groups. */
 enum usage_rank {
-	USAGE_RANK_COST,     /* the largest cost sum first (a group without one last) */
+	USAGE_RANK_COST, /* the largest cost sum first (a group without one last) */
 	USAGE_RANK_SESSIONS, /* the largest session count first */
 };
 

@@ -5,8 +5,9 @@
 #include <stddef.h>
 
 /*
- * An embedded object: buf_init() (or zero-initialised: {0}, no limit, not wiped), appends, then buf_take() or buf_deinit(). The data is always
- * NUL-terminated once allocated (the NUL is not counted in len), so text can be used as a string.
+ * An embedded object: buf_init() (or zero-initialised: {0}, no limit, not wiped), appends, then buf_take() or
+ * buf_deinit(). The data is always NUL-terminated once allocated (the NUL is not counted in len), so text can be used
+ * as a string.
  */
 struct buf {
 	char *data; /* NULL until the first append */

@@ -33,7 +33,7 @@ int notify_watchdog(void);
 /* What notify_watchdog_usec() found. */
 enum notify_watchdog {
 	NOTIFY_WATCHDOG_OFF = 0, /* no keep-alives expected of this process */
-	NOTIFY_WATCHDOG_ON = 1,  /* keep-alives expected, *usec the period */
+	NOTIFY_WATCHDOG_ON = 1, /* keep-alives expected, *usec the period */
 };
 
 /*

@@ -307,8 +307,8 @@ static int request_authorize(struct http_server *srv, struct MHD_Connection *con
 	mutex_unlock(&srv->auth_lock);
 	if (!auth)
 		return WEB_AUTH_ALLOWED;
-	r = web_auth_check(auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-		web_now_ms());
+	r = web_auth_check(
+		auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), web_now_ms());
 	web_auth_unref(auth);
 	return r;
 }
@@ -415,7 +415,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("component=http msg=\"%s\"", msg);
 }
 
-
 static void web_settings(const struct web_config *web, struct web_config *out)
 {
 	if (web)
@@ -521,7 +520,8 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 			r = -EINVAL;
 		} else if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
 			   MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK2) != MHD_YES) {
-			web_set_error(err, errlen, "web.tls_cert_file: this libmicrohttpd was built without TLS (GnuTLS)");
+			web_set_error(
+				err, errlen, "web.tls_cert_file: this libmicrohttpd was built without TLS (GnuTLS)");
 			r = -EOPNOTSUPP;
 		} else {
 			r = tls_cert_new(&srv->cert, web.tls_cert_file, web.tls_key_file, err, errlen);
@@ -546,15 +546,15 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 		tls_options[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	}
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		NULL, MHD_OPTION_CONNECTION_LIMIT,
-		CONNECTION_HARD_LIMIT(srv->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
-		srv->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->max_request_size,
-		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_NOTIFY_CONNECTION, web_conn_notify, srv,
-		MHD_OPTION_NOTIFY_COMPLETED, web_conn_request_completed, srv, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+		NULL, MHD_OPTION_CONNECTION_LIMIT, CONNECTION_HARD_LIMIT(srv->max_connections),
+		MHD_OPTION_CONNECTION_TIMEOUT, srv->connection_timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		srv->max_request_size, MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
+		MHD_OPTION_NOTIFY_CONNECTION, web_conn_notify, srv, MHD_OPTION_NOTIFY_COMPLETED,
+		web_conn_request_completed, srv, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
 	if (!srv->daemon) {
 		close(fd);
-		web_set_error(err, errlen, "listen address \"%s\": cannot start the HTTP server (libmicrohttpd)%s", listen,
-			srv->tls ? " with TLS" : "");
+		web_set_error(err, errlen, "listen address \"%s\": cannot start the HTTP server (libmicrohttpd)%s",
+			listen, srv->tls ? " with TLS" : "");
 		http_server_free(srv);
 		return -EIO;
 	}

@@ -65,8 +65,8 @@ static const char *host;
 static const char *endpoint;
 
 /* Signs and sends one request; the body lands in out. Returns the HTTP status or -1. */
-static long send_signed(CURL *h, const char *method, const char *path, const char *query, const char *body,
-	struct buf *out)
+static long send_signed(
+	CURL *h, const char *method, const char *path, const char *query, const char *body, struct buf *out)
 {
 	const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-west-2";
 	struct sigv4_header to_sign[2] = {{"host", host}, {"content-type", "application/json"}};

@@ -26,7 +26,7 @@ static void check_report(const struct report_config *r, const struct config *cfg
 		FUZZ_ASSERT(r->group_by[0] != r->group_by[1]);
 	FUZZ_ASSERT(r->statistics != 0 && (r->statistics & ~STAT_ALL) == 0);
 	FUZZ_ASSERT(r->interval_seconds >= CONFIG_INTERVAL_MIN_SECONDS &&
-		r->interval_seconds <= CONFIG_INTERVAL_MAX_SECONDS);
+		    r->interval_seconds <= CONFIG_INTERVAL_MAX_SECONDS);
 	FUZZ_ASSERT(r->window <= WINDOW_ROLLING);
 	if (r->window == WINDOW_ROLLING)
 		FUZZ_ASSERT(r->window_seconds > 0 && r->window_seconds <= CONFIG_WINDOW_MAX_SECONDS);

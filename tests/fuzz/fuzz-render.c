@@ -127,8 +127,8 @@ static void take_report(struct reader *r, struct report_config *rep, const char 
 	rep->n_group_by = 1 + (b & 1);
 	rep->group_by[0] = (enum group_field)((b >> 1) % GROUP_FIELD_COUNT);
 	/* two different fields, as the configuration allows */
-	rep->group_by[1] = (enum group_field)((rep->group_by[0] + 1 + (b >> 4) % (GROUP_FIELD_COUNT - 1)) %
-					      GROUP_FIELD_COUNT);
+	rep->group_by[1] =
+		(enum group_field)((rep->group_by[0] + 1 + (b >> 4) % (GROUP_FIELD_COUNT - 1)) % GROUP_FIELD_COUNT);
 	rep->statistics = s & STAT_ALL ? s & STAT_ALL : STAT_SUM;
 	rep->limit = (s >> 4) & 3; /* 0: every group; else the top 1 to 3 and __other__ */
 	rep->interval_seconds = 300;
@@ -243,8 +243,8 @@ static void check_scrapes(struct metrics_store *store, size_t lo, size_t hi)
 
 	text = scrape_join(store, false, &text_len);
 	if (expfmt_check((const char *)text, text_len, why, sizeof(why)) != 0) {
-		fprintf(stderr, "exposition check failed: %s\n---- scrape (%zu bytes) ----\n%.*s\n----\n", why, text_len,
-			(int)(text_len > 8192 ? 8192 : text_len), (const char *)text);
+		fprintf(stderr, "exposition check failed: %s\n---- scrape (%zu bytes) ----\n%.*s\n----\n", why,
+			text_len, (int)(text_len > 8192 ? 8192 : text_len), (const char *)text);
 		abort();
 	}
 	size_t sessions = count_prefix_lines((const char *)text, text_len, "deadline_cloud_usage_sessions{");
@@ -274,8 +274,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const operations[] = {"StartSessionsStatisticsAggregation",
-		"GetSessionsStatisticsAggregation", "ListQueues", "ListFleets"};
+	static const char *const operations[] = {
+		"StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation", "ListQueues", "ListFleets"};
 	static char farm_a[] = "farm-0123456789abcdef0123456789abcdef";
 	static char farm_b[] = "farm-fedcba9876543210fedcba9876543210";
 	struct reader r = {data, size, 0};
@@ -324,8 +324,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_ASSERT(usage_table_new(&tables[f][k], reports[k].group_by, reports[k].n_group_by) == 0);
 			for (size_t i = f; i < n_rows; i++)
 				FUZZ_ASSERT(usage_table_add(tables[f][k], &rows[i]) == 0);
-			FUZZ_ASSERT(metrics_store_publish(store, farms[f].id, &reports[k], tables[f][k], 1699000000, 1700000000, 1700000000,
-					    0.25) == 0);
+			FUZZ_ASSERT(metrics_store_publish(store, farms[f].id, &reports[k], tables[f][k], 1699000000,
+					    1700000000, 1700000000, 0.25) == 0);
 			shown_groups(tables[f][k], reports[k].limit, &lo, &hi);
 		}
 	}
@@ -343,7 +343,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(usage_table_merge(merged, tables[0][0]) == 0);
 		FUZZ_ASSERT(usage_table_merge(merged, tables[0][0]) == 0);
 		FUZZ_ASSERT(usage_table_size(merged) == usage_table_size(tables[0][0]));
-		FUZZ_ASSERT(metrics_store_publish(store, farms[0].id, &reports[0], merged, 1699000000, 1700000001, 1700000001, 0.5) == 0);
+		FUZZ_ASSERT(metrics_store_publish(store, farms[0].id, &reports[0], merged, 1699000000, 1700000001,
+				    1700000001, 0.5) == 0);
 		usage_table_free(merged);
 		check_scrapes(store, lo, hi);
 	}

@@ -1,4 +1,5 @@
-/* fuzz-sigv4: canonical request, string to sign and signature of a request cut from the input; sign/verify round trip */
+/* fuzz-sigv4: canonical request, string to sign and signature of a request cut from the input; sign/verify round trip
+ */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,8 +136,8 @@ static void round_trip(const struct cut *c, const struct sigv4_request *req, con
 	all[n++] = (struct sigv4_header){"Authorization", s->authorization};
 	received.headers = all;
 	received.n_headers = n;
-	r = sim_sigv4_verify(&received, params->region, params->service, params->now, 300, lookup_secret, NULL, why,
-		sizeof(why));
+	r = sim_sigv4_verify(
+		&received, params->region, params->service, params->now, 300, lookup_secret, NULL, why, sizeof(why));
 	if (r != 0) {
 		fprintf(stderr, "sign/verify round trip failed (%d): %s\n", r, why);
 		abort();

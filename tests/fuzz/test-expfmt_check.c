@@ -20,23 +20,23 @@ static const struct {
 	{FAM "m{a=\"x\",b=\"y\"} 1\nm{b=\"y\",a=\"x\",c=\"\"} 2\n", 1},
 	{"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", 1},
 	{"# HELP m a \\\\ b \\n c\n# TYPE m counter\nm 1\n", 1},
-	{FAM "# HELP n N.\n# TYPE n gauge\nn 1\nm_x 1\n", 0},               /* m_x: no TYPE */
+	{FAM "# HELP n N.\n# TYPE n gauge\nn 1\nm_x 1\n", 0}, /* m_x: no TYPE */
 	{FAM "m 1\n# HELP n N.\n# TYPE n gauge\nn 1\n# HELP m again\n", 0}, /* m twice */
-	{FAM "m 1\n# TYPE n gauge\nn 1\nm 2\n", 0},                          /* m not contiguous */
-	{FAM "m 1\nm 2\n", 0},                                               /* duplicate series */
-	{FAM "m{a=\"x\",b=\"y\"} 1\nm{b=\"y\",a=\"x\"} 2\n", 0},             /* same series, labels reordered */
-	{FAM "m 1", 0},                                                      /* no final newline */
-	{FAM "m 1\n\n", 0},                                                  /* empty line */
+	{FAM "m 1\n# TYPE n gauge\nn 1\nm 2\n", 0}, /* m not contiguous */
+	{FAM "m 1\nm 2\n", 0}, /* duplicate series */
+	{FAM "m{a=\"x\",b=\"y\"} 1\nm{b=\"y\",a=\"x\"} 2\n", 0}, /* same series, labels reordered */
+	{FAM "m 1", 0}, /* no final newline */
+	{FAM "m 1\n\n", 0}, /* empty line */
 	{FAM "m 1\r\n", 0},
 	{FAM "m{a=\"x\ry\"} 1\n", 1}, /* CR in a label value: no escape exists, Prometheus takes it */
 	{"# HELP m a\r\n# TYPE m gauge\nm 1\n", 1},
 	{FAM "m\r 1\n", 0},
-	{FAM "m{a=\"\xff\"} 1\n", 0},         /* invalid UTF-8 */
+	{FAM "m{a=\"\xff\"} 1\n", 0}, /* invalid UTF-8 */
 	{FAM "m{a=\"\xed\xa0\x80\"} 1\n", 0}, /* a surrogate */
-	{FAM "m{a=\"\xc0\xaf\"} 1\n", 0},     /* overlong */
-	{FAM "m{a=\"\\t\"} 1\n", 0},          /* escape other than \\ \" \n */
-	{FAM "m{a=\"x\\\"} 1\n", 0},          /* unterminated */
-	{FAM "m{a=\"x\",} 1\n", 0},           /* trailing comma */
+	{FAM "m{a=\"\xc0\xaf\"} 1\n", 0}, /* overlong */
+	{FAM "m{a=\"\\t\"} 1\n", 0}, /* escape other than \\ \" \n */
+	{FAM "m{a=\"x\\\"} 1\n", 0}, /* unterminated */
+	{FAM "m{a=\"x\",} 1\n", 0}, /* trailing comma */
 	{FAM "m{a=\"x\",a=\"y\"} 1\n", 0},
 	{FAM "m{__a=\"x\"} 1\n", 0},
 	{FAM "m{1a=\"x\"} 1\n", 0},

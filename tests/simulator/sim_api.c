@@ -771,7 +771,8 @@ static void fault_token(struct sim_state *st, char *out, size_t size, bool repea
 		snprintf(out, size, FAULT_TOKEN_PREFIX "E-%llu-%llu+/=", gen, n);
 }
 
-void sim_api_targeted_transform(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, struct sim_response *r)
+void sim_api_targeted_transform(
+	struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, struct sim_response *r)
 {
 	struct text t = {0};
 	char token[96];
@@ -872,7 +873,8 @@ bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_
 	}
 	fault_token(st, token, sizeof(token), repeat, n + 1);
 	if (op == SIM_OP_GET)
-		snprintf(text, sizeof(text), "{\"status\":\"COMPLETED\",\"statistics\":[],\"nextToken\":\"%s\"}", token);
+		snprintf(
+			text, sizeof(text), "{\"status\":\"COMPLETED\",\"statistics\":[],\"nextToken\":\"%s\"}", token);
 	else
 		snprintf(text, sizeof(text), "{\"%s\":[],\"nextToken\":\"%s\"}", list_member(op), token);
 	set_body(r, 200, JSON_TYPE, text, strlen(text));

@@ -89,7 +89,8 @@ unsigned sim_api_targeted_post_modes(enum sim_op op);
 bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, size_t farm,
 	const struct sim_query *q, enum sim_agg_status *forced, struct sim_response *r);
 /* Changes the 200 answer r of op as tf says. */
-void sim_api_targeted_transform(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, struct sim_response *r);
+void sim_api_targeted_transform(
+	struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, struct sim_response *r);
 /* Answers a Get or List that carries a nextToken made by a fault (repeat_token, endless_pages); false otherwise. */
 bool sim_api_fault_token(struct sim_state *st, enum sim_op op, const struct sim_query *q, struct sim_response *r);
 void sim_api_get(struct sim_state *st, size_t farm, const struct sim_query *q, struct sim_response *r);

@@ -369,8 +369,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		break;
 	}
 	/* those that change a good answer: a Get's only when it carries a page (not IN_PROGRESS) */
-	if (r->status == 200 && r->body &&
-		(op != SIM_OP_GET || memmem(r->body, r->body_len, "\"statistics\"", 12))) {
+	if (r->status == 200 && r->body && (op != SIM_OP_GET || memmem(r->body, r->body_len, "\"statistics\"", 12))) {
 		sim_state_lock(st);
 		have_fault = sim_state_take_targeted(st, op, (size_t)farm, sim_api_targeted_post_modes(op), &tf);
 		sim_state_unlock(st);

@@ -166,7 +166,8 @@ const char *const sim_tfault_names[SIM_TF_COUNT] = {
 	[SIM_TF_UNKNOWN_FARM] = "unknown_farm",
 };
 
-bool sim_state_take_targeted(struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out)
+bool sim_state_take_targeted(
+	struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out)
 {
 	for (size_t i = 0; i < st->n_targeted; i++) {
 		struct sim_targeted *t = &st->targeted[i];

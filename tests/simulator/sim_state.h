@@ -82,27 +82,27 @@ enum sim_fault {
 
 /* Targeted faults (POST /__sim/faults with "mode"): the next N matching API requests get one. */
 enum sim_tfault {
-	SIM_TF_RESET,          /* headers and part of the body, then the connection closes */
-	SIM_TF_STALL,          /* headers and part of the body, then nothing for param seconds, then close */
-	SIM_TF_CLOSE,          /* the connection closes before any answer */
-	SIM_TF_THROTTLE,       /* 429 ThrottlingException, no Retry-After */
+	SIM_TF_RESET, /* headers and part of the body, then the connection closes */
+	SIM_TF_STALL, /* headers and part of the body, then nothing for param seconds, then close */
+	SIM_TF_CLOSE, /* the connection closes before any answer */
+	SIM_TF_THROTTLE, /* 429 ThrottlingException, no Retry-After */
 	SIM_TF_THROTTLE_RETRY_AFTER, /* 429 with Retry-After: param */
-	SIM_TF_ERROR_500,      /* 500 JSON InternalServerErrorException */
-	SIM_TF_ERROR_502,      /* 502 HTML */
-	SIM_TF_ERROR_503,      /* 503 HTML */
-	SIM_TF_MALFORMED,      /* 200, not valid JSON */
-	SIM_TF_TRUNCATED,      /* 200, JSON cut short */
-	SIM_TF_WRONG_TYPES,    /* 200, the real answer with members of the wrong type ("count":"3") */
-	SIM_TF_HUGE,           /* 200, valid JSON of param bytes (the real rows repeated) */
-	SIM_TF_DEEP,           /* 200, arrays nested param deep */
-	SIM_TF_REPEAT_TOKEN,   /* 200, the real page with a nextToken that comes back for ever */
-	SIM_TF_ENDLESS_PAGES,  /* 200, the real page, then empty pages, each with a new nextToken */
-	SIM_TF_FAILED,         /* Start: the aggregation ends FAILED */
-	SIM_TF_TIMEOUT,        /* Start: the aggregation ends TIMEOUT */
-	SIM_TF_EXPIRE,         /* Get: the aggregation expires now (404 as after its TTL) */
-	SIM_TF_EXPIRED_TOKEN,  /* 403 ExpiredTokenException */
-	SIM_TF_ACCESS_DENIED,  /* 403 AccessDeniedException */
-	SIM_TF_UNKNOWN_FARM,   /* 404 ResourceNotFoundException (resourceType farm) */
+	SIM_TF_ERROR_500, /* 500 JSON InternalServerErrorException */
+	SIM_TF_ERROR_502, /* 502 HTML */
+	SIM_TF_ERROR_503, /* 503 HTML */
+	SIM_TF_MALFORMED, /* 200, not valid JSON */
+	SIM_TF_TRUNCATED, /* 200, JSON cut short */
+	SIM_TF_WRONG_TYPES, /* 200, the real answer with members of the wrong type ("count":"3") */
+	SIM_TF_HUGE, /* 200, valid JSON of param bytes (the real rows repeated) */
+	SIM_TF_DEEP, /* 200, arrays nested param deep */
+	SIM_TF_REPEAT_TOKEN, /* 200, the real page with a nextToken that comes back for ever */
+	SIM_TF_ENDLESS_PAGES, /* 200, the real page, then empty pages, each with a new nextToken */
+	SIM_TF_FAILED, /* Start: the aggregation ends FAILED */
+	SIM_TF_TIMEOUT, /* Start: the aggregation ends TIMEOUT */
+	SIM_TF_EXPIRE, /* Get: the aggregation expires now (404 as after its TTL) */
+	SIM_TF_EXPIRED_TOKEN, /* 403 ExpiredTokenException */
+	SIM_TF_ACCESS_DENIED, /* 403 AccessDeniedException */
+	SIM_TF_UNKNOWN_FARM, /* 404 ResourceNotFoundException (resourceType farm) */
 	SIM_TF_COUNT,
 };
 
@@ -110,10 +110,10 @@ enum sim_tfault {
 
 struct sim_targeted {
 	enum sim_tfault mode;
-	int op;              /* enum sim_op, -1: any */
-	int farm;            /* farm index, -1: any */
+	int op; /* enum sim_op, -1: any */
+	int farm; /* farm index, -1: any */
 	uint64_t remaining;
-	long long param;     /* seconds, bytes, depth; 0: the default */
+	long long param; /* seconds, bytes, depth; 0: the default */
 };
 
 extern const char *const sim_tfault_names[SIM_TF_COUNT];
@@ -186,7 +186,8 @@ int sim_state_start_forced(struct sim_state *st, const struct sim_agg_request *r
  * Under lock: takes one targeted fault for a request of op on farm whose mode is in modes (a bit
  * mask of 1u << enum sim_tfault): copies it to *out, counts it and returns true.
  */
-bool sim_state_take_targeted(struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out);
+bool sim_state_take_targeted(
+	struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out);
 
 /* Under lock: the aggregation with this id on farm, or NULL. */
 struct sim_aggregation *sim_state_find(struct sim_state *st, size_t farm, const char *id);

@@ -18,7 +18,10 @@ struct classify_case {
 	int quota_cost;
 };
 
-#define ATT(...) {.attempt = 1, __VA_ARGS__}
+#define ATT(...) \
+	{ \
+		.attempt = 1, __VA_ARGS__ \
+	}
 
 static const struct classify_case classify_cases[] = {
 	{"2xx parsed", ATT(.status = 200), API_ACTION_DONE, 0, API_QUOTA_COST},
@@ -61,8 +64,8 @@ static const struct classify_case classify_cases[] = {
 		ATT(.status = 403, .error_name = "ExpiredTokenException", .credentials_refreshed = true),
 		API_ACTION_FAIL, API_CLIENT_ERROR, API_QUOTA_COST},
 	{"403 without a name", ATT(.status = 403), API_ACTION_FAIL, API_CLIENT_ERROR, API_QUOTA_COST},
-	{"400 validation", ATT(.status = 400, .error_name = "ValidationException"), API_ACTION_FAIL,
-		API_CLIENT_ERROR, API_QUOTA_COST},
+	{"400 validation", ATT(.status = 400, .error_name = "ValidationException"), API_ACTION_FAIL, API_CLIENT_ERROR,
+		API_QUOTA_COST},
 	{"302 (never followed)", ATT(.status = 302), API_ACTION_FAIL, API_CLIENT_ERROR, API_QUOTA_COST},
 };
 

@@ -257,7 +257,8 @@ static const struct get_case get_cases[] = {
 		"\"runtimeInSeconds\":{\"min\":10,\"max\":200.5,\"avg\":70.5,\"sum\":211.5},"
 		"\"aggregationStartTime\":\"2026-11-01T00:00:00Z\",\"aggregationEndTime\":\"2026-11-02T00:00:00Z\"}]}",
 		DEADLINE_STATUS_COMPLETED, "COMPLETED", "done", "tok+/=", 1,
-		ROW("Shot 010", 3, STATS(4.5, 0.5, 2.25, 1.5, STAT_ALL), STATS(211.5, 10, 200.5, 70.5, STAT_ALL), Q1, F1, "job-0123", "u-1", "COMPUTE", "g5.xlarge", "nuke")),
+		ROW("Shot 010", 3, STATS(4.5, 0.5, 2.25, 1.5, STAT_ALL), STATS(211.5, 10, 200.5, 70.5, STAT_ALL), Q1,
+			F1, "job-0123", "u-1", "COMPUTE", "g5.xlarge", "nuke")),
 	OK("in progress: no statistics", "{\"status\":\"IN_PROGRESS\"}", DEADLINE_STATUS_IN_PROGRESS, "IN_PROGRESS",
 		NULL, NULL, 0, NOROW),
 	OK("failed with a message", "{\"status\":\"FAILED\",\"statusMessage\":\"too many rows\"}",
@@ -280,8 +281,7 @@ static const struct get_case get_cases[] = {
 	DONE("only the requested statistics",
 		ONE_ROW("\"userId\":\"alice\",\"count\":5,\"costInUsd\":{\"min\":1,\"max\":3,\"avg\":2},"
 			"\"runtimeInSeconds\":{\"sum\":50}"),
-		1,
-		ROW(NULL, 5, STATS(0, 1, 3, 2, STAT_MIN | STAT_MAX | STAT_AVG), SUM(50), [GROUP_USER_ID] = "alice")),
+		1, ROW(NULL, 5, STATS(0, 1, 3, 2, STAT_MIN | STAT_MAX | STAT_AVG), SUM(50), [GROUP_USER_ID] = "alice")),
 	DONE("unknown members at every depth are skipped",
 		"{\"x\":{\"y\":[1,{\"z\":[[],{}]},\"s\",true,null,-1.5e9]},\"status\":\"COMPLETED\",\"statistics\":[{"
 		"\"future\":{\"a\":[{\"b\":{\"c\":[1,2,3]}}]},\"usageType\":\"GPU_BURST\",\"count\":7,"
@@ -606,8 +606,7 @@ static void test_get_fixture(void)
 	if (page.n_rows == 3) {
 		const struct exp_row rows[3] = {
 			ROW(NULL, 3, STATS(4.5, 0.25, 2.5, 1.5, STAT_ALL),
-				STATS(4500.75, 60, 3600.5, 1500.25, STAT_ALL),
-				Q1, [GROUP_USAGE_TYPE] = "COMPUTE"),
+				STATS(4500.75, 60, 3600.5, 1500.25, STAT_ALL), Q1, [GROUP_USAGE_TYPE] = "COMPUTE"),
 			ROW(NULL, 0, STATS(0, 0, 0, 0, STAT_ALL), STATS(0, 0, 0, 0, STAT_ALL),
 				Q1, [GROUP_USAGE_TYPE] = "LICENSE"),
 			ROW(NULL, 12, STATS(120, 1e-3, 120, 10, STAT_ALL), STATS(7200, 1, 7200, 600, STAT_ALL),
@@ -859,7 +858,8 @@ static void test_whole_counts(void)
 		struct deadline_page page = {0};
 		char err[256] = "";
 		snprintf(body, sizeof(body),
-			"{\"status\":\"COMPLETED\",\"statistics\":[{\"count\":%s,\"costInUsd\":{},\"runtimeInSeconds\":{}}]}",
+			"{\"status\":\"COMPLETED\",\"statistics\":[{\"count\":%s,\"costInUsd\":{},\"runtimeInSeconds\":"
+			"{}}]}",
 			cases[i].text);
 		int r = deadline_parse_get(body, strlen(body), &page, err, sizeof(err));
 		CHECK_MSG(r == 0, "count %s: %d %s", cases[i].text, r, err);

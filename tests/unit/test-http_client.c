@@ -100,8 +100,8 @@ static bool gzip_bomb(int fd)
 	zs.next_out = out;
 	zs.avail_out = (uInt)n;
 	if (deflate(&zs, Z_FINISH) == Z_STREAM_END) {
-		int h = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %lu\r\n\r\n",
-			zs.total_out);
+		int h = snprintf(head, sizeof(head),
+			"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %lu\r\n\r\n", zs.total_out);
 		ok = write_all(fd, head, (size_t)h) && write_all(fd, (const char *)out, zs.total_out);
 	}
 	deflateEnd(&zs);
@@ -111,10 +111,11 @@ static bool gzip_bomb(int fd)
 
 static bool respond(int fd, enum reply reply)
 {
-	static const char gzipped[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
-				      "Content-Length: 31\r\n\r\n"
-				      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xab\x56\xca\xcf\x56\xb2\x2a\x29\x2a\x4d\xad\x05"
-				      "\x00\x90\x5f\xd4\xa7\x0b\x00\x00\x00";
+	static const char gzipped[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+		"Content-Length: 31\r\n\r\n"
+		"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xab\x56\xca\xcf\x56\xb2\x2a\x29\x2a\x4d\xad\x05"
+		"\x00\x90\x5f\xd4\xa7\x0b\x00\x00\x00";
 	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
 				 "{\"ok\":true}";
 	static const char throttle[] = "HTTP/1.1 429 Too Many Requests\r\nx-amzn-errortype:  ThrottlingException:"

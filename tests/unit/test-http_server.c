@@ -412,7 +412,8 @@ static void test_listen_addresses(void)
 				CHECK(connect(fd6, (struct sockaddr *)&sin6, sizeof(sin6)) == 0);
 				CHECK(send(fd6, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
 				CHECK(recv(fd6, buf, sizeof(buf) - 1, MSG_WAITALL) > 12);
-				CHECK_MSG(strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0,
+				CHECK_MSG(
+					strncmp(buf, "HTTP/1.1 200", 12) == 0 || strncmp(buf, "HTTP/1.0 200", 12) == 0,
 					"over IPv6: %.12s", buf);
 				close(fd6);
 			}
@@ -920,8 +921,8 @@ static void test_lifecycle(struct metrics_store *s)
 	f.result = HTTP_SERVER_RELOAD_REJECTED;
 	CHECK(request_with(port, "POST", "/-/reload", NULL, DECODE_NONE, NULL, &r) == 0);
 	CHECK_INT(r.status, 400);
-	CHECK_MSG(r.body && memmem(r.body, r.body_len, "web.listen: invalid address", 27), "body: %.*s", (int)r.body_len,
-		r.body ? r.body : "");
+	CHECK_MSG(r.body && memmem(r.body, r.body_len, "web.listen: invalid address", 27), "body: %.*s",
+		(int)r.body_len, r.body ? r.body : "");
 	reply_free(&r);
 	f.result = -ENOMEM;
 	CHECK_INT(status_of(port, "POST", "/-/reload", NULL, NULL, NULL, 0), 500);

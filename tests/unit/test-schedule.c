@@ -9,8 +9,8 @@
 
 static void test_next(void)
 {
-	struct report_config rc[3] = {{.name = (char *)"a", .interval_seconds = 60}, {.name = (char *)"b", .interval_seconds = 300},
-		{.name = (char *)"c", .interval_seconds = 60}};
+	struct report_config rc[3] = {{.name = (char *)"a", .interval_seconds = 60},
+		{.name = (char *)"b", .interval_seconds = 300}, {.name = (char *)"c", .interval_seconds = 60}};
 	struct schedule_slot slots[3] = {{&rc[0], 100, 0, 0}, {&rc[1], 90, 0, 0}, {&rc[2], 90, 0, 0}};
 	double wait;
 
@@ -67,7 +67,8 @@ static void test_failure_backs_off(void)
 /* A farm of two reports run by a fake clock: refreshes take a scripted time and fail as scripted. */
 static void test_fake_clock_run(void)
 {
-	struct report_config rc[2] = {{.name = (char *)"fast", .interval_seconds = 60}, {.name = (char *)"slow", .interval_seconds = 600}};
+	struct report_config rc[2] = {
+		{.name = (char *)"fast", .interval_seconds = 60}, {.name = (char *)"slow", .interval_seconds = 600}};
 	struct schedule_slot slots[2] = {{&rc[0], 0, 0, 0}, {&rc[1], 0, 0, 0}};
 	double now = 0;
 	struct {

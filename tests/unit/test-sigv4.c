@@ -500,7 +500,8 @@ static void test_verify(void)
 	CHECK_INT(fixture_verify(&f, now), 0);
 
 	/* Wrong secret, unknown key, wrong scope. */
-	CHECK_INT(sim_sigv4_verify(&f.req, "us-west-2", "deadline", now, 300, fixture_lookup_wrong, NULL, why, sizeof(why)),
+	CHECK_INT(sim_sigv4_verify(
+			  &f.req, "us-west-2", "deadline", now, 300, fixture_lookup_wrong, NULL, why, sizeof(why)),
 		-EACCES);
 	CHECK(strstr(why, "signature does not match") != NULL);
 	CHECK(strstr(why, "x-amz-security-token:********\n") != NULL);
@@ -508,7 +509,8 @@ static void test_verify(void)
 	CHECK(strstr(why, "secret") == NULL);
 	CHECK_INT(sim_sigv4_verify(&f.req, "us-east-1", "deadline", now, 300, fixture_lookup, NULL, why, sizeof(why)),
 		-EACCES);
-	CHECK_INT(sim_sigv4_verify(&f.req, "us-west-2", "s3", now, 300, fixture_lookup, NULL, why, sizeof(why)), -EACCES);
+	CHECK_INT(
+		sim_sigv4_verify(&f.req, "us-west-2", "s3", now, 300, fixture_lookup, NULL, why, sizeof(why)), -EACCES);
 	f.headers[5].value = "AWS4-HMAC-SHA256 Credential=AKIDOTHER/20251126/us-west-2/deadline/aws4_request, "
 			     "SignedHeaders=host;x-amz-date, Signature="
 			     "0000000000000000000000000000000000000000000000000000000000000000";

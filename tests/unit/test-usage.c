@@ -535,8 +535,8 @@ static void test_sort_order(void)
 {
 	enum group_field gb[2] = {GROUP_QUEUE_ID, GROUP_USAGE_TYPE};
 	struct usage_table *t;
-	static const char *const stems[] = {"", "a", "ab", "queue-0123456789", "queue-0123456789abcdef", "\xc3\xa9t\xc3\xa9",
-		"z\xc3\xa9", "z\x7f"};
+	static const char *const stems[] = {
+		"", "a", "ab", "queue-0123456789", "queue-0123456789abcdef", "\xc3\xa9t\xc3\xa9", "z\xc3\xa9", "z\x7f"};
 	enum { N = 3000 };
 	static char v0[N][48], v1[N][8];
 	static const char *pairs[N][2];
@@ -572,7 +572,8 @@ static void test_sort_order(void)
 	size_t n = usage_table_groups(t, &groups);
 	CHECK_INT(n, distinct);
 	for (size_t i = 0; i < n && i < distinct; i++)
-		CHECK_MSG(strcmp(groups[i]->values[0], pairs[i][0]) == 0 && strcmp(groups[i]->values[1], pairs[i][1]) == 0,
+		CHECK_MSG(strcmp(groups[i]->values[0], pairs[i][0]) == 0 &&
+				  strcmp(groups[i]->values[1], pairs[i][1]) == 0,
 			"position %zu: %s/%s, want %s/%s", i, groups[i]->values[0], groups[i]->values[1], pairs[i][0],
 			pairs[i][1]);
 	usage_table_free(t);

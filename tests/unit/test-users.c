@@ -46,8 +46,10 @@ static void test_cache(void)
 	CHECK(wait > USERS_TTL_SECONDS - 2 && wait <= USERS_TTL_SECONDS);
 	render(&c, &b);
 	CHECK(strstr(b.data, "# TYPE deadline_cloud_user_info gauge\n") != NULL);
-	CHECK(strstr(b.data, "deadline_cloud_user_info{identity_store_id=\"d-1234567890\",user_id=\"6f55dcba85-1ed32226-"
-			     "82a8-0a3b-7255-97c26f8b63ec\",user_name=\"ana\",display_name=\"Ana \\\"K\\\"\\n\"} 1\n") != NULL);
+	CHECK(strstr(b.data,
+		      "deadline_cloud_user_info{identity_store_id=\"d-1234567890\",user_id=\"6f55dcba85-1ed32226-"
+		      "82a8-0a3b-7255-97c26f8b63ec\",user_name=\"ana\",display_name=\"Ana \\\"K\\\"\\n\"} 1\n") !=
+		NULL);
 	CHECK(strstr(b.data, B) == NULL);
 
 	/* 24 h later A is looked up again; a failure keeps its names and tries again sooner. */

@@ -46,8 +46,8 @@ static int test_checks;
 		test_checks++; \
 		if (check_a_ != check_b_) { \
 			test_failures++; \
-			fprintf(stderr, "%s:%d: %s == %s failed: got %lld, expected %lld\n", __FILE__, __LINE__, #a, #b, \
-				check_a_, check_b_); \
+			fprintf(stderr, "%s:%d: %s == %s failed: got %lld, expected %lld\n", __FILE__, __LINE__, #a, \
+				#b, check_a_, check_b_); \
 		} \
 	} while (0)
 

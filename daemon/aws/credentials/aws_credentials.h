@@ -9,10 +9,10 @@
 struct aws_credentials {
 	char *access_key_id;
 	char *secret_access_key;
-	char *session_token;  /* NULL when none */
-	int64_t expiration;   /* UTC seconds, 0 when the keys do not expire */
+	char *session_token; /* NULL when none */
+	int64_t expiration; /* UTC seconds, 0 when the keys do not expire */
 	const char *provider; /* "environment", "profile", … : for log lines, never the keys (static string) */
-	int refs;             /* private */
+	int refs; /* private */
 };
 
 struct aws_credentials_provider;
@@ -25,8 +25,8 @@ struct aws_credentials_provider;
  * STS is asked; ca_file (may be NULL) the CA bundle for STS. Both are copied. The chain is resolved lazily, at
  * the first aws_credentials_provider_get(). Returns 0, -EINVAL, -ENOMEM.
  */
-int aws_credentials_provider_new(struct aws_credentials_provider **out, const char *profile, const char *region,
-	const char *ca_file);
+int aws_credentials_provider_new(
+	struct aws_credentials_provider **out, const char *profile, const char *region, const char *ca_file);
 
 /* Frees the chain and its cached credentials (zeroed). NULL-safe. */
 void aws_credentials_provider_free(struct aws_credentials_provider *p);
@@ -56,11 +56,11 @@ int aws_credentials_new(struct aws_credentials **out, const char *access_key_id,
 
 /* What every source is given. */
 struct aws_credentials_context {
-	const char *profile;   /* the profile name */
+	const char *profile; /* the profile name */
 	bool profile_explicit; /* named by the configuration or AWS_PROFILE, not the "default" fallback */
-	const char *region;    /* NULL when unknown */
-	const char *ca_file;   /* NULL: the system store */
-	int64_t now;           /* UTC seconds */
+	const char *region; /* NULL when unknown */
+	const char *ca_file; /* NULL: the system store */
+	int64_t now; /* UTC seconds */
 };
 
 /*
@@ -110,5 +110,5 @@ const char *aws_credentials_provider_profile(const struct aws_credentials_provid
  * "Expiration") return. Returns 0 with *out (provider as given), -EINVAL with why for bad content
  * (never quoting a secret), -ENOMEM.
  */
-int aws_credentials_from_json(const char *json, const char *provider, bool process_format,
-	struct aws_credentials **out, char *why, size_t whylen);
+int aws_credentials_from_json(const char *json, const char *provider, bool process_format, struct aws_credentials **out,
+	char *why, size_t whylen);

@@ -20,5 +20,5 @@ void aws_process_argv_free(char **argv);
  * -EINVAL (command unusable), -ETIMEDOUT (killed), -EIO (non-zero exit, bad output), -ENOMEM; why says
  * which, naming the program but never its output.
  */
-int aws_process_credentials(const char *command, long timeout_ms, struct aws_credentials **out, char *why,
-	size_t whylen);
+int aws_process_credentials(
+	const char *command, long timeout_ms, struct aws_credentials **out, char *why, size_t whylen);

@@ -7,17 +7,17 @@
 struct aws_credentials;
 
 struct aws_sts_request {
-	const char *endpoint;                 /* base URL ("https://sts.us-west-2.amazonaws.com") */
-	const char *signing_region;           /* region in the signature's scope */
-	const char *ca_file;                  /* NULL: the system store */
+	const char *endpoint; /* base URL ("https://sts.us-west-2.amazonaws.com") */
+	const char *signing_region; /* region in the signature's scope */
+	const char *ca_file; /* NULL: the system store */
 	const char *role_arn;
-	const char *session_name;             /* RoleSessionName */
-	const char *external_id;              /* AssumeRole only; NULL: none */
-	int duration_seconds;                 /* 0: STS's default (one hour) */
-	const char *web_identity_token;       /* set: AssumeRoleWithWebIdentity, unsigned */
+	const char *session_name; /* RoleSessionName */
+	const char *external_id; /* AssumeRole only; NULL: none */
+	int duration_seconds; /* 0: STS's default (one hour) */
+	const char *web_identity_token; /* set: AssumeRoleWithWebIdentity, unsigned */
 	const struct aws_credentials *source; /* else: AssumeRole signed with these */
-	const char *provider;                 /* name given to the credentials ("profile", "web-identity") */
-	int64_t now;                          /* UTC seconds, for the signature */
+	const char *provider; /* name given to the credentials ("profile", "web-identity") */
+	int64_t now; /* UTC seconds, for the signature */
 };
 
 /*

@@ -3,7 +3,8 @@
  * yajl's UTF-8 check lets overlong forms, UTF-16 surrogates and code points above U+10FFFF through
  * ("\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"). Two such job ids, "\xc0\xaf" and "\xc1\xbf", stay
  * distinct groups; the renderer replaces each ill-formed byte by U+FFFD: two samples with identical labels,
- * an exposition Prometheus rejects ("duplicate sample"), so the whole scrape fails. Exit status 1 while the bug is there, 0 once fixed.
+ * an exposition Prometheus rejects ("duplicate sample"), so the whole scrape fails. Exit status 1 while the bug is
+ * there, 0 once fixed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,10 @@ static const char body[] =
 int main(void)
 {
 	static char farm[] = "farm-0123456789abcdef0123456789abcdef", name[] = "by_job";
-	struct report_config rep = {.name = name, .group_by = {GROUP_JOB_ID}, .n_group_by = 1, .statistics = STAT_SUM,
+	struct report_config rep = {.name = name,
+		.group_by = {GROUP_JOB_ID},
+		.n_group_by = 1,
+		.statistics = STAT_SUM,
 		.interval_seconds = 300};
 	struct farm_config fc = {.id = farm, .all_queues = true};
 	struct config cfg = {.farms = &fc, .n_farms = 1, .reports = &rep, .n_reports = 1};
@@ -49,7 +53,8 @@ int main(void)
 	for (size_t i = 0; i < page.n_rows; i++)
 		if (usage_table_add(t, &page.rows[i]) < 0)
 			return 2;
-	if (metrics_store_publish(s, farm, &rep, t, 1699000000, 1700000000, 1700000000, 0.1) < 0 || metrics_store_scrape(s, false, &sc) < 0)
+	if (metrics_store_publish(s, farm, &rep, t, 1699000000, 1700000000, 1700000000, 0.1) < 0 ||
+		metrics_store_scrape(s, false, &sc) < 0)
 		return 2;
 	text = malloc(sc.total_len + 1);
 	if (!text)

@@ -15,8 +15,11 @@ int main(void)
 	const struct sigv4_header headers[] = {{"Host", "deadline.us-west-2.amazonaws.com"}, {"a;b", "x"}};
 	const struct sigv4_request req = {.method = "GET", .path = "/", .headers = headers, .n_headers = 2};
 	const struct sigv4_params params = {.access_key_id = "AKIDEXAMPLE",
-		.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", .region = "us-west-2",
-		.service = "deadline", .now = 1440938160, .normalize_path = true};
+		.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+		.region = "us-west-2",
+		.service = "deadline",
+		.now = 1440938160,
+		.normalize_path = true};
 	struct sigv4_signed s;
 	int r = sigv4_sign(&req, &params, &s);
 
