@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -406,6 +407,76 @@ static void test_stopping(void)
 	runtime_free(rt);
 }
 
+/* What the web server gives each request's thread (THREAD_STACK_SIZE in daemon/web/http_server.c). */
+#define REQUEST_STACK (512u * 1024u)
+#define STACK_PAINT 0xa5
+
+struct stack_reload {
+	struct runtime *rt;
+	int result;
+};
+
+static void *reload_on_stack(void *cls)
+{
+	struct stack_reload *s = cls;
+	char why[1024];
+
+	s->result = runtime_reload(s->rt, RUNTIME_FROM_HTTP, why, sizeof(why));
+	return NULL;
+}
+
+/*
+ * POST /-/reload runs the whole reload on a request's thread: the heaviest one (a new TLS listener, an identity
+ * store, a farm of its own region) must fit its stack with room to spare. Measured on a painted stack of that
+ * size, with a guard page below it.
+ */
+static void test_stack_depth(void)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned port = free_port();
+	struct runtime *rt = start(port);
+	struct stack_reload s = {rt, -1};
+	unsigned char *map, *stack;
+	pthread_attr_t attr;
+	pthread_t thread;
+	size_t used = 0;
+
+	if (!rt)
+		return;
+	config_write(&(struct conf){.port = free_port(),
+		.web = "tls_cert_file = \"" TEST_DATA_DIR "/web/server.pem\"; tls_key_file = \"" TEST_DATA_DIR
+		       "/web/server-key.pem\";",
+		.farm = "id = \"" FARM "\"; region = \"eu-west-1\";",
+		.extra = "identity_store = { id = \"d-0123456789\"; endpoint_url = \"" NOWHERE "\"; };\n"});
+	map = mmap(NULL, REQUEST_STACK + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(map != MAP_FAILED);
+	if (map == MAP_FAILED) {
+		runtime_free(rt);
+		return;
+	}
+	CHECK(mprotect(map, page, PROT_NONE) == 0);
+	stack = map + page;
+	memset(stack, STACK_PAINT, REQUEST_STACK);
+	CHECK(pthread_attr_init(&attr) == 0);
+	CHECK(pthread_attr_setstack(&attr, stack, REQUEST_STACK) == 0);
+	CHECK(pthread_create(&thread, &attr, reload_on_stack, &s) == 0);
+	pthread_join(thread, NULL);
+	pthread_attr_destroy(&attr);
+	CHECK_INT(s.result, RUNTIME_OK);
+	while (used < REQUEST_STACK && stack[REQUEST_STACK - used - 1] != STACK_PAINT)
+		used++;
+	for (size_t i = 0; i < REQUEST_STACK - used; i++)
+		if (stack[i] != STACK_PAINT) {
+			used = REQUEST_STACK - i;
+			break;
+		}
+	fprintf(stderr, "a reload used %zu KiB of a request thread's %u KiB stack\n", used / 1024,
+		REQUEST_STACK / 1024);
+	CHECK_MSG(used < REQUEST_STACK / 4, "%zu bytes", used);
+	munmap(map, REQUEST_STACK + page);
+	runtime_free(rt);
+}
+
 /* Start-up: no region is the configuration's fault (exit status 1), an address in use the machine's (2). */
 static void test_start_refused(void)
 {
@@ -475,6 +546,7 @@ int main(void)
 	test_one_at_a_time();
 	test_move_over_http();
 	test_stopping();
+	test_stack_depth();
 	test_start_refused();
 
 	curl_global_cleanup();
