@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config/reload.h"
+#include "deadline/schedule.h"
 #include "util/log.h"
 #include "util/mutex.h"
 #include "util/notify.h"
@@ -17,7 +17,7 @@
 #define EXPORTER_VERSION "unknown"
 #endif
 
-/* A server replaced by a reload, freed by runtime_idle() from free_after (monotonic seconds) on. */
+/* A server replaced by a reload, freed by runtime_idle() from free_after (schedule_clock() seconds) on. */
 struct retired_server {
 	struct http_server *server;
 	double free_after;
@@ -37,14 +37,6 @@ struct runtime {
 struct reload_counts {
 	size_t kept, changed, removed;
 };
-
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Room for one more retired server, made before a prepare so that the commit cannot fail. */
 static int retired_reserve(struct runtime *rt)
@@ -140,7 +132,7 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 		/* Not freed here: the request that asked for this reload may be running on it. */
 		if (old.server)
 			rt->retired[rt->n_retired++] =
-				(struct retired_server){old.server, monotonic_seconds() + retire_grace};
+				(struct retired_server){old.server, schedule_clock() + retire_grace};
 		rt->cur.server = next->server;
 	}
 	free(old.region);
@@ -285,7 +277,7 @@ void runtime_idle(struct runtime *rt)
 {
 	for (;;) {
 		struct http_server *due = NULL;
-		double now = monotonic_seconds();
+		double now = schedule_clock();
 
 		mutex_lock(&rt->lock);
 		for (size_t i = 0; i < rt->n_retired && !due; i++) {
