@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "aws/sigv4.h"
+#include "sim_activity.h"
 #include "sim_api.h"
 #include "sim_json.h"
 #include "sim_sigv4.h"
@@ -230,8 +231,14 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
 	enum sim_op op;
-	const char *allow;
+	const char *allow = NULL;
 
+	/* the live state's account-wide list, outside any farm */
+	op = sim_activity_route(path, NULL, get, post, item, &allow);
+	if (op != SIM_OP_UNKNOWN)
+		return op;
+	if (allow)
+		goto not_allowed;
 	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
 		goto unknown;
 	seg = path + strlen(API_PREFIX);
@@ -258,8 +265,13 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 			return op;
 		allow = "GET, HEAD";
 	} else {
-		goto unknown;
+		op = sim_activity_route(path, rest, get, post, item, &allow);
+		if (op != SIM_OP_UNKNOWN)
+			return op;
+		if (!allow)
+			goto unknown;
 	}
+not_allowed:
 	sim_api_error(st, r, 405, "UnknownOperationException", NULL, "%s is not an operation on %s", method, path);
 	r->allow = allow;
 	return SIM_OP_UNKNOWN;
@@ -309,6 +321,10 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		return;
 	}
 
+	if (op == SIM_OP_LIST_LICENSE_ENDPOINTS) {
+		farm = -1; /* account-wide: (size_t)-1 reaches the code as SIZE_MAX, no farm */
+		goto farm_known;
+	}
 	farm_id = sim_percent_decode(seg, seg_len, false);
 	if (!farm_id || !farm_id_valid(farm_id)) {
 		struct sim_error_detail d = {.reason = "FIELD_VALIDATION_FAILED", .field = "farmId", .retry_after = -1};
@@ -323,6 +339,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found", farm_id);
 		goto out;
 	}
+farm_known:
 	if (sim_query_parse(raw_query, &q) < 0) {
 		struct sim_error_detail d = {.reason = "CANNOT_PARSE", .retry_after = -1};
 
@@ -362,6 +379,13 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 			sim_api_get_budget(st, (size_t)farm, item_id, r);
 		else
 			sim_api_validation_error(st, r, "FIELD_VALIDATION_FAILED", "budgetId", "budgetId is malformed");
+		break;
+	case SIM_OP_LIST_WORKERS:
+	case SIM_OP_SEARCH_JOBS:
+	case SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS:
+	case SIM_OP_LIST_LIMITS:
+	case SIM_OP_LIST_LICENSE_ENDPOINTS:
+		sim_activity_serve(st, op, (size_t)farm, item, &q, rq->body ? rq->body : "", rq->body_len, r);
 		break;
 	case SIM_OP_DESCRIBE_USER:
 	case SIM_OP_UNKNOWN:
