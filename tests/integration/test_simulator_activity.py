@@ -467,6 +467,10 @@ def main():
                 "?summary=1 keeps the counts without the lists")
         check_coverage(t, api, sim)
         check_faults(t, api, sim, pin(sim, 5))
+        r = harness.http_request(sim.port, "POST", "/__sim/activity", json.dumps({"step": 10 ** 12}).encode(),
+                                 context=sim.context)
+        t.check(r.status == 400, "a step a century away is refused (times and stream positions stay in range)",
+                r.status)
         running = sim._json("POST", "/__sim/activity", {"step": None})
         t.check(not running["pinned"], "{\"step\": null} lets the clock run")
         check_sizes(t, t.workdir)

@@ -9,6 +9,9 @@
 #include "sim_time.h"
 
 #define MAX_CONTROL_DEPTH 4
+/* A pinned clock stays within a century of the start, so that times in milliseconds and the jobs' stream
+ * positions (steps x jobs per queue) stay far from overflowing */
+#define MAX_CLOCK_SECONDS (100LL * 366 * 86400)
 #define LICENSE_ENDPOINTS_PATH "/2023-10-12/license-endpoints"
 
 uint64_t sim_activity_step(struct sim_state *st)
@@ -469,6 +472,7 @@ static void set_clock(struct sim_state *st, const char *body, size_t body_len, b
 	char err[128];
 	yajl_val tree = sim_json_parse(body, body_len, MAX_CONTROL_DEPTH, err, sizeof(err));
 	yajl_val step = sim_json_member(tree, "step"), advance = sim_json_member(tree, "advance");
+	long long pinned;
 	uint64_t now;
 
 	if (!tree || !YAJL_IS_OBJECT(tree) || tree->u.object.len != 1 ||
@@ -479,11 +483,14 @@ static void set_clock(struct sim_state *st, const char *body, size_t body_len, b
 		goto out;
 	}
 	now = sim_activity_step(st);
+	pinned = advance ? YAJL_GET_INTEGER(advance) : YAJL_IS_NULL(step) ? -1 : YAJL_GET_INTEGER(step);
+	if (pinned > MAX_CLOCK_SECONDS / st->config->activity_step_s ||
+		(advance && pinned + (long long)now > MAX_CLOCK_SECONDS / st->config->activity_step_s)) {
+		sim_control_error(r, 400, "the step must stay within %lld seconds of the start", MAX_CLOCK_SECONDS);
+		goto out;
+	}
 	sim_state_lock(st);
-	if (advance)
-		st->activity_pinned_step = (long long)now + YAJL_GET_INTEGER(advance);
-	else
-		st->activity_pinned_step = YAJL_IS_NULL(step) ? -1 : YAJL_GET_INTEGER(step);
+	st->activity_pinned_step = advance ? (long long)now + pinned : pinned;
 	sim_state_unlock(st);
 	truth_json(st, lists, r);
 out:
