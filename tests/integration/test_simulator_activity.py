@@ -385,7 +385,8 @@ def check_faults(t, api, sim, truth):
             "targeted throttle on SearchJobs: 429", r.status)
     r = api.client.send("POST", API + f0["farmId"] + "/search/jobs",
                         json.dumps({"queueIds": ids, "itemOffset": 0}).encode(), {"Content-Type": "application/json"})
-    t.check(r.status == 200 and json.loads(r.body) == {"jobs": {"count": "3"}}, "wrong_types on SearchJobs", r.body[:80])
+    t.check(r.status == 200 and json.loads(r.body) == {"jobs": {"count": "3"}}, "wrong_types on SearchJobs",
+            r.body[:80])
     r, _ = api.call("ListWorkers", "GET", API + f0["farmId"] + "/fleets/" + f0["fleets"][1]["fleetId"] + "/workers")
     t.check(r.status == 200, "a fault for farm 1 leaves farm 0's ListWorkers alone", r.status)
     r, doc = api.call("ListWorkers", "GET", API + f1["farmId"] + "/fleets/" + fleet1 + "/workers")
