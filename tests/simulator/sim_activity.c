@@ -1,5 +1,4 @@
-/* sim_activity: the live-state lists (ListWorkers, ListQueueFleetAssociations, ListLimits, ListLicenseEndpoints),
- * the activity clock and /__sim/activity, the truth made by the same code as the answers */
+/* sim_activity: the live state's lists, the activity clock and /__sim/activity (made by the answers' own code) */
 #include "sim_activity.h"
 
 #include <errno.h>

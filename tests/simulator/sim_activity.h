@@ -82,6 +82,7 @@ struct sim_association {
 /* The farm's associations at step (by queue, then fleet). *out malloc'd. Returns 0 or -ENOMEM. */
 int sim_farm_associations(
 	const struct sim_state *st, size_t farm, uint64_t step, struct sim_association **out, size_t *n);
+/* One QueueFleetAssociationSummary. */
 void sim_association_json(struct sim_json *j, const struct sim_state *st, size_t farm, const struct sim_association *a);
 
 #define SIM_LIMITS_MAX 8
@@ -96,6 +97,7 @@ struct sim_limit {
 
 /* The farm's limits at step into out (SIM_LIMITS_MAX). Returns how many, or -EIO. */
 int sim_farm_limits(const struct sim_state *st, size_t farm, uint64_t step, struct sim_limit *out);
+/* One LimitSummary. */
 void sim_limit_json(struct sim_json *j, const struct sim_state *st, size_t farm, const struct sim_limit *l);
 
 #define SIM_LICENSE_ENDPOINTS_MAX 8
@@ -108,6 +110,7 @@ struct sim_license_endpoint {
 
 /* The account's license endpoints in the simulator's region at step. Returns how many, or -EIO. */
 int sim_license_endpoints(const struct sim_state *st, uint64_t step, struct sim_license_endpoint *out);
+/* One LicenseEndpointSummary. */
 void sim_license_endpoint_json(struct sim_json *j, const struct sim_license_endpoint *le);
 
 /* ---- jobs (sim_jobs.c) ---- */
