@@ -1,5 +1,4 @@
-/* sim_live: the farm's workers, queue-fleet associations, limits and license endpoints at a step of the activity clock
- */
+/* sim_live: the farm's workers, queue-fleet associations, limits and license endpoints by step */
 #include "sim_activity.h"
 
 #include <errno.h>

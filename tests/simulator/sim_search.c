@@ -1,5 +1,4 @@
-/* sim_search: SearchJobs: the body validated as the model says, its filters and sorting, offsets and the result window
- */
+/* sim_search: SearchJobs: the body validated as the model says, filters, sorting and the result window */
 #include "sim_activity.h"
 
 #include <errno.h>
