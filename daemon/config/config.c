@@ -264,7 +264,7 @@ int config_duration_parse(const char *s, int64_t *seconds)
 		int64_t n = 0;
 		size_t digits = 0, u;
 
-		for (; is_digit(*s); s++) {
+		for (; ascii_is_digit(*s); s++) {
 			if (++digits > max_digits)
 				return -EINVAL;
 			n = n * 10 + (*s - '0');
