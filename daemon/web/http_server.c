@@ -16,6 +16,7 @@
 
 #include "config/tls_cert.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
 #include "web/internal.h"
 
@@ -255,15 +256,6 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	return ret;
 }
 
-int64_t web_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* POST /-/reload, allowed and complete: the lifecycle callback decides the answer. */
 static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
 {
@@ -308,7 +300,7 @@ static int request_authorize(struct http_server *srv, struct MHD_Connection *con
 	if (!auth)
 		return WEB_AUTH_ALLOWED;
 	r = web_auth_check(
-		auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), web_now_ms());
+		auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), monotime_ms());
 	web_auth_unref(auth);
 	return r;
 }
