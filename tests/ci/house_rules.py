@@ -63,14 +63,18 @@ TABLE_LIBRARIES = {
     "libcurl": "libcurl",
     "yajl": "yajl",
     "openssl": "libcrypto",
+    "libcrypto": "libcrypto",
     "zlib": "zlib",
     "isa-l": "libisal",
+    "libisal": "libisal",
     "expat": "expat",
     "libmicrohttpd": "libmicrohttpd",
     "gnutls": "gnutls",
     "libcrypt": "libcrypt",
     "libconfig": "libconfig",
     "pcre2": "libpcre2-8",
+    "libpcre2": "libpcre2-8",
+    "libpcre2-8": "libpcre2-8",
 }
 
 TABLE_HEADER = re.compile(r"^\|\s*folder\s*\|\s*uses\s*\|\s*external libraries\s*\|\s*$")
@@ -252,7 +256,7 @@ def read_meson_library(root, folder, externals, report):
     if not m:
         return MesonLibrary(path, text.count("\n", 0, offset) + 1, [], [])
     line = text.count("\n", 0, offset + m.start()) + 1
-    items = args[m.end():args.index("]", m.end())]
+    items = re.sub(r"#[^\n]*", "", args[m.end():args.index("]", m.end())])
     internals, libraries = [], []
     for item in (x.strip() for x in items.split(",")):
         inline = re.match(r"dependency\(\s*'([^']+)'", item)
@@ -318,7 +322,8 @@ def check_include_links(root, table, report):
         try:
             have = {e for e in os.listdir(os.path.join(root, rel))}
         except OSError:
-            report.add(rel, 1, "layers", "missing: the include path of %s/ (links to %s)" % (name, ", ".join(sorted(want))))
+            report.add(rel, 1, "layers", "missing: the include path of %s/ (links to %s)"
+                       % (name, ", ".join(sorted(want))))
             continue
         for e in sorted(have - want):
             report.add("%s/%s" % (rel, e), 1, "layers", "%s/ may not use %s/: remove the link" % (name, e))
