@@ -256,7 +256,7 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	return ret;
 }
 
-/* POST /-/reload, allowed and complete: the lifecycle callback decides the answer. */
+/* POST /-/reload, allowed and complete: the lifecycle callback, the whole reload run in this thread, decides. */
 static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
 {
 	struct MHD_Response *resp;

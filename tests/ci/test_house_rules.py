@@ -193,6 +193,11 @@ def case_future_library_undeclared(root):
     return NO_FORMAT, 1, [("daemon/config/model.c", line, "deps", "libpcre2-8's, which daemon/config/meson.build")]
 
 
+def case_top_level_library_not_in_row(root):
+    line = insert_after_includes(root, "daemon/main.c", "#include <yajl/yajl_tree.h>")
+    return NO_FORMAT, 1, [("daemon/main.c", line, "deps", "which docs/architecture.md does not declare")]
+
+
 def case_library_declared_unused(root):
     edit(root, "daemon/aws/meson.build", r"\[util_dep, ", "[util_dep, zlib, ", count=1)
     set_row_libraries(root, "aws", lambda names: names + ["zlib"])
@@ -259,6 +264,7 @@ CASES = [
     ("an include link missing", case_include_link_missing, False),
     ("a header of a library not declared", case_header_of_undeclared_library, False),
     ("<pcre2.h> in config/ not declared", case_future_library_undeclared, False),
+    ("a top-level file includes a library its row lacks", case_top_level_library_not_in_row, False),
     ("a library declared and not included", case_library_declared_unused, False),
     ("a file over 800 lines", case_file_too_long, False),
     ("a function over 100 lines", case_function_too_long, False),
