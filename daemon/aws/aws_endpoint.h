@@ -88,10 +88,3 @@ const char *aws_ca_bundle(const char *configured);
 
 /* Whether a boolean setting (environment, or profile when unset there) is "true" (case-insensitive). */
 bool aws_setting_true(const char *env_name, const char *profile_value);
-
-/*
- * test hook: DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS="REGION=URL[,REGION=URL…]" replaces the rule set's
- * Deadline Cloud URL for those regions (only when no custom endpoint applies), so that a test can serve two
- * regions from two loopback simulators. Never set it in production.
- */
-#define AWS_ENDPOINT_TEST_REGION_ENDPOINTS "DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS"

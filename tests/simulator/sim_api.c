@@ -713,7 +713,7 @@ bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf
 		sim_api_error(st, r, 403, "AccessDeniedException", NULL,
 			"User: arn:aws:iam::123456789012:user/simulator is not authorized to perform: deadline:%s on "
 			"resource: arn:aws:deadline:%s:123456789012:farm/%s (injected)",
-			sim_op_name(op), st->config->region, f->id);
+			sim_op_name(op), sim_farm_region(st, farm), f->id);
 		return true;
 	case SIM_TF_UNKNOWN_FARM: {
 		struct sim_error_detail d = {.resource_id = f->id, .resource_type = "farm", .retry_after = -1};

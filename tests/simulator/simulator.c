@@ -49,6 +49,7 @@ enum {
 	OPT_IDENTITY_REGION,
 	OPT_IDENTITY_THROTTLE_RATE,
 	OPT_INVENTORY_STEP,
+	OPT_FARM_REGION,
 };
 
 static const struct option options[] = {
@@ -84,6 +85,7 @@ static const struct option options[] = {
 	{"identity-region", required_argument, NULL, OPT_IDENTITY_REGION},
 	{"identity-throttle-rate", required_argument, NULL, OPT_IDENTITY_THROTTLE_RATE},
 	{"inventory-step", required_argument, NULL, OPT_INVENTORY_STEP},
+	{"farm-region", required_argument, NULL, OPT_FARM_REGION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -97,7 +99,8 @@ static void usage(FILE *out)
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
 		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
-		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n",
+		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n"
+		    "         [--farm-region N=REGION]...\n",
 		out);
 }
 
@@ -145,6 +148,18 @@ static int parse_size(const char *s, size_t max, size_t *out)
 	if (parse_u64(s, max, &v) < 0)
 		return -EINVAL;
 	*out = (size_t)v;
+	return 0;
+}
+
+/* "N=REGION": farm N (0 to SIM_FARMS - 1) lives in REGION ([a-z0-9-]+), so its requests are signed for it. */
+static int parse_farm_region(const char *s, struct sim_config *c)
+{
+	const char *region = s + 2;
+
+	if (s[0] < '0' || s[0] >= '0' + SIM_FARMS || s[1] != '=' || !region[0] ||
+		strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
+		return -EINVAL;
+	c->farm_region[s[0] - '0'] = region;
 	return 0;
 }
 
@@ -277,6 +292,9 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			if (!r && v == 0)
 				r = -EINVAL;
 			c->inventory_step_s = (unsigned)v;
+			break;
+		case OPT_FARM_REGION:
+			r = parse_farm_region(optarg, c);
 			break;
 		case OPT_HELP:
 			usage(stdout);
