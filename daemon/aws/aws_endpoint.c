@@ -64,7 +64,8 @@ const struct aws_partition *aws_partition_of(const char *region)
 	return &partitions[0].partition;
 }
 
-bool aws_setting_true(const char *env_name, const char *profile_value)
+/* Whether a boolean setting (environment, or profile when unset there) is "true" (case-insensitive). */
+static bool aws_setting_true(const char *env_name, const char *profile_value)
 {
 	const char *v = env_get(env_name);
 
