@@ -8,6 +8,7 @@ that region's endpoint would."""
 
 import os
 import re
+import subprocess
 import sys
 
 import harness
@@ -130,6 +131,20 @@ def scope_region(headers):
     return m.group(3) if m else None
 
 
+def farm_region_option_part(t):
+    """--farm-region takes N=REGION for a farm the simulator has; anything else stops it with a message."""
+    for value in ("3=" + OTHER_REGION, "0=", "x=" + OTHER_REGION, "0=EU_WEST_1", "01=" + OTHER_REGION):
+        try:
+            r = subprocess.run([harness.env_path("SIMULATOR"), "--farm-region", value, "--listen",
+                                harness.LOOPBACK + ":0"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                               check=False)
+        except subprocess.TimeoutExpired:
+            t.check(False, "the simulator refuses --farm-region %s (it started instead)" % value)
+            continue
+        t.check(r.returncode == 2 and b"invalid value for --farm-region" in r.stderr,
+                "the simulator refuses --farm-region %s" % value, r.returncode, r.stderr[-200:])
+
+
 def regions_part(t):
     """One simulator, three farms in three regions: each request must be signed for its farm's region."""
     workdir = os.path.join(t.workdir, "regions")
@@ -209,6 +224,7 @@ def regions_part(t):
 def main():
     with harness.Test("users") as t:
         users_part(t)
+        farm_region_option_part(t)
         regions_part(t)
     return t.status
 
