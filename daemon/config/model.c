@@ -26,14 +26,13 @@ static const struct group_field_names group_field_names[GROUP_FIELD_COUNT] = {
 struct statistic_names {
 	enum statistic bit;
 	const char *api;
-	const char *label;
 };
 
 static const struct statistic_names statistic_names[] = {
-	{STAT_SUM, "SUM", "sum"},
-	{STAT_MIN, "MIN", "min"},
-	{STAT_MAX, "MAX", "max"},
-	{STAT_AVG, "AVG", "avg"},
+	{STAT_SUM, "SUM"},
+	{STAT_MIN, "MIN"},
+	{STAT_MAX, "MAX"},
+	{STAT_AVG, "AVG"},
 };
 
 static const char *const period_names[] = {
@@ -104,13 +103,6 @@ const char *statistic_api_name(enum statistic s)
 	return e ? e->api : NULL;
 }
 
-const char *statistic_label(enum statistic s)
-{
-	const struct statistic_names *e = statistic_entry(s);
-
-	return e ? e->label : NULL;
-}
-
 int statistic_from_api_name(const char *s, enum statistic *out)
 {
 	if (!s)
@@ -144,17 +136,6 @@ int period_from_api_name(const char *s, enum period *out)
 		}
 	}
 	return -EINVAL;
-}
-
-const char *resource_kind_name(enum resource_kind k)
-{
-	switch (k) {
-	case RESOURCE_QUEUES:
-		return "queues";
-	case RESOURCE_FLEETS:
-		return "fleets";
-	}
-	return NULL;
 }
 
 const char *resource_kind_ids_member(enum resource_kind k)

@@ -47,17 +47,15 @@ const char *group_field_json_member(enum group_field f);
 /* Returns 0 and sets *out, or -EINVAL for an unknown name. */
 int group_field_from_api_name(const char *s, enum group_field *out);
 
-/* "SUM" … and "sum" …; for a single bit. */
+/* "SUM" …; for a single bit. */
 const char *statistic_api_name(enum statistic s);
-const char *statistic_label(enum statistic s);
 int statistic_from_api_name(const char *s, enum statistic *out);
 
 /* "HOURLY" …; NULL for PERIOD_NONE. */
 const char *period_api_name(enum period p);
 int period_from_api_name(const char *s, enum period *out);
 
-/* "queues"/"fleets" (config), "queueIds"/"fleetIds" (API). */
-const char *resource_kind_name(enum resource_kind k);
+/* "queueIds"/"fleetIds": the member of the API's resourceIds. */
 const char *resource_kind_ids_member(enum resource_kind k);
 /* "queue-"/"fleet-": the prefix of the ids of that kind; NULL for an out-of-range value. */
 const char *resource_kind_id_prefix(enum resource_kind k);

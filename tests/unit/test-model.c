@@ -19,12 +19,12 @@ static const struct {
 
 static const struct {
 	enum statistic s;
-	const char *api, *label;
+	const char *api;
 } stat_cases[] = {
-	{STAT_SUM, "SUM", "sum"},
-	{STAT_MIN, "MIN", "min"},
-	{STAT_MAX, "MAX", "max"},
-	{STAT_AVG, "AVG", "avg"},
+	{STAT_SUM, "SUM"},
+	{STAT_MIN, "MIN"},
+	{STAT_MAX, "MAX"},
+	{STAT_AVG, "AVG"},
 };
 
 static const struct {
@@ -82,13 +82,12 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(stat_cases) / sizeof(stat_cases[0]); i++) {
 		CHECK_STR(statistic_api_name(stat_cases[i].s), stat_cases[i].api);
-		CHECK_STR(statistic_label(stat_cases[i].s), stat_cases[i].label);
 		s = 0;
 		CHECK_INT(statistic_from_api_name(stat_cases[i].api, &s), 0);
 		CHECK_INT(s, stat_cases[i].s);
 	}
 	CHECK(statistic_api_name(STAT_ALL) == NULL);
-	CHECK(statistic_label(STAT_SUM | STAT_AVG) == NULL);
+	CHECK(statistic_api_name(STAT_SUM | STAT_AVG) == NULL);
 	CHECK(statistic_api_name(0) == NULL);
 
 	for (size_t i = 0; i < sizeof(period_cases) / sizeof(period_cases[0]); i++) {
@@ -110,13 +109,12 @@ int main(void)
 	CHECK_INT(statistic_from_api_name(NULL, &s), -EINVAL);
 	CHECK_INT(period_from_api_name(NULL, &p), -EINVAL);
 
-	CHECK_STR(resource_kind_name(RESOURCE_QUEUES), "queues");
-	CHECK_STR(resource_kind_name(RESOURCE_FLEETS), "fleets");
 	CHECK_STR(resource_kind_ids_member(RESOURCE_QUEUES), "queueIds");
 	CHECK_STR(resource_kind_ids_member(RESOURCE_FLEETS), "fleetIds");
 	CHECK_STR(resource_kind_id_prefix(RESOURCE_QUEUES), "queue-");
 	CHECK_STR(resource_kind_id_prefix(RESOURCE_FLEETS), "fleet-");
-	CHECK(resource_kind_name((enum resource_kind)7) == NULL);
+	CHECK(resource_kind_ids_member((enum resource_kind)7) == NULL);
+	CHECK(resource_kind_id_prefix((enum resource_kind)7) == NULL);
 	CHECK_INT(resource_kind_from_name("queues", &k), 0);
 	CHECK_INT(k, RESOURCE_QUEUES);
 	CHECK_INT(resource_kind_from_name("fleets", &k), 0);
