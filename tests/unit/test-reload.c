@@ -93,10 +93,11 @@ static const struct {
 		"farms = ( { id = \"" FARM_A "\"; queues = \"all\"; fleets = \"all\"; },\n"
 		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
 		{false, true, true, true}, {false, false}},
-	{"fleets of farm A",
-		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = [ \"" FLEET_1 "\" ]; },\n"
-		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
-		{true, false, true, true}, {false, false}},
+	/* cost asks by "auto", which looks at both lists: farm B's fleets now decide its kind. */
+	{"fleets of farm B",
+		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = \"all\"; },\n"
+		"          { id = \"" FARM_B "\"; fleets = [ \"" FLEET_1 "\" ]; } );\n" REPORTS(COST, FLEETS),
+		{true, true, false, false}, {false, false}},
 	{"farm B removed",
 		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1
 		"\" ]; fleets = \"all\"; } );\n" REPORTS(COST, FLEETS),
