@@ -115,7 +115,6 @@ static void parse_rule(struct loader *l, const config_setting_t *g, const char *
 	struct relabel_rule *rule)
 {
 	const config_setting_t *regex_at = NULL;
-	unsigned before = l->n_errors;
 	char why[512];
 	int rc;
 
@@ -136,7 +135,8 @@ static void parse_rule(struct loader *l, const config_setting_t *g, const char *
 		rule->regex = loader_strdup(l, RELABEL_DEFAULT_REGEX);
 	if (!config_setting_get_member(g, "replacement"))
 		rule->replacement = loader_strdup(l, RELABEL_DEFAULT_REPLACEMENT);
-	if (l->oom || l->n_errors != before)
+	/* Compiled even when another setting of the rule is wrong, so that all problems are reported at once. */
+	if (l->oom || !rule->regex || !rule->replacement)
 		return;
 	rc = relabel_rule_compile(rule, why, sizeof(why));
 	if (rc == -ENOMEM) {

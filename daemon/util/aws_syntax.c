@@ -69,10 +69,10 @@ static const char *partition_end(const char *p)
 
 bool aws_role_arn_valid(const char *arn, char account[AWS_ACCOUNT_ID_DIGITS + 1])
 {
-	const char *p, *name;
+	const char *p, *name, *digits;
 	size_t n;
 
-	if (!arn || strlen(arn) > AWS_ROLE_ARN_MAX || strncmp(arn, "arn:", 4) != 0)
+	if (!arn || strncmp(arn, "arn:", 4) != 0)
 		return false;
 	p = partition_end(arn + 4);
 	if (!p || strncmp(p, ":iam::", 6) != 0)
@@ -83,10 +83,7 @@ bool aws_role_arn_valid(const char *arn, char account[AWS_ACCOUNT_ID_DIGITS + 1]
 			return false;
 	if (strncmp(p + AWS_ACCOUNT_ID_DIGITS, ":role/", 6) != 0)
 		return false;
-	if (account) {
-		memcpy(account, p, AWS_ACCOUNT_ID_DIGITS);
-		account[AWS_ACCOUNT_ID_DIGITS] = '\0';
-	}
+	digits = p;
 	p += AWS_ACCOUNT_ID_DIGITS + 6;
 	/* The path: "/" alone, or "/" + segments of printable ASCII each ending in "/". */
 	name = strrchr(p, '/');
@@ -102,6 +99,10 @@ bool aws_role_arn_valid(const char *arn, char account[AWS_ACCOUNT_ID_DIGITS + 1]
 	for (; *name; name++)
 		if (!is_word(*name) && !strchr("+=,.@-", *name))
 			return false;
+	if (account) {
+		memcpy(account, digits, AWS_ACCOUNT_ID_DIGITS);
+		account[AWS_ACCOUNT_ID_DIGITS] = '\0';
+	}
 	return true;
 }
 

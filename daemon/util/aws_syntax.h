@@ -18,15 +18,14 @@ bool aws_region_valid(const char *region);
  */
 bool aws_endpoint_url_valid(const char *url);
 
-/* An IAM role ARN: at most this long (STS's RoleArn), and the length of the account id in it. */
-#define AWS_ROLE_ARN_MAX 2048
+/* The length of the account id in an ARN. */
 #define AWS_ACCOUNT_ID_DIGITS 12
 
 /*
  * Whether arn has the shape of an IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME: a partition "aws" or
  * "aws-…" (lowercase letters and digits), 12 account digits, a path of printable ASCII segments (at most 512
- * characters with its slashes, IAM's limit) and a role name of 1 to 64 of [A-Za-z0-9_+=,.@-]; at most
- * AWS_ROLE_ARN_MAX characters. When valid and account is not NULL, the account id goes into account (12 digits and
+ * characters with its slashes, IAM's limit) and a role name of 1 to 64 of [A-Za-z0-9_+=,.@-] (so well under STS's
+ * 2048). When valid and account is not NULL, the account id goes into account (12 digits and
  * a NUL).
  */
 bool aws_role_arn_valid(const char *arn, char account[AWS_ACCOUNT_ID_DIGITS + 1]);
