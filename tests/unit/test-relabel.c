@@ -135,7 +135,8 @@ static const struct {
 	{"a|ab", "$0", "ab", "ab"}, /* the second branch, to reach the end */
 	{"(a|ab)(c|bcd)", "$1-$2", "abcd", "a-bcd"},
 	{"abc", "x", "abc\n", NULL},
-	{"abc$", "x", "abc\n", NULL}, /* $ is the end of the text, not before a final newline */
+	{"abc$", "x", "abc\n", NULL},
+	{"abc$\n", "x", "abc\n", NULL}, /* $ is the end of the text, not before a final newline */
 	{".*", "$0", "a\nb", "a\nb"}, /* (?s): '.' takes newlines */
 	{"(?-s:.*)", "x", "a\nb", NULL},
 	{"(.*)", "$1", "", ""}, /* a match to the empty value is not the default */
@@ -315,12 +316,18 @@ static void test_limits(void)
 	const char *value = NULL;
 	char err[512], many_a[64];
 
-	/* Catastrophic backtracking stops at the match limit (RE2 would be linear). */
-	memset(many_a, 'a', 40);
-	memcpy(many_a + 40, "bc", 3);
+	/*
+	 * Catastrophic backtracking stops at the match limit (RE2 would be linear): 30 a's take more steps than the
+	 * exporter's limit and fewer than PCRE2's own default (10 million), 20 fewer than either.
+	 */
+	memset(many_a, 'a', 30);
+	memcpy(many_a + 30, "bc", 3);
 	CHECK(compile(&rule, "(a|aa)+c", "$1", "-", err, sizeof(err)));
 	CHECK_INT(relabel_matcher_new(&m, &rule, 1), 0);
 	CHECK_INT(relabel_apply(m, (const char *const[]){many_a, NULL}, &value), RELABEL_DEFAULTED);
+	CHECK_STR(value, "-");
+	memcpy(many_a + 20, "bc", 3);
+	CHECK_INT(relabel_apply(m, (const char *const[]){many_a, NULL}, &value), 0);
 	CHECK_STR(value, "-");
 	/* invalid UTF-8 cannot be matched as characters */
 	CHECK_INT(relabel_apply(m,
