@@ -1,5 +1,9 @@
 /* test-config_reports: reports[].counter, resources, labels and keep: what loads, and each mistake with its line */
+#include <stdio.h>
+
 #include "config_cases.h"
+
+#define EXAMPLE_PATH TEST_SOURCE_ROOT "/config/deadline-cloud-exporter.conf"
 
 /* One valid line each: a bad case changes one thing and knows the line of it. */
 #define FARMS "farms = ( { id = \"" CASES_FARM_ID "\"; } );\n"
@@ -241,11 +245,60 @@ out:
 	config_free(autocfg);
 }
 
+/*
+ * The example configuration's commented "cost per show" report, uncommented ("\t#" and a space dropped from
+ * "\t# ,{" to "\t# }"), must load and say what the example says.
+ */
+static void test_example_by_show(void)
+{
+	static char text[65536];
+	char line[512];
+	size_t n = 0;
+	bool inside = false, seen = false;
+	FILE *f = fopen(EXAMPLE_PATH, "r");
+	struct config *cfg;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *out = line;
+
+		if (strncmp(line, "\t# ,{", 5) == 0)
+			inside = seen = true;
+		if (inside && strncmp(line, "\t#", 2) == 0)
+			out = line + 2 + (line[2] == ' ');
+		if (inside && strcmp(line, "\t# }\n") == 0)
+			inside = false;
+		if (n + strlen(out) + 1 >= sizeof(text))
+			break;
+		memcpy(text + n, out, strlen(out));
+		n += strlen(out);
+	}
+	text[n] = '\0';
+	CHECK(fclose(f) == 0);
+	CHECK(seen && !inside);
+	cfg = config_cases_load(text);
+	if (!cfg)
+		return;
+	CHECK_INT(cfg->n_reports, 4);
+	if (cfg->n_reports == 4) {
+		const struct report_config *r = &cfg->reports[3];
+
+		CHECK_STR(r->name, "by_show");
+		CHECK(r->counter);
+		CHECK_INT(r->n_labels, 3);
+		CHECK_INT(r->keep, 1u << GROUP_USAGE_TYPE);
+	}
+	config_free(cfg);
+}
+
 int main(void)
 {
 	config_cases_good(good, sizeof(good) / sizeof(good[0]));
 	config_cases_bad(bad, sizeof(bad) / sizeof(bad[0]));
 	test_values();
 	test_kind();
+	test_example_by_show();
 	TEST_DONE();
 }
