@@ -50,12 +50,6 @@ int relabel_rule_compile(struct relabel_rule *rule, char *err, size_t errlen);
 /* Frees what rule owns (strings and program) and zeroes it. NULL-safe. */
 void relabel_rule_deinit(struct relabel_rule *rule);
 
-/*
- * Whether a compiled rule's regex runs as PCRE2 JIT code; false without JIT support, or where writable executable
- * memory is forbidden (systemd's MemoryDenyWriteExecute=): it then runs interpreted, with the same results.
- */
-bool relabel_rule_jit(const struct relabel_rule *rule);
-
 /* What one thread needs to apply rules (match data, the values' buffer): one per thread, made once per refresh. */
 struct relabel_matcher;
 
@@ -76,3 +70,8 @@ enum relabel_outcome {
  * RELABEL_DEFAULTED (some value fell back to its default for a reason other than no match), or -ENOMEM.
  */
 int relabel_apply(struct relabel_matcher *m, const char *const sources[RELABEL_SOURCE_COUNT], const char **values);
+
+/* test hook: whether a compiled rule's regex runs as PCRE2 JIT code; false without JIT support, or where writable
+ * executable memory is forbidden (systemd's MemoryDenyWriteExecute=): it then runs interpreted, with the same results.
+ */
+bool relabel_rule_jit(const struct relabel_rule *rule);
