@@ -90,29 +90,42 @@ void parse_identity_store(struct loader *l, const config_setting_t *identity_sto
 		char path[48];
 		struct quote q;
 
-		if (!name)
+		if (!name ||
+			(strcmp(name, "id") != 0 && strcmp(name, "region") != 0 && strcmp(name, "endpoint_url") != 0 &&
+				strcmp(name, "role_arn") != 0 && strcmp(name, "external_id") != 0)) {
+			config_unknown_setting(
+				l, s, "identity_store", "id, region, endpoint_url, role_arn, external_id");
 			continue;
+		}
 		snprintf(path, sizeof(path), "identity_store.%s", name);
 		if (strcmp(name, "region") == 0) {
 			setting_region(l, s, path, &ids->region);
-		} else if (strcmp(name, "endpoint_url") == 0) {
+			continue;
+		}
+		if (strcmp(name, "endpoint_url") == 0) {
 			setting_endpoint_url(l, s, path, &ids->endpoint_url);
-		} else if (strcmp(name, "role_arn") == 0) {
+			continue;
+		}
+		if (strcmp(name, "role_arn") == 0) {
 			setting_role_arn(l, s, path, &ids->role_arn, ids->account_id);
-		} else if (strcmp(name, "external_id") == 0) {
+			continue;
+		}
+		if (strcmp(name, "external_id") == 0) {
 			setting_external_id(l, s, path, &ids->external_id);
-		} else if (strcmp(name, "id") != 0) {
-			config_unknown_setting(
-				l, s, "identity_store", "id, region, endpoint_url, role_arn, external_id");
-		} else if ((v = setting_string(l, s, path)) && !config_identity_store_id_valid(v)) {
+			continue;
+		}
+		v = setting_string(l, s, path);
+		if (!v)
+			continue;
+		if (!config_identity_store_id_valid(v)) {
 			config_error_at(l, s,
 				"%s: invalid identity store id %s: expected d- followed by 10 lowercase hex digits, "
 				"or a UUID",
 				path, config_quote(&q, v));
-		} else if (v) {
-			free(ids->id);
-			ids->id = loader_strdup(l, v);
+			continue;
 		}
+		free(ids->id);
+		ids->id = loader_strdup(l, v);
 	}
 	check_external_id(l, identity_store, "identity_store", ids->role_arn);
 }
