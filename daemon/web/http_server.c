@@ -264,7 +264,7 @@ int64_t web_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* POST /-/reload, allowed and complete: the lifecycle callback decides the answer. */
+/* POST /-/reload, allowed and complete: the lifecycle callback, the whole reload run in this thread, decides. */
 static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
 {
 	struct MHD_Response *resp;

@@ -553,6 +553,16 @@ static const char *list_member(enum sim_op op)
 		return "displayName";
 	case SIM_OP_GET_BUDGET:
 		return "actions";
+	case SIM_OP_LIST_WORKERS:
+		return "workers";
+	case SIM_OP_SEARCH_JOBS:
+		return "jobs";
+	case SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS:
+		return "queueFleetAssociations";
+	case SIM_OP_LIST_LIMITS:
+		return "limits";
+	case SIM_OP_LIST_LICENSE_ENDPOINTS:
+		return "licenseEndpoints";
 	default:
 		return "aggregationId";
 	}
@@ -639,6 +649,16 @@ static const char *plausible_prefix(enum sim_op op)
 		return "{\"farmId\":\"farm-0123";
 	case SIM_OP_GET_BUDGET:
 		return "{\"budgetId\":\"budget-0123";
+	case SIM_OP_LIST_WORKERS:
+		return "{\"workers\":[{\"workerId\":\"worker-0123";
+	case SIM_OP_SEARCH_JOBS:
+		return "{\"jobs\":[{\"jobId\":\"job-0123";
+	case SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS:
+		return "{\"queueFleetAssociations\":[{\"queueId\":\"queue-0123";
+	case SIM_OP_LIST_LIMITS:
+		return "{\"limits\":[{\"limitId\":\"limit-0123";
+	case SIM_OP_LIST_LICENSE_ENDPOINTS:
+		return "{\"licenseEndpoints\":[{\"licenseEndpointId\":\"le-0123";
 	default:
 		return "{\"aggregationId\":\"0123";
 	}
@@ -647,7 +667,8 @@ static const char *plausible_prefix(enum sim_op op)
 bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, size_t farm,
 	const struct sim_query *q, enum sim_agg_status *forced, struct sim_response *r)
 {
-	const struct sim_farm *f = &st->world->farms[farm];
+	/* NULL for an account-wide operation (ListLicenseEndpoints) */
+	const struct sim_farm *f = farm < SIM_FARMS ? &st->world->farms[farm] : NULL;
 	struct text t = {0};
 
 	switch (tf->mode) {
@@ -712,13 +733,14 @@ bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf
 	case SIM_TF_ACCESS_DENIED:
 		sim_api_error(st, r, 403, "AccessDeniedException", NULL,
 			"User: arn:aws:iam::123456789012:user/simulator is not authorized to perform: deadline:%s on "
-			"resource: arn:aws:deadline:%s:123456789012:farm/%s (injected)",
-			sim_op_name(op), st->config->region, f->id);
+			"resource: arn:aws:deadline:%s:123456789012:%s%s (injected)",
+			sim_op_name(op), st->config->region, f ? "farm/" : "license-endpoint/*", f ? f->id : "");
 		return true;
 	case SIM_TF_UNKNOWN_FARM: {
-		struct sim_error_detail d = {.resource_id = f->id, .resource_type = "farm", .retry_after = -1};
+		const char *id = f ? f->id : "*";
+		struct sim_error_detail d = {.resource_id = id, .resource_type = "farm", .retry_after = -1};
 
-		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found (injected)", f->id);
+		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found (injected)", id);
 		return true;
 	}
 	case SIM_TF_FAILED:
