@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config
   libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libconfig-dev zlib1g-dev libisal-dev libexpat1-dev
-  libgnutls28-dev libcrypt-dev scdoc
+  libgnutls28-dev libcrypt-dev libpcre2-dev scdoc
   python3 curl ca-certificates
 )
 if [[ " $* " == *" --test "* ]]; then

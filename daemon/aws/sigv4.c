@@ -521,7 +521,7 @@ static int sign_prepare(const struct sigv4_request *req, const struct sigv4_para
 	s->extra[s->n_extra++] = (struct sigv4_header){"x-amz-date", s->amz_date};
 	if (params->sign_body)
 		s->extra[s->n_extra++] = (struct sigv4_header){"x-amz-content-sha256", s->payload_hash};
-	if (params->session_token && !params->omit_session_token)
+	if (params->session_token)
 		s->extra[s->n_extra++] = (struct sigv4_header){"x-amz-security-token", params->session_token};
 
 	in.req = req;

@@ -308,12 +308,18 @@ static void parse_root(struct loader *l, const config_setting_t *root)
 			parse_reports(l, s);
 		} else if (name && strcmp(name, "inventory") == 0) {
 			parse_inventory(l, s);
+		} else if (name && strcmp(name, "activity") == 0) {
+			parse_activity(l, s);
 		} else if (name && strcmp(name, "identity_store") == 0) {
 			parse_identity_store(l, s);
 		} else {
-			config_unknown_setting(l, s, NULL, "web, aws, farms, reports, inventory, identity_store");
+			config_unknown_setting(
+				l, s, NULL, "web, aws, farms, reports, inventory, activity, identity_store");
 		}
 	}
+	/* What spans sections: the whole file is read now. */
+	if (!l->oom)
+		check_reports(l, root);
 }
 
 void config_free(struct config *cfg)
@@ -347,18 +353,26 @@ void config_free(struct config *cfg)
 			free(f->fleet_ids[j]);
 		free(f->fleet_ids);
 		free(f->region);
+		free(f->role_arn);
+		free(f->external_id);
 	}
 	free(cfg->farms);
 	for (size_t i = 0; i < cfg->n_reports; i++) {
 		free(cfg->reports[i].name);
 		free(cfg->reports[i].window_text);
 		free(cfg->reports[i].interval_text);
+		for (size_t j = 0; j < cfg->reports[i].n_labels; j++)
+			relabel_rule_deinit(&cfg->reports[i].labels[j]);
+		free(cfg->reports[i].labels);
 	}
 	free(cfg->reports);
 	free(cfg->inventory.interval_text);
+	free(cfg->activity.interval_text);
 	free(cfg->identity_store.id);
 	free(cfg->identity_store.region);
 	free(cfg->identity_store.endpoint_url);
+	free(cfg->identity_store.role_arn);
+	free(cfg->identity_store.external_id);
 	free(cfg);
 }
 
@@ -384,6 +398,7 @@ static int config_build(struct loader *l, config_t *lc, struct config **out)
 	l->cfg->listen = loader_strdup(l, CONFIG_DEFAULT_LISTEN);
 	web_config_defaults(&l->cfg->web);
 	inventory_config_defaults(l, &l->cfg->inventory);
+	activity_config_defaults(l, &l->cfg->activity);
 	if (!l->oom)
 		parse_root(l, config_root_setting(lc));
 	if (l->oom) {

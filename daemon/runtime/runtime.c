@@ -12,10 +12,7 @@
 #include "util/monotime.h"
 #include "util/mutex.h"
 #include "util/notify.h"
-
-#ifndef EXPORTER_VERSION
-#define EXPORTER_VERSION "unknown"
-#endif
+#include "util/version.h"
 
 /* A server replaced by a reload, freed by runtime_idle() from free_after (monotime_s() seconds) on. */
 struct retired_server {

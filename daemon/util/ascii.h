@@ -21,10 +21,16 @@ static inline bool ascii_is_upper(char c)
 	return c >= 'A' && c <= 'Z';
 }
 
+/* A letter. */
+static inline bool ascii_is_alpha(char c)
+{
+	return ascii_is_lower(c) || ascii_is_upper(c);
+}
+
 /* A letter or a digit. */
 static inline bool ascii_is_alnum(char c)
 {
-	return ascii_is_digit(c) || ascii_is_lower(c) || ascii_is_upper(c);
+	return ascii_is_digit(c) || ascii_is_alpha(c);
 }
 
 /* A hexadecimal digit, either case. */

@@ -18,11 +18,8 @@
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/mutex.h"
+#include "util/version.h"
 #include "web/internal.h"
-
-#ifndef EXPORTER_VERSION
-#define EXPORTER_VERSION "unknown"
-#endif
 
 /*
  * A thread per connection: a client that is slow to send (slowloris) or to read only blocks its own thread,

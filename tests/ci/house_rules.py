@@ -223,9 +223,16 @@ def meson_call_args(text, function):
 
 
 def meson_externals(root):
-    """The root meson.build's name = dependency('pkg', ...) assignments: {name: pkg}."""
-    text = "\n".join(read_lines(os.path.join(root, "meson.build")))
-    return dict(re.findall(r"^(\w+)\s*=\s*dependency\(\s*'([^']+)'", text, re.M))
+    """The name = dependency('pkg', ...) assignments of the root's and the daemon's meson.build: {name: pkg}."""
+    paths = [os.path.join(root, "meson.build")]
+    for top, dirs, files in os.walk(os.path.join(root, "daemon")):
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(top, d)))
+        paths += [os.path.join(top, "meson.build")] if "meson.build" in files else []
+    out = {}
+    for path in paths:
+        text = "\n".join(read_lines(path))
+        out.update(re.findall(r"^(\w+)\s*=\s*dependency\(\s*'([^']+)'", text, re.M))
+    return out
 
 
 class MesonLibrary:

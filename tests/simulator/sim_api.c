@@ -725,7 +725,8 @@ bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf
 		sim_api_error(st, r, 403, "AccessDeniedException", NULL,
 			"User: arn:aws:iam::123456789012:user/simulator is not authorized to perform: deadline:%s on "
 			"resource: arn:aws:deadline:%s:123456789012:%s%s (injected)",
-			sim_op_name(op), st->config->region, f ? "farm/" : "license-endpoint/*", f ? f->id : "");
+			sim_op_name(op), f ? sim_farm_region(st, farm) : st->config->region,
+			f ? "farm/" : "license-endpoint/*", f ? f->id : "");
 		return true;
 	case SIM_TF_UNKNOWN_FARM: {
 		const char *id = f ? f->id : "*";

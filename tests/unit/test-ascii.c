@@ -24,6 +24,7 @@ static void test_classes(void)
 		CHECK_MSG(ascii_is_digit(c) == !!isdigit(u), "byte %d", i);
 		CHECK_MSG(ascii_is_lower(c) == !!islower(u), "byte %d", i);
 		CHECK_MSG(ascii_is_upper(c) == !!isupper(u), "byte %d", i);
+		CHECK_MSG(ascii_is_alpha(c) == !!isalpha(u), "byte %d", i);
 		CHECK_MSG(ascii_is_alnum(c) == !!isalnum(u), "byte %d", i);
 		CHECK_MSG(ascii_is_hex(c) == !!isxdigit(u), "byte %d", i);
 		CHECK_MSG(ascii_is_lower_hex(c) == (isxdigit(u) && !isupper(u)), "byte %d", i);

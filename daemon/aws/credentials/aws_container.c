@@ -54,7 +54,13 @@ static bool host_allowed(const char *url)
 	return false;
 }
 
-int aws_container_url(char **out, char *why, size_t whylen)
+/*
+ * The URL to ask: http://169.254.170.2 + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, else
+ * AWS_CONTAINER_CREDENTIALS_FULL_URI when it is https, or http to a loopback address or the ECS / EKS Pod
+ * Identity addresses (169.254.170.2, 169.254.170.23, fd00:ec2::23). Returns 0 with *out malloc'd,
+ * -ENOENT when neither variable is set, -EINVAL (why says why) for a refused URL, -ENOMEM.
+ */
+static int aws_container_url(char **out, char *why, size_t whylen)
 {
 	const char *rel = env_get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = env_get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
