@@ -280,6 +280,20 @@ unknown:
 	return SIM_OP_UNKNOWN;
 }
 
+/*
+ * The region a request for the farm in the path must be signed for. One simulator stands for the regional
+ * endpoints of every farm (--farm-region), so a request signed for another region than its farm's is refused as
+ * that region's endpoint would refuse it. No farm in the path, a malformed or unknown one: --region.
+ */
+static const char *farm_signing_region(const struct sim_state *st, const char *seg, size_t seg_len)
+{
+	char *farm_id = seg ? sim_percent_decode(seg, seg_len, false) : NULL;
+	int farm = farm_id ? sim_world_find_farm(st->world, farm_id) : -1;
+
+	free(farm_id);
+	return farm < 0 ? st->config->region : sim_farm_region(st, (size_t)farm);
+}
+
 /* The random faults by name, for the request log (enum sim_fault order). */
 static const char *const fault_names[] = {"none", "throttle", "throttle_retry_after", "error_500", "error_502",
 	"error_503", "broken_truncated", "broken_html", "broken_empty"};
@@ -334,7 +348,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
 		return;
 	}
-	if (!authenticate(st, conn, method, path, raw_query, rq, st->config->region, "deadline", r))
+	if (!authenticate(st, conn, method, path, raw_query, rq, farm_signing_region(st, seg, seg_len), "deadline", r))
 		return;
 	sim_state_lock(st);
 	fault = sim_state_draw_fault(st);

@@ -345,3 +345,8 @@ const char *sim_identity_region(const struct sim_state *st)
 {
 	return st->config->identity_region ? st->config->identity_region : st->config->region;
 }
+
+const char *sim_farm_region(const struct sim_state *st, size_t farm)
+{
+	return farm < SIM_FARMS && st->config->farm_region[farm] ? st->config->farm_region[farm] : st->config->region;
+}

@@ -30,6 +30,7 @@ struct sim_config {
 	bool quiet;
 	bool verify; /* false with the hidden --no-verify */
 	const char *identity_region; /* NULL: region */
+	const char *farm_region[SIM_FARMS]; /* --farm-region N=REGION; NULL: region */
 	double identity_throttle_rate;
 	unsigned inventory_step_s; /* seconds per step of the inventory clock (fleet sizes) */
 	unsigned activity_step_s; /* seconds per step of the activity clock (workers, jobs, limits) */
@@ -222,6 +223,8 @@ uint64_t sim_state_inventory_step(struct sim_state *st);
 
 /* The identity store's region (--identity-region, else --region). */
 const char *sim_identity_region(const struct sim_state *st);
+/* The region farm's requests are signed for (--farm-region, else --region). */
+const char *sim_farm_region(const struct sim_state *st, size_t farm);
 
 /* Log lines on stderr, unless --quiet. */
 void sim_log_set_quiet(bool quiet);

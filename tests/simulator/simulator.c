@@ -53,6 +53,7 @@ enum {
 	OPT_SEARCH_OFFSET_CAP,
 	OPT_WORKERS_PER_FLEET,
 	OPT_ACTIVE_JOBS,
+	OPT_FARM_REGION,
 };
 
 static const struct option options[] = {
@@ -92,6 +93,7 @@ static const struct option options[] = {
 	{"search-offset-cap", required_argument, NULL, OPT_SEARCH_OFFSET_CAP},
 	{"workers-per-fleet", required_argument, NULL, OPT_WORKERS_PER_FLEET},
 	{"active-jobs", required_argument, NULL, OPT_ACTIVE_JOBS},
+	{"farm-region", required_argument, NULL, OPT_FARM_REGION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -106,7 +108,8 @@ static void usage(FILE *out)
 		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
 		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n"
-		    "         [--activity-step S] [--search-offset-cap N] [--workers-per-fleet N] [--active-jobs N]\n",
+		    "         [--activity-step S] [--search-offset-cap N] [--workers-per-fleet N] [--active-jobs N]\n"
+		    "         [--farm-region N=REGION]...\n",
 		out);
 }
 
@@ -154,6 +157,18 @@ static int parse_size(const char *s, size_t max, size_t *out)
 	if (parse_u64(s, max, &v) < 0)
 		return -EINVAL;
 	*out = (size_t)v;
+	return 0;
+}
+
+/* "N=REGION": farm N (0 to SIM_FARMS - 1) lives in REGION ([a-z0-9-]+), so its requests are signed for it. */
+static int parse_farm_region(const char *s, struct sim_config *c)
+{
+	const char *region = s + 2;
+
+	if (s[0] < '0' || s[0] >= '0' + SIM_FARMS || s[1] != '=' || !region[0] ||
+		strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
+		return -EINVAL;
+	c->farm_region[s[0] - '0'] = region;
 	return 0;
 }
 
@@ -312,6 +327,9 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			if (!r && v == 0)
 				r = -EINVAL;
 			c->active_jobs = (unsigned)v;
+			break;
+		case OPT_FARM_REGION:
+			r = parse_farm_region(optarg, c);
 			break;
 		case OPT_HELP:
 			usage(stdout);
