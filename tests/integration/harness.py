@@ -400,9 +400,10 @@ class Simulator:
 
 class Report:
     def __init__(self, name, group_by, statistics=STATISTICS, resources="queues", window="month",
-                 timezone="UTC+00:00", interval="10s", limit=None):
+                 timezone="UTC+00:00", interval="10s", limit=None, extra=""):
         self.name = name
         self.limit = limit
+        self.extra = extra  # more of the report's settings, libconfig text ("counter = true; labels = (…);")
         self.group_by = list(group_by)
         self.statistics = list(statistics)
         self.resources = resources
@@ -439,10 +440,11 @@ def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None, 
     rep = []
     for r in reports:
         rep.append("  { name = %s; resources = %s; window = %s; timezone = %s;\n"
-                   "    group_by = %s; statistics = %s; interval = %s;%s }"
+                   "    group_by = %s; statistics = %s; interval = %s;%s%s }"
                    % (_libconfig_string(r.name), _libconfig_string(r.resources), _libconfig_string(r.window),
                       _libconfig_string(r.timezone), _libconfig_list(r.group_by), _libconfig_list(r.statistics),
-                      _libconfig_string(r.interval), " limit = %d;" % r.limit if r.limit else ""))
+                      _libconfig_string(r.interval), " limit = %d;" % r.limit if r.limit else "",
+                      " " + r.extra if r.extra else ""))
     return ("# written by tests/integration/harness.py\n"
             "web = { listen = \"%s:%d\"; };\n"
             "aws = { region = %s; endpoint_url = %s;%s };\n"
