@@ -588,8 +588,9 @@ def activity_truth(truth, inv):
     rules' PromQL): {alert: {key: value}}."""
     blocked = {(f["farmId"], q["queueId"]) for f in inv["farms"] for q in f["queues"]
                if q["status"] == "SCHEDULING_BLOCKED"}
-    out = {k: {} for k in ("DeadlineCloudWorkersNotResponding", "DeadlineCloudQueueStalled", "DeadlineCloudTasksFailing",
-                           "DeadlineCloudLimitAtMaximum", "DeadlineCloudLicenseEndpointNotReady")}
+    out = {k: {} for k in ("DeadlineCloudWorkersNotResponding", "DeadlineCloudQueueStalled",
+                           "DeadlineCloudTasksFailing", "DeadlineCloudLimitAtMaximum",
+                           "DeadlineCloudLicenseEndpointNotReady")}
     others = {k: set() for k in out}  # things of the same kind the alert must not hold for
     for f in truth["farms"]:
         farm = f["farmId"]
@@ -722,7 +723,8 @@ def check_spend_rate_fires_on_jumps(t, prom, sim, rules, job, farm_ids):
     burst(sim, busy, 40.0)
     wait_counted(prom, job, busy, before, "the second burst in Prometheus")
     seen = watch_spend_rate(prom, expr, SPEND_WINDOW)
-    t.check(not seen, "a jump of 40 USD after one of 100 USD (below 1.5 times the baseline) does not fire", sorted(seen))
+    t.check(not seen, "a jump of 40 USD after one of 100 USD (below 1.5 times the baseline) does not fire",
+            sorted(seen))
     before = farm_spend(prom, job, busy)
     burst(sim, busy, 400.0)
     wait_counted(prom, job, busy, before, "the third burst in Prometheus")
@@ -937,7 +939,8 @@ def main():
         pending = sorted(m for m in WAITING_FOR if m not in served)
         pending += sorted("%s{%s}" % k for k in WAITING_FOR_LABELS if k not in served)
         if pending:
-            harness.log("WAITING: the exporter does not serve %s yet: the checks that use them fail" % ", ".join(pending))
+            harness.log("WAITING: the exporter does not serve %s yet: the checks that use them fail"
+                        % ", ".join(pending))
         check_dashboard(t, prom, dash, served, names)
         rules = check_rules(t, prom, alerts_text, served, names)
         check_runbooks(t, rules, read("docs/monitoring.md"))
