@@ -90,6 +90,8 @@ WAITING_FOR_LABELS = {("deadline_cloud_usage_cost_usd_total", "show"): "spend-la
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1m", "__interval_ms": "60000",
             "__range_s": "60", "__range_ms": "60000"}
 ERROR_CODES = re.compile(r"5..|error|429")
+# The usage series of a report, which a window without sessions does not have (its window timestamps it has).
+NO_ROWS = re.compile(r"(deadline_cloud_usage_(?:cost_usd|runtime_seconds|sessions)(?:_total)?)\{")
 
 
 # ---- reading PromQL without a PromQL parser: just enough to find selectors and top-level operators ----
@@ -487,6 +489,24 @@ def check_dashboard(t, prom, dash, served, names):
                 t.check(series, "%s returns data (range)" % what)
             except PromError as e:
                 t.check(False, "%s (range)" % what, e)
+        # a report whose window has no session yet has no usage series but its window timestamps: the panels
+        # that fall back on them must show one 0 per series they would show, not "No data"
+        if NO_ROWS.search(raw) and "deadline_cloud_usage_window_start_timestamp_seconds" in raw:
+            empty = NO_ROWS.sub(r"\1_of_an_empty_window{", expr)
+            try:
+                _, res = prom.query(empty, at=now)
+            except PromError as e:
+                t.check(False, "panel %r without rows" % title, e)
+                res = None
+            if res is not None:
+                keys = [tuple(sorted(r["metric"].items())) for r in res]
+                shapes = {tuple(sorted(r["metric"])) for r in result}  # the label names the panel shows
+                good = (res and all(float(r["value"][1]) == 0 for r in res) and len(set(keys)) == len(keys)
+                        and all(tuple(sorted(r["metric"])) in shapes for r in res))
+                pending = waiting(expr, served) if not res else {}
+                t.check(good, "panel %r shows 0 for a window without sessions (one per series)%s" % (
+                    title, " [waits for %s]" % "; ".join("%s: %s" % (b, ", ".join(m)) for b, m in pending.items())
+                    if pending else ""), res[:3])
         # a single report is what users pick: some report must give this panel data
         for var in ("report", "spend_report"):
             if var not in variables or not re.search(r"\$(\{)?%s\b" % var, raw):
