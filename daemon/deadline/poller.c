@@ -18,6 +18,13 @@
 #include "deadline/worker.h"
 #include "util/log.h"
 
+/* What a farm's thread does: one thread per farm and job, each with its own connection. */
+enum farm_job {
+	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time */
+	FARM_INVENTORY, /* the names, state and budgets, every inventory.interval */
+	FARM_JOBS
+};
+
 struct farm_worker {
 	struct poller *poller;
 	struct worker *worker; /* owned by the poller's group */
@@ -25,7 +32,7 @@ struct farm_worker {
 	struct refresh_ctx refresh;
 	struct schedule_slot *slots; /* one per report; the inventory's: one, rc NULL */
 	size_t n_slots;
-	bool inventory; /* this thread lists the farm's inventory */
+	enum farm_job job;
 };
 
 struct poller {
@@ -33,7 +40,7 @@ struct poller {
 	struct metrics_store *store;
 	struct inventory_board *board; /* or NULL */
 	struct worker_group *group; /* every farm's threads: one stop, one retry quota */
-	struct farm_worker *workers; /* the farms' refresh threads, then their inventory threads */
+	struct farm_worker *workers; /* each job's threads in enum order, each job's one per farm */
 	size_t n_workers;
 };
 
@@ -139,6 +146,11 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 	return 0;
 }
 
+static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
+	[FARM_REFRESH] = farm_run,
+	[FARM_INVENTORY] = inventory_run,
+};
+
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store)
 {
@@ -153,7 +165,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 	if (r < 0)
 		goto fail;
 	p->board = cfg->inventory.enabled ? opts->inventory : NULL;
-	p->n_workers = cfg->n_farms * (p->board ? 2 : 1);
+	p->n_workers = cfg->n_farms * (p->board ? 2 : 1); /* the jobs in enum order, those that apply */
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
 	if (!p->workers) {
 		r = -ENOMEM;
@@ -164,20 +176,20 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		struct farm_worker *w = &p->workers[i];
 		w->poller = p;
 		w->farm = &cfg->farms[i % cfg->n_farms];
-		w->inventory = i >= cfg->n_farms;
+		w->job = (enum farm_job)(i / cfg->n_farms);
 		r = farm_worker_init(p, w, opts, creds);
 		if (r < 0)
 			goto fail;
-		w->n_slots = w->inventory ? 1 : cfg->n_reports;
+		w->n_slots = w->job == FARM_REFRESH ? cfg->n_reports : 1;
 		w->slots = calloc(w->n_slots, sizeof(*w->slots));
 		if (!w->slots) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		if (w->inventory)
+		if (w->job == FARM_INVENTORY)
 			w->slots[0] = (struct schedule_slot){
 				.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
-		for (size_t j = 0; !w->inventory && j < w->n_slots; j++)
+		for (size_t j = 0; w->job == FARM_REFRESH && j < w->n_slots; j++)
 			w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
 	}
 	*out = p;
@@ -191,7 +203,7 @@ int poller_start(struct poller *p)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
-		int r = worker_start(w->worker, w->inventory ? inventory_run : farm_run, w);
+		int r = worker_start(w->worker, farm_job_run[w->job], w);
 		if (r < 0)
 			return r;
 	}
@@ -215,9 +227,9 @@ void poller_adopt_schedule(struct poller *p, const struct poller *old, const str
 		struct farm_worker *w = &p->workers[i];
 		for (size_t j = 0; j < old->n_workers; j++) {
 			const struct farm_worker *ow = &old->workers[j];
-			if (strcmp(ow->farm->id, w->farm->id) != 0 || ow->inventory != w->inventory)
+			if (strcmp(ow->farm->id, w->farm->id) != 0 || ow->job != w->job)
 				continue;
-			if (w->inventory) {
+			if (w->job == FARM_INVENTORY) {
 				if (reload_inventory_same(old_cfg, p->cfg, w->farm->id)) {
 					w->slots[0].next_due = ow->slots[0].next_due;
 					w->slots[0].failures = ow->slots[0].failures;
