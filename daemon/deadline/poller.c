@@ -17,6 +17,7 @@
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
 #include "util/log.h"
+#include "util/monotime.h"
 
 /* What a farm's thread does: one thread per farm and job, each with its own connection. */
 enum farm_job {
@@ -171,7 +172,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		r = -ENOMEM;
 		goto fail;
 	}
-	double now = schedule_clock();
+	double now = monotime_s();
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		w->poller = p;

@@ -12,9 +12,9 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
-#include "deadline/schedule.h"
 #include "metrics/usage.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/rfc3339.h"
 #include "util/notify.h"
 
@@ -71,13 +71,28 @@ static void note_users(struct refresh_ctx *rf, const struct report_config *rc, s
 	}
 }
 
+/*
+ * The kind of ids the report asks by on this farm. The poller does not count both kinds yet, so "auto" over a farm
+ * whose queues and fleets are both "all" asks by queue, as "queues" did when it was the default.
+ */
+static enum resource_kind report_kind(const struct refresh_ctx *rf, const struct report_config *rc)
+{
+	enum resource_kind kind = RESOURCE_QUEUES;
+
+	/* config_load() refuses the one case that fails ("auto" with two lists). */
+	if (config_report_kind(rf->farm, rc, 0, 0, DEADLINE_MAX_RESOURCES_PER_AGGREGATION, &kind) < 0)
+		return RESOURCE_QUEUES;
+	return kind;
+}
+
 /* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
 static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
 {
-	struct list_ctx l = {.kind = rc->resources, .ids = ids, .n = n};
-	char *path = deadline_list_path(rf->farm->id, rc->resources);
+	enum resource_kind kind = report_kind(rf, rc);
+	struct list_ctx l = {.kind = kind, .ids = ids, .n = n};
+	char *path = deadline_list_path(rf->farm->id, kind);
 	const struct api_pages pg = {
-		.operation = rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
+		.operation = kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
 		.report = rc->name,
 		.path = path,
 		.parse = list_parse,
@@ -193,7 +208,7 @@ struct collect_ctx {
 	struct usage_table *t;
 	struct refresh_stats *st;
 	double poll_ms; /* the next wait while IN_PROGRESS */
-	double give_up; /* schedule_clock() */
+	double give_up; /* monotime_s() */
 };
 
 static int collect_request(void *ctx, const struct api_cursor *at, char **query, char **body, size_t *body_len)
@@ -232,7 +247,7 @@ static int collect_wait(struct collect_ctx *cc, size_t pages, bool *again)
 			cc->rc->name, API_OP_GET, status);
 		return API_BAD_RESPONSE;
 	}
-	if (schedule_clock() > cc->give_up) {
+	if (monotime_s() > cc->give_up) {
 		log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; giving up\"",
 			rf->farm->id, cc->rc->name, API_OP_GET, cc->aggregation_id, status, POLL_GIVE_UP_S);
 		return REFRESH_AGG_FAILED;
@@ -286,7 +301,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		.t = t,
 		.st = st,
 		.poll_ms = POLL_FIRST_MS,
-		.give_up = schedule_clock() + POLL_GIVE_UP_S,
+		.give_up = monotime_s() + POLL_GIVE_UP_S,
 	};
 	const struct api_pages pg = {
 		.operation = API_OP_GET,
@@ -323,7 +338,7 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
 		return -EINVAL;
 	struct deadline_start_request req = {
 		.farm_id = rf->farm->id,
-		.kind = rc->resources,
+		.kind = report_kind(rf, rc),
 		.resource_ids = ids,
 		.n_resource_ids = n_ids,
 		.start_time = start,
@@ -437,7 +452,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	char start_text[21], end_text[21];
 	char *path = NULL;
 	int64_t now = (int64_t)time(NULL), start;
-	double began = schedule_clock();
+	double began = monotime_s();
 	int r;
 
 	notify_status("refreshing report %s of %s", rc->name, farm->id);
@@ -449,14 +464,15 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		goto out;
 	}
 
-	bool all = rc->resources == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
+	enum resource_kind kind = report_kind(rf, rc);
+	bool all = kind == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
 	if (all) {
 		r = list_resources(rf, rc, &listed, &n_listed);
 		if (r != 0)
 			goto out;
 		ids = (const char *const *)listed;
 		n_ids = n_listed;
-	} else if (rc->resources == RESOURCE_QUEUES) {
+	} else if (kind == RESOURCE_QUEUES) {
 		ids = (const char *const *)farm->queue_ids;
 		n_ids = farm->n_queue_ids;
 	} else {
@@ -481,7 +497,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 			goto out;
 	}
 
-	double duration = schedule_clock() - began;
+	double duration = monotime_s() - began;
 	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
 	if (r < 0)
 		goto out;
@@ -492,7 +508,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		duration);
 out:
 	if (r != 0) {
-		double failed_after = schedule_clock() - began;
+		double failed_after = monotime_s() - began;
 		metrics_store_fail(rf->store, farm->id, rc->name, failed_after);
 		if (r != API_STOPPED)
 			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,

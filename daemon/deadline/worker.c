@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "aws/http_client.h"
-#include "deadline/schedule.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
 
 /* How much nicer than the rest of the process a worker runs (see lower_priority). */
@@ -55,7 +55,7 @@ int worker_group_new(struct worker_group **out, const struct worker_group_option
 	if (!g)
 		return -ENOMEM;
 	g->shared_quota = o && o->shared_quota;
-	g->clock = o && o->clock ? o->clock : schedule_clock;
+	g->clock = o && o->clock ? o->clock : monotime_s;
 	g->heartbeat_s = o && o->heartbeat_seconds > 0 ? o->heartbeat_seconds : WORKER_HEARTBEAT_S;
 	api_quota_init(&g->quota);
 	atomic_init(&g->stop_flag, false);
@@ -125,19 +125,6 @@ void worker_group_free(struct worker_group *g)
 
 /* ---- sleeping ---- */
 
-/* CLOCK_MONOTONIC now plus seconds, for pthread_cond_timedwait() on the group's condition variable. */
-static struct timespec monotonic_after(double seconds)
-{
-	struct timespec ts;
-	long long ns;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ns = (long long)(seconds * 1e9) + ts.tv_nsec;
-	ts.tv_sec += (time_t)(ns / 1000000000);
-	ts.tv_nsec = (long)(ns % 1000000000);
-	return ts;
-}
-
 /*
  * Sleeps until until on the group's clock, in steps of at most the heartbeat period so that the heartbeat shows
  * the thread is alive even through a sleep of hours; wakeable: worker_wake() ends it too.
@@ -154,7 +141,7 @@ static bool worker_pause(struct worker *w, double until, bool wakeable)
 		if (now >= until || (wakeable && w->woken))
 			break;
 		double step = until - now < g->heartbeat_s ? until - now : g->heartbeat_s;
-		struct timespec deadline = monotonic_after(step);
+		struct timespec deadline = monotime_after(step);
 		pthread_cond_timedwait(&g->wake, &g->lock, &deadline);
 	}
 	if (wakeable)

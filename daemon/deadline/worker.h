@@ -20,7 +20,7 @@ struct worker;
 
 struct worker_group_options {
 	bool shared_quota; /* every worker's retries draw on one api_quota (the farms'); false: no quota */
-	double (*clock)(void); /* monotonic seconds; NULL: schedule_clock() */
+	double (*clock)(void); /* monotonic seconds; NULL: monotime_s() */
 	double heartbeat_seconds; /* a sleeping worker beats this often; <= 0: WORKER_HEARTBEAT_S */
 };
 
@@ -69,7 +69,7 @@ int worker_start(struct worker *w, void (*run)(struct worker *w, void *arg), voi
 /* True once the group is stopping. */
 bool worker_stopping(const struct worker *w);
 
-/* The group's clock, in seconds (schedule_clock() unless a test gave another). */
+/* The group's clock, in seconds (monotime_s() unless a test gave another). */
 double worker_clock(const struct worker *w);
 
 /*
