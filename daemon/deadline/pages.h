@@ -36,7 +36,9 @@ struct api_pages {
 	/*
 	 * Parses one answer into the caller's page, replacing what an earlier answer left there (an answer that did
 	 * not parse is asked again and parsed anew), and sets where the next page starts: next->token (malloc'd) or
-	 * next->offset; left NULL or -1 on the last page. Returns 0, a DEADLINE_BAD_* code (err filled) or -ENOMEM.
+	 * next->offset; left NULL or -1 on the last page (or, where the service caps offsets as SearchJobs does at
+	 * 10,000, on the last page it will serve: the caller reads on with a request of its own). Returns 0, a
+	 * DEADLINE_BAD_* code (err filled) or -ENOMEM.
 	 */
 	int (*parse)(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen);
 	/*
