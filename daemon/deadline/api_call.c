@@ -23,6 +23,16 @@ void api_call_reset(struct api_call *c)
 	c->retry_after_ms = -1;
 }
 
+bool api_caller_sleep(struct api_caller *a, double ms)
+{
+	return a->ops->sleep(a->ops_ctx, ms);
+}
+
+double api_caller_random(struct api_caller *a)
+{
+	return api_random_unit(&a->rng);
+}
+
 static bool caller_stopping(const struct api_caller *a)
 {
 	return a->stop && atomic_load(a->stop);
@@ -154,9 +164,9 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 				c->operation);
 			return v.outcome;
 		}
-		wait_ms = api_backoff_ms(attempt, api_random_unit(&a->rng), wait_ms);
+		wait_ms = api_backoff_ms(attempt, api_caller_random(a), wait_ms);
 		metrics_store_count(a->store, METRICS_API_RETRIES, (const char *const[]){c->operation}, 1);
-		if (!a->ops->sleep(a->ops_ctx, wait_ms))
+		if (!api_caller_sleep(a, wait_ms))
 			return API_STOPPED;
 	}
 }
