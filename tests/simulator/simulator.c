@@ -40,6 +40,7 @@ enum {
 	OPT_NEW_USAGE_TYPE,
 	OPT_JOBS,
 	OPT_QUEUES,
+	OPT_FLEETS,
 	OPT_USERS,
 	OPT_SESSIONS,
 	OPT_EPOCH,
@@ -75,6 +76,7 @@ static const struct option options[] = {
 	{"new-usage-type", no_argument, NULL, OPT_NEW_USAGE_TYPE},
 	{"jobs", required_argument, NULL, OPT_JOBS},
 	{"queues", required_argument, NULL, OPT_QUEUES},
+	{"fleets", required_argument, NULL, OPT_FLEETS},
 	{"users", required_argument, NULL, OPT_USERS},
 	{"sessions", required_argument, NULL, OPT_SESSIONS},
 	{"epoch", required_argument, NULL, OPT_EPOCH},
@@ -95,7 +97,7 @@ static void usage(FILE *out)
 		    "         [--aggregation-delay MS] [--aggregation-ttl S] [--page-size-cap N]\n"
 		    "         [--throttle-rate P] [--error-rate P] [--broken-rate P] [--fault-seed N]\n"
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
-		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
+		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--fleets N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
 		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n",
 		out);
@@ -243,6 +245,11 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 		case OPT_QUEUES: /* of the first farm */
 			r = parse_size(optarg, 100000, &c->data.first_farm_queues);
 			if (!r && c->data.first_farm_queues == 0)
+				r = -EINVAL;
+			break;
+		case OPT_FLEETS: /* of the first farm */
+			r = parse_size(optarg, 10000, &c->data.first_farm_fleets);
+			if (!r && c->data.first_farm_fleets == 0)
 				r = -EINVAL;
 			break;
 		case OPT_USERS:
