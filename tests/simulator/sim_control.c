@@ -39,6 +39,7 @@ static void farms(struct sim_state *st, struct sim_response *r)
 	sim_json_array_open(&j);
 	for (size_t f = 0; f < SIM_FARMS; f++) {
 		const struct sim_farm *farm = &w->farms[f];
+		size_t n_live;
 
 		sim_json_map_open(&j);
 		sim_json_kv_string(&j, "farmId", farm->id);
@@ -52,58 +53,15 @@ static void farms(struct sim_state *st, struct sim_response *r)
 		for (size_t i = 0; i < farm->n_fleets; i++)
 			sim_json_string(&j, farm->fleets[i].id);
 		sim_json_array_close(&j);
-		sim_json_kv_int(&j, "sessionCount", (long long)farm->n_sessions);
+		sim_state_lock(st);
+		n_live = sim_live_count(st, f);
+		sim_state_unlock(st);
+		sim_json_kv_int(&j, "sessionCount", (long long)(farm->n_sessions + n_live));
+		sim_json_kv_int(&j, "liveSessionCount", (long long)n_live);
 		sim_json_map_close(&j);
 	}
 	sim_json_array_close(&j);
 	sim_json_kv_int(&j, "dataEpoch", w->epoch);
-	sim_json_map_close(&j);
-	sim_response_json_finish(&j, r, 200);
-}
-
-static void sessions(struct sim_state *st, const struct sim_query *q, struct sim_response *r)
-{
-	const struct sim_world *w = st->world;
-	const char *farm_id = sim_query_get(q, "farmId");
-	const struct sim_farm *farm;
-	struct sim_json j;
-	int f;
-
-	if (!farm_id) {
-		sim_control_error(r, 400, "farmId is required");
-		return;
-	}
-	f = sim_world_find_farm(w, farm_id);
-	if (f < 0) {
-		sim_control_error(r, 404, "no farm %.64s", farm_id);
-		return;
-	}
-	farm = &w->farms[f];
-	if (!sim_response_json_begin(&j, r))
-		return;
-	sim_json_map_open(&j);
-	sim_json_string(&j, "sessions");
-	sim_json_array_open(&j);
-	for (size_t i = 0; i < farm->n_sessions; i++) {
-		const struct sim_session *s = &farm->sessions[i];
-
-		sim_json_map_open(&j);
-		sim_json_kv_string(&j, "queueId", farm->queues[s->queue].id);
-		sim_json_kv_string(&j, "fleetId", farm->fleets[s->fleet].id);
-		sim_json_kv_string(&j, "jobId", w->jobs[s->job].id);
-		sim_json_kv_string(&j, "jobName", w->jobs[s->job].name);
-		sim_json_kv_string(&j, "userId", w->users[s->user].id);
-		sim_json_kv_string(&j, "usageType", sim_usage_type_names[s->usage_type]);
-		if (s->instance_type != SIM_NONE)
-			sim_json_kv_string(&j, "instanceType", sim_instance_types[s->instance_type]);
-		if (s->license_product != SIM_NONE)
-			sim_json_kv_string(&j, "licenseProduct", sim_license_products[s->license_product]);
-		sim_json_kv_int(&j, "startTime", s->start);
-		sim_json_kv_double(&j, "runtimeSeconds", s->runtime);
-		sim_json_kv_double(&j, "costUsd", s->cost);
-		sim_json_map_close(&j);
-	}
-	sim_json_array_close(&j);
 	sim_json_map_close(&j);
 	sim_response_json_finish(&j, r, 200);
 }
@@ -507,7 +465,7 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			allow = "GET, HEAD";
 	} else if (strcmp(path, "/__sim/sessions") == 0) {
 		if (is_get(method))
-			sessions(st, q, r);
+			sim_live_sessions(st, q, r);
 		else
 			allow = "GET, HEAD";
 	} else if (strcmp(path, "/__sim/aggregations") == 0) {
@@ -532,6 +490,8 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			set_busy(st, body, body_len, r);
 		else
 			allow = "POST";
+	} else if (strcmp(path, "/__sim/spend") == 0) {
+		sim_live_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/inventory") == 0) {
 		sim_inventory_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/identity") == 0) {

@@ -599,3 +599,44 @@ long sim_farm_find_fleet(const struct sim_farm *f, const char *fleet_id)
 	}
 	return -1;
 }
+
+/* The first of the n sessions (sorted by start) starting at or after t (UTC seconds). */
+static size_t first_at(const struct sim_session *s, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s[mid].start < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void sim_session_cursor_init(struct sim_session_cursor *c, const struct sim_session *a, size_t na,
+	const struct sim_session *b, size_t nb, int64_t first_second)
+{
+	c->a = a;
+	c->na = na;
+	c->b = b;
+	c->nb = nb;
+	c->ia = first_at(a, na, first_second);
+	c->ib = first_at(b, nb, first_second);
+}
+
+const struct sim_session *sim_session_cursor_next(struct sim_session_cursor *c)
+{
+	const struct sim_session *x = c->ia < c->na ? &c->a[c->ia] : NULL;
+	const struct sim_session *y = c->ib < c->nb ? &c->b[c->ib] : NULL;
+
+	if (x && (!y || compare_sessions(x, y) <= 0)) {
+		c->ia++;
+		return x;
+	}
+	if (y)
+		c->ib++;
+	return y;
+}

@@ -94,6 +94,13 @@ struct sim_job {
 	uint32_t farm, queue, user;
 };
 
+/* Where a session comes from: the history made at start, or added while the simulator runs (sim_live). */
+enum sim_session_kind {
+	SIM_SESSION_HISTORY,
+	SIM_SESSION_SCHEDULED, /* --live-sessions */
+	SIM_SESSION_BURST, /* POST /__sim/spend */
+};
+
 /* One source record; indexes point into the farm (queue, fleet) or the world (job, user, tables). */
 struct sim_session {
 	int64_t start; /* UTC seconds */
@@ -103,6 +110,7 @@ struct sim_session {
 	uint8_t usage_type; /* enum sim_usage_type */
 	uint8_t instance_type; /* index into sim_instance_types, or SIM_NONE */
 	uint8_t license_product; /* index into sim_license_products, or SIM_NONE */
+	uint8_t kind; /* enum sim_session_kind */
 	uint32_t seq; /* generation order: the tie-break that keeps the order stable */
 };
 
@@ -198,3 +206,14 @@ void sim_session_draw(const struct sim_world *w, struct sim_rng *rng, size_t job
 double sim_session_rate(const struct sim_session *s);
 /* Makes s a COMPUTE session on its fleet's first instance type whose runtime costs about cost (USD). */
 void sim_session_set_cost(struct sim_session *s, double cost);
+
+/* Two session arrays in (start, seq) order read as one (the history and the live sessions of a farm). */
+struct sim_session_cursor {
+	const struct sim_session *a, *b;
+	size_t na, nb, ia, ib;
+};
+/* Positions c at the first session of a or b starting at or after first_second (UTC seconds). */
+void sim_session_cursor_init(struct sim_session_cursor *c, const struct sim_session *a, size_t na,
+	const struct sim_session *b, size_t nb, int64_t first_second);
+/* The next session in (start, seq) order, or NULL after the last. */
+const struct sim_session *sim_session_cursor_next(struct sim_session_cursor *c);

@@ -2,6 +2,7 @@
 #include "sim_state.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,11 +75,16 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	st->describe_user_calls = calloc(world->n_users ? world->n_users : 1, sizeof(*st->describe_user_calls));
 	if (!st->describe_user_calls)
 		return -ENOMEM;
-	r = pthread_mutex_init(&st->lock, NULL);
+	r = sim_live_init(&st->live, world, config->live_per_minute, (int64_t)floor(sim_realtime()));
+	if (r == 0) {
+		r = -pthread_mutex_init(&st->lock, NULL);
+		if (r)
+			sim_live_deinit(&st->live);
+	}
 	if (r) {
 		free(st->describe_user_calls);
 		st->describe_user_calls = NULL;
-		return -r;
+		return r;
 	}
 	return 0;
 }
@@ -94,6 +100,7 @@ void sim_state_deinit(struct sim_state *st)
 	st->n_aggs = 0;
 	free(st->describe_user_calls);
 	st->describe_user_calls = NULL;
+	sim_live_deinit(&st->live);
 	(void)pthread_mutex_destroy(&st->lock);
 }
 

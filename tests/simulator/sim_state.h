@@ -8,6 +8,7 @@
 
 #include "sim_agg.h"
 #include "sim_data.h"
+#include "sim_live.h"
 #include "sim_token.h"
 
 struct sim_config {
@@ -32,6 +33,7 @@ struct sim_config {
 	const char *identity_region; /* NULL: region */
 	double identity_throttle_rate;
 	unsigned inventory_step_s; /* seconds per step of the inventory clock (fleet sizes) */
+	double live_per_minute; /* --live-sessions: sessions per minute from the start on; 0: none */
 	struct sim_world_params data;
 };
 
@@ -155,6 +157,7 @@ struct sim_state {
 	uint64_t identity_throttle_pending; /* the next N DescribeUser calls are throttled */
 	uint64_t *describe_user_calls; /* per user index */
 	uint64_t describe_user_unknown; /* calls for ids the store never had */
+	struct sim_live live; /* sessions added while it runs */
 };
 
 /* Sets up the state for config and world (both outlive it). Returns 0, -ENOMEM or -EIO. */

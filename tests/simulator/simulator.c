@@ -50,6 +50,7 @@ enum {
 	OPT_IDENTITY_REGION,
 	OPT_IDENTITY_THROTTLE_RATE,
 	OPT_INVENTORY_STEP,
+	OPT_LIVE_SESSIONS,
 };
 
 static const struct option options[] = {
@@ -86,6 +87,7 @@ static const struct option options[] = {
 	{"identity-region", required_argument, NULL, OPT_IDENTITY_REGION},
 	{"identity-throttle-rate", required_argument, NULL, OPT_IDENTITY_THROTTLE_RATE},
 	{"inventory-step", required_argument, NULL, OPT_INVENTORY_STEP},
+	{"live-sessions", required_argument, NULL, OPT_LIVE_SESSIONS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -99,7 +101,8 @@ static void usage(FILE *out)
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
 		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--fleets N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
-		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n",
+		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n"
+		    "         [--live-sessions PER_MINUTE]\n",
 		out);
 }
 
@@ -135,6 +138,20 @@ static int parse_rate(const char *s, double *out)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !(v >= 0.0 && v <= 1.0))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Sessions per minute: a number in (0, SIM_LIVE_MAX_PER_MINUTE]. */
+static int parse_per_minute(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0.0 && v <= SIM_LIVE_MAX_PER_MINUTE))
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -284,6 +301,9 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			if (!r && v == 0)
 				r = -EINVAL;
 			c->inventory_step_s = (unsigned)v;
+			break;
+		case OPT_LIVE_SESSIONS:
+			r = parse_per_minute(optarg, &c->live_per_minute);
 			break;
 		case OPT_HELP:
 			usage(stdout);
