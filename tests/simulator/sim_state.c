@@ -34,16 +34,6 @@ void sim_log(const char *fmt, ...)
 	(void)fprintf(stderr, "deadline-cloud-simulator: %s\n", line);
 }
 
-static int copy_text(char *dst, size_t size, const char *src)
-{
-	size_t n = src ? strlen(src) : 0;
-
-	if (n >= size)
-		return -EINVAL;
-	memcpy(dst, src ? src : "", n + 1);
-	return 0;
-}
-
 int sim_state_init(struct sim_state *st, const struct sim_config *config, const struct sim_world *world)
 {
 	int r;
@@ -54,13 +44,10 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	r = sim_token_key_init(&st->token_key, config->seed);
 	if (r < 0)
 		return r;
-	if (copy_text(st->credentials.access_key_id, sizeof(st->credentials.access_key_id), config->access_key_id) <
-			0 ||
-		copy_text(st->credentials.secret_access_key, sizeof(st->credentials.secret_access_key),
-			config->secret_access_key) < 0 ||
-		copy_text(st->credentials.session_token, sizeof(st->credentials.session_token), config->session_token) <
-			0)
-		return -EINVAL;
+	r = sim_access_init(&st->access, config->access_key_id, config->secret_access_key, config->session_token,
+		config->farm_accounts, config->identity_account, config->deny_operations);
+	if (r < 0)
+		return r;
 	sim_rng_seed(&st->fault_rng, config->fault_seed, "faults");
 	sim_rng_seed(&st->outcome_rng, config->fault_seed, "outcomes");
 	st->throttle_rate = config->throttle_rate;

@@ -51,6 +51,9 @@ enum {
 	OPT_IDENTITY_THROTTLE_RATE,
 	OPT_INVENTORY_STEP,
 	OPT_LIVE_SESSIONS,
+	OPT_FARM_ACCOUNTS,
+	OPT_IDENTITY_ACCOUNT,
+	OPT_DENY_OPERATIONS,
 };
 
 static const struct option options[] = {
@@ -88,6 +91,9 @@ static const struct option options[] = {
 	{"identity-throttle-rate", required_argument, NULL, OPT_IDENTITY_THROTTLE_RATE},
 	{"inventory-step", required_argument, NULL, OPT_INVENTORY_STEP},
 	{"live-sessions", required_argument, NULL, OPT_LIVE_SESSIONS},
+	{"farm-accounts", required_argument, NULL, OPT_FARM_ACCOUNTS},
+	{"identity-account", required_argument, NULL, OPT_IDENTITY_ACCOUNT},
+	{"deny-operations", required_argument, NULL, OPT_DENY_OPERATIONS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -102,7 +108,8 @@ static void usage(FILE *out)
 		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--fleets N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
 		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n"
-		    "         [--live-sessions PER_MINUTE]\n",
+		    "         [--live-sessions PER_MINUTE] [--farm-accounts ACCOUNT,…] [--identity-account ACCOUNT]\n"
+		    "         [--deny-operations OPERATION,…]\n",
 		out);
 }
 
@@ -170,6 +177,7 @@ static int parse_size(const char *s, size_t max, size_t *out)
 /* Returns 0, 1 for --help (done), -EINVAL after a message. */
 static int parse_args(int argc, char **argv, struct sim_config *c)
 {
+	char bad[72];
 	uint64_t v;
 	int opt, r = 0;
 
@@ -304,6 +312,18 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			break;
 		case OPT_LIVE_SESSIONS:
 			r = parse_per_minute(optarg, &c->live_per_minute);
+			break;
+		case OPT_FARM_ACCOUNTS:
+			r = sim_access_parse_accounts(optarg, c->farm_accounts);
+			break;
+		case OPT_IDENTITY_ACCOUNT:
+			c->identity_account = optarg;
+			r = sim_account_id_valid(optarg) ? 0 : -EINVAL;
+			break;
+		case OPT_DENY_OPERATIONS:
+			r = sim_access_parse_operations(optarg, &c->deny_operations, bad, sizeof(bad));
+			if (r < 0)
+				(void)fprintf(stderr, "deadline-cloud-simulator: unknown operation %s\n", bad);
 			break;
 		case OPT_HELP:
 			usage(stdout);
