@@ -276,7 +276,9 @@ class FakeAWS:
             lifetime = role["lifetime"] or int(details.get("DurationSeconds") or 3600)
         c = {"kind": kind, "key": "ASIAFAKE%s%04d" % (kind.upper().replace("-", "")[:12], n),
              "secret": "fake-secret-%d-%s" % (n, kind), "token": "fake-session-token-%d" % n,
-             "at": now, "expires": now + lifetime, "details": details, "role": role["arn"] if role else None}
+             # whole seconds, as the Expiration it answers says them
+             "at": now, "expires": float(int(now + lifetime)), "details": details,
+             "role": role["arn"] if role else None}
         # the session's ARN, as STS and GetCallerIdentity name it
         m = ROLE_ARN_RE.match(details.get("RoleArn") or "")
         session = details.get("RoleSessionName") or {"imds": "i-0fake0instance0", "container": "task"}.get(kind, "x")

@@ -8,7 +8,7 @@
 #include "sim_data.h"
 
 #define SIM_LIVE_MAX_PER_MINUTE 600.0
-#define SIM_LIVE_MAX_SESSIONS 2000000 /* over all farms: a day at the highest rate, and bursts */
+#define SIM_LIVE_MAX_SESSIONS 1000000 /* over all farms: a day at the highest rate, and bursts */
 #define SIM_LIVE_MAX_BURST 10000
 
 /* A farm's live sessions in (start, seq) order: appended with non-decreasing starts. */
