@@ -133,8 +133,8 @@ int sim_live_burst(struct sim_live *l, const struct sim_world *w, size_t farm, l
 	double now, int64_t *start_out, double *total_usd)
 {
 	const struct sim_live_farm *lf = &l->farms[farm];
-	uint32_t *jobs;
-	size_t n_jobs = 0;
+	uint32_t *jobs, seq_before;
+	size_t n_jobs = 0, n_before, total_before;
 	int r = 0;
 
 	/* the next whole second: later than the end of any aggregation already computed, so none changes */
@@ -142,12 +142,14 @@ int sim_live_burst(struct sim_live *l, const struct sim_world *w, size_t farm, l
 
 	*start_out = start;
 	*total_usd = 0.0;
-	if (l->total + n > SIM_LIVE_MAX_SESSIONS)
-		return -ENOSPC;
 	/* the schedule's sessions of this second and before first, so the farm's list stays in order */
 	r = sim_live_catch_up(l, w, now);
 	if (r < 0)
 		return r;
+	/* what to go back to if the burst cannot be taken whole */
+	n_before = l->farms[farm].n;
+	total_before = l->total;
+	seq_before = l->next_seq;
 	jobs = malloc((lf->n_jobs ? lf->n_jobs : 1) * sizeof(*jobs));
 	if (!jobs)
 		return -ENOMEM;
@@ -167,7 +169,14 @@ int sim_live_burst(struct sim_live *l, const struct sim_world *w, size_t farm, l
 		r = append(l, farm, &s);
 		*total_usd += s.cost;
 	}
-	l->bursts++;
+	if (r == 0) {
+		l->bursts++;
+	} else {
+		l->farms[farm].n = n_before;
+		l->total = total_before;
+		l->next_seq = seq_before;
+		*total_usd = 0.0;
+	}
 out:
 	free(jobs);
 	return r;

@@ -53,8 +53,8 @@ int sim_live_copy(const struct sim_live *l, size_t farm, double now, struct sim_
 
 /*
  * Under the state's lock: n sessions of farm (of queue, unless it is negative) starting at the next whole second
- * after now (*start_out), each costing about cost_usd (all of them: *total_usd). Returns 0, -ENOENT (no job there),
- * -ENOSPC (too many) or -ENOMEM.
+ * after now (*start_out), each costing about cost_usd (all of them: *total_usd); all of them or none. Returns 0,
+ * -ENOENT (no job there), -ENOSPC (too many) or -ENOMEM.
  */
 int sim_live_burst(struct sim_live *l, const struct sim_world *w, size_t farm, long queue, size_t n, double cost_usd,
 	double now, int64_t *start_out, double *total_usd);
