@@ -9,7 +9,10 @@ checked with botocore's SigV4 (tests/integration/oracles.py). A role registered 
 would: the caller must be a known principal (add_principal(); the simulator's default keys are one, the home
 account's user), its identity policy must allow sts:AssumeRole on the role, the role's trust policy must trust it
 and, when the role has one, the ExternalId must match. AssumeRole on a role not registered answers as before:
-any caller, any key. Standard library only (botocore only for the signature checks).
+any caller, any key. The simulator keeps keys per account, so two roles of one account share them there: the last
+one assumed wins. The region a call was signed for is recorded (sts_calls, details["region"]), not enforced: one
+endpoint stands for every regional one through AWS_ENDPOINT_URL_STS. Standard library only (botocore only for the
+signature checks).
 """
 
 import datetime

@@ -139,10 +139,10 @@ bool sim_access_check_keys(struct sim_state *st, const struct sim_keyring *k, co
 {
 	const struct sim_key_slot *s = m->slot >= 0 ? &k->slots[m->slot] : NULL;
 
-	if (!s) {
+	if (m->slot == -1) {
 		sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
 			"The security token included in the request is invalid.");
-	} else if (e != 0) {
+	} else if (e != 0 || !s) {
 		sim_log("signature rejected: %s", why);
 		sim_api_error(st, r, 403, "InvalidSignatureException", NULL,
 			"The request signature we calculated does not match the signature you provided. %s", why);

@@ -42,9 +42,10 @@ struct sim_keyring {
 
 /* The slot and set that an access key id belongs to (sim_keyring_secret). */
 struct sim_key_match {
-	int slot; /* -1: no slot has the key */
+	int slot; /* -1: no slot has the key; SIM_KEY_UNSEEN: no key was looked up (no usable signature) */
 	bool previous;
 };
+#define SIM_KEY_UNSEEN (-2)
 
 /* Under the state's lock (sim_state.access). */
 struct sim_access {

@@ -146,6 +146,7 @@ static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, cons
 	sim_state_lock(st);
 	l->ring = st->access.keys;
 	sim_state_unlock(st);
+	l->match.slot = SIM_KEY_UNSEEN;
 
 	if (MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &headers) < 0 || headers.overflow) {
 		sim_api_error(st, r, 400, "ValidationException", NULL, "too many headers");
