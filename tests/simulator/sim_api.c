@@ -294,8 +294,8 @@ void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t b
 		memcpy(id, a->id, sizeof(id));
 		compute = a->computing;
 		/* the sessions that have started by now: an aggregation never changes once computed */
-		if (compute && sim_live_catch_up(&st->live, w, now) == 0)
-			live_e = sim_live_copy(&st->live, farm, now, &live, &n_live);
+		if (compute && sim_spend_catch_up(&st->spend, w, now) == 0)
+			live_e = sim_spend_copy(&st->spend, farm, now, &live, &n_live);
 	}
 	sim_state_unlock(st);
 	if (e == 1) {

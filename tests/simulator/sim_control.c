@@ -54,7 +54,7 @@ static void farms(struct sim_state *st, struct sim_response *r)
 			sim_json_string(&j, farm->fleets[i].id);
 		sim_json_array_close(&j);
 		sim_state_lock(st);
-		n_live = sim_live_count(st, f);
+		n_live = sim_spend_count(st, f);
 		sim_state_unlock(st);
 		sim_json_kv_int(&j, "sessionCount", (long long)(farm->n_sessions + n_live));
 		sim_json_kv_int(&j, "liveSessionCount", (long long)n_live);
@@ -418,7 +418,7 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			allow = "GET, HEAD";
 	} else if (strcmp(path, "/__sim/sessions") == 0) {
 		if (is_get(method))
-			sim_live_sessions(st, q, r);
+			sim_spend_sessions(st, q, r);
 		else
 			allow = "GET, HEAD";
 	} else if (strcmp(path, "/__sim/aggregations") == 0) {
@@ -444,7 +444,7 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 		else
 			allow = "POST";
 	} else if (strcmp(path, "/__sim/spend") == 0) {
-		sim_live_control(st, method, body, body_len, r);
+		sim_spend_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/inventory") == 0) {
 		sim_inventory_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/identity") == 0) {

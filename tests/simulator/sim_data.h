@@ -94,7 +94,7 @@ struct sim_job {
 	uint32_t farm, queue, user;
 };
 
-/* Where a session comes from: the history made at start, or added while the simulator runs (sim_live). */
+/* Where a session comes from: the history made at start, or added while the simulator runs (sim_spend). */
 enum sim_session_kind {
 	SIM_SESSION_HISTORY,
 	SIM_SESSION_SCHEDULED, /* --live-sessions */

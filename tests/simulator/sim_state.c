@@ -62,11 +62,11 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	st->describe_user_calls = calloc(world->n_users ? world->n_users : 1, sizeof(*st->describe_user_calls));
 	if (!st->describe_user_calls)
 		return -ENOMEM;
-	r = sim_live_init(&st->live, world, config->live_per_minute, (int64_t)floor(sim_realtime()));
+	r = sim_spend_init(&st->spend, world, config->live_per_minute, (int64_t)floor(sim_realtime()));
 	if (r == 0) {
 		r = -pthread_mutex_init(&st->lock, NULL);
 		if (r)
-			sim_live_deinit(&st->live);
+			sim_spend_deinit(&st->spend);
 	}
 	if (r) {
 		free(st->describe_user_calls);
@@ -87,7 +87,7 @@ void sim_state_deinit(struct sim_state *st)
 	st->n_aggs = 0;
 	free(st->describe_user_calls);
 	st->describe_user_calls = NULL;
-	sim_live_deinit(&st->live);
+	sim_spend_deinit(&st->spend);
 	(void)pthread_mutex_destroy(&st->lock);
 }
 

@@ -9,7 +9,7 @@
 #include "sim_access.h"
 #include "sim_agg.h"
 #include "sim_data.h"
-#include "sim_live.h"
+#include "sim_spend.h"
 #include "sim_token.h"
 
 struct sim_config {
@@ -153,7 +153,7 @@ struct sim_state {
 	uint64_t identity_throttle_pending; /* the next N DescribeUser calls are throttled */
 	uint64_t *describe_user_calls; /* per user index */
 	uint64_t describe_user_unknown; /* calls for ids the store never had */
-	struct sim_live live; /* sessions added while it runs */
+	struct sim_spend spend; /* sessions added while it runs */
 };
 
 /* Sets up the state for config and world (both outlive it). Returns 0, -ENOMEM or -EIO. */

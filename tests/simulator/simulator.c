@@ -150,7 +150,7 @@ static int parse_rate(const char *s, double *out)
 	return 0;
 }
 
-/* Sessions per minute: a number in (0, SIM_LIVE_MAX_PER_MINUTE]. */
+/* Sessions per minute: a number in (0, SIM_SPEND_MAX_PER_MINUTE]. */
 static int parse_per_minute(const char *s, double *out)
 {
 	char *end;
@@ -158,7 +158,7 @@ static int parse_per_minute(const char *s, double *out)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0.0 && v <= SIM_LIVE_MAX_PER_MINUTE))
+	if (errno || end == s || *end || !(v > 0.0 && v <= SIM_SPEND_MAX_PER_MINUTE))
 		return -EINVAL;
 	*out = v;
 	return 0;

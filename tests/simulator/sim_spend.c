@@ -1,5 +1,5 @@
-/* sim_live: sessions that start while the simulator runs, and the control paths that list them and add bursts */
-#include "sim_live.h"
+/* sim_spend: sessions that start while the simulator runs, and the control paths that list them and add bursts */
+#include "sim_spend.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +22,7 @@ double sim_realtime(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int sim_live_init(struct sim_live *l, const struct sim_world *w, double per_minute, int64_t origin)
+int sim_spend_init(struct sim_spend *l, const struct sim_world *w, double per_minute, int64_t origin)
 {
 	size_t history = 0;
 
@@ -37,19 +37,19 @@ int sim_live_init(struct sim_live *l, const struct sim_world *w, double per_minu
 	for (size_t f = 0; f < SIM_FARMS; f++) {
 		l->farms[f].jobs = calloc(w->n_jobs, sizeof(*l->farms[f].jobs));
 		if (!l->farms[f].jobs) {
-			sim_live_deinit(l);
+			sim_spend_deinit(l);
 			return -ENOMEM;
 		}
 	}
 	for (size_t i = 0; i < w->n_jobs; i++) {
-		struct sim_live_farm *lf = &l->farms[w->jobs[i].farm];
+		struct sim_spend_farm *lf = &l->farms[w->jobs[i].farm];
 
 		lf->jobs[lf->n_jobs++] = (uint32_t)i;
 	}
 	return 0;
 }
 
-void sim_live_deinit(struct sim_live *l)
+void sim_spend_deinit(struct sim_spend *l)
 {
 	for (size_t f = 0; f < SIM_FARMS; f++) {
 		free(l->farms[f].sessions);
@@ -60,11 +60,11 @@ void sim_live_deinit(struct sim_live *l)
 	}
 }
 
-static int append(struct sim_live *l, size_t farm, struct sim_session *s)
+static int append(struct sim_spend *l, size_t farm, struct sim_session *s)
 {
-	struct sim_live_farm *lf = &l->farms[farm];
+	struct sim_spend_farm *lf = &l->farms[farm];
 
-	if (l->total >= SIM_LIVE_MAX_SESSIONS || l->next_seq == UINT32_MAX)
+	if (l->total >= SIM_SPEND_MAX_SESSIONS || l->next_seq == UINT32_MAX)
 		return -ENOSPC;
 	if (lf->n == lf->cap) {
 		size_t cap = lf->cap ? 2 * lf->cap : 256;
@@ -82,12 +82,12 @@ static int append(struct sim_live *l, size_t farm, struct sim_session *s)
 }
 
 /* When the schedule's session k starts (UTC seconds). */
-static int64_t scheduled_start(const struct sim_live *l, uint64_t k)
+static int64_t scheduled_start(const struct sim_spend *l, uint64_t k)
 {
 	return l->origin + (int64_t)floor((double)(k + 1) * 60.0 / l->per_minute);
 }
 
-int sim_live_catch_up(struct sim_live *l, const struct sim_world *w, double now)
+int sim_spend_catch_up(struct sim_spend *l, const struct sim_world *w, double now)
 {
 	while (l->per_minute > 0 && (double)scheduled_start(l, l->next) <= now) {
 		struct sim_session s = {.start = scheduled_start(l, l->next), .kind = SIM_SESSION_SCHEDULED};
@@ -98,7 +98,7 @@ int sim_live_catch_up(struct sim_live *l, const struct sim_world *w, double now)
 		r = append(l, w->jobs[job].farm, &s);
 		if (r == -ENOSPC) {
 			/* the schedule stops rather than the simulator: an afternoon's run never gets here */
-			sim_log("live sessions: %d reached, the schedule stops", SIM_LIVE_MAX_SESSIONS);
+			sim_log("live sessions: %d reached, the schedule stops", SIM_SPEND_MAX_SESSIONS);
 			l->per_minute = 0;
 			return 0;
 		}
@@ -109,9 +109,9 @@ int sim_live_catch_up(struct sim_live *l, const struct sim_world *w, double now)
 	return 0;
 }
 
-int sim_live_copy(const struct sim_live *l, size_t farm, double now, struct sim_session **out, size_t *n)
+int sim_spend_copy(const struct sim_spend *l, size_t farm, double now, struct sim_session **out, size_t *n)
 {
-	const struct sim_live_farm *lf = &l->farms[farm];
+	const struct sim_spend_farm *lf = &l->farms[farm];
 	size_t k = lf->n;
 
 	*out = NULL;
@@ -129,10 +129,10 @@ int sim_live_copy(const struct sim_live *l, size_t farm, double now, struct sim_
 	return 0;
 }
 
-int sim_live_burst(struct sim_live *l, const struct sim_world *w, size_t farm, long queue, size_t n, double cost_usd,
+int sim_spend_burst(struct sim_spend *l, const struct sim_world *w, size_t farm, long queue, size_t n, double cost_usd,
 	double now, int64_t *start_out, double *total_usd)
 {
-	const struct sim_live_farm *lf = &l->farms[farm];
+	const struct sim_spend_farm *lf = &l->farms[farm];
 	uint32_t *jobs, seq_before;
 	size_t n_jobs = 0, n_before, total_before;
 	int r = 0;
@@ -143,7 +143,7 @@ int sim_live_burst(struct sim_live *l, const struct sim_world *w, size_t farm, l
 	*start_out = start;
 	*total_usd = 0.0;
 	/* the schedule's sessions of this second and before first, so the farm's list stays in order */
-	r = sim_live_catch_up(l, w, now);
+	r = sim_spend_catch_up(l, w, now);
 	if (r < 0)
 		return r;
 	/* what to go back to if the burst cannot be taken whole */
@@ -237,14 +237,14 @@ static int live_now(struct sim_state *st, size_t farm, double *now, struct sim_s
 
 	sim_state_lock(st);
 	*now = sim_realtime();
-	r = sim_live_catch_up(&st->live, st->world, *now);
+	r = sim_spend_catch_up(&st->spend, st->world, *now);
 	if (r == 0)
-		r = sim_live_copy(&st->live, farm, *now, live, n_live);
+		r = sim_spend_copy(&st->spend, farm, *now, live, n_live);
 	sim_state_unlock(st);
 	return r;
 }
 
-void sim_live_sessions(struct sim_state *st, const struct sim_query *q, struct sim_response *r)
+void sim_spend_sessions(struct sim_state *st, const struct sim_query *q, struct sim_response *r)
 {
 	const struct sim_world *w = st->world;
 	const char *farm_id = sim_query_get(q, "farmId");
@@ -290,13 +290,13 @@ out:
 	free(live);
 }
 
-size_t sim_live_count(struct sim_state *st, size_t farm)
+size_t sim_spend_count(struct sim_state *st, size_t farm)
 {
-	const struct sim_live_farm *lf = &st->live.farms[farm];
+	const struct sim_spend_farm *lf = &st->spend.farms[farm];
 	double now = sim_realtime();
 	size_t k = lf->n;
 
-	if (sim_live_catch_up(&st->live, st->world, now) < 0)
+	if (sim_spend_catch_up(&st->spend, st->world, now) < 0)
 		sim_log("live sessions: out of memory");
 	while (k > 0 && (double)lf->sessions[k - 1].start > now)
 		k--;
@@ -311,18 +311,18 @@ static void spend_json(struct sim_state *st, struct sim_response *r)
 		return;
 	sim_state_lock(st);
 	sim_json_map_open(&j);
-	sim_json_kv_double(&j, "perMinute", st->live.per_minute);
-	sim_json_kv_int(&j, "origin", st->live.origin);
-	sim_json_kv_int(&j, "scheduled", (long long)st->live.next);
-	sim_json_kv_int(&j, "bursts", (long long)st->live.bursts);
+	sim_json_kv_double(&j, "perMinute", st->spend.per_minute);
+	sim_json_kv_int(&j, "origin", st->spend.origin);
+	sim_json_kv_int(&j, "scheduled", (long long)st->spend.next);
+	sim_json_kv_int(&j, "bursts", (long long)st->spend.bursts);
 	sim_json_string(&j, "farms");
 	sim_json_array_open(&j);
 	for (size_t f = 0; f < SIM_FARMS; f++) {
-		size_t n = sim_live_count(st, f);
+		size_t n = sim_spend_count(st, f);
 		double cost = 0.0;
 
 		for (size_t i = 0; i < n; i++)
-			cost += st->live.farms[f].sessions[i].cost;
+			cost += st->spend.farms[f].sessions[i].cost;
 		sim_json_map_open(&j);
 		sim_json_kv_string(&j, "farmId", st->world->farms[f].id);
 		sim_json_kv_int(&j, "liveSessions", (long long)n);
@@ -364,12 +364,12 @@ static void post_spend(struct sim_state *st, const char *body, size_t len, struc
 			goto out;
 		}
 	}
-	if (!farm_id || (n_v && !YAJL_IS_INTEGER(n_v)) || n < 1 || n > SIM_LIVE_MAX_BURST ||
+	if (!farm_id || (n_v && !YAJL_IS_INTEGER(n_v)) || n < 1 || n > SIM_SPEND_MAX_BURST ||
 		(cost_v && !YAJL_IS_NUMBER(cost_v)) || !(cost > 0 && cost <= MAX_BURST_COST_USD) ||
 		(queue_v && !YAJL_IS_STRING(queue_v))) {
 		sim_control_error(r, 400,
 			"expected {\"farmId\":…, \"sessions\":1…%d, \"costUsd\":(0, %g], \"queueId\":…}",
-			SIM_LIVE_MAX_BURST, MAX_BURST_COST_USD);
+			SIM_SPEND_MAX_BURST, MAX_BURST_COST_USD);
 		goto out;
 	}
 	f = sim_world_find_farm(st->world, farm_id);
@@ -381,7 +381,7 @@ static void post_spend(struct sim_state *st, const char *body, size_t len, struc
 		goto out;
 	}
 	sim_state_lock(st);
-	e = sim_live_burst(&st->live, st->world, (size_t)f, queue, (size_t)n, cost, sim_realtime(), &start, &total);
+	e = sim_spend_burst(&st->spend, st->world, (size_t)f, queue, (size_t)n, cost, sim_realtime(), &start, &total);
 	sim_state_unlock(st);
 	if (e < 0) {
 		sim_control_error(r, e == -ENOMEM ? 500 : 409, "%s",
@@ -404,7 +404,7 @@ out:
 	yajl_tree_free(tree);
 }
 
-void sim_live_control(
+void sim_spend_control(
 	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r)
 {
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
