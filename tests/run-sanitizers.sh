@@ -75,7 +75,7 @@ WRAP
   # One row per test in $logdir/testlog.json (meson's format: name, result, stdout), and one EXCLUDED row with its
   # reason for every integration test not run here: tests/ci/count.py tallies them one by one.
   python3 - "$vg_dir" "$wrapper" "$logdir" <<'PY' || r=1
-import json, os, subprocess, sys
+import concurrent.futures, json, os, subprocess, sys
 builddir, wrapper, logdir = sys.argv[1:4]
 tests = json.loads(subprocess.check_output(["meson", "introspect", "--tests", builddir]))
 status = 0
@@ -93,6 +93,26 @@ def record(name, result, stdout="", reason=None):
     testlog.flush()
 
 
+def run_one(t):
+    """Runs one test with the exporter under valgrind: (test, result, text, rc)."""
+    env = dict(os.environ)
+    env.update(t["env"])
+    env["EXPORTER"] = wrapper
+    env["EXPORTER_BINARY"] = t["env"]["EXPORTER"]  # the binary itself, for what must not run under valgrind
+    out = os.path.join(logdir, t["name"] + ".out")
+    timeout = 3 * (t.get("timeout") or 600)  # valgrind is slow
+    with open(out, "wb") as f:
+        try:
+            rc = subprocess.run(t["cmd"], env=env, cwd=t.get("workdir") or None, stdout=f, stderr=subprocess.STDOUT,
+                                timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+    with open(out, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    return t, {0: "OK", 77: "SKIP", "timeout": "TIMEOUT"}.get(rc, "FAIL"), text, rc
+
+
+runnable = []
 for t in tests:
     if not any(s.split(":")[-1] == "integration" for s in t.get("suite", [])):
         continue
@@ -108,29 +128,22 @@ for t in tests:
         print("valgrind: %s excluded: %s" % (t["name"], why), flush=True)
         record(t["name"], "EXCLUDED", reason=why)
         continue
-    env = dict(os.environ)
-    env.update(t["env"])
-    env["EXPORTER"] = wrapper
-    env["EXPORTER_BINARY"] = t["env"]["EXPORTER"]  # the binary itself, for what must not run under valgrind
-    out = os.path.join(logdir, t["name"] + ".out")
-    timeout = 3 * (t.get("timeout") or 600)  # valgrind is slow
-    with open(out, "wb") as f:
-        try:
-            rc = subprocess.run(t["cmd"], env=env, cwd=t.get("workdir") or None, stdout=f, stderr=subprocess.STDOUT,
-                                timeout=timeout).returncode
-        except subprocess.TimeoutExpired:
-            rc = "timeout"
-    with open(out, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
-    result = {0: "OK", 77: "SKIP", "timeout": "TIMEOUT"}.get(rc, "FAIL")
-    record(t["name"], result, text)
-    word = {0: "passed", 77: "skipped"}.get(rc, "FAILED (status %s)" % rc)
-    print("valgrind: %s %s" % (t["name"], word), flush=True)
-    if rc not in (0, 77):
-        status = 1
-        print("\n".join(["    " + l for l in text.splitlines() if l.startswith(("FAIL", "      "))][:20]))
-    elif rc == 77:
-        print("\n".join(["    " + l for l in text.splitlines() if l.startswith("SKIP")][:5]))
+    runnable.append(t)
+# The longest first, so that the last to finish is a short one. The tests wait on the simulator and on one
+# another's exporter most of the time, so VALGRIND_JOBS (default 3) of them share the 2 cores well; each keeps
+# its own ports and directories (harness.py).
+runnable.sort(key=lambda t: -(t.get("timeout") or 600))
+jobs = int(os.environ.get("VALGRIND_JOBS", "3"))
+with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+    for t, result, text, rc in pool.map(run_one, runnable):
+        record(t["name"], result, text)
+        word = {0: "passed", 77: "skipped"}.get(rc, "FAILED (status %s)" % rc)
+        print("valgrind: %s %s" % (t["name"], word), flush=True)
+        if rc not in (0, 77):
+            status = 1
+            print("\n".join(["    " + l for l in text.splitlines() if l.startswith(("FAIL", "      "))][:20]))
+        elif rc == 77:
+            print("\n".join(["    " + l for l in text.splitlines() if l.startswith("SKIP")][:5]))
 testlog.close()
 sys.exit(status)
 PY

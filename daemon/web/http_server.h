@@ -1,4 +1,4 @@
-/* http_server: libmicrohttpd serving /metrics, /, /-/healthy, /-/ready (door.c, tls.c, listen.c behind it) */
+/* http_server: libmicrohttpd serving /metrics, /, /-/healthy, /-/ready, POST /-/reload (door, tls, listen behind) */
 #pragma once
 
 #include <stdbool.h>
@@ -23,8 +23,11 @@ enum http_server_reload_outcome {
 
 /*
  * What POST /-/reload calls (only with web.enable_lifecycle): reloads the configuration as SIGHUP does and
- * returns HTTP_SERVER_RELOAD_APPLIED, HTTP_SERVER_RELOAD_REJECTED with the reasons in err, or -errno. Runs in
- * the request's thread: the web layer never calls into main otherwise.
+ * returns HTTP_SERVER_RELOAD_APPLIED, HTTP_SERVER_RELOAD_REJECTED with the reasons in err, or -errno (answered
+ * 500). It runs in the request's thread, on its stack (THREAD_STACK_SIZE in http_server.c), for as long as the
+ * reload takes, and may replace the very server it runs on: the owner then frees that server later, never
+ * from inside reload (http_server_free() joins the request's thread). The web layer calls nothing above it
+ * but this.
  */
 struct http_server_lifecycle {
 	int (*reload)(void *ctx, char *err, size_t errlen);
@@ -42,12 +45,12 @@ int http_server_new(struct http_server **out, const char *listen, const struct w
 	struct metrics_store *store, const struct http_server_lifecycle *lifecycle, char *err, size_t errlen);
 
 /*
- * SIGHUP: re-reads web's certificate and key files and takes its basic_auth_users, health_without_auth and
- * enable_lifecycle,
- * without dropping a connection (new TLS handshakes use the new certificate). When the files cannot be
- * used, nothing changes and a negative errno comes back with a message in err. Turning TLS on or off,
- * tls_min_version and the limits need a restart: the rest is applied and HTTP_SERVER_RESTART_NEEDED
- * returned with err naming them. Returns HTTP_SERVER_RELOADED (0) otherwise. Safe while requests are being served.
+ * A reload (SIGHUP, POST /-/reload): re-reads web's certificate and key files and takes its basic_auth_users,
+ * health_without_auth and enable_lifecycle, without dropping a connection (new TLS handshakes use the new
+ * certificate). When the files cannot be used, nothing changes and a negative errno comes back with a message in
+ * err. Turning TLS on or off, tls_min_version and the limits need a restart: the rest is applied and
+ * HTTP_SERVER_RESTART_NEEDED returned with err naming them. Returns HTTP_SERVER_RELOADED (0) otherwise. Safe
+ * while requests are being served, from one of them too (POST /-/reload).
  */
 int http_server_reload_tls(struct http_server *srv, const struct web_config *web, char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """test_reload: SIGHUP applies a good configuration without a restart and rejects a bad one; POST /-/reload does the
-same when web.enable_lifecycle is on; SIGTERM stops fast."""
+same when web.enable_lifecycle is on; reloads asked at once run one after the other; SIGTERM stops fast; start-up
+refusals exit 1 (the configuration) or 2 (the machine)."""
 
 import base64
 import os
@@ -58,6 +59,61 @@ def write_lifecycle_config(exp, sim, farm_ids, reports, users=False):
 def log_lines(exp, needle):
     with open(exp.proc.log_path, "rb") as f:
         return [l for l in f.read().decode("utf-8", "replace").splitlines() if needle in l]
+
+
+def reload_steps(exp):
+    """The reloads' log lines in order, each as "started" or "done" (applied or rejected)."""
+    return ["started" if "status=started" in l else "done"
+            for l in log_lines(exp, "op=reload status=")
+            if any("status=%s" % s in l for s in ("started", "ok", "rejected"))]
+
+
+def check_at_once(t, exp):
+    """Three POST /-/reload and a SIGHUP at once: all applied, each whole before the next starts."""
+    before = len(reload_steps(exp))
+    answers = []
+
+    def ask():
+        try:
+            answers.append(harness.http_request(exp.port, "POST", "/-/reload", timeout=60).status)
+        except OSError as e:
+            answers.append(str(e))
+
+    askers = [threading.Thread(target=ask) for _ in range(3)]
+    for a in askers:
+        a.start()
+    os.kill(exp.proc.pid, signal.SIGHUP)
+    for a in askers:
+        a.join(90)
+    t.check(answers == [200] * 3, "three POST /-/reload at once: 200 each", answers)
+    steps = harness.wait_for("the four reloads asked at once in the log",
+                             lambda: (lambda s: s if len(s) >= 8 else None)(reload_steps(exp)[before:]), 30,
+                             alive=[exp.proc])
+    t.check(steps == ["started", "done"] * 4, "reloads asked at once ran one after the other", steps)
+
+
+def check_start_refused(t, sim, farm_ids):
+    """An address in use at start is exit status 2; no region anywhere is the configuration's fault, 1."""
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind((harness.LOOPBACK, 0))
+    busy.listen(1)
+    text = harness.exporter_config(busy.getsockname()[1], sim.url, farm_ids, [KEPT])
+    no_region = harness.exporter_config(harness.free_port(), sim.url, farm_ids, [KEPT]).replace(
+        "region = %s;" % harness._libconfig_string(harness.REGION), "")
+    env = harness.hermetic_env(t.workdir)
+    env.pop("AWS_REGION")
+    for name, config, status, needle in (("busy", text, 2, "op=listen status=error"),
+                                         ("no-region", no_region, 1, "no AWS region")):
+        path = os.path.join(t.workdir, name + ".conf")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(config)
+        p = harness.Process("exporter-" + name, [harness.env_path("EXPORTER"), "--config", path], t.workdir,
+                            env=env, expect_status=status)
+        p.popen.wait(60)
+        p.stop()
+        t.check(p.returncode() == status and needle in p.log_tail(),
+                "start-up refused (%s): exit status %d" % (name, status), p.returncode(), p.log_tail(5))
+    busy.close()
 
 
 class Scraper(threading.Thread):
@@ -189,6 +245,8 @@ def main():
         _, _, expo = exp.scrape()
         t.check(set(usage_reports(expo)) == {"kept", "changed", "added"}, "rejected over HTTP: every report stays",
                 usage_reports(expo))
+        write_lifecycle_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED])
+        check_at_once(t, exp)
         write_lifecycle_config(exp, sim, farm_ids, [KEPT, CHANGED_AFTER, ADDED], users=True)
         r = harness.http_request(exp.port, "POST", "/-/reload", timeout=30)
         t.check(r.status == 200, "POST /-/reload applying basic auth: 200", r.status, r.body[:200])
@@ -217,6 +275,9 @@ def main():
         took = time.monotonic() - began
         t.check(status == 0, "SIGTERM: exit status 0", status)
         t.check(took < 5.0, "SIGTERM: stopped in %.2fs (< 5s)" % took)
+
+        # 6. start-up refusals
+        check_start_refused(t, sim, farm_ids)
     return t.status
 
 

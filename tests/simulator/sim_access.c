@@ -196,7 +196,8 @@ bool sim_access_authorize(struct sim_state *st, int slot, int target, int op, st
 	if (!cross_account && !denied)
 		return true;
 	if (target >= 0)
-		snprintf(resource, sizeof(resource), "arn:aws:deadline:%s:%s:farm/%s", st->config->region, account,
+		snprintf(resource, sizeof(resource), "arn:aws:deadline:%s:%s:farm/%s",
+			st->config->farm_region[target] ? st->config->farm_region[target] : st->config->region, account,
 			st->world->farms[target].id);
 	else if (target == SIM_ACCESS_IDENTITY_STORE)
 		snprintf(resource, sizeof(resource), "arn:aws:identitystore::%s:identitystore/%s", account,
