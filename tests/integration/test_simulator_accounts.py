@@ -61,7 +61,8 @@ def post(sim, path, payload):
 # ---- operations denied by IAM ----
 
 def check_deny(t, workdir):
-    sim = harness.Simulator(workdir, "--deny-operations", "ListBudgets,GetBudget", "--quiet", name="deny")
+    sim = harness.Simulator(workdir, "--deny-operations", "ListBudgets,GetBudget", "--farm-region", "1=eu-west-1",
+                            "--quiet", name="deny")
     c = harness.SignedClient(sim)
     inv = sim._json("GET", "/__sim/inventory")
     f0, f1 = inv["farms"][0]["farmId"], inv["farms"][1]["farmId"]
@@ -83,12 +84,20 @@ def check_deny(t, workdir):
     d = post(sim, "/__sim/deny", {"operations": ["GetFarm"], "farmId": f1})
     t.check(d.status == 200 and json.loads(d.body)["farms"][f1] == ["GetFarm"], "POST /__sim/deny for one farm",
             d.body[:300])
-    t.check(error_of(get_farm(c, f1))[:2] == (403, "AccessDeniedException") and get_farm(c, f0).status == 200,
-            "GetFarm denied on that farm only")
+    c1 = harness.SignedClient(sim, region="eu-west-1")  # farm 1 lives there
+    got = error_of(get_farm(c1, f1))
+    t.check(got == (403, "AccessDeniedException", denied_message(
+        HOME_USER, "deadline:GetFarm", "arn:aws:deadline:eu-west-1:%s:farm/%s" % (HOME, f1), "identity"))
+            and get_farm(c, f0).status == 200, "GetFarm denied on that farm only (its ARN in its region)", got)
+    post(sim, "/__sim/deny", {"operations": ["ListLicenseEndpoints"]})
+    got = error_of(c.send("GET", "/2023-10-12/license-endpoints"))
+    t.check(got == (403, "AccessDeniedException", denied_message(HOME_USER, "deadline:ListLicenseEndpoints", "*",
+                                                                 "identity")),
+            "an account-wide operation denied too (resource *)", got)
     post(sim, "/__sim/deny", {"operations": []})
     post(sim, "/__sim/deny", {"operations": [], "farmId": f1})
-    t.check(c.deadline(f0 + "/budgets")[0].status == 200 and get_farm(c, f1).status == 200,
-            "an empty list allows them again")
+    t.check(c.deadline(f0 + "/budgets")[0].status == 200 and get_farm(c1, f1).status == 200 and
+            c.send("GET", "/2023-10-12/license-endpoints").status == 200, "an empty list allows them again")
     post(sim, "/__sim/deny", {"operations": ["DescribeUser"]})
     user = [u for u in inv["users"] if u["exists"]][0]["userId"]
     r = describe_user(harness.SignedClient(sim), inv["identityStoreId"], user)
@@ -105,7 +114,7 @@ def check_deny(t, workdir):
         t.check(r.status == status, "POST /__sim/deny %s: %d" % (payload, status), r.status)
     deny = sim._json("GET", "/__sim/deny")
     stats = sim.stats()["requests"]
-    t.check(deny["accessDenied"] == 4 and stats["ListBudgets"].get("403") == 1, "denials counted", deny, stats)
+    t.check(deny["accessDenied"] == 5 and stats["ListBudgets"].get("403") == 1, "denials counted", deny, stats)
     p = subprocess.run([harness.env_path("SIMULATOR"), "--deny-operations", "ListBudgets,Bogus"],
                        capture_output=True, text=True, timeout=30)
     t.check(p.returncode == 2 and "unknown operation Bogus" in p.stderr, "--deny-operations with an unknown "
