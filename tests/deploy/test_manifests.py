@@ -3,6 +3,7 @@
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,10 +49,27 @@ def check_config(exporter):
           p.stdout.decode("utf-8", "replace"))
 
 
+SECTION = re.compile(r"^(#\s*)?([a-z_]+)\s*=\s*[({]", re.M)
+
+
+def check_sections():
+    """Every section of the example configuration is in the Kubernetes one, the optional ones at least commented."""
+    def sections(rel):
+        with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+            return {m.group(2): not m.group(1) for m in SECTION.finditer(f.read())}
+    example = sections(os.path.join("config", "deadline-cloud-exporter.conf"))
+    kube = sections(os.path.join("deploy", "kubernetes", "deadline-cloud-exporter.conf"))
+    check(len(example) >= 6, "found the example configuration's sections", sorted(example))
+    for name, active in sorted(example.items()):
+        check(name in kube, "deploy/kubernetes's configuration has the section %s%s"
+              % (name, "" if active else " (commented, as in the example)"), sorted(kube))
+
+
 def main():
     exporter = os.environ.get("EXPORTER")
     if exporter:
         check_config(exporter)
+    check_sections()
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         print("SKIP: node and npm are not installed (apt-get install nodejs npm): the schemas are not checked")
