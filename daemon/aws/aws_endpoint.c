@@ -64,7 +64,8 @@ const struct aws_partition *aws_partition_of(const char *region)
 	return &partitions[0].partition;
 }
 
-bool aws_setting_true(const char *env_name, const char *profile_value)
+/* Whether a boolean setting (environment, or profile when unset there) is "true" (case-insensitive). */
+static bool aws_setting_true(const char *env_name, const char *profile_value)
 {
 	const char *v = env_get(env_name);
 
@@ -227,22 +228,6 @@ const struct aws_service aws_service_deadline = {
 const struct aws_service aws_service_identitystore = {
 	"identitystore", "AWS_ENDPOINT_URL_IDENTITYSTORE", "", "identity store"};
 
-/* test hook (see the header): the URL listed for region, malloc'd; NULL when none (or out of memory). */
-static char *test_region_endpoint(const char *region)
-{
-	const char *list = env_get(AWS_ENDPOINT_TEST_REGION_ENDPOINTS), *p = list;
-	size_t rlen = region ? strlen(region) : 0;
-
-	while (p && region && *p) {
-		size_t len = strcspn(p, ",");
-
-		if (len > rlen + 1 && strncmp(p, region, rlen) == 0 && p[rlen] == '=')
-			return strndup(p + rlen + 1, len - rlen - 1);
-		p += len + (p[len] == ',');
-	}
-	return NULL;
-}
-
 int aws_service_endpoint_resolve(
 	const struct aws_service *svc, const char *configured, const char *profile, const char *region, char **out)
 {
@@ -263,10 +248,6 @@ int aws_service_endpoint_resolve(
 	if (params.endpoint && !aws_endpoint_url_valid(params.endpoint)) {
 		log_error("aws: %s=\"%.200s\" is not an http:// or https:// URL with a host", source, params.endpoint);
 		r = -EINVAL;
-		goto out;
-	}
-	if (!params.endpoint && svc == &aws_service_deadline && (url = test_region_endpoint(region))) {
-		r = url_strip_copy(url, out);
 		goto out;
 	}
 	r = aws_endpoint_rules(&params, &url, &error);

@@ -7,36 +7,6 @@
 /* aws_region_valid(), aws_endpoint_url_valid(): the same checks aws.* gets in the configuration */
 #include "util/aws_syntax.h"
 
-/* One AWS partition, as the SDKs' partitions.json describes it. */
-struct aws_partition {
-	const char *name; /* "aws", "aws-cn", "aws-us-gov", … */
-	const char *dns_suffix; /* "amazonaws.com" */
-	const char *dual_stack_dns_suffix; /* "api.aws" */
-	bool supports_fips;
-	bool supports_dual_stack;
-};
-
-/* The partition of region (aws.partition): a known name or pattern, else "aws". Never NULL. */
-const struct aws_partition *aws_partition_of(const char *region);
-
-/*
- * The inputs of the standard regional endpoint rule set (Deadline Cloud's endpoint-rule-set-1.json; the
- * identity store's is the same with its own service name).
- */
-struct aws_endpoint_params {
-	const char *region; /* NULL: unset */
-	bool use_fips;
-	bool use_dual_stack;
-	const char *endpoint; /* custom endpoint, NULL: unset */
-	const char *service; /* the endpoint prefix: "deadline" (NULL), "identitystore" */
-};
-
-/*
- * Evaluates the rule set: returns 0 with *out malloc'd (the rule's URL, without the operations' "management."
- * host prefix), or -EINVAL with *error set to the rule set's error text (static), or -ENOMEM.
- */
-int aws_endpoint_rules(const struct aws_endpoint_params *params, char **out, const char **error);
-
 /*
  * Region: configured (may be NULL), else AWS_REGION, else AWS_DEFAULT_REGION, else the region of profile
  * (NULL: AWS_PROFILE, else "default") in the shared config files, else the instance's region from IMDSv2
@@ -86,12 +56,37 @@ int aws_sts_endpoint_resolve(
  */
 const char *aws_ca_bundle(const char *configured);
 
-/* Whether a boolean setting (environment, or profile when unset there) is "true" (case-insensitive). */
-bool aws_setting_true(const char *env_name, const char *profile_value);
+/*
+ * test hook: the partitions and the endpoint rule set evaluated on plain inputs, for the rule set's own test
+ * cases; the daemon resolves endpoints with the functions above.
+ */
+
+/* One AWS partition, as the SDKs' partitions.json describes it. */
+struct aws_partition {
+	const char *name; /* "aws", "aws-cn", "aws-us-gov", … */
+	const char *dns_suffix; /* "amazonaws.com" */
+	const char *dual_stack_dns_suffix; /* "api.aws" */
+	bool supports_fips;
+	bool supports_dual_stack;
+};
+
+/* The partition of region (aws.partition): a known name or pattern, else "aws". Never NULL. */
+const struct aws_partition *aws_partition_of(const char *region);
 
 /*
- * test hook: DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS="REGION=URL[,REGION=URL…]" replaces the rule set's
- * Deadline Cloud URL for those regions (only when no custom endpoint applies), so that a test can serve two
- * regions from two loopback simulators. Never set it in production.
+ * The inputs of the standard regional endpoint rule set (Deadline Cloud's endpoint-rule-set-1.json; the
+ * identity store's is the same with its own service name).
  */
-#define AWS_ENDPOINT_TEST_REGION_ENDPOINTS "DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS"
+struct aws_endpoint_params {
+	const char *region; /* NULL: unset */
+	bool use_fips;
+	bool use_dual_stack;
+	const char *endpoint; /* custom endpoint, NULL: unset */
+	const char *service; /* the endpoint prefix: "deadline" (NULL), "identitystore" */
+};
+
+/*
+ * Evaluates the rule set: returns 0 with *out malloc'd (the rule's URL, without the operations' "management."
+ * host prefix), or -EINVAL with *error set to the rule set's error text (static), or -ENOMEM.
+ */
+int aws_endpoint_rules(const struct aws_endpoint_params *params, char **out, const char **error);

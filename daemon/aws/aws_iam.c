@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "util/array.h"
+
 /* clang-format off */
 const struct aws_iam_operation aws_iam_operations[] = {
 	/* The usage reports (sessions statistics aggregations). ListQueues and ListFleets list a farm's "all" (the
@@ -33,7 +35,7 @@ const struct aws_iam_operation aws_iam_operations[] = {
 };
 /* clang-format on */
 
-const size_t aws_iam_operations_count = sizeof(aws_iam_operations) / sizeof(aws_iam_operations[0]);
+const size_t aws_iam_operations_count = ARRAY_SIZE(aws_iam_operations);
 
 const struct aws_iam_operation *aws_iam_find(const char *operation)
 {

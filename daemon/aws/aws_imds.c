@@ -19,14 +19,20 @@
 /* What the credential providers accept from any metadata service. */
 #define IMDS_BODY_MAX (256 * 1024)
 
-bool aws_imds_disabled(void)
+/* Whether AWS_EC2_METADATA_DISABLED is "true". */
+static bool aws_imds_disabled(void)
 {
 	const char *v = env_get("AWS_EC2_METADATA_DISABLED");
 
 	return v && strcasecmp(v, "true") == 0;
 }
 
-int aws_imds_endpoint(char **out)
+/*
+ * The base URL: AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://[fd00:ec2::254] when
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE is IPv6, else http://169.254.169.254. Returns 0 with *out malloc'd,
+ * -EINVAL for a URL that is not http(s), -ENOMEM.
+ */
+static int aws_imds_endpoint(char **out)
 {
 	const char *url = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
 		   *mode = env_get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");

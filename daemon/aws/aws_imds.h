@@ -4,16 +4,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Whether AWS_EC2_METADATA_DISABLED is "true". */
-bool aws_imds_disabled(void);
-
-/*
- * The base URL: AWS_EC2_METADATA_SERVICE_ENDPOINT, else http://[fd00:ec2::254] when
- * AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE is IPv6, else http://169.254.169.254. Returns 0 with *out malloc'd,
- * -EINVAL for a URL that is not http(s), -ENOMEM.
- */
-int aws_imds_endpoint(char **out);
-
 /*
  * GETs path (starting with "/latest/") with a fresh session token (PUT /latest/api/token with
  * X-aws-ec2-metadata-token-ttl-seconds), 1 s to connect and 2 attempts each, no proxy. Returns 0 with

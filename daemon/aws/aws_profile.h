@@ -24,14 +24,6 @@ int aws_profile_load(struct aws_profile **out, const char *name, const char *con
 int aws_profile_load_credentials_file(
 	struct aws_profile **out, const char *name, const char *path, char *why, size_t whylen);
 
-/*
- * Parses text (a whole file) into p: config_format selects the "[profile name]" rule. Keys are lower-cased,
- * values trimmed; comment lines (# or ;) and indented sub-settings are skipped. Returns 0 or -ENOMEM.
- */
-int aws_profile_parse(struct aws_profile *p, const char *text, bool config_format);
-
-/* An empty profile called name (tests; what aws_profile_parse() fills). Returns 0 or -ENOMEM. */
-int aws_profile_new(struct aws_profile **out, const char *name);
 /* Frees p, its values zeroed first (they may be secret keys). NULL-safe. */
 void aws_profile_free(struct aws_profile *p);
 
@@ -44,14 +36,25 @@ const char *aws_profile_name(const struct aws_profile *p);
 /* Where the profile was looked for, for log lines: "/home/x/.aws/config and /home/x/.aws/credentials". */
 const char *aws_profile_where(const struct aws_profile *p);
 
-/*
- * The effective path of a shared file: the variable's value (NULL or empty: the default under $HOME),
- * "~/" expanded. Returns 0 with *out malloc'd, -ENOENT when no home directory is known, -ENOMEM.
- */
-int aws_profile_path(const char *variable, const char *default_under_home, char **out);
-
 /* The profile the SDKs would use: configured (may be NULL or empty), else AWS_PROFILE, else "default". */
 const char *aws_profile_default_name(const char *configured);
 
 /* Whether a profile value means true: "true", case-insensitive (as the AWS CLI reads booleans). */
 bool aws_profile_bool(const char *value);
+
+/* test hook: the steps of aws_profile_load(), for the unit test and the fuzzer (text without files). */
+
+/* An empty profile called name: what aws_profile_parse() fills. Returns 0 or -ENOMEM. */
+int aws_profile_new(struct aws_profile **out, const char *name);
+
+/*
+ * Parses text (a whole file) into p: config_format selects the "[profile name]" rule. Keys are lower-cased,
+ * values trimmed; comment lines (# or ;) and indented sub-settings are skipped. Returns 0 or -ENOMEM.
+ */
+int aws_profile_parse(struct aws_profile *p, const char *text, bool config_format);
+
+/*
+ * The effective path of a shared file: the variable's value (NULL or empty: the default under $HOME),
+ * "~/" expanded. Returns 0 with *out malloc'd, -ENOENT when no home directory is known, -ENOMEM.
+ */
+int aws_profile_path(const char *variable, const char *default_under_home, char **out);

@@ -32,7 +32,6 @@ struct sigv4_params {
 	int64_t now; /* UTC seconds: the signer never reads a clock */
 	bool normalize_path; /* remove dot segments and repeated slashes (true for all but S3) */
 	bool sign_body; /* add and sign x-amz-content-sha256 */
-	bool omit_session_token; /* sign without the token, add it afterwards (test-suite option) */
 };
 
 /* What the caller must add to the request it sends. */
@@ -56,9 +55,12 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *param
 /* Frees what sigv4_sign() put in s. NULL-safe. */
 void sigv4_signed_deinit(struct sigv4_signed *s);
 
-/* The intermediate texts, exposed for the AWS test suite and for debugging (malloc'd into *out). */
-int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
-int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
-
 /* Percent-encodes s per RFC 3986 (unreserved kept), as SigV4 and the API's query want. malloc'd. */
 char *sigv4_uri_encode(const char *s, bool encode_slash);
+
+/*
+ * test hook: the intermediate texts of sigv4_sign(), for the AWS test suite, the fuzzer and the simulator's
+ * verifier (which explains a refused signature with them). Same return codes as sigv4_sign(); *out malloc'd.
+ */
+int sigv4_canonical_request(const struct sigv4_request *req, const struct sigv4_params *params, char **out);
+int sigv4_string_to_sign(const struct sigv4_request *req, const struct sigv4_params *params, char **out);

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/array.h"
+
 /* Folders the unit's sandbox hides, whatever their mode: what the service sees there is not the host's. */
 static const struct {
 	const char *dir;
@@ -119,7 +121,7 @@ out:
 
 bool readable_hidden_by_sandbox(const char *path, char *why, size_t whylen)
 {
-	for (size_t i = 0; i < sizeof(sandboxed) / sizeof(sandboxed[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sandboxed); i++) {
 		if (path && path_under(path, sandboxed[i].dir)) {
 			if (why && whylen)
 				snprintf(why, whylen, "%s is under %s: %s", path, sandboxed[i].dir, sandboxed[i].why);

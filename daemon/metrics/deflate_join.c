@@ -29,11 +29,6 @@ struct deflate_join {
 
 const unsigned char deflate_join_gzip_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
 
-bool deflate_join_isal_available(void)
-{
-	return HAVE_ISAL;
-}
-
 int deflate_join_new(struct deflate_join **out, enum deflate_join_engine engine)
 {
 	struct deflate_join *j;

@@ -33,8 +33,6 @@ enum deflate_join_end {
 int deflate_join_new(struct deflate_join **out, enum deflate_join_engine engine);
 /* NULL-safe. */
 void deflate_join_free(struct deflate_join *j);
-/* True when built with ISA-L. */
-bool deflate_join_isal_available(void);
 
 /*
  * Compresses in[0..n) into a piece: *out (malloc'd, the caller frees it) and *out_len. Should ISA-L ever

@@ -59,17 +59,7 @@ static int level_clamp(int level)
 void log_init(enum log_level level)
 {
 	atomic_store(&log_journal, journal_detect());
-	log_set_level(level);
-}
-
-void log_set_level(enum log_level level)
-{
 	atomic_store(&log_threshold, level_clamp((int)level));
-}
-
-enum log_level log_get_level(void)
-{
-	return (enum log_level)atomic_load(&log_threshold);
 }
 
 bool log_enabled(enum log_level level)

@@ -10,16 +10,13 @@ enum log_level {
 	LOG_LEVEL_DEBUG = 7,
 };
 
-/* Sets the threshold and detects the journal (JOURNAL_STREAM) once. */
+/* Sets the threshold (out-of-range levels are clamped) and detects the journal (JOURNAL_STREAM) once. */
 void log_init(enum log_level level);
-void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
+/* Whether a message of level would be written (log_debug() asks before formatting). */
 bool log_enabled(enum log_level level);
 
 /* Parses "error", "warning", "info", "debug". Returns 0, or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out);
-/* "error", "warning", "info", "debug" (out-of-range levels are clamped; 5 reads as "info"). */
-const char *log_level_name(enum log_level level);
 
 /*
  * Writes one line: "<N>" (journal) or the level word, then the message.
@@ -36,3 +33,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 		if (log_enabled(LOG_LEVEL_DEBUG)) \
 			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
 	} while (0)
+
+/*
+ * test hook: the word a plain line starts with: "error", "warning", "info", "debug" (out-of-range levels are
+ * clamped; 5 reads as "info").
+ */
+const char *log_level_name(enum log_level level);

@@ -14,9 +14,6 @@
  */
 size_t numfmt_double(char *out, size_t size, double v);
 
-/* The same text through snprintf() and strtod(): the definition numfmt_double() is tested against. */
-size_t numfmt_double_reference(char *out, size_t size, double v);
-
 /*
  * The n bytes at s (not NUL-terminated) read as strtod() reads the same bytes NUL-terminated, in the C
  * locale and the default rounding mode; the result is bit for bit strtod()'s. Returns 0 when strtod()
@@ -24,3 +21,9 @@ size_t numfmt_double_reference(char *out, size_t size, double v);
  * -ENOMEM. Finite or not is the caller's question, as with strtod().
  */
 int numfmt_parse_double(const char *s, size_t n, double *out);
+
+/*
+ * test hook: the same text as numfmt_double() through snprintf() and strtod(): the definition the unit test and
+ * the fuzzer hold numfmt_double() to.
+ */
+size_t numfmt_double_reference(char *out, size_t size, double v);

@@ -27,7 +27,7 @@ enum {
 	FLAG_NORMALIZE = 1 << 0,
 	FLAG_SIGN_BODY = 1 << 1,
 	FLAG_TOKEN = 1 << 2,
-	FLAG_OMIT_TOKEN = 1 << 3,
+	FLAG_OMIT_TOKEN = 1 << 3, /* with FLAG_TOKEN: the token is sent but not signed (signed without one) */
 	FLAG_NO_HOST = 1 << 4, /* do not add a Host header of our own */
 };
 
@@ -103,9 +103,12 @@ static bool header_name_is_token(const char *name)
 	return true;
 }
 
-/* A signed request must verify with the same clock and secret (the simulator's side of the protocol). */
+/*
+ * A signed request must verify with the same clock and secret (the simulator's side of the protocol). token: the
+ * session token sent, signed or not (NULL: none).
+ */
 static void round_trip(const struct cut *c, const struct sigv4_request *req, const struct sigv4_params *params,
-	const struct sigv4_signed *s)
+	const struct sigv4_signed *s, const char *token)
 {
 	struct sigv4_header all[MAX_HEADERS + 8];
 	struct sigv4_request received = *req;
@@ -126,13 +129,16 @@ static void round_trip(const struct cut *c, const struct sigv4_request *req, con
 		 */
 		if (strcasecmp(c->headers[i].name, "x-amz-content-sha256") == 0)
 			return;
+		/* An unsigned token (FLAG_OMIT_TOKEN) is added below: a second copy would be the caller's mistake. */
+		if (token && strcasecmp(c->headers[i].name, "x-amz-security-token") == 0)
+			return;
 		all[n++] = c->headers[i];
 	}
 	all[n++] = (struct sigv4_header){"X-Amz-Date", s->amz_date};
 	if (params->sign_body)
 		all[n++] = (struct sigv4_header){"X-Amz-Content-Sha256", s->payload_hash};
-	if (params->session_token)
-		all[n++] = (struct sigv4_header){"X-Amz-Security-Token", params->session_token};
+	if (token)
+		all[n++] = (struct sigv4_header){"X-Amz-Security-Token", token};
 	all[n++] = (struct sigv4_header){"Authorization", s->authorization};
 	received.headers = all;
 	received.n_headers = n;
@@ -173,8 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[0];
 	params.normalize_path = flags & FLAG_NORMALIZE;
 	params.sign_body = flags & FLAG_SIGN_BODY;
-	params.session_token = flags & FLAG_TOKEN ? SESSION_TOKEN : NULL;
-	params.omit_session_token = flags & FLAG_OMIT_TOKEN;
+	params.session_token = (flags & FLAG_TOKEN) && !(flags & FLAG_OMIT_TOKEN) ? SESSION_TOKEN : NULL;
 	cut_input(&c, data + 1, size - 1, flags);
 	req = (struct sigv4_request){
 		.method = c.method,
@@ -200,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(strncmp(s.authorization, AUTH_PREFIX, strlen(AUTH_PREFIX)) == 0);
 		FUZZ_ASSERT(strpbrk(s.authorization, "\r\n") == NULL);
 		if (params.normalize_path)
-			round_trip(&c, &req, &params, &s);
+			round_trip(&c, &req, &params, &s, flags & FLAG_TOKEN ? SESSION_TOKEN : NULL);
 		sigv4_signed_deinit(&s);
 	} else {
 		FUZZ_ASSERT(s.authorization == NULL);

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""test_users: user names from the identity store (DescribeUser) as deadline_cloud_user_info, and farms in two
+"""test_users: user names from the identity store (DescribeUser) as deadline_cloud_user_info, and farms in several
 regions from one exporter (each request signed for its farm's region).
 
-Two regions need two simulators; the farms have no endpoint of their own in the configuration (an explicit
-aws.endpoint_url applies to every farm), so the test points each region at its simulator with the exporter's
-test hook DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS (aws/aws_endpoint.h)."""
+The farms share the configuration's aws.endpoint_url and differ in farms[].region. One simulator stands for the
+regional endpoints: it knows each farm's region (--farm-region) and refuses a request signed for another one, as
+that region's endpoint would."""
 
 import os
+import re
+import subprocess
 import sys
 
 import harness
+import oracles
 
 IDENTITY_REGION = "eu-central-1"
 OTHER_REGION = "eu-west-1"
+WRONG_FARM_REGION = "ap-southeast-2"  # farm 0's region in the simulator; the exporter is told OTHER_REGION
 REPORT = harness.Report("by_user", ["USER_ID"], statistics=["SUM"], interval="10s")
 
 
@@ -114,53 +118,113 @@ def users_part(t):
     sim.proc.stop()
 
 
-def regions_part(t):
-    dir_a = os.path.join(t.workdir, "region-a")
-    dir_b = os.path.join(t.workdir, "region-b")
-    os.makedirs(dir_a)
-    os.makedirs(dir_b)
-    sim_a = harness.Simulator(dir_a, "--region", harness.REGION, "--aggregation-delay", "100", "--quiet")
-    sim_b = harness.Simulator(dir_b, "--region", OTHER_REGION, "--aggregation-delay", "100", "--quiet")
-    farms = sim_a.farms()
-    farm_a, farm_b = farms[1]["farmId"], farms[2]["farmId"]
+def farm_of(uri):
+    """The farm id in a Deadline Cloud request's path, or None."""
+    m = re.match(r"/2023-10-12/farms/(farm-[0-9a-f]{32})(?:[/?]|$)", uri)
+    return m.group(1) if m else None
 
-    # Each simulator has its own test CA (over HTTPS): the exporter trusts both through one bundle.
-    bundle = None
-    cas = [c for c in (harness.ca_file_for(sim_a.url), harness.ca_file_for(sim_b.url)) if c]
-    if cas:
-        bundle = os.path.join(t.workdir, "ca-bundle.pem")
-        with open(bundle, "w", encoding="ascii") as out:
-            for c in cas:
-                with open(c, encoding="ascii") as f:
-                    out.write(f.read())
+
+def scope_region(headers):
+    """The region of the credential scope a request was signed for, or None."""
+    auth = [v for n, v in headers if n.lower() == "authorization"]
+    m = oracles.AUTH_RE.match(auth[0]) if len(auth) == 1 else None
+    return m.group(3) if m else None
+
+
+def farm_region_option_part(t):
+    """--farm-region takes N=REGION for a farm the simulator has; anything else stops it with a message."""
+    for value in ("3=" + OTHER_REGION, "0=", "x=" + OTHER_REGION, "0=EU_WEST_1", "01=" + OTHER_REGION):
+        try:
+            r = subprocess.run([harness.env_path("SIMULATOR"), "--farm-region", value, "--listen",
+                                harness.LOOPBACK + ":0"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10,
+                               check=False)
+        except subprocess.TimeoutExpired:
+            t.check(False, "the simulator refuses --farm-region %s (it started instead)" % value)
+            continue
+        t.check(r.returncode == 2 and b"invalid value for --farm-region" in r.stderr,
+                "the simulator refuses --farm-region %s" % value, r.returncode, r.stderr[-200:])
+
+
+def regions_part(t):
+    """One simulator, three farms in three regions: each request must be signed for its farm's region."""
+    workdir = os.path.join(t.workdir, "regions")
+    os.makedirs(workdir)
+    # Farm 1 is in the simulator's --region (us-west-2), farm 2 in OTHER_REGION, farm 0 in WRONG_FARM_REGION.
+    sim = harness.Simulator(workdir, "--farm-region", "2=" + OTHER_REGION, "--farm-region", "0=" + WRONG_FARM_REGION,
+                            "--aggregation-delay", "100", "--quiet", request_log=True)
+    farms = [f["farmId"] for f in sim.farms()]
+    farm_home, farm_other, farm_wrong = farms[1], farms[2], farms[0]
+    # What each farm's requests must be signed for: the configuration's farms[].region, else aws.region. farm_wrong
+    # is given OTHER_REGION, a region the simulator serves (for farm_other) but not for farm_wrong.
+    region_of = {farm_home: harness.REGION, farm_other: OTHER_REGION, farm_wrong: OTHER_REGION}
 
     def write(path, port):
-        write_config(path, port, None, [(farm_a, None), (farm_b, OTHER_REGION)], ca_file=bundle)
+        write_config(path, port, sim.url, [(farm_home, None), (farm_other, OTHER_REGION),
+                                           (farm_wrong, OTHER_REGION)], ca_file=harness.ca_file_for(sim.url))
 
-    hook = "%s=%s,%s=%s" % (harness.REGION, sim_a.url, OTHER_REGION, sim_b.url)
-    exp = Running(t.workdir, "exporter-regions", [farm_a, farm_b], write,
-                  {"DEADLINE_CLOUD_EXPORTER_TEST_REGION_ENDPOINTS": hook})
+    exp = Running(workdir, "exporter-regions", [farm_home, farm_other], write)
     exp.wait_all_up(timeout=120)
-    st_a, st_b = sim_a.stats(), sim_b.stats()
-    aggs_a = {a.get("farmId") for a in sim_a.aggregations()}
-    aggs_b = {a.get("farmId") for a in sim_b.aggregations()}
-    t.check(aggs_a == {farm_a}, "the us-west-2 simulator served only the farm without a region", sorted(aggs_a))
-    t.check(aggs_b == {farm_b}, "the %s simulator served only farms[].region = %s" % (OTHER_REGION, OTHER_REGION),
-            sorted(aggs_b))
-    t.check(st_a.get("signatureFailures", 0) == 0 and st_b.get("signatureFailures", 0) == 0,
-            "every request was signed for its farm's region (no signature refused)",
-            (st_a.get("signatureFailures"), st_b.get("signatureFailures")))
-    _, _, expo = exp.scrape()
-    for farm in (farm_a, farm_b):
-        t.check(expo.series(harness.USAGE_SESSIONS, farm_id=farm, report=REPORT.name),
-                "figures for %s" % farm)
+
+    def refused():
+        _, _, expo = exp.scrape()
+        up = expo.value("deadline_cloud_exporter_report_up", {"farm_id": farm_wrong, "report": REPORT.name})
+        denied = sum(s.value for s in expo.series("deadline_cloud_exporter_api_requests_total", code="403"))
+        return expo if up == 0 and denied > 0 else None
+
+    expo = harness.wait_for("403 answers and report_up = 0 for the farm signed for the wrong region", refused, 60,
+                            interval=0.5, alive=[exp.proc])
+    # Stopped first, so that the request log and the simulator's counters tell of the same requests.
     status = exp.proc.stop()
     t.check(status == 0, "the exporter stops cleanly", status)
+    entries = sim.request_log_entries()
+    by_farm = {f: [e for e in entries if farm_of(e["uri"]) == f] for f in farms}
+    t.check(len(entries) == sum(len(v) for v in by_farm.values()), "every request named one of the farms",
+            [e["uri"] for e in entries if farm_of(e["uri"]) not in farms][:3])
+    for farm in farms:
+        scopes = sorted({scope_region([tuple(h) for h in e["headers"]]) for e in by_farm[farm]})
+        t.check(by_farm[farm] and scopes == [region_of[farm]], "%s's requests were signed for %s"
+                % (farm, region_of[farm]), scopes)
+    for farm in (farm_home, farm_other):
+        refusals = [(e["operation"], e["status"], e["errorType"]) for e in by_farm[farm] if e["status"] == 403]
+        t.check(not refusals, "the simulator accepted every signature of %s (%s)" % (farm, region_of[farm]),
+                refusals[:3])
+        t.check(expo.series(harness.USAGE_SESSIONS, farm_id=farm, report=REPORT.name), "figures for %s" % farm)
+    # (the error type without the ":http://internal.amazon.com/coral/…" suffix some answers add)
+    answers = {(e["status"], (e["errorType"] or "").split(":")[0]) for e in by_farm[farm_wrong]}
+    t.check(answers == {(403, "InvalidSignatureException")}, "each request for %s, signed for %s while the farm is "
+            "in %s, was refused with 403 InvalidSignatureException" % (farm_wrong, OTHER_REGION, WRONG_FARM_REGION),
+            sorted(answers))
+    t.check(not expo.series(harness.USAGE_SESSIONS, farm_id=farm_wrong), "no figures for %s" % farm_wrong)
+    st = sim.stats()
+    t.check(st.get("signatureFailures") == len(by_farm[farm_wrong]), "the simulator's refused signatures are "
+            "exactly the requests for %s" % farm_wrong, st.get("signatureFailures"), len(by_farm[farm_wrong]))
+    aggs = {a.get("farmId") for a in sim.aggregations()}
+    t.check(aggs == {farm_home, farm_other}, "aggregations ran for the two farms signed for their region",
+            sorted(aggs))
+    # botocore, which shares no code with the exporter or the simulator, computes the same signatures in the
+    # farms' regions.
+    if not oracles.available():
+        t.check(False, "botocore is installed (python3-botocore): the signature oracle needs it")
+    else:
+        scheme = "https" if sim.url.startswith("https:") else "http"
+        secrets = {harness.ACCESS_KEY_ID: (harness.SECRET_ACCESS_KEY, None)}
+        bad = []
+        for e in entries:
+            headers = [tuple(h) for h in e["headers"]]
+            host = [v for n, v in headers if n.lower() == "host"]
+            why = oracles.verify_sigv4(e["method"], "%s://%s%s" % (scheme, host[0] if host else "", e["uri"]),
+                                       headers, e["body"], secrets, "deadline", region_of[farm_of(e["uri"])])
+            if why:
+                bad.append("%s %s: %s" % (e["method"], e["uri"][:100], why))
+        t.check(not bad, "botocore computes the signature of each of the %d requests in its farm's region"
+                % len(entries), *bad[:3])
+    sim.proc.stop()
 
 
 def main():
     with harness.Test("users") as t:
         users_part(t)
+        farm_region_option_part(t)
         regions_part(t)
     return t.status
 

@@ -34,10 +34,7 @@ const char *sim_group_field_name(enum sim_group_field f)
 	return group_names[f];
 }
 
-static int invalid(struct sim_invalid *why, const char *reason, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int invalid(struct sim_invalid *why, const char *reason, const char *field, const char *fmt, ...)
+int sim_invalid_set(struct sim_invalid *why, const char *reason, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -49,7 +46,7 @@ static int invalid(struct sim_invalid *why, const char *reason, const char *fiel
 	return SIM_AGG_INVALID;
 }
 
-#define FIELD_INVALID(why, field, ...) invalid(why, "FIELD_VALIDATION_FAILED", field, __VA_ARGS__)
+#define FIELD_INVALID(why, field, ...) sim_invalid_set(why, "FIELD_VALIDATION_FAILED", field, __VA_ARGS__)
 
 /* prefix followed by exactly 32 lowercase hex digits */
 static bool id_matches(const char *s, const char *prefix)
@@ -215,9 +212,9 @@ int sim_agg_request_parse(
 	req->farm = farm;
 	tree = sim_json_parse(body, len, MAX_JSON_DEPTH, err, sizeof(err));
 	if (!tree)
-		return invalid(why, "CANNOT_PARSE", NULL, "could not parse the request body: %s", err);
+		return sim_invalid_set(why, "CANNOT_PARSE", NULL, "could not parse the request body: %s", err);
 	if (!YAJL_IS_OBJECT(tree)) {
-		r = invalid(why, "CANNOT_PARSE", NULL, "the request body must be a JSON object");
+		r = sim_invalid_set(why, "CANNOT_PARSE", NULL, "the request body must be a JSON object");
 		goto out;
 	}
 	r = parse_resources(tree, req, why);

@@ -51,9 +51,13 @@ struct sim_agg_request {
 /* Why a request is invalid: the API's ValidationException details. */
 struct sim_invalid {
 	const char *reason; /* "CANNOT_PARSE", "FIELD_VALIDATION_FAILED" */
-	char field[32]; /* "" when none */
+	char field[96]; /* "" when none */
 	char message[256];
 };
+
+/* Fills why (field may be NULL) and returns SIM_AGG_INVALID, for the parsers of request bodies. */
+int sim_invalid_set(struct sim_invalid *why, const char *reason, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Outcome of sim_agg_request_parse() other than 0. */
 #define SIM_AGG_INVALID 1

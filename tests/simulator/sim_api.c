@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ascii.h"
+
 #define JSON_TYPE "application/json"
 #define ERROR_TYPE_URL "http://internal.amazon.com/coral/com.amazonaws.deadline/"
 #define DEFAULT_MAX_RESULTS 100
@@ -17,17 +19,6 @@ void sim_response_deinit(struct sim_response *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 char *sim_percent_decode(const char *s, size_t len, bool plus_is_space)
@@ -41,8 +32,8 @@ char *sim_percent_decode(const char *s, size_t len, bool plus_is_space)
 		char c = s[i];
 
 		if (c == '%') {
-			int hi = len - i >= 3 ? hex_value(s[i + 1]) : -1;
-			int lo = len - i >= 3 ? hex_value(s[i + 2]) : -1;
+			int hi = len - i >= 3 ? ascii_hex_value(s[i + 1]) : -1;
+			int lo = len - i >= 3 ? ascii_hex_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				goto fail;
@@ -553,6 +544,16 @@ static const char *list_member(enum sim_op op)
 		return "displayName";
 	case SIM_OP_GET_BUDGET:
 		return "actions";
+	case SIM_OP_LIST_WORKERS:
+		return "workers";
+	case SIM_OP_SEARCH_JOBS:
+		return "jobs";
+	case SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS:
+		return "queueFleetAssociations";
+	case SIM_OP_LIST_LIMITS:
+		return "limits";
+	case SIM_OP_LIST_LICENSE_ENDPOINTS:
+		return "licenseEndpoints";
 	default:
 		return "aggregationId";
 	}
@@ -639,6 +640,16 @@ static const char *plausible_prefix(enum sim_op op)
 		return "{\"farmId\":\"farm-0123";
 	case SIM_OP_GET_BUDGET:
 		return "{\"budgetId\":\"budget-0123";
+	case SIM_OP_LIST_WORKERS:
+		return "{\"workers\":[{\"workerId\":\"worker-0123";
+	case SIM_OP_SEARCH_JOBS:
+		return "{\"jobs\":[{\"jobId\":\"job-0123";
+	case SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS:
+		return "{\"queueFleetAssociations\":[{\"queueId\":\"queue-0123";
+	case SIM_OP_LIST_LIMITS:
+		return "{\"limits\":[{\"limitId\":\"limit-0123";
+	case SIM_OP_LIST_LICENSE_ENDPOINTS:
+		return "{\"licenseEndpoints\":[{\"licenseEndpointId\":\"le-0123";
 	default:
 		return "{\"aggregationId\":\"0123";
 	}
@@ -647,7 +658,8 @@ static const char *plausible_prefix(enum sim_op op)
 bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf, enum sim_op op, size_t farm,
 	const struct sim_query *q, enum sim_agg_status *forced, struct sim_response *r)
 {
-	const struct sim_farm *f = &st->world->farms[farm];
+	/* NULL for an account-wide operation (ListLicenseEndpoints) */
+	const struct sim_farm *f = farm < SIM_FARMS ? &st->world->farms[farm] : NULL;
 	struct text t = {0};
 
 	switch (tf->mode) {
@@ -712,13 +724,15 @@ bool sim_api_targeted_answer(struct sim_state *st, const struct sim_targeted *tf
 	case SIM_TF_ACCESS_DENIED:
 		sim_api_error(st, r, 403, "AccessDeniedException", NULL,
 			"User: arn:aws:iam::123456789012:user/simulator is not authorized to perform: deadline:%s on "
-			"resource: arn:aws:deadline:%s:123456789012:farm/%s (injected)",
-			sim_op_name(op), st->config->region, f->id);
+			"resource: arn:aws:deadline:%s:123456789012:%s%s (injected)",
+			sim_op_name(op), f ? sim_farm_region(st, farm) : st->config->region,
+			f ? "farm/" : "license-endpoint/*", f ? f->id : "");
 		return true;
 	case SIM_TF_UNKNOWN_FARM: {
-		struct sim_error_detail d = {.resource_id = f->id, .resource_type = "farm", .retry_after = -1};
+		const char *id = f ? f->id : "*";
+		struct sim_error_detail d = {.resource_id = id, .resource_type = "farm", .retry_after = -1};
 
-		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found (injected)", f->id);
+		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found (injected)", id);
 		return true;
 	}
 	case SIM_TF_FAILED:

@@ -1,4 +1,5 @@
 /* sim_control: the unsigned /__sim/ paths the tests use to read the source data and counters and to steer faults */
+#include "sim_activity.h"
 #include "sim_api.h"
 
 #include <errno.h>
@@ -534,6 +535,8 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			allow = "POST";
 	} else if (strcmp(path, "/__sim/inventory") == 0) {
 		sim_inventory_control(st, method, body, body_len, r);
+	} else if (strcmp(path, "/__sim/activity") == 0) {
+		sim_activity_control(st, method, q, body, body_len, r);
 	} else if (strcmp(path, "/__sim/identity") == 0) {
 		sim_identity_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/credentials") == 0) {

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "aws/sigv4.h"
+#include "sim_activity.h"
 #include "sim_api.h"
 #include "sim_json.h"
 #include "sim_sigv4.h"
@@ -230,8 +231,14 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
 	enum sim_op op;
-	const char *allow;
+	const char *allow = NULL;
 
+	/* the live state's account-wide list, outside any farm */
+	op = sim_activity_route(path, NULL, get, post, item, &allow);
+	if (op != SIM_OP_UNKNOWN)
+		return op;
+	if (allow)
+		goto not_allowed;
 	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
 		goto unknown;
 	seg = path + strlen(API_PREFIX);
@@ -258,8 +265,13 @@ static enum sim_op route(struct sim_state *st, const char *method, const char *p
 			return op;
 		allow = "GET, HEAD";
 	} else {
-		goto unknown;
+		op = sim_activity_route(path, rest, get, post, item, &allow);
+		if (op != SIM_OP_UNKNOWN)
+			return op;
+		if (!allow)
+			goto unknown;
 	}
+not_allowed:
 	sim_api_error(st, r, 405, "UnknownOperationException", NULL, "%s is not an operation on %s", method, path);
 	r->allow = allow;
 	return SIM_OP_UNKNOWN;
@@ -268,9 +280,48 @@ unknown:
 	return SIM_OP_UNKNOWN;
 }
 
+/*
+ * The region a request for the farm in the path must be signed for. One simulator stands for the regional
+ * endpoints of every farm (--farm-region), so a request signed for another region than its farm's is refused as
+ * that region's endpoint would refuse it. No farm in the path, a malformed or unknown one: --region.
+ */
+static const char *farm_signing_region(const struct sim_state *st, const char *seg, size_t seg_len)
+{
+	char *farm_id = seg ? sim_percent_decode(seg, seg_len, false) : NULL;
+	int farm = farm_id ? sim_world_find_farm(st->world, farm_id) : -1;
+
+	free(farm_id);
+	return farm < 0 ? st->config->region : sim_farm_region(st, (size_t)farm);
+}
+
 /* The random faults by name, for the request log (enum sim_fault order). */
 static const char *const fault_names[] = {"none", "throttle", "throttle_retry_after", "error_500", "error_502",
 	"error_503", "broken_truncated", "broken_html", "broken_empty"};
+
+#define FARM_ANSWERED (-2)
+
+/* The farm the path names, -1 for an account-wide operation, or FARM_ANSWERED (r holds the 400 or 404). */
+static int resolve_farm(struct sim_state *st, enum sim_op op, const char *seg, size_t seg_len, struct sim_response *r)
+{
+	char *farm_id;
+	int farm = FARM_ANSWERED;
+
+	if (op == SIM_OP_LIST_LICENSE_ENDPOINTS)
+		return -1;
+	farm_id = sim_percent_decode(seg, seg_len, false);
+	if (!farm_id || !farm_id_valid(farm_id)) {
+		struct sim_error_detail d = {.reason = "FIELD_VALIDATION_FAILED", .field = "farmId", .retry_after = -1};
+
+		sim_api_error(st, r, 400, "ValidationException", &d, "farmId must match farm-[0-9a-f]{32}");
+	} else if ((farm = sim_world_find_farm(st->world, farm_id)) < 0) {
+		struct sim_error_detail d = {.resource_id = farm_id, .resource_type = "farm", .retry_after = -1};
+
+		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found", farm_id);
+		farm = FARM_ANSWERED;
+	}
+	free(farm_id);
+	return farm;
+}
 
 /* *fault_out: "" or the fault that answered ("random:NAME", "targeted:MODE"), for the request log. */
 static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
@@ -282,7 +333,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	size_t seg_len = 0;
 	enum sim_fault fault;
 	enum sim_op op;
-	char *farm_id = NULL, *item_id = NULL;
+	char *item_id = NULL;
 	int farm;
 	struct sim_targeted tf;
 	bool have_fault;
@@ -297,7 +348,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
 		return;
 	}
-	if (!authenticate(st, conn, method, path, raw_query, rq, st->config->region, "deadline", r))
+	if (!authenticate(st, conn, method, path, raw_query, rq, farm_signing_region(st, seg, seg_len), "deadline", r))
 		return;
 	sim_state_lock(st);
 	fault = sim_state_draw_fault(st);
@@ -309,20 +360,10 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 		return;
 	}
 
-	farm_id = sim_percent_decode(seg, seg_len, false);
-	if (!farm_id || !farm_id_valid(farm_id)) {
-		struct sim_error_detail d = {.reason = "FIELD_VALIDATION_FAILED", .field = "farmId", .retry_after = -1};
-
-		sim_api_error(st, r, 400, "ValidationException", &d, "farmId must match farm-[0-9a-f]{32}");
+	/* account-wide operations have no farm: -1 reaches the code as SIZE_MAX */
+	farm = resolve_farm(st, op, seg, seg_len, r);
+	if (farm == FARM_ANSWERED)
 		goto out;
-	}
-	farm = sim_world_find_farm(st->world, farm_id);
-	if (farm < 0) {
-		struct sim_error_detail d = {.resource_id = farm_id, .resource_type = "farm", .retry_after = -1};
-
-		sim_api_error(st, r, 404, "ResourceNotFoundException", &d, "Farm %s not found", farm_id);
-		goto out;
-	}
 	if (sim_query_parse(raw_query, &q) < 0) {
 		struct sim_error_detail d = {.reason = "CANNOT_PARSE", .retry_after = -1};
 
@@ -367,6 +408,9 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	case SIM_OP_UNKNOWN:
 	case SIM_OP_COUNT:
 		break;
+	default: /* the live state's */
+		sim_activity_serve(st, op, (size_t)farm, item, &q, rq->body ? rq->body : "", rq->body_len, r);
+		break;
 	}
 	/* those that change a good answer: a Get's only when it carries a page (not IN_PROGRESS) */
 	if (r->status == 200 && r->body && (op != SIM_OP_GET || memmem(r->body, r->body_len, "\"statistics\"", 12))) {
@@ -381,7 +425,6 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	}
 out:
 	sim_query_deinit(&q);
-	free(farm_id);
 	free(item_id);
 }
 

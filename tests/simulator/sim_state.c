@@ -71,6 +71,8 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	st->identity_throttle_rate = config->identity_throttle_rate;
 	st->inventory_origin = sim_monotonic();
 	st->inventory_pinned_step = -1;
+	st->activity_origin = st->inventory_origin;
+	st->activity_pinned_step = -1;
 	st->describe_user_calls = calloc(world->n_users ? world->n_users : 1, sizeof(*st->describe_user_calls));
 	if (!st->describe_user_calls)
 		return -ENOMEM;
@@ -173,7 +175,7 @@ bool sim_state_take_targeted(
 		struct sim_targeted *t = &st->targeted[i];
 
 		if (!(modes & (1u << t->mode)) || (t->op >= 0 && t->op != (int)op) ||
-			(t->farm >= 0 && t->farm != (int)farm) || t->remaining == 0)
+			(t->farm >= 0 && (farm >= SIM_FARMS || t->farm != (int)farm)) || t->remaining == 0)
 			continue;
 		*out = *t;
 		st->faults_injected++;
@@ -311,6 +313,11 @@ const char *sim_op_name(enum sim_op op)
 		[SIM_OP_LIST_BUDGETS] = "ListBudgets",
 		[SIM_OP_GET_BUDGET] = "GetBudget",
 		[SIM_OP_DESCRIBE_USER] = "DescribeUser",
+		[SIM_OP_LIST_WORKERS] = "ListWorkers",
+		[SIM_OP_SEARCH_JOBS] = "SearchJobs",
+		[SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS] = "ListQueueFleetAssociations",
+		[SIM_OP_LIST_LIMITS] = "ListLimits",
+		[SIM_OP_LIST_LICENSE_ENDPOINTS] = "ListLicenseEndpoints",
 		[SIM_OP_UNKNOWN] = "Unknown",
 	};
 
@@ -319,7 +326,9 @@ const char *sim_op_name(enum sim_op op)
 
 bool sim_op_paginated(enum sim_op op)
 {
-	return op == SIM_OP_GET || op == SIM_OP_LIST_QUEUES || op == SIM_OP_LIST_FLEETS || op == SIM_OP_LIST_BUDGETS;
+	return op == SIM_OP_GET || op == SIM_OP_LIST_QUEUES || op == SIM_OP_LIST_FLEETS || op == SIM_OP_LIST_BUDGETS ||
+	       op == SIM_OP_LIST_WORKERS || op == SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS || op == SIM_OP_LIST_LIMITS ||
+	       op == SIM_OP_LIST_LICENSE_ENDPOINTS;
 }
 
 uint64_t sim_state_inventory_step(struct sim_state *st)
@@ -335,4 +344,9 @@ uint64_t sim_state_inventory_step(struct sim_state *st)
 const char *sim_identity_region(const struct sim_state *st)
 {
 	return st->config->identity_region ? st->config->identity_region : st->config->region;
+}
+
+const char *sim_farm_region(const struct sim_state *st, size_t farm)
+{
+	return farm < SIM_FARMS && st->config->farm_region[farm] ? st->config->farm_region[farm] : st->config->region;
 }

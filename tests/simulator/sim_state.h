@@ -30,8 +30,13 @@ struct sim_config {
 	bool quiet;
 	bool verify; /* false with the hidden --no-verify */
 	const char *identity_region; /* NULL: region */
+	const char *farm_region[SIM_FARMS]; /* --farm-region N=REGION; NULL: region */
 	double identity_throttle_rate;
 	unsigned inventory_step_s; /* seconds per step of the inventory clock (fleet sizes) */
+	unsigned activity_step_s; /* seconds per step of the activity clock (workers, jobs, limits) */
+	unsigned search_offset_cap; /* SearchJobs' itemOffset reaches at most this (the service: 10000) */
+	unsigned workers_per_fleet; /* 0: the inventory's fleet sizes */
+	unsigned active_jobs; /* per queue; 0: the built-in mix */
 	struct sim_world_params data;
 };
 
@@ -44,6 +49,11 @@ enum sim_op {
 	SIM_OP_LIST_BUDGETS,
 	SIM_OP_GET_BUDGET,
 	SIM_OP_DESCRIBE_USER, /* the identity store's */
+	SIM_OP_LIST_WORKERS,
+	SIM_OP_SEARCH_JOBS,
+	SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS,
+	SIM_OP_LIST_LIMITS,
+	SIM_OP_LIST_LICENSE_ENDPOINTS, /* account-wide: no farm */
 	SIM_OP_UNKNOWN,
 	SIM_OP_COUNT,
 };
@@ -150,6 +160,8 @@ struct sim_state {
 	double busy_until[SIM_FARMS]; /* monotonic: the farm runs someone else's aggregation until then */
 	double inventory_origin; /* monotonic: step 0 of the inventory clock */
 	long long inventory_pinned_step; /* -1: the clock runs */
+	double activity_origin; /* monotonic: step 0 of the activity clock */
+	long long activity_pinned_step; /* -1: the clock runs */
 	struct sim_rng identity_rng; /* --identity-throttle-rate draws */
 	double identity_throttle_rate;
 	uint64_t identity_throttle_pending; /* the next N DescribeUser calls are throttled */
@@ -184,7 +196,8 @@ int sim_state_start_forced(struct sim_state *st, const struct sim_agg_request *r
 
 /*
  * Under lock: takes one targeted fault for a request of op on farm whose mode is in modes (a bit
- * mask of 1u << enum sim_tfault): copies it to *out, counts it and returns true.
+ * mask of 1u << enum sim_tfault): copies it to *out, counts it and returns true. An account-wide
+ * operation passes SIZE_MAX as farm: only the faults for any farm ("*") apply to it.
  */
 bool sim_state_take_targeted(
 	struct sim_state *st, enum sim_op op, size_t farm, unsigned modes, struct sim_targeted *out);
@@ -210,6 +223,8 @@ uint64_t sim_state_inventory_step(struct sim_state *st);
 
 /* The identity store's region (--identity-region, else --region). */
 const char *sim_identity_region(const struct sim_state *st);
+/* The region farm's requests are signed for (--farm-region, else --region). */
+const char *sim_farm_region(const struct sim_state *st, size_t farm);
 
 /* Log lines on stderr, unless --quiet. */
 void sim_log_set_quiet(bool quiet);

@@ -49,6 +49,11 @@ enum {
 	OPT_IDENTITY_REGION,
 	OPT_IDENTITY_THROTTLE_RATE,
 	OPT_INVENTORY_STEP,
+	OPT_ACTIVITY_STEP,
+	OPT_SEARCH_OFFSET_CAP,
+	OPT_WORKERS_PER_FLEET,
+	OPT_ACTIVE_JOBS,
+	OPT_FARM_REGION,
 };
 
 static const struct option options[] = {
@@ -84,6 +89,11 @@ static const struct option options[] = {
 	{"identity-region", required_argument, NULL, OPT_IDENTITY_REGION},
 	{"identity-throttle-rate", required_argument, NULL, OPT_IDENTITY_THROTTLE_RATE},
 	{"inventory-step", required_argument, NULL, OPT_INVENTORY_STEP},
+	{"activity-step", required_argument, NULL, OPT_ACTIVITY_STEP},
+	{"search-offset-cap", required_argument, NULL, OPT_SEARCH_OFFSET_CAP},
+	{"workers-per-fleet", required_argument, NULL, OPT_WORKERS_PER_FLEET},
+	{"active-jobs", required_argument, NULL, OPT_ACTIVE_JOBS},
+	{"farm-region", required_argument, NULL, OPT_FARM_REGION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -97,7 +107,9 @@ static void usage(FILE *out)
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
 		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
-		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n",
+		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n"
+		    "         [--activity-step S] [--search-offset-cap N] [--workers-per-fleet N] [--active-jobs N]\n"
+		    "         [--farm-region N=REGION]...\n",
 		out);
 }
 
@@ -148,6 +160,18 @@ static int parse_size(const char *s, size_t max, size_t *out)
 	return 0;
 }
 
+/* "N=REGION": farm N (0 to SIM_FARMS - 1) lives in REGION ([a-z0-9-]+), so its requests are signed for it. */
+static int parse_farm_region(const char *s, struct sim_config *c)
+{
+	const char *region = s + 2;
+
+	if (s[0] < '0' || s[0] >= '0' + SIM_FARMS || s[1] != '=' || !region[0] ||
+		strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(region))
+		return -EINVAL;
+	c->farm_region[s[0] - '0'] = region;
+	return 0;
+}
+
 /* Returns 0, 1 for --help (done), -EINVAL after a message. */
 static int parse_args(int argc, char **argv, struct sim_config *c)
 {
@@ -165,6 +189,8 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 		.fault_seed = 1,
 		.verify = true,
 		.inventory_step_s = 10,
+		.activity_step_s = 10,
+		.search_offset_cap = 10000,
 		.data = {.n_jobs = 400, .n_users = 40, .n_sessions = 8000, .epoch = -1},
 	};
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -277,6 +303,33 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			if (!r && v == 0)
 				r = -EINVAL;
 			c->inventory_step_s = (unsigned)v;
+			break;
+		case OPT_ACTIVITY_STEP:
+			r = parse_u64(optarg, 86400, &v);
+			if (!r && v == 0)
+				r = -EINVAL;
+			c->activity_step_s = (unsigned)v;
+			break;
+		case OPT_SEARCH_OFFSET_CAP: /* below the service's 10,000, so that clients reach it quickly */
+			r = parse_u64(optarg, 10000, &v);
+			if (!r && v == 0)
+				r = -EINVAL;
+			c->search_offset_cap = (unsigned)v;
+			break;
+		case OPT_WORKERS_PER_FLEET:
+			r = parse_u64(optarg, 1000, &v);
+			if (!r && v == 0)
+				r = -EINVAL;
+			c->workers_per_fleet = (unsigned)v;
+			break;
+		case OPT_ACTIVE_JOBS:
+			r = parse_u64(optarg, 20000, &v);
+			if (!r && v == 0)
+				r = -EINVAL;
+			c->active_jobs = (unsigned)v;
+			break;
+		case OPT_FARM_REGION:
+			r = parse_farm_region(optarg, c);
 			break;
 		case OPT_HELP:
 			usage(stdout);

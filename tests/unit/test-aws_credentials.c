@@ -63,21 +63,49 @@ static void test_environment(void)
 	}
 }
 
+/* A source that records the profile the chain hands its sources, and has nothing to offer. */
+static char probe_profile[64];
+static bool probe_explicit;
+
+static int probe_fetch(
+	const struct aws_credentials_context *ctx, struct aws_credentials **out, char *why, size_t whylen)
+{
+	(void)out;
+	snprintf(probe_profile, sizeof(probe_profile), "%s", ctx->profile);
+	probe_explicit = ctx->profile_explicit;
+	snprintf(why, whylen, "a probe");
+	return -ENOENT;
+}
+
+static const struct aws_credentials_source probe_source = {"probe", probe_fetch};
+static const struct aws_credentials_source *const probe_chain[] = {&probe_source};
+
+/* The profile every source is given: configured, else AWS_PROFILE, else "default" (not explicit). */
+static void profile_check(const char *configured, const char *env, const char *expected, bool is_explicit)
+{
+	struct aws_credentials_provider *p = NULL;
+	struct aws_credentials *cr = NULL;
+	struct test_capture cap;
+	char log[1024];
+
+	env_put("AWS_PROFILE", env);
+	probe_profile[0] = '\0';
+	CHECK_INT(aws_credentials_provider_new_chain(&p, configured, probe_chain, 1, NULL), 0);
+	test_capture_begin(&cap);
+	CHECK_INT(aws_credentials_provider_get(p, &cr), -ENOENT);
+	test_capture_end(&cap, log, sizeof(log));
+	CHECK_STR(probe_profile, expected);
+	CHECK_MSG(probe_explicit == is_explicit, "profile %s: explicit %d", expected, probe_explicit);
+	CHECK_MSG(strstr(log, "probe: a probe") != NULL, "got: %s", log);
+	aws_credentials_provider_free(p);
+}
+
 static void test_profile(void)
 {
-	struct aws_credentials_provider *p;
-
-	env_put("AWS_PROFILE", "from-env");
-	CHECK_INT(aws_credentials_provider_new(&p, "configured", NULL, NULL), 0);
-	CHECK_STR(aws_credentials_provider_profile(p), "configured");
-	aws_credentials_provider_free(p);
-	CHECK_INT(aws_credentials_provider_new(&p, NULL, NULL, NULL), 0);
-	CHECK_STR(aws_credentials_provider_profile(p), "from-env");
-	aws_credentials_provider_free(p);
-	env_put("AWS_PROFILE", NULL);
-	CHECK_INT(aws_credentials_provider_new(&p, NULL, NULL, NULL), 0);
-	CHECK_STR(aws_credentials_provider_profile(p), "default");
-	aws_credentials_provider_free(p);
+	profile_check("configured", "from-env", "configured", true);
+	profile_check(NULL, "from-env", "from-env", true);
+	profile_check("", "from-env", "from-env", true);
+	profile_check(NULL, NULL, "default", false);
 	aws_credentials_provider_free(NULL);
 }
 

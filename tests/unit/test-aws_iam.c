@@ -4,6 +4,7 @@
 
 #include "aws/aws_iam.h"
 #include "test.h"
+#include "util/array.h"
 
 /* Every action is the operation's own name under its service's prefix: a typo would grant nothing. */
 static void test_table(void)
@@ -24,7 +25,7 @@ static void test_table(void)
 				strcmp(op->operation, aws_iam_operations[k].operation) != 0, "%s twice", op->operation);
 		if (!op->action)
 			continue;
-		for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		for (size_t p = 0; p < ARRAY_SIZE(prefixes); p++) {
 			size_t n = strlen(prefixes[p]);
 
 			prefixed |=
@@ -51,7 +52,7 @@ static void test_lookup(void)
 		{"", NULL},
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const char *got = aws_iam_action(cases[i].operation);
 
 		if (cases[i].action)

@@ -60,12 +60,17 @@ static void test_levels(void)
 		CHECK_INT(log_level_parse(bad[i], &level), -EINVAL);
 	CHECK_INT(log_level_parse(NULL, &level), -EINVAL);
 
-	log_set_level(LOG_LEVEL_WARNING);
-	CHECK_INT(log_get_level(), LOG_LEVEL_WARNING);
+	log_init(LOG_LEVEL_WARNING);
 	CHECK(log_enabled(LOG_LEVEL_ERROR));
 	CHECK(log_enabled(LOG_LEVEL_WARNING));
 	CHECK(!log_enabled(LOG_LEVEL_INFO));
 	CHECK(!log_enabled(LOG_LEVEL_DEBUG));
+	/* out of range: clamped, so errors are never silenced */
+	log_init((enum log_level)0);
+	CHECK(log_enabled(LOG_LEVEL_ERROR));
+	CHECK(!log_enabled(LOG_LEVEL_WARNING));
+	log_init((enum log_level)99);
+	CHECK(log_enabled(LOG_LEVEL_DEBUG));
 }
 
 static void test_plain(void)

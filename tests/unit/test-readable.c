@@ -10,6 +10,7 @@
 
 #include "config/readable.h"
 #include "test.h"
+#include "util/array.h"
 
 static char base[PATH_MAX];
 
@@ -77,9 +78,9 @@ static void tree_remove(void)
 		"open/link-to-open", "open/link-to-root", "open/link-to-etc"};
 	static const char *const dirs[] = {"open", "closed", "search-only", "read-no-search"};
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		CHECK(unlink(at(files[i])) == 0);
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		CHECK(rmdir(at(dirs[i])) == 0);
 	CHECK(rmdir(base) == 0);
 }
@@ -106,7 +107,7 @@ static void test_by_others(void)
 	};
 	char why[PATH_MAX + 160];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		int r = readable_by_others(at(cases[i].name), why, sizeof(why));
 
 		CHECK_MSG(r == cases[i].want, "%s: got %d, expected %d (%s)", cases[i].name, r, cases[i].want, why);
@@ -156,7 +157,7 @@ static void test_sandbox(void)
 	};
 	char why[256];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		why[0] = '\0';
 		CHECK_MSG(readable_hidden_by_sandbox(cases[i].path, why, sizeof(why)) == cases[i].hidden, "%s",
 			cases[i].path);

@@ -13,6 +13,7 @@
 #include "aws/aws_endpoint.h"
 #include "aws/http_client.h"
 #include "util/env.h"
+#include "util/file.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define CONTAINER_ATTEMPTS 3
@@ -53,7 +54,13 @@ static bool host_allowed(const char *url)
 	return false;
 }
 
-int aws_container_url(char **out, char *why, size_t whylen)
+/*
+ * The URL to ask: http://169.254.170.2 + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, else
+ * AWS_CONTAINER_CREDENTIALS_FULL_URI when it is https, or http to a loopback address or the ECS / EKS Pod
+ * Identity addresses (169.254.170.2, 169.254.170.23, fd00:ec2::23). Returns 0 with *out malloc'd,
+ * -ENOENT when neither variable is set, -EINVAL (why says why) for a refused URL, -ENOMEM.
+ */
+static int aws_container_url(char **out, char *why, size_t whylen)
 {
 	const char *rel = env_get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 	const char *full = env_get("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -101,19 +108,16 @@ static int authorization_value(char *value, size_t len, char *why, size_t whylen
 
 	value[0] = '\0';
 	if (file) {
-		FILE *f = fopen(file, "re");
+		/* One byte more than a token may have, to tell a longer file. */
+		ssize_t got = file_read_into(file, buf, sizeof(buf));
 
-		if (!f) {
-			r = -errno;
+		if (got < 0) {
 			snprintf(why, whylen, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %.200s: %s", file,
-				strerror(errno));
-			return r;
+				strerror((int)-got));
+			explicit_bzero(buf, sizeof(buf));
+			return (int)got;
 		}
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		if (ferror(f))
-			r = -EIO;
-		fclose(f);
-		buf[n] = '\0';
+		n = (size_t)got;
 		if (r == 0 && n > CONTAINER_TOKEN_MAX)
 			r = -EFBIG;
 		/* Files often end with a newline; the token itself has none. */
@@ -123,9 +127,7 @@ static int authorization_value(char *value, size_t len, char *why, size_t whylen
 			r = -ENODATA;
 		if (r < 0) {
 			snprintf(why, whylen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %.200s is %s", file,
-				r == -EFBIG     ? "too long"
-				: r == -ENODATA ? "empty"
-						: "unreadable");
+				r == -EFBIG ? "too long" : "empty");
 			explicit_bzero(buf, sizeof(buf));
 			return r;
 		}

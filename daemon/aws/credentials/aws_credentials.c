@@ -257,11 +257,6 @@ void aws_credentials_provider_free(struct aws_credentials_provider *p)
 	free(p);
 }
 
-const char *aws_credentials_provider_profile(const struct aws_credentials_provider *p)
-{
-	return p->profile;
-}
-
 /* Appends "name: why" to the list of what each source said. */
 static void tried_append(char *tried, size_t len, const char *name, const char *why)
 {

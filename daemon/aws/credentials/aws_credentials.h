@@ -50,7 +50,7 @@ struct aws_credentials *aws_credentials_ref(struct aws_credentials *c);
 /* Drops one reference; the last frees c, its secrets zeroed. NULL-safe. */
 void aws_credentials_unref(struct aws_credentials *c);
 
-/* Creates static credentials (tests, providers). session_token may be NULL. */
+/* Creates credentials (what a provider hands out). session_token may be NULL. Returns 0, -EINVAL, -ENOMEM. */
 int aws_credentials_new(struct aws_credentials **out, const char *access_key_id, const char *secret_access_key,
 	const char *session_token, int64_t expiration, const char *provider);
 
@@ -95,16 +95,6 @@ extern const struct aws_credentials_source aws_credentials_source_systemd;
 #define AWS_CREDENTIALS_BACKOFF_MAX 60
 
 /*
- * Like aws_credentials_provider_new() with an explicit chain (tests): sources (static, not copied) are
- * tried in order. now returns UTC seconds (NULL: time()). No region, no CA file.
- */
-int aws_credentials_provider_new_chain(struct aws_credentials_provider **out, const char *profile,
-	const struct aws_credentials_source *const *sources, size_t n_sources, int64_t (*now)(void));
-
-/* The profile the chain was created for ("default" when none was given). */
-const char *aws_credentials_provider_profile(const struct aws_credentials_provider *p);
-
-/*
  * Parses the JSON the container endpoint, IMDS (process_format false: "Token", optional "Code" that must be
  * "Success") and credential_process (process_format true: "Version" 1, "SessionToken", optional
  * "Expiration") return. Returns 0 with *out (provider as given), -EINVAL with why for bad content
@@ -112,3 +102,10 @@ const char *aws_credentials_provider_profile(const struct aws_credentials_provid
  */
 int aws_credentials_from_json(const char *json, const char *provider, bool process_format, struct aws_credentials **out,
 	char *why, size_t whylen);
+
+/*
+ * test hook: like aws_credentials_provider_new() with an explicit chain of fake sources (static, not copied),
+ * tried in order, and a fake clock: now returns UTC seconds (NULL: time()). No region, no CA file.
+ */
+int aws_credentials_provider_new_chain(struct aws_credentials_provider **out, const char *profile,
+	const struct aws_credentials_source *const *sources, size_t n_sources, int64_t (*now)(void));

@@ -27,6 +27,8 @@ struct aws_sts_request {
  */
 int aws_sts_call(const struct aws_sts_request *req, struct aws_credentials **out, char *why, size_t whylen);
 
+/* test hook: how aws_sts_call() reads STS's answer, for the unit test and the fuzzer. */
+
 /*
  * Parses an STS response body (status is the HTTP status): an AssumeRole(WithWebIdentity)Response's
  * Credentials, or an ErrorResponse's Code and Message into why (-EACCES for status 4xx, -EIO otherwise).
