@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/aws_iam.h"
 #include "aws/aws_request.h"
 #include "deadline/deadline_api.h"
 #include "util/log.h"
@@ -179,9 +180,18 @@ void api_call_log_failure(const struct api_caller *a, const char *report, const 
 	char where[96];
 	snprintf(where, sizeof(where), "%s%s", report ? " report=" : "", report ? report : "");
 	if (r == API_DENIED) {
+		/* The action from the one table docs/iam-policy.json is checked against (every call is in it). */
+		const char *action = aws_iam_action(c->operation);
+		char fallback[96];
+
+		if (!action) {
+			snprintf(fallback, sizeof(fallback), "deadline:%s", c->operation);
+			action = fallback;
+		}
+
 		log_error("farm=%s%s op=%s http_status=403 code=AccessDeniedException reason=\"grant the IAM action "
-			  "deadline:%s\" message=\"%s\"",
-			a->farm_id, where, c->operation, c->operation, c->error_message ? c->error_message : "");
+			  "%s\" message=\"%s\"",
+			a->farm_id, where, c->operation, action, c->error_message ? c->error_message : "");
 		return;
 	}
 	log_warning("farm=%s%s op=%s http_status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,
