@@ -1,0 +1,56 @@
+/* activity_render: a farm's live state, and a region's license endpoints, as exposition text by family */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics/activity.h"
+#include "util/buf.h"
+
+/* The families of the live state, in their order in /metrics. */
+enum activity_family {
+	ACTIVITY_FAMILY_FLEET_WORKERS,
+	ACTIVITY_FAMILY_QUEUE_ACTIVE_JOBS,
+	ACTIVITY_FAMILY_QUEUE_TASKS,
+	ACTIVITY_FAMILY_QUEUE_OLDEST_WAITING,
+	ACTIVITY_FAMILY_JOB_TASKS,
+	ACTIVITY_FAMILY_JOB_INFO,
+	ACTIVITY_FAMILY_ASSOCIATION_STATUS,
+	ACTIVITY_FAMILY_LIMIT_INFO,
+	ACTIVITY_FAMILY_LIMIT_CURRENT,
+	ACTIVITY_FAMILY_LIMIT_MAX,
+	ACTIVITY_FAMILY_LICENSE_ENDPOINT_STATUS,
+	ACTIVITY_FAMILY_UP,
+	ACTIVITY_FAMILY_LAST_SUCCESS,
+	ACTIVITY_FAMILY_COUNT,
+};
+
+/* A family's name and help text (every family of the live state is a gauge). */
+struct activity_family_info {
+	const char *name;
+	const char *help;
+};
+
+extern const struct activity_family_info activity_families[ACTIVITY_FAMILY_COUNT];
+
+/* Where the lines of each family go: a buffer per family (a section's, metrics/section), NULL without memory. */
+typedef struct buf *(*activity_lines_fn)(void *ctx, size_t family);
+
+/* One farm as rendered: its latest live state and the health of its rounds. */
+struct activity_view {
+	const char *farm_id;
+	const struct activity *a; /* NULL before the first round that read anything */
+	bool up; /* the last round read every part */
+	int64_t last_success; /* Unix seconds of the last such round, 0 before the first */
+};
+
+/*
+ * Appends the series of v to the families' buffers (lines only: no HELP or TYPE), label values escaped: every
+ * known value of an enum has its series (0 when none), an unknown one its own; a part the farm never read has no
+ * series. Returns 0 or -ENOMEM.
+ */
+int activity_render(const struct activity_view *v, activity_lines_fn lines, void *ctx);
+
+/* Appends a region's license endpoints (deadline_cloud_license_endpoint_status) the same way. 0 or -ENOMEM. */
+int activity_render_license_endpoints(const struct activity_license_endpoints *l, activity_lines_fn lines, void *ctx);
