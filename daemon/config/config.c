@@ -8,7 +8,7 @@
 
 #include "config/config.h"
 #include "config/config_private.h"
-#include "util/buf.h"
+#include "util/file.h"
 
 /* A configuration file is a few kilobytes; this only stops /dev/zero. */
 #define CONFIG_FILE_MAX (16u << 20)
@@ -264,7 +264,7 @@ int config_duration_parse(const char *s, int64_t *seconds)
 		int64_t n = 0;
 		size_t digits = 0, u;
 
-		for (; is_digit(*s); s++) {
+		for (; ascii_is_digit(*s); s++) {
 			if (++digits > max_digits)
 				return -EINVAL;
 			n = n * 10 + (*s - '0');
@@ -308,12 +308,18 @@ static void parse_root(struct loader *l, const config_setting_t *root)
 			parse_reports(l, s);
 		} else if (name && strcmp(name, "inventory") == 0) {
 			parse_inventory(l, s);
+		} else if (name && strcmp(name, "activity") == 0) {
+			parse_activity(l, s);
 		} else if (name && strcmp(name, "identity_store") == 0) {
 			parse_identity_store(l, s);
 		} else {
-			config_unknown_setting(l, s, NULL, "web, aws, farms, reports, inventory, identity_store");
+			config_unknown_setting(
+				l, s, NULL, "web, aws, farms, reports, inventory, activity, identity_store");
 		}
 	}
+	/* What spans sections: the whole file is read now. */
+	if (!l->oom)
+		check_reports(l, root);
 }
 
 void config_free(struct config *cfg)
@@ -347,18 +353,26 @@ void config_free(struct config *cfg)
 			free(f->fleet_ids[j]);
 		free(f->fleet_ids);
 		free(f->region);
+		free(f->role_arn);
+		free(f->external_id);
 	}
 	free(cfg->farms);
 	for (size_t i = 0; i < cfg->n_reports; i++) {
 		free(cfg->reports[i].name);
 		free(cfg->reports[i].window_text);
 		free(cfg->reports[i].interval_text);
+		for (size_t j = 0; j < cfg->reports[i].n_labels; j++)
+			relabel_rule_deinit(&cfg->reports[i].labels[j]);
+		free(cfg->reports[i].labels);
 	}
 	free(cfg->reports);
 	free(cfg->inventory.interval_text);
+	free(cfg->activity.interval_text);
 	free(cfg->identity_store.id);
 	free(cfg->identity_store.region);
 	free(cfg->identity_store.endpoint_url);
+	free(cfg->identity_store.role_arn);
+	free(cfg->identity_store.external_id);
 	free(cfg);
 }
 
@@ -384,6 +398,7 @@ static int config_build(struct loader *l, config_t *lc, struct config **out)
 	l->cfg->listen = loader_strdup(l, CONFIG_DEFAULT_LISTEN);
 	web_config_defaults(&l->cfg->web);
 	inventory_config_defaults(l, &l->cfg->inventory);
+	activity_config_defaults(l, &l->cfg->activity);
 	if (!l->oom)
 		parse_root(l, config_root_setting(lc));
 	if (l->oom) {
@@ -558,44 +573,12 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* Reads all of f into a new NUL-terminated string. Returns 0 or -errno (-EFBIG beyond CONFIG_FILE_MAX). */
-static int file_read(FILE *f, char **text, size_t *len)
-{
-	struct buf b;
-	int r = 0;
-
-	buf_init(&b, CONFIG_FILE_MAX, false);
-	for (;;) {
-		size_t got;
-
-		r = buf_reserve(&b, 4096);
-		if (r < 0)
-			break;
-		got = fread(b.data + b.len, 1, b.cap - 1 - b.len, f);
-		b.len += got;
-		if (got == 0) {
-			if (ferror(f))
-				r = -(errno ? errno : EIO);
-			break;
-		}
-	}
-	if (r == 0) {
-		b.data[b.len] = '\0';
-		*text = buf_take(&b, len);
-		if (!*text)
-			r = -ENOMEM;
-	}
-	buf_deinit(&b);
-	return r == -EMSGSIZE ? -EFBIG : r;
-}
-
 int config_load(struct config **out, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL, *rewritten = NULL, *dir = NULL;
 	struct loader l;
 	const char *nul;
 	size_t len = 0;
-	FILE *f;
 	int r;
 
 	loader_init(&l, path ? path : "(null)", err, errlen);
@@ -604,16 +587,7 @@ int config_load(struct config **out, const char *path, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	*out = NULL;
-	f = fopen(path, "r");
-	if (!f) {
-		r = -errno;
-		error_file(&l, path, "%s", strerror(-r));
-		return r;
-	}
-	errno = 0;
-	r = file_read(f, &text, &len);
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
+	r = file_read(path, CONFIG_FILE_MAX, &text, &len);
 	if (r < 0) {
 		error_file(&l, path, "%s", strerror(-r));
 		goto out;

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "config/model.h"
+#include "config/relabel.h"
+#include "util/aws_syntax.h"
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/deadline-cloud-exporter.conf"
 #define CONFIG_DEFAULT_LISTEN "127.0.0.1:9753"
@@ -18,6 +20,13 @@
 #define CONFIG_INTERVAL_MIN_SECONDS 10
 #define CONFIG_INTERVAL_MAX_SECONDS (7 * 86400)
 #define CONFIG_REPORT_LIMIT_MAX 100000 /* reports[].limit: 1 to this many groups */
+/* reports[].labels: at most this many rules per report */
+#define CONFIG_REPORT_LABELS_MAX 8
+/* activity.jobs: per-job series for at most this many active jobs per farm (default, largest) */
+#define CONFIG_ACTIVITY_DEFAULT_JOBS 200
+#define CONFIG_ACTIVITY_JOBS_MAX 10000
+#define CONFIG_ACTIVITY_DEFAULT_INTERVAL_SECONDS 60
+#define CONFIG_ACTIVITY_DEFAULT_INTERVAL "1m"
 /* identity_store.id: "d-" + 10 hex digits, or a UUID (the identitystore model's IdentityStoreId) */
 #define CONFIG_IDENTITY_STORE_ID_MAX 36
 /* web: limits of the metrics endpoint */
@@ -41,7 +50,7 @@ enum window_kind {
 
 struct report_config {
 	char *name; /* [a-z][a-z0-9_]*, unique */
-	enum resource_kind resources;
+	enum report_resources resources; /* default "auto": resolve per farm with resource_kind_choose() */
 	enum window_kind window;
 	int64_t window_seconds; /* WINDOW_ROLLING only */
 	char *window_text; /* as written: "month", "7d" */
@@ -54,7 +63,14 @@ struct report_config {
 	int64_t interval_seconds; /* refresh period, default 300 */
 	char *interval_text; /* as written: "5m" */
 	size_t limit; /* keep the largest N groups, the rest as "__other__"; 0: every group */
+	bool counter; /* the sum figures as counters: only calendar windows, with SUM, without limit */
+	struct relabel_rule *labels; /* labels derived from job and queue names (no limit with them), or NULL */
+	size_t n_labels; /* 0 to CONFIG_REPORT_LABELS_MAX */
+	unsigned keep; /* with labels: the group_by fields kept as labels, bits 1u << enum group_field */
 };
+
+/* Whether the report's figures carry the labels of group_by field f: every field without labels, else those kept. */
+bool config_report_keeps(const struct report_config *r, enum group_field f);
 
 struct farm_config {
 	char *id; /* farm-<32 hex> */
@@ -65,7 +81,20 @@ struct farm_config {
 	char **fleet_ids;
 	size_t n_fleet_ids;
 	char *region; /* farms[].region, or NULL: the exporter's region (aws.region, the environment, …) */
+	char *role_arn; /* farms[].role_arn: the IAM role assumed for this farm's calls, or NULL: the exporter's own */
+	char *external_id; /* with role_arn, or NULL */
+	char account_id[AWS_ACCOUNT_ID_DIGITS + 1]; /* role_arn's account, "" without role_arn */
 };
+
+/*
+ * The kind a refresh of report r on farm f asks by (resource_kind_choose() on the farm's lists): n_queues and
+ * n_fleets are the farm's counts, used only when config_report_kind_counts(). Returns 0 or -EINVAL (see there).
+ */
+int config_report_kind(const struct farm_config *f, const struct report_config *r, size_t n_queues, size_t n_fleets,
+	size_t per_batch, enum resource_kind *kind);
+
+/* Whether config_report_kind() depends on the farm's counts: "auto" with both the queues and the fleets "all". */
+bool config_report_kind_counts(const struct farm_config *f, const struct report_config *r);
 
 /* inventory = { enabled; interval; budgets; }: names, state and budgets, per farm */
 struct inventory_config {
@@ -75,11 +104,22 @@ struct inventory_config {
 	bool budgets; /* ListBudgets and GetBudget, default true */
 };
 
-/* identity_store = { id; region; endpoint_url; }: user names for user_id (absent: id is NULL) */
+/* activity = { enabled; interval; jobs; }: the farms' live state (workers, active jobs, associations, limits) */
+struct activity_config {
+	bool enabled; /* default false */
+	int64_t interval_seconds; /* default CONFIG_ACTIVITY_DEFAULT_INTERVAL_SECONDS */
+	char *interval_text; /* as written: "1m" */
+	size_t jobs; /* per-job series for at most this many active jobs per farm, 0 to CONFIG_ACTIVITY_JOBS_MAX */
+};
+
+/* identity_store = { id; region; endpoint_url; role_arn; external_id; }: user names for user_id (absent: id is NULL) */
 struct identity_store_config {
 	char *id; /* "d-" + 10 hex digits or a UUID; NULL when the section is absent */
 	char *region; /* or NULL: the exporter's region */
 	char *endpoint_url; /* or NULL: AWS_ENDPOINT_URL_IDENTITYSTORE, AWS_ENDPOINT_URL, the endpoint rules */
+	char *role_arn; /* the IAM role assumed for DescribeUser, or NULL: the exporter's own credentials */
+	char *external_id; /* with role_arn, or NULL */
+	char account_id[AWS_ACCOUNT_ID_DIGITS + 1]; /* role_arn's account, "" without role_arn */
 };
 
 enum web_tls_version {
@@ -126,6 +166,7 @@ struct config {
 	struct report_config *reports;
 	size_t n_reports; /* at least one */
 	struct inventory_config inventory;
+	struct activity_config activity;
 	struct identity_store_config identity_store;
 };
 

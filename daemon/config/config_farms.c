@@ -1,5 +1,6 @@
-/* config_farms: the farms list: farm ids, the queues and fleets of each, their regions */
+/* config_farms: the farms list: farm ids, the queues and fleets of each, their regions and roles */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -68,7 +69,53 @@ static void parse_id_list(struct loader *l, const config_setting_t *s, const cha
 	}
 }
 
-/* One element of farms: { id; queues; fleets; region; } */
+bool setting_role_arn(struct loader *l, const config_setting_t *s, const char *path, char **dest,
+	char account[AWS_ACCOUNT_ID_DIGITS + 1])
+{
+	const char *v = setting_string(l, s, path);
+	struct quote q;
+
+	if (!v)
+		return false;
+	if (!aws_role_arn_valid(v, account)) {
+		config_error_at(l, s,
+			"%s: invalid role ARN %s: expected arn:PARTITION:iam::ACCOUNT:role/NAME (12 digits of account, "
+			"an optional /path/ and a role name of [A-Za-z0-9_+=,.@-])",
+			path, config_quote(&q, v));
+		return false;
+	}
+	free(*dest);
+	*dest = loader_strdup(l, v);
+	return true;
+}
+
+bool setting_external_id(struct loader *l, const config_setting_t *s, const char *path, char **dest)
+{
+	const char *v = setting_string(l, s, path);
+
+	if (!v)
+		return false;
+	/* Not quoted: whoever set it may not want it in a log. */
+	if (!aws_external_id_valid(v)) {
+		config_error_at(
+			l, s, "%s: invalid external id: expected 2 to 1224 characters of [A-Za-z0-9_+=,.@:/-]", path);
+		return false;
+	}
+	free(*dest);
+	*dest = loader_strdup(l, v);
+	return true;
+}
+
+void check_external_id(struct loader *l, const config_setting_t *g, const char *where, const char *role_arn)
+{
+	const config_setting_t *s = config_setting_get_member(g, "external_id");
+
+	/* A role_arn that is there but invalid has its own message. */
+	if (s && !role_arn && !config_setting_get_member(g, "role_arn"))
+		config_error_at(l, s, "%s.external_id: only with role_arn (the role that asks for it)", where);
+}
+
+/* One element of farms: { id; queues; fleets; region; role_arn; external_id; } */
 static void parse_farm(struct loader *l, const config_setting_t *g, size_t index, struct farm_config *f)
 {
 	char where[32];
@@ -114,10 +161,15 @@ static void parse_farm(struct loader *l, const config_setting_t *g, size_t index
 			parse_id_list(l, s, path, "fleet-", &f->all_fleets, &f->fleet_ids, &f->n_fleet_ids);
 		} else if (strcmp(name, "region") == 0) {
 			setting_region(l, s, path, &f->region);
+		} else if (strcmp(name, "role_arn") == 0) {
+			setting_role_arn(l, s, path, &f->role_arn, f->account_id);
+		} else if (strcmp(name, "external_id") == 0) {
+			setting_external_id(l, s, path, &f->external_id);
 		} else {
-			config_unknown_setting(l, s, where, "id, queues, fleets, region");
+			config_unknown_setting(l, s, where, "id, queues, fleets, region, role_arn, external_id");
 		}
 	}
+	check_external_id(l, g, where, f->role_arn);
 }
 
 void parse_farms(struct loader *l, const config_setting_t *farms)

@@ -6,16 +6,11 @@
 #include "config/config.h"
 #include "config/config_private.h"
 
-static bool is_lower_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f');
-}
-
 /* Whether s[0..n) is n lowercase hex digits. */
 static bool lower_hex_run(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_lower_hex(s[i]))
+		if (!ascii_is_lower_hex(s[i]))
 			return false;
 	return true;
 }
@@ -75,7 +70,7 @@ void parse_inventory(struct loader *l, const config_setting_t *inventory)
 	}
 }
 
-/* identity_store = { id; region; endpoint_url; } */
+/* identity_store = { id; region; endpoint_url; role_arn; external_id; } */
 void parse_identity_store(struct loader *l, const config_setting_t *identity_store)
 {
 	struct identity_store_config *ids = &l->cfg->identity_store;
@@ -91,8 +86,10 @@ void parse_identity_store(struct loader *l, const config_setting_t *identity_sto
 		struct quote q;
 
 		if (!name ||
-			(strcmp(name, "id") != 0 && strcmp(name, "region") != 0 && strcmp(name, "endpoint_url") != 0)) {
-			config_unknown_setting(l, s, "identity_store", "id, region, endpoint_url");
+			(strcmp(name, "id") != 0 && strcmp(name, "region") != 0 && strcmp(name, "endpoint_url") != 0 &&
+				strcmp(name, "role_arn") != 0 && strcmp(name, "external_id") != 0)) {
+			config_unknown_setting(
+				l, s, "identity_store", "id, region, endpoint_url, role_arn, external_id");
 			continue;
 		}
 		snprintf(path, sizeof(path), "identity_store.%s", name);
@@ -102,6 +99,14 @@ void parse_identity_store(struct loader *l, const config_setting_t *identity_sto
 		}
 		if (strcmp(name, "endpoint_url") == 0) {
 			setting_endpoint_url(l, s, path, &ids->endpoint_url);
+			continue;
+		}
+		if (strcmp(name, "role_arn") == 0) {
+			setting_role_arn(l, s, path, &ids->role_arn, ids->account_id);
+			continue;
+		}
+		if (strcmp(name, "external_id") == 0) {
+			setting_external_id(l, s, path, &ids->external_id);
 			continue;
 		}
 		v = setting_string(l, s, path);
@@ -117,4 +122,5 @@ void parse_identity_store(struct loader *l, const config_setting_t *identity_sto
 		free(ids->id);
 		ids->id = loader_strdup(l, v);
 	}
+	check_external_id(l, identity_store, "identity_store", ids->role_arn);
 }

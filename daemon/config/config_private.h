@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "util/array.h"
+#include "util/ascii.h"
 
 /* A user string quoted in a message is cut after this many bytes. */
 #define QUOTE_MAX 64
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One load: the config being built and the messages about what is wrong with it. */
 struct loader {
@@ -29,26 +29,6 @@ struct loader {
 struct quote {
 	char s[QUOTE_MAX * 4 + 8];
 };
-
-static inline bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline bool is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static inline bool is_alnum(char c)
-{
-	return is_digit(c) || is_lower(c) || (c >= 'A' && c <= 'Z');
-}
-
-static inline bool is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 /* s escaped and cut into q for a message; returns q->s. */
 const char *config_quote(struct quote *q, const char *s);
@@ -101,6 +81,26 @@ void parse_web(struct loader *l, const config_setting_t *web); /* config_web.c *
 void parse_aws(struct loader *l, const config_setting_t *aws); /* config_aws.c */
 void parse_farms(struct loader *l, const config_setting_t *farms); /* config_farms.c */
 void parse_reports(struct loader *l, const config_setting_t *reports); /* config_reports.c */
+/* reports[].labels and reports[].keep into r (config_labels.c) */
+void parse_labels(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r);
+void parse_keep(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r);
+/* A report's labels and keep against its group_by and limit, once report g is read whole (config_labels.c). */
+void check_labels(struct loader *l, const config_setting_t *g, const char *where, struct report_config *r);
+/* The queue_name sources against the inventory setting, once the file is read (config_labels.c). */
+void check_labels_inventory(struct loader *l, const config_setting_t *root);
+/* What spans sections (resources "auto" against the farms' lists, labels against the inventory), once the whole
+ * file is read: root is the file's root group (config_reports.c). */
+void check_reports(struct loader *l, const config_setting_t *root);
+/* farms[].role_arn and identity_store.role_arn: an IAM role ARN into *dest and its account into account; and the
+ * external_id that may go with it (config_farms.c). */
+bool setting_role_arn(struct loader *l, const config_setting_t *s, const char *path, char **dest,
+	char account[AWS_ACCOUNT_ID_DIGITS + 1]);
+bool setting_external_id(struct loader *l, const config_setting_t *s, const char *path, char **dest);
+/* external_id without role_arn in group g: a message at external_id's line. */
+void check_external_id(struct loader *l, const config_setting_t *g, const char *where, const char *role_arn);
+/* The activity section's defaults (off, every 1m, 200 jobs), and the section (config_activity.c). */
+void activity_config_defaults(struct loader *l, struct activity_config *activity);
+void parse_activity(struct loader *l, const config_setting_t *activity);
 /* The inventory section's defaults (enabled, every 5m, with budgets). */
 void inventory_config_defaults(struct loader *l, struct inventory_config *inv); /* config_inventory.c */
 void parse_inventory(struct loader *l, const config_setting_t *inventory); /* config_inventory.c */

@@ -1,4 +1,5 @@
-/* config_reports: the reports list: name, window, timezone, group_by, statistics, period, interval, limit */
+/* config_reports: the reports list: name, resources, window, timezone, group_by, statistics, period, interval, limit,
+ * counter (labels and keep: config_labels) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ int config_timezone_parse(const char *s, int *offset_minutes)
 
 	if (!s || strlen(s) != 9 || strncmp(s, "UTC", 3) != 0 || (s[3] != '+' && s[3] != '-'))
 		return -EINVAL;
-	if ((s[4] != '0' && s[4] != '1') || !is_digit(s[5]) || s[6] != ':')
+	if ((s[4] != '0' && s[4] != '1') || !ascii_is_digit(s[5]) || s[6] != ':')
 		return -EINVAL;
 	if (strcmp(s + 7, "00") != 0 && strcmp(s + 7, "30") != 0)
 		return -EINVAL;
@@ -30,10 +31,10 @@ static bool report_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > CONFIG_REPORT_NAME_MAX || !is_lower(s[0]))
+	if (n == 0 || n > CONFIG_REPORT_NAME_MAX || !ascii_is_lower(s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++) {
-		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '_')
+		if (!ascii_is_lower(s[i]) && !ascii_is_digit(s[i]) && s[i] != '_')
 			return false;
 	}
 	return true;
@@ -189,13 +190,111 @@ bool setting_interval(struct loader *l, const config_setting_t *s, const char *p
 	return true;
 }
 
-/* One element of reports: { name; resources; window; timezone; group_by; statistics; period; interval; limit; } */
+/* where.NAME = s (path), one setting of reports[index] (checks that need the whole report come after). */
+static void parse_report_setting(struct loader *l, const config_setting_t *s, const char *where, const char *name,
+	const char *path, size_t index, struct report_config *r)
+{
+	const char *v;
+	struct quote q;
+	long long n;
+
+	if (strcmp(name, "name") == 0) {
+		v = setting_string(l, s, path);
+		if (!v)
+			return;
+		if (!report_name_valid(v)) {
+			config_error_at(l, s,
+				"%s: invalid report name %s: expected [a-z][a-z0-9_]*, at most %d characters", path,
+				config_quote(&q, v), CONFIG_REPORT_NAME_MAX);
+			return;
+		}
+		for (size_t j = 0; j < index; j++) {
+			if (l->cfg->reports[j].name && strcmp(l->cfg->reports[j].name, v) == 0) {
+				config_error_at(l, s, "%s: duplicate report name %s (also reports[%zu])", path,
+					config_quote(&q, v), j);
+				break;
+			}
+		}
+		r->name = loader_strdup(l, v);
+	} else if (strcmp(name, "resources") == 0) {
+		v = setting_string(l, s, path);
+		if (v && report_resources_from_name(v, &r->resources) < 0)
+			config_error_at(l, s, "%s: must be \"auto\", \"queues\" or \"fleets\", not %s", path,
+				config_quote(&q, v));
+	} else if (strcmp(name, "window") == 0) {
+		parse_window(l, s, path, r);
+	} else if (strcmp(name, "timezone") == 0) {
+		v = setting_string(l, s, path);
+		if (!v)
+			return;
+		if (config_timezone_parse(v, &r->tz_offset_minutes) < 0) {
+			config_error_at(l, s,
+				"%s: invalid timezone %s: expected the API's form UTC+HH:MM or UTC-HH:MM, hours 00 to "
+				"19, "
+				"minutes 00 or 30, such as \"UTC-08:00\"",
+				path, config_quote(&q, v));
+			return;
+		}
+		snprintf(r->timezone, sizeof(r->timezone), "%s", v);
+	} else if (strcmp(name, "group_by") == 0) {
+		parse_group_by(l, s, path, r);
+	} else if (strcmp(name, "statistics") == 0) {
+		parse_statistics(l, s, path, r);
+	} else if (strcmp(name, "period") == 0) {
+		v = setting_string(l, s, path);
+		if (v && period_from_api_name(v, &r->period) < 0)
+			config_error_at(l, s, "%s: unknown period %s (known: HOURLY, DAILY, WEEKLY, MONTHLY)", path,
+				config_quote(&q, v));
+	} else if (strcmp(name, "interval") == 0) {
+		setting_interval(l, s, path, &r->interval_seconds, &r->interval_text);
+	} else if (strcmp(name, "limit") == 0) {
+		if (setting_int_range(l, s, path, 1, CONFIG_REPORT_LIMIT_MAX, &n))
+			r->limit = (size_t)n;
+	} else if (strcmp(name, "counter") == 0) {
+		setting_bool(l, s, path, &r->counter);
+	} else if (strcmp(name, "labels") == 0) {
+		parse_labels(l, s, path, r);
+	} else if (strcmp(name, "keep") == 0) {
+		parse_keep(l, s, path, r);
+	} else {
+		config_unknown_setting(l, s, where,
+			"name, resources, window, timezone, group_by, statistics, period, interval, limit, counter, "
+			"labels, keep");
+	}
+}
+
+/* counter = true: the sums as counters, which only a calendar window with SUM and without limit can give. */
+static void check_counter(struct loader *l, const config_setting_t *g, const char *where, const struct report_config *r)
+{
+	const config_setting_t *s = config_setting_get_member(g, "counter");
+	struct quote q;
+
+	if (!r->counter || !s)
+		return;
+	if (r->window_text && r->window == WINDOW_ROLLING)
+		config_error_at(l, s,
+			"%s.counter: only with a calendar window (\"day\", \"week\" or \"month\"), not %s: the sum "
+			"of a rolling window falls as old sessions leave it",
+			where, config_quote(&q, r->window_text));
+	if (!(r->statistics & STAT_SUM))
+		config_error_at(
+			l, s, "%s.counter: only with \"SUM\" among the statistics: the counters are the sums", where);
+	if (r->limit)
+		config_error_at(l, s,
+			"%s.counter: not with limit: a group moving in and out of the top N would break its counter",
+			where);
+}
+
+/*
+ * One element of reports: { name; resources; window; timezone; group_by; statistics; period; interval; limit;
+ * counter; labels; keep; }
+ */
 static void parse_report(struct loader *l, const config_setting_t *g, size_t index, struct report_config *r)
 {
 	char where[32];
 
 	snprintf(where, sizeof(where), "reports[%zu]", index);
-	r->resources = RESOURCE_QUEUES;
+	r->resources = REPORT_RESOURCES_AUTO;
 	snprintf(r->timezone, sizeof(r->timezone), "%s", CONFIG_DEFAULT_TIMEZONE);
 	r->tz_offset_minutes = 0;
 	r->statistics = STAT_ALL;
@@ -212,74 +311,18 @@ static void parse_report(struct loader *l, const config_setting_t *g, size_t ind
 			"%s: missing 'window' (\"day\", \"week\", \"month\" or a duration such as \"7d\")", where);
 	if (!config_setting_get_member(g, "group_by"))
 		config_error_at(l, g, "%s: missing 'group_by' (1 or 2 fields such as [ \"QUEUE_ID\" ])", where);
-	for (int i = 0; i < config_setting_length(g); i++) {
+	for (int i = 0; i < config_setting_length(g) && !l->oom; i++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(s), *v;
+		const char *name = config_setting_name(s);
 		char path[48];
-		struct quote q;
 
 		if (!name)
 			continue;
 		snprintf(path, sizeof(path), "%s.%s", where, name);
-		if (strcmp(name, "name") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (!report_name_valid(v)) {
-				config_error_at(l, s,
-					"%s: invalid report name %s: expected [a-z][a-z0-9_]*, at most %d characters",
-					path, config_quote(&q, v), CONFIG_REPORT_NAME_MAX);
-				continue;
-			}
-			for (size_t j = 0; j < index; j++) {
-				if (l->cfg->reports[j].name && strcmp(l->cfg->reports[j].name, v) == 0) {
-					config_error_at(l, s, "%s: duplicate report name %s (also reports[%zu])", path,
-						config_quote(&q, v), j);
-					break;
-				}
-			}
-			r->name = loader_strdup(l, v);
-		} else if (strcmp(name, "resources") == 0) {
-			v = setting_string(l, s, path);
-			if (v && resource_kind_from_name(v, &r->resources) < 0)
-				config_error_at(l, s, "%s: must be \"queues\" or \"fleets\", not %s", path,
-					config_quote(&q, v));
-		} else if (strcmp(name, "window") == 0) {
-			parse_window(l, s, path, r);
-		} else if (strcmp(name, "timezone") == 0) {
-			v = setting_string(l, s, path);
-			if (!v)
-				continue;
-			if (config_timezone_parse(v, &r->tz_offset_minutes) < 0) {
-				config_error_at(l, s,
-					"%s: invalid timezone %s: expected the API's form UTC+HH:MM or UTC-HH:MM, "
-					"hours "
-					"00 to 19, minutes 00 or 30, such as \"UTC-08:00\"",
-					path, config_quote(&q, v));
-				continue;
-			}
-			snprintf(r->timezone, sizeof(r->timezone), "%s", v);
-		} else if (strcmp(name, "group_by") == 0) {
-			parse_group_by(l, s, path, r);
-		} else if (strcmp(name, "statistics") == 0) {
-			parse_statistics(l, s, path, r);
-		} else if (strcmp(name, "period") == 0) {
-			v = setting_string(l, s, path);
-			if (v && period_from_api_name(v, &r->period) < 0)
-				config_error_at(l, s, "%s: unknown period %s (known: HOURLY, DAILY, WEEKLY, MONTHLY)",
-					path, config_quote(&q, v));
-		} else if (strcmp(name, "interval") == 0) {
-			setting_interval(l, s, path, &r->interval_seconds, &r->interval_text);
-		} else if (strcmp(name, "limit") == 0) {
-			long long n;
-
-			if (setting_int_range(l, s, path, 1, CONFIG_REPORT_LIMIT_MAX, &n))
-				r->limit = (size_t)n;
-		} else {
-			config_unknown_setting(l, s, where,
-				"name, resources, window, timezone, group_by, statistics, period, interval, limit");
-		}
+		parse_report_setting(l, s, where, name, path, index, r);
 	}
+	check_counter(l, g, where, r);
+	check_labels(l, g, where, r);
 }
 
 void parse_reports(struct loader *l, const config_setting_t *reports)
@@ -303,4 +346,42 @@ void parse_reports(struct loader *l, const config_setting_t *reports)
 
 		parse_report(l, g, (size_t)i, r);
 	}
+}
+
+void check_reports(struct loader *l, const config_setting_t *root)
+{
+	const config_setting_t *reports = config_setting_get_member(root, "reports");
+	const struct config *cfg = l->cfg;
+
+	for (size_t i = 0; reports && i < cfg->n_reports; i++) {
+		const config_setting_t *g = config_setting_get_elem(reports, (unsigned)i);
+		const config_setting_t *at = config_setting_get_member(g, "resources");
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP || cfg->reports[i].resources != REPORT_RESOURCES_AUTO)
+			continue;
+		for (size_t j = 0; j < cfg->n_farms; j++) {
+			const struct farm_config *f = &cfg->farms[j];
+
+			if (f->all_queues || f->all_fleets)
+				continue;
+			config_error_at(l, at ? at : g,
+				"reports[%zu]: resources is \"auto\"%s, but farms[%zu] (%s) lists both its queues and "
+				"its "
+				"fleets, which may cover different sessions: set resources = \"queues\" or \"fleets\"",
+				i, at ? "" : " (the default)", j, f->id ? f->id : "?");
+			break;
+		}
+	}
+	check_labels_inventory(l, root);
+}
+
+int config_report_kind(const struct farm_config *f, const struct report_config *r, size_t n_queues, size_t n_fleets,
+	size_t per_batch, enum resource_kind *kind)
+{
+	return resource_kind_choose(r->resources, f->all_queues, f->all_fleets, n_queues, n_fleets, per_batch, kind);
+}
+
+bool config_report_kind_counts(const struct farm_config *f, const struct report_config *r)
+{
+	return r->resources == REPORT_RESOURCES_AUTO && f->all_queues && f->all_fleets;
 }

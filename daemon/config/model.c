@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "config/model.h"
+#include "util/array.h"
+#include "util/ascii.h"
 
 struct group_field_names {
 	const char *api;
@@ -42,8 +44,6 @@ static const char *const period_names[] = {
 	[PERIOD_WEEKLY] = "WEEKLY",
 	[PERIOD_MONTHLY] = "MONTHLY",
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct group_field_names *group_field_entry(enum group_field f)
 {
@@ -177,6 +177,55 @@ int resource_kind_from_name(const char *s, enum resource_kind *out)
 	return 0;
 }
 
+int report_resources_from_name(const char *s, enum report_resources *out)
+{
+	enum resource_kind k;
+
+	if (s && strcmp(s, "auto") == 0) {
+		if (out)
+			*out = REPORT_RESOURCES_AUTO;
+		return 0;
+	}
+	if (resource_kind_from_name(s, &k) < 0)
+		return -EINVAL;
+	if (out)
+		*out = k == RESOURCE_QUEUES ? REPORT_RESOURCES_QUEUES : REPORT_RESOURCES_FLEETS;
+	return 0;
+}
+
+int resource_kind_choose(enum report_resources setting, bool all_queues, bool all_fleets, size_t n_queues,
+	size_t n_fleets, size_t per_batch, enum resource_kind *kind)
+{
+	size_t queue_batches, fleet_batches;
+
+	if (per_batch == 0)
+		return -EINVAL;
+	switch (setting) {
+	case REPORT_RESOURCES_QUEUES:
+		*kind = RESOURCE_QUEUES;
+		return 0;
+	case REPORT_RESOURCES_FLEETS:
+		*kind = RESOURCE_FLEETS;
+		return 0;
+	case REPORT_RESOURCES_AUTO:
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* A list is the user's choice of what to cover; two lists may cover different sessions: no choice. */
+	if (!all_queues && !all_fleets)
+		return -EINVAL;
+	if (!all_queues || !all_fleets) {
+		*kind = all_fleets ? RESOURCE_QUEUES : RESOURCE_FLEETS;
+		return 0;
+	}
+	/* Every session runs on one queue and one fleet: either kind covers the same sessions. */
+	queue_batches = n_queues / per_batch + (n_queues % per_batch != 0);
+	fleet_batches = n_fleets / per_batch + (n_fleets % per_batch != 0);
+	*kind = fleet_batches < queue_batches ? RESOURCE_FLEETS : RESOURCE_QUEUES;
+	return 0;
+}
+
 int model_id_valid(const char *id, const char *prefix)
 {
 	size_t plen;
@@ -190,7 +239,7 @@ int model_id_valid(const char *id, const char *prefix)
 	for (size_t i = 0; i < MODEL_ID_HEX_DIGITS; i++) {
 		char c = id[i];
 
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+		if (!ascii_is_lower_hex(c))
 			return -EINVAL;
 	}
 	return id[MODEL_ID_HEX_DIGITS] == '\0' ? 0 : -EINVAL;

@@ -25,9 +25,17 @@ enum statistic {
 	STAT_ALL = 0xfu,
 };
 
+/* The kinds of ids an aggregation asks for (its resourceIds). */
 enum resource_kind {
 	RESOURCE_QUEUES,
 	RESOURCE_FLEETS,
+};
+
+/* reports[].resources: a kind, or "auto" (the kind that covers the farm's sessions in the fewest batches). */
+enum report_resources {
+	REPORT_RESOURCES_AUTO, /* "auto", the default */
+	REPORT_RESOURCES_QUEUES, /* "queues" */
+	REPORT_RESOURCES_FLEETS, /* "fleets" */
 };
 
 enum period {
@@ -61,6 +69,19 @@ const char *resource_kind_ids_member(enum resource_kind k);
 const char *resource_kind_id_prefix(enum resource_kind k);
 /* Parses "queues"/"fleets". Returns 0 and sets *out, or -EINVAL. */
 int resource_kind_from_name(const char *s, enum resource_kind *out);
+
+/* Parses "auto"/"queues"/"fleets". Returns 0 and sets *out, or -EINVAL. */
+int report_resources_from_name(const char *s, enum report_resources *out);
+
+/*
+ * The kind an aggregation of a farm asks by for a report's resources setting (pure): "queues" and "fleets" as
+ * set; "auto": the kind the farm lists explicitly when only one of its queues and fleets is a list (the user
+ * restricted it), else the kind needing fewer batches of per_batch ids for n_queues and n_fleets (queues on a
+ * tie; the counts matter only when both are "all"). Returns 0 and sets *kind, or -EINVAL for "auto" with both
+ * lists explicit (config_load() refuses that) or per_batch 0.
+ */
+int resource_kind_choose(enum report_resources setting, bool all_queues, bool all_fleets, size_t n_queues,
+	size_t n_fleets, size_t per_batch, enum resource_kind *kind);
 
 /* Number of lowercase hex digits after the prefix of an id (farm, queue, fleet, aggregation). */
 #define MODEL_ID_HEX_DIGITS 32

@@ -12,9 +12,9 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
-#include "deadline/schedule.h"
 #include "metrics/usage.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/rfc3339.h"
 #include "util/notify.h"
 
@@ -79,19 +79,33 @@ static void note_users(struct refresh_ctx *rf, const struct report_config *rc, s
 	}
 }
 
+/*
+ * The kind of ids the report asks by on this farm. The poller does not count both kinds yet, so "auto" over a farm
+ * whose queues and fleets are both "all" asks by queue, as "queues" did when it was the default.
+ */
+static enum resource_kind report_kind(const struct refresh_ctx *rf, const struct report_config *rc)
+{
+	enum resource_kind kind = RESOURCE_QUEUES;
+
+	/* config_load() refuses the one case that fails ("auto" with two lists). */
+	if (config_report_kind(rf->farm, rc, 0, 0, DEADLINE_MAX_RESOURCES_PER_AGGREGATION, &kind) < 0)
+		return RESOURCE_QUEUES;
+	return kind;
+}
+
 /* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
 static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
 {
-	struct list_ctx l = {.kind = rc->resources, .ids = ids, .n = n};
-	char *path = deadline_list_path(rf->farm->id, rc->resources);
+	enum resource_kind kind = report_kind(rf, rc);
+	struct list_ctx l = {.kind = kind, .ids = ids, .n = n};
+	char *path = deadline_list_path(rf->farm->id, kind);
 	int r = -ENOMEM;
 
 	*ids = NULL;
 	*n = 0;
 	if (path)
-		r = api_pages_run(rf->api, rc->name,
-			rc->resources == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS, path, parse_list,
-			&l);
+		r = api_pages_run(rf->api, rc->name, kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
+			path, parse_list, &l);
 	if (r != 0) {
 		free_ids(*ids, *n);
 		*ids = NULL;
@@ -207,7 +221,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 	struct get_ctx g = {0};
 	char *token = NULL, *query = NULL;
 	double poll_ms = POLL_FIRST_MS;
-	double give_up = schedule_clock() + POLL_GIVE_UP_S;
+	double give_up = monotime_s() + POLL_GIVE_UP_S;
 	size_t pages = 0;
 	struct token_set seen = {0};
 	int r;
@@ -257,7 +271,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 				r = API_BAD_RESPONSE;
 				goto out;
 			}
-			if (schedule_clock() > give_up) {
+			if (monotime_s() > give_up) {
 				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; "
 					    "giving up\"",
 					rf->farm->id, rc->name, API_OP_GET, aggregation_id,
@@ -334,7 +348,7 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
 		return -EINVAL;
 	struct deadline_start_request req = {
 		.farm_id = rf->farm->id,
-		.kind = rc->resources,
+		.kind = report_kind(rf, rc),
 		.resource_ids = ids,
 		.n_resource_ids = n_ids,
 		.start_time = start,
@@ -448,7 +462,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	char start_text[21], end_text[21];
 	char *path = NULL;
 	int64_t now = (int64_t)time(NULL), start;
-	double began = schedule_clock();
+	double began = monotime_s();
 	int r;
 
 	notify_status("refreshing report %s of %s", rc->name, farm->id);
@@ -460,14 +474,15 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		goto out;
 	}
 
-	bool all = rc->resources == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
+	enum resource_kind kind = report_kind(rf, rc);
+	bool all = kind == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
 	if (all) {
 		r = list_resources(rf, rc, &listed, &n_listed);
 		if (r != 0)
 			goto out;
 		ids = (const char *const *)listed;
 		n_ids = n_listed;
-	} else if (rc->resources == RESOURCE_QUEUES) {
+	} else if (kind == RESOURCE_QUEUES) {
 		ids = (const char *const *)farm->queue_ids;
 		n_ids = farm->n_queue_ids;
 	} else {
@@ -492,7 +507,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 			goto out;
 	}
 
-	double duration = schedule_clock() - began;
+	double duration = monotime_s() - began;
 	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
 	if (r < 0)
 		goto out;
@@ -503,7 +518,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		duration);
 out:
 	if (r != 0) {
-		double failed_after = schedule_clock() - began;
+		double failed_after = monotime_s() - began;
 		metrics_store_fail(rf->store, farm->id, rc->name, failed_after);
 		if (r != API_STOPPED)
 			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,

@@ -6,8 +6,9 @@
 #include <stdint.h>
 
 /* Bounds on what one farm's live state holds (the API's pages are bounded by the reader). */
-#define ACTIVITY_ITEMS_MAX 10000 /* fleets, queues, associations or limits of one farm; license endpoints of a region \
-				  */
+#define ACTIVITY_ITEMS_MAX \
+	10000 /* fleets, queues, associations or limits of one farm; license endpoints of a region \
+	       */
 #define ACTIVITY_TEXT_MAX 1024 /* bytes of a name or an enum value kept */
 #define ACTIVITY_OTHER_MAX 16 /* values of an enum this version does not know, in one tally */
 #define ACTIVITY_JOBS_MAX 10000 /* per-job rows of one farm (activity.jobs at most) */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aws/aws_endpoint.h"
+#include "config/reload.h"
 #include "util/log.h"
 
 /* One prepare: its inputs and where its failure goes. */
@@ -120,13 +121,10 @@ static int plan_aws(const struct prepare *p)
 static bool users_reusable(const struct prepare *p)
 {
 	const struct runtime_pieces *running = p->running, *next = &p->plan->next;
-	const struct identity_store_config *a, *b = &next->cfg->identity_store;
 
-	if (!running->users || !b->id || next->creds)
+	if (!running->users || next->creds)
 		return false;
-	a = &running->cfg->identity_store;
-	return same_string(a->id, b->id) && same_string(a->region, b->region) &&
-	       same_string(a->endpoint_url, b->endpoint_url) &&
+	return reload_identity_store_same(running->cfg, next->cfg) &&
 	       same_string(running->cfg->profile, next->cfg->profile) && strcmp(running->region, next->region) == 0;
 }
 

@@ -132,7 +132,7 @@ static void take_report(struct reader *r, struct report_config *rep, const char 
 	rep->statistics = s & STAT_ALL ? s & STAT_ALL : STAT_SUM;
 	rep->limit = (s >> 4) & 3; /* 0: every group; else the top 1 to 3 and __other__ */
 	rep->interval_seconds = 300;
-	rep->resources = RESOURCE_QUEUES;
+	rep->resources = REPORT_RESOURCES_QUEUES;
 }
 
 /* The scrape's pieces in one buffer. */

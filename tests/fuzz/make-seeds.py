@@ -138,7 +138,8 @@ def other_seeds():
     os.makedirs(os.path.join(CORPUS, "fuzz-config"), exist_ok=True)
     shutil.copy(os.path.join(ROOT, "config", "deadline-cloud-exporter.conf"),
                 os.path.join(CORPUS, "fuzz-config", "example.conf"))
-    for name in ("good-full.conf", "good-minimal.conf", "bad-many.conf", "bad-syntax.conf"):
+    for name in ("good-full.conf", "good-minimal.conf", "good-labels.conf", "bad-many.conf", "bad-syntax.conf",
+                 "bad-labels.conf"):
         shutil.copy(os.path.join(ROOT, "tests", "data", "config", name), os.path.join(CORPUS, "fuzz-config", name))
     # fuzz-sigv4: flags byte, method, path, query, headers, empty line, body
     put("fuzz-sigv4", "get-list.txt", b"\x1fGET\n/2023-10-12/farms/farm-0123/queues\nmaxResults=100&nextToken=a%2Bb\n"

@@ -15,6 +15,20 @@ import harness
 FARMS = 'farms = ( { id = "farm-0123456789abcdef0123456789abcdef"; } );\n'
 REPORTS = 'reports = ( { name = "m"; window = "month"; group_by = [ "QUEUE_ID" ]; } );\n'
 HASH = "$2y$06$lpSB3KllYjBNEoh4Eyh.tuU4/tzUnPsgNIdHuDjq9RUbVP9GVQRVC"
+FARM = 'farms = ( { id = "farm-0123456789abcdef0123456789abcdef"; %s } );\n'
+TWO_LISTS = FARM % ('queues = [ "queue-%s" ]; fleets = [ "fleet-%s" ];' % ("0" * 32, "0" * 32))
+ROLE = "arn:aws:iam::111122223333:role/deadline-exporter"
+
+
+def report(extra, window="month"):
+    """One report by job and usage type with extra settings."""
+    return ('reports = ( { name = "r"; window = "%s"; group_by = [ "JOB_ID", "USAGE_TYPE" ]; %s } );\n'
+            % (window, extra))
+
+
+def rule(settings):
+    """labels with one rule (default given)."""
+    return 'labels = ( { %s default = "unknown"; } );' % settings
 START_TIMEOUT = 30.0
 
 
@@ -46,6 +60,25 @@ def written_cases():
         ("auth-bad-hash", 'web = { basic_auth_users = ( { user = "p"; password_hash = "%s"; } ); };\n'
          % HASH[:-1] + FARMS + REPORTS, False),
         ("listen-bad", 'web = { listen = "localhost"; };\n' + FARMS + REPORTS, False),
+        # version 3: each new key once accepted and once refused
+        ("counter-ok", FARMS + report('counter = true;'), True),
+        ("counter-rolling", FARMS + report('counter = true;', window="7d"), False),
+        ("labels-ok", FARMS + report(rule('label = "show"; source = "job_name"; regex = "([a-z]+)_.*";')
+                                     + ' keep = [ "USAGE_TYPE" ];'), True),
+        ("labels-backreference", FARMS + report(rule('label = "show"; source = "job_name"; regex = "(a)\\\\1";')),
+         False),
+        ("labels-lookahead", FARMS + report(rule('label = "show"; source = "job_name"; regex = "(?=a).*";')), False),
+        ("labels-own-label", FARMS + report(rule('label = "usage_type"; source = "job_name";')), False),
+        ("labels-queue-name-without-inventory", FARMS + report(rule('label = "p"; source = "queue_name";'))
+         + 'inventory = { enabled = false; };\n', False),
+        ("labels-with-limit", FARMS + report(rule('label = "show"; source = "job_name";') + ' limit = 5;'), False),
+        ("resources-auto-two-lists", TWO_LISTS + REPORTS, False),
+        ("resources-queues-two-lists", TWO_LISTS + report('resources = "queues";'), True),
+        ("activity-ok", FARMS + REPORTS + 'activity = { enabled = true; interval = "30s"; jobs = 0; };\n', True),
+        ("activity-jobs", FARMS + REPORTS + 'activity = { jobs = 10001; };\n', False),
+        ("role-ok", FARM % ('role_arn = "%s"; external_id = "ab";' % ROLE) + REPORTS, True),
+        ("role-bad", FARM % 'role_arn = "arn:aws:iam::1:role/x";' + REPORTS, False),
+        ("external-id-without-role", FARM % 'external_id = "ab";' + REPORTS, False),
     ]
 
 

@@ -115,7 +115,7 @@ static void test_minimal_defaults(void)
 	CHECK_INT(cfg->n_reports, 1);
 	r = &cfg->reports[0];
 	CHECK_STR(r->name, "mtd");
-	CHECK_INT(r->resources, RESOURCE_QUEUES);
+	CHECK_INT(r->resources, REPORT_RESOURCES_AUTO);
 	CHECK_INT(r->window, WINDOW_MONTH);
 	CHECK_STR(r->window_text, "month");
 	CHECK_INT(r->window_seconds, 0);
@@ -128,7 +128,17 @@ static void test_minimal_defaults(void)
 	CHECK_INT(r->interval_seconds, 300);
 	CHECK_STR(r->interval_text, "5m");
 	CHECK_INT(r->limit, 0);
+	CHECK(!r->counter);
+	CHECK(r->labels == NULL && r->n_labels == 0 && r->keep == 0);
+	CHECK(config_report_keeps(r, GROUP_QUEUE_ID));
 	CHECK(cfg->farms[0].region == NULL);
+	CHECK(cfg->farms[0].role_arn == NULL && cfg->farms[0].external_id == NULL);
+	CHECK_STR(cfg->farms[0].account_id, "");
+	CHECK(!cfg->activity.enabled);
+	CHECK_INT(cfg->activity.interval_seconds, 60);
+	CHECK_STR(cfg->activity.interval_text, "1m");
+	CHECK_INT(cfg->activity.jobs, 200);
+	CHECK(cfg->identity_store.role_arn == NULL && cfg->identity_store.external_id == NULL);
 	CHECK(cfg->inventory.enabled && cfg->inventory.budgets);
 	CHECK_INT(cfg->inventory.interval_seconds, 300);
 	CHECK_STR(cfg->inventory.interval_text, "5m");
@@ -160,10 +170,9 @@ static void test_full(void)
 	CHECK_INT(f->n_fleet_ids, 1);
 	CHECK_STR(f->fleet_ids[0], "fleet-0000000000000000000000000000000c");
 	CHECK(cfg->farms[1].all_queues && cfg->farms[1].all_fleets);
-	CHECK_INT(cfg->n_reports, 2);
 	r = &cfg->reports[0];
 	CHECK_STR(r->name, "fleet_cost_2");
-	CHECK_INT(r->resources, RESOURCE_FLEETS);
+	CHECK_INT(r->resources, REPORT_RESOURCES_FLEETS);
 	CHECK_INT(r->window, WINDOW_ROLLING);
 	CHECK_INT(r->window_seconds, 36 * 3600);
 	CHECK_STR(r->window_text, "1d12h");
@@ -185,15 +194,47 @@ static void test_full(void)
 	CHECK_INT(r->period, PERIOD_WEEKLY);
 	CHECK_INT(r->interval_seconds, 10);
 	CHECK_INT(r->limit, 100000);
+	CHECK_INT(r->resources, REPORT_RESOURCES_QUEUES);
 	CHECK_INT(cfg->reports[0].limit, 1);
 	CHECK_STR(cfg->farms[0].region, "eu-west-1");
 	CHECK(cfg->farms[1].region == NULL);
+	CHECK_STR(cfg->farms[0].role_arn, "arn:aws:iam::111122223333:role/render/deadline-exporter");
+	CHECK_STR(cfg->farms[0].external_id, "studio-a:exporter");
+	CHECK_STR(cfg->farms[0].account_id, "111122223333");
+	CHECK(cfg->farms[1].role_arn == NULL && cfg->farms[1].external_id == NULL);
+	CHECK_STR(cfg->farms[1].account_id, "");
 	CHECK(!cfg->inventory.enabled && !cfg->inventory.budgets);
 	CHECK_INT(cfg->inventory.interval_seconds, 90);
 	CHECK_STR(cfg->inventory.interval_text, "1m30s");
+	CHECK(cfg->activity.enabled);
+	CHECK_INT(cfg->activity.interval_seconds, 30);
+	CHECK_STR(cfg->activity.interval_text, "30s");
+	CHECK_INT(cfg->activity.jobs, 0);
 	CHECK_STR(cfg->identity_store.id, "d-0123456789");
 	CHECK_STR(cfg->identity_store.region, "us-east-1");
 	CHECK_STR(cfg->identity_store.endpoint_url, "http://127.0.0.1:8081");
+	CHECK_STR(cfg->identity_store.role_arn, "arn:aws-us-gov:iam::444455556666:role/identity-reader");
+	CHECK_STR(cfg->identity_store.external_id, "xy");
+	CHECK_STR(cfg->identity_store.account_id, "444455556666");
+	CHECK_INT(cfg->n_reports, 3);
+	r = &cfg->reports[2];
+	CHECK(r->counter);
+	CHECK_INT(r->n_labels, 3);
+	if (r->n_labels == 3) {
+		CHECK_STR(r->labels[0].label, "show");
+		CHECK_INT(r->labels[0].source, RELABEL_SOURCE_JOB_NAME);
+		CHECK_STR(r->labels[0].regex, "([a-z0-9]+)_.*");
+		CHECK_STR(r->labels[0].replacement, "$1");
+		CHECK_STR(r->labels[0].default_value, "unknown");
+		CHECK(r->labels[0].program != NULL);
+		CHECK_STR(r->labels[1].replacement, "dept-${dept}");
+		/* left out: Prometheus' defaults */
+		CHECK_STR(r->labels[2].regex, "(.*)");
+		CHECK_STR(r->labels[2].replacement, "$1");
+		CHECK_STR(r->labels[2].default_value, "");
+	}
+	CHECK_INT(r->keep, 1u << GROUP_USAGE_TYPE);
+	CHECK(config_report_keeps(r, GROUP_USAGE_TYPE) && !config_report_keeps(r, GROUP_JOB_ID));
 	config_free(cfg);
 
 	ret = config_load(&cfg, DATA("good-include.conf"), err, sizeof(err));
@@ -218,7 +259,8 @@ static const char *const good_strings[] = {
 	"web = { };\naws = { };\n" FARMS REPORTS,
 	"aws = { region = \"us-gov-west-1\"; endpoint_url = \"https://deadline.example.com/\"; };\n" FARMS REPORTS,
 	"aws = { ca_file = \"" DATA("good-minimal.conf") "\"; };\n" FARMS REPORTS,
-	FARM_WITH("queues = [ \"" QUEUE_ID "\" ]; fleets = ( \"" FLEET_ID "\" );") REPORTS,
+	FARM_WITH("queues = [ \"" QUEUE_ID "\" ]; fleets = ( \"" FLEET_ID "\" );")
+		REPORT_WITH("resources = \"fleets\";"),
 	FARMS REPORT_WITH("timezone = \"UTC+19:30\";"),
 	FARMS REPORT_WITH("timezone = \"UTC-19:00\";"),
 	FARMS REPORT_WITH("timezone = \"UTC-00:00\";"),
@@ -412,7 +454,8 @@ static const struct {
 	{FARMS "reports = ( { name = \"r\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; },\n"
 	       "{ name = \"r\"; window = \"day\"; group_by = [ \"QUEUE_ID\" ]; } );\n",
 		3, "reports[1].name: duplicate report name \"r\""},
-	{FARMS REPORT_WITH("resources = \"jobs\";"), 2, "reports[0].resources: must be \"queues\" or \"fleets\""},
+	{FARMS REPORT_WITH("resources = \"jobs\";"), 2,
+		"reports[0].resources: must be \"auto\", \"queues\" or \"fleets\", not \"jobs\""},
 	{FARMS REPORT_WITH("resources = [ \"queues\" ];"), 2, "reports[0].resources: must be a string, not an array"},
 	{FARMS REPORT_RAW("name = \"r\"; window = \"year\"; group_by = [ \"QUEUE_ID\" ];"), 2,
 		"reports[0].window: invalid window \"year\""},
@@ -469,7 +512,8 @@ static const struct {
 	/* version 2: farms[].region, reports[].limit, inventory, identity_store */
 	{FARM_WITH("region = \"EU-west-1\";") REPORTS, 1, "farms[0].region: invalid region \"EU-west-1\""},
 	{FARM_WITH("region = 1;") REPORTS, 1, "farms[0].region: must be a string, not an integer"},
-	{FARM_WITH("zone = \"a\";") REPORTS, 1, "farms[0]: unknown setting 'zone' (known: id, queues, fleets, region)"},
+	{FARM_WITH("zone = \"a\";") REPORTS, 1,
+		"farms[0]: unknown setting 'zone' (known: id, queues, fleets, region, role_arn, external_id)"},
 	{FARMS REPORT_WITH("limit = 0;"), 2, "reports[0].limit: 0 is out of range (1 to 100000)"},
 	{FARMS REPORT_WITH("limit = 100001;"), 2, "reports[0].limit: 100001 is out of range"},
 	{FARMS REPORT_WITH("limit = \"200\";"), 2, "reports[0].limit: must be an integer, not a string"},
@@ -499,7 +543,7 @@ static const struct {
 	{FARMS REPORTS "identity_store = { id = \"d-0123456789\"; endpoint_url = \"https://x/?q\"; };\n", 3,
 		"identity_store.endpoint_url: invalid URL"},
 	{FARMS REPORTS "identity_store = { id = \"d-0123456789\"; profile = \"p\"; };\n", 3,
-		"identity_store: unknown setting 'profile' (known: id, region, endpoint_url)"},
+		"identity_store: unknown setting 'profile' (known: id, region, endpoint_url, role_arn, external_id)"},
 	{FARMS REPORTS "identity_store = ( );\n", 3, "identity_store: must be a group"},
 };
 
@@ -711,11 +755,13 @@ static void test_err_buffer(void)
 
 	/* all problems, in file order */
 	CHECK_INT(config_load_string(&cfg, "t.conf", text, err, sizeof(err)), -EINVAL);
-	CHECK_STR(err, "t.conf:1: missing 'farms': at least one farm is required\n"
-		       "t.conf:1: missing 'reports': at least one report is required\n"
-		       "t.conf:1: unknown setting 'a' (known: web, aws, farms, reports, inventory, identity_store)\n"
-		       "t.conf:2: unknown setting 'b' (known: web, aws, farms, reports, inventory, identity_store)\n"
-		       "t.conf:3: unknown setting 'c' (known: web, aws, farms, reports, inventory, identity_store)\n");
+	CHECK_STR(err,
+		"t.conf:1: missing 'farms': at least one farm is required\n"
+		"t.conf:1: missing 'reports': at least one report is required\n"
+		"t.conf:1: unknown setting 'a' (known: web, aws, farms, reports, inventory, activity, identity_store)\n"
+		"t.conf:2: unknown setting 'b' (known: web, aws, farms, reports, inventory, activity, identity_store)\n"
+		"t.conf:3: unknown setting 'c' (known: web, aws, farms, reports, inventory, activity, "
+		"identity_store)\n");
 	CHECK_INT(config_load_string(&cfg, "empty.conf", "", err, sizeof(err)), -EINVAL);
 	CHECK_STR(err, "empty.conf:1: missing 'farms': at least one farm is required\n"
 		       "empty.conf:1: missing 'reports': at least one report is required\n");

@@ -59,6 +59,58 @@ static const struct {
 	{" farm-0123456789abcdef0123456789abcdef", "farm-", -EINVAL},
 };
 
+/* The kind "auto" asks by: a farm's one list, else the fewer batches of 10 (queues on a tie); -1: refused. */
+static const struct {
+	enum report_resources setting;
+	bool all_queues, all_fleets;
+	size_t n_queues, n_fleets;
+	int expected; /* enum resource_kind, or -1 */
+} choose_cases[] = {
+	{REPORT_RESOURCES_QUEUES, true, true, 1000, 20, RESOURCE_QUEUES},
+	{REPORT_RESOURCES_QUEUES, false, false, 0, 0, RESOURCE_QUEUES},
+	{REPORT_RESOURCES_FLEETS, true, true, 10, 1000, RESOURCE_FLEETS},
+	{REPORT_RESOURCES_FLEETS, false, false, 0, 0, RESOURCE_FLEETS},
+	{REPORT_RESOURCES_AUTO, true, true, 1000, 20, RESOURCE_FLEETS}, /* 100 batches against 2 */
+	{REPORT_RESOURCES_AUTO, true, true, 100, 10, RESOURCE_FLEETS}, /* 10 against 1 */
+	{REPORT_RESOURCES_AUTO, true, true, 10, 4, RESOURCE_QUEUES}, /* 1 against 1: queues on a tie */
+	{REPORT_RESOURCES_AUTO, true, true, 11, 10, RESOURCE_FLEETS}, /* 2 against 1 */
+	{REPORT_RESOURCES_AUTO, true, true, 20, 11, RESOURCE_QUEUES}, /* 2 against 2 */
+	{REPORT_RESOURCES_AUTO, true, true, 3, 30, RESOURCE_QUEUES},
+	{REPORT_RESOURCES_AUTO, true, true, 0, 0, RESOURCE_QUEUES},
+	{REPORT_RESOURCES_AUTO, true, true, 0, 5, RESOURCE_QUEUES},
+	{REPORT_RESOURCES_AUTO, true, true, 5, 0, RESOURCE_FLEETS},
+	{REPORT_RESOURCES_AUTO, false, true, 1000, 20, RESOURCE_QUEUES}, /* the user's list wins over the counts */
+	{REPORT_RESOURCES_AUTO, true, false, 3, 30, RESOURCE_FLEETS},
+	{REPORT_RESOURCES_AUTO, false, false, 3, 30, -1},
+	{(enum report_resources)9, true, true, 3, 30, -1},
+};
+
+static void test_choose(void)
+{
+	enum report_resources r;
+
+	for (size_t i = 0; i < sizeof(choose_cases) / sizeof(choose_cases[0]); i++) {
+		enum resource_kind k = (enum resource_kind)7;
+		int ret = resource_kind_choose(choose_cases[i].setting, choose_cases[i].all_queues,
+			choose_cases[i].all_fleets, choose_cases[i].n_queues, choose_cases[i].n_fleets, 10, &k);
+
+		if (choose_cases[i].expected < 0)
+			CHECK_MSG(ret == -EINVAL && k == (enum resource_kind)7, "case %zu: %d", i, ret);
+		else
+			CHECK_MSG(ret == 0 && (int)k == choose_cases[i].expected, "case %zu: %d, kind %d", i, ret, k);
+	}
+	CHECK_INT(resource_kind_choose(REPORT_RESOURCES_QUEUES, true, true, 1, 1, 0, NULL), -EINVAL);
+	CHECK_INT(report_resources_from_name("auto", &r), 0);
+	CHECK_INT(r, REPORT_RESOURCES_AUTO);
+	CHECK_INT(report_resources_from_name("queues", &r), 0);
+	CHECK_INT(r, REPORT_RESOURCES_QUEUES);
+	CHECK_INT(report_resources_from_name("fleets", &r), 0);
+	CHECK_INT(r, REPORT_RESOURCES_FLEETS);
+	CHECK_INT(report_resources_from_name("Auto", &r), -EINVAL);
+	CHECK_INT(report_resources_from_name("all", &r), -EINVAL);
+	CHECK_INT(report_resources_from_name(NULL, &r), -EINVAL);
+}
+
 int main(void)
 {
 	enum group_field f;
@@ -123,6 +175,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++)
 		CHECK_MSG(model_id_valid(id_cases[i].id, id_cases[i].prefix) == id_cases[i].expected, "id \"%s\"",
 			id_cases[i].id);
+	test_choose();
 	CHECK_INT(model_id_valid(NULL, "farm-"), -EINVAL);
 	CHECK_INT(model_id_valid("farm-0123456789abcdef0123456789abcdef", NULL), -EINVAL);
 

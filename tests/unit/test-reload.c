@@ -93,10 +93,11 @@ static const struct {
 		"farms = ( { id = \"" FARM_A "\"; queues = \"all\"; fleets = \"all\"; },\n"
 		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
 		{false, true, true, true}, {false, false}},
-	{"fleets of farm A",
-		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = [ \"" FLEET_1 "\" ]; },\n"
-		"          { id = \"" FARM_B "\"; } );\n" REPORTS(COST, FLEETS),
-		{true, false, true, true}, {false, false}},
+	/* cost asks by "auto", which looks at both lists: farm B's fleets now decide its kind. */
+	{"fleets of farm B",
+		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1 "\" ]; fleets = \"all\"; },\n"
+		"          { id = \"" FARM_B "\"; fleets = [ \"" FLEET_1 "\" ]; } );\n" REPORTS(COST, FLEETS),
+		{true, true, false, false}, {false, false}},
 	{"farm B removed",
 		"farms = ( { id = \"" FARM_A "\"; queues = [ \"" QUEUE_1
 		"\" ]; fleets = \"all\"; } );\n" REPORTS(COST, FLEETS),
@@ -172,6 +173,190 @@ static void test_cases(void)
 	config_free(old);
 }
 
+/* The version 3 keys: a report's counter, labels, keep and resources; a farm's role; the activity; the identity store.
+ */
+#define ROLE_A "arn:aws:iam::111122223333:role/exporter"
+#define ROLE_B "arn:aws:iam::444455556666:role/exporter"
+#define FARMS3(a, b) "farms = ( { id = \"" FARM_A "\"; " a " },\n          { id = \"" FARM_B "\"; " b " } );\n"
+#define SHOW_RULE(x) "{ label = \"show\"; source = \"job_name\"; " x " }"
+#define SHOW_DEFAULT "regex = \"([a-z]+)_.*\"; replacement = \"$1\"; default = \"unknown\";"
+#define SPEND(x) "{ name = \"spend\"; window = \"month\"; group_by = [ \"JOB_ID\", \"USAGE_TYPE\" ]; " x " }"
+#define SPEND_BASE SPEND("counter = true; labels = ( " SHOW_RULE(SHOW_DEFAULT) " ); keep = [ \"USAGE_TYPE\" ];")
+#define PLAIN "{ name = \"plain\"; resources = \"queues\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; }"
+#define ACTIVITY "activity = { enabled = true; };\n"
+#define STORE "identity_store = { id = \"d-0123456789\"; };\n"
+#define BASE3 FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(SPEND_BASE, PLAIN) ACTIVITY STORE
+
+static const struct {
+	const char *name;
+	const char *text;
+	bool same[4]; /* (FARM_A, spend), (FARM_A, plain), (FARM_B, spend), (FARM_B, plain) */
+	bool inventory_changed[2], activity_changed[2];
+	bool store_same;
+} cases3[] = {
+	{"identical", BASE3, {true, true, true, true}, {false, false}, {false, false}, true},
+	{"counter off",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("labels = ( " SHOW_RULE(SHOW_DEFAULT) " ); keep = [ "
+									    "\"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"label name",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("counter = true; labels = ( { label = \"title\"; "
+				      "source = \"job_name\"; " SHOW_DEFAULT " } ); keep = [ \"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"regex",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("counter = true; labels = ( " SHOW_RULE(
+					"regex = \"([a-z0-9]+)_.*\"; replacement = \"$1\"; default = "
+					"\"unknown\";") " ); keep = [ \"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"replacement",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("counter = true; labels = ( " SHOW_RULE(
+					"regex = \"([a-z]+)_.*\"; replacement = \"${1}\"; default = "
+					"\"unknown\";") " ); keep = [ \"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"default",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("counter = true; labels = ( " SHOW_RULE(
+					"regex = \"([a-z]+)_.*\"; replacement = \"$1\"; default = "
+					"\"none\";") " ); keep = [ \"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"source",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("counter = true; labels = ( { label = \"show\"; "
+				      "source = \"queue_name\"; " SHOW_DEFAULT " } ); keep = [ \"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"a rule more",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("counter = true; labels = ( " SHOW_RULE(
+					SHOW_DEFAULT) ", { label = \"all\"; source = "
+						      "\"job_name\"; default = \"\"; } ); "
+						      "keep = [ \"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"keep",
+		FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(
+			SPEND("counter = true; labels = ( " SHOW_RULE(SHOW_DEFAULT) " ); keep = [ \"JOB_ID\" ];"),
+			PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"keep nothing",
+		FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(
+			SPEND("counter = true; labels = ( " SHOW_RULE(SHOW_DEFAULT) " );"), PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"resources auto to queues",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND("resources = \"queues\"; counter = true; labels = "
+				      "( " SHOW_RULE(SHOW_DEFAULT) " ); keep = [ "
+								   "\"USAGE_TYPE\" ];"),
+				PLAIN) ACTIVITY STORE,
+		{false, true, false, true}, {false, false}, {false, false}, true},
+	{"resources queues to auto",
+		FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(SPEND_BASE,
+			"{ name = \"plain\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; }") ACTIVITY STORE,
+		{true, false, true, false}, {false, false}, {false, false}, true},
+	/* "auto" looks at both lists; "queues" at the queues only */
+	{"fleets of farm B",
+		FARMS3("role_arn = \"" ROLE_A "\";", "fleets = [ \"" FLEET_1 "\" ];") REPORTS(SPEND_BASE, PLAIN)
+			ACTIVITY STORE,
+		{true, true, false, true}, {false, false}, {false, false}, true},
+	{"queues of farm B",
+		FARMS3("role_arn = \"" ROLE_A "\";", "queues = [ \"" QUEUE_1 "\" ];") REPORTS(SPEND_BASE, PLAIN)
+			ACTIVITY STORE,
+		{true, true, false, false}, {false, false}, {false, false}, true},
+	/* another role is another account: every figure of the farm starts again */
+	{"role of farm A", FARMS3("role_arn = \"" ROLE_B "\";", "") REPORTS(SPEND_BASE, PLAIN) ACTIVITY STORE,
+		{false, false, true, true}, {true, false}, {true, false}, true},
+	{"external id of farm A",
+		FARMS3("role_arn = \"" ROLE_A "\"; external_id = \"xy\";", "") REPORTS(SPEND_BASE, PLAIN)
+			ACTIVITY STORE,
+		{false, false, true, true}, {true, false}, {true, false}, true},
+	{"role of farm A removed", FARMS3("", "") REPORTS(SPEND_BASE, PLAIN) ACTIVITY STORE, {false, false, true, true},
+		{true, false}, {true, false}, true},
+	{"role of farm B",
+		FARMS3("role_arn = \"" ROLE_A "\";", "role_arn = \"" ROLE_B "\";") REPORTS(SPEND_BASE, PLAIN)
+			ACTIVITY STORE,
+		{true, true, false, false}, {false, true}, {false, true}, true},
+	/* the activity */
+	{"activity interval",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND_BASE, PLAIN) "activity = { enabled = true; interval = "
+						   "\"2m\"; };\n" STORE,
+		{true, true, true, true}, {false, false}, {true, true}, true},
+	{"activity jobs",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND_BASE, PLAIN) "activity = { enabled = true; jobs = "
+						   "500; };\n" STORE,
+		{true, true, true, true}, {false, false}, {true, true}, true},
+	{"activity off", FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(SPEND_BASE, PLAIN) STORE,
+		{true, true, true, true}, {false, false}, {true, true}, true},
+	{"activity written out with its defaults",
+		FARMS3("role_arn = \"" ROLE_A "\";", "")
+			REPORTS(SPEND_BASE, PLAIN) "activity = { enabled = true; interval = "
+						   "\"60s\"; jobs = 200; };\n" STORE,
+		{true, true, true, true}, {false, false}, {false, false}, true},
+	/* the identity store */
+	{"identity store role",
+		FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(SPEND_BASE, PLAIN) ACTIVITY
+		"identity_store = { id = \"d-0123456789\"; role_arn = \"" ROLE_B "\"; };\n",
+		{true, true, true, true}, {false, false}, {false, false}, false},
+	{"identity store region",
+		FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(SPEND_BASE, PLAIN) ACTIVITY
+		"identity_store = { id = \"d-0123456789\"; region = \"eu-west-1\"; };\n",
+		{true, true, true, true}, {false, false}, {false, false}, false},
+	{"identity store removed", FARMS3("role_arn = \"" ROLE_A "\";", "") REPORTS(SPEND_BASE, PLAIN) ACTIVITY,
+		{true, true, true, true}, {false, false}, {false, false}, false},
+};
+
+static void test_cases3(void)
+{
+	struct config *old = load(BASE3);
+
+	for (size_t i = 0; old && i < sizeof(cases3) / sizeof(cases3[0]); i++) {
+		static const char *const report[4] = {"spend", "plain", "spend", "plain"};
+		struct config *cfg = load(cases3[i].text);
+
+		if (!cfg)
+			continue;
+		for (size_t p = 0; p < 4; p++) {
+			CHECK_MSG(reload_report_same(old, cfg, pair_farm[p], report[p]) == cases3[i].same[p],
+				"%s: (%s, %s) expected %s", cases3[i].name, pair_farm[p], report[p],
+				cases3[i].same[p] ? "kept" : "changed");
+			CHECK(reload_report_same(cfg, old, pair_farm[p], report[p]) == cases3[i].same[p]);
+		}
+		for (size_t f = 0; f < 2; f++) {
+			const char *farm = pair_farm[2 * f];
+
+			CHECK_MSG(reload_inventory_same(old, cfg, farm) == !cases3[i].inventory_changed[f],
+				"%s: inventory of %s", cases3[i].name, farm);
+			CHECK_MSG(reload_activity_same(old, cfg, farm) == !cases3[i].activity_changed[f],
+				"%s: activity of %s", cases3[i].name, farm);
+			CHECK(reload_activity_same(cfg, old, farm) == !cases3[i].activity_changed[f]);
+		}
+		CHECK_MSG(reload_identity_store_same(old, cfg) == cases3[i].store_same, "%s: identity store",
+			cases3[i].name);
+		CHECK(reload_identity_store_same(cfg, old) == cases3[i].store_same);
+		config_free(cfg);
+	}
+	/* Nothing to keep where there was nothing running. */
+	if (old) {
+		struct config *none = load(FARMS_BASE REPORTS(COST, FLEETS));
+
+		CHECK(none && !reload_activity_same(none, none, FARM_A));
+		CHECK(none && !reload_identity_store_same(none, none));
+		CHECK(!reload_activity_same(old, old, "farm-00000000000000000000000000000000"));
+		config_free(none);
+	}
+	config_free(old);
+}
+
 static void test_find(void)
 {
 	struct config *cfg = load(BASE);
@@ -194,6 +379,7 @@ static void test_find(void)
 int main(void)
 {
 	test_cases();
+	test_cases3();
 	test_find();
 	TEST_DONE();
 }
