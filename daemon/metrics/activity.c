@@ -291,6 +291,44 @@ void activity_truncate(struct activity *a, size_t n_fleets, size_t n_association
 		a->n_limits = n_limits;
 }
 
+static int association_cmp(const void *x, const void *y)
+{
+	const struct activity_association *a = x, *b = y;
+	int c = strcmp(a->queue_id, b->queue_id);
+
+	return c ? c : strcmp(a->fleet_id, b->fleet_id);
+}
+
+static int limit_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct activity_limit *)x)->id, ((const struct activity_limit *)y)->id);
+}
+
+void activity_lists_sort(struct activity *a)
+{
+	size_t kept = 0;
+
+	if (a->n_associations)
+		qsort(a->associations, a->n_associations, sizeof(*a->associations), association_cmp);
+	for (size_t i = 0; i < a->n_associations; i++) {
+		if (kept && association_cmp(&a->associations[kept - 1], &a->associations[i]) == 0)
+			association_deinit(&a->associations[i]);
+		else
+			a->associations[kept++] = a->associations[i];
+	}
+	a->n_associations = kept;
+	kept = 0;
+	if (a->n_limits)
+		qsort(a->limits, a->n_limits, sizeof(*a->limits), limit_cmp);
+	for (size_t i = 0; i < a->n_limits; i++) {
+		if (kept && limit_cmp(&a->limits[kept - 1], &a->limits[i]) == 0)
+			limit_deinit(&a->limits[i]);
+		else
+			a->limits[kept++] = a->limits[i];
+	}
+	a->n_limits = kept;
+}
+
 /* ---- queues and jobs ---- */
 
 int activity_add_queue(struct activity *a, const char *id)
@@ -560,6 +598,27 @@ struct activity_license_endpoint *activity_add_license_endpoint(struct activity_
 
 	l->items = array;
 	return e;
+}
+
+static int license_endpoint_cmp(const void *x, const void *y)
+{
+	return strcmp(
+		((const struct activity_license_endpoint *)x)->id, ((const struct activity_license_endpoint *)y)->id);
+}
+
+void activity_license_endpoints_sort(struct activity_license_endpoints *l)
+{
+	size_t kept = 0;
+
+	if (l->n)
+		qsort(l->items, l->n, sizeof(*l->items), license_endpoint_cmp);
+	for (size_t i = 0; i < l->n; i++) {
+		if (kept && license_endpoint_cmp(&l->items[kept - 1], &l->items[i]) == 0)
+			license_endpoint_deinit(&l->items[i]);
+		else
+			l->items[kept++] = l->items[i];
+	}
+	l->n = kept;
 }
 
 void activity_license_endpoints_truncate(struct activity_license_endpoints *l, size_t n)

@@ -139,6 +139,11 @@ struct activity_fleet *activity_add_fleet(struct activity *a, const char *id);
 /* Appends an association or a limit, zeroed. Returns it, or NULL. */
 struct activity_association *activity_add_association(struct activity *a);
 struct activity_limit *activity_add_limit(struct activity *a);
+/*
+ * Sorts the associations (by queue, then fleet) and the limits (by id), each once: a list that changed between
+ * its pages may show an item twice, and the exposition format allows one series per label set.
+ */
+void activity_lists_sort(struct activity *a);
 /* Frees what a failed page appended beyond the counts given. */
 void activity_truncate(struct activity *a, size_t n_fleets, size_t n_associations, size_t n_limits);
 
@@ -188,5 +193,7 @@ int activity_license_endpoints_new(struct activity_license_endpoints **out, cons
 void activity_license_endpoints_free(struct activity_license_endpoints *l);
 /* Appends a zeroed endpoint (at most ACTIVITY_ITEMS_MAX). Returns it, or NULL. */
 struct activity_license_endpoint *activity_add_license_endpoint(struct activity_license_endpoints *l);
+/* Sorts the endpoints by id, each once (as activity_lists_sort()). */
+void activity_license_endpoints_sort(struct activity_license_endpoints *l);
 /* Frees what a failed page appended beyond n. */
 void activity_license_endpoints_truncate(struct activity_license_endpoints *l, size_t n);

@@ -174,6 +174,51 @@ static void test_newest(void)
 	activity_free(a);
 }
 
+/* Items a list gave twice (it changed between pages) are shown once, in a stable order. */
+static void test_lists_sort(void)
+{
+	static const char *const pairs[][2] = {
+		{Q2, F1},
+		{Q1, F1},
+		{Q2, F1},
+		{Q1, "fleet-00000000000000000000000000000000"},
+	};
+	struct activity_license_endpoints *l = NULL;
+	struct activity *a = NULL;
+
+	CHECK_INT(activity_new(&a, FARM, 0), 0);
+	for (size_t i = 0; i < 4; i++) {
+		struct activity_association *s = activity_add_association(a);
+		s->queue_id = strdup(pairs[i][0]);
+		s->fleet_id = strdup(pairs[i][1]);
+		s->status = strdup("ACTIVE");
+	}
+	for (size_t i = 0; i < 3; i++) {
+		struct activity_limit *lim = activity_add_limit(a);
+		lim->id = strdup(
+			i == 1 ? "limit-00000000000000000000000000000001" : "limit-00000000000000000000000000000002");
+	}
+	activity_lists_sort(a);
+	CHECK_INT(a->n_associations, 3);
+	CHECK(strcmp(a->associations[0].queue_id, Q1) == 0 &&
+		strcmp(a->associations[0].fleet_id, "fleet-00000000000000000000000000000000") == 0);
+	CHECK(strcmp(a->associations[1].queue_id, Q1) == 0 && strcmp(a->associations[1].fleet_id, F1) == 0);
+	CHECK(strcmp(a->associations[2].queue_id, Q2) == 0);
+	CHECK_INT(a->n_limits, 2);
+	CHECK_STR(a->limits[0].id, "limit-00000000000000000000000000000001");
+	activity_free(a);
+
+	CHECK_INT(activity_license_endpoints_new(&l, "us-west-2"), 0);
+	for (size_t i = 0; i < 3; i++) {
+		struct activity_license_endpoint *e = activity_add_license_endpoint(l);
+		e->id = strdup(i == 2 ? "le-00000000000000000000000000000001" : "le-00000000000000000000000000000002");
+	}
+	activity_license_endpoints_sort(l);
+	CHECK_INT(l->n, 2);
+	CHECK_STR(l->items[0].id, "le-00000000000000000000000000000001");
+	activity_license_endpoints_free(l);
+}
+
 static void test_merge(void)
 {
 	struct activity *cur = NULL, *next = NULL;
@@ -470,6 +515,7 @@ int main(void)
 	test_tally();
 	test_jobs();
 	test_newest();
+	test_lists_sort();
 	test_merge();
 	test_render();
 	test_license_endpoints();
