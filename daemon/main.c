@@ -18,7 +18,7 @@
 #include "util/log.h"
 #include "util/mutex.h"
 #include "metrics/inventory.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "util/notify.h"
 #include "deadline/poller.h"
 #include "deadline/users.h"
@@ -431,7 +431,7 @@ static int runtime_reload(struct runtime *rt, const char *path, const char *list
 		user_directory_free(rt->users);
 		rt->users = users;
 		if (!users)
-			metrics_store_set_users_text(rt->store, NULL, 0);
+			metrics_store_put(rt->store, &users_kind, NULL, NULL);
 	}
 	if (creds) {
 		aws_credentials_provider_free(rt->creds);

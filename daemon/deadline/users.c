@@ -21,12 +21,18 @@
 #include "deadline/api_call.h"
 #include "deadline/json_schema.h"
 #include "deadline/schedule.h"
+#include "metrics/exposition.h"
+#include "metrics/section.h"
 #include "util/log.h"
 
 #define USER_ID_MAX 64
-#define USERS_HEADER \
-	"# HELP deadline_cloud_user_info The identity store's names of a user that appears in the figures (value " \
-	"1).\n# TYPE deadline_cloud_user_info gauge\n"
+
+static const struct exposition_family users_families[] = {
+	{"deadline_cloud_user_info", EXPOSITION_GAUGE,
+		"The identity store's names of a user that appears in the figures (value 1)."},
+};
+
+struct metrics_kind users_kind = {.rank = METRICS_RANK_USERS, .families = users_families, .n_families = 1};
 
 bool user_id_usable(const char *id)
 {
@@ -151,25 +157,14 @@ bool user_cache_record(
 
 int user_cache_render(const struct user_cache *c, const char *store_id, struct buf *out)
 {
-	bool any = false;
-	int r = 0;
-
-	for (size_t i = 0; i < c->n && r == 0; i++) {
+	for (size_t i = 0; i < c->n; i++) {
 		const struct user_entry *e = &c->e[i];
-		if (e->state != USER_KNOWN)
-			continue;
-		if (!any) {
-			r = buf_append(out, USERS_HEADER, strlen(USERS_HEADER));
-			any = true;
-		}
-		const char *const parts[] = {"deadline_cloud_user_info{identity_store_id=\"", store_id, "\",user_id=\"",
-			e->id, "\",user_name=\"", e->user_name, "\",display_name=\"", e->display_name, "\"} 1\n"};
-		/* Even parts are the format's text, odd ones label values (escaped). */
-		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && r == 0; k++)
-			r = k % 2 ? metrics_buf_escape_label(out, parts[k])
-				  : buf_append(out, parts[k], strlen(parts[k]));
+		const char *labels[] = {"identity_store_id", store_id, "user_id", e->id, "user_name", e->user_name,
+			"display_name", e->display_name};
+		if (e->state == USER_KNOWN && exposition_series(out, users_families[0].name, labels, 4, "1") < 0)
+			return -ENOMEM;
 	}
-	return r;
+	return 0;
 }
 
 void user_cache_deinit(struct user_cache *c)
@@ -332,17 +327,34 @@ static int describe_user(struct user_directory *d, const char *user_id, struct d
 	return r;
 }
 
-/* Publishes the cache's lines (called with the lock held). */
+/*
+ * Publishes the cache's lines. Called with the lock held, which it lets go while rendering: the farm threads that
+ * note user ids wait on it. A shallow copy of the entries is enough, as only this thread replaces or frees their
+ * names (user_cache_record()) and nobody frees an id before the thread is joined.
+ */
 static void dir_publish_locked(struct user_directory *d)
 {
-	struct buf b = {0};
+	struct user_cache view = {.n = d->cache.n};
+	struct metrics_section *sec = NULL;
+	struct buf *b;
+	int r = -ENOMEM;
 
-	if (user_cache_render(&d->cache, d->store_id, &b) == 0 &&
-		metrics_store_set_users_text(d->store, b.data, b.len) == 0)
-		log_debug("component=users op=publish bytes=%zu", b.len);
+	view.e = malloc((view.n ? view.n : 1) * sizeof(*view.e));
+	if (view.e && view.n)
+		memcpy(view.e, d->cache.e, view.n * sizeof(*view.e));
+	dir_unlock(d);
+	if (view.e && metrics_section_new(&sec, &users_kind) == 0 && (b = metrics_section_lines(sec, 0)) != NULL &&
+		user_cache_render(&view, d->store_id, b) == 0 && metrics_section_seal(sec) == 0) {
+		r = metrics_store_put(d->store, &users_kind, NULL, sec);
+		sec = NULL;
+	}
+	if (r == 0)
+		log_debug("component=users op=publish");
 	else
-		log_warning("component=users op=publish error=\"out of memory\"");
-	buf_deinit(&b);
+		log_warning("component=users op=publish error=\"%s\"", strerror(-r));
+	metrics_section_unref(sec);
+	free(view.e);
+	dir_lock(d);
 }
 
 static void *dir_main(void *arg)

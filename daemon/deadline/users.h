@@ -6,7 +6,8 @@
 
 #include "aws/credentials/aws_credentials.h"
 #include "config/config.h"
-#include "metrics/metrics.h"
+#include "metrics/section.h"
+#include "metrics/store.h"
 
 #define USERS_TTL_SECONDS 86400.0 /* a known (or missing) user is looked up again after this */
 #define USERS_RETRY_SECONDS 300.0 /* after a failed lookup (the previous answer stays meanwhile) */
@@ -55,7 +56,11 @@ const struct user_entry *user_cache_next(const struct user_cache *c, double now,
 bool user_cache_record(
 	struct user_cache *c, const char *id, int outcome, const char *user_name, const char *display_name, double now);
 
-/* deadline_cloud_user_info lines of every known user (HELP and TYPE when there is one). Returns 0 or -ENOMEM. */
+/* The user names' section kind (deadline_cloud_user_info), one section: metrics_store_put(store, &users_kind, NULL, …).
+ */
+extern struct metrics_kind users_kind;
+
+/* deadline_cloud_user_info lines of every known user (the store writes the family's header). Returns 0 or -ENOMEM. */
 int user_cache_render(const struct user_cache *c, const char *store_id, struct buf *out);
 
 void user_cache_deinit(struct user_cache *c);

@@ -12,7 +12,7 @@
 #include "config/config.h"
 #include "expfmt_check.h"
 #include "util/log.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "metrics/usage.h"
 
 #include "fuzz.h"
@@ -269,6 +269,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_init(LOG_LEVEL_ERROR);
 	/* the plain and gzip scrapes compared must show the same process metrics, whenever a second ends */
 	metrics_process_hold(true);
+	/* and the self-metrics of every change (a fuzzed version and operations included), not once a second */
+	metrics_self_interval(0);
 	return 0;
 }
 

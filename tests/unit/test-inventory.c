@@ -1,5 +1,6 @@
 /* test-inventory: parsing GetFarm/ListQueues/ListFleets/ListBudgets/GetBudget fixtures, and the rendered families */
 #include <stdlib.h>
+#include <string.h>
 
 #include "deadline/inventory_api.h"
 #include "metrics/inventory.h"
@@ -96,8 +97,16 @@ static void test_parse_and_render(void)
 		DEADLINE_BAD_SHAPE);
 	CHECK_STR(inv->budgets[0].name, "b2");
 
-	struct inventory_farm farms[] = {{.farm_id = FARM, .inv = inv, .up = true, .last_success = 1700000000}};
-	CHECK_INT(inventory_render(&b, farms, 1), 0);
+	const struct inventory_farm farm = {.farm_id = FARM, .inv = inv, .up = true, .last_success = 1700000000};
+	struct metrics_section *sec = NULL;
+	struct metrics_body *body = NULL;
+	CHECK_INT(inventory_section_new(&sec, &farm), 0);
+	if (sec)
+		CHECK_INT(metrics_body_new(&body, &inventory_kind, &sec, 1), 0);
+	if (body)
+		CHECK_INT(metrics_body_text(body, &b), 0);
+	metrics_body_unref(body);
+	metrics_section_unref(sec);
 	CHECK(has_line(&b,
 		"deadline_cloud_farm_info{farm_id=\"" FARM "\",farm_name=\"Render \\\"farm\\\" \\\\ one\\nline\"} 1"));
 	CHECK(has_line(&b, "deadline_cloud_farm_cost_scale_factor{farm_id=\"" FARM "\"} 1.5"));
@@ -132,8 +141,51 @@ static void test_parse_and_render(void)
 	inventory_free(inv);
 }
 
+/*
+ * Two farms, one without an inventory yet: each family once, its lines farm by farm in the order given; a family
+ * no farm has (farm_info without names) is left out, header and all.
+ */
+static void test_two_farms(void)
+{
+	struct inventory *inv = NULL;
+	struct metrics_section *secs[2] = {NULL, NULL};
+	struct metrics_body *body = NULL;
+	struct buf b = {0};
+
+	CHECK_INT(inventory_new(&inv, FARM), 0);
+	struct inventory_queue *q = inv ? inventory_add_queue(inv) : NULL;
+	CHECK(q != NULL);
+	if (!q) {
+		inventory_free(inv);
+		return;
+	}
+	q->id = strdup(Q1);
+	q->name = strdup("q");
+	q->status = strdup("IDLE");
+	const struct inventory_farm farms[] = {
+		{.farm_id = "farm-b", .inv = NULL, .up = false, .last_success = 0},
+		{.farm_id = FARM, .inv = inv, .up = true, .last_success = 5},
+	};
+	for (size_t i = 0; i < 2; i++)
+		CHECK_INT(inventory_section_new(&secs[i], &farms[i]), 0);
+	CHECK_INT(metrics_body_new(&body, &inventory_kind, secs, 2), 0);
+	if (body)
+		CHECK_INT(metrics_body_text(body, &b), 0);
+	CHECK_INT(buf_putc(&b, '\0'), 0);
+	CHECK(strstr(b.data, "farm_info") == NULL);
+	CHECK(strstr(b.data, "# HELP deadline_cloud_queue_info ") == b.data);
+	CHECK(strstr(b.data, "\ndeadline_cloud_exporter_inventory_up{farm_id=\"farm-b\"} 0\n"
+			     "deadline_cloud_exporter_inventory_up{farm_id=\"" FARM "\"} 1\n# HELP ") != NULL);
+	for (size_t i = 0; i < 2; i++)
+		metrics_section_unref(secs[i]);
+	metrics_body_unref(body);
+	buf_deinit(&b);
+	inventory_free(inv);
+}
+
 int main(void)
 {
 	test_parse_and_render();
+	test_two_farms();
 	TEST_DONE();
 }
