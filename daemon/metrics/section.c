@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* zlib's level for the family headers: small, compressed once per process. */
-#define HEADER_LEVEL 6
+/*
+ * zlib's level for the family headers (compressed once per process) and for the sections built line by line (the
+ * inventory, users, process and self-metrics: small, rendered seldom): level 6 as the whole self-metrics were
+ * before, for a gzip of the same size. Bulk renderers (metrics/render) bring their own compressor.
+ */
+#define SMALL_LEVEL 6
 
 /*
  * Lines are cut into segments of about this size, each compressed on its own (a sync-flushed raw deflate stream)
@@ -52,8 +56,8 @@ static struct metrics_kind_headers *headers_new(const struct metrics_kind *kind)
 	for (f = 0; f < kind->n_families; f++) {
 		struct metrics_segment *seg = &h->seg[f];
 		if (exposition_header(&seg->text, &kind->families[f]) < 0 ||
-			deflate_join_zlib(seg->text.data, seg->text.len, HEADER_LEVEL, DEFLATE_JOIN_OPEN,
-				&seg->deflated, &seg->deflated_len) < 0)
+			deflate_join_zlib(seg->text.data, seg->text.len, SMALL_LEVEL, DEFLATE_JOIN_OPEN, &seg->deflated,
+				&seg->deflated_len) < 0)
 			break;
 		seg->crc = deflate_join_crc32(0, seg->text.data, seg->text.len);
 	}
@@ -108,14 +112,16 @@ void metrics_section_unref(struct metrics_section *sec)
 		return;
 	for (size_t f = 0; f < sec->kind->n_families; f++)
 		metrics_part_deinit(&sec->part[f]);
-	deflate_join_free(sec->dj);
 	free(sec);
 }
 
-/* The segment's CRC-32 and piece, with the compressor *dj (made on first use). */
+/* The segment's CRC-32 and piece, with the compressor *dj (made on first use), or zlib's one-shot without dj. */
 static int segment_compress(struct metrics_segment *seg, struct deflate_join **dj)
 {
 	seg->crc = deflate_join_crc32(0, seg->text.data, seg->text.len);
+	if (!dj)
+		return deflate_join_zlib(seg->text.data, seg->text.len, SMALL_LEVEL, DEFLATE_JOIN_OPEN, &seg->deflated,
+			&seg->deflated_len);
 	if (!*dj) {
 		int r = deflate_join_new(dj, DEFLATE_JOIN_AUTO);
 		if (r < 0)
@@ -192,7 +198,7 @@ struct buf *metrics_section_lines(struct metrics_section *sec, size_t family)
 {
 	if (family >= sec->kind->n_families)
 		return NULL;
-	return metrics_part_lines(&sec->part[family], &sec->dj);
+	return metrics_part_lines(&sec->part[family], NULL);
 }
 
 int metrics_section_seal(struct metrics_section *sec)
@@ -200,9 +206,7 @@ int metrics_section_seal(struct metrics_section *sec)
 	int r = 0;
 
 	for (size_t f = 0; f < sec->kind->n_families && r == 0; f++)
-		r = metrics_part_seal(&sec->part[f], &sec->dj);
-	deflate_join_free(sec->dj);
-	sec->dj = NULL;
+		r = metrics_part_seal(&sec->part[f], NULL);
 	sec->sealed = r == 0;
 	return r;
 }

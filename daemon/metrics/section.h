@@ -61,7 +61,6 @@ struct metrics_part {
 struct metrics_section {
 	atomic_size_t refs;
 	struct metrics_kind *kind;
-	struct deflate_join *dj; /* while building: the compressor of its segments */
 	bool sealed; /* by metrics_section_seal(): immutable from then on */
 	struct metrics_part part[]; /* kind->n_families */
 };
@@ -85,7 +84,8 @@ int metrics_section_seal(struct metrics_section *sec);
 /*
  * The parts' own steps, for a renderer that fills parts on several threads (metrics/render): the buffer the next
  * lines go to (a new segment when the open one is full, which is sealed first), the open segment sealed and
- * compressed with *dj (made on first use: one per thread), a part freed.
+ * compressed with *dj (made on first use: one per thread; dj NULL: zlib's one-shot, as sections built line by line
+ * are), a part freed.
  */
 struct buf *metrics_part_lines(struct metrics_part *p, struct deflate_join **dj);
 int metrics_part_seal(struct metrics_part *p, struct deflate_join **dj);
