@@ -90,7 +90,9 @@ int metrics_section_new(struct metrics_section **out, struct metrics_kind *kind)
 	struct metrics_section *sec;
 
 	*out = NULL;
-	if (!kind || !kind->n_families || !metrics_kind_header(kind, 0))
+	if (!kind || !kind->n_families)
+		return -EINVAL;
+	if (!metrics_kind_header(kind, 0))
 		return -ENOMEM;
 	sec = calloc(1, sizeof(*sec) + kind->n_families * sizeof(sec->part[0]));
 	if (!sec)

@@ -65,7 +65,8 @@ struct metrics_section {
 	struct metrics_part part[]; /* kind->n_families */
 };
 
-/* An empty section of kind, of one reference (the caller's). Returns 0 or -ENOMEM. */
+/* An empty section of kind, of one reference (the caller's). Returns 0, -EINVAL (a kind without families) or -ENOMEM.
+ */
 int metrics_section_new(struct metrics_section **out, struct metrics_kind *kind);
 /* Another reference to sec. */
 void metrics_section_ref(struct metrics_section *sec);

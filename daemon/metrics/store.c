@@ -269,7 +269,7 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 
 	mutex_lock(&s->build_lock);
 	ks = kind_slots(s, &metrics_usage_kind);
-	ret = entries_of(s, cfg, entries, intervals, &n);
+	ret = ks ? entries_of(s, cfg, entries, intervals, &n) : -EINVAL;
 	if (ret < 0)
 		goto out_unlock;
 	for (size_t i = 0; i < n; i++) {
@@ -385,7 +385,7 @@ int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char 
 	for (i = 0; i < s->n_entries; i++)
 		if (!strcmp(s->entries[i]->farm_id, farm_id) && !strcmp(s->entries[i]->report, report))
 			break;
-	if (i == s->n_entries)
+	if (i == s->n_entries || !ks)
 		goto out_unlock;
 	/* The pairs without it, declared again (a failure leaves everything as it was). */
 	ret = -ENOMEM;
