@@ -7,14 +7,16 @@ Three farms, six reports each and the inventory, all at the shortest interval (1
 answers at once (aggregation delay 0, at nice 19 as in bench.py: it stands in for AWS's servers), so every farm
 thread refreshes back to back: API requests counted, reports published, inventories listed without pause. The
 same exporter with hour-long intervals, once its first refreshes are done, is the idle baseline. For each, wrk
-(-t1 -c2, plain and gzip: scrapes/s, p50, p99) and a paced scraper (one scrape every 100 ms on one keep-alive
-connection, as Prometheus does: p50, p99). With --baseline (or BENCH_BASELINE_EXPORTER), another build is
+(-t1 -c2, plain and gzip: scrapes/s, p99) and a paced scraper (one gzip scrape every 100 ms on one keep-alive
+connection, as Prometheus does: p50, p99, and the CPU time per scrape of the thread serving it, which the other
+processes of a shared machine do not change). With --baseline (or BENCH_BASELINE_EXPORTER), another build is
 measured the same way in the same run, rounds alternating between the two. A figure, not a pass/fail test: it
 fails only when something is broken. Needs EXPORTER, SIMULATOR and wrk (meson sets the first two:
 `ninja -C build bench-storm`).
 """
 
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -26,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from bench import Failure, paced_scrapes, percentile, renice_all, wrk  # noqa: E402
+from bench import Failure, percentile, renice_all, wrk  # noqa: E402
 
 JOBS = 1800  # ~10k usage series for the JOB_ID reports of farm 0 (bench.py's 10k size)
 REPORTS = [
@@ -84,6 +86,48 @@ class Exporter:
             raise Failure("%s exited with status %s:\n%s" % (self.name, st, self.proc.log_tail()))
 
 
+def thread_cpu_ns(pid, tids):
+    """CPU time in ns of the threads tids of pid (/proc schedstat; a thread gone counts 0)."""
+    total = 0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+def paced(exp, seconds, every=0.1):
+    """Gzip scrapes started every `every` s on one keep-alive connection, as Prometheus scrapes: their latencies,
+    and the CPU time per scrape of the thread that serves the connection (one per connection in libmicrohttpd:
+    the thread that appeared with it), which is what a scrape costs whatever else runs."""
+    pid = exp.proc.pid
+    before = set(os.listdir("/proc/%d/task" % pid))
+    conn = http.client.HTTPConnection("127.0.0.1", exp.port, timeout=30)
+
+    def one():
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            raise Failure("scrape answered %d" % r.status)
+    one()
+    server = set(os.listdir("/proc/%d/task" % pid)) - before
+    cpu0, took = thread_cpu_ns(pid, server), []
+    end = time.monotonic() + seconds
+    nxt = time.monotonic()
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        one()
+        took.append(time.monotonic() - t0)
+        nxt += every
+        time.sleep(max(0.0, nxt - time.monotonic()))
+    cpu = (thread_cpu_ns(pid, server) - cpu0) / len(took) / 1e6
+    conn.close()
+    return took, cpu
+
+
 def measure(exp, sim, seconds):
     """wrk plain, wrk gzip, paced gzip; and the refresh traffic meanwhile (refreshes and API requests a second)."""
     def requests():
@@ -91,18 +135,18 @@ def measure(exp, sim, seconds):
     r0, q0, t0 = exp.refreshes(), requests(), time.monotonic()
     plain = wrk(exp.url, seconds)
     gz = wrk(exp.url, seconds, gzip_ok=True)
-    paced = paced_scrapes(exp.port, seconds, 0.1)
+    took, cpu = paced(exp, seconds)
     dt = time.monotonic() - t0
     if not exp.proc.alive():
         raise Failure("%s died" % exp.name)
-    return {"plain": plain, "gzip": gz, "paced": paced, "refreshes": (exp.refreshes() - r0) / dt,
+    return {"plain": plain, "gzip": gz, "paced": took, "cpu": cpu, "refreshes": (exp.refreshes() - r0) / dt,
             "api": (requests() - q0) / dt}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0, help="each wrk run and the paced scrapes (default 10)")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--page-size", type=int, default=2,
                     help="rows per page of the simulator's answers: fewer make more requests per refresh (default 2)")
     ap.add_argument("--baseline", default=os.environ.get("BENCH_BASELINE_EXPORTER"),
@@ -138,10 +182,10 @@ def main():
                     m = measure(exp, sim, args.seconds)
                     results.setdefault((label, mode), []).append(m)
                     harness.log("round %d %-8s %-5s plain %7.1f/s p99 %6.1f ms | gzip %7.1f/s p99 %6.1f ms | paced "
-                                "p50 %5.1f p99 %5.1f ms | %4.2f refreshes/s, %5.0f API requests/s"
+                                "p50 %5.1f p99 %5.1f ms, CPU %5.2f ms | %4.2f refreshes/s, %5.0f API requests/s"
                                 % (rnd, label, mode, m["plain"]["rps"], m["plain"]["p99"] * 1e3, m["gzip"]["rps"],
                                    m["gzip"]["p99"] * 1e3, percentile(m["paced"], 50) * 1e3,
-                                   percentile(m["paced"], 99) * 1e3, m["refreshes"], m["api"]))
+                                   percentile(m["paced"], 99) * 1e3, m["cpu"], m["refreshes"], m["api"]))
                     exp.stop()
         sim.proc.stop()
     except Failure as e:
@@ -155,9 +199,10 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     if status:
         return status
-    # The median round of each (two rounds: their mean), and storm against idle.
+    # The median round of each (an even number of rounds: the mean of the middle two).
     harness.log("\n| exporter | mode | plain scrapes/s | plain p99 | gzip scrapes/s | gzip p99 | paced gzip p50 / p99 |"
-                " refreshes/s | API requests/s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+                " CPU per paced scrape | refreshes/s | API requests/s |\n"
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, _ in programs:
         for mode in ("idle", "storm"):
             ms = results[(label, mode)]
@@ -165,11 +210,11 @@ def main():
             def mid(f):
                 v = sorted(f(m) for m in ms)
                 return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
-            harness.log("| %s | %s | %.1f | %.1f ms | %.1f | %.1f ms | %.1f / %.1f ms | %.2f | %.0f |" % (
+            harness.log("| %s | %s | %.1f | %.1f ms | %.1f | %.1f ms | %.1f / %.1f ms | %.2f ms | %.2f | %.0f |" % (
                 label, mode, mid(lambda m: m["plain"]["rps"]), mid(lambda m: m["plain"]["p99"]) * 1e3,
                 mid(lambda m: m["gzip"]["rps"]), mid(lambda m: m["gzip"]["p99"]) * 1e3,
                 mid(lambda m: percentile(m["paced"], 50)) * 1e3, mid(lambda m: percentile(m["paced"], 99)) * 1e3,
-                mid(lambda m: m["refreshes"]), mid(lambda m: m["api"])))
+                mid(lambda m: m["cpu"]), mid(lambda m: m["refreshes"]), mid(lambda m: m["api"])))
     return 0
 
 
