@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "metrics/activity.h"
-#include "util/buf.h"
+#include "metrics/section.h"
 
 /* The families of the live state, in their order in /metrics. */
 enum activity_family {
@@ -26,16 +26,8 @@ enum activity_family {
 	ACTIVITY_FAMILY_COUNT,
 };
 
-/* A family's name and help text (every family of the live state is a gauge). */
-struct activity_family_info {
-	const char *name;
-	const char *help;
-};
-
-extern const struct activity_family_info activity_families[ACTIVITY_FAMILY_COUNT];
-
-/* Where the lines of each family go: a buffer per family (a section's, metrics/section), NULL without memory. */
-typedef struct buf *(*activity_lines_fn)(void *ctx, size_t family);
+/* The kind of the live state's sections: one per farm, one per region for the license endpoints. */
+extern struct metrics_kind activity_kind;
 
 /* One farm as rendered: its latest live state and the health of its rounds. */
 struct activity_view {
@@ -46,11 +38,17 @@ struct activity_view {
 };
 
 /*
- * Appends the series of v to the families' buffers (lines only: no HELP or TYPE), label values escaped: every
- * known value of an enum has its series (0 when none), an unknown one its own; a part the farm never read has no
- * series. Returns 0 or -ENOMEM.
+ * Appends the series of v to sec (of activity_kind), label values escaped: every known value of an enum has its
+ * series (0 when none), an unknown one its own; a part the farm never read has no series. Returns 0 or -ENOMEM.
  */
-int activity_render(const struct activity_view *v, activity_lines_fn lines, void *ctx);
+int activity_render(struct metrics_section *sec, const struct activity_view *v);
 
 /* Appends a region's license endpoints (deadline_cloud_license_endpoint_status) the same way. 0 or -ENOMEM. */
-int activity_render_license_endpoints(const struct activity_license_endpoints *l, activity_lines_fn lines, void *ctx);
+int activity_render_license_endpoints(struct metrics_section *sec, const struct activity_license_endpoints *l);
+
+/*
+ * A sealed section of activity_kind holding v's series, or (v NULL) l's license endpoints: rendered and compressed
+ * here, by the caller's thread, to be handed to the store (metrics_store_put()). Returns 0 or -ENOMEM.
+ */
+int activity_section_new(
+	struct metrics_section **out, const struct activity_view *v, const struct activity_license_endpoints *l);
