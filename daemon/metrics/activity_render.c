@@ -7,6 +7,8 @@
 
 #include "metrics/exposition.h"
 
+#include <stdlib.h>
+
 /* clang-format off */
 static const struct exposition_family activity_families[ACTIVITY_FAMILY_COUNT] = {
 	[ACTIVITY_FAMILY_FLEET_WORKERS] = {"deadline_cloud_fleet_workers_by_status", EXPOSITION_GAUGE,
@@ -249,4 +251,51 @@ int activity_section_new(
 	}
 	*out = sec;
 	return 0;
+}
+
+/* The region a farm's calls go to. */
+static const char *farm_region(const struct farm_config *f, const char *region)
+{
+	return f->region ? f->region : region ? region : "";
+}
+
+bool activity_lists_license_endpoints(const struct config *cfg, size_t i, const char *region)
+{
+	const struct farm_config *f = &cfg->farms[i];
+
+	for (size_t k = 0; k < i; k++) {
+		const struct farm_config *g = &cfg->farms[k];
+		if (strcmp(farm_region(g, region), farm_region(f, region)) == 0 &&
+			strcmp(g->account_id, f->account_id) == 0)
+			return false;
+	}
+	return true;
+}
+
+void activity_license_key(const char *farm_id, char out[static ACTIVITY_LICENSE_KEY_SIZE])
+{
+	snprintf(out, ACTIVITY_LICENSE_KEY_SIZE, "%s/license-endpoints", farm_id);
+}
+
+int activity_declare(struct metrics_store *store, const struct config *cfg, const char *region)
+{
+	size_t n = cfg->activity.enabled ? cfg->n_farms : 0, k = 0;
+	const char **keys = calloc(2 * n + 1, sizeof(*keys));
+	char(*license)[ACTIVITY_LICENSE_KEY_SIZE] = calloc(n + 1, sizeof(*license));
+	int r = -ENOMEM;
+
+	if (keys && license) {
+		for (size_t i = 0; i < n; i++)
+			keys[k++] = cfg->farms[i].id;
+		for (size_t i = 0; i < n; i++) {
+			if (!activity_lists_license_endpoints(cfg, i, region))
+				continue;
+			activity_license_key(cfg->farms[i].id, license[i]);
+			keys[k++] = license[i];
+		}
+		r = metrics_store_declare(store, &activity_kind, keys, k);
+	}
+	free(keys);
+	free(license);
+	return r;
 }

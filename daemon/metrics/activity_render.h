@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "metrics/activity.h"
 #include "metrics/section.h"
+#include "metrics/store.h"
 
 /* The families of the live state, in their order in /metrics. */
 enum activity_family {
@@ -52,3 +54,21 @@ int activity_render_license_endpoints(struct metrics_section *sec, const struct 
  */
 int activity_section_new(
 	struct metrics_section **out, const struct activity_view *v, const struct activity_license_endpoints *l);
+
+/*
+ * Whether farm i of cfg lists the license endpoints of its region and account (ListLicenseEndpoints is
+ * account-wide, so one farm of each region and account does, not each farm): the first such farm in cfg's order.
+ * region is the exporter's own, for the farms without farms[].region.
+ */
+bool activity_lists_license_endpoints(const struct config *cfg, size_t i, const char *region);
+
+/* The store key of the license endpoints farm_id lists: "<farm id>/license-endpoints". Bytes enough for it: */
+#define ACTIVITY_LICENSE_KEY_SIZE 96
+void activity_license_key(const char *farm_id, char out[static ACTIVITY_LICENSE_KEY_SIZE]);
+
+/*
+ * Declares the live state's sections of cfg in the store, in order: each farm's (keyed by farm id), then each
+ * region's license endpoints (activity_license_key() of the farm that lists them); none without activity.enabled.
+ * Sections of keys still there stay; the threads put the others. Thread-safe. Returns 0, -EINVAL or -ENOMEM.
+ */
+int activity_declare(struct metrics_store *store, const struct config *cfg, const char *region);
