@@ -8,6 +8,7 @@ botocore signs and shaped as the service model says."""
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -269,6 +270,54 @@ def check_fault(t, sim, exp, farm_ids, fault, op, what, next_step, jobs_cap, kee
               matches(truth, jobs_cap, farm_ids), 4 * INTERVAL)
 
 
+def check_busy_farm(t, sim, exp, farm_ids):
+    """Never in the aggregation slot: a farm busy with someone else's aggregation still gets its rounds."""
+    busy = farm_ids[0]
+    before = exp.scrape()[2].value(LAST, {"farm_id": busy})
+    sim._json("POST", "/__sim/busy", {"farmId": busy, "seconds": 3 * INTERVAL})
+    began = time.time()
+    expo = wait_expo(t, exp, "the live state of a busy farm is read again",
+                     lambda e: (e.value(LAST, {"farm_id": busy}) or 0) > before, 3 * INTERVAL)
+    t.check(time.time() - began < 3 * INTERVAL, "a round of the busy farm within %ds" % (3 * INTERVAL))
+    t.check(expo.value(UP, {"farm_id": busy}) == 1, "activity_up stays 1 while the farm is busy")
+    sim._json("POST", "/__sim/busy", {"farmId": busy, "seconds": 0})
+
+
+def reload_with(exp, jobs):
+    """Rewrites the configuration with activity.jobs = jobs, sends SIGHUP and waits for it to be applied."""
+    with open(exp.config_path, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("activity = {")
+    end = text.index("};", start) + 2
+    text = text[:start] + ('activity = { enabled = true; interval = "%ds"; jobs = %d; };' % (INTERVAL, jobs)) + \
+        text[end:]
+    with open(exp.config_path, "w", encoding="utf-8") as f:
+        f.write(text)
+    done = len([line for line in exp.log_text().splitlines() if "op=reload status=ok" in line])
+    os.kill(exp.proc.pid, signal.SIGHUP)
+    harness.wait_for("the reload applied", lambda: len([line for line in exp.log_text().splitlines()
+                                                        if "op=reload status=ok" in line]) > done, 30,
+                     alive=[exp.proc])
+
+
+def check_reload(t, sim, exp, farm_ids):
+    """A reload that keeps the section keeps its figures, health and schedule; one that changes activity.jobs
+    starts the farms afresh, with the new cap."""
+    _, _, expo = exp.scrape()
+    kept = scraped(expo)
+    last = {f: expo.value(LAST, {"farm_id": f}) for f in farm_ids}
+    reload_with(exp, JOBS)
+    time.sleep(1)  # the new threads have started: a farm starting afresh would show activity_up 0 by now
+    _, _, expo = exp.scrape()
+    t.check(scraped(expo) == kept, "a reload with the same activity section keeps every live-state figure")
+    t.check(all(expo.value(UP, {"farm_id": f}) == 1 and expo.value(LAST, {"farm_id": f}) == last[f]
+                for f in farm_ids), "and the farms' health", last)
+    reload_with(exp, 3)
+    truth = sim._json("GET", "/__sim/activity")
+    wait_expo(t, exp, "after a reload with activity.jobs = 3: the figures with the new cap",
+              matches(truth, 3, farm_ids), 3 * INTERVAL)
+
+
 def run_main(t):
     sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--quiet", "--search-offset-cap", str(OFFSET_CAP),
                             "--page-size-cap", str(PAGE_CAP), request_log=True)
@@ -324,11 +373,13 @@ def run_main(t):
                 step + 5, JOBS, keeps=False)
     check_fault(t, sim, exp, farm_ids, {"mode": "repeat_token"}, "ListWorkers", "ListWorkers' pages in a cycle",
                 step + 6, JOBS)
+    check_busy_farm(t, sim, exp, farm_ids)
     _, text, expo = exp.scrape()
     compare(t, sim, expo, "after the faults", JOBS)
     checked = harness.promtool_check(text)
     if checked is not None:
         t.check(checked == (0, ""), "after the faults: `promtool check metrics` prints nothing", checked)
+    check_reload(t, sim, exp, farm_ids)
     t.check(exp.proc.alive(), "the exporter is still running")
     t.check(exp.proc.stop() == 0, "the exporter stops cleanly")
     if oracles.available():

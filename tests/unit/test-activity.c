@@ -7,6 +7,7 @@
 
 #include "metrics/activity.h"
 #include "metrics/activity_render.h"
+#include "metrics/store.h"
 #include "test.h"
 
 #define FARM "farm-6f8c1e352e310191ae4c45606e57be67"
@@ -480,6 +481,52 @@ static void test_license_endpoints(void)
 	activity_license_endpoints_free(l);
 }
 
+/* Which farm lists each region's license endpoints, and the sections declared for them and the farms. */
+static void test_declare(void)
+{
+	struct farm_config farms[] = {
+		{.id = (char *)"farm-00000000000000000000000000000001"},
+		{.id = (char *)"farm-00000000000000000000000000000002", .region = (char *)"eu-west-1"},
+		{.id = (char *)"farm-00000000000000000000000000000003"}, /* the exporter's region, like the first */
+		{.id = (char *)"farm-00000000000000000000000000000004", .region = (char *)"us-west-2"},
+		{.id = (char *)"farm-00000000000000000000000000000005",
+			.account_id = "111122223333"}, /* another account */
+		{.id = (char *)"farm-00000000000000000000000000000006", .region = (char *)"eu-west-1"},
+	};
+	static const bool lists[] = {true, true, false, false, true, false};
+	struct config cfg = {.farms = farms, .n_farms = 6};
+	struct metrics_store *store = NULL;
+	char key[ACTIVITY_LICENSE_KEY_SIZE];
+
+	for (size_t i = 0; i < 6; i++)
+		CHECK_MSG(activity_lists_license_endpoints(&cfg, i, "us-west-2") == lists[i], "farm %zu", i + 1);
+	activity_license_key(farms[1].id, key);
+	CHECK_STR(key, "farm-00000000000000000000000000000002/license-endpoints");
+
+	CHECK_INT(metrics_store_new(&store, "test"), 0);
+	cfg.activity.enabled = true;
+	CHECK_INT(activity_declare(store, &cfg, "us-west-2"), 0);
+	for (size_t i = 0; i < 6; i++) {
+		struct activity_view v = {.farm_id = farms[i].id};
+		struct metrics_section *sec = NULL;
+
+		CHECK_INT(activity_section_new(&sec, &v, NULL), 0);
+		CHECK_INT(metrics_store_put(store, &activity_kind, farms[i].id, sec), 0);
+		activity_license_key(farms[i].id, key);
+		CHECK_INT(activity_section_new(&sec, NULL, NULL), 0);
+		CHECK_MSG(metrics_store_put(store, &activity_kind, key, sec) == (lists[i] ? 0 : -ENOENT),
+			"the license endpoints of farm %zu %s declared", i + 1, lists[i] ? "are" : "are not");
+	}
+	/* activity off: nothing declared, every section gone */
+	cfg.activity.enabled = false;
+	CHECK_INT(activity_declare(store, &cfg, "us-west-2"), 0);
+	struct metrics_section *sec = NULL;
+	struct activity_view v = {.farm_id = farms[0].id};
+	CHECK_INT(activity_section_new(&sec, &v, NULL), 0);
+	CHECK_INT(metrics_store_put(store, &activity_kind, farms[0].id, sec), -ENOENT);
+	metrics_store_free(store);
+}
+
 int main(void)
 {
 	test_tally();
@@ -489,5 +536,6 @@ int main(void)
 	test_merge();
 	test_render();
 	test_license_endpoints();
+	test_declare();
 	TEST_DONE();
 }
