@@ -27,7 +27,7 @@ struct search_jobs_read {
 	const char *const *queue_ids; /* 1 to SEARCH_JOBS_QUEUES_MAX, borrowed */
 	size_t n_queue_ids;
 	const struct activity_enum *statuses; /* taskRunStatus values searched (a nested OR group); NULL: any */
-	bool has_threshold; /* after the first page */
+	bool has_threshold; /* after the first page; set before it to read only the jobs created since */
 	int64_t threshold_ms; /* CREATED_AT >= this, milliseconds */
 	/* the job ids seen in this read (128 bits each: the id's 32 hex digits) */
 	struct search_jobs_id {

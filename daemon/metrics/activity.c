@@ -192,7 +192,7 @@ static void free_jobs(struct activity *a)
 	free(a->jobs);
 	a->queues = NULL;
 	a->jobs = NULL;
-	a->n_queues = a->n_jobs = 0;
+	a->n_queues = a->n_jobs = a->jobs_room = 0;
 	a->jobs_sorted = false;
 }
 
@@ -424,13 +424,20 @@ static void heap_sift_up(struct activity_job *h, size_t i)
 static int keep_row(struct activity *a, struct activity_job *j)
 {
 	if (a->n_jobs < a->jobs_cap) {
-		if (!a->jobs) {
-			/* the whole heap at once: it fills up on any farm with more active jobs than the cap */
-			a->jobs = calloc(a->jobs_cap, sizeof(*a->jobs));
-			if (!a->jobs) {
+		if (a->n_jobs == a->jobs_room) {
+			/* doubling up to the cap: a farm of a few jobs under a cap of 10,000 keeps a few rows */
+			size_t room = a->jobs_room ? 2 * a->jobs_room : 16;
+			struct activity_job *grown;
+
+			if (room > a->jobs_cap)
+				room = a->jobs_cap;
+			grown = realloc(a->jobs, room * sizeof(*grown));
+			if (!grown) {
 				activity_job_deinit(j);
 				return -ENOMEM;
 			}
+			a->jobs = grown;
+			a->jobs_room = room;
 		}
 		a->jobs[a->n_jobs] = *j;
 		heap_sift_up(a->jobs, a->n_jobs++);
@@ -530,12 +537,14 @@ void activity_merge(struct activity **cur, struct activity *next, unsigned read)
 		c->n_queues = next->n_queues;
 		c->jobs = next->jobs;
 		c->n_jobs = next->n_jobs;
+		c->jobs_room = next->jobs_room;
 		c->jobs_sorted = next->jobs_sorted;
 		c->jobs_cap = next->jobs_cap;
 		next->queues = t.queues;
 		next->n_queues = t.n_queues;
 		next->jobs = t.jobs;
 		next->n_jobs = t.n_jobs;
+		next->jobs_room = t.jobs_room;
 	}
 	if (read & ACTIVITY_ASSOCIATIONS) {
 		struct activity_association *s = c->associations;

@@ -121,7 +121,7 @@ struct activity {
 	struct activity_queue *queues; /* sorted by id once activity_queues_sort() ran */
 	size_t n_queues;
 	struct activity_job *jobs; /* a min-heap by (created_ms, id) while adding; newest first once finished */
-	size_t n_jobs;
+	size_t n_jobs, jobs_room; /* rows kept, rows allocated (at most jobs_cap) */
 	struct activity_association *associations;
 	size_t n_associations;
 	struct activity_limit *limits;
