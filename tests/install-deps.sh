@@ -14,6 +14,8 @@ if [[ " $* " == *" --test "* ]]; then
   # systemd-analyze (the unit's exposure score, verify), strace (the system calls vs the unit's filter) and groff
   # (the man pages render without a warning)
   packages+=(systemd strace groff-base)
+  # the house-rules unit test's format check: Debian 12's clang-format is version 14, the one it judges with
+  packages+=(clang-format)
   # node and npm: deploy/kubernetes's schemas (tests/deploy); any node >= 14 will do, Debian's only if none is
   # the test CA and certificates (HTTPS), botocore's SigV4 as an oracle independent of the exporter's
   packages+=(python3-cryptography python3-botocore)

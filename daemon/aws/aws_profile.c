@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/env.h"
+#include "util/file.h"
 #define PROFILE_FILE_MAX (1024 * 1024)
 
 struct profile_entry {
@@ -232,46 +232,6 @@ int aws_profile_path(const char *variable, const char *default_under_home, char 
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Reads path whole; -ENOENT when it does not exist. */
-static int file_read(const char *path, char **out)
-{
-	FILE *f;
-	struct stat st;
-	char *buf = NULL;
-	size_t n;
-	int r = 0;
-
-	*out = NULL;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (fstat(fileno(f), &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (st.st_size > PROFILE_FILE_MAX) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, f);
-	if (ferror(f)) {
-		r = -EIO;
-		goto out;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	buf = NULL;
-out:
-	free(buf);
-	fclose(f);
-	return r;
-}
-
 static void why_set(char *why, size_t whylen, const char *path, int r)
 {
 	if (why && whylen)
@@ -286,7 +246,8 @@ static int profile_read_file(struct aws_profile *p, const char *path, bool confi
 	int r;
 
 	snprintf(p->where + used, sizeof(p->where) - used, "%s%s", used ? " and " : "", path);
-	r = file_read(path, &text);
+	/* The credentials file holds secret keys: no copy of it is left behind unwiped. */
+	r = file_read_secret(path, PROFILE_FILE_MAX, &text, NULL);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r < 0) {

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 
 #include "aws/sigv4.h"
-
-#define USER_AGENT "deadline-cloud-exporter/" EXPORTER_VERSION
+#include "util/version.h"
 
 /* The path of an absolute URL ("/" when it has none) and its query (NULL when none), both malloc'd. */
 static int url_path_query(const char *url, char **path, char **query)
@@ -48,7 +47,7 @@ int aws_request_send(struct http_client *http, const struct aws_request *req, co
 		headers[n++] = (struct sigv4_header){"Accept", req->accept};
 	if (req->target)
 		headers[n++] = (struct sigv4_header){"X-Amz-Target", req->target};
-	headers[n++] = (struct sigv4_header){"User-Agent", USER_AGENT};
+	headers[n++] = (struct sigv4_header){"User-Agent", VERSION_USER_AGENT};
 	if (signer) {
 		/* curl sends Host computed from the URL as http_url_host() does: the value signed here. */
 		r = http_url_host(req->url, &host);

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "util/buf.h"
+#include "util/version.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -284,7 +285,7 @@ static CURLcode transfer_setup(
 		SET(CURLOPT_XFERINFODATA, t);
 		SET(CURLOPT_NOPROGRESS, 0L);
 	}
-	SET(CURLOPT_USERAGENT, "deadline-cloud-exporter/" EXPORTER_VERSION);
+	SET(CURLOPT_USERAGENT, VERSION_USER_AGENT);
 	if (c->no_proxy)
 		SET(CURLOPT_NOPROXY, "*");
 	if (strcmp(req->method, "POST") == 0) {

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/ascii.h"
 #include "util/buf.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
@@ -21,8 +22,7 @@
 
 static bool is_unreserved(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-	       c == '.' || c == '~';
+	return ascii_is_alnum((char)c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 static bool is_space(char c)
@@ -30,26 +30,10 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-static char ascii_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool ascii_iequal(const char *a, const char *b)
 {
 	for (; *a && *b; a++, b++)
-		if (ascii_lower(*a) != ascii_lower(*b))
+		if (ascii_to_lower(*a) != ascii_to_lower(*b))
 			return false;
 	return *a == *b;
 }
@@ -117,8 +101,8 @@ static int buf_append_decoded(struct buf *b, const char *s, size_t n)
 		char c = s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+			int hi = i + 2 < n ? ascii_hex_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? ascii_hex_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
@@ -172,7 +156,8 @@ static int canonical_path(const char *path, bool normalize, struct buf *out)
 		return -EINVAL;
 	n = strlen(path);
 	for (size_t i = 0; i < n; i++)
-		if (path[i] == '%' && (i + 2 >= n || hex_value(path[i + 1]) < 0 || hex_value(path[i + 2]) < 0))
+		if (path[i] == '%' &&
+			(i + 2 >= n || ascii_hex_value(path[i + 1]) < 0 || ascii_hex_value(path[i + 2]) < 0))
 			return -EINVAL;
 	if (!normalize)
 		return buf_append_encoded(out, path, n, false);
@@ -346,7 +331,7 @@ static int canon_header_fill(struct canon_header *h, const struct sigv4_header *
 	if (!h->name || !h->value)
 		return -ENOMEM;
 	for (size_t i = 0; i <= name_len; i++)
-		h->name[i] = ascii_lower(src->name[i]);
+		h->name[i] = ascii_to_lower(src->name[i]);
 	for (v = src->value; is_space(*v); v++)
 		;
 	while (*v) {

@@ -8,7 +8,7 @@
 
 #include "config/config.h"
 #include "config/config_private.h"
-#include "util/buf.h"
+#include "util/file.h"
 
 /* A configuration file is a few kilobytes; this only stops /dev/zero. */
 #define CONFIG_FILE_MAX (16u << 20)
@@ -264,7 +264,7 @@ int config_duration_parse(const char *s, int64_t *seconds)
 		int64_t n = 0;
 		size_t digits = 0, u;
 
-		for (; is_digit(*s); s++) {
+		for (; ascii_is_digit(*s); s++) {
 			if (++digits > max_digits)
 				return -EINVAL;
 			n = n * 10 + (*s - '0');
@@ -573,44 +573,12 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* Reads all of f into a new NUL-terminated string. Returns 0 or -errno (-EFBIG beyond CONFIG_FILE_MAX). */
-static int file_read(FILE *f, char **text, size_t *len)
-{
-	struct buf b;
-	int r = 0;
-
-	buf_init(&b, CONFIG_FILE_MAX, false);
-	for (;;) {
-		size_t got;
-
-		r = buf_reserve(&b, 4096);
-		if (r < 0)
-			break;
-		got = fread(b.data + b.len, 1, b.cap - 1 - b.len, f);
-		b.len += got;
-		if (got == 0) {
-			if (ferror(f))
-				r = -(errno ? errno : EIO);
-			break;
-		}
-	}
-	if (r == 0) {
-		b.data[b.len] = '\0';
-		*text = buf_take(&b, len);
-		if (!*text)
-			r = -ENOMEM;
-	}
-	buf_deinit(&b);
-	return r == -EMSGSIZE ? -EFBIG : r;
-}
-
 int config_load(struct config **out, const char *path, char *err, size_t errlen)
 {
 	char *text = NULL, *rewritten = NULL, *dir = NULL;
 	struct loader l;
 	const char *nul;
 	size_t len = 0;
-	FILE *f;
 	int r;
 
 	loader_init(&l, path ? path : "(null)", err, errlen);
@@ -619,16 +587,7 @@ int config_load(struct config **out, const char *path, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	*out = NULL;
-	f = fopen(path, "r");
-	if (!f) {
-		r = -errno;
-		error_file(&l, path, "%s", strerror(-r));
-		return r;
-	}
-	errno = 0;
-	r = file_read(f, &text, &len);
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
+	r = file_read(path, CONFIG_FILE_MAX, &text, &len);
 	if (r < 0) {
 		error_file(&l, path, "%s", strerror(-r));
 		goto out;

@@ -6,16 +6,11 @@
 #include "config/config.h"
 #include "config/config_private.h"
 
-static bool is_lower_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f');
-}
-
 /* Whether s[0..n) is n lowercase hex digits. */
 static bool lower_hex_run(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_lower_hex(s[i]))
+		if (!ascii_is_lower_hex(s[i]))
 			return false;
 	return true;
 }

@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "util/array.h"
+#include "util/ascii.h"
 
 /* A user string quoted in a message is cut after this many bytes. */
 #define QUOTE_MAX 64
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One load: the config being built and the messages about what is wrong with it. */
 struct loader {
@@ -29,26 +29,6 @@ struct loader {
 struct quote {
 	char s[QUOTE_MAX * 4 + 8];
 };
-
-static inline bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static inline bool is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static inline bool is_alnum(char c)
-{
-	return is_digit(c) || is_lower(c) || (c >= 'A' && c <= 'Z');
-}
-
-static inline bool is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
 
 /* s escaped and cut into q for a message; returns q->s. */
 const char *config_quote(struct quote *q, const char *s);

@@ -16,7 +16,7 @@ int config_timezone_parse(const char *s, int *offset_minutes)
 
 	if (!s || strlen(s) != 9 || strncmp(s, "UTC", 3) != 0 || (s[3] != '+' && s[3] != '-'))
 		return -EINVAL;
-	if ((s[4] != '0' && s[4] != '1') || !is_digit(s[5]) || s[6] != ':')
+	if ((s[4] != '0' && s[4] != '1') || !ascii_is_digit(s[5]) || s[6] != ':')
 		return -EINVAL;
 	if (strcmp(s + 7, "00") != 0 && strcmp(s + 7, "30") != 0)
 		return -EINVAL;
@@ -31,10 +31,10 @@ static bool report_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > CONFIG_REPORT_NAME_MAX || !is_lower(s[0]))
+	if (n == 0 || n > CONFIG_REPORT_NAME_MAX || !ascii_is_lower(s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++) {
-		if (!is_lower(s[i]) && !is_digit(s[i]) && s[i] != '_')
+		if (!ascii_is_lower(s[i]) && !ascii_is_digit(s[i]) && s[i] != '_')
 			return false;
 	}
 	return true;

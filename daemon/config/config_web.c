@@ -22,7 +22,7 @@ void web_config_defaults(struct web_config *web)
 
 static bool is_bcrypt_char(char c)
 {
-	return is_alnum(c) || c == '.' || c == '/';
+	return ascii_is_alnum(c) || c == '.' || c == '/';
 }
 
 bool web_password_hash_valid(const char *s)
@@ -31,7 +31,7 @@ bool web_password_hash_valid(const char *s)
 
 	/* "$2y$10$" then 22 characters of salt and 31 of hash, in bcrypt's base64 alphabet. */
 	if (!s || strlen(s) != 60 || s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') ||
-		s[3] != '$' || !is_digit(s[4]) || !is_digit(s[5]) || s[6] != '$')
+		s[3] != '$' || !ascii_is_digit(s[4]) || !ascii_is_digit(s[5]) || s[6] != '$')
 		return false;
 	cost = (s[4] - '0') * 10 + (s[5] - '0');
 	if (cost < 4 || cost > 31)

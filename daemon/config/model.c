@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "config/model.h"
+#include "util/array.h"
+#include "util/ascii.h"
 
 struct group_field_names {
 	const char *api;
@@ -42,8 +44,6 @@ static const char *const period_names[] = {
 	[PERIOD_WEEKLY] = "WEEKLY",
 	[PERIOD_MONTHLY] = "MONTHLY",
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct group_field_names *group_field_entry(enum group_field f)
 {
@@ -239,7 +239,7 @@ int model_id_valid(const char *id, const char *prefix)
 	for (size_t i = 0; i < MODEL_ID_HEX_DIGITS; i++) {
 		char c = id[i];
 
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+		if (!ascii_is_lower_hex(c))
 			return -EINVAL;
 	}
 	return id[MODEL_ID_HEX_DIGITS] == '\0' ? 0 : -EINVAL;

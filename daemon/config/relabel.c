@@ -9,6 +9,7 @@
 
 #include "config/model.h"
 #include "config/relabel.h"
+#include "util/ascii.h"
 #include "util/buf.h"
 
 /*
@@ -71,39 +72,19 @@ int relabel_source_from_name(const char *s, enum relabel_source *out)
 	return -EINVAL;
 }
 
-static bool is_ascii_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_ascii_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_ascii_alnum(unsigned char c)
-{
-	return is_ascii_alpha(c) || is_ascii_digit(c);
-}
-
 static bool is_octal(char c)
 {
 	return c >= '0' && c <= '7';
 }
 
-static bool is_hex_digit(char c)
-{
-	return is_ascii_digit((unsigned char)c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 bool relabel_label_name_valid(const char *name)
 {
-	if (!name || !(is_ascii_alpha((unsigned char)*name) || *name == '_'))
+	if (!name || !(ascii_is_alpha(*name) || *name == '_'))
 		return false;
 	if (name[0] == '_' && name[1] == '_')
 		return false;
 	for (const char *p = name + 1; *p; p++)
-		if (!is_ascii_alnum((unsigned char)*p) && *p != '_')
+		if (!ascii_is_alnum(*p) && *p != '_')
 			return false;
 	return true;
 }
@@ -131,7 +112,7 @@ static size_t escape_length(const char *p, bool in_class, const char **why)
 		*why = "an escaped non-ASCII character (write the character itself)";
 		return 0;
 	}
-	if (!is_ascii_alnum(c))
+	if (!ascii_is_alnum(c))
 		return 2; /* escaped punctuation stands for itself in both */
 	if (strchr("aftnrdDsSwW", c))
 		return 2;
@@ -146,7 +127,7 @@ static size_t escape_length(const char *p, bool in_class, const char **why)
 	if (c == 'x') {
 		if (p[2] == '{')
 			return 2 + braced_length(p + 2);
-		if (is_hex_digit(p[2]) && is_hex_digit(p[3]))
+		if (ascii_is_hex(p[2]) && ascii_is_hex(p[3]))
 			return 4;
 		*why = "\\x takes exactly two hex digits, or braces: \\x{...}";
 		return 0;
@@ -161,7 +142,7 @@ static size_t escape_length(const char *p, bool in_class, const char **why)
 			;
 		return n;
 	}
-	if (is_ascii_digit(c)) {
+	if (ascii_is_digit(c)) {
 		*why = "a backreference (RE2 has none)";
 		return 0;
 	}
@@ -235,9 +216,9 @@ static bool repeat_count(const char **p, long *n)
 {
 	const char *q = *p;
 
-	if (q[0] == '0' && is_ascii_digit((unsigned char)q[1]))
+	if (q[0] == '0' && ascii_is_digit(q[1]))
 		return false;
-	for (*n = 0; is_ascii_digit((unsigned char)*q); q++)
+	for (*n = 0; ascii_is_digit(*q); q++)
 		if (*n <= RE2_REPEAT_MAX)
 			*n = *n * 10 + (*q - '0');
 	*p = q;
@@ -255,13 +236,13 @@ static size_t repeat_length(const char *p, const char **why)
 
 	if (*p == '*' || *p == '+' || *p == '?')
 		return 1;
-	if (*p != '{' || !is_ascii_digit((unsigned char)*q))
+	if (*p != '{' || !ascii_is_digit(*q))
 		return 0;
 	if (!repeat_count(&q, &min))
 		goto leading_zero;
 	if (*q == ',') {
 		q++;
-		if (is_ascii_digit((unsigned char)*q) && !repeat_count(&q, &max))
+		if (ascii_is_digit(*q) && !repeat_count(&q, &max))
 			goto leading_zero;
 	}
 	if (*q != '}')
@@ -346,7 +327,7 @@ static int template_group(const struct relabel_program *pg, const char *name, si
 	int r;
 
 	for (size_t i = 0; i < len; i++) {
-		if (!is_ascii_digit((unsigned char)name[i]) || num >= 100000000) {
+		if (!ascii_is_digit(name[i]) || num >= 100000000) {
 			num = -1;
 			break;
 		}
@@ -394,7 +375,7 @@ static int template_parse(struct relabel_program *pg, const char *repl, char *er
 		}
 		brace = *p == '{';
 		name = p + brace;
-		for (end = name; is_ascii_alnum((unsigned char)*end) || *end == '_'; end++)
+		for (end = name; ascii_is_alnum(*end) || *end == '_'; end++)
 			;
 		if ((unsigned char)*end >= 0x80) {
 			snprintf(err, errlen,

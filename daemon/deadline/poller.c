@@ -23,6 +23,7 @@
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
 
 /* How much nicer than the rest of the process a farm thread runs (see lower_priority). */
@@ -32,7 +33,7 @@
 
 struct farm_worker {
 	struct poller *poller;
-	_Atomic double heartbeat; /* schedule_clock() seconds: the thread was last seen working or waiting */
+	_Atomic double heartbeat; /* monotime_s() seconds: the thread was last seen working or waiting */
 	const struct farm_config *farm;
 	pthread_t thread;
 	bool started;
@@ -85,21 +86,17 @@ static bool worker_sleep(void *ctx, double ms)
 {
 	struct farm_worker *w = ctx;
 	struct poller *p = w->poller;
-	double until = schedule_clock() + ms / 1000.0;
+	double until = monotime_s() + ms / 1000.0;
 	bool stopping;
 
 	poller_lock(p);
 	while (!p->stopping) {
-		double now = schedule_clock();
+		double now = monotime_s();
 		atomic_store(&w->heartbeat, now);
 		if (now >= until)
 			break;
 		double step = until - now < HEARTBEAT_S ? until - now : HEARTBEAT_S;
-		struct timespec deadline;
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		double secs = (double)deadline.tv_sec + (double)deadline.tv_nsec / 1e9 + step;
-		deadline.tv_sec = (time_t)secs;
-		deadline.tv_nsec = (long)((secs - (double)deadline.tv_sec) * 1e9);
+		struct timespec deadline = monotime_after(step);
 		pthread_cond_timedwait(&p->wake, &p->lock, &deadline);
 	}
 	stopping = p->stopping;
@@ -131,7 +128,7 @@ static void worker_beat(void *ctx)
 {
 	struct farm_worker *w = ctx;
 
-	atomic_store(&w->heartbeat, schedule_clock());
+	atomic_store(&w->heartbeat, monotime_s());
 }
 
 static const struct api_caller_ops worker_ops = {
@@ -168,7 +165,7 @@ static void *farm_worker_main(void *arg)
 	lower_priority();
 	while (!poller_stopping(p)) {
 		double wait;
-		struct schedule_slot *next = schedule_next(w->slots, w->n_slots, schedule_clock(), &wait);
+		struct schedule_slot *next = schedule_next(w->slots, w->n_slots, monotime_s(), &wait);
 		if (!next && wait < 0)
 			break;
 		if (!next) {
@@ -176,11 +173,11 @@ static void *farm_worker_main(void *arg)
 				break;
 			continue; /* re-pick: the earliest due may have changed */
 		}
-		double began = schedule_clock();
+		double began = monotime_s();
 		int r = refresh_report(&w->refresh, next->rc);
 		if (r == API_STOPPED || poller_stopping(p))
 			break;
-		double delay = schedule_record(next, r == 0, refresh_error_is_persistent(r), began, schedule_clock(),
+		double delay = schedule_record(next, r == 0, refresh_error_is_persistent(r), began, monotime_s(),
 			api_random_unit(&w->api.rng));
 		if (r != 0)
 			log_info("farm=%s report=%s op=schedule reason=\"retrying failed refresh in %.1fs\"",
@@ -198,13 +195,13 @@ static void *inventory_worker_main(void *arg)
 
 	lower_priority();
 	while (!poller_stopping(p)) {
-		double wait = slot->next_due - schedule_clock();
+		double wait = slot->next_due - monotime_s();
 		if (wait > 0) {
 			if (!worker_sleep(w, wait * 1000.0))
 				break;
 			continue;
 		}
-		double began = schedule_clock();
+		double began = monotime_s();
 		struct inventory *inv = NULL;
 		int r = inventory_fetch(&w->api, w->farm, p->cfg->inventory.budgets, &inv);
 		if (r == API_STOPPED || poller_stopping(p)) {
@@ -220,7 +217,7 @@ static void *inventory_worker_main(void *arg)
 		} else {
 			inventory_board_fail(p->board, w->farm->id);
 		}
-		double delay = schedule_record(slot, r == 0, refresh_error_is_persistent(r), began, schedule_clock(),
+		double delay = schedule_record(slot, r == 0, refresh_error_is_persistent(r), began, monotime_s(),
 			api_random_unit(&w->api.rng));
 		if (r != 0)
 			log_info(
@@ -271,7 +268,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		r = -ENOMEM;
 		goto fail;
 	}
-	double now = schedule_clock();
+	double now = monotime_s();
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		struct http_client_options ho = {
@@ -348,7 +345,7 @@ int poller_start(struct poller *p)
 
 bool poller_alive(struct poller *p, double max_age_seconds)
 {
-	double now = schedule_clock();
+	double now = monotime_s();
 
 	for (size_t i = 0; i < p->n_workers; i++) {
 		double age = now - atomic_load(&p->workers[i].heartbeat);

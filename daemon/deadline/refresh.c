@@ -12,9 +12,9 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
-#include "deadline/schedule.h"
 #include "metrics/usage.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/rfc3339.h"
 #include "util/notify.h"
 
@@ -221,7 +221,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 	struct get_ctx g = {0};
 	char *token = NULL, *query = NULL;
 	double poll_ms = POLL_FIRST_MS;
-	double give_up = schedule_clock() + POLL_GIVE_UP_S;
+	double give_up = monotime_s() + POLL_GIVE_UP_S;
 	size_t pages = 0;
 	struct token_set seen = {0};
 	int r;
@@ -271,7 +271,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 				r = API_BAD_RESPONSE;
 				goto out;
 			}
-			if (schedule_clock() > give_up) {
+			if (monotime_s() > give_up) {
 				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; "
 					    "giving up\"",
 					rf->farm->id, rc->name, API_OP_GET, aggregation_id,
@@ -462,7 +462,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	char start_text[21], end_text[21];
 	char *path = NULL;
 	int64_t now = (int64_t)time(NULL), start;
-	double began = schedule_clock();
+	double began = monotime_s();
 	int r;
 
 	notify_status("refreshing report %s of %s", rc->name, farm->id);
@@ -507,7 +507,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 			goto out;
 	}
 
-	double duration = schedule_clock() - began;
+	double duration = monotime_s() - began;
 	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
 	if (r < 0)
 		goto out;
@@ -518,7 +518,7 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		duration);
 out:
 	if (r != 0) {
-		double failed_after = schedule_clock() - began;
+		double failed_after = monotime_s() - began;
 		metrics_store_fail(rf->store, farm->id, rc->name, failed_after);
 		if (r != API_STOPPED)
 			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,

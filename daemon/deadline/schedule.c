@@ -2,15 +2,6 @@
 #include "deadline/schedule.h"
 
 #include <math.h>
-#include <time.h>
-
-double schedule_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct schedule_slot *schedule_next(struct schedule_slot *slots, size_t n, double now, double *wait_s)
 {

@@ -18,9 +18,6 @@ struct schedule_slot {
 	int64_t interval_seconds; /* when rc is NULL: the period */
 };
 
-/* The monotonic clock the poller runs on, in seconds. */
-double schedule_clock(void);
-
 /*
  * The slot to refresh at time now: NULL with *wait_s set (seconds until the earliest is due; 0 and NULL
  * when there are no slots, *wait_s < 0) or the earliest due slot.

@@ -20,8 +20,8 @@
 #include "aws/http_client.h"
 #include "deadline/api_call.h"
 #include "deadline/json_schema.h"
-#include "deadline/schedule.h"
 #include "util/log.h"
+#include "util/monotime.h"
 
 #define USER_ID_MAX 64
 #define USERS_HEADER \
@@ -225,12 +225,8 @@ static bool dir_wait_locked(struct user_directory *d, double seconds)
 	if (seconds < 0) {
 		pthread_cond_wait(&d->wake, &d->lock);
 	} else {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		double secs = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + seconds;
-		ts.tv_sec = (time_t)secs;
-		ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-		pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+		struct timespec deadline = monotime_after(seconds);
+		pthread_cond_timedwait(&d->wake, &d->lock, &deadline);
 	}
 	return !d->stopping;
 }
@@ -238,12 +234,12 @@ static bool dir_wait_locked(struct user_directory *d, double seconds)
 static bool dir_sleep(void *ctx, double ms)
 {
 	struct user_directory *d = ctx;
-	double until = schedule_clock() + ms / 1000.0;
+	double until = monotime_s() + ms / 1000.0;
 	bool ok = true;
 
 	dir_lock(d);
-	while (ok && schedule_clock() < until)
-		ok = dir_wait_locked(d, until - schedule_clock());
+	while (ok && monotime_s() < until)
+		ok = dir_wait_locked(d, until - monotime_s());
 	dir_unlock(d);
 	return ok;
 }
@@ -352,7 +348,7 @@ static void *dir_main(void *arg)
 
 	dir_lock(d);
 	while (!d->stopping) {
-		double now = schedule_clock(), wait;
+		double now = monotime_s(), wait;
 		const struct user_entry *e = user_cache_next(&d->cache, now, &wait);
 		if (!e) {
 			dir_wait_locked(d, wait);
@@ -374,7 +370,7 @@ static void *dir_main(void *arg)
 		int r = describe_user(d, id, &ctx);
 		dir_lock(d);
 		if (r != API_STOPPED &&
-			user_cache_record(&d->cache, id, r, ctx.user_name, ctx.display_name, schedule_clock()))
+			user_cache_record(&d->cache, id, r, ctx.user_name, ctx.display_name, monotime_s()))
 			dir_publish_locked(d);
 		if (r == 0 || r == API_NOT_FOUND)
 			log_debug("op=DescribeUser user_id=%s status=%s", id, r == 0 ? "ok" : "missing");
@@ -459,7 +455,7 @@ void user_directory_note(struct user_directory *d, const char *user_id)
 	if (!d || !user_id || !*user_id)
 		return;
 	dir_lock(d);
-	if (user_cache_note(&d->cache, user_id, schedule_clock()) == USER_NOTE_ADDED)
+	if (user_cache_note(&d->cache, user_id, monotime_s()) == USER_NOTE_ADDED)
 		pthread_cond_broadcast(&d->wake);
 	dir_unlock(d);
 }

@@ -4,9 +4,8 @@
 #include <string.h>
 
 #include "metrics/inventory.h"
+#include "util/array.h"
 #include "util/numfmt.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The enums' values known to this version; another value appears as its own series at 1. */
 static const char *const queue_statuses[] = {"IDLE", "SCHEDULING", "SCHEDULING_BLOCKED"};

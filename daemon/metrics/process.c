@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "metrics/render.h"
+#include "util/file.h"
 
 /* The fields of /proc/self/stat after "(comm) ", counted from state (field 3 of proc(5)) as 0. */
 #define STAT_UTIME 11 /* field 14 */
@@ -20,30 +21,6 @@
 #define STAT_STARTTIME 19 /* field 22 */
 #define STAT_VSIZE 20 /* field 23 */
 #define STAT_RSS 21 /* field 24 */
-
-/* The whole (small) file at path into buf, NUL-terminated. Returns its length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
-			close(fd);
-			return n;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
 
 /* Boot time (Unix seconds) from /proc/stat's btime, read once; NaN when unknown. */
 static double boot_time;
@@ -55,7 +32,7 @@ static void boot_time_read(void)
 	const char *p;
 
 	boot_time = NAN;
-	if (read_small("/proc/stat", buf, sizeof(buf)) < 0)
+	if (file_read_into("/proc/stat", buf, sizeof(buf)) < 0)
 		return;
 	p = strstr(buf, "\nbtime ");
 	if (p)
@@ -67,7 +44,7 @@ static int stat_read(struct metrics_process *out)
 {
 	unsigned long long v[STAT_RSS + 1] = {0};
 	char buf[4096], *p, *end;
-	ssize_t n = read_small("/proc/self/stat", buf, sizeof(buf));
+	ssize_t n = file_read_into("/proc/self/stat", buf, sizeof(buf));
 
 	if (n < 0)
 		return (int)n;

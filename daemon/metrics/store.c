@@ -14,6 +14,7 @@
 #include "metrics/render.h"
 #include "metrics/self.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
 
 /*
@@ -518,13 +519,9 @@ void metrics_process_hold(bool hold)
 static int process_get(struct metrics_store *s, struct metrics_self_text **out)
 {
 	struct metrics_self_text *t = NULL;
-	struct timespec now;
-	uint64_t second;
+	uint64_t second = (uint64_t)monotime_ms() / 1000 + 1; /* never 0: a cache of gen 0 is none */
 	int r = 0;
 
-	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) < 0 && clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-		now.tv_sec = 0;
-	second = (uint64_t)now.tv_sec + 1; /* never 0: a cache of gen 0 is none */
 	mutex_lock(&s->lock);
 	if (s->process_text && (s->process_text->gen == second || atomic_load(&process_held))) {
 		t = s->process_text;

@@ -8,16 +8,13 @@
 #include <string.h>
 
 #include "config/reload.h"
-#include "deadline/schedule.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
 #include "util/notify.h"
+#include "util/version.h"
 
-#ifndef EXPORTER_VERSION
-#define EXPORTER_VERSION "unknown"
-#endif
-
-/* A server replaced by a reload, freed by runtime_idle() from free_after (schedule_clock() seconds) on. */
+/* A server replaced by a reload, freed by runtime_idle() from free_after (monotime_s() seconds) on. */
 struct retired_server {
 	struct http_server *server;
 	double free_after;
@@ -131,8 +128,7 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 	if (next->server) {
 		/* Not freed here: the request that asked for this reload may be running on it. */
 		if (old.server)
-			rt->retired[rt->n_retired++] =
-				(struct retired_server){old.server, schedule_clock() + retire_grace};
+			rt->retired[rt->n_retired++] = (struct retired_server){old.server, monotime_s() + retire_grace};
 		rt->cur.server = next->server;
 	}
 	free(old.region);
@@ -277,7 +273,7 @@ void runtime_idle(struct runtime *rt)
 {
 	for (;;) {
 		struct http_server *due = NULL;
-		double now = schedule_clock();
+		double now = monotime_s();
 
 		mutex_lock(&rt->lock);
 		for (size_t i = 0; i < rt->n_retired && !due; i++) {

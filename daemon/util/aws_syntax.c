@@ -4,14 +4,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/ascii.h"
+
 bool aws_region_valid(const char *region)
 {
 	size_t n = 0;
 
-	if (!region || !(*region >= 'a' && *region <= 'z'))
+	if (!region || !ascii_is_lower(*region))
 		return false;
 	for (const char *p = region; *p; p++, n++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+		if (!ascii_is_lower(*p) && !ascii_is_digit(*p) && *p != '-')
 			return false;
 	return n <= AWS_REGION_MAX;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/ascii.h"
 #include "util/listen_addr.h"
 
 static int refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -20,26 +21,11 @@ static int refuse(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alnum(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /* A host name or an IPv4 address: letters, digits, '-', '.', '_' (what getaddrinfo will be asked about). */
 static bool name_valid(const char *h, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
+		if (!ascii_is_alnum(h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
 			return false;
 	}
 	return true;
@@ -52,7 +38,7 @@ static bool v6_valid(const char *h, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		if (zone) {
-			if (!is_alnum(h[i]) && h[i] != '-' && h[i] != '_' && h[i] != '.')
+			if (!ascii_is_alnum(h[i]) && h[i] != '-' && h[i] != '_' && h[i] != '.')
 				return false;
 		} else if (h[i] == '%') {
 			zone = true;
@@ -60,7 +46,7 @@ static bool v6_valid(const char *h, size_t n)
 				return false;
 		} else if (h[i] == ':') {
 			colon = true;
-		} else if (!is_hex(h[i]) && h[i] != '.') {
+		} else if (!ascii_is_hex(h[i]) && h[i] != '.') {
 			return false;
 		}
 	}
@@ -111,7 +97,7 @@ int listen_addr_parse(const char *s, struct listen_addr *out, char *err, size_t 
 	if (plen > 5)
 		return refuse(err, errlen, "port longer than 5 digits");
 	for (size_t i = 0; i < plen; i++) {
-		if (!is_digit(p[i]))
+		if (!ascii_is_digit(p[i]))
 			return refuse(err, errlen, "the port must be a decimal number");
 		port = port * 10 + (unsigned long)(p[i] - '0');
 	}

@@ -17,6 +17,7 @@
 
 #include "util/log.h"
 #include "util/env.h"
+#include "util/monotime.h"
 #include "util/notify.h"
 
 /*
@@ -107,15 +108,11 @@ int notify_ready(void)
 
 int notify_reloading(void)
 {
-	struct timespec ts;
 	char message[64];
-	uint64_t usec;
+	/* systemd matches MONOTONIC_USEC against the time it sent the reload request. */
+	uint64_t usec = monotime_us();
 	int n;
 
-	/* systemd matches MONOTONIC_USEC against the time it sent the reload request. */
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return -errno;
-	usec = (uint64_t)ts.tv_sec * UINT64_C(1000000) + (uint64_t)ts.tv_nsec / UINT64_C(1000);
 	n = snprintf(message, sizeof(message), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, usec);
 	if (n < 0 || (size_t)n >= sizeof(message))
 		return -EOVERFLOW;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
 #include "web/internal.h"
 
@@ -112,7 +113,7 @@ static void idle_evict_worst(struct http_server *srv)
 {
 	struct web_conn *victim = NULL;
 	uint64_t victim_worth = 0;
-	int64_t now = web_now_ms();
+	int64_t now = monotime_ms();
 
 	for (struct web_conn *c = srv->idle_head; c; c = c->next) {
 		uint64_t worth = conn_worth(c, now);
@@ -145,7 +146,7 @@ void web_conn_notify(
 			return; /* untracked: served all the same, never evicted */
 		c->srv = srv;
 		c->fd = ci ? ci->connect_fd : -1;
-		c->started_ms = web_now_ms();
+		c->started_ms = monotime_ms();
 		mutex_lock(&srv->conn_lock);
 		/*
 		 * Should libmicrohttpd ever close a descriptor before reporting the close, the number could already
@@ -344,7 +345,7 @@ static void *door_run(void *arg)
 	struct epoll_event events[DOOR_EVENTS];
 
 	for (;;) {
-		int64_t now = web_now_ms(), wait_ms = -1;
+		int64_t now = monotime_ms(), wait_ms = -1;
 		bool listen_ready = false;
 		int n;
 
@@ -359,7 +360,7 @@ static void *door_run(void *arg)
 			log_error("component=http op=epoll_wait error=\"%s\"", strerror(errno));
 			break;
 		}
-		now = web_now_ms();
+		now = monotime_ms();
 		/* A guest released here is its own event's; accepting (which may close others) comes after. */
 		for (int i = 0; i < n; i++) {
 			void *ptr = events[i].data.ptr;

@@ -16,12 +16,10 @@
 
 #include "config/tls_cert.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/mutex.h"
+#include "util/version.h"
 #include "web/internal.h"
-
-#ifndef EXPORTER_VERSION
-#define EXPORTER_VERSION "unknown"
-#endif
 
 /*
  * A thread per connection: a client that is slow to send (slowloris) or to read only blocks its own thread,
@@ -255,15 +253,6 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	return ret;
 }
 
-int64_t web_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* POST /-/reload, allowed and complete: the lifecycle callback, the whole reload run in this thread, decides. */
 static enum MHD_Result serve_reload(struct http_server *srv, struct MHD_Connection *conn)
 {
@@ -308,7 +297,7 @@ static int request_authorize(struct http_server *srv, struct MHD_Connection *con
 	if (!auth)
 		return WEB_AUTH_ALLOWED;
 	r = web_auth_check(
-		auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), web_now_ms());
+		auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), monotime_ms());
 	web_auth_unref(auth);
 	return r;
 }

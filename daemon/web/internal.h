@@ -102,8 +102,6 @@ struct http_server {
 
 /* Formats a message into err (NULL or errlen 0: nothing). */
 void web_set_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t web_now_ms(void);
 /* door.c: the connections libmicrohttpd serves, ranked and evicted past max_connections */
 
 /* MHD_OPTION_NOTIFY_CONNECTION (cls: the server): tracks each connection, evicts the worst past the limit. */

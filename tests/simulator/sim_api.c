@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ascii.h"
+
 #define JSON_TYPE "application/json"
 #define ERROR_TYPE_URL "http://internal.amazon.com/coral/com.amazonaws.deadline/"
 #define DEFAULT_MAX_RESULTS 100
@@ -17,17 +19,6 @@ void sim_response_deinit(struct sim_response *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 char *sim_percent_decode(const char *s, size_t len, bool plus_is_space)
@@ -41,8 +32,8 @@ char *sim_percent_decode(const char *s, size_t len, bool plus_is_space)
 		char c = s[i];
 
 		if (c == '%') {
-			int hi = len - i >= 3 ? hex_value(s[i + 1]) : -1;
-			int lo = len - i >= 3 ? hex_value(s[i + 2]) : -1;
+			int hi = len - i >= 3 ? ascii_hex_value(s[i + 1]) : -1;
+			int lo = len - i >= 3 ? ascii_hex_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				goto fail;

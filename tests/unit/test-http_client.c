@@ -1,6 +1,7 @@
 /* test-http_client: the libcurl wrapper against a scripted HTTP server on a loopback socket */
 #include "aws/http_client.h"
 #include "test.h"
+#include "util/version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -439,7 +440,7 @@ static void test_fetch(struct server *s)
 	request_copy(s, seen, sizeof(seen));
 	CHECK_MSG(strncmp(seen, "PUT /latest/api/token HTTP/1.1\r\n", 32) == 0, "request:\n%s", seen);
 	CHECK(strstr(seen, "\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n") != NULL);
-	CHECK(strstr(seen, "\r\nUser-Agent: deadline-cloud-exporter/") != NULL);
+	CHECK(strstr(seen, "\r\nUser-Agent: " VERSION_USER_AGENT "\r\n") != NULL);
 	CHECK(strstr(seen, "Content-Length") == NULL);
 
 	opts.no_proxy = false;

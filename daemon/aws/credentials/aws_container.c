@@ -13,6 +13,7 @@
 #include "aws/aws_endpoint.h"
 #include "aws/http_client.h"
 #include "util/env.h"
+#include "util/file.h"
 
 #define ECS_HOST "http://169.254.170.2"
 #define CONTAINER_ATTEMPTS 3
@@ -107,19 +108,16 @@ static int authorization_value(char *value, size_t len, char *why, size_t whylen
 
 	value[0] = '\0';
 	if (file) {
-		FILE *f = fopen(file, "re");
+		/* One byte more than a token may have, to tell a longer file. */
+		ssize_t got = file_read_into(file, buf, sizeof(buf));
 
-		if (!f) {
-			r = -errno;
+		if (got < 0) {
 			snprintf(why, whylen, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %.200s: %s", file,
-				strerror(errno));
-			return r;
+				strerror((int)-got));
+			explicit_bzero(buf, sizeof(buf));
+			return (int)got;
 		}
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		if (ferror(f))
-			r = -EIO;
-		fclose(f);
-		buf[n] = '\0';
+		n = (size_t)got;
 		if (r == 0 && n > CONTAINER_TOKEN_MAX)
 			r = -EFBIG;
 		/* Files often end with a newline; the token itself has none. */
@@ -129,9 +127,7 @@ static int authorization_value(char *value, size_t len, char *why, size_t whylen
 			r = -ENODATA;
 		if (r < 0) {
 			snprintf(why, whylen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %.200s is %s", file,
-				r == -EFBIG     ? "too long"
-				: r == -ENODATA ? "empty"
-						: "unreadable");
+				r == -EFBIG ? "too long" : "empty");
 			explicit_bzero(buf, sizeof(buf));
 			return r;
 		}

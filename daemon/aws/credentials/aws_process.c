@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "aws/credentials/aws_credentials.h"
+#include "util/monotime.h"
 
 #define PROCESS_OUTPUT_MAX (64 * 1024)
 #define PROCESS_ARGS_MAX 256
@@ -114,14 +115,6 @@ fail:
 	return r;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for pid; kills it first when kill_it. Returns the wait status, or -1. */
 static int reap(pid_t pid, bool kill_it)
 {
@@ -186,10 +179,10 @@ int aws_process_credentials(
 	close(fds[1]);
 	fds[1] = -1;
 
-	deadline = monotonic_ms() + timeout_ms;
+	deadline = monotime_ms() + timeout_ms;
 	for (;;) {
 		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		int64_t left = deadline - monotonic_ms();
+		int64_t left = deadline - monotime_ms();
 		ssize_t got;
 		int pr;
 
@@ -232,7 +225,7 @@ int aws_process_credentials(
 	buf[used] = '\0';
 	/* stdout closed: the program is ending (or closed it early; the deadline still applies to it). */
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (monotonic_ms() >= deadline) {
+		if (monotime_ms() >= deadline) {
 			reap(pid, true);
 			pid = -1;
 			snprintf(why, whylen, "credential_process %.200s did not exit within %lds (killed)", argv[0],

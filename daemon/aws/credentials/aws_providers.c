@@ -14,6 +14,7 @@
 #include "aws/aws_profile.h"
 #include "aws/credentials/aws_sts.h"
 #include "util/env.h"
+#include "util/file.h"
 
 /* The longest chain of source_profile hops followed (the SDKs loop-check; this also bounds the work). */
 #define PROFILE_CHAIN_MAX 5
@@ -117,27 +118,24 @@ const struct aws_credentials_source aws_credentials_source_environment = {"envir
 /* Reads the token file afresh: Kubernetes rotates it. */
 static int token_read(const char *path, char **out, char *why, size_t whylen)
 {
-	FILE *f = fopen(path, "re");
 	char *buf;
+	ssize_t got;
 	size_t n;
 	int r = 0;
 
 	*out = NULL;
-	if (!f) {
-		r = -errno;
-		snprintf(why, whylen, "cannot read the web identity token file %.200s: %s", path, strerror(errno));
-		return r;
-	}
 	buf = malloc(WEB_TOKEN_MAX + 2);
-	if (!buf) {
-		fclose(f);
+	if (!buf)
 		return -ENOMEM;
+	/* One byte more than a token may have, to tell a longer file. */
+	got = file_read_into(path, buf, WEB_TOKEN_MAX + 2);
+	if (got < 0) {
+		snprintf(why, whylen, "cannot read the web identity token file %.200s: %s", path, strerror((int)-got));
+		explicit_bzero(buf, WEB_TOKEN_MAX + 2);
+		free(buf);
+		return (int)got;
 	}
-	n = fread(buf, 1, WEB_TOKEN_MAX + 1, f);
-	if (ferror(f))
-		r = -EIO;
-	fclose(f);
-	buf[n] = '\0';
+	n = (size_t)got;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (r == 0 && n > WEB_TOKEN_MAX)
@@ -146,9 +144,7 @@ static int token_read(const char *path, char **out, char *why, size_t whylen)
 		r = -ENODATA;
 	if (r < 0) {
 		snprintf(why, whylen, "the web identity token file %.200s is %s", path,
-			r == -EFBIG     ? "too long"
-			: r == -ENODATA ? "empty"
-					: "unreadable");
+			r == -EFBIG ? "too long" : "empty");
 		explicit_bzero(buf, WEB_TOKEN_MAX + 2);
 		free(buf);
 		return r;
