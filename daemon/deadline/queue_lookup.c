@@ -32,6 +32,7 @@ struct id_map {
 struct queue_entry {
 	char id[QUEUE_ID_LEN + 1];
 	char *name; /* NULL: never listed */
+	bool listed; /* by the last listing */
 };
 
 struct queue_lookup {
@@ -151,6 +152,11 @@ enum queue_lookup_known queue_lookup_job(const struct queue_lookup *ql, const ch
 	return QUEUE_LOOKUP_FOUND;
 }
 
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The index + 1 of queue_id in ql->queues (0: never seen). */
 static uint32_t queue_find(const struct queue_lookup *ql, const char *queue_id)
 {
@@ -189,6 +195,7 @@ static int queue_index(struct queue_lookup *ql, const char *queue_id, uint32_t *
 		return -ENOMEM;
 	memcpy(ql->queues[ql->n_queues].id, queue_id, QUEUE_ID_LEN + 1);
 	ql->queues[ql->n_queues].name = NULL;
+	ql->queues[ql->n_queues].listed = false;
 	s->value = (uint32_t)++ql->n_queues;
 	*out = s->value;
 	return 0;
@@ -222,6 +229,8 @@ int queue_lookup_set_names(struct queue_lookup *ql, const struct inventory *inv)
 
 	if (!ql || !inv)
 		return -EINVAL;
+	for (size_t i = 0; i < ql->n_queues; i++)
+		ql->queues[i].listed = false;
 	for (size_t i = 0; i < inv->n_queues; i++) {
 		const struct inventory_queue *q = &inv->queues[i];
 		struct queue_entry *e;
@@ -236,6 +245,7 @@ int queue_lookup_set_names(struct queue_lookup *ql, const struct inventory *inv)
 			continue;
 		}
 		e = &ql->queues[k - 1];
+		e->listed = true;
 		/* The same name stays the same string: a refresh's derived values are computed once per name. */
 		if (e->name && strcmp(e->name, q->name) == 0)
 			continue;
@@ -300,4 +310,95 @@ void queue_lookup_searched(struct queue_lookup *ql, int64_t began)
 size_t queue_lookup_jobs(const struct queue_lookup *ql)
 {
 	return ql ? ql->jobs.n : 0;
+}
+
+int queue_lookup_listed(const struct queue_lookup *ql, const char ***ids)
+{
+	size_t n = 0;
+
+	*ids = malloc((ql && ql->n_queues ? ql->n_queues : 1) * sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	for (size_t i = 0; ql && i < ql->n_queues; i++)
+		if (ql->queues[i].listed)
+			(*ids)[n++] = ql->queues[i].id;
+	return (int)n;
+}
+
+/* The index of f in r's group_by, or -1. */
+static int group_index(const struct report_config *r, enum group_field f)
+{
+	for (size_t k = 0; k < r->n_group_by; k++)
+		if (r->group_by[k] == f)
+			return (int)k;
+	return -1;
+}
+
+static bool has_queue_rule(const struct report_config *r)
+{
+	for (size_t i = 0; i < r->n_labels; i++)
+		if (r->labels[i].source == RELABEL_SOURCE_QUEUE_NAME)
+			return true;
+	return false;
+}
+
+bool queue_lookup_by_job(const struct report_config *r)
+{
+	return has_queue_rule(r) && group_index(r, GROUP_JOB_ID) >= 0 && group_index(r, GROUP_QUEUE_ID) < 0;
+}
+
+int queue_lookup_unknown(
+	const struct queue_lookup *ql, const struct report_config *r, struct usage_table *t, const char ***ids)
+{
+	const struct usage_group *const *groups;
+	size_t n_groups = usage_table_groups(t, &groups), n = 0;
+	int k = group_index(r, GROUP_JOB_ID);
+	const char *last = NULL;
+
+	*ids = malloc((n_groups ? n_groups : 1) * sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	if (!queue_lookup_by_job(r) || k < 0)
+		return 0;
+	for (size_t i = 0; i < n_groups; i++) {
+		const char *job = groups[i]->values[k];
+		/* A job's groups are one table's interned string: the same pointer, and together when JOB_ID comes
+		 * first. */
+		if (job == last)
+			continue;
+		last = job;
+		if (queue_lookup_job(ql, job, NULL) == QUEUE_LOOKUP_UNKNOWN)
+			(*ids)[n++] = job;
+	}
+	/* Another group-by field first: a job's groups need not be together. */
+	if (k > 0 && n > 1) {
+		qsort(*ids, n, sizeof(**ids), compare_strings);
+		size_t m = 1;
+		for (size_t i = 1; i < n; i++)
+			if (strcmp((*ids)[i], (*ids)[m - 1]) != 0)
+				(*ids)[m++] = (*ids)[i];
+		n = m;
+	}
+	return (int)n;
+}
+
+static const char *group_queue_name(void *ctx, const struct usage_group *g)
+{
+	const struct queue_lookup_groups *lg = ctx;
+	const char *queue_id = NULL;
+
+	if (lg->queue_k >= 0)
+		queue_id = g->values[lg->queue_k];
+	else if (lg->job_k < 0 || queue_lookup_job(lg->ql, g->values[lg->job_k], &queue_id) != QUEUE_LOOKUP_FOUND)
+		return NULL;
+	return queue_lookup_name(lg->ql, queue_id);
+}
+
+struct usage_queue_source queue_lookup_source(
+	const struct queue_lookup *ql, const struct report_config *r, struct queue_lookup_groups *g)
+{
+	g->ql = ql;
+	g->queue_k = group_index(r, GROUP_QUEUE_ID);
+	g->job_k = group_index(r, GROUP_JOB_ID);
+	return (struct usage_queue_source){.name_of = group_queue_name, .ctx = g};
 }

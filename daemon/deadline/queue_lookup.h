@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "metrics/inventory.h"
+#include "metrics/usage_labels.h"
 
 /* Jobs remembered per farm (about 40 bytes each): past it, jobs not yet seen keep an unknown queue. */
 #define QUEUE_LOOKUP_JOBS_MAX 1000000
@@ -80,3 +82,33 @@ bool queue_lookup_has_names(const struct queue_lookup *ql);
 
 /* The name of queue_id (owned by ql, valid until the next queue_lookup_set_names()), or NULL when never listed. */
 const char *queue_lookup_name(const struct queue_lookup *ql, const char *queue_id);
+
+/*
+ * The ids of the queues the last listing had (owned by ql, valid until the next queue_lookup_set_names()), in *ids
+ * (malloc'd array; free() it). Returns how many, or -ENOMEM.
+ */
+int queue_lookup_listed(const struct queue_lookup *ql, const char ***ids);
+
+/* Whether report r finds its queue names through its jobs: a queue_name rule, JOB_ID grouped, QUEUE_ID not. */
+bool queue_lookup_by_job(const struct report_config *r);
+
+/*
+ * The JOB_ID values of t (a table of r's group_by) whose queue is QUEUE_LOOKUP_UNKNOWN, each once, in *ids (malloc'd
+ * array of strings owned by t; free() it); none unless queue_lookup_by_job(r). Returns how many, or -ENOMEM.
+ */
+int queue_lookup_unknown(
+	const struct queue_lookup *ql, const struct report_config *r, struct usage_table *t, const char ***ids);
+
+/* How a merge by derived labels finds a group's queue name in a lookup (queue_lookup_source()). */
+struct queue_lookup_groups {
+	const struct queue_lookup *ql;
+	int queue_k, job_k; /* the group_by indexes of QUEUE_ID and JOB_ID, or -1 */
+};
+
+/*
+ * The queue source of usage_labels_merge() for report r: each group's queue name by its QUEUE_ID value, else by its
+ * job's queue; NULL (the rules' default) for a queue never listed or a job whose queue is not known. g is filled
+ * (and must outlive the merge). Returns the source.
+ */
+struct usage_queue_source queue_lookup_source(
+	const struct queue_lookup *ql, const struct report_config *r, struct queue_lookup_groups *g);

@@ -262,3 +262,12 @@ int search_jobs_parse(const char *body, size_t len, struct search_jobs_page *pag
 	*page = ctx.page;
 	return 0;
 }
+
+bool search_jobs_again(int64_t total, size_t fresh, int64_t latest, bool *has_since, int64_t *since)
+{
+	if (total < SEARCH_JOBS_PAGE_SIZE_MAX || fresh == 0 || latest == INT64_MIN || (*has_since && latest <= *since))
+		return false;
+	*has_since = true;
+	*since = latest;
+	return true;
+}

@@ -65,3 +65,13 @@ int search_jobs_parse(const char *body, size_t len, struct search_jobs_page *pag
 
 /* Frees what page holds and empties it. NULL-safe. */
 void search_jobs_page_deinit(struct search_jobs_page *page);
+
+/*
+ * After one query read by itemOffset to the end of its result window: whether to ask again from a later createdAt,
+ * as AWS's client reads past the window's 10,000 jobs. total: the last page's totalResults; fresh: how many jobs the
+ * query brought that were not known before; latest: the latest createdAt it saw. A window holding fewer than a
+ * page of jobs was not cut; a query that brought nothing new, or no later createdAt, ends the reading. When true,
+ * *has_since and *since are the next query's CREATED_AT bound (latest: the jobs of that second come again, and are
+ * known).
+ */
+bool search_jobs_again(int64_t total, size_t fresh, int64_t latest, bool *has_since, int64_t *since);

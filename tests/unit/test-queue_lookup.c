@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_cases.h"
 #include "deadline/queue_lookup.h"
 #include "metrics/inventory.h"
 #include "test.h"
@@ -220,8 +221,111 @@ static void test_queue_cap(void)
 	queue_lookup_free(ql);
 }
 
+#define PROD_RULE \
+	"labels = ( { label = \"production\"; source = \"queue_name\"; regex = \"(.+) - .*\"; replacement = \"$1\"; " \
+	"default = \"unknown\"; } );"
+#define SHOW_RULE \
+	"labels = ( { label = \"show\"; source = \"job_name\"; regex = \"([a-z]+)_.*\"; default = \"unknown\"; } );"
+#define REPORT(name, group_by, labels) \
+	"{ name = \"" name "\"; window = \"month\"; group_by = [ " group_by " ]; " labels " }"
+
+/* A table of r's group_by with one row per (job, queue, usage type). */
+static struct usage_table *table_of(const struct report_config *r, const char *const (*rows)[3], size_t n)
+{
+	struct usage_table *t = NULL;
+
+	CHECK_INT(usage_table_new(&t, r->group_by, r->n_group_by), 0);
+	for (size_t i = 0; t && i < n; i++) {
+		struct usage_row row = {0};
+		row.fields[GROUP_JOB_ID] = (char *)rows[i][0];
+		row.fields[GROUP_QUEUE_ID] = (char *)rows[i][1];
+		row.fields[GROUP_USAGE_TYPE] = (char *)rows[i][2];
+		row.job_name = (char *)"harbor_sh0001_lgt_v001";
+		row.count = 1;
+		CHECK_INT(usage_table_add(t, &row), 0);
+	}
+	return t;
+}
+
+/* Which reports find queues through jobs, which jobs they still need, and the names a merge gets. */
+static void test_report_glue(void)
+{
+	static const char *const rows[][3] = {{J2, Q2, "COMPUTE"}, {J1, Q1, "COMPUTE"}, {J1, Q1, "LICENSE"},
+		{J3, Q1, "COMPUTE"}, {J3, Q1, "LICENSE"}, {J3, Q1, "PERSISTENT_VOLUME"}};
+	static const char *const listing[][2] = {{Q1, "Harbor - Lighting"}};
+	struct config *cfg = config_cases_load(
+		"farms = ( { id = \"" CASES_FARM_ID "\"; } );\n"
+		"reports = ( " REPORT("a", "\"JOB_ID\", \"USAGE_TYPE\"", PROD_RULE) ",\n" REPORT("b",
+			"\"USAGE_TYPE\", \"JOB_ID\"",
+			PROD_RULE) ",\n" REPORT("c", "\"QUEUE_ID\", \"USAGE_TYPE\"", PROD_RULE) ",\n" REPORT("d",
+			"\"JOB_ID\"", SHOW_RULE) ",\n" REPORT("e", "\"JOB_ID\", \"QUEUE_ID\"", PROD_RULE) " );\n");
+	struct queue_lookup *ql = NULL;
+	struct usage_table *t = NULL;
+	struct queue_lookup_groups lg;
+	struct usage_queue_source src;
+	const char **ids = NULL;
+	struct inventory *inv;
+	int n;
+
+	if (!cfg)
+		return;
+	CHECK(queue_lookup_by_job(&cfg->reports[0]));
+	CHECK(queue_lookup_by_job(&cfg->reports[1]));
+	CHECK(!queue_lookup_by_job(&cfg->reports[2]));
+	CHECK(!queue_lookup_by_job(&cfg->reports[3]));
+	CHECK(!queue_lookup_by_job(&cfg->reports[4]));
+	CHECK_INT(queue_lookup_new(&ql), 0);
+	CHECK_INT(queue_lookup_add_job(ql, J1, Q1), 0);
+	/* JOB_ID first and second: each unknown job once, in order */
+	for (size_t r = 0; r < 2; r++) {
+		t = table_of(&cfg->reports[r], rows, 6);
+		n = queue_lookup_unknown(ql, &cfg->reports[r], t, &ids);
+		CHECK_INT(n, 2);
+		if (n == 2) {
+			CHECK_STR(ids[0], J2);
+			CHECK_STR(ids[1], J3);
+		}
+		free(ids);
+		usage_table_free(t);
+	}
+	/* a report that finds no queue through its jobs needs none */
+	t = table_of(&cfg->reports[2], rows, 6);
+	CHECK_INT(queue_lookup_unknown(ql, &cfg->reports[2], t, &ids), 0);
+	free(ids);
+	/* by QUEUE_ID: the listed names; a queue never listed: none */
+	inv = inventory_of(listing, 1);
+	CHECK_INT(queue_lookup_set_names(ql, inv), 0);
+	inventory_free(inv);
+	src = queue_lookup_source(ql, &cfg->reports[2], &lg);
+	const struct usage_group *const *groups;
+	CHECK_INT(usage_table_groups(t, &groups), 4);
+	CHECK_STR(src.name_of(src.ctx, groups[0]), "Harbor - Lighting"); /* Q1, sorted first */
+	CHECK(src.name_of(src.ctx, groups[3]) == NULL); /* Q2: never listed */
+	usage_table_free(t);
+	/* by job: a found job's queue's name; an unknown or missing job: none */
+	CHECK_INT(queue_lookup_add_missing(ql, J3), 0);
+	t = table_of(&cfg->reports[0], rows, 6);
+	src = queue_lookup_source(ql, &cfg->reports[0], &lg);
+	CHECK_INT(usage_table_groups(t, &groups), 6);
+	CHECK_STR(src.name_of(src.ctx, groups[0]), "Harbor - Lighting"); /* J1 */
+	CHECK(src.name_of(src.ctx, groups[2]) == NULL); /* J2: unknown */
+	CHECK(src.name_of(src.ctx, groups[3]) == NULL); /* J3: missing */
+	CHECK_INT(queue_lookup_unknown(ql, &cfg->reports[0], t, &ids), 1);
+	free(ids);
+	usage_table_free(t);
+	/* the listed queues are the last listing's */
+	n = queue_lookup_listed(ql, &ids);
+	CHECK_INT(n, 1);
+	if (n == 1)
+		CHECK_STR(ids[0], Q1);
+	free(ids);
+	queue_lookup_free(ql);
+	config_free(cfg);
+}
+
 int main(void)
 {
+	test_report_glue();
 	test_names();
 	test_queue_cap();
 	test_find_add();

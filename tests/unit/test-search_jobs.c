@@ -265,8 +265,29 @@ static void test_parse_limits(void)
 	free(body);
 }
 
+/* Past the result window: again from the latest createdAt while a cut window brought something new. */
+static void test_again(void)
+{
+	bool has = false;
+	int64_t since = 0;
+
+	/* a window of fewer than a page of jobs was not cut */
+	CHECK(!search_jobs_again(99, 99, 1000, &has, &since));
+	CHECK(!has);
+	/* nothing new, or nothing dated */
+	CHECK(!search_jobs_again(10000, 0, 1000, &has, &since));
+	CHECK(!search_jobs_again(10000, 5, INT64_MIN, &has, &since));
+	CHECK(search_jobs_again(10000, 10000, 1000, &has, &since));
+	CHECK(has && since == 1000);
+	/* no later createdAt: the same query again would bring the same jobs */
+	CHECK(!search_jobs_again(10000, 3, 1000, &has, &since));
+	CHECK(search_jobs_again(100, 1, 1001, &has, &since));
+	CHECK_INT(since, 1001);
+}
+
 int main(void)
 {
+	test_again();
 	test_path();
 	test_bodies();
 	test_bodies_refused();
