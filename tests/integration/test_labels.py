@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""test_labels: reports[].labels and keep against the simulator: every labelled figure equals the simulator's session
+records merged by the same rules, computed here (labels_oracle: Python's re and Go's $-expansion, not the exporter's
+code); defaults for names that do not match or queues not known; keep; a counter report; queue names by queue and by
+job (SearchJobs, asked only for jobs not seen before); a SearchJobs that fails keeps the previous figures."""
+
+import math
+import os
+import time
+
+import harness
+from labels_oracle import LabelledReport, Rule, expected_samples
+
+SHOW = Rule("show", "job_name", "([a-z0-9]+)_.*", "$1", "unknown")
+DEPARTMENT = Rule("department", "job_name", ".*_(anim|comp|fx|lgt|lookdev)_.*", "$1", "other")
+PRODUCTION = Rule("production", "queue_name", "(.+) - .*", "$1", "unknown")
+# a named group, ${name} and text around it; the job's shot, or "none"
+SHOT = Rule("shot", "job_name", "[a-z0-9]+_(?P<shot>sh[0-9]{4})_.*", "shot-${shot}", "none")
+
+REPORTS = [
+    # the contract's example (as a gauge over every session): the queue through each job's SearchJobs listing
+    LabelledReport("by_show", ["JOB_ID", "USAGE_TYPE"], [SHOW, DEPARTMENT, PRODUCTION], keep=["USAGE_TYPE"],
+                   window="101d", interval="10s"),
+    # the queue by its own id; no keep: one series per production
+    LabelledReport("by_production", ["QUEUE_ID", "USAGE_TYPE"], [PRODUCTION], window="101d", interval="10s"),
+    # JOB_ID kept (with its job_name) beside the derived labels, JOB_ID second in group_by
+    LabelledReport("shots", ["USAGE_TYPE", "JOB_ID"], [SHOW, SHOT], keep=["JOB_ID"], statistics=["SUM", "MAX"],
+                   window="101d", interval="15s"),
+    # a counter report: the merged figures are what the counters hold
+    LabelledReport("spend", ["JOB_ID", "USAGE_TYPE"], [SHOW, PRODUCTION], keep=["USAGE_TYPE"], counter=True,
+                   statistics=["SUM"], window="month", interval="10s"),
+]
+BY_JOB = ("by_show", "spend")  # the reports that find queues through jobs
+COUNTER_NAMES = {("cost", "SUM"): "deadline_cloud_usage_cost_usd_total",
+                 ("runtime", "SUM"): "deadline_cloud_usage_runtime_seconds_total",
+                 "sessions": "deadline_cloud_usage_sessions_total"}
+
+
+def window(expo, farm, report):
+    key = {"farm_id": farm, "report": report}
+    return (expo.value(harness.USAGE_WINDOW_START, key), expo.value(harness.USAGE_WINDOW_END, key))
+
+
+def names_of(expo, report):
+    """The counter report's metric names: its sum figures as counters, once the exporter has them."""
+    if report.counter and expo.series(COUNTER_NAMES["sessions"], report=report.name):
+        return COUNTER_NAMES
+    return None
+
+
+def scraped(expo, farm, report, names):
+    metrics = set(harness.USAGE_METRICS) | set((names or {}).values())
+    return {s.key(): s.value for s in expo.samples
+            if s.name in metrics and s.labels.get("farm_id") == farm and s.labels.get("report") == report.name}
+
+
+def check_figures(t, sim, expo, farms, truth_names):
+    """Every labelled report of every farm: the scraped figures equal the oracle's, label for label."""
+    defaults = {r.label: 0 for r in (SHOW, DEPARTMENT, PRODUCTION, SHOT)}
+    matched = dict(defaults)
+    for f in farms:
+        fid = f["farmId"]
+        sessions = sim.sessions(fid)
+        for rep in REPORTS:
+            start, end = window(expo, fid, rep.name)
+            if not t.check(start is not None and end is not None, "%s/%s: a window" % (fid, rep.name)):
+                continue
+            names = names_of(expo, rep)
+            want = expected_samples(sessions, fid, rep, truth_names[fid], start, end, names)
+            got = scraped(expo, fid, rep, names)
+            diffs = harness.compare_samples(got, want)
+            t.check(not diffs, "%s/%s: %d figures equal the records merged by the rules" % (fid, rep.name, len(want)),
+                    *diffs)
+            sessions_metric = (names or {}).get("sessions", harness.USAGE_SESSIONS)
+            series = [s for s in expo.series(sessions_metric, farm_id=fid, report=rep.name)]
+            keys = {tuple(s.labels.get(label) for label in rep.labels()) for s in series}
+            t.check(len(series) == len(keys) and all(set(s.labels) == {"farm_id", "report"} | set(rep.labels())
+                                                     for s in series),
+                    "%s/%s: one series per (derived labels, kept labels), and only those labels" % (fid, rep.name),
+                    sorted(series[0].labels) if series else None)
+            for s in series:
+                for r in rep.rules:
+                    if s.labels[r.label] == r.default:
+                        defaults[r.label] += 1
+                    else:
+                        matched[r.label] += 1
+    for label in defaults:
+        t.check(defaults[label] > 0 and matched[label] > 0, "the rule %s gave both its default and matches" % label,
+                defaults[label], matched[label])
+
+
+def search_calls(sim):
+    return sum(sim.stats()["requests"].get("SearchJobs", {}).values())
+
+
+def check_search_denied(t, workdir, farms):
+    """SearchJobs refused: the reports that need it fail (report_up 0, nothing published, the action named), the
+    others go on; allowed again, they publish."""
+    workdir = os.path.join(workdir, "denied")
+    os.makedirs(workdir)
+    sim = harness.Simulator(workdir, name="simulator-denied")
+    fids = [f["farmId"] for f in sim.farms()]
+    sim._json("POST", "/__sim/faults", {"mode": "access_denied", "operation": "SearchJobs", "count": 10000})
+    exp = harness.Exporter(workdir, sim, fids, REPORTS)
+
+    def settled():
+        _, _, expo = exp.scrape()
+        ups = {(fid, r.name): expo.value("deadline_cloud_exporter_report_up", {"farm_id": fid, "report": r.name})
+               for fid in fids for r in REPORTS}
+        return expo if all(v is not None for v in ups.values()) and all(
+            ups[(fid, r)] == 1 for fid in fids for r in ("by_production", "shots")) else None
+
+    expo = harness.wait_for("the reports without SearchJobs up", settled, 120, alive=[exp.proc])
+    for fid in fids:
+        for name in BY_JOB:
+            t.check(expo.value("deadline_cloud_exporter_report_up", {"farm_id": fid, "report": name}) == 0,
+                    "%s/%s: report_up 0 while SearchJobs is denied" % (fid, name))
+            t.check(not [s for s in expo.samples if s.labels.get("report") == name and s.labels.get("farm_id") == fid
+                         and s.name.startswith("deadline_cloud_usage_")],
+                    "%s/%s: nothing published with unknown queues" % (fid, name))
+    log = exp.log_text()
+    t.check("deadline:SearchJobs" in log and "op=SearchJobs" in log,
+            "the log names the operation and the permission to grant")
+    sim._json("POST", "/__sim/faults", {"mode": "clear"})
+    exp.wait_all_up(timeout=180)
+    t.ok("allowed again, every report publishes")
+    exp.stop()
+    sim.proc.stop()
+
+
+def main():
+    with harness.Test("labels") as t:
+        sim = harness.Simulator(t.workdir)
+        farms = sim.farms()
+        fids = [f["farmId"] for f in farms]
+        exp = harness.Exporter(t.workdir, sim, fids, REPORTS)
+        exp.wait_ready()
+        expo = exp.wait_all_up(timeout=180)
+        inventory = sim._json("GET", "/__sim/inventory")
+        truth_names = {f["farmId"]: {q["queueId"]: q["displayName"] for q in f["queues"]} for f in inventory["farms"]}
+        check_figures(t, sim, expo, farms, truth_names)
+        _, text, _ = exp.scrape()
+        checked = harness.promtool_check(text)
+        if checked is None:
+            t.skip_part("promtool check metrics: promtool is not installed")
+        else:
+            t.check(checked == (0, ""), "promtool check metrics: silent", checked)
+
+        # SearchJobs: each farm's jobs listed once; a later round with no new job asks nothing
+        calls = search_calls(sim)
+        batches = sum(math.ceil(len(f["queueIds"]) / 10) for f in farms)
+        t.check(calls >= batches, "SearchJobs: at least one call per farm and batch of 10 queues", calls, batches)
+        t.note("SearchJobs calls for the first round of %d farms (%d batches of queues): %d" % (len(farms), batches,
+                                                                                                 calls))
+        expo = exp.wait_all_up(timeout=180, since=time.time())
+        t.check(search_calls(sim) == calls, "a round without new jobs makes no SearchJobs call", search_calls(sim),
+                calls)
+        check_figures(t, sim, expo, farms, truth_names)
+        exp.stop()
+        sim.proc.stop()
+        check_search_denied(t, t.workdir, farms)
+    return t.status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
