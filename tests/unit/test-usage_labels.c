@@ -362,6 +362,19 @@ static void test_invalid(void)
 		CHECK(!usage_table_keyed_by(out, 0, NULL, 0));
 	}
 	usage_table_free(out);
+	/* the same group-by fields, one table keyed by a derived label first: not one shape */
+	{
+		struct config *both = config_cases_load(
+			REPORT("\"JOB_ID\", \"USAGE_TYPE\"", SHOW_RULE, "keep = [ \"JOB_ID\", \"USAGE_TYPE\" ];"));
+		struct usage_table *d = NULL;
+		if (both) {
+			CHECK_INT(usage_labels_merge(&d, src, &both->reports[0], NULL, NULL), 0);
+			CHECK_INT(usage_table_merge(d, src), -EINVAL);
+			CHECK_INT(usage_table_merge(src, d), -EINVAL);
+		}
+		usage_table_free(d);
+		config_free(both);
+	}
 	CHECK_INT(usage_table_new_derived(&t, 0, other, 1), -EINVAL);
 	CHECK_INT(usage_table_new_derived(&t, USAGE_KEY_MAX - 1, other, 2), -EINVAL);
 out:
