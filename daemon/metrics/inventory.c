@@ -248,3 +248,14 @@ void inventory_board_fail(struct inventory_board *board, const char *farm_id)
 	}
 	board_unlock(board);
 }
+
+void inventory_board_read(struct inventory_board *board, const char *farm_id,
+	void (*read)(void *ctx, const struct inventory *inv), void *ctx)
+{
+	struct board_farm *f;
+
+	board_lock(board);
+	f = board_find(board, farm_id);
+	read(ctx, f ? f->inv : NULL);
+	board_unlock(board);
+}

@@ -113,3 +113,11 @@ int inventory_board_publish(struct inventory_board *board, const char *farm_id, 
 
 /* A listing of farm_id failed: up=0, the previous inventory kept whole. Thread-safe. */
 void inventory_board_fail(struct inventory_board *board, const char *farm_id);
+
+/*
+ * Calls read(ctx, inv) with farm_id's latest complete inventory (NULL before its first success, or for a farm not
+ * declared), under the board's lock: only the listing threads and the readers take it, never a scrape. read must be
+ * quick (no call, no rendering) and must not use the board. Thread-safe.
+ */
+void inventory_board_read(struct inventory_board *board, const char *farm_id,
+	void (*read)(void *ctx, const struct inventory *inv), void *ctx);

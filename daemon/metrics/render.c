@@ -13,6 +13,7 @@
 
 #include "config/model.h"
 #include "metrics/deflate_join.h"
+#include "metrics/usage_labels.h"
 #include "util/numfmt.h"
 
 /* A family's name and its HELP/TYPE header (all gauges). */
@@ -212,7 +213,7 @@ struct render_run {
 	const struct report_config *r;
 	const struct usage_group *const *groups;
 	const struct buf *head;
-	size_t n_group_by;
+	size_t n_keys; /* the table's key width (usage_labels_key_width()) */
 	/* this run's */
 	size_t begin, end;
 	struct metrics_part part[METRICS_FAMILY_COUNT];
@@ -343,21 +344,25 @@ static int render_run_lines(struct render_run *run)
 
 	for (size_t i = run->begin; i < run->end; i++) {
 		const struct usage_group *g = run->groups[i];
+		/* A labelled report publishes the table of its derived labels: a shorter key would be read past its
+		 * end. */
+		if (run->n_keys > (g->n_values < 2 ? 2 : g->n_values))
+			return -EINVAL;
 		prefix->len = 0;
 		if (buf_append(prefix, run->head->data, run->head->len) < 0)
 			return -ENOMEM;
-		for (size_t k = 0; k < run->n_group_by; k++) {
-			const char *label = group_field_label(r->group_by[k]);
+		for (size_t k = 0; k < run->n_keys; k++) {
+			bool job_name;
+			const char *label = usage_labels_key_label(r, k, &job_name);
 			if (!label)
 				return -EINVAL;
 			if (buf_puts(prefix, ",") < 0 || buf_puts(prefix, label) < 0 || buf_puts(prefix, "=\"") < 0 ||
 				metrics_buf_escape_label(prefix, g->values[k] ? g->values[k] : "") < 0 ||
 				buf_puts(prefix, "\"") < 0)
 				return -ENOMEM;
-			if (r->group_by[k] == GROUP_JOB_ID &&
-				(buf_puts(prefix, ",job_name=\"") < 0 ||
-					metrics_buf_escape_label(prefix, g->job_name ? g->job_name : "") < 0 ||
-					buf_puts(prefix, "\"") < 0))
+			if (job_name && (buf_puts(prefix, ",job_name=\"") < 0 ||
+						metrics_buf_escape_label(prefix, g->job_name ? g->job_name : "") < 0 ||
+						buf_puts(prefix, "\"") < 0))
 				return -ENOMEM;
 		}
 		for (size_t s = 0; s < N_STATISTICS; s++) {
@@ -477,7 +482,7 @@ int metrics_snapshot_new(struct metrics_snapshot **out, const char *farm_id, con
 			.r = r,
 			.groups = groups,
 			.head = &head,
-			.n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by,
+			.n_keys = usage_labels_key_width(r),
 			.begin = n_groups * k / n_runs,
 			.end = n_groups * (k + 1) / n_runs,
 		};

@@ -163,3 +163,29 @@ out:
 	usage_table_free(t);
 	return ret;
 }
+
+size_t usage_labels_key_width(const struct report_config *r)
+{
+	size_t n = r->n_labels;
+
+	for (size_t k = 0; k < r->n_group_by; k++)
+		n += config_report_keeps(r, r->group_by[k]);
+	return n;
+}
+
+const char *usage_labels_key_label(const struct report_config *r, size_t k, bool *job_name)
+{
+	*job_name = false;
+	if (k < r->n_labels)
+		return r->labels[k].label;
+	k -= r->n_labels;
+	for (size_t i = 0; i < r->n_group_by; i++) {
+		if (!config_report_keeps(r, r->group_by[i]))
+			continue;
+		if (k-- == 0) {
+			*job_name = r->group_by[i] == GROUP_JOB_ID;
+			return group_field_label(r->group_by[i]);
+		}
+	}
+	return NULL;
+}

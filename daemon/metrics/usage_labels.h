@@ -1,6 +1,7 @@
 /* usage_labels: a report's groups merged exactly by the labels derived from job and queue names (labels, keep) */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config/config.h"
@@ -35,3 +36,11 @@ struct usage_labels_stats {
  */
 int usage_labels_merge(struct usage_table **out, struct usage_table *src, const struct report_config *r,
 	const struct usage_queue_source *queue, struct usage_labels_stats *stats);
+
+/*
+ * The labels of the key of r's published table (usage_labels_merge()'s with labels, the group_by's without), for the
+ * renderer: how many, and the name of value k (a rule's label, or a field's: "queue_id"…) with *job_name set when the
+ * job's name follows it (JOB_ID shown). NULL for k past the key.
+ */
+size_t usage_labels_key_width(const struct report_config *r);
+const char *usage_labels_key_label(const struct report_config *r, size_t k, bool *job_name);
