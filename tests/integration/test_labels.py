@@ -2,7 +2,8 @@
 """test_labels: reports[].labels and keep against the simulator: every labelled figure equals the simulator's session
 records merged by the same rules, computed here (labels_oracle: Python's re and Go's $-expansion, not the exporter's
 code); defaults for names that do not match or queues not known; keep; a counter report; queue names by queue and by
-job (SearchJobs, asked only for jobs not seen before); a SearchJobs that fails keeps the previous figures."""
+job (SearchJobs, asked only for jobs not seen before); a SearchJobs that fails, or queues not listed yet, publish
+nothing under unknown queues."""
 
 import math
 import os
@@ -93,34 +94,47 @@ def search_calls(sim):
     return sum(sim.stats()["requests"].get("SearchJobs", {}).values())
 
 
-def check_search_denied(t, workdir, farms):
-    """SearchJobs refused: the reports that need it fail (report_up 0, nothing published, the action named), the
-    others go on; allowed again, they publish."""
-    workdir = os.path.join(workdir, "denied")
+def check_lookups_refused(t, workdir):
+    """SearchJobs refused: the reports that find queues through jobs fail (report_up 0, nothing published, the
+    permission named); the inventory refused too: every report with a queue_name rule fails for want of names
+    (kind no_queue_names), the others go on; allowed again, every report publishes."""
+    workdir = os.path.join(workdir, "refused")
     os.makedirs(workdir)
-    sim = harness.Simulator(workdir, name="simulator-denied")
+    sim = harness.Simulator(workdir, name="simulator-refused")
     fids = [f["farmId"] for f in sim.farms()]
+    farm = fids[0]
     sim._json("POST", "/__sim/faults", {"mode": "access_denied", "operation": "SearchJobs", "count": 10000})
-    exp = harness.Exporter(workdir, sim, fids, REPORTS)
+    sim._json("POST", "/__sim/faults", {"mode": "access_denied", "operation": "GetFarm", "farmId": farm,
+                                        "count": 10000})
+    # the inventory listed again soon after its failures, not 5 minutes later
+    exp = harness.Exporter(workdir, sim, fids, REPORTS, extra_config="inventory = { interval = \"10s\"; };\n")
+
+    def up(expo, fid, name):
+        return expo.value("deadline_cloud_exporter_report_up", {"farm_id": fid, "report": name})
 
     def settled():
         _, _, expo = exp.scrape()
-        ups = {(fid, r.name): expo.value("deadline_cloud_exporter_report_up", {"farm_id": fid, "report": r.name})
-               for fid in fids for r in REPORTS}
-        return expo if all(v is not None for v in ups.values()) and all(
-            ups[(fid, r)] == 1 for fid in fids for r in ("by_production", "shots")) else None
+        if any(up(expo, fid, r.name) is None for fid in fids for r in REPORTS):
+            return None
+        if not all(up(expo, fid, "shots") == 1 for fid in fids) or up(expo, fids[1], "by_production") != 1:
+            return None
+        return expo
 
-    expo = harness.wait_for("the reports without SearchJobs up", settled, 120, alive=[exp.proc])
+    expo = harness.wait_for("the reports that need no lookup up", settled, 120, alive=[exp.proc])
     for fid in fids:
-        for name in BY_JOB:
-            t.check(expo.value("deadline_cloud_exporter_report_up", {"farm_id": fid, "report": name}) == 0,
-                    "%s/%s: report_up 0 while SearchJobs is denied" % (fid, name))
+        failing = BY_JOB + (("by_production",) if fid == farm else ())
+        for name in failing:
+            t.check(up(expo, fid, name) == 0, "%s/%s: report_up 0" % (fid, name))
             t.check(not [s for s in expo.samples if s.labels.get("report") == name and s.labels.get("farm_id") == fid
                          and s.name.startswith("deadline_cloud_usage_")],
                     "%s/%s: nothing published with unknown queues" % (fid, name))
+    t.check((expo.value("deadline_cloud_exporter_refresh_errors_total",
+                        {"farm_id": farm, "report": "by_production", "kind": "no_queue_names"}) or 0) > 0,
+            "a farm whose queues are not listed: refresh_errors_total{kind=\"no_queue_names\"}")
     log = exp.log_text()
     t.check("deadline:SearchJobs" in log and "op=SearchJobs" in log,
             "the log names the operation and the permission to grant")
+    t.check("the inventory has not listed the farm's queue names yet" in log, "the log says why without names")
     sim._json("POST", "/__sim/faults", {"mode": "clear"})
     exp.wait_all_up(timeout=180)
     t.ok("allowed again, every report publishes")
@@ -158,7 +172,7 @@ def main():
         check_figures(t, sim, expo, farms, truth_names)
         exp.stop()
         sim.proc.stop()
-        check_search_denied(t, t.workdir, farms)
+        check_lookups_refused(t, t.workdir)
     return t.status
 
 
