@@ -7,7 +7,7 @@
 #include "deadline/api_call.h"
 #include "deadline/queue_lookup.h"
 #include "deadline/users.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 /* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
 enum refresh_outcome {
