@@ -8,6 +8,7 @@
 #include "deadline/pages.h"
 #include "deadline/search_jobs.h"
 #include "util/log.h"
+#include "util/monotime.h"
 
 /* Queries of one batch of queues past SearchJobs' result window (10,000 jobs each): 100 of them, a million jobs. */
 #define SEARCH_QUERIES_MAX 100
@@ -33,6 +34,7 @@ struct query {
 	int64_t latest; /* the latest createdAt seen */
 	int64_t total; /* the last page's totalResults */
 	bool full; /* queue_lookup refused a job: the farm has more than it keeps */
+	size_t pages; /* taken, over every query */
 };
 
 static int query_request(void *ctx, const struct api_cursor *at, char **query, char **body, size_t *body_len)
@@ -70,6 +72,7 @@ static int query_take(void *ctx, size_t pages, bool *again)
 
 	(void)pages;
 	(void)again;
+	q->pages++;
 	for (size_t i = 0; i < q->page.n_jobs; i++) {
 		const struct search_jobs_job *j = &q->page.jobs[i];
 		bool known = queue_lookup_job(q->ql, j->job_id, NULL) == QUEUE_LOOKUP_FOUND;
@@ -87,8 +90,8 @@ static int query_take(void *ctx, size_t pages, bool *again)
 }
 
 /* Every job of one batch of queues created at or after the lookup's bound, past the result window. */
-static int search_batch(
-	struct api_caller *api, const char *path, struct queue_lookup *ql, const char *const *ids, size_t n)
+static int search_batch(struct api_caller *api, const char *path, struct queue_lookup *ql, const char *const *ids,
+	size_t n, size_t *pages)
 {
 	struct query q = {.ql = ql, .queue_ids = ids, .n_queue_ids = n};
 	int r = 0;
@@ -116,6 +119,7 @@ static int search_batch(
 		log_warning("farm=%s op=%s reason=\"more than %d jobs: the queue of the others stays unknown\"",
 			api->farm_id, API_OP_SEARCH_JOBS, QUEUE_LOOKUP_JOBS_MAX);
 	search_jobs_page_deinit(&q.page);
+	*pages += q.pages;
 	return r;
 }
 
@@ -124,7 +128,10 @@ static int search_jobs(struct api_caller *api, const char *farm_id, struct queue
 	size_t n_wanted)
 {
 	const char **ids = NULL;
-	int64_t began = (int64_t)time(NULL);
+	int64_t began = (int64_t)time(NULL), since = 0;
+	bool incremental = queue_lookup_search_from(ql, &since);
+	double t0 = monotime_s();
+	size_t pages = 0;
 	char *path = search_jobs_path(farm_id);
 	int n = queue_lookup_listed(ql, &ids), r = 0;
 
@@ -134,10 +141,13 @@ static int search_jobs(struct api_caller *api, const char *farm_id, struct queue
 	}
 	for (int i = 0; i < n && r == 0; i += SEARCH_JOBS_QUEUES_MAX)
 		r = search_batch(api, path, ql, ids + i,
-			(size_t)(n - i < SEARCH_JOBS_QUEUES_MAX ? n - i : SEARCH_JOBS_QUEUES_MAX));
+			(size_t)(n - i < SEARCH_JOBS_QUEUES_MAX ? n - i : SEARCH_JOBS_QUEUES_MAX), &pages);
 	if (r != 0)
 		goto out;
 	queue_lookup_searched(ql, began);
+	log_info("farm=%s op=%s status=ok reason=\"%s\" resources=%d pages=%zu jobs=%zu duration=%.3fs", farm_id,
+		API_OP_SEARCH_JOBS, incremental ? "the queues of new jobs" : "the queue of every job of the farm", n,
+		pages, queue_lookup_jobs(ql), monotime_s() - t0);
 	for (size_t i = 0; i < n_wanted; i++) {
 		if (queue_lookup_job(ql, wanted[i], NULL) != QUEUE_LOOKUP_UNKNOWN)
 			continue;

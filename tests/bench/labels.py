@@ -145,8 +145,13 @@ def main():
         result("labels", "RSS / peak after the first refresh: by_job / by_show",
                "%s / %s vs %s / %s" % (mib(p_rss), mib(p_hwm), mib(rss), mib(hwm)),
                "CPU %.2f / %.2f s" % (p_cpu, cpu))
-        result("labels", "SearchJobs calls, first refresh (%d queues)" % len(sim.farms[0]["queueIds"]), "%d" % searches,
-               "%d jobs listed, 100 a page, 10 queues a call" % jobs)
+        listing = re.search(r"op=SearchJobs status=ok .*?resources=(\d+) pages=(\d+) jobs=(\d+) duration=([0-9.]+)s",
+                            text)
+        if not listing:
+            raise Failure("no SearchJobs listing in the log")
+        result("labels", "SearchJobs calls, first refresh (%s queues)" % listing.group(1), "%d" % searches,
+               "%s jobs listed in %s pages (the usage records' %d and the simulator's live streams) in %.2f s"
+               % (listing.group(3), listing.group(2), jobs, float(listing.group(4))))
         # the next refresh (30 s later): no job is new, so SearchJobs is not asked
         key = {"farm_id": farm, "report": "by_show"}
         first = expo.value("deadline_cloud_exporter_report_last_success_timestamp_seconds", key)
