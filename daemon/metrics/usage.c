@@ -231,6 +231,18 @@ int usage_table_new_derived(struct usage_table **out, size_t n_derived, const en
 	return table_new(out, n_derived, fields, n_fields);
 }
 
+int usage_table_new_like(struct usage_table **out, const struct usage_table *t)
+{
+	if (!t)
+		return -EINVAL;
+	return table_new(out, t->n_derived, t->group_by, t->n_group_by);
+}
+
+size_t usage_table_key_width(const struct usage_table *t)
+{
+	return t ? t->n_values : 0;
+}
+
 void usage_table_free(struct usage_table *t)
 {
 	if (!t)

@@ -67,6 +67,11 @@ int usage_table_new(struct usage_table **out, const enum group_field *group_by, 
  */
 int usage_table_new_derived(
 	struct usage_table **out, size_t n_derived, const enum group_field *fields, size_t n_fields);
+/* A new empty table keyed as t is (its groups take the same values). Returns 0, -EINVAL or -ENOMEM. */
+int usage_table_new_like(struct usage_table **out, const struct usage_table *t);
+/* How many values a group's key holds in t (the group-by fields, or the derived labels and the kept fields); 0 for
+ * NULL. */
+size_t usage_table_key_width(const struct usage_table *t);
 void usage_table_free(struct usage_table *t);
 
 /* Merges row into its group (strings are copied/interned). Returns 0, -EINVAL (a table of derived labels) or -ENOMEM.

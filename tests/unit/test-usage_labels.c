@@ -398,6 +398,19 @@ static void test_derived_merge_and_top(void)
 	CHECK_INT(usage_labels_merge(&a, src, &cfg->reports[0], NULL, NULL), 0);
 	CHECK_INT(usage_labels_merge(&b, src, &cfg->reports[0], NULL, NULL), 0);
 	CHECK_INT(usage_table_merge(a, b), 0);
+	/* a table keyed like a derived one takes its groups */
+	{
+		struct usage_table *like = NULL;
+		CHECK_INT(usage_table_new_like(&like, a), 0);
+		CHECK_INT(usage_table_key_width(like), 2);
+		CHECK_INT(usage_table_key_width(src), 2);
+		CHECK(usage_table_keyed_by(like, 1, &(enum group_field){GROUP_USAGE_TYPE}, 1));
+		CHECK_INT(usage_table_merge(like, a), 0);
+		CHECK_INT(usage_table_size(like), usage_table_size(a));
+		usage_table_free(like);
+		CHECK_INT(usage_table_new_like(&like, NULL), -EINVAL);
+		CHECK_INT(usage_table_key_width(NULL), 0);
+	}
 	const char *key[] = {"harbor", "COMPUTE"};
 	const struct usage_group *g = a ? find(a, key, 2) : NULL;
 	CHECK(g && g->count == 2 * (2 + 3 + 6));
