@@ -476,6 +476,30 @@ static const char *refresh_error_kind(int r)
 	return api_outcome_kind(r);
 }
 
+/*
+ * The report's table of [start, end): every batch of ids merged, then, for a report with labels, its groups merged
+ * by the derived labels (what is shown, and what a counter holds). *out is NULL on failure.
+ */
+static int collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path, const char *const *ids,
+	size_t n_ids, int64_t start, int64_t end, struct usage_table **out, struct refresh_stats *st)
+{
+	int r = usage_table_new(out, rc->group_by, rc->n_group_by);
+
+	for (size_t i = 0; r == 0 && i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
+		size_t batch = n_ids - i;
+		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
+			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
+		r = refresh_part(rf, rc, path, ids + i, batch, start, end, *out, st, 0);
+	}
+	if (r == 0 && rc->n_labels)
+		r = relabel(rf, rc, out);
+	if (r != 0) {
+		usage_table_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
 bool refresh_error_is_persistent(int r)
 {
@@ -523,28 +547,14 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		n_ids = farm->n_fleet_ids;
 	}
 
-	r = usage_table_new(&t, rc->group_by, rc->n_group_by);
-	if (r < 0)
-		goto out;
 	path = deadline_aggregation_path(farm->id);
 	if (!path) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
-		size_t batch = n_ids - i;
-		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
-			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
-		r = refresh_part(rf, rc, path, ids + i, batch, start, now, t, &st, 0);
-		if (r != 0)
-			goto out;
-	}
-
-	if (rc->n_labels) {
-		r = relabel(rf, rc, &t);
-		if (r != 0)
-			goto out;
-	}
+	r = collect(rf, rc, path, ids, n_ids, start, now, &t, &st);
+	if (r != 0)
+		goto out;
 	double duration = monotime_s() - began;
 	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
 	if (r < 0)
