@@ -142,6 +142,43 @@ def check_lookups_refused(t, workdir):
     sim.proc.stop()
 
 
+def check_user_names(t, sim, workdir):
+    """User names (identity_store) are looked up for the user_id a labelled report shows (USER_ID kept), and for none
+    when its user ids are merged away."""
+    inv = sim._json("GET", "/__sim/inventory")
+    identity = "identity_store = { id = \"%s\"; region = \"%s\"; endpoint_url = \"%s\"; };\n" % (
+        inv["identityStoreId"], harness.REGION, sim.url)
+    farm = sim.farms()[2]["farmId"]
+    for keep in (False, True):
+        work = os.path.join(workdir, "users-kept" if keep else "users-merged")
+        os.makedirs(work)
+        rep = LabelledReport("by_user", ["USER_ID", "JOB_ID"], [SHOW, SHOT], keep=["USER_ID"] if keep else [],
+                             statistics=["SUM"], window="101d", interval="1h")
+        ident = sim._json("GET", "/__sim/identity")
+        before, unknown = dict(ident["describeUserCalls"]), ident["describeUserUnknownCalls"]
+        exp = harness.Exporter(work, sim, [farm], [rep], extra_config=identity)
+        expo = exp.wait_all_up(timeout=120)
+        shown = {s.labels["user_id"] for s in expo.series(harness.USAGE_SESSIONS, report="by_user")
+                 if s.labels.get("user_id")}
+
+        def asked():
+            after = sim._json("GET", "/__sim/identity")["describeUserCalls"]
+            return {u for u, n in after.items() if n != before.get(u, 0)}
+
+        if keep:
+            got = harness.wait_for("DescribeUser for every user shown", lambda: asked() if asked() >= shown else None,
+                                   60, alive=[exp.proc])
+            t.check(shown and got == shown, "USER_ID kept: each user shown is looked up, and no other",
+                    len(shown), len(got))
+        else:
+            time.sleep(3)  # the users thread asks within a second of a publish, at most 4 calls a second
+            t.check(not shown and not asked(), "USER_ID merged away: no user_id shown, no DescribeUser call",
+                    sorted(asked())[:3])
+        t.check(sim._json("GET", "/__sim/identity")["describeUserUnknownCalls"] == unknown,
+                "no DescribeUser for an id the figures do not hold (a derived value read as a user id)")
+        exp.stop()
+
+
 def main():
     with harness.Test("labels") as t:
         sim = harness.Simulator(t.workdir)
@@ -171,6 +208,7 @@ def main():
                 calls)
         check_figures(t, sim, expo, farms, truth_names)
         exp.stop()
+        check_user_names(t, sim, t.workdir)
         sim.proc.stop()
         check_lookups_refused(t, t.workdir)
     return t.status
