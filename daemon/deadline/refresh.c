@@ -80,24 +80,26 @@ static void note_users(struct refresh_ctx *rf, const struct report_config *rc, s
 }
 
 /*
- * A report with labels: the queue names and jobs' queues its rules need looked up, then its groups merged by the
- * derived labels into *t (which it replaces). Returns 0, QUEUE_SEARCH_NO_NAMES, an enum api_outcome or -errno.
+ * A report with labels: the queue names and jobs' queues its rules need looked up, then the groups of t (the
+ * report's group_by table, which may be shared by other reports: only sorted) merged by the derived labels into a
+ * new table *out. Returns 0, QUEUE_SEARCH_NO_NAMES, an enum api_outcome or -errno.
  */
-static int relabel(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table **t)
+static int relabel(
+	struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, struct usage_table **out)
 {
-	struct usage_table *merged = NULL;
 	struct queue_lookup_groups lg;
 	struct usage_labels_stats st;
 	struct usage_queue_source src;
 	double began;
 	int r;
 
-	r = queue_search_prepare(rf->api, rf->board, rf->farm->id, rf->queues, rc, *t);
+	*out = NULL;
+	r = queue_search_prepare(rf->api, rf->board, rf->farm->id, rf->queues, rc, t);
 	if (r != 0)
 		return r;
 	src = queue_lookup_source(rf->queues, rc, &lg);
 	began = monotime_s();
-	r = usage_labels_merge(&merged, *t, rc, &src, &st);
+	r = usage_labels_merge(out, t, rc, &src, &st);
 	if (r < 0)
 		return r;
 	log_debug("farm=%s report=%s op=labels groups=%zu labelled=%zu regex_runs=%zu duration=%.6fs", rf->farm->id,
@@ -107,8 +109,6 @@ static int relabel(struct refresh_ctx *rf, const struct report_config *rc, struc
 			 "at "
 			 "its match limit, the name is not UTF-8, or the value is over 4096 bytes\"",
 			rf->farm->id, rc->name, st.defaulted);
-	usage_table_free(*t);
-	*t = merged;
 	return 0;
 }
 
@@ -491,8 +491,12 @@ static int collect(struct refresh_ctx *rf, const struct report_config *rc, const
 			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
 		r = refresh_part(rf, rc, path, ids + i, batch, start, end, *out, st, 0);
 	}
-	if (r == 0 && rc->n_labels)
-		r = relabel(rf, rc, out);
+	if (r == 0 && rc->n_labels) {
+		struct usage_table *merged;
+		r = relabel(rf, rc, *out, &merged);
+		usage_table_free(*out);
+		*out = merged;
+	}
 	if (r != 0) {
 		usage_table_free(*out);
 		*out = NULL;
