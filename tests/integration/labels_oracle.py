@@ -90,7 +90,8 @@ class Rule:
 
 
 class LabelledReport(harness.Report):
-    """A report with labels (and keep); its configuration text comes through Report.extra."""
+    """A report with labels (and keep); its configuration text comes through Report.extra, counter = true through
+    Report.counter."""
 
     def __init__(self, name, group_by, rules, keep=(), counter=False, **kw):
         super().__init__(name, group_by, **kw)
@@ -100,8 +101,6 @@ class LabelledReport(harness.Report):
         parts = ["labels = ( %s );" % ", ".join(r.config() for r in self.rules)]
         if self.keep:
             parts.append("keep = %s;" % harness._libconfig_list(self.keep))
-        if counter:
-            parts.append("counter = true;")
         self.extra = " ".join(parts)
 
     def labels(self):
