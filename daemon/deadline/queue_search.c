@@ -3,15 +3,15 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "deadline/pages.h"
 #include "deadline/search_jobs.h"
+#include "metrics/activity.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/monotime.h"
-
-/* Queries of one batch of queues past SearchJobs' result window (10,000 jobs each): 100 of them, a million jobs. */
-#define SEARCH_QUERIES_MAX 100
 
 /* Takes the listing's names under the board's lock: a few string comparisons per queue, nothing more. */
 static void take_names(void *ctx, const struct inventory *inv)
@@ -22,103 +22,100 @@ static void take_names(void *ctx, const struct inventory *inv)
 		queue_lookup_set_names(ql, inv);
 }
 
-/* One query's pages (one batch of queues, one CREATED_AT bound), read by itemOffset to the end of its window. */
+/* One batch of queues read as AWS's client reads it (deadline/search_jobs): from a createdAt threshold on. */
 struct query {
 	struct queue_lookup *ql;
-	const char *const *queue_ids;
-	size_t n_queue_ids;
-	bool has_since;
-	int64_t since;
+	struct search_jobs_read read;
 	struct search_jobs_page page;
-	size_t fresh; /* jobs whose queue was not known before */
-	int64_t latest; /* the latest createdAt seen */
-	int64_t total; /* the last page's totalResults */
+	const char *farm_id;
 	bool full; /* queue_lookup refused a job: the farm has more than it keeps */
-	size_t pages; /* taken, over every query */
+	size_t pages;
 };
 
 static int query_request(void *ctx, const struct api_cursor *at, char **query, char **body, size_t *body_len)
 {
 	struct query *q = ctx;
-	const struct search_jobs_request r = {
-		.queue_ids = q->queue_ids,
-		.n_queue_ids = q->n_queue_ids,
-		.item_offset = at->offset,
-		.page_size = SEARCH_JOBS_PAGE_SIZE_MAX,
-		.has_created_since = q->has_since,
-		.created_since = q->since,
-	};
 
+	(void)at;
 	*query = NULL;
-	return search_jobs_body(&r, body, body_len);
+	return search_jobs_body(&q->read, body, body_len);
 }
 
+/* The cursor is the next threshold, so that the paginator's cycle check watches it. */
 static int query_parse(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
 {
 	struct query *q = ctx;
-	int r;
+	char when[RFC3339_MS_SIZE];
+	int64_t next_ms = 0;
+	int r = search_jobs_parse(body, len, &q->page, err, errlen);
 
-	search_jobs_page_deinit(&q->page);
-	r = search_jobs_parse(body, len, &q->page, err, errlen);
-	if (r == 0)
-		next->offset = q->page.next_item_offset;
-	return r;
+	if (r != 0 || search_jobs_next(&q->read, &q->page, &next_ms) != SEARCH_JOBS_MORE)
+		return r;
+	if (rfc3339_format_ms(next_ms, when) < 0 || !(next->token = strdup(when)))
+		return -ENOMEM;
+	return 0;
 }
 
-/* A parsed page: its jobs remembered with their queues (a job seen again changes nothing). */
+/* A job the read had not seen: its queue remembered (a job seen before changes nothing). */
+static int take_job(void *ctx, struct activity_job *job)
+{
+	struct query *q = ctx;
+	int r = queue_lookup_add_job(q->ql, job->id, job->queue_id);
+
+	activity_job_deinit(job);
+	q->full |= r == QUEUE_LOOKUP_FULL;
+	return r < 0 ? r : 0;
+}
+
 static int query_take(void *ctx, size_t pages, bool *again)
 {
 	struct query *q = ctx;
+	enum search_jobs_step step;
+	int r;
 
 	(void)pages;
 	(void)again;
 	q->pages++;
-	for (size_t i = 0; i < q->page.n_jobs; i++) {
-		const struct search_jobs_job *j = &q->page.jobs[i];
-		bool known = queue_lookup_job(q->ql, j->job_id, NULL) == QUEUE_LOOKUP_FOUND;
-		int r = queue_lookup_add_job(q->ql, j->job_id, j->queue_id);
-
-		if (r < 0)
-			return r;
-		q->full |= r == QUEUE_LOOKUP_FULL;
-		q->fresh += !known && r == 0;
-		if (j->created_at != INT64_MIN && j->created_at > q->latest)
-			q->latest = j->created_at;
+	r = search_jobs_take(&q->read, &q->page, take_job, q, &step);
+	if (r == 0 && step == SEARCH_JOBS_STUCK) {
+		log_warning("farm=%s op=" API_OP_SEARCH_JOBS
+			    " reason=\"a whole page of jobs created in one millisecond: "
+			    "the createdAt threshold cannot move; giving up\"",
+			q->farm_id);
+		return API_BAD_RESPONSE;
 	}
-	q->total = q->page.total_results;
-	return 0;
+	return r;
 }
 
-/* Every job of one batch of queues created at or after the lookup's bound, past the result window. */
+/* Every job of one batch of queues created at or after the lookup's bound. */
 static int search_batch(struct api_caller *api, const char *path, struct queue_lookup *ql, const char *const *ids,
 	size_t n, size_t *pages)
 {
-	struct query q = {.ql = ql, .queue_ids = ids, .n_queue_ids = n};
-	int r = 0;
+	struct query q = {.ql = ql, .farm_id = api->farm_id};
+	int64_t since;
+	int r = search_jobs_read_init(&q.read, ids, n, NULL);
 	const struct api_pages pg = {
 		.operation = API_OP_SEARCH_JOBS,
 		.method = "POST",
 		.path = path,
-		.by_offset = true,
 		.request = query_request,
 		.parse = query_parse,
 		.take = query_take,
 		.ctx = &q,
 	};
 
-	q.has_since = queue_lookup_search_from(ql, &q.since);
-	for (int k = 0; k < SEARCH_QUERIES_MAX; k++) {
-		q.fresh = 0;
-		q.latest = INT64_MIN;
-		q.total = 0;
-		r = api_pages_run(api, &pg);
-		if (r != 0 || !search_jobs_again(q.total, q.fresh, q.latest, &q.has_since, &q.since))
-			break;
+	if (r < 0)
+		return r;
+	if (queue_lookup_search_from(ql, &since)) {
+		q.read.has_threshold = true;
+		q.read.threshold_ms = since * 1000;
 	}
+	r = api_pages_run(api, &pg);
 	if (q.full)
 		log_warning("farm=%s op=%s reason=\"more than %d jobs: the queue of the others stays unknown\"",
 			api->farm_id, API_OP_SEARCH_JOBS, QUEUE_LOOKUP_JOBS_MAX);
 	search_jobs_page_deinit(&q.page);
+	search_jobs_read_deinit(&q.read);
 	*pages += q.pages;
 	return r;
 }

@@ -1,4 +1,4 @@
-/* search_jobs: SearchJobs' request body and its answer parsed (pure; the one SearchJobs builder and parser) */
+/* search_jobs: SearchJobs read as AWS's own client reads it: by createdAt thresholds, repeats dropped (no curl) */
 #pragma once
 
 #include <stdbool.h>
@@ -6,72 +6,90 @@
 #include <stdint.h>
 
 #include "deadline/deadline_api.h"
+#include "metrics/activity.h"
 
 #define API_OP_SEARCH_JOBS "SearchJobs"
-
-/* The model's and the service's limits. */
-#define SEARCH_JOBS_QUEUES_MAX 10 /* queueIds per request */
-#define SEARCH_JOBS_PAGE_SIZE_MAX 100 /* pageSize */
-#define SEARCH_JOBS_OFFSET_MAX 10000 /* itemOffset: past it, ask again from a later createdAt */
-#define SEARCH_JOBS_STATUSES_MAX 16 /* values of one stringListFilter */
-/* What a parser accepts of one answer: jobs per page (the model says 100), bytes of a name kept. */
-#define SEARCH_JOBS_PAGE_JOBS_MAX 1000
-#define SEARCH_JOBS_NAME_MAX 1024
+#define SEARCH_JOBS_QUEUES_MAX 10 /* queueIds of one request (the model's maximum) */
+#define SEARCH_JOBS_PAGE_SIZE 100 /* pageSize (the model's maximum) */
+#define SEARCH_JOBS_PAGE_MAX 1000 /* jobs accepted in one answer */
 
 /*
- * One request: the jobs of 1 to 10 queues, sorted by createdAt (ascending: the order AWS's own client reads past
- * the 10,000th item in), optionally only those created at or after created_since and those whose taskRunStatus is
- * one of statuses.
+ * One read of SearchJobs over a batch of queues: every job matching the statuses, however many.
+ *
+ * Offsets stop at 10,000 and a job that changes status between pages shifts every offset after it, so the read
+ * never pages by offset. As aws-deadline/deadline-cloud's _list_jobs_by_filter_expression does, it sorts by
+ * CREATED_AT ascending and always asks from itemOffset 0: first with no date filter, then with CREATED_AT >= the
+ * last createdAt the previous answer held, until an answer holds every job it counts (totalResults). createdAt
+ * never changes, so the thresholds cover every job; the jobs at a threshold come again (and so may a job the
+ * search index saw twice, eventually consistent), and are dropped by job id.
  */
-struct search_jobs_request {
-	const char *const *queue_ids; /* 1 to SEARCH_JOBS_QUEUES_MAX, each queue-<32 hex> */
+struct search_jobs_read {
+	const char *const *queue_ids; /* 1 to SEARCH_JOBS_QUEUES_MAX, borrowed */
 	size_t n_queue_ids;
-	int64_t item_offset; /* 0 to SEARCH_JOBS_OFFSET_MAX */
-	int page_size; /* 1 to SEARCH_JOBS_PAGE_SIZE_MAX */
-	bool has_created_since;
-	int64_t created_since; /* Unix seconds: a CREATED_AT GREATER_THAN_EQUAL_TO filter */
-	const char *const *statuses; /* TaskRunStatus values ([A-Z_]+), or NULL: any */
-	size_t n_statuses; /* 0 to SEARCH_JOBS_STATUSES_MAX */
+	const struct activity_enum *statuses; /* taskRunStatus values searched (a nested OR group); NULL: any */
+	bool has_threshold; /* after the first page; set before it to read only the jobs created since */
+	int64_t threshold_ms; /* CREATED_AT >= this, milliseconds */
+	/* the job ids seen in this read (128 bits each: the id's 32 hex digits) */
+	struct search_jobs_id {
+		uint64_t hi, lo;
+	} * seen;
+	size_t seen_cap, n_seen;
+	bool seen_zero; /* job-000…0, which the table's empty slot cannot hold */
+	size_t pages, repeats; /* answers taken, jobs dropped as seen before */
 };
 
-/* Path "/2023-10-12/farms/<farm>/search/jobs" (malloc'd; NULL for no farm or out of memory). */
+/* A read of queue_ids (borrowed, 1 to 10) for statuses (NULL: any job). Returns 0 or -EINVAL. */
+int search_jobs_read_init(struct search_jobs_read *r, const char *const *queue_ids, size_t n_queue_ids,
+	const struct activity_enum *statuses);
+void search_jobs_read_deinit(struct search_jobs_read *r);
+
+/* Path "/2023-10-12/farms/<farm>/search/jobs" (malloc'd, NULL when out of memory or farm_id is empty). */
 char *search_jobs_path(const char *farm_id);
 
-/* The JSON body of r (malloc'd, *len set). Returns 0, -EINVAL (r outside the limits above) or -ENOMEM. */
-int search_jobs_body(const struct search_jobs_request *r, char **body, size_t *len);
+/*
+ * The JSON body of r's next request (malloc'd, *len set): its queues, itemOffset 0, pageSize 100, the filter
+ * {"operator":"AND","filters":[{"groupFilter":{"operator":"OR","filters":[{"stringListFilter": the statuses}]}},
+ * {"dateTimeFilter": CREATED_AT >= the threshold}]} (each part only when it applies: at most 2 filters per group,
+ * under the model's 3) and the sort by CREATED_AT ascending. Returns 0, -EINVAL, -ENOMEM.
+ */
+int search_jobs_body(const struct search_jobs_read *r, char **body, size_t *len);
 
-/* One JobSearchSummary: the members this exporter reads (NULL, or INT64_MIN, when absent). */
-struct search_jobs_job {
-	char *job_id; /* job-<32 hex> */
-	char *queue_id; /* queue-<32 hex> */
-	char *name; /* any text, cut at SEARCH_JOBS_NAME_MAX bytes */
-	char *task_run_status; /* as the API spelled it */
-	int64_t created_at; /* Unix seconds (the fraction dropped) */
-};
-
+/* One answer, parsed. */
 struct search_jobs_page {
-	struct search_jobs_job *jobs;
+	struct activity_job *jobs;
 	size_t n_jobs;
-	int64_t next_item_offset; /* -1 when absent: the last page */
-	int64_t total_results; /* -1 when absent */
+	int64_t total_results;
 };
 
 /*
- * Parses a SearchJobs answer into *page (overwritten, not freed first; deinit it after). Every job needs jobId and
- * queueId, both well-formed, and a createdAt that parses when present. Returns 0, DEADLINE_BAD_JSON or
- * DEADLINE_BAD_SHAPE (reason in err), -ENOMEM; on failure *page is empty.
+ * Parses a SearchJobs answer into page (emptied first). A job needs jobId, queueId, taskRunStatus and createdAt
+ * (milliseconds kept); name, createdBy, priority and taskRunStatusCounts (unknown statuses kept as text) are read
+ * when present, names cut at ACTIVITY_TEXT_MAX. Returns 0, DEADLINE_BAD_JSON (also: more than
+ * SEARCH_JOBS_PAGE_MAX jobs) or DEADLINE_BAD_SHAPE (reason in err), -ENOMEM; on failure page is empty.
  */
 int search_jobs_parse(const char *body, size_t len, struct search_jobs_page *page, char *err, size_t errlen);
-
-/* Frees what page holds and empties it. NULL-safe. */
 void search_jobs_page_deinit(struct search_jobs_page *page);
 
+/* What follows a page. */
+enum search_jobs_step {
+	SEARCH_JOBS_DONE, /* the page held every job its request matched: the read is complete */
+	SEARCH_JOBS_MORE, /* ask again from the new threshold */
+	SEARCH_JOBS_STUCK, /* a whole page created in the threshold's millisecond: the threshold cannot move */
+};
+
 /*
- * After one query read by itemOffset to the end of its result window: whether to ask again from a later createdAt,
- * as AWS's client reads past the window's 10,000 jobs. total: the last page's totalResults; fresh: how many jobs the
- * query brought that were not known before; latest: the latest createdAt it saw. A window holding fewer than a
- * page of jobs was not cut; a query that brought nothing new, or no later createdAt, ends the reading. When true,
- * *has_since and *since are the next query's CREATED_AT bound (latest: the jobs of that second come again, and are
- * known).
+ * What comes after page, in r's state (pure: r is not changed): DONE when the page holds as many jobs as
+ * totalResults says (or none), MORE with *next_ms the threshold of the next request (the page's last createdAt),
+ * STUCK when that threshold is the one page was asked from.
  */
-bool search_jobs_again(int64_t total, size_t fresh, int64_t latest, bool *has_since, int64_t *since);
+enum search_jobs_step search_jobs_next(
+	const struct search_jobs_read *r, const struct search_jobs_page *page, int64_t *next_ms);
+
+/*
+ * Takes page into the read: each job not seen before in it goes to take_job(ctx, job), which takes it whole (even
+ * when it fails); the others are freed and counted in r->repeats. Then moves r's threshold as search_jobs_next()
+ * says and sets *step. The page is left empty. Returns 0, -ENOMEM, or the first failure of take_job (the jobs after
+ * it are freed).
+ */
+int search_jobs_take(struct search_jobs_read *r, struct search_jobs_page *page,
+	int (*take_job)(void *ctx, struct activity_job *job), void *ctx, enum search_jobs_step *step);
