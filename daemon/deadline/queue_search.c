@@ -10,10 +10,10 @@
 #include "deadline/search_jobs.h"
 #include "metrics/activity.h"
 #include "util/log.h"
-#include "util/rfc3339.h"
 #include "util/monotime.h"
+#include "util/rfc3339.h"
 
-/* Takes the listing's names under the board's lock: a few string comparisons per queue, nothing more. */
+/* Takes the names of the listing the board holds a reference to: a few string comparisons per queue. */
 static void take_names(void *ctx, const struct inventory *inv)
 {
 	struct queue_lookup *ql = ctx;
