@@ -212,6 +212,18 @@ int usage_table_new(struct usage_table **out, const enum group_field *group_by, 
 	return 0;
 }
 
+int usage_table_new_like(struct usage_table **out, const struct usage_table *t)
+{
+	if (!t)
+		return -EINVAL;
+	return usage_table_new(out, t->group_by, t->n_group_by);
+}
+
+size_t usage_table_key_width(const struct usage_table *t)
+{
+	return t ? t->n_group_by : 0;
+}
+
 void usage_table_free(struct usage_table *t)
 {
 	if (!t)
@@ -447,20 +459,22 @@ static void merged_combine(struct usage_merged *m, const struct usage_merged *o)
 	m->avg_plain += o->avg_plain;
 }
 
-/* Merges group sg into dst's group of values (job name offered: job_name), as rows merge. */
-static int group_combine(
+int usage_table_combine(
 	struct usage_table *dst, const struct usage_group *sg, const char *const *values, const char *job_name)
 {
 	struct group_key key = {.values = {empty_string, empty_string}};
 	struct usage_group *g;
-	int r;
+	int r = 0;
 
+	if (!dst || !sg || !values)
+		return -EINVAL;
 	for (size_t i = 0; i < dst->n_group_by; i++)
-		key_add(&key, i, values[i], strlen(values[i]));
+		key_add(&key, i, values[i] ? values[i] : empty_string, values[i] ? strlen(values[i]) : 0);
 	r = group_get(dst, &key, &g);
 	if (r < 0)
 		return r;
-	r = job_name_offer(dst, g, job_name, strlen(job_name));
+	if (job_name)
+		r = job_name_offer(dst, g, job_name, strlen(job_name));
 	if (r < 0)
 		return r;
 	count_add(g, sg->count);
@@ -481,7 +495,7 @@ int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
 	/* Insertion order, not sorted order: src stays untouched (const). */
 	for (size_t k = 0; k < src->n_groups; k++) {
 		const struct usage_group *sg = src->groups[k];
-		r = group_combine(dst, sg, sg->values, sg->job_name);
+		r = usage_table_combine(dst, sg, sg->values, sg->job_name);
 		if (r < 0)
 			return r;
 	}
@@ -631,7 +645,8 @@ int usage_table_top(struct usage_table **out, struct usage_table *src, size_t li
 	qsort(ranked, n, sizeof(*ranked), rank == USAGE_RANK_SESSIONS ? compare_rank_sessions : compare_rank_cost);
 	for (size_t i = 0; i < n; i++) {
 		const struct usage_group *g = ranked[i];
-		r = i < limit ? group_combine(t, g, g->values, g->job_name) : group_combine(t, g, other, USAGE_OTHER);
+		r = i < limit ? usage_table_combine(t, g, g->values, g->job_name)
+			      : usage_table_combine(t, g, other, USAGE_OTHER);
 		if (r < 0)
 			goto out;
 	}

@@ -49,6 +49,10 @@ struct usage_table;
 
 /* group_by: the report's fields (1 or 2). */
 int usage_table_new(struct usage_table **out, const enum group_field *group_by, size_t n_group_by);
+/* A new empty table keyed as t is (its groups take the same values). Returns 0, -EINVAL or -ENOMEM. */
+int usage_table_new_like(struct usage_table **out, const struct usage_table *t);
+/* How many values a group's key holds in t (the number of group-by fields); 0 for NULL. */
+size_t usage_table_key_width(const struct usage_table *t);
 void usage_table_free(struct usage_table *t);
 
 /* Merges row into its group (strings are copied/interned). Returns 0 or -ENOMEM. */
@@ -60,6 +64,14 @@ int usage_table_add(struct usage_table *t, const struct usage_row *row);
  * Returns 0, -EINVAL (different group-by fields) or -ENOMEM.
  */
 int usage_table_merge(struct usage_table *dst, const struct usage_table *src);
+
+/*
+ * Merges group g (of any table) into dst's group of the given key (dst's key width of values, copied; NULL for an
+ * absent one, read as ""), by the same rules as usage_table_merge(); job_name (or NULL) is offered as the group's job
+ * name when dst keeps one. Returns 0, -EINVAL or -ENOMEM.
+ */
+int usage_table_combine(
+	struct usage_table *dst, const struct usage_group *g, const char *const *values, const char *job_name);
 
 size_t usage_table_size(const struct usage_table *t);
 
