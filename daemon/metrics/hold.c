@@ -360,7 +360,7 @@ int usage_hold_write(const struct usage_hold *h, const char *key, struct buf *ou
 	size_t n, width;
 	int r;
 
-	if (!h || !key || !out || strchr(key, '\n'))
+	if (!h || !key || !out)
 		return -EINVAL;
 	if (h->table) {
 		n = usage_table_groups(h->table, &groups);

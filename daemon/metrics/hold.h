@@ -50,9 +50,9 @@ int usage_hold_apply(struct usage_hold *h, const struct usage_table *t, int64_t 
 	size_t *held);
 
 /*
- * Appends h's figures as text: key (the report's definition, one line of the caller's, no newline), the window, and
- * per group its key values, job name, session count, cost sum and runtime sum, each sum exactly (read back bit for
- * bit). An empty h writes no groups and no window. Returns 0, -EINVAL (a key with a newline) or -ENOMEM.
+ * Appends h's figures as text: key (the caller's text for the report's definition), the window, and per group its
+ * key values, job name, session count, cost sum and runtime sum, each sum exactly (read back bit for bit). An empty
+ * h writes no groups and no window. Returns 0, -EINVAL or -ENOMEM.
  */
 int usage_hold_write(const struct usage_hold *h, const char *key, struct buf *out);
 

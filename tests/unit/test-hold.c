@@ -307,10 +307,18 @@ static void test_text_round_trip(void)
 	CHECK(!usage_hold_window(r, NULL));
 	usage_hold_free(r);
 	free(text);
-	/* a key is one line */
+	/* a key of any text */
 	struct buf b = {0};
-	CHECK_INT(usage_hold_write(h, "a\nb", &b), -EINVAL);
+	CHECK_INT(usage_hold_write(h, "a\nb\tc\\", &b), 0);
+	CHECK_INT(usage_hold_new(&r), 0);
+	CHECK_INT(usage_hold_read(r, "a\nb\tc\\", b.data, b.len, err, sizeof(err)), 0);
+	CHECK_INT(usage_hold_read(r, "a\nb\tc\\", b.data, b.len, err, sizeof(err)), 0);
+	usage_hold_free(r);
+	CHECK_INT(usage_hold_new(&r), 0);
+	CHECK_INT(usage_hold_read(r, "a\nb\tc", b.data, b.len, err, sizeof(err)), USAGE_HOLD_OTHER_KEY);
+	usage_hold_free(r);
 	buf_deinit(&b);
+	CHECK_INT(usage_hold_write(h, NULL, &b), -EINVAL);
 	usage_hold_free(h);
 }
 
