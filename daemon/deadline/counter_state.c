@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/window.h"
 #include "util/buf.h"
 #include "util/env.h"
 #include "util/file.h"
+#include "util/log.h"
 
 int counter_plan(
 	const struct report_config *r, bool have, int64_t held_start, bool closed, int64_t now, struct counter_plan *p)
@@ -179,4 +181,59 @@ int counter_state_save(struct counter_state *cs)
 		ret = file_replace(cs->path, b.data ? b.data : "", b.len);
 	buf_deinit(&b);
 	return ret;
+}
+
+int counter_publish(struct counter_state *cs, struct metrics_store *store, const char *farm_id,
+	const struct report_config *r, struct usage_table *t, int64_t window_start, int64_t window_end, double duration,
+	struct usage_table **published)
+{
+	struct usage_table *out = NULL;
+	size_t held = 0;
+	int ret;
+
+	if (!cs || !store || !farm_id || !r || !t)
+		return -EINVAL;
+	ret = usage_hold_apply(cs->hold, t, window_start, &out, &held);
+	if (ret < 0)
+		return ret;
+	ret = metrics_store_publish(store, farm_id, r, out, window_start, window_end, (int64_t)time(NULL), duration);
+	if (ret < 0)
+		return ret;
+	metrics_store_count(store, METRICS_DECREASES_HELD, (const char *const[]){farm_id, r->name}, held);
+	if (held)
+		log_info("farm=%s report=%s op=refresh groups=%zu reason=\"smaller figures than those exported, or "
+			 "none: the exported ones kept\"",
+			farm_id, r->name, held);
+	ret = counter_state_save(cs);
+	if (ret < 0 && !cs->save_failing)
+		log_warning("farm=%s report=%s op=state status=failed file=%s error=\"%s\" reason=\"the counters' "
+			    "figures are not kept for a restart until a write succeeds\"",
+			farm_id, r->name, cs->path, strerror(-ret));
+	else if (ret == 0 && cs->save_failing)
+		log_info("farm=%s report=%s op=state status=ok file=%s", farm_id, r->name, cs->path);
+	cs->save_failing = ret < 0;
+	if (published)
+		*published = out;
+	return 0;
+}
+
+void counter_state_closed(struct counter_state *cs, uint64_t mark, double now)
+{
+	cs->closed = true;
+	cs->closed_mark = mark;
+	cs->closed_at = now;
+}
+
+bool counter_closing_seen(const struct counter_state *cs, uint64_t scrapes, double now, double *wait_s)
+{
+	double left;
+
+	if (!cs || !cs->closed || scrapes > cs->closed_mark)
+		return true;
+	left = cs->closed_at + COUNTER_CLOSING_WAIT_S - now;
+	if (left <= 0)
+		return true;
+	if (wait_s)
+		*wait_s = left;
+	return false;
 }

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "metrics/hold.h"
+#include "metrics/store.h"
 
 /*
  * After publishing the closing figures of a window, how long the new window's figures wait for a scrape to have
@@ -62,6 +63,7 @@ struct counter_state {
 	bool closed; /* the figures published are the closing ones of their window */
 	uint64_t closed_mark; /* then: the store's scrape mark right after they were published */
 	double closed_at; /* and when (monotime_s()) */
+	bool save_failing; /* the last write of the file failed (logged once until one succeeds) */
 };
 
 /*
@@ -90,3 +92,24 @@ int counter_state_restore(struct counter_state *cs, char *err, size_t errlen);
  * or the -errno of the write.
  */
 int counter_state_save(struct counter_state *cs);
+
+/*
+ * Publishes t, the merged figures of [window_start, window_end) of counter report r on farm_id: held by cs
+ * (usage_hold_apply()), handed to the store (metrics_store_publish(); duration: the refresh's), the groups held
+ * counted in deadline_cloud_exporter_usage_decreases_held_total, and cs written to its file (a failed write is
+ * logged, once until one succeeds; the figures stay published). *published (or NULL): the table published, owned
+ * by cs until its next publish. Returns 0, or the -errno of the hold or of the store.
+ */
+int counter_publish(struct counter_state *cs, struct metrics_store *store, const char *farm_id,
+	const struct report_config *r, struct usage_table *t, int64_t window_start, int64_t window_end, double duration,
+	struct usage_table **published);
+
+/* The figures just published are the closing ones of their window; scrapes stood at mark, the clock at now. */
+void counter_state_closed(struct counter_state *cs, uint64_t mark, double now);
+
+/*
+ * Whether the figures of the next window may replace the closing ones published: none wait, a scrape took them
+ * (scrapes, the store's mark now, beyond the one at their publish), or COUNTER_CLOSING_WAIT_S passed since
+ * (monotonic now). Otherwise *wait_s (or NULL) is the time left. Pure.
+ */
+bool counter_closing_seen(const struct counter_state *cs, uint64_t scrapes, double now, double *wait_s);

@@ -46,9 +46,11 @@ void poller_stop(struct poller *p);
 
 /*
  * Before poller_start(): reports that old (stopped) also ran with the same definition (reload.h) keep
- * their schedule and failure count; the rest start now. old_cfg is the configuration old ran with.
+ * their schedule and failure count; the rest start now. A counter report whose figures depend on the same
+ * settings (counter_state_key()) takes old's state, figures held included, whatever else changed. old_cfg is
+ * the configuration old ran with.
  */
-void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg);
+void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg);
 
 /* poller_stop(), then frees. NULL-safe. */
 void poller_free(struct poller *p);

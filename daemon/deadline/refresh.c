@@ -423,6 +423,99 @@ static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, 
 	return r;
 }
 
+/* Every batch of ids for [start, end) merged into a new table *out (NULL on failure). */
+static int collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path, const char *const *ids,
+	size_t n_ids, int64_t start, int64_t end, struct usage_table **out, struct refresh_stats *st)
+{
+	int r = usage_table_new(out, rc->group_by, rc->n_group_by);
+
+	for (size_t i = 0; r == 0 && i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
+		size_t batch = n_ids - i;
+		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
+			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
+		r = refresh_part(rf, rc, path, ids + i, batch, start, end, *out, st, 0);
+	}
+	if (r != 0) {
+		usage_table_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/* ---- counter reports ---- */
+
+/* Before a counter report's first refresh: the figures its state file holds, and what was found logged. */
+static void counter_restore(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
+{
+	char err[160], window[21] = "-";
+	int64_t start;
+	int r;
+
+	if (cs->loaded)
+		return;
+	r = counter_state_restore(cs, err, sizeof(err));
+	if (r == 0 && usage_hold_window(cs->hold, &start) && rfc3339_format(start, window) < 0)
+		snprintf(window, sizeof(window), "-");
+	if (r == 0)
+		log_info("farm=%s report=%s op=state status=ok file=%s window=%s reason=\"the counters go on from "
+			 "the figures exported before\"",
+			rf->farm->id, rc->name, cs->path, window);
+	else if (r == COUNTER_RESTORE_OTHER_KEY)
+		log_info("farm=%s report=%s op=state status=ignored file=%s reason=\"written for another window, "
+			 "timezone, grouping or labels; the counters start from the next refresh\"",
+			rf->farm->id, rc->name, cs->path);
+	else if (r == COUNTER_RESTORE_UNUSABLE)
+		log_warning("farm=%s report=%s op=state status=ignored file=%s error=\"%s\" reason=\"the counters "
+			    "start from the next refresh\"",
+			rf->farm->id, rc->name, cs->path, err);
+}
+
+/* The window of the figures held ended: that window up to its end, published, before the new one's figures. */
+static int counter_close(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	const struct counter_plan *plan, const char *path, const char *const *ids, size_t n_ids, double began)
+{
+	struct usage_table *t = NULL;
+	struct refresh_stats st = {0};
+	char start[21], end[21];
+	int r;
+
+	if (rfc3339_format(plan->closing_start, start) < 0 || rfc3339_format(plan->closing_end, end) < 0)
+		return -EINVAL;
+	r = collect(rf, rc, path, ids, n_ids, plan->closing_start, plan->closing_end, &t, &st);
+	if (r == 0)
+		r = counter_publish(cs, rf->store, rf->farm->id, rc, t, plan->closing_start, plan->closing_end,
+			monotime_s() - began, NULL);
+	if (r == 0) {
+		counter_state_closed(cs, metrics_store_scrapes(rf->store), monotime_s());
+		log_info(
+			"farm=%s report=%s op=refresh status=ok window=%s/%s batches=%zu pages=%zu rows=%zu groups=%zu "
+			"reason=\"the window ended: its figures up to its end, before the next window's\"",
+			rf->farm->id, rc->name, start, end, st.batches, st.pages, st.rows, usage_table_size(t));
+	}
+	usage_table_free(t);
+	return r;
+}
+
+/* The closing figures published: the new window's wait until a scrape took them, for COUNTER_CLOSING_WAIT_S at most. */
+static int counter_wait(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
+{
+	double began = monotime_s(), wait = 0;
+
+	if (!cs->closed)
+		return 0;
+	while (!counter_closing_seen(cs, metrics_store_scrapes(rf->store), monotime_s(), &wait))
+		if (!api_caller_sleep(rf->api, (wait < 0.25 ? wait : 0.25) * 1000))
+			return API_STOPPED;
+	if (metrics_store_scrapes(rf->store) > cs->closed_mark)
+		log_debug("farm=%s report=%s op=refresh duration=%.3fs reason=\"a scrape took the closing figures\"",
+			rf->farm->id, rc->name, monotime_s() - began);
+	else
+		log_warning("farm=%s report=%s op=refresh duration=%.3fs reason=\"no scrape took the closing figures "
+			    "in %.0fs; the next window's replace them\"",
+			rf->farm->id, rc->name, monotime_s() - began, COUNTER_CLOSING_WAIT_S);
+	return 0;
+}
+
 /* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
 static const char *refresh_error_kind(int r)
 {
@@ -430,20 +523,74 @@ static const char *refresh_error_kind(int r)
 		return "aggregation_failed";
 	if (r == REFRESH_AGG_EXPIRED)
 		return "aggregation_expired";
+	if (r == REFRESH_CLOCK_BEHIND)
+		return "clock_behind";
 	return api_outcome_kind(r);
+}
+
+static const char *refresh_error_text(int r)
+{
+	if (r == REFRESH_AGG_FAILED)
+		return "aggregation failed";
+	if (r == REFRESH_AGG_EXPIRED)
+		return "aggregation kept expiring";
+	if (r == REFRESH_CLOCK_BEHIND)
+		return "the clock is in a window before the one of the counters' figures; they stay until it is past "
+		       "them";
+	return api_outcome_text(r);
 }
 
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
 bool refresh_error_is_persistent(int r)
 {
-	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS;
+	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS ||
+	       r == REFRESH_CLOCK_BEHIND;
+}
+
+/*
+ * The window [*start, now) of a refresh beginning at now: a counter report's from its plan (the closing refresh
+ * first, when its figures' window ended), any other's from window_start().
+ */
+static int refresh_window(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs, int64_t now,
+	int64_t *start, struct counter_plan *plan)
+{
+	int64_t held = 0;
+	int r;
+
+	*plan = (struct counter_plan){0};
+	if (!cs)
+		return window_start(rc, now, start);
+	counter_restore(rf, rc, cs);
+	r = counter_plan(rc, usage_hold_window(cs->hold, &held), held, cs->closed, now, plan);
+	if (r == COUNTER_CLOCK_BEHIND)
+		return REFRESH_CLOCK_BEHIND;
+	*start = plan->start;
+	return r;
+}
+
+/* The figures published, and the table they were rendered from (*shown: t, or the counters' held one). */
+static int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t now, double duration, struct usage_table **shown)
+{
+	int r;
+
+	*shown = t;
+	if (!cs)
+		return metrics_store_publish(rf->store, rf->farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
+	r = counter_wait(rf, rc, cs);
+	if (r == 0)
+		r = counter_publish(cs, rf->store, rf->farm->id, rc, t, start, now, duration, shown);
+	if (r == 0)
+		cs->closed = false;
+	return r;
 }
 
 /* One refresh of (farm, report). Returns 0 when the figures were published. */
-int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
+int refresh_report(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
 {
 	const struct farm_config *farm = rf->farm;
-	struct usage_table *t = NULL;
+	struct usage_table *t = NULL, *shown = NULL;
+	struct counter_plan plan;
 	struct refresh_stats st = {0};
 	char **listed = NULL;
 	size_t n_listed = 0;
@@ -456,8 +603,8 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	int r;
 
 	notify_status("refreshing report %s of %s", rc->name, farm->id);
-	r = window_start(rc, now, &start);
-	if (r < 0)
+	r = refresh_window(rf, rc, cs, now, &start, &plan);
+	if (r != 0)
 		goto out;
 	if (rfc3339_format(start, start_text) < 0 || rfc3339_format(now, end_text) < 0) {
 		r = -EINVAL;
@@ -480,31 +627,28 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		n_ids = farm->n_fleet_ids;
 	}
 
-	r = usage_table_new(&t, rc->group_by, rc->n_group_by);
-	if (r < 0)
-		goto out;
 	path = deadline_aggregation_path(farm->id);
 	if (!path) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
-		size_t batch = n_ids - i;
-		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
-			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
-		r = refresh_part(rf, rc, path, ids + i, batch, start, now, t, &st, 0);
+	if (plan.closing) {
+		r = counter_close(rf, rc, cs, &plan, path, ids, n_ids, began);
 		if (r != 0)
 			goto out;
 	}
+	r = collect(rf, rc, path, ids, n_ids, start, now, &t, &st);
+	if (r != 0)
+		goto out;
 
 	double duration = monotime_s() - began;
-	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
-	if (r < 0)
+	r = refresh_publish(rf, rc, cs, t, start, now, duration, &shown);
+	if (r != 0)
 		goto out;
-	note_users(rf, rc, t);
+	note_users(rf, rc, shown);
 	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
 		 "groups=%zu duration=%.3fs",
-		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),
+		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(shown),
 		duration);
 out:
 	if (r != 0) {
@@ -515,11 +659,7 @@ out:
 				(const char *const[]){farm->id, rc->name, refresh_error_kind(r)}, 1);
 		if (r != API_STOPPED)
 			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
-				rc->name,
-				r == REFRESH_AGG_FAILED    ? "aggregation failed"
-				: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
-							   : api_outcome_text(r),
-				failed_after);
+				rc->name, refresh_error_text(r), failed_after);
 	}
 	if (r != API_STOPPED)
 		notify_status("last refresh: report %s of %s %s", rc->name, farm->id, r == 0 ? "ok" : "failed");

@@ -12,7 +12,10 @@
 #include "config/config.h"
 #include "deadline/counter_state.h"
 #include "metrics/hold.h"
+#include "metrics/store.h"
 #include "metrics/usage.h"
+#include "util/buf.h"
+#include "util/file.h"
 #include "util/rfc3339.h"
 
 #define FARM "farm-0123456789abcdef0123456789abcdef"
@@ -293,11 +296,102 @@ static void test_file(void)
 	free(path);
 }
 
+/* The closing figures wait for a scrape, COUNTER_CLOSING_WAIT_S at most. */
+static void test_closing_seen(void)
+{
+	struct report_config r = report(WINDOW_DAY, "day", "UTC+00:00");
+	struct counter_state *cs = NULL;
+	double wait = -1;
+
+	CHECK_INT(counter_state_new(&cs, NULL, FARM, &r), 0);
+	/* nothing closed: nothing waits */
+	CHECK(counter_closing_seen(cs, 0, 100, &wait));
+	CHECK(counter_closing_seen(NULL, 0, 100, &wait));
+	counter_state_closed(cs, 7, 100);
+	CHECK(cs->closed);
+	/* no scrape since: wait the rest of the time */
+	CHECK(!counter_closing_seen(cs, 7, 100, &wait));
+	CHECK(wait == COUNTER_CLOSING_WAIT_S);
+	CHECK(!counter_closing_seen(cs, 7, 100 + COUNTER_CLOSING_WAIT_S - 1, &wait));
+	CHECK(wait == 1);
+	/* a scrape took them */
+	CHECK(counter_closing_seen(cs, 8, 101, &wait));
+	/* or long enough */
+	CHECK(counter_closing_seen(cs, 7, 100 + COUNTER_CLOSING_WAIT_S, &wait));
+	counter_state_free(cs);
+}
+
+/* counter_publish(): held, published, counted, written; the store's scrape mark moves with each scrape. */
+static void test_publish(void)
+{
+	char dir[] = "/tmp/dce-test-counter-XXXXXX";
+	struct report_config r = report(WINDOW_MONTH, "month", "UTC+00:00");
+	struct farm_config farm = {.id = (char *)FARM};
+	struct config cfg = {.farms = &farm, .n_farms = 1, .reports = &r, .n_reports = 1};
+	struct metrics_store *s = NULL;
+	struct counter_state *cs = NULL;
+	struct metrics_scrape sc;
+	struct usage_table *t, *shown = NULL;
+	int64_t nov = at("2026-11-01T00:00:00Z"), dec = at("2026-12-01T00:00:00Z");
+	char *cmd = NULL, *text = NULL;
+	size_t len = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_INT(metrics_store_new(&s, "x"), 0);
+	CHECK_INT(metrics_store_set_reports(s, &cfg), 0);
+	CHECK_INT(counter_state_new(&cs, dir, FARM, &r), 0);
+	t = one_group(5, 12.5);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, nov, nov + 3600, 0.1, &shown), 0);
+	CHECK(shown && usage_table_size(shown) == 1);
+	usage_table_free(t);
+	/* lower: held, counted */
+	t = one_group(4, 12);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, nov, nov + 7200, 0.1, NULL), 0);
+	usage_table_free(t);
+	uint64_t mark = metrics_store_scrapes(s);
+	CHECK_INT(metrics_store_scrape(s, false, &sc), 0);
+	CHECK(metrics_store_scrapes(s) == mark + 1);
+	struct buf b = {0};
+	for (unsigned i = 0; i < sc.n_iov; i++)
+		CHECK_INT(buf_append(&b, sc.iov[i].iov_base, sc.iov[i].iov_len), 0);
+	metrics_scrape_release(&sc);
+	CHECK(b.data && strstr(b.data, "deadline_cloud_usage_cost_usd_total{farm_id=\"" FARM
+				       "\",report=\"spend\",queue_id=\"queue-a\",usage_type=\"COMPUTE\"} 12.5\n"));
+	CHECK(b.data && strstr(b.data, "deadline_cloud_usage_sessions_total{farm_id=\"" FARM
+				       "\",report=\"spend\",queue_id=\"queue-a\",usage_type=\"COMPUTE\"} 5\n"));
+	CHECK(b.data && strstr(b.data, "deadline_cloud_exporter_usage_decreases_held_total{farm_id=\"" FARM
+				       "\",report=\"spend\"} 1\n"));
+	buf_deinit(&b);
+	/* written as published */
+	CHECK_INT(file_read(cs->path, 1 << 20, &text, &len), 0);
+	CHECK(text && strstr(text, "\tqueue-a\tCOMPUTE\t\t5\t12.5\t12.5\n"));
+	free(text);
+	/* the next window resets */
+	t = one_group(1, 1);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec + 60, 0.1, &shown), 0);
+	CHECK(shown && usage_table_size(shown) == 1);
+	usage_table_free(t);
+	CHECK_INT(counter_publish(NULL, s, FARM, &r, t, dec, dec + 60, 0.1, NULL), -EINVAL);
+	/* an undeclared report: the store's refusal, nothing counted */
+	r.name = (char *)"other";
+	t = one_group(1, 1);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec + 60, 0.1, NULL), -ENOENT);
+	usage_table_free(t);
+	counter_state_free(cs);
+	metrics_store_free(s);
+	if (asprintf(&cmd, "rm -rf %s", dir) < 0)
+		abort();
+	CHECK(system(cmd) == 0);
+	free(cmd);
+}
+
 int main(void)
 {
 	test_plan();
 	test_key();
 	test_dir();
 	test_file();
+	test_closing_seen();
+	test_publish();
 	TEST_DONE();
 }
