@@ -185,25 +185,28 @@ int counter_state_save(struct counter_state *cs)
 
 int counter_publish(struct counter_state *cs, struct metrics_store *store, const char *farm_id,
 	const struct report_config *r, struct usage_table *t, int64_t window_start, int64_t window_end, double duration,
-	struct usage_table **published)
+	enum counter_publish_kind kind, struct usage_table **published, struct usage_hold_stats *stats)
 {
+	struct usage_hold_stats st = {0};
 	struct usage_table *out = NULL;
-	size_t held = 0;
 	int ret;
 
 	if (!cs || !store || !farm_id || !r || !t)
 		return -EINVAL;
-	ret = usage_hold_apply(cs->hold, t, window_start, &out, &held);
+	if (kind == COUNTER_RESET)
+		ret = usage_hold_reset(cs->hold, t, window_start, &out);
+	else
+		ret = usage_hold_apply(cs->hold, t, window_start, &out, &st);
 	if (ret < 0)
 		return ret;
 	ret = metrics_store_publish(store, farm_id, r, out, window_start, window_end, (int64_t)time(NULL), duration);
 	if (ret < 0)
 		return ret;
-	metrics_store_count(store, METRICS_DECREASES_HELD, (const char *const[]){farm_id, r->name}, held);
-	if (held)
+	metrics_store_count(store, METRICS_DECREASES_HELD, (const char *const[]){farm_id, r->name}, st.held);
+	if (st.held)
 		log_info("farm=%s report=%s op=refresh groups=%zu reason=\"smaller figures than those exported, or "
 			 "none: the exported ones kept\"",
-			farm_id, r->name, held);
+			farm_id, r->name, st.held);
 	ret = counter_state_save(cs);
 	if (ret < 0 && !cs->save_failing)
 		log_warning("farm=%s report=%s op=state status=failed file=%s error=\"%s\" reason=\"the counters' "
@@ -214,23 +217,25 @@ int counter_publish(struct counter_state *cs, struct metrics_store *store, const
 	cs->save_failing = ret < 0;
 	if (published)
 		*published = out;
+	if (stats)
+		*stats = st;
 	return 0;
 }
 
-void counter_state_closed(struct counter_state *cs, uint64_t mark, double now)
+void counter_state_published(struct counter_state *cs, uint64_t mark, double now)
 {
-	cs->closed = true;
-	cs->closed_mark = mark;
-	cs->closed_at = now;
+	cs->waiting = true;
+	cs->wait_mark = mark;
+	cs->wait_since = now;
 }
 
-bool counter_closing_seen(const struct counter_state *cs, uint64_t scrapes, double now, double *wait_s)
+bool counter_state_scraped(const struct counter_state *cs, uint64_t scrapes, double now, double *wait_s)
 {
 	double left;
 
-	if (!cs || !cs->closed || scrapes > cs->closed_mark)
+	if (!cs || !cs->waiting || scrapes > cs->wait_mark)
 		return true;
-	left = cs->closed_at + COUNTER_CLOSING_WAIT_S - now;
+	left = cs->wait_since + COUNTER_SCRAPE_WAIT_S - now;
 	if (left <= 0)
 		return true;
 	if (wait_s)

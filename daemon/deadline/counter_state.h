@@ -10,10 +10,11 @@
 #include "metrics/store.h"
 
 /*
- * After publishing the closing figures of a window, how long the new window's figures wait for a scrape to have
- * read them (seconds): Prometheus' staleness period, beyond which a scrape interval cannot follow a series anyway.
+ * After publishing figures that a scrape must see (a window's closing figures, the counters at 0 at the start of the
+ * next), how long the next figures wait for a scrape to have taken them (seconds): Prometheus' staleness period,
+ * beyond which a scrape interval cannot follow a series anyway.
  */
-#define COUNTER_CLOSING_WAIT_S 300.0
+#define COUNTER_SCRAPE_WAIT_S 300.0
 
 /* The file of a (farm, report) under the state directory: COUNTER_STATE_PREFIX farm "-" report COUNTER_STATE_SUFFIX. */
 #define COUNTER_STATE_PREFIX "counter-"
@@ -60,9 +61,10 @@ struct counter_state {
 	char *key; /* counter_state_key() */
 	char *path; /* the state file, or NULL: not kept across restarts */
 	bool loaded; /* the file was looked at (counter_state_restore()) */
-	bool closed; /* the figures published are the closing ones of their window */
-	uint64_t closed_mark; /* then: the store's scrape mark right after they were published */
-	double closed_at; /* and when (monotime_s()) */
+	bool closed; /* the figures held are the closing ones of their window */
+	bool waiting; /* figures were published that a scrape must take before the next (closing, reset, new groups) */
+	uint64_t wait_mark; /* then: the store's scrape mark right after they were published */
+	double wait_since; /* and when (monotime_s()) */
 	bool save_failing; /* the last write of the file failed (logged once until one succeeds) */
 };
 
@@ -93,23 +95,30 @@ int counter_state_restore(struct counter_state *cs, char *err, size_t errlen);
  */
 int counter_state_save(struct counter_state *cs);
 
+/* What counter_publish() publishes. */
+enum counter_publish_kind {
+	COUNTER_FIGURES, /* t's figures, held (usage_hold_apply()) */
+	COUNTER_RESET, /* every counter at 0 at the start of t's window (usage_hold_reset()): window_end is window_start
+			*/
+};
+
 /*
- * Publishes t, the merged figures of [window_start, window_end) of counter report r on farm_id: held by cs
- * (usage_hold_apply()), handed to the store (metrics_store_publish(); duration: the refresh's), the groups held
- * counted in deadline_cloud_exporter_usage_decreases_held_total, and cs written to its file (a failed write is
- * logged, once until one succeeds; the figures stay published). *published (or NULL): the table published, owned
- * by cs until its next publish. Returns 0, or the -errno of the hold or of the store.
+ * Publishes t, the merged figures of [window_start, window_end) of counter report r on farm_id, through cs: held or
+ * reset as kind says, handed to the store (metrics_store_publish(); duration: the refresh's), the groups held counted
+ * in deadline_cloud_exporter_usage_decreases_held_total, and cs written to its file (a failed write is logged, once
+ * until one succeeds; the figures stay published). *published (or NULL): the table published, owned by cs until its
+ * next publish; *stats (or NULL): what the hold did. Returns 0, or the -errno of the hold or of the store.
  */
 int counter_publish(struct counter_state *cs, struct metrics_store *store, const char *farm_id,
 	const struct report_config *r, struct usage_table *t, int64_t window_start, int64_t window_end, double duration,
-	struct usage_table **published);
+	enum counter_publish_kind kind, struct usage_table **published, struct usage_hold_stats *stats);
 
-/* The figures just published are the closing ones of their window; scrapes stood at mark, the clock at now. */
-void counter_state_closed(struct counter_state *cs, uint64_t mark, double now);
+/* Figures were just published that a scrape must take before the next ones; scrapes stood at mark, the clock at now. */
+void counter_state_published(struct counter_state *cs, uint64_t mark, double now);
 
 /*
- * Whether the figures of the next window may replace the closing ones published: none wait, a scrape took them
- * (scrapes, the store's mark now, beyond the one at their publish), or COUNTER_CLOSING_WAIT_S passed since
- * (monotonic now). Otherwise *wait_s (or NULL) is the time left. Pure.
+ * Whether the next figures may replace those published: none wait, a scrape took them (scrapes, the store's mark
+ * now, beyond the one at their publish), or COUNTER_SCRAPE_WAIT_S passed since (monotonic now). Otherwise *wait_s
+ * (or NULL) is the time left. Pure.
  */
-bool counter_closing_seen(const struct counter_state *cs, uint64_t scrapes, double now, double *wait_s);
+bool counter_state_scraped(const struct counter_state *cs, uint64_t scrapes, double now, double *wait_s);

@@ -470,11 +470,51 @@ static void counter_restore(struct refresh_ctx *rf, const struct report_config *
 			rf->farm->id, rc->name, cs->path, err);
 }
 
-/* The window of the figures held ended: that window up to its end, published, before the new one's figures. */
+/* Figures were published that a scrape must take first: waits for one (COUNTER_SCRAPE_WAIT_S at most). */
+static int counter_wait(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
+{
+	double began = monotime_s(), wait = 0;
+
+	if (!cs->waiting)
+		return 0;
+	while (!counter_state_scraped(cs, metrics_store_scrapes(rf->store), monotime_s(), &wait))
+		if (!api_caller_sleep(rf->api, (wait < 0.25 ? wait : 0.25) * 1000))
+			return API_STOPPED;
+	if (metrics_store_scrapes(rf->store) > cs->wait_mark)
+		log_debug("farm=%s report=%s op=refresh duration=%.3fs reason=\"a scrape took the figures published\"",
+			rf->farm->id, rc->name, monotime_s() - began);
+	else
+		log_warning("farm=%s report=%s op=refresh duration=%.3fs reason=\"no scrape in %.0fs: Prometheus may "
+			    "miss the counters' last figures of a window, their reset or their first\"",
+			rf->farm->id, rc->name, monotime_s() - began, COUNTER_SCRAPE_WAIT_S);
+	cs->waiting = false;
+	return 0;
+}
+
+/* Publishes t for cs, then marks it as to be taken by a scrape before the next figures. */
+static int counter_show(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t end, double began, enum counter_publish_kind kind,
+	struct usage_hold_stats *st)
+{
+	int r = counter_wait(rf, rc, cs);
+
+	if (r == 0)
+		r = counter_publish(
+			cs, rf->store, rf->farm->id, rc, t, start, end, monotime_s() - began, kind, NULL, st);
+	if (r == 0)
+		counter_state_published(cs, metrics_store_scrapes(rf->store), monotime_s());
+	return r;
+}
+
+/*
+ * The window of the figures held ended: that window up to its end, published (twice when groups new in it must
+ * first show at 0), before the next window's.
+ */
 static int counter_close(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
 	const struct counter_plan *plan, const char *path, const char *const *ids, size_t n_ids, double began)
 {
 	struct usage_table *t = NULL;
+	struct usage_hold_stats hs = {0};
 	struct refresh_stats st = {0};
 	char start[21], end[21];
 	int r;
@@ -483,10 +523,12 @@ static int counter_close(struct refresh_ctx *rf, const struct report_config *rc,
 		return -EINVAL;
 	r = collect(rf, rc, path, ids, n_ids, plan->closing_start, plan->closing_end, &t, &st);
 	if (r == 0)
-		r = counter_publish(cs, rf->store, rf->farm->id, rc, t, plan->closing_start, plan->closing_end,
-			monotime_s() - began, NULL);
+		r = counter_show(rf, rc, cs, t, plan->closing_start, plan->closing_end, began, COUNTER_FIGURES, &hs);
+	/* No later refresh of this window will give the new groups their figures: this one does, after a scrape. */
+	if (r == 0 && hs.new_at_zero)
+		r = counter_show(rf, rc, cs, t, plan->closing_start, plan->closing_end, began, COUNTER_FIGURES, NULL);
 	if (r == 0) {
-		counter_state_closed(cs, metrics_store_scrapes(rf->store), monotime_s());
+		cs->closed = true;
 		log_info(
 			"farm=%s report=%s op=refresh status=ok window=%s/%s batches=%zu pages=%zu rows=%zu groups=%zu "
 			"reason=\"the window ended: its figures up to its end, before the next window's\"",
@@ -496,24 +538,27 @@ static int counter_close(struct refresh_ctx *rf, const struct report_config *rc,
 	return r;
 }
 
-/* The closing figures published: the new window's wait until a scrape took them, for COUNTER_CLOSING_WAIT_S at most. */
-static int counter_wait(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
+/*
+ * A counter report's figures of [start, now): when the window of the figures held is another, every counter at 0
+ * at start first (Prometheus then sees each reset), then t held.
+ */
+static int counter_refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t now, double began, struct usage_table **shown)
 {
-	double began = monotime_s(), wait = 0;
+	int64_t held = 0;
+	int r = 0;
 
-	if (!cs->closed)
-		return 0;
-	while (!counter_closing_seen(cs, metrics_store_scrapes(rf->store), monotime_s(), &wait))
-		if (!api_caller_sleep(rf->api, (wait < 0.25 ? wait : 0.25) * 1000))
-			return API_STOPPED;
-	if (metrics_store_scrapes(rf->store) > cs->closed_mark)
-		log_debug("farm=%s report=%s op=refresh duration=%.3fs reason=\"a scrape took the closing figures\"",
-			rf->farm->id, rc->name, monotime_s() - began);
-	else
-		log_warning("farm=%s report=%s op=refresh duration=%.3fs reason=\"no scrape took the closing figures "
-			    "in %.0fs; the next window's replace them\"",
-			rf->farm->id, rc->name, monotime_s() - began, COUNTER_CLOSING_WAIT_S);
-	return 0;
+	if (usage_hold_window(cs->hold, &held) && held != start) {
+		r = counter_show(rf, rc, cs, t, start, start, began, COUNTER_RESET, NULL);
+		if (r == 0)
+			cs->closed = false;
+	}
+	if (r == 0)
+		r = counter_wait(rf, rc, cs);
+	if (r == 0)
+		r = counter_publish(cs, rf->store, rf->farm->id, rc, t, start, now, monotime_s() - began,
+			COUNTER_FIGURES, shown, NULL);
+	return r;
 }
 
 /* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
@@ -570,19 +615,13 @@ static int refresh_window(struct refresh_ctx *rf, const struct report_config *rc
 
 /* The figures published, and the table they were rendered from (*shown: t, or the counters' held one). */
 static int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
-	struct usage_table *t, int64_t start, int64_t now, double duration, struct usage_table **shown)
+	struct usage_table *t, int64_t start, int64_t now, double began, struct usage_table **shown)
 {
-	int r;
-
 	*shown = t;
 	if (!cs)
-		return metrics_store_publish(rf->store, rf->farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
-	r = counter_wait(rf, rc, cs);
-	if (r == 0)
-		r = counter_publish(cs, rf->store, rf->farm->id, rc, t, start, now, duration, shown);
-	if (r == 0)
-		cs->closed = false;
-	return r;
+		return metrics_store_publish(
+			rf->store, rf->farm->id, rc, t, start, now, (int64_t)time(NULL), monotime_s() - began);
+	return counter_refresh_publish(rf, rc, cs, t, start, now, began, shown);
 }
 
 /* One refresh of (farm, report). Returns 0 when the figures were published. */
@@ -641,15 +680,14 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc, struc
 	if (r != 0)
 		goto out;
 
-	double duration = monotime_s() - began;
-	r = refresh_publish(rf, rc, cs, t, start, now, duration, &shown);
+	r = refresh_publish(rf, rc, cs, t, start, now, began, &shown);
 	if (r != 0)
 		goto out;
 	note_users(rf, rc, shown);
 	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
 		 "groups=%zu duration=%.3fs",
 		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(shown),
-		duration);
+		monotime_s() - began);
 out:
 	if (r != 0) {
 		double failed_after = monotime_s() - began;

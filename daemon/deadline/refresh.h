@@ -28,7 +28,7 @@ struct refresh_ctx {
  * Refreshes rc for rf->farm and publishes the figures (or records the failure in the store). A counter report
  * (rc->counter) has its state cs (else NULL): its figures are held there, its file read before its first refresh
  * and written after each, and when the window of its figures has ended, that window is refreshed up to its end
- * and published first, and the new window's figures wait (up to COUNTER_CLOSING_WAIT_S) for a scrape to take
+ * and published first, and the new window's figures wait (up to COUNTER_SCRAPE_WAIT_S) for a scrape to take
  * those. Returns 0 when published, an enum api_outcome (API_STOPPED when the poller stops), an enum
  * refresh_outcome or -errno.
  */

@@ -214,8 +214,42 @@ static bool sum_hold(struct usage_merged *m, const struct usage_merged *p)
 	return counted;
 }
 
-/* The groups of t into o, each figure at least the held one; then the held groups t lacks. */
-static int hold_groups(struct usage_table *o, struct usage_table *t, struct usage_table *held, size_t *n_held)
+/* Whether any figure of g is not 0: something for a counter to drop from, or to hold. */
+static bool group_nonzero(const struct usage_group *g)
+{
+	return g->count != 0 || (has_sum(&g->cost) && g->cost.sum != 0) ||
+	       (has_sum(&g->runtime) && g->runtime.sum != 0);
+}
+
+/* g with every counter's figure at 0 (a group of one row with sums only: no MIN/MAX/AVG shown). */
+static struct usage_group group_zero(const struct usage_group *g)
+{
+	struct usage_group z = {.job_name = g->job_name};
+
+	z.cost = (struct usage_merged){.min = INFINITY, .max = -INFINITY, .n_rows = 1, .present = STAT_SUM};
+	z.runtime = z.cost;
+	return z;
+}
+
+/* g's figures at least p's, figure by figure; true when one was kept from p (beyond the noise). */
+static bool group_hold(struct usage_group *g, const struct usage_group *p)
+{
+	bool kept = sum_hold(&g->cost, &p->cost);
+
+	kept |= sum_hold(&g->runtime, &p->runtime);
+	if (g->count < p->count) {
+		g->count = p->count;
+		kept = true;
+	}
+	return kept;
+}
+
+/*
+ * The groups of t into o: each figure at least the held one, a group not held yet at 0 (its figures come with the
+ * next refresh, once Prometheus has a sample of it at 0); then the held groups t lacks, as they were.
+ */
+static int hold_groups(
+	struct usage_table *o, struct usage_table *t, struct usage_table *held, struct usage_hold_stats *st)
 {
 	struct hold_index ix = {0};
 	const struct usage_group *const *groups;
@@ -226,15 +260,11 @@ static int hold_groups(struct usage_table *o, struct usage_table *t, struct usag
 		struct usage_group g = *groups[k];
 		struct index_slot *s = index_find(&ix, groups[k]->values);
 		if (s) {
-			const struct usage_group *p = s->g;
-			bool kept = sum_hold(&g.cost, &p->cost);
-			kept |= sum_hold(&g.runtime, &p->runtime);
-			if (g.count < p->count) {
-				g.count = p->count;
-				kept = true;
-			}
-			*n_held += kept;
+			st->held += group_hold(&g, s->g);
 			s->seen = true;
+		} else {
+			g = group_zero(groups[k]);
+			st->new_at_zero++;
 		}
 		/* A job name the refresh lacks is the one published before. */
 		const char *job_name = groups[k]->job_name;
@@ -246,52 +276,111 @@ static int hold_groups(struct usage_table *o, struct usage_table *t, struct usag
 		if (!ix.slots[i].g || ix.slots[i].seen)
 			continue;
 		r = usage_table_combine(o, ix.slots[i].g, ix.slots[i].g->values, ix.slots[i].g->job_name);
-		(*n_held)++;
+		/* a group kept at 0 (since the window began) holds nothing */
+		st->held += group_nonzero(ix.slots[i].g);
 	}
 	free(ix.slots);
 	return r;
 }
 
-int usage_hold_apply(
-	struct usage_hold *h, const struct usage_table *t, int64_t window_start, struct usage_table **out, size_t *held)
+/*
+ * The table h held (restored groups turned into one keyed like t), in *prev: NULL when h holds nothing usable
+ * (*restored: a table made here, for the caller to free). Returns 0, -EINVAL (held with another key width) or
+ * -ENOMEM.
+ */
+static int held_table(
+	struct usage_hold *h, const struct usage_table *t, struct usage_table **prev, struct usage_table **restored)
 {
-	struct usage_table *restored = NULL, *o = NULL, *prev;
-	size_t n_held = 0;
 	int r;
 
-	if (!h || !t || !out)
-		return -EINVAL;
-	prev = h->table;
-	if (!prev && h->n_pending) {
-		r = pending_table(h, t, &restored);
+	*prev = h->have ? h->table : NULL;
+	*restored = NULL;
+	if (h->have && !h->table) {
+		r = h->n_pending ? pending_table(h, t, restored) : usage_table_new_like(restored, t);
 		if (r < 0)
 			return r;
-		prev = restored;
+		*prev = *restored;
 	}
-	if (prev && usage_table_key_width(prev) != usage_table_key_width(t)) {
-		usage_table_free(restored);
+	if (*prev && usage_table_key_width(*prev) != usage_table_key_width(t)) {
+		usage_table_free(*restored);
+		*restored = NULL;
 		return -EINVAL;
 	}
-	r = usage_table_new_like(&o, t);
-	if (r < 0)
-		goto out;
-	/* t is only sorted by the merge (its figures are the caller's). */
-	if (h->have && h->window_start == window_start && prev)
-		r = hold_groups(o, (struct usage_table *)t, prev, &n_held);
-	else
-		r = usage_table_merge(o, t);
-	if (r < 0)
-		goto out;
+	return 0;
+}
+
+/* h now holds o, of the window starting at window_start. */
+static void hold_take(struct usage_hold *h, struct usage_table *o, int64_t window_start)
+{
 	usage_table_free(h->table);
 	pending_clear(h);
 	h->table = o;
 	h->window_start = window_start;
 	h->have = true;
+}
+
+int usage_hold_apply(struct usage_hold *h, const struct usage_table *t, int64_t window_start, struct usage_table **out,
+	struct usage_hold_stats *stats)
+{
+	struct usage_table *restored = NULL, *o = NULL, *prev;
+	struct usage_hold_stats st = {0};
+	int r;
+
+	if (!h || !t || !out)
+		return -EINVAL;
+	r = held_table(h, t, &prev, &restored);
+	if (r < 0)
+		return r;
+	r = usage_table_new_like(&o, t);
+	if (r < 0)
+		goto out;
+	/* t is only sorted by the merge (its figures are the caller's). */
+	if (prev && h->window_start == window_start)
+		r = hold_groups(o, (struct usage_table *)t, prev, &st);
+	else
+		r = usage_table_merge(o, t);
+	if (r < 0)
+		goto out;
+	hold_take(h, o, window_start);
 	*out = o;
 	o = NULL;
-	if (held)
-		*held = n_held;
+	if (stats)
+		*stats = st;
 out:
+	usage_table_free(o);
+	usage_table_free(restored);
+	return r;
+}
+
+int usage_hold_reset(struct usage_hold *h, const struct usage_table *t, int64_t window_start, struct usage_table **out)
+{
+	struct usage_table *restored = NULL, *o = NULL, *prev;
+	const struct usage_group *const *groups;
+	size_t n;
+	int r;
+
+	if (!h || !t || !out)
+		return -EINVAL;
+	r = held_table(h, t, &prev, &restored);
+	if (r == 0)
+		r = usage_table_new_like(&o, t);
+	/* Every held group that has something to drop from, then t's: combined at 0 they stay 0. */
+	n = prev ? usage_table_groups(prev, &groups) : 0;
+	for (size_t k = 0; r == 0 && k < n; k++) {
+		struct usage_group z = group_zero(groups[k]);
+		if (group_nonzero(groups[k]))
+			r = usage_table_combine(o, &z, groups[k]->values, groups[k]->job_name);
+	}
+	n = r == 0 ? usage_table_groups((struct usage_table *)t, &groups) : 0;
+	for (size_t k = 0; r == 0 && k < n; k++) {
+		struct usage_group z = group_zero(groups[k]);
+		r = usage_table_combine(o, &z, groups[k]->values, groups[k]->job_name);
+	}
+	if (r == 0) {
+		hold_take(h, o, window_start);
+		*out = o;
+		o = NULL;
+	}
 	usage_table_free(o);
 	usage_table_free(restored);
 	return r;

@@ -36,18 +36,34 @@ void usage_hold_free(struct usage_hold *h);
 /* Whether h holds figures (published, or restored by usage_hold_read()); *window_start (or NULL) their window. */
 bool usage_hold_window(const struct usage_hold *h, int64_t *window_start);
 
+/* What usage_hold_apply() did besides passing figures on. */
+struct usage_hold_stats {
+	size_t held; /* groups of which a figure was kept from h by more than USAGE_HOLD_NOISE, missing ones included */
+	size_t new_at_zero; /* groups h did not hold, shown at 0 this time */
+};
+
 /*
  * The figures to publish for a refresh of the window starting at window_start whose merged groups are t (t is
- * read, not changed). In the window h holds: each group's session count, cost sum and runtime sum are at least those
- * h holds (a smaller one keeps h's), and h's groups missing from t are kept as they were (a deleted queue); in
- * another window, or when h is empty: t's figures as they are (the counters reset). MIN/MAX/AVG come from t for
- * the groups it has. *out is a new table, owned by h (valid until the next apply or usage_hold_free()), which h
- * then holds. *held (or NULL): the groups of which at least one figure was kept from h by more than
- * USAGE_HOLD_NOISE, missing ones included. Returns 0, -EINVAL (a table of another key width than the figures h
- * holds, after the first apply) or -ENOMEM (h unchanged).
+ * sorted, its figures not changed). In the window h holds: each group's session count, cost sum and runtime sum
+ * are at least those h holds (a smaller one keeps h's); h's groups missing from t are kept as they were (a deleted
+ * queue); a group h does not hold yet is shown at 0, its figures at the next apply: Prometheus counts a new series
+ * from its first sample, so that first sample must be 0 for increase() to count the group's first figures. In
+ * another window, or when h holds nothing: t's figures as they are (the counters' first figures, or a reset without
+ * usage_hold_reset()). MIN/MAX/AVG come from t for the groups it has. *out is a new table, owned by h (valid until
+ * the next apply, reset or usage_hold_free()), which h then holds. Returns 0, -EINVAL (a table of another key width
+ * than the figures h holds) or -ENOMEM (h unchanged).
  */
 int usage_hold_apply(struct usage_hold *h, const struct usage_table *t, int64_t window_start, struct usage_table **out,
-	size_t *held);
+	struct usage_hold_stats *stats);
+
+/*
+ * The figures at the very start of the window starting at window_start, the new window's t being known: every
+ * group h holds with a figure other than 0, and every group of t, at 0. Published after the ending window's last
+ * figures, they show Prometheus every counter's reset (a drop to 0, even where the new figure would be larger than
+ * the old one), and the new window's groups at 0 before their first figures. *out as for usage_hold_apply(). Returns
+ * 0, -EINVAL or -ENOMEM (h unchanged).
+ */
+int usage_hold_reset(struct usage_hold *h, const struct usage_table *t, int64_t window_start, struct usage_table **out);
 
 /*
  * Appends h's figures as text: key (the caller's text for the report's definition), the window, and per group its

@@ -296,7 +296,7 @@ static void test_file(void)
 	free(path);
 }
 
-/* The closing figures wait for a scrape, COUNTER_CLOSING_WAIT_S at most. */
+/* Figures a scrape must take first: the next wait for one, COUNTER_SCRAPE_WAIT_S at most. */
 static void test_closing_seen(void)
 {
 	struct report_config r = report(WINDOW_DAY, "day", "UTC+00:00");
@@ -304,20 +304,20 @@ static void test_closing_seen(void)
 	double wait = -1;
 
 	CHECK_INT(counter_state_new(&cs, NULL, FARM, &r), 0);
-	/* nothing closed: nothing waits */
-	CHECK(counter_closing_seen(cs, 0, 100, &wait));
-	CHECK(counter_closing_seen(NULL, 0, 100, &wait));
-	counter_state_closed(cs, 7, 100);
-	CHECK(cs->closed);
+	/* nothing published to wait for */
+	CHECK(counter_state_scraped(cs, 0, 100, &wait));
+	CHECK(counter_state_scraped(NULL, 0, 100, &wait));
+	counter_state_published(cs, 7, 100);
+	CHECK(cs->waiting);
 	/* no scrape since: wait the rest of the time */
-	CHECK(!counter_closing_seen(cs, 7, 100, &wait));
-	CHECK(wait == COUNTER_CLOSING_WAIT_S);
-	CHECK(!counter_closing_seen(cs, 7, 100 + COUNTER_CLOSING_WAIT_S - 1, &wait));
+	CHECK(!counter_state_scraped(cs, 7, 100, &wait));
+	CHECK(wait == COUNTER_SCRAPE_WAIT_S);
+	CHECK(!counter_state_scraped(cs, 7, 100 + COUNTER_SCRAPE_WAIT_S - 1, &wait));
 	CHECK(wait == 1);
 	/* a scrape took them */
-	CHECK(counter_closing_seen(cs, 8, 101, &wait));
+	CHECK(counter_state_scraped(cs, 8, 101, &wait));
 	/* or long enough */
-	CHECK(counter_closing_seen(cs, 7, 100 + COUNTER_CLOSING_WAIT_S, &wait));
+	CHECK(counter_state_scraped(cs, 7, 100 + COUNTER_SCRAPE_WAIT_S, &wait));
 	counter_state_free(cs);
 }
 
@@ -332,6 +332,7 @@ static void test_publish(void)
 	struct counter_state *cs = NULL;
 	struct metrics_scrape sc;
 	struct usage_table *t, *shown = NULL;
+	struct usage_hold_stats hs = {0};
 	int64_t nov = at("2026-11-01T00:00:00Z"), dec = at("2026-12-01T00:00:00Z");
 	char *cmd = NULL, *text = NULL;
 	size_t len = 0;
@@ -341,12 +342,13 @@ static void test_publish(void)
 	CHECK_INT(metrics_store_set_reports(s, &cfg), 0);
 	CHECK_INT(counter_state_new(&cs, dir, FARM, &r), 0);
 	t = one_group(5, 12.5);
-	CHECK_INT(counter_publish(cs, s, FARM, &r, t, nov, nov + 3600, 0.1, &shown), 0);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, nov, nov + 3600, 0.1, COUNTER_FIGURES, &shown, NULL), 0);
 	CHECK(shown && usage_table_size(shown) == 1);
 	usage_table_free(t);
 	/* lower: held, counted */
 	t = one_group(4, 12);
-	CHECK_INT(counter_publish(cs, s, FARM, &r, t, nov, nov + 7200, 0.1, NULL), 0);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, nov, nov + 7200, 0.1, COUNTER_FIGURES, NULL, &hs), 0);
+	CHECK(hs.held == 1 && hs.new_at_zero == 0);
 	usage_table_free(t);
 	uint64_t mark = metrics_store_scrapes(s);
 	CHECK_INT(metrics_store_scrape(s, false, &sc), 0);
@@ -366,16 +368,19 @@ static void test_publish(void)
 	CHECK_INT(file_read(cs->path, 1 << 20, &text, &len), 0);
 	CHECK(text && strstr(text, "\tqueue-a\tCOMPUTE\t\t5\t12.5\t12.5\n"));
 	free(text);
-	/* the next window resets */
+	/* the next window: every counter at 0 at its start, then its figures */
 	t = one_group(1, 1);
-	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec + 60, 0.1, &shown), 0);
-	CHECK(shown && usage_table_size(shown) == 1);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec, 0.1, COUNTER_RESET, &shown, NULL), 0);
+	const struct usage_group *const *groups;
+	CHECK(shown && usage_table_groups(shown, &groups) == 1 && groups[0]->count == 0 && groups[0]->cost.sum == 0);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec + 60, 0.1, COUNTER_FIGURES, &shown, NULL), 0);
+	CHECK(shown && usage_table_groups(shown, &groups) == 1 && groups[0]->count == 1 && groups[0]->cost.sum == 1);
 	usage_table_free(t);
-	CHECK_INT(counter_publish(NULL, s, FARM, &r, t, dec, dec + 60, 0.1, NULL), -EINVAL);
+	CHECK_INT(counter_publish(NULL, s, FARM, &r, t, dec, dec + 60, 0.1, COUNTER_FIGURES, NULL, NULL), -EINVAL);
 	/* an undeclared report: the store's refusal, nothing counted */
 	r.name = (char *)"other";
 	t = one_group(1, 1);
-	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec + 60, 0.1, NULL), -ENOENT);
+	CHECK_INT(counter_publish(cs, s, FARM, &r, t, dec, dec + 60, 0.1, COUNTER_FIGURES, NULL, NULL), -ENOENT);
 	usage_table_free(t);
 	counter_state_free(cs);
 	metrics_store_free(s);

@@ -75,20 +75,28 @@ static void check_figures(struct usage_table *t, const struct fig *want, size_t 
 	}
 }
 
-/* Applies figs for window to h; checks what is published and how many groups were held. */
-static void apply_check(struct usage_hold *h, const struct fig *figs, size_t n, int64_t window, const struct fig *want,
-	size_t n_want, size_t want_held, int line)
+/* Applies figs for window to h; checks what is published, how many groups were held and how many shown at 0. */
+static void apply_new(struct usage_hold *h, const struct fig *figs, size_t n, int64_t window, const struct fig *want,
+	size_t n_want, size_t want_held, size_t want_new, int line)
 {
 	struct usage_table *t = table_of(figs, n), *out = NULL;
-	size_t held = 99;
+	struct usage_hold_stats st = {99, 99};
 
-	CHECK_MSG(usage_hold_apply(h, t, window, &out, &held) == 0, "line %d: apply", line);
-	CHECK_MSG(held == want_held, "line %d: %zu held, expected %zu", line, held, want_held);
+	CHECK_MSG(usage_hold_apply(h, t, window, &out, &st) == 0, "line %d: apply", line);
+	CHECK_MSG(st.held == want_held, "line %d: %zu held, expected %zu", line, st.held, want_held);
+	CHECK_MSG(st.new_at_zero == want_new, "line %d: %zu new, expected %zu", line, st.new_at_zero, want_new);
 	if (out)
 		check_figures(out, want, n_want, line);
 	/* t is the caller's: the same figures as before */
 	check_figures(t, figs, n, line);
 	usage_table_free(t);
+}
+
+/* apply_new() when no group is new. */
+static void apply_check(struct usage_hold *h, const struct fig *figs, size_t n, int64_t window, const struct fig *want,
+	size_t n_want, size_t want_held, int line)
+{
+	apply_new(h, figs, n, window, want, n_want, want_held, 0, line);
 }
 
 static const struct fig first[] = {
@@ -108,13 +116,21 @@ static void test_first_and_growth(void)
 	apply_check(h, first, 3, NOV, first, 3, 0, __LINE__);
 	CHECK(usage_hold_window(h, &w));
 	CHECK_INT(w, NOV);
-	/* everything grows, a new group comes: published as it is */
+	/* everything grows, a new group comes: shown at 0 first, so that Prometheus counts its first figures */
 	static const struct fig grown[] = {
 		{"queue-a", "COMPUTE", 11, 110, 3700},
 		{"queue-a", "LICENSE", 2, 4.5, 7200},
 		{"queue-b", "COMPUTE", 6, 51, 1900},
 		{"queue-c", "COMPUTE", 1, 1, 60},
 	};
+	static const struct fig grown_c_at_0[] = {
+		{"queue-a", "COMPUTE", 11, 110, 3700},
+		{"queue-a", "LICENSE", 2, 4.5, 7200},
+		{"queue-b", "COMPUTE", 6, 51, 1900},
+		{"queue-c", "COMPUTE", 0, 0, 0},
+	};
+	apply_new(h, grown, 4, NOV, grown_c_at_0, 4, 0, 1, __LINE__);
+	/* its figures with the next refresh */
 	apply_check(h, grown, 4, NOV, grown, 4, 0, __LINE__);
 	usage_hold_free(h);
 	usage_hold_free(NULL);
@@ -161,9 +177,9 @@ static void test_decreases_held(void)
 		{"queue-b", "COMPUTE", 5, 50, 1800},
 	};
 	struct usage_table *t = table_of(without_b, 2), *out = NULL;
-	size_t held = 0;
-	CHECK_INT(usage_hold_apply(h, t, NOV, &out, &held), 0);
-	CHECK_INT(held, 1);
+	struct usage_hold_stats st = {0};
+	CHECK_INT(usage_hold_apply(h, t, NOV, &out, &st), 0);
+	CHECK_INT(st.held, 1);
 	check_figures(out, with_b, 3, __LINE__);
 	const struct usage_group *b = find(out, "queue-b", "COMPUTE");
 	CHECK(b && (b->cost.present & STAT_MAX) && b->cost.max == 25 && b->cost.min == 12.5);
@@ -180,7 +196,7 @@ static void test_noise_and_absent_sums(void)
 {
 	struct usage_hold *h = NULL;
 	struct usage_table *t = NULL, *out = NULL;
-	size_t held = 0;
+	struct usage_hold_stats st = {0};
 	double sum = 0.1 + 0.2 + 0.3; /* 0.6000000000000001 */
 
 	CHECK_INT(usage_hold_new(&h), 0);
@@ -198,8 +214,8 @@ static void test_noise_and_absent_sums(void)
 	row.cost = (struct usage_stats){.avg = 1, .present = STAT_AVG};
 	row.runtime = (struct usage_stats){.sum = 10, .present = STAT_SUM};
 	CHECK_INT(usage_table_add(t, &row), 0);
-	CHECK_INT(usage_hold_apply(h, t, NOV, &out, &held), 0);
-	CHECK_INT(held, 1);
+	CHECK_INT(usage_hold_apply(h, t, NOV, &out, &st), 0);
+	CHECK_INT(st.held, 1);
 	check_figures(out, one, 1, __LINE__);
 	usage_table_free(t);
 	usage_hold_free(h);
@@ -279,9 +295,9 @@ static void test_text_round_trip(void)
 		{"queue-a", "COMPUTE", 3, 0.1 + 0.2, 1e-300},
 		{hostile, "", 7, 1234567.8901234567, 86400.125},
 		{"queue-b", "LICENSE", INT64_MAX, 5e300, 0},
-		{"queue-c", "COMPUTE", 1, 1, 1},
+		{"queue-c", "COMPUTE", 0, 0, 0},
 	};
-	apply_check(r, lower, 2, NOV, want, 4, 3, __LINE__);
+	apply_new(r, lower, 2, NOV, want, 4, 3, 1, __LINE__);
 	usage_hold_free(r);
 	/* restored, then the next window: the restored figures are dropped */
 	CHECK_INT(usage_hold_new(&r), 0);
@@ -408,15 +424,87 @@ static void test_restored_unusable(void)
 	CHECK_INT(usage_hold_new(&h), 0);
 	CHECK_INT(usage_hold_read(h, KEY, absent_sum, strlen(absent_sum), err, sizeof(err)), 0);
 	t = table_of(low, 1);
-	size_t held = 0;
-	CHECK_INT(usage_hold_apply(h, t, NOV, &out, &held), 0);
-	CHECK_INT(held, 2);
+	struct usage_hold_stats st = {0};
+	CHECK_INT(usage_hold_apply(h, t, NOV, &out, &st), 0);
+	CHECK_INT(st.held, 2);
 	CHECK_INT(usage_table_size(out), 2);
 	const struct usage_group *a = find(out, "queue-a", "COMPUTE");
 	CHECK(a && a->count == kept[0].count && a->cost.sum == kept[0].cost && a->runtime.sum == kept[0].runtime);
 	const struct usage_group *b = find(out, "queue-b", "COMPUTE");
 	CHECK(b && b->count == 1 && !(b->cost.present & STAT_SUM) && b->runtime.sum == 60);
 	usage_table_free(t);
+	usage_hold_free(h);
+}
+
+/* At a window's start: every counter with something to drop from, and the new window's groups, at 0. */
+static void test_reset(void)
+{
+	struct usage_hold *h = NULL;
+	struct usage_table *t, *out = NULL;
+	int64_t w = 0;
+
+	CHECK_INT(usage_hold_new(&h), 0);
+	apply_check(h, first, 3, NOV, first, 3, 0, __LINE__);
+	/* queue-d comes in November at 0 (a group kept at 0 holds nothing to drop from) */
+	static const struct fig with_d[] = {
+		{"queue-a", "COMPUTE", 10, 100.25, 3600},
+		{"queue-a", "LICENSE", 2, 4.5, 7200},
+		{"queue-b", "COMPUTE", 5, 50, 1800},
+		{"queue-d", "COMPUTE", 3, 3, 3},
+	};
+	static const struct fig d_at_0[] = {
+		{"queue-a", "COMPUTE", 10, 100.25, 3600},
+		{"queue-a", "LICENSE", 2, 4.5, 7200},
+		{"queue-b", "COMPUTE", 5, 50, 1800},
+		{"queue-d", "COMPUTE", 0, 0, 0},
+	};
+	apply_new(h, with_d, 4, NOV, d_at_0, 4, 0, 1, __LINE__);
+	/* December: its first figures have queue-a/COMPUTE larger than November's and a new queue-e */
+	static const struct fig december[] = {
+		{"queue-a", "COMPUTE", 20, 200, 7200},
+		{"queue-e", "LICENSE", 1, 1, 1},
+	};
+	static const struct fig zeros[] = {
+		{"queue-a", "COMPUTE", 0, 0, 0},
+		{"queue-a", "LICENSE", 0, 0, 0},
+		{"queue-b", "COMPUTE", 0, 0, 0},
+		{"queue-e", "LICENSE", 0, 0, 0},
+	};
+	t = table_of(december, 2);
+	CHECK_INT(usage_hold_reset(h, t, DEC, &out), 0);
+	check_figures(out, zeros, 4, __LINE__);
+	CHECK(usage_hold_window(h, &w) && w == DEC);
+	usage_table_free(t);
+	/* then the figures: every group held (at 0), none new; the ones without December figures stay at 0, not held */
+	static const struct fig december_shown[] = {
+		{"queue-a", "COMPUTE", 20, 200, 7200},
+		{"queue-a", "LICENSE", 0, 0, 0},
+		{"queue-b", "COMPUTE", 0, 0, 0},
+		{"queue-e", "LICENSE", 1, 1, 1},
+	};
+	apply_check(h, december, 2, DEC, december_shown, 4, 0, __LINE__);
+	/* January: the groups still at 0 have nothing to drop from and go */
+	static const struct fig january[] = {{"queue-e", "LICENSE", 2, 2, 2}};
+	static const struct fig january_zeros[] = {
+		{"queue-a", "COMPUTE", 0, 0, 0},
+		{"queue-e", "LICENSE", 0, 0, 0},
+	};
+	t = table_of(january, 1);
+	CHECK_INT(usage_hold_reset(h, t, DEC + 31 * 86400, &out), 0);
+	check_figures(out, january_zeros, 2, __LINE__);
+	usage_table_free(t);
+	CHECK_INT(usage_hold_reset(NULL, t, DEC, &out), -EINVAL);
+	usage_hold_free(h);
+
+	/* restored with a window and no group: the same window's groups are all new */
+	static const char empty[] =
+		"deadline-cloud-exporter counter state 1\nkey\t" KEY "\nwindow\t1793491200\nwidth\t2\nend\t0\n";
+	char err[128];
+	CHECK_INT(usage_hold_new(&h), 0);
+	CHECK_INT(usage_hold_read(h, KEY, empty, strlen(empty), err, sizeof(err)), 0);
+	static const struct fig one[] = {{"queue-a", "COMPUTE", 1, 1, 1}};
+	static const struct fig one_at_0[] = {{"queue-a", "COMPUTE", 0, 0, 0}};
+	apply_new(h, one, 1, NOV, one_at_0, 1, 0, 1, __LINE__);
 	usage_hold_free(h);
 }
 
@@ -429,5 +517,6 @@ int main(void)
 	test_text_round_trip();
 	test_bad_texts();
 	test_restored_unusable();
+	test_reset();
 	TEST_DONE();
 }
