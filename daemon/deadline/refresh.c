@@ -606,7 +606,9 @@ static int refresh_window(struct refresh_ctx *rf, const struct report_config *rc
 	if (!cs)
 		return window_start(rc, now, start);
 	counter_restore(rf, rc, cs);
-	r = counter_plan(rc, usage_hold_window(cs->hold, &held), held, cs->closed, now, plan);
+	/* Two steps: the order in which a call's arguments are read is unspecified. */
+	bool have = usage_hold_window(cs->hold, &held);
+	r = counter_plan(rc, have, held, cs->closed, now, plan);
 	if (r == COUNTER_CLOCK_BEHIND)
 		return REFRESH_CLOCK_BEHIND;
 	*start = plan->start;
