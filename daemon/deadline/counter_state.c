@@ -203,10 +203,12 @@ int counter_publish(struct counter_state *cs, struct metrics_store *store, const
 	if (ret < 0)
 		return ret;
 	metrics_store_count(store, METRICS_DECREASES_HELD, (const char *const[]){farm_id, r->name}, st.held);
-	if (st.held)
+	/* A deleted queue is held at every refresh until the window ends: said when the number changes. */
+	if (st.held && st.held != cs->last_held)
 		log_info("farm=%s report=%s op=refresh groups=%zu reason=\"smaller figures than those exported, or "
 			 "none: the exported ones kept\"",
 			farm_id, r->name, st.held);
+	cs->last_held = st.held;
 	ret = counter_state_save(cs);
 	if (ret < 0 && !cs->save_failing)
 		log_warning("farm=%s report=%s op=state status=failed file=%s error=\"%s\" reason=\"the counters' "

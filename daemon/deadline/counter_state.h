@@ -66,6 +66,7 @@ struct counter_state {
 	uint64_t wait_mark; /* then: the store's scrape mark right after they were published */
 	double wait_since; /* and when (monotime_s()) */
 	bool save_failing; /* the last write of the file failed (logged once until one succeeds) */
+	size_t last_held; /* groups held at the last publish: a steady number is logged once */
 };
 
 /*
