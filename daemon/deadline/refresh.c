@@ -573,6 +573,7 @@ static const char *refresh_error_kind(int r)
 	return api_outcome_kind(r);
 }
 
+/* The reason a failed refresh's log line gives. */
 static const char *refresh_error_text(int r)
 {
 	if (r == REFRESH_AGG_FAILED)
