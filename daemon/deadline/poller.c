@@ -173,9 +173,13 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 	free(endpoint);
 	if (r < 0)
 		return r;
-	w->refresh = (struct refresh_ctx){
-		.api = worker_api(w->worker), .farm = w->farm, .store = p->store, .users = opts->users};
-	return 0;
+	w->refresh = (struct refresh_ctx){.api = worker_api(w->worker),
+		.farm = w->farm,
+		.store = p->store,
+		.users = opts->users,
+		.board = p->board};
+	/* What the farm's labelled reports learn of its queues and jobs, kept while the poller runs. */
+	return w->job == FARM_REFRESH ? queue_lookup_new(&w->refresh.queues) : 0;
 }
 
 static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
@@ -393,6 +397,7 @@ void poller_free(struct poller *p)
 			counter_state_free(w->counters[j]);
 		free(w->counters);
 		free(w->slots);
+		queue_lookup_free(w->refresh.queues);
 		activity_round_free(w->activity);
 	}
 	free(p->workers);

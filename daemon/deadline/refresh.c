@@ -12,7 +12,9 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
+#include "deadline/queue_search.h"
 #include "metrics/usage.h"
+#include "metrics/usage_labels.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/rfc3339.h"
@@ -54,21 +56,60 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
-/* Tells the user directory (if any) every user id of the published figures. */
+/*
+ * Tells the user directory (if any) every user id of the published figures: t's key holds the group-by values, or
+ * with labels the derived ones and then the kept fields' (a user_id merged away is not shown, so not looked up).
+ */
 static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
 {
 	const struct usage_group *const *groups;
-	size_t n;
+	size_t n, at = rc->n_labels;
 
 	if (!rf->users)
 		return;
 	for (size_t k = 0; k < rc->n_group_by; k++) {
-		if (rc->group_by[k] != GROUP_USER_ID)
+		if (!config_report_keeps(rc, rc->group_by[k]))
 			continue;
-		n = usage_table_groups(t, &groups);
-		for (size_t i = 0; i < n; i++)
-			user_directory_note(rf->users, groups[i]->values[k]);
+		if (rc->group_by[k] == GROUP_USER_ID) {
+			n = usage_table_groups(t, &groups);
+			for (size_t i = 0; i < n; i++)
+				user_directory_note(rf->users, groups[i]->values[at]);
+		}
+		at++;
 	}
+}
+
+/*
+ * A report with labels: the queue names and jobs' queues its rules need looked up, then the groups of t (the
+ * report's group_by table, which may be shared by other reports: only sorted) merged by the derived labels into a
+ * new table *out. Returns 0, QUEUE_SEARCH_NO_NAMES, an enum api_outcome or -errno.
+ */
+static int relabel(
+	struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, struct usage_table **out)
+{
+	struct queue_lookup_groups lg;
+	struct usage_labels_stats st;
+	struct usage_queue_source src;
+	double began;
+	int r;
+
+	*out = NULL;
+	r = queue_search_prepare(rf->api, rf->board, rf->farm->id, rf->queues, rc, t);
+	if (r != 0)
+		return r;
+	src = queue_lookup_source(rf->queues, rc, &lg);
+	began = monotime_s();
+	r = usage_labels_merge(out, t, rc, &src, &st);
+	if (r < 0)
+		return r;
+	log_debug("farm=%s report=%s op=labels groups=%zu labelled=%zu regex_runs=%zu duration=%.6fs", rf->farm->id,
+		rc->name, st.groups_in, st.groups_out, st.regex_runs, monotime_s() - began);
+	if (st.defaulted)
+		log_info("farm=%s report=%s op=labels groups=%zu reason=\"a value took its default: its regex stopped "
+			 "at "
+			 "its match limit, the name is not UTF-8, or the value is over 4096 bytes\"",
+			rf->farm->id, rc->name, st.defaulted);
+	return 0;
 }
 
 /*
@@ -428,7 +469,10 @@ static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, 
 	return r;
 }
 
-/* Every batch of ids for [start, end) merged into a new table *out (NULL on failure). */
+/*
+ * The report's table of [start, end): every batch of ids merged, then, for a report with labels, its groups merged
+ * by the derived labels (what is shown, and what a counter holds). *out is NULL on failure.
+ */
 static int collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path, const char *const *ids,
 	size_t n_ids, int64_t start, int64_t end, struct usage_table **out, struct refresh_stats *st)
 {
@@ -439,6 +483,12 @@ static int collect(struct refresh_ctx *rf, const struct report_config *rc, const
 		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
 			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
 		r = refresh_part(rf, rc, path, ids + i, batch, start, end, *out, st, 0);
+	}
+	if (r == 0 && rc->n_labels) {
+		struct usage_table *merged;
+		r = relabel(rf, rc, *out, &merged);
+		usage_table_free(*out);
+		*out = merged;
 	}
 	if (r != 0) {
 		usage_table_free(*out);
@@ -573,6 +623,8 @@ static const char *refresh_error_kind(int r)
 		return "aggregation_failed";
 	if (r == REFRESH_AGG_EXPIRED)
 		return "aggregation_expired";
+	if (r == QUEUE_SEARCH_NO_NAMES)
+		return "no_queue_names";
 	if (r == REFRESH_CLOCK_BEHIND)
 		return "clock_behind";
 	return api_outcome_kind(r);
@@ -588,6 +640,8 @@ static const char *refresh_error_text(int r)
 	if (r == REFRESH_CLOCK_BEHIND)
 		return "the clock is in a window before the one of the counters' figures; they stay until it is past "
 		       "them";
+	if (r == QUEUE_SEARCH_NO_NAMES)
+		return "the inventory has not listed the farm's queue names yet";
 	return api_outcome_text(r);
 }
 

@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "deadline/api_call.h"
 #include "deadline/counter_state.h"
+#include "deadline/queue_lookup.h"
 #include "deadline/users.h"
 #include "metrics/store.h"
 
@@ -22,6 +23,8 @@ struct refresh_ctx {
 	const struct farm_config *farm;
 	struct metrics_store *store;
 	struct user_directory *users; /* or NULL: told the user ids of the figures published */
+	struct inventory_board *board; /* or NULL: the queue names of reports[].labels */
+	struct queue_lookup *queues; /* the farm's queue names and jobs' queues, kept from refresh to refresh */
 };
 
 /*
