@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "deadline/api_call.h"
+#include "deadline/counter_state.h"
 #include "deadline/queue_lookup.h"
 #include "deadline/users.h"
 #include "metrics/store.h"
@@ -13,6 +14,7 @@
 enum refresh_outcome {
 	REFRESH_AGG_EXPIRED = 100, /* the aggregation kept vanishing (404) */
 	REFRESH_AGG_FAILED, /* FAILED or TIMEOUT, even in halves */
+	REFRESH_CLOCK_BEHIND, /* a counter report's clock is in a window before its figures' (counter_plan()) */
 };
 
 /* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */
@@ -26,11 +28,14 @@ struct refresh_ctx {
 };
 
 /*
- * Refreshes rc for rf->farm and publishes the figures (or records the failure in the store). Returns 0
- * when published, an enum api_outcome (API_STOPPED when the poller stops), an enum refresh_outcome or
- * -errno.
+ * Refreshes rc for rf->farm and publishes the figures (or records the failure in the store). A counter report
+ * (rc->counter) has its state cs (else NULL): its figures are held there, its file read before its first refresh
+ * and written after each, and when the window of its figures has ended, that window is refreshed up to its end
+ * and published first, and the new window's figures wait (up to COUNTER_SCRAPE_WAIT_S) for a scrape to take
+ * those. Returns 0 when published, an enum api_outcome (API_STOPPED when the poller stops), an enum
+ * refresh_outcome or -errno.
  */
-int refresh_report(struct refresh_ctx *rf, const struct report_config *rc);
+int refresh_report(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs);
 
 /*
  * Lists every queue or fleet of farm_id (ListQueues / ListFleets, through the paginator): *ids (each and the array
