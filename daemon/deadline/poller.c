@@ -1,5 +1,5 @@
-/* poller: the farms' threads (one per farm running its reports on schedule, one per farm listing its inventory)
- * and what they share: one stop, one retry quota */
+/* poller: the farms' threads (one per farm running its reports on schedule, one per farm listing its inventory, one
+ * per farm reading its live state) and what they share: one stop, one retry quota */
 #include "deadline/poller.h"
 
 #include <errno.h>
@@ -11,11 +11,14 @@
 
 #include "aws/aws_endpoint.h"
 #include "config/reload.h"
+#include "deadline/activity_round.h"
 #include "deadline/api_call.h"
+#include "deadline/counter_state.h"
 #include "deadline/inventory_fetch.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
+#include "metrics/activity_render.h"
 #include "util/log.h"
 #include "util/monotime.h"
 
@@ -23,6 +26,7 @@
 enum farm_job {
 	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time */
 	FARM_INVENTORY, /* the names, state and budgets, every inventory.interval */
+	FARM_ACTIVITY, /* the live state, every activity.interval */
 	FARM_JOBS
 };
 
@@ -31,9 +35,11 @@ struct farm_worker {
 	struct worker *worker; /* owned by the poller's group */
 	const struct farm_config *farm;
 	struct refresh_ctx refresh;
-	struct schedule_slot *slots; /* one per report; the inventory's: one, rc NULL */
+	struct schedule_slot *slots; /* one per report; the inventory's and the live state's: one, rc NULL */
+	struct counter_state **counters; /* beside slots: a counter report's state, else NULL */
 	size_t n_slots;
 	enum farm_job job;
+	struct activity_round *activity; /* FARM_ACTIVITY: the figures kept between rounds */
 };
 
 struct poller {
@@ -60,7 +66,7 @@ static void farm_run(struct worker *wk, void *arg)
 			continue; /* re-pick: the earliest due may have changed */
 		}
 		double began = worker_clock(wk);
-		int r = refresh_report(&w->refresh, next->rc);
+		int r = refresh_report(&w->refresh, next->rc, w->counters ? w->counters[next - w->slots] : NULL);
 		if (r == API_STOPPED || worker_stopping(wk))
 			break;
 		double delay = schedule_record(
@@ -108,6 +114,31 @@ static void inventory_run(struct worker *wk, void *arg)
 	}
 }
 
+/* The farm's live state, every activity.interval: its own thread and HTTP client, no aggregation slot. */
+static void activity_run(struct worker *wk, void *arg)
+{
+	struct farm_worker *w = arg;
+	struct schedule_slot *slot = &w->slots[0];
+
+	activity_round_show(w->activity);
+	while (!worker_stopping(wk)) {
+		if (slot->next_due > worker_clock(wk)) {
+			if (!worker_sleep_until(wk, slot->next_due))
+				break;
+			continue;
+		}
+		double began = worker_clock(wk);
+		int r = activity_round_run(w->activity, worker_api(wk));
+		if (r == API_STOPPED || worker_stopping(wk))
+			break;
+		double delay = schedule_record(
+			slot, r == 0, refresh_error_is_persistent(r), began, worker_clock(wk), worker_jitter(wk));
+		if (r != 0)
+			log_info("farm=%s op=activity reason=\"retrying the failed operations in %.1fs\"", w->farm->id,
+				delay);
+	}
+}
+
 /*
  * The worker of w->farm: its region's endpoint when farms[].region differs from the poller's (an explicit
  * endpoint_url still applies to every farm), else the poller's.
@@ -142,20 +173,87 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 	free(endpoint);
 	if (r < 0)
 		return r;
-	w->refresh = (struct refresh_ctx){
-		.api = worker_api(w->worker), .farm = w->farm, .store = p->store, .users = opts->users};
-	return 0;
+	w->refresh = (struct refresh_ctx){.api = worker_api(w->worker),
+		.farm = w->farm,
+		.store = p->store,
+		.users = opts->users,
+		.board = p->board};
+	/* What the farm's labelled reports learn of its queues and jobs, kept while the poller runs. */
+	return w->job == FARM_REFRESH ? queue_lookup_new(&w->refresh.queues) : 0;
 }
 
 static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
 	[FARM_REFRESH] = farm_run,
 	[FARM_INVENTORY] = inventory_run,
+	[FARM_ACTIVITY] = activity_run,
 };
+
+/*
+ * The states of w's counter reports, their files under dir (NULL: none). Returns 0 or -ENOMEM.
+ */
+static int farm_worker_counters(struct farm_worker *w, const char *dir)
+{
+	w->counters = calloc(w->n_slots, sizeof(*w->counters));
+	if (!w->counters)
+		return -ENOMEM;
+	for (size_t j = 0; j < w->n_slots; j++) {
+		if (!w->slots[j].rc->counter)
+			continue;
+		int r = counter_state_new(&w->counters[j], dir, w->farm->id, w->slots[j].rc);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Where the counter reports keep their figures across restarts, if they can: $STATE_DIRECTORY. */
+static char *counter_dir(const struct config *cfg)
+{
+	char *dir = counter_state_dir();
+	bool counters = false;
+
+	for (size_t i = 0; i < cfg->n_reports; i++)
+		counters |= cfg->reports[i].counter;
+	if (counters && !dir)
+		log_info("component=poller op=state reason=\"STATE_DIRECTORY is not set: a counter report's figures "
+			 "held from a decrease, and the closing of a window ended while the exporter was stopped, are "
+			 "lost on a restart\"");
+	return dir;
+}
+
+/* The slot and state of a worker of job w->job for farm i of cfg. */
+static int farm_job_init(struct poller *p, struct farm_worker *w, size_t i, const struct poller_options *opts)
+{
+	const struct config *cfg = p->cfg;
+	double now = monotime_s();
+
+	w->n_slots = w->job == FARM_REFRESH ? cfg->n_reports : 1;
+	w->slots = calloc(w->n_slots, sizeof(*w->slots));
+	if (!w->slots)
+		return -ENOMEM;
+	for (size_t j = 0; w->job == FARM_REFRESH && j < w->n_slots; j++)
+		w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
+	if (w->job == FARM_INVENTORY)
+		w->slots[0] =
+			(struct schedule_slot){.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
+	if (w->job != FARM_ACTIVITY)
+		return 0;
+	w->slots[0] = (struct schedule_slot){.interval_seconds = cfg->activity.interval_seconds, .next_due = now};
+	const struct activity_round_options ao = {
+		.cfg = cfg,
+		.farm = w->farm,
+		.store = p->store,
+		.inventory = p->board,
+		.license_endpoints = activity_lists_license_endpoints(cfg, i, opts->region),
+	};
+	return activity_round_new(&w->activity, &ao);
+}
 
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store)
 {
 	struct poller *p = calloc(1, sizeof(*p));
+	char *dir = NULL;
 	int r;
 
 	if (!p)
@@ -166,36 +264,42 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 	if (r < 0)
 		goto fail;
 	p->board = cfg->inventory.enabled ? opts->inventory : NULL;
-	p->n_workers = cfg->n_farms * (p->board ? 2 : 1); /* the jobs in enum order, those that apply */
+	/* the jobs that apply, in enum order, each with one thread per farm */
+	enum farm_job jobs[FARM_JOBS];
+	size_t n_jobs = 0;
+	jobs[n_jobs++] = FARM_REFRESH;
+	if (p->board)
+		jobs[n_jobs++] = FARM_INVENTORY;
+	if (cfg->activity.enabled)
+		jobs[n_jobs++] = FARM_ACTIVITY;
+	p->n_workers = cfg->n_farms * n_jobs;
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
 	if (!p->workers) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	double now = monotime_s();
+	dir = counter_dir(cfg);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		w->poller = p;
 		w->farm = &cfg->farms[i % cfg->n_farms];
-		w->job = (enum farm_job)(i / cfg->n_farms);
+		w->job = jobs[i / cfg->n_farms];
 		r = farm_worker_init(p, w, opts, creds);
+		if (r == 0)
+			r = farm_job_init(p, w, i % cfg->n_farms, opts);
 		if (r < 0)
 			goto fail;
-		w->n_slots = w->job == FARM_REFRESH ? cfg->n_reports : 1;
-		w->slots = calloc(w->n_slots, sizeof(*w->slots));
-		if (!w->slots) {
-			r = -ENOMEM;
-			goto fail;
+		if (w->job == FARM_REFRESH) {
+			r = farm_worker_counters(w, dir);
+			if (r < 0)
+				goto fail;
 		}
-		if (w->job == FARM_INVENTORY)
-			w->slots[0] = (struct schedule_slot){
-				.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
-		for (size_t j = 0; w->job == FARM_REFRESH && j < w->n_slots; j++)
-			w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
 	}
+	free(dir);
 	*out = p;
 	return 0;
 fail:
+	free(dir);
 	poller_free(p);
 	return r;
 }
@@ -222,12 +326,31 @@ void poller_stop(struct poller *p)
 		worker_group_stop(p->group);
 }
 
-void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg)
+/*
+ * The counter state of slot k of w, taken from ow's slot l when both hold one of the same key (the same window,
+ * timezone, grouping and labels): the figures held go on, whatever else of the report changed.
+ */
+static void adopt_counter(struct farm_worker *w, size_t k, struct farm_worker *ow, size_t l)
+{
+	struct counter_state *mine = w->counters ? w->counters[k] : NULL,
+			     *theirs = ow->counters ? ow->counters[l] : NULL;
+
+	if (!mine || !theirs || strcmp(mine->key, theirs->key) != 0)
+		return;
+	/* The path may differ (another $STATE_DIRECTORY): the new one is written from the next refresh. */
+	char *path = mine->path;
+	mine->path = theirs->path;
+	theirs->path = path;
+	w->counters[k] = theirs;
+	ow->counters[l] = mine;
+}
+
+void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		for (size_t j = 0; j < old->n_workers; j++) {
-			const struct farm_worker *ow = &old->workers[j];
+			struct farm_worker *ow = &old->workers[j];
 			if (strcmp(ow->farm->id, w->farm->id) != 0 || ow->job != w->job)
 				continue;
 			if (w->job == FARM_INVENTORY) {
@@ -237,10 +360,20 @@ void poller_adopt_schedule(struct poller *p, const struct poller *old, const str
 				}
 				continue;
 			}
+			if (w->job == FARM_ACTIVITY) {
+				if (reload_activity_same(old_cfg, p->cfg, w->farm->id)) {
+					w->slots[0].next_due = ow->slots[0].next_due;
+					w->slots[0].failures = ow->slots[0].failures;
+				}
+				activity_round_adopt(w->activity, ow->activity, old_cfg);
+				continue;
+			}
 			for (size_t k = 0; k < w->n_slots; k++) {
 				struct schedule_slot *rs = &w->slots[k];
 				for (size_t l = 0; l < ow->n_slots; l++) {
 					const struct schedule_slot *ors = &ow->slots[l];
+					if (strcmp(ors->rc->name, rs->rc->name) == 0)
+						adopt_counter(w, k, ow, l);
 					if (strcmp(ors->rc->name, rs->rc->name) != 0 ||
 						!reload_report_same(old_cfg, p->cfg, w->farm->id, rs->rc->name))
 						continue;
@@ -258,8 +391,15 @@ void poller_free(struct poller *p)
 		return;
 	/* The threads first: they use the slots and the refresh contexts until they are joined. */
 	worker_group_free(p->group);
-	for (size_t i = 0; p->workers && i < p->n_workers; i++)
-		free(p->workers[i].slots);
+	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
+		struct farm_worker *w = &p->workers[i];
+		for (size_t j = 0; w->counters && j < w->n_slots; j++)
+			counter_state_free(w->counters[j]);
+		free(w->counters);
+		free(w->slots);
+		queue_lookup_free(w->refresh.queues);
+		activity_round_free(w->activity);
+	}
 	free(p->workers);
 	free(p);
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "config/reload.h"
+#include "deadline/user_cache.h"
+#include "metrics/activity_render.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/mutex.h"
@@ -119,7 +121,7 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 		user_directory_free(old.users);
 		rt->cur.users = next->users;
 		if (old.users && !next->users)
-			metrics_store_set_users_text(rt->links.store, NULL, 0);
+			metrics_store_put(rt->links.store, &users_kind, NULL, NULL);
 	}
 	if (next->creds) {
 		aws_credentials_provider_free(old.creds);
@@ -138,6 +140,9 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 	rt->cur.endpoint = next->endpoint;
 	rt->cur.cfg = next->cfg;
 	memset(plan, 0, sizeof(*plan));
+	/* the live state's sections, before its threads start: a farm that starts afresh puts its own at once */
+	if (activity_declare(rt->links.store, rt->cur.cfg, rt->cur.region) < 0)
+		log_warning("op=%s status=degraded reason=\"out of memory while declaring the live state\"", op);
 	return commit_start(rt, new_users, op);
 }
 
