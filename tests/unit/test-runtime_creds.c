@@ -31,11 +31,14 @@ static int nothing_fetch(
 static const struct aws_credentials_source nothing = {"nothing", nothing_fetch};
 static const struct aws_credentials_source *const chain[] = {&nothing};
 
-static const char four_farms[] = "farms = ( " FARM("a", "role_arn = \"" ROLE_A "\"; region = \"eu-west-1\";") ", " FARM(
-	"b", "role_arn = \"" ROLE_A "\";") ", " FARM("c", "") ", " FARM("d",
-	"role_arn = \"" ROLE_A "\"; external_id = \"other\";") " );\n" REPORTS
-							       "identity_store = { id = \"d-0123456789\"; region = "
-							       "\"us-east-1\"; role_arn = \"" ROLE_B "\"; };\n";
+/* a and b share ROLE_A (a in its own region), c has no role, d has ROLE_A with an external id; the store ROLE_B */
+#define FARM_A FARM("a", "role_arn = \"" ROLE_A "\"; region = \"eu-west-1\";")
+#define FARM_B FARM("b", "role_arn = \"" ROLE_A "\";")
+#define FARM_C FARM("c", "")
+#define FARM_D FARM("d", "role_arn = \"" ROLE_A "\"; external_id = \"other\";")
+#define STORE "identity_store = { id = \"d-0123456789\"; region = \"us-east-1\"; role_arn = \"" ROLE_B "\"; };\n"
+
+static const char four_farms[] = "farms = ( " FARM_A ", " FARM_B ", " FARM_C ", " FARM_D " );\n" REPORTS STORE;
 
 static void test_who_signs(void)
 {
@@ -66,32 +69,16 @@ static void test_who_signs(void)
 		const char *text;
 		bool serves;
 	} reloads[] = {
-		/* farm c gone, farm b moved: the same roles in the same regions */
-		{"farms = ( " FARM("b", "role_arn = \"" ROLE_A "\";") ", " FARM(
-			 "a", "role_arn = \"" ROLE_A "\"; region = \"eu-west-1\";") ", " FARM("d",
-			 "role_arn = \"" ROLE_A
-			 "\"; external_id = \"other\";") " );\n" REPORTS "identity_store = { id = \"d-0123456789\"; "
-									 "region = \"us-east-1\"; role_arn = \"" ROLE_B
-							 "\"; };\n",
-			false},
-		{"farms = ( " FARM("a", "role_arn = \"" ROLE_A "\"; region = \"eu-west-1\";") ", " FARM("d",
-			 "role_arn = \"" ROLE_A
-			 "\"; external_id = \"other\";") " );\n" REPORTS "identity_store = { id = \"d-0123456789\"; "
-									 "region = \"us-east-1\"; role_arn = \"" ROLE_B
-							 "\"; };\n",
-			true},
+		/* farm b first: ROLE_A's STS region becomes the exporter's */
+		{"farms = ( " FARM_B ", " FARM_A ", " FARM_D " );\n" REPORTS STORE, false},
+		/* farms b and c gone: the same roles in the same regions */
+		{"farms = ( " FARM_A ", " FARM_D " );\n" REPORTS STORE, true},
 		/* another external id */
-		{"farms = ( " FARM("a", "role_arn = \"" ROLE_A "\"; region = \"eu-west-1\";") ", " FARM("d",
-			 "role_arn = \"" ROLE_A
-			 "\"; external_id = \"changed\";") " );\n" REPORTS
-							   "identity_store = { id = \"d-0123456789\"; region = "
-							   "\"us-east-1\"; role_arn = \"" ROLE_B "\"; };\n",
+		{"farms = ( " FARM_A
+		 ", " FARM("d", "role_arn = \"" ROLE_A "\"; external_id = \"changed\";") " );\n" REPORTS STORE,
 			false},
 		/* the identity store without its role */
-		{"farms = ( " FARM("a", "role_arn = \"" ROLE_A "\"; region = \"eu-west-1\";") ", " FARM("d",
-			 "role_arn = \"" ROLE_A
-			 "\"; external_id = \"other\";") " );\n" REPORTS "identity_store = { id = \"d-0123456789\"; "
-									 "region = \"us-east-1\"; };\n",
+		{"farms = ( " FARM_A ", " FARM_D " );\n" REPORTS "identity_store = { id = \"d-0123456789\"; };\n",
 			false},
 	};
 	for (size_t i = 0; i < sizeof(reloads) / sizeof(reloads[0]); i++) {
