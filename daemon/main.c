@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/config.h"
+#include "config/readable.h"
 #include "runtime/runtime.h"
 #include "runtime/runtime_check.h"
 #include "util/log.h"
@@ -218,6 +221,7 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r == RUNTIME_BAD_CONFIG ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
 	if (a.check_config) {
+		readable_config_warn(cfg, geteuid(), getenv("CREDENTIALS_DIRECTORY"), stderr);
 		check_config_print(cfg);
 		config_free(cfg);
 		return EXIT_CLEAN;

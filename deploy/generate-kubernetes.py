@@ -41,8 +41,8 @@ def prometheus_rule():
     if not body.startswith("groups:"):
         raise SystemExit("generate-kubernetes: %s does not start with groups: after its comment" % ALERTS)
     return (header(ALERTS)
-            + "# The Prometheus Operator loads it when its ruleSelector matches these labels (kube-prometheus-stack:\n"
-            + "# add its release label, e.g. release: kube-prometheus-stack).\n"
+            + "# The Prometheus Operator loads it when its ruleSelector matches these labels: kube-prometheus-stack's\n"
+            + "# selects its Helm release label, which release-label.yaml adds (kustomization.yaml's patches).\n"
             + "apiVersion: monitoring.coreos.com/v1\n"
             + "kind: PrometheusRule\n"
             + "metadata:\n"
@@ -59,7 +59,7 @@ def dashboard_config_map():
         raise SystemExit("generate-kubernetes: %s must end with exactly one newline (YAML's | keeps one)" % DASHBOARD)
     return (header(DASHBOARD)
             + "# Grafana's dashboard sidecar (kube-prometheus-stack: grafana.sidecar.dashboards.enabled) loads every\n"
-            + "# ConfigMap labelled grafana_dashboard: \"1\".\n"
+            + "# ConfigMap labelled grafana_dashboard: \"1\", in every namespace (its searchNamespace: ALL).\n"
             + "apiVersion: v1\n"
             + "kind: ConfigMap\n"
             + "metadata:\n"

@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tests/install-deps.sh --test --bench --container
-# The container suite builds an image with buildah, which needs root: as another user it is left out, said so.
+# The container suite builds an image with buildah, and the root suite switches to another uid (the systemd unit's
+# dynamic user): both need root, so as another user they are left out, said so.
 suites=()
 if [ "$(id -u)" -ne 0 ]; then
-  echo "run-tests: not root, so the container suite is not run (sudo meson test -C ${BUILDDIR:-build-tests} --suite container)" >&2
-  suites=(--no-suite container)
+  echo "run-tests: not root, so the container and root suites are not run (sudo meson test -C ${BUILDDIR:-build-tests} --suite container --suite root)" >&2
+  suites=(--no-suite container --no-suite root)
 fi
 builddir=${BUILDDIR:-build-tests}
 # Always these options, and find_program() looked up again (a tool installed just now is found): an existing

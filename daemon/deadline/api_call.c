@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/aws_iam.h"
 #include "aws/aws_request.h"
 #include "deadline/deadline_api.h"
 #include "util/log.h"
@@ -21,6 +22,16 @@ void api_call_reset(struct api_call *c)
 	c->status = 0;
 	c->busy = false;
 	c->retry_after_ms = -1;
+}
+
+bool api_caller_sleep(struct api_caller *a, double ms)
+{
+	return a->ops->sleep(a->ops_ctx, ms);
+}
+
+double api_caller_random(struct api_caller *a)
+{
+	return api_random_unit(&a->rng);
 }
 
 static bool caller_stopping(const struct api_caller *a)
@@ -154,9 +165,9 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 				c->operation);
 			return v.outcome;
 		}
-		wait_ms = api_backoff_ms(attempt, api_random_unit(&a->rng), wait_ms);
+		wait_ms = api_backoff_ms(attempt, api_caller_random(a), wait_ms);
 		metrics_store_count(a->store, METRICS_API_RETRIES, (const char *const[]){c->operation}, 1);
-		if (!a->ops->sleep(a->ops_ctx, wait_ms))
+		if (!api_caller_sleep(a, wait_ms))
 			return API_STOPPED;
 	}
 }
@@ -169,9 +180,18 @@ void api_call_log_failure(const struct api_caller *a, const char *report, const 
 	char where[96];
 	snprintf(where, sizeof(where), "%s%s", report ? " report=" : "", report ? report : "");
 	if (r == API_DENIED) {
+		/* The action from the one table docs/iam-policy.json is checked against (every call is in it). */
+		const char *action = aws_iam_action(c->operation);
+		char fallback[96];
+
+		if (!action) {
+			snprintf(fallback, sizeof(fallback), "deadline:%s", c->operation);
+			action = fallback;
+		}
+
 		log_error("farm=%s%s op=%s http_status=403 code=AccessDeniedException reason=\"grant the IAM action "
-			  "deadline:%s\" message=\"%s\"",
-			a->farm_id, where, c->operation, c->operation, c->error_message ? c->error_message : "");
+			  "%s\" message=\"%s\"",
+			a->farm_id, where, c->operation, action, c->error_message ? c->error_message : "");
 		return;
 	}
 	log_warning("farm=%s%s op=%s http_status=%ld code=%s error=\"%s\" message=\"%s\"", a->farm_id, where,

@@ -17,7 +17,7 @@
 #define API_OP_LIST_QUEUES "ListQueues"
 #define API_OP_LIST_FLEETS "ListFleets"
 
-/* What the caller's thread provides: waiting, the shared retry quota, a sign of life. */
+/* What the caller's thread provides (deadline/worker): waiting, the shared retry quota, a sign of life. */
 struct api_caller_ops {
 	bool (*sleep)(void *ctx, double ms); /* false when stopping (woken early) */
 	bool (*quota_take)(void *ctx, int cost); /* api_quota_take() under the caller's lock */
@@ -25,7 +25,7 @@ struct api_caller_ops {
 	void (*beat)(void *ctx); /* the thread is working */
 };
 
-/* One farm thread's way to the API. */
+/* One thread's way to the API (made by deadline/worker). */
 struct api_caller {
 	struct http_client *http;
 	const char *endpoint; /* scheme://host[:port][/prefix], no trailing slash */
@@ -68,6 +68,15 @@ struct api_call {
  * transport's, after the retries). Free c's error fields with api_call_reset().
  */
 int api_call_run(struct api_caller *a, struct api_call *c);
+
+/*
+ * Waits ms on the caller's thread (a poll, a busy farm), showing its life meanwhile. Returns false at once when
+ * the thread is stopping.
+ */
+bool api_caller_sleep(struct api_caller *a, double ms);
+
+/* A random number in [0, 1) from the caller's jitter state, for backoffs and schedules (not for security). */
+double api_caller_random(struct api_caller *a);
 
 /* Frees and clears what api_call_run() filled in on failure. */
 void api_call_reset(struct api_call *c);

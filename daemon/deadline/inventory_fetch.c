@@ -18,19 +18,19 @@ static int parse_budget(void *ctx, const char *body, size_t len, char *err, size
 	return deadline_parse_budget(body, len, ctx, err, errlen);
 }
 
-static int parse_queues(void *ctx, const char *body, size_t len, char **next_token, char *err, size_t errlen)
+static int parse_queues(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
 {
-	return deadline_parse_queues(body, len, ctx, next_token, err, errlen);
+	return deadline_parse_queues(body, len, ctx, &next->token, err, errlen);
 }
 
-static int parse_fleets(void *ctx, const char *body, size_t len, char **next_token, char *err, size_t errlen)
+static int parse_fleets(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
 {
-	return deadline_parse_fleets(body, len, ctx, next_token, err, errlen);
+	return deadline_parse_fleets(body, len, ctx, &next->token, err, errlen);
 }
 
-static int parse_budgets(void *ctx, const char *body, size_t len, char **next_token, char *err, size_t errlen)
+static int parse_budgets(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
 {
-	return deadline_parse_budgets(body, len, ctx, next_token, err, errlen);
+	return deadline_parse_budgets(body, len, ctx, &next->token, err, errlen);
 }
 
 /* One GET of path whose answer parse() takes. */
@@ -119,7 +119,8 @@ int inventory_fetch(struct api_caller *a, const struct farm_config *farm, bool b
 		goto out;
 	static const struct {
 		const char *operation, *tail;
-		api_page_parse_fn parse;
+		int (*parse)(
+			void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen);
 		bool budget;
 	} listings[] = {
 		{API_OP_LIST_QUEUES, "queues", parse_queues, false},
@@ -130,7 +131,14 @@ int inventory_fetch(struct api_caller *a, const struct farm_config *farm, bool b
 		if (listings[k].budget && !budgets)
 			break;
 		path = deadline_farm_path(farm->id, listings[k].tail);
-		r = path ? api_pages_run(a, NULL, listings[k].operation, path, listings[k].parse, inv) : -ENOMEM;
+		/* The inventory's parsers append a page only when all of it parsed: no take() needed. */
+		const struct api_pages pg = {
+			.operation = listings[k].operation,
+			.path = path,
+			.parse = listings[k].parse,
+			.ctx = inv,
+		};
+		r = path ? api_pages_run(a, &pg) : -ENOMEM;
 		free(path);
 		path = NULL;
 	}

@@ -1,4 +1,5 @@
-/* poller: per-farm schedule and serialisation, API calls with retries, merge, publish */
+/* poller: the farms' threads (one per farm running its reports on schedule, one per farm listing its inventory)
+ * and what they share: one stop, one retry quota */
 #pragma once
 
 #include <stdbool.h>
@@ -21,14 +22,18 @@ struct poller_options {
 };
 
 /*
- * One thread per farm; each runs its (farm, report) refreshes one after another. With an inventory board, a
- * second thread per farm lists its inventory every inventory.interval, beside (never waiting for) refreshes.
- * A farm with farms[].region other than opts->region signs for its region and gets its region's endpoint
- * (aws_endpoint_resolve() with cfg's endpoint_url and profile: an explicit endpoint still applies to every
- * farm). -EINVAL (logged) when a farm's endpoint cannot be resolved.
+ * One thread per farm (deadline/worker), each running its (farm, report) refreshes one after another (refresh.h):
+ * a farm runs one aggregation at a time. With an inventory board, a second thread per farm lists its inventory
+ * every inventory.interval, beside (never waiting for) refreshes. Every thread has its own HTTP connection; their
+ * retries share one quota. A farm with farms[].region other than opts->region signs for its region and gets its
+ * region's endpoint (aws_endpoint_resolve() with cfg's endpoint_url and profile: an explicit endpoint still
+ * applies to every farm). cfg, creds, store, opts->inventory and opts->users are borrowed: they must outlive the
+ * poller (free the poller before the configuration it runs with). Returns 0, -EINVAL (logged) when a farm's
+ * endpoint cannot be resolved, -EINVAL when an endpoint is not an http(s) URL with a host, or -ENOMEM.
  */
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
+/* Starts the threads. Returns 0 or -errno (the threads already started run until poller_stop()). */
 int poller_start(struct poller *p);
 /*
  * True when every farm thread showed a sign of life (work, a request, a wait) within max_age_seconds:

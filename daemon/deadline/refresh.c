@@ -24,8 +24,7 @@
 #define POLL_GROWTH 1.5
 #define POLL_GIVE_UP_S (30 * 60)
 
-/* Pages of one aggregation, and restarts of an aggregation that expired meanwhile. */
-#define PAGES_MAX 20000 /* 2 million rows */
+/* Restarts of an aggregation that expired while it was read. */
 #define AGGREGATION_RESTARTS_MAX 2
 
 /* A FAILED or TIMEOUT aggregation is asked again in halves: resources first, then the window. */
@@ -40,19 +39,12 @@ struct list_ctx {
 	size_t *n;
 };
 
-static int parse_list(void *ctx, const char *body, size_t len, char **next_token, char *err, size_t errlen)
+/* deadline_parse_list() appends a page's ids only when the whole page parsed: the paginator needs no take(). */
+static int list_parse(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
 {
 	struct list_ctx *l = ctx;
-	size_t before = *l->n;
 
-	int r = deadline_parse_list(body, len, l->kind, l->ids, l->n, next_token, err, errlen);
-	if (r != 0) {
-		/* Drop what a broken page appended, so a retry does not list ids twice. */
-		for (size_t i = before; i < *l->n; i++)
-			free((*l->ids)[i]);
-		*l->n = before;
-	}
-	return r;
+	return deadline_parse_list(body, len, l->kind, l->ids, l->n, &next->token, err, errlen);
 }
 
 static void free_ids(char **ids, size_t n)
@@ -99,13 +91,19 @@ static int list_resources(struct refresh_ctx *rf, const struct report_config *rc
 	enum resource_kind kind = report_kind(rf, rc);
 	struct list_ctx l = {.kind = kind, .ids = ids, .n = n};
 	char *path = deadline_list_path(rf->farm->id, kind);
+	const struct api_pages pg = {
+		.operation = kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
+		.report = rc->name,
+		.path = path,
+		.parse = list_parse,
+		.ctx = &l,
+	};
 	int r = -ENOMEM;
 
 	*ids = NULL;
 	*n = 0;
 	if (path)
-		r = api_pages_run(rf->api, rc->name, kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
-			path, parse_list, &l);
+		r = api_pages_run(rf->api, &pg);
 	if (r != 0) {
 		free_ids(*ids, *n);
 		*ids = NULL;
@@ -130,23 +128,10 @@ static int parse_start(void *ctx, const char *body, size_t len, char *err, size_
 	return deadline_parse_start(body, len, &s->aggregation_id, err, errlen);
 }
 
-struct get_ctx {
-	struct deadline_page page;
-};
-
-static int parse_get(void *ctx, const char *body, size_t len, char *err, size_t errlen)
-{
-	struct get_ctx *g = ctx;
-
-	deadline_page_deinit(&g->page);
-	return deadline_parse_get(body, len, &g->page, err, errlen);
-}
-
 struct refresh_stats {
 	size_t batches;
 	size_t pages;
 	size_t rows;
-	size_t api_calls;
 };
 
 /* Starts the aggregation, waiting while the farm is busy with another one. */
@@ -169,13 +154,13 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 		r = api_call_run(rf->api, &c);
 		bool busy = c.busy;
 		if (r == API_THROTTLED && busy && attempt < API_BUSY_MAX_ATTEMPTS) {
-			double wait = api_busy_wait_ms(attempt, api_random_unit(&rf->api->rng), c.retry_after_ms);
+			double wait = api_busy_wait_ms(attempt, api_caller_random(rf->api), c.retry_after_ms);
 			log_info("farm=%s report=%s op=%s http_status=429 reason=\"farm busy or throttled; starting "
 				 "again in "
 				 "%.1fs\"",
 				rf->farm->id, rc->name, API_OP_START, wait / 1000);
 			api_call_reset(&c);
-			if (!rf->api->ops->sleep(rf->api->ops_ctx, wait))
+			if (!api_caller_sleep(rf->api, wait))
 				return API_STOPPED;
 			continue;
 		}
@@ -214,126 +199,131 @@ static void aggregation_count(struct refresh_ctx *rf, const char *status)
 	metrics_store_count(rf->store, METRICS_AGGREGATIONS, (const char *const[]){rf->farm->id, status}, 1);
 }
 
+/* Reading one aggregation: its Get answers, polled until COMPLETED, then its pages merged one by one. */
+struct collect_ctx {
+	struct refresh_ctx *rf;
+	const struct report_config *rc;
+	const char *aggregation_id;
+	struct deadline_page page; /* the last answer */
+	struct usage_table *t;
+	struct refresh_stats *st;
+	double poll_ms; /* the next wait while IN_PROGRESS */
+	double give_up; /* monotime_s() */
+};
+
+static int collect_request(void *ctx, const struct api_cursor *at, char **query, char **body, size_t *body_len)
+{
+	struct collect_ctx *cc = ctx;
+
+	(void)body;
+	(void)body_len;
+	*query = deadline_get_query(cc->aggregation_id, DEADLINE_MAX_RESULTS, at->token);
+	return *query ? 0 : -ENOMEM;
+}
+
+static int collect_parse(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
+{
+	struct collect_ctx *cc = ctx;
+	int r;
+
+	deadline_page_deinit(&cc->page);
+	r = deadline_parse_get(body, len, &cc->page, err, errlen);
+	if (r == 0) {
+		next->token = cc->page.next_token;
+		cc->page.next_token = NULL;
+	}
+	return r;
+}
+
+/* An answer IN_PROGRESS (or of a status this version does not know): wait, then ask again, for a bounded time. */
+static int collect_wait(struct collect_ctx *cc, size_t pages, bool *again)
+{
+	struct refresh_ctx *rf = cc->rf;
+	const char *status = cc->page.status_text ? cc->page.status_text : "?";
+
+	if (pages) {
+		/* A page of a completed aggregation cannot go back in progress. */
+		log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"", rf->farm->id,
+			cc->rc->name, API_OP_GET, status);
+		return API_BAD_RESPONSE;
+	}
+	if (monotime_s() > cc->give_up) {
+		log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; giving up\"",
+			rf->farm->id, cc->rc->name, API_OP_GET, cc->aggregation_id, status, POLL_GIVE_UP_S);
+		return REFRESH_AGG_FAILED;
+	}
+	if (!api_caller_sleep(rf->api, cc->poll_ms))
+		return API_STOPPED;
+	cc->poll_ms *= POLL_GROWTH;
+	if (cc->poll_ms > POLL_MAX_MS)
+		cc->poll_ms = POLL_MAX_MS;
+	*again = true;
+	return 0;
+}
+
+static int collect_take(void *ctx, size_t pages, bool *again)
+{
+	struct collect_ctx *cc = ctx;
+	struct refresh_ctx *rf = cc->rf;
+	const struct deadline_page *page = &cc->page;
+
+	switch (page->status) {
+	case DEADLINE_STATUS_IN_PROGRESS:
+	case DEADLINE_STATUS_UNKNOWN:
+		return collect_wait(cc, pages, again);
+	case DEADLINE_STATUS_FAILED:
+	case DEADLINE_STATUS_TIMEOUT:
+		aggregation_count(rf, deadline_status_name(page->status));
+		log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"", rf->farm->id,
+			cc->rc->name, API_OP_GET, cc->aggregation_id, deadline_status_name(page->status),
+			page->status_message ? page->status_message : "no statusMessage");
+		return REFRESH_AGG_FAILED;
+	case DEADLINE_STATUS_COMPLETED:
+		break;
+	}
+	if (!pages) {
+		aggregation_count(rf, deadline_status_name(page->status));
+		log_debug("farm=%s report=%s op=%s aggregation=%s aggregation_status=COMPLETED reason=\"first page "
+			  "read\"",
+			rf->farm->id, cc->rc->name, API_OP_GET, cc->aggregation_id);
+	}
+	return merge_page(rf, cc->rc, cc->t, page, cc->st);
+}
+
 /* Polls until the aggregation completes, then reads and merges every page. */
 static int aggregation_collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
 	const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
 {
-	struct get_ctx g = {0};
-	char *token = NULL, *query = NULL;
-	double poll_ms = POLL_FIRST_MS;
-	double give_up = monotime_s() + POLL_GIVE_UP_S;
-	size_t pages = 0;
-	struct token_set seen = {0};
-	int r;
+	struct collect_ctx cc = {
+		.rf = rf,
+		.rc = rc,
+		.aggregation_id = aggregation_id,
+		.t = t,
+		.st = st,
+		.poll_ms = POLL_FIRST_MS,
+		.give_up = monotime_s() + POLL_GIVE_UP_S,
+	};
+	const struct api_pages pg = {
+		.operation = API_OP_GET,
+		.report = rc->name,
+		.path = path,
+		.max_pages = API_AGGREGATION_PAGES_MAX,
+		.quiet_not_found = true,
+		.request = collect_request,
+		.parse = collect_parse,
+		.take = collect_take,
+		.ctx = &cc,
+	};
+	int r = api_pages_run(rf->api, &pg);
 
-	for (;;) {
-		free(query);
-		query = deadline_get_query(aggregation_id, DEADLINE_MAX_RESULTS, token);
-		if (!query) {
-			r = -ENOMEM;
-			goto out;
-		}
-		struct api_call c = {
-			.operation = API_OP_GET,
-			.method = "GET",
-			.path = path,
-			.query = query,
-			.parse = parse_get,
-			.ctx = &g,
-		};
-		r = api_call_run(rf->api, &c);
-		st->api_calls++;
-		if (r == API_NOT_FOUND) {
-			log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation "
-				    "expired or "
-				    "unknown; starting again\"",
-				rf->farm->id, rc->name, API_OP_GET, aggregation_id);
-			api_call_reset(&c);
-			aggregation_count(rf, "EXPIRED");
-			r = REFRESH_AGG_EXPIRED;
-			goto out;
-		}
-		if (r != 0) {
-			api_call_log_failure(rf->api, rc->name, &c, r);
-			api_call_reset(&c);
-			goto out;
-		}
-		api_call_reset(&c);
-
-		switch (g.page.status) {
-		case DEADLINE_STATUS_IN_PROGRESS:
-		case DEADLINE_STATUS_UNKNOWN:
-			if (token) {
-				/* A page of a completed aggregation cannot go back in progress. */
-				log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"",
-					rf->farm->id, rc->name, API_OP_GET,
-					g.page.status_text ? g.page.status_text : "?");
-				r = API_BAD_RESPONSE;
-				goto out;
-			}
-			if (monotime_s() > give_up) {
-				log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; "
-					    "giving up\"",
-					rf->farm->id, rc->name, API_OP_GET, aggregation_id,
-					g.page.status_text ? g.page.status_text : "?", POLL_GIVE_UP_S);
-				r = REFRESH_AGG_FAILED;
-				goto out;
-			}
-			if (!rf->api->ops->sleep(rf->api->ops_ctx, poll_ms)) {
-				r = API_STOPPED;
-				goto out;
-			}
-			poll_ms *= POLL_GROWTH;
-			if (poll_ms > POLL_MAX_MS)
-				poll_ms = POLL_MAX_MS;
-			continue;
-		case DEADLINE_STATUS_FAILED:
-		case DEADLINE_STATUS_TIMEOUT:
-			aggregation_count(rf, deadline_status_name(g.page.status));
-			log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"",
-				rf->farm->id, rc->name, API_OP_GET, aggregation_id, deadline_status_name(g.page.status),
-				g.page.status_message ? g.page.status_message : "no statusMessage");
-			r = REFRESH_AGG_FAILED;
-			goto out;
-		case DEADLINE_STATUS_COMPLETED:
-			break;
-		}
-
-		if (!token) {
-			aggregation_count(rf, deadline_status_name(g.page.status));
-			log_debug("farm=%s report=%s op=%s aggregation=%s status=COMPLETED reason=\"first page read\"",
-				rf->farm->id, rc->name, API_OP_GET, aggregation_id);
-		}
-		r = merge_page(rf, rc, t, &g.page, st);
-		if (r < 0)
-			goto out;
-		if (++pages >= PAGES_MAX) {
-			log_warning("farm=%s report=%s op=%s reason=\"more than %d pages; giving up\"", rf->farm->id,
-				rc->name, API_OP_GET, PAGES_MAX);
-			r = API_BAD_RESPONSE;
-			goto out;
-		}
-		if (!g.page.next_token || !*g.page.next_token)
-			break;
-		r = token_set_add(&seen, g.page.next_token);
-		if (r != 0) {
-			if (r == TOKEN_SET_SEEN)
-				log_warning(
-					"farm=%s report=%s op=%s reason=\"nextToken seen before (a cycle); giving up\"",
-					rf->farm->id, rc->name, API_OP_GET);
-			r = r == TOKEN_SET_SEEN ? API_BAD_RESPONSE : r;
-			goto out;
-		}
-		free(token);
-		token = g.page.next_token;
-		g.page.next_token = NULL;
+	if (r == API_NOT_FOUND) {
+		log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
+			    "unknown; starting again\"",
+			rf->farm->id, rc->name, API_OP_GET, aggregation_id);
+		aggregation_count(rf, "EXPIRED");
+		r = REFRESH_AGG_EXPIRED;
 	}
-	r = 0;
-out:
-	token_set_deinit(&seen);
-	deadline_page_deinit(&g.page);
-	free(token);
-	free(query);
+	deadline_page_deinit(&cc.page);
 	return r;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_manifests: deploy/kubernetes validated offline (kubernetes-models), its configuration, and docs/deploy.md's IAM policy."""
+"""test_manifests: deploy/kubernetes validated offline (kubernetes-models) and its configuration (the IAM policy: test_iam_policy)."""
 
 import hashlib
 import os
@@ -49,32 +49,27 @@ def check_config(exporter):
           p.stdout.decode("utf-8", "replace"))
 
 
-# Operations of another service than Deadline Cloud: their IAM prefix.
-SERVICE_OF = {"DescribeUser": "identitystore"}
+SECTION = re.compile(r"^(#\s*)?([a-z_]+)\s*=\s*[({]", re.M)
 
 
-def check_policy():
-    """Every AWS operation the daemon calls is an action of docs/deploy.md's permission policy."""
-    ops = set()
-    for folder, _, files in os.walk(os.path.join(ROOT, "daemon")):
-        for name in files:
-            if name.endswith((".c", ".h")):
-                with open(os.path.join(folder, name), encoding="utf-8") as f:
-                    ops |= set(re.findall(r'#define (?:API_)?OP_[A-Z_]+ "([A-Za-z]+)"', f.read()))
-    check(len(ops) >= 7, "found the daemon's operations (#define API_OP_… \"Name\")", sorted(ops))
-    with open(os.path.join(ROOT, "docs", "deploy.md"), encoding="utf-8") as f:
-        doc = f.read()
-    for op in sorted(ops):
-        action = "%s:%s" % (SERVICE_OF.get(op, "deadline"), op)
-        check('"%s"' % action in doc, "docs/deploy.md's policy allows %s" % action)
-    check('"identitystore:DescribeUser"' in doc, "docs/deploy.md's policy shows identitystore:DescribeUser")
+def check_sections():
+    """Every section of the example configuration is in the Kubernetes one, the optional ones at least commented."""
+    def sections(rel):
+        with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+            return {m.group(2): not m.group(1) for m in SECTION.finditer(f.read())}
+    example = sections(os.path.join("config", "deadline-cloud-exporter.conf"))
+    kube = sections(os.path.join("deploy", "kubernetes", "deadline-cloud-exporter.conf"))
+    check(len(example) >= 6, "found the example configuration's sections", sorted(example))
+    for name, active in sorted(example.items()):
+        check(name in kube, "deploy/kubernetes's configuration has the section %s%s"
+              % (name, "" if active else " (commented, as in the example)"), sorted(kube))
 
 
 def main():
     exporter = os.environ.get("EXPORTER")
     if exporter:
         check_config(exporter)
-    check_policy()
+    check_sections()
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         print("SKIP: node and npm are not installed (apt-get install nodejs npm): the schemas are not checked")

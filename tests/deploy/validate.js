@@ -1,4 +1,5 @@
-// validate: deploy/kubernetes against the Kubernetes and Prometheus Operator schemas, offline, and against each other.
+// validate: deploy/kubernetes as `kubectl kustomize` builds it (namespace, patches, ConfigMap), checked offline
+// against the Kubernetes and Prometheus Operator schemas and against each other.
 //   node validate.js SOURCE_ROOT NPM_DIR     (NPM_DIR: where `npm ci` installed package-lock.json's packages)
 // Prints one line per check; exits 1 when any fails.
 "use strict";
@@ -22,10 +23,13 @@ const HEALTHY = "/-/healthy";
 
 // The models, by apiVersion and kind: validate() throws with the schema's complaint.
 const MODELS = {
+  "v1/Namespace": () => need("kubernetes-models/v1/Namespace").Namespace,
   "v1/ServiceAccount": () => need("kubernetes-models/v1/ServiceAccount").ServiceAccount,
   "v1/Service": () => need("kubernetes-models/v1/Service").Service,
   "v1/ConfigMap": () => need("kubernetes-models/v1/ConfigMap").ConfigMap,
   "apps/v1/Deployment": () => need("kubernetes-models/apps/v1/Deployment").Deployment,
+  "networking.k8s.io/v1/NetworkPolicy": () =>
+    need("kubernetes-models/networking.k8s.io/v1/NetworkPolicy").NetworkPolicy,
   "monitoring.coreos.com/v1/ServiceMonitor": () =>
     need("@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor").ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": () =>
@@ -61,34 +65,59 @@ function validate(obj, where) {
   } catch (e) {
     check(false, where + ": " + key + " is valid against its schema", String(e.message || e).slice(0, 2000));
   }
-  check(!(obj.metadata && obj.metadata.namespace), where + ": " + key + " names no namespace (kubectl -n sets it)");
 }
 
 // ---- the kustomization lists every file, and every file it lists exists ----
 const kust = readYaml(path.join(dir, "kustomization.yaml"))[0];
 const resources = kust.resources || [];
 const generated = (kust.configMapGenerator || []).flatMap((g) => g.files || []);
-const listed = new Set([...resources, ...generated]);
+const patches = kust.patches || [];
+const listed = new Set([...resources, ...generated, ...patches.map((p) => p.path)]);
 const present = fs.readdirSync(dir).filter((f) => f !== "kustomization.yaml");
 for (const f of present) check(listed.has(f), "kustomization.yaml lists " + f);
 for (const f of listed) check(fs.existsSync(path.join(dir, f)), "kustomization.yaml's " + f + " exists");
-check(!kust.namespace, "kustomization.yaml sets no namespace");
 
-// ---- every resource is valid ----
+// ---- the objects as kustomize builds them: resources, the generated ConfigMap, the namespace, the patches ----
 const objects = [];
 for (const f of resources) {
   for (const obj of readYaml(path.join(dir, f))) {
-    validate(obj, f);
+    check(!(obj.metadata && obj.metadata.namespace), f + ": " + obj.kind + " names no namespace (the kustomization does)");
     objects.push(obj);
   }
 }
 for (const g of kust.configMapGenerator || []) {
   const data = {};
   for (const f of g.files) data[path.basename(f)] = fs.readFileSync(path.join(dir, f), "utf8");
-  const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: g.name, labels: (g.options || {}).labels }, data };
-  validate(cm, "configMapGenerator " + g.name);
-  objects.push(cm);
+  objects.push({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: g.name, labels: (g.options || {}).labels }, data });
 }
+// One namespace, created by the kustomization itself, holding everything else.
+const ns = kust.namespace;
+check(typeof ns === "string" && ns.length > 0, "kustomization.yaml sets the namespace", ns);
+const namespaces = objects.filter((o) => o.kind === "Namespace");
+check(namespaces.length === 1 && namespaces[0].metadata.name === ns, "a Namespace object creates " + ns,
+  namespaces.map((o) => o.metadata.name));
+for (const o of objects) if (o.kind !== "Namespace") o.metadata.namespace = ns;
+// patches: JSON 6902 operations on the objects their target selects (group, kind), as kustomize applies them.
+const groupOf = (o) => (o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "");
+function applyOp(obj, op, where) {
+  const keys = op.path.split("/").slice(1).map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let at = obj;
+  for (const k of keys.slice(0, -1)) at = at && typeof at === "object" ? at[k] : undefined;
+  const last = keys[keys.length - 1];
+  if (!check(at && typeof at === "object" && (op.op === "add" || (op.op === "replace" && last in at)),
+    where + ": " + op.op + " " + op.path + " applies", op)) return;
+  at[last] = op.value;
+}
+for (const p of patches) {
+  const ops = readYaml(path.join(dir, p.path))[0];
+  const t = p.target || {};
+  const hit = objects.filter((o) => (!t.group || groupOf(o) === t.group) && (!t.kind || o.kind === t.kind) &&
+    (!t.name || o.metadata.name === t.name));
+  check(Array.isArray(ops) && hit.length === 1, "patch " + p.path + " selects one " + t.kind, hit.length);
+  for (const o of hit) for (const op of ops || []) applyOp(o, op, "patch " + p.path + " on " + o.kind);
+}
+for (const o of objects) validate(o, o.kind + " " + o.metadata.name);
+
 const one = (kind) => {
   const found = objects.filter((o) => o.kind === kind);
   check(found.length === 1, "exactly one " + kind, found.length);
@@ -119,8 +148,8 @@ check(!(sc.capabilities || {}).add, "container: adds no capability");
 check(sc.runAsNonRoot === true && sc.runAsUser === psc.runAsUser, "container: same non-root user as the pod");
 check(sc.seccompProfile && sc.seccompProfile.type === "RuntimeDefault", "container: seccomp RuntimeDefault");
 const args = c.args || [];
-const listen = args[args.indexOf("--listen") + 1] || "";
-check(args.includes("--listen") && listen === "0.0.0.0:" + PORT, "the container listens on 0.0.0.0:" + PORT, args);
+// One place sets the address: the configuration's web.listen. A --listen would win over it without a word.
+check(!args.some((a) => a.startsWith("--listen")), "the container passes no --listen (web.listen is the one place)", args);
 const port = (c.ports || []).find((p) => p.name === "metrics");
 check(port && port.containerPort === PORT, "the container port named metrics is " + PORT, c.ports);
 const portOf = (p) => (typeof p === "string" ? ((c.ports || []).find((x) => x.name === p) || {}).containerPort : p);
@@ -138,6 +167,11 @@ check(vol, "a volume mounts the configMapGenerator's ConfigMap " + cfgGen.name);
 const mount = vol && (c.volumeMounts || []).find((m) => m.name === vol.name);
 check(mount && mount.readOnly === true && path.posix.join(mount.mountPath, path.basename(cfgGen.files[0])) === config,
   "--config " + config + " is the ConfigMap's file, mounted read-only", mount);
+const confText = cfgGen.files ? fs.readFileSync(path.join(dir, cfgGen.files[0]), "utf8") : "";
+const listenLine = confText.split("\n").find((l) => /^\s*listen\s*=/.test(l)) || "";
+const listen = (listenLine.match(/^\s*listen\s*=\s*"([^"]*)"\s*;/) || [])[1] || "";
+check(listen === "0.0.0.0:" + PORT || listen === "[::]:" + PORT || listen === ":" + PORT,
+  "the configuration's web.listen is every address of the pod on the container port " + PORT, listenLine);
 const sa = one("ServiceAccount");
 check(pod.serviceAccountName === sa.metadata.name, "the pod runs as the ServiceAccount " + sa.metadata.name);
 
@@ -160,8 +194,38 @@ for (const ep of sm.spec.endpoints || []) {
     "the ServiceMonitor's job label is alerts.yml's " + job, jobRelabel);
 }
 
-// ---- the generated resources are their sources, exactly ----
+// ---- kube-prometheus-stack: the release label on what its Prometheus selects by it, and on nothing else ----
 const rule = one("PrometheusRule");
+for (const o of objects) {
+  const release = ((o.metadata || {}).labels || {}).release;
+  if (o.kind === "ServiceMonitor" || o.kind === "PrometheusRule")
+    check(typeof release === "string" && release.length > 0, "the " + o.kind + " carries the release label", release);
+  else check(release === undefined, "the " + o.kind + " " + o.metadata.name + " carries no release label", release);
+}
+
+// ---- the NetworkPolicy: the Deployment's pods, their metrics port, from Prometheus's namespace only ----
+const np = one("NetworkPolicy");
+const npSpec = np.spec || {};
+check(matches((npSpec.podSelector || {}).matchLabels, podLabels), "the NetworkPolicy selects the Deployment's pods");
+check((npSpec.policyTypes || []).includes("Ingress"), "the NetworkPolicy governs ingress", npSpec.policyTypes);
+const ingress = npSpec.ingress || [];
+check(ingress.length > 0, "the NetworkPolicy admits something (else nothing could scrape)");
+for (const [i, r] of ingress.entries()) {
+  const from = r.from || [];
+  check(from.length > 0, "ingress rule " + i + " names where from (without from, anyone)", r);
+  for (const f of from) {
+    const nsName = ((f.namespaceSelector || {}).matchLabels || {})["kubernetes.io/metadata.name"];
+    check(!f.ipBlock && typeof nsName === "string" && nsName.length > 0 && nsName !== ns,
+      "ingress rule " + i + " admits one other namespace by name (Prometheus's)", f);
+  }
+  const ports = r.ports || [];
+  check(ports.length > 0, "ingress rule " + i + " names its ports (without, every port)", r);
+  for (const p of ports)
+    check(portOf(p.port) === PORT && (p.protocol || "TCP") === "TCP",
+      "ingress rule " + i + " admits the container's metrics port " + PORT + " only", p);
+}
+
+// ---- the generated resources are their sources, exactly ----
 const alerts = YAML.parse(alertsText);
 check(isDeepStrictEqual(rule.spec, alerts), "the PrometheusRule's spec is config/prometheus/alerts.yml");
 const dash = objects.find((o) => o.kind === "ConfigMap" && (o.metadata.labels || {}).grafana_dashboard !== undefined);

@@ -395,6 +395,77 @@ class Simulator:
         return self._json("POST", "/__sim/faults", {"throttleRate": throttle, "errorRate": error,
                                                     "brokenRate": broken})
 
+    def sessions_between(self, farm_id, start=None, end=None):
+        """(records of farm_id starting in [start, end) UTC seconds, the simulator's time when listed): every
+        session that started by that time is there, live ones included."""
+        q = {"farmId": farm_id}
+        if start is not None:
+            q["startTime"] = "%d" % start
+        if end is not None:
+            q["endTime"] = "%d" % end
+        d = self._json("GET", "/__sim/sessions?" + urllib.parse.urlencode(q))
+        return d["sessions"], d["now"]
+
+
+class SignedClient:
+    """Requests to the simulator signed by botocore's SigV4 (not the exporter's), with any credentials."""
+
+    API = "/2023-10-12/farms/"
+
+    def __init__(self, sim, key=ACCESS_KEY_ID, secret=SECRET_ACCESS_KEY, token=None, region=REGION):
+        from botocore.credentials import Credentials  # python3-botocore; callers skip without it
+        self.port = sim.port
+        self.base = sim.url  # https:// with the test CA (sim.context) unless the harness runs plain HTTP
+        self.context = sim.context
+        self.region = region
+        self.creds = Credentials(key, secret, token)
+
+    def send(self, method, path, body=None, headers=None, service="deadline", region=None):
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        req = AWSRequest(method=method, url=self.base + path, data=body, headers=dict(headers or {}))
+        SigV4Auth(self.creds, service, region or self.region).add_auth(req)
+        prepared = req.prepare()
+        return http_request(self.port, method, prepared.url[len(self.base):], body, dict(prepared.headers),
+                            context=self.context)
+
+    def deadline(self, path, **query):
+        """GET API + path?query: (Response, its JSON or None)."""
+        q = urllib.parse.urlencode(query, quote_via=urllib.parse.quote) if query else ""
+        r = self.send("GET", self.API + path + ("?" + q if q else ""))
+        return r, (json.loads(r.body) if r.body else None)
+
+    def start(self, farm_id, request):
+        """StartSessionsStatisticsAggregation: (Response, its JSON or None)."""
+        r = self.send("POST", self.API + farm_id + "/sessions-statistics-aggregation", json.dumps(request).encode(),
+                      {"Content-Type": "application/json"})
+        return r, (json.loads(r.body) if r.body else None)
+
+    def aggregate(self, farm_id, request, timeout=60.0):
+        """Start, poll Get until COMPLETED, read every page: the rows (Failure on anything else)."""
+        r, body = self.start(farm_id, request)
+        if r.status != 200:
+            raise Failure("Start answered %d: %r" % (r.status, r.body[:300]))
+        agg, rows, token, deadline = body["aggregationId"], [], None, time.monotonic() + timeout
+        while True:
+            query = {"aggregationId": agg}
+            if token:
+                query["nextToken"] = token
+            r, page = self.deadline(farm_id + "/sessions-statistics-aggregation", **query)
+            if r.status != 200:
+                raise Failure("Get answered %d: %r" % (r.status, r.body[:300]))
+            if page["status"] == "IN_PROGRESS":
+                if time.monotonic() > deadline:
+                    raise Failure("aggregation %s still IN_PROGRESS after %.0fs" % (agg, timeout))
+                time.sleep(0.02)
+                continue
+            if page["status"] != "COMPLETED":
+                raise Failure("aggregation %s ended %s" % (agg, page["status"]))
+            rows += page["statistics"]
+            token = page.get("nextToken")
+            if not token:
+                return rows
+
 
 # ---- the exporter ----
 

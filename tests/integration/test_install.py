@@ -18,9 +18,10 @@ SYSCONFDIR = "/etc"
 BIN = "usr/bin/deadline_cloud_exporter"
 UNIT = "usr/lib/systemd/system/deadline-cloud-exporter.service"
 DOC_CONF = "usr/share/doc/deadline-cloud-exporter/deadline-cloud-exporter.conf"
+DOC_POLICY = "usr/share/doc/deadline-cloud-exporter/iam-policy.json"
 ETC_CONF = "etc/deadline-cloud-exporter.conf"
 MAN_PAGES = ("usr/share/man/man8/deadline_cloud_exporter.8", "usr/share/man/man5/deadline-cloud-exporter.conf.5")
-EXPECTED = (BIN, UNIT, DOC_CONF, ETC_CONF) + MAN_PAGES
+EXPECTED = (BIN, UNIT, DOC_CONF, DOC_POLICY, ETC_CONF) + MAN_PAGES
 MESON = os.environ.get("MESON") or shutil.which("meson")
 NINJA = os.environ.get("NINJA") or shutil.which("ninja") or shutil.which("samu")
 
@@ -82,6 +83,8 @@ def check_tree(t, source, destdir):
     example = os.path.join(source, "config", "deadline-cloud-exporter.conf")
     t.check(filecmp.cmp(example, os.path.join(destdir, DOC_CONF), shallow=False),
             "share/doc holds the example configuration")
+    t.check(filecmp.cmp(os.path.join(source, "docs", "iam-policy.json"), os.path.join(destdir, DOC_POLICY),
+                        shallow=False), "share/doc holds the IAM policy the man page names")
     etc = os.path.join(destdir, ETC_CONF)
     t.check(filecmp.cmp(example, etc, shallow=False), "sysconfdir holds the example configuration")
     mode = stat.S_IMODE(os.stat(etc).st_mode)

@@ -12,9 +12,7 @@ import urllib.parse
 import harness
 
 try:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
+    from botocore.auth import SigV4Auth  # harness.SignedClient signs with it
 except ImportError:  # pragma: no cover
     SigV4Auth = None
 
@@ -26,27 +24,8 @@ IDENTITY_REGION = "eu-central-1"
 API = "/2023-10-12/farms/"
 
 
-class Client:
-    """Signs with botocore's SigV4Auth and sends over loopback."""
-
-    def __init__(self, sim):
-        self.port = sim.port
-        self.base = sim.url  # https:// with the test CA (sim.context) unless the harness runs plain HTTP
-        self.context = sim.context
-        self.creds = Credentials(harness.ACCESS_KEY_ID, harness.SECRET_ACCESS_KEY)
-
-    def send(self, method, path, body=None, headers=None, service="deadline", region=harness.REGION):
-        url = self.base + path
-        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-        SigV4Auth(self.creds, service, region).add_auth(req)
-        prepared = req.prepare()
-        return harness.http_request(self.port, method, prepared.url[len(self.base):], body, dict(prepared.headers),
-                                    context=self.context)
-
-    def deadline(self, path, **query):
-        q = urllib.parse.urlencode(query, quote_via=urllib.parse.quote) if query else ""
-        r = self.send("GET", API + path + ("?" + q if q else ""))
-        return r, (json.loads(r.body) if r.body else None)
+class Client(harness.SignedClient):
+    """Signs with botocore's SigV4Auth (the simulator's default credentials) and sends over loopback."""
 
     def describe_user(self, store, user, region=IDENTITY_REGION, service="identitystore", target=None):
         body = json.dumps({"IdentityStoreId": store, "UserId": user}).encode()

@@ -189,6 +189,25 @@ def check_template(t, analyze, template_path, settings, score):
     t.check(tscore == score, "the template's exposure %.1f is the main unit's %.1f" % (tscore, score))
 
 
+# Where the documents give the unit's exposure: each must be the figure measured here (systemd's weights change
+# between versions, so a new systemd that scores the unit otherwise shows here, not in a reader's surprise).
+DOCUMENTED_SCORE = [
+    ("systemd/deadline-cloud-exporter.service.in", r"exposure (\d+\.\d) when shipped"),
+    ("docs/systemd.md", r"rates its\s+exposure \*\*(\d+\.\d)\*\*"),
+    ("README.md", r"rates its exposure (\d+\.\d)"),
+    ("doc/deadline_cloud_exporter.8.scd", r"rates its exposure (\d+\.\d) of 10"),
+    ("docs/deploy.md", r"sandbox whose exposure is (\d+\.\d)"),
+]
+
+
+def check_documented_score(t, score):
+    for rel, pattern in DOCUMENTED_SCORE:
+        with open(os.path.join(os.environ["SOURCE_ROOT"], rel), encoding="utf-8") as f:
+            found = re.findall(pattern, f.read())
+        t.check(found and all(v == "%.1f" % score for v in found),
+                "%s gives the measured exposure %.1f" % (rel, score), found)
+
+
 def check_needed_calls(t, allowed):
     for what, calls in NEEDED.items():
         t.check(calls & allowed, "the system call filter allows %s (%s)" % (what, " or ".join(sorted(calls))))
@@ -288,6 +307,7 @@ def main():
             settings = unit_settings(f.read())
 
         score = check_exposure(t, analyze, unit_path)
+        check_documented_score(t, score)
         check_settings(t, settings)
         template_path = os.environ.get("SYSTEMD_TEMPLATE_UNIT")
         if not template_path or not os.path.isfile(template_path):

@@ -357,29 +357,14 @@ static int compare_rows(const void *a, const void *b)
 	return 0;
 }
 
-/* The first session starting at or after t (ms); sessions are sorted by start. */
-static size_t first_session(const struct sim_farm *farm, int64_t t)
-{
-	int64_t first_second = -sim_floor_div(-t, SIM_MS_PER_SECOND);
-	size_t lo = 0, hi = farm->n_sessions;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (farm->sessions[mid].start < first_second)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-int sim_agg_compute(const struct sim_world *w, const struct sim_agg_request *req, struct sim_agg_result *out)
+int sim_agg_compute(const struct sim_world *w, const struct sim_agg_request *req, const struct sim_session *live,
+	size_t n_live, struct sim_agg_result *out)
 {
 	const struct sim_farm *farm = &w->farms[req->farm];
 	size_t n_resources = req->fleets ? farm->n_fleets : farm->n_queues;
 	bool *selected = calloc(n_resources, sizeof(*selected));
 	struct row_table t = {0};
+	struct sim_session_cursor cursor;
 	int64_t cur_start = 0, cur_next = 0;
 	bool have_bucket = false;
 	int r = 0;
@@ -396,8 +381,10 @@ int sim_agg_compute(const struct sim_world *w, const struct sim_agg_request *req
 		if (k >= 0)
 			selected[k] = true;
 	}
-	for (size_t i = first_session(farm, req->start); i < farm->n_sessions; i++) {
-		const struct sim_session *s = &farm->sessions[i];
+	/* the first whole second at or after the start (ms) */
+	sim_session_cursor_init(&cursor, farm->sessions, farm->n_sessions, live, n_live,
+		-sim_floor_div(-req->start, SIM_MS_PER_SECOND));
+	for (const struct sim_session *s; (s = sim_session_cursor_next(&cursor));) {
 		int64_t t_ms = s->start * SIM_MS_PER_SECOND, bs, be;
 		int32_t value[SIM_MAX_GROUP_BY] = {-1, -1};
 		struct sim_row *row;

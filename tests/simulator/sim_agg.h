@@ -83,10 +83,12 @@ struct sim_agg_result {
 };
 
 /*
- * Aggregates the farm's sessions for req: the README's Semantics. Rows come sorted by bucket,
- * then by the group values. Returns 0 or -ENOMEM.
+ * Aggregates the farm's sessions for req, its history and the n_live sessions added since it started (sorted, the
+ * farm's, NULL when none): the README's Semantics. Rows come sorted by bucket, then by the group values.
+ * Returns 0 or -ENOMEM.
  */
-int sim_agg_compute(const struct sim_world *w, const struct sim_agg_request *req, struct sim_agg_result *out);
+int sim_agg_compute(const struct sim_world *w, const struct sim_agg_request *req, const struct sim_session *live,
+	size_t n_live, struct sim_agg_result *out);
 void sim_agg_result_deinit(struct sim_agg_result *r);
 
 /* Writes one row as the API's Statistics structure. */

@@ -266,9 +266,11 @@ void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t b
 	struct sim_aggregation *a = NULL;
 	struct sim_agg_result result = {0};
 	char id[SIM_HEX_ID_LEN + 1] = "";
+	struct sim_session *live = NULL;
+	size_t n_live = 0;
 	struct sim_json j;
 	bool compute = false;
-	int e;
+	int e, live_e = -ENOMEM;
 
 	if (sim_agg_request_parse(body, body_len, farm, &req, &why)) {
 		sim_api_validation_error(st, r, why.reason, why.field, why.message);
@@ -278,8 +280,13 @@ void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t b
 	sim_state_expire(st, sim_monotonic());
 	e = sim_state_start_forced(st, &req, sim_monotonic(), forced, &a);
 	if (e == 0) {
+		double now = sim_realtime();
+
 		memcpy(id, a->id, sizeof(id));
 		compute = a->computing;
+		/* the sessions that have started by now: an aggregation never changes once computed */
+		if (compute && sim_spend_catch_up(&st->spend, w, now) == 0)
+			live_e = sim_spend_copy(&st->spend, farm, now, &live, &n_live);
 	}
 	sim_state_unlock(st);
 	if (e == 1) {
@@ -296,7 +303,8 @@ void sim_api_start(struct sim_state *st, size_t farm, const char *body, size_t b
 	}
 	if (compute) {
 		/* outside the lock: the world is immutable and the record is ours until computing is cleared */
-		e = sim_agg_compute(w, &req, &result);
+		e = live_e < 0 ? live_e : sim_agg_compute(w, &req, live, n_live, &result);
+		free(live);
 		sim_state_lock(st);
 		if (e < 0) {
 			a->outcome = SIM_AGG_FAILED;

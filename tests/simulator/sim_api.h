@@ -130,6 +130,14 @@ void sim_identity_reshape_error(struct sim_response *r);
 void sim_identity_control(
 	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r);
 
+/* Live sessions (sim_spend.c). GET /__sim/sessions: a farm's records, history and live, in session order. */
+void sim_spend_sessions(struct sim_state *st, const struct sim_query *q, struct sim_response *r);
+/* GET /__sim/spend (the schedule, live sessions per farm) and POST (a burst). */
+void sim_spend_control(
+	struct sim_state *st, const char *method, const char *body, size_t body_len, struct sim_response *r);
+/* Under lock: the farm's live sessions that have started (the schedule caught up). */
+size_t sim_spend_count(struct sim_state *st, size_t farm);
+
 /*
  * A /__sim/ control path (path without the query). Returns true when path is one (r filled,
  * 405 for a wrong method), false for an unknown path.

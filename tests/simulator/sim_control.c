@@ -40,6 +40,7 @@ static void farms(struct sim_state *st, struct sim_response *r)
 	sim_json_array_open(&j);
 	for (size_t f = 0; f < SIM_FARMS; f++) {
 		const struct sim_farm *farm = &w->farms[f];
+		size_t n_live;
 
 		sim_json_map_open(&j);
 		sim_json_kv_string(&j, "farmId", farm->id);
@@ -53,58 +54,19 @@ static void farms(struct sim_state *st, struct sim_response *r)
 		for (size_t i = 0; i < farm->n_fleets; i++)
 			sim_json_string(&j, farm->fleets[i].id);
 		sim_json_array_close(&j);
-		sim_json_kv_int(&j, "sessionCount", (long long)farm->n_sessions);
+		sim_state_lock(st);
+		n_live = sim_spend_count(st, f);
+		sim_state_unlock(st);
+		sim_json_kv_int(&j, "sessionCount", (long long)(farm->n_sessions + n_live));
+		sim_json_kv_int(&j, "liveSessionCount", (long long)n_live);
+		/* fixed at start: no lock */
+		sim_json_kv_string(&j, "accountId", st->access.farm_account[f]);
 		sim_json_map_close(&j);
 	}
 	sim_json_array_close(&j);
 	sim_json_kv_int(&j, "dataEpoch", w->epoch);
-	sim_json_map_close(&j);
-	sim_response_json_finish(&j, r, 200);
-}
-
-static void sessions(struct sim_state *st, const struct sim_query *q, struct sim_response *r)
-{
-	const struct sim_world *w = st->world;
-	const char *farm_id = sim_query_get(q, "farmId");
-	const struct sim_farm *farm;
-	struct sim_json j;
-	int f;
-
-	if (!farm_id) {
-		sim_control_error(r, 400, "farmId is required");
-		return;
-	}
-	f = sim_world_find_farm(w, farm_id);
-	if (f < 0) {
-		sim_control_error(r, 404, "no farm %.64s", farm_id);
-		return;
-	}
-	farm = &w->farms[f];
-	if (!sim_response_json_begin(&j, r))
-		return;
-	sim_json_map_open(&j);
-	sim_json_string(&j, "sessions");
-	sim_json_array_open(&j);
-	for (size_t i = 0; i < farm->n_sessions; i++) {
-		const struct sim_session *s = &farm->sessions[i];
-
-		sim_json_map_open(&j);
-		sim_json_kv_string(&j, "queueId", farm->queues[s->queue].id);
-		sim_json_kv_string(&j, "fleetId", farm->fleets[s->fleet].id);
-		sim_json_kv_string(&j, "jobId", w->jobs[s->job].id);
-		sim_json_kv_string(&j, "jobName", w->jobs[s->job].name);
-		sim_json_kv_string(&j, "userId", w->users[s->user].id);
-		sim_json_kv_string(&j, "usageType", sim_usage_type_names[s->usage_type]);
-		if (s->instance_type != SIM_NONE)
-			sim_json_kv_string(&j, "instanceType", sim_instance_types[s->instance_type]);
-		if (s->license_product != SIM_NONE)
-			sim_json_kv_string(&j, "licenseProduct", sim_license_products[s->license_product]);
-		sim_json_kv_int(&j, "startTime", s->start);
-		sim_json_kv_double(&j, "runtimeSeconds", s->runtime);
-		sim_json_kv_double(&j, "costUsd", s->cost);
-		sim_json_map_close(&j);
-	}
-	sim_json_array_close(&j);
+	sim_json_kv_string(&j, "homeAccountId", SIM_HOME_ACCOUNT);
+	sim_json_kv_string(&j, "identityAccountId", st->access.identity_account);
 	sim_json_map_close(&j);
 	sim_response_json_finish(&j, r, 200);
 }
@@ -440,57 +402,6 @@ out:
 	yajl_tree_free(tree);
 }
 
-/* A string member that fits size bytes; NULL when absent or null. Returns false when wrong. */
-static bool text_member(yajl_val obj, const char *key, size_t size, const char **out)
-{
-	yajl_val v = sim_json_member(obj, key);
-
-	*out = NULL;
-	if (!v || YAJL_IS_NULL(v))
-		return true;
-	*out = YAJL_GET_STRING(v);
-	return *out && strlen(*out) < size;
-}
-
-static void set_credentials(struct sim_state *st, const char *body, size_t len, struct sim_response *r)
-{
-	char err[256];
-	yajl_val tree = sim_json_parse(body, len, MAX_CONTROL_DEPTH, err, sizeof(err));
-	struct sim_credentials c;
-	const char *id, *secret, *token;
-	struct sim_json j;
-
-	if (!tree) {
-		sim_control_error(r, 400, "bad JSON: %s", err);
-		return;
-	}
-	if (!text_member(tree, "accessKeyId", sizeof(c.access_key_id), &id) || !id || !id[0] ||
-		!text_member(tree, "secretAccessKey", sizeof(c.secret_access_key), &secret) || !secret || !secret[0] ||
-		!text_member(tree, "sessionToken", sizeof(c.session_token), &token)) {
-		sim_control_error(r, 400, "expected {\"accessKeyId\":…,\"secretAccessKey\":…,\"sessionToken\":…|null}");
-		goto out;
-	}
-	memset(&c, 0, sizeof(c));
-	memcpy(c.access_key_id, id, strlen(id) + 1);
-	memcpy(c.secret_access_key, secret, strlen(secret) + 1);
-	if (token)
-		memcpy(c.session_token, token, strlen(token) + 1);
-	sim_state_lock(st);
-	st->previous = st->credentials;
-	st->have_previous = true;
-	st->credentials = c;
-	sim_state_unlock(st);
-	sim_log("credentials rotated: access key id %s", c.access_key_id);
-	if (!sim_response_json_begin(&j, r))
-		goto out;
-	sim_json_map_open(&j);
-	sim_json_kv_string(&j, "accessKeyId", c.access_key_id);
-	sim_json_map_close(&j);
-	sim_response_json_finish(&j, r, 200);
-out:
-	yajl_tree_free(tree);
-}
-
 static bool is_get(const char *method)
 {
 	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -508,7 +419,7 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			allow = "GET, HEAD";
 	} else if (strcmp(path, "/__sim/sessions") == 0) {
 		if (is_get(method))
-			sessions(st, q, r);
+			sim_spend_sessions(st, q, r);
 		else
 			allow = "GET, HEAD";
 	} else if (strcmp(path, "/__sim/aggregations") == 0) {
@@ -533,6 +444,8 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 			set_busy(st, body, body_len, r);
 		else
 			allow = "POST";
+	} else if (strcmp(path, "/__sim/spend") == 0) {
+		sim_spend_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/inventory") == 0) {
 		sim_inventory_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/activity") == 0) {
@@ -540,10 +453,9 @@ bool sim_control(struct sim_state *st, const char *method, const char *path, con
 	} else if (strcmp(path, "/__sim/identity") == 0) {
 		sim_identity_control(st, method, body, body_len, r);
 	} else if (strcmp(path, "/__sim/credentials") == 0) {
-		if (strcmp(method, "POST") == 0)
-			set_credentials(st, body, body_len, r);
-		else
-			allow = "POST";
+		sim_access_credentials_control(st, method, body, body_len, r);
+	} else if (strcmp(path, "/__sim/deny") == 0) {
+		sim_access_deny_control(st, method, body, body_len, r);
 	} else {
 		return false;
 	}

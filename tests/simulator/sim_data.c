@@ -17,7 +17,8 @@
 #define JOB_NAME_MAX_BYTES 1024 /* 128 characters of up to 4 bytes, with room to spare */
 
 static const size_t farm_queues[SIM_FARMS] = {25, 12, 3};
-static const size_t farm_fleets[SIM_FARMS] = {6, 3, 1};
+/* the default fleets; --fleets changes the first farm's */
+const size_t sim_default_fleets[SIM_FARMS] = {6, 3, 1};
 
 const char *const sim_usage_type_names[SIM_USAGE_COUNT] = {
 	[SIM_USAGE_COMPUTE] = "COMPUTE",
@@ -47,10 +48,20 @@ static const double license_rates[] = {0.09, 0.2, 0.25, 0.09, 0.55, 0.13, 0.13};
 
 #define VOLUME_RATE 0.0137
 
-static const char *const projects[] = {"aurora", "basalt", "cinder", "drift", "ember", "fjord", "glacier", "harbor"};
-static const char *const tasks[] = {"lighting", "comp", "fx_sim", "layout", "anim", "lookdev", "cfx", "render"};
-static const char *const queue_names[] = {
-	"Lighting", "Comp", "FX", "Layout", "Animation", "Lookdev", "Crowd", "Matte painting", "Edit", "Délivery"};
+/*
+ * The studio's naming convention: a queue per production and department ("Harbor - Lighting"), jobs named
+ * show_shot_department_version ("harbor_sh0393_lgt_v012"). The first five department codes are the convention's
+ * (anim, comp, fx, lgt, lookdev); "layout" and "cfx" are departments a show regex finds but a department regex
+ * that lists those five does not.
+ */
+const char *const sim_productions[] = {"Aurora", "Basalt", "Cinder", "Drift", "Ember", "Fjord", "Glacier", "Harbor"};
+const size_t sim_n_productions = sizeof(sim_productions) / sizeof(sim_productions[0]);
+static const char *const shows[] = {"aurora", "basalt", "cinder", "drift", "ember", "fjord", "glacier", "harbor"};
+const char *const sim_departments[] = {"Lighting", "Comp", "FX", "Animation", "Lookdev", "Layout", "Crowd"};
+const size_t sim_n_departments = sizeof(sim_departments) / sizeof(sim_departments[0]);
+static const char *const department_codes[] = {"lgt", "comp", "fx", "anim", "lookdev", "layout", "cfx"};
+/* Every OFF_CONVENTION_EVERY-th queue (index 9 mod 10) is named outside the convention. */
+#define OFF_CONVENTION_EVERY 10
 static const char *const fleet_names[] = {"Spot CPU", "On-demand CPU", "Workstations (CMF)", "Render “farm” 2"};
 /* Every HOSTILE_RESOURCE_EVERY-th queue and the second fleet of a farm: quotes, backslashes, a newline, UTF-8 */
 #define HOSTILE_RESOURCE_EVERY 5
@@ -204,7 +215,36 @@ static char *long_name(size_t index, const char *fill, size_t fill_len)
 	return s;
 }
 
-static char *job_name(struct sim_rng *rng, size_t index)
+/*
+ * Most jobs follow the convention, with the show of their queue's production and, mostly, its department; some use
+ * another department; some are named freely (OFF-convention forms a show regex may still half match).
+ */
+static char *conventional_job_name(struct sim_rng *rng, const struct sim_queue *q)
+{
+	/* four draws whatever the form, in this order, so a form never shifts the draws of the jobs after it */
+	size_t show = (size_t)sim_rng_below(rng, sim_n_productions);
+	unsigned shot = (unsigned)sim_rng_below(rng, 10000);
+	unsigned kind = (unsigned)sim_rng_below(rng, 100);
+	unsigned version = 1 + (unsigned)sim_rng_below(rng, 40);
+	size_t dept = kind % sim_n_departments;
+
+	if (q->production >= 0)
+		show = (size_t)q->production;
+	if (kind < 70 && q->department >= 0)
+		dept = (size_t)q->department;
+	if (kind < 85)
+		return sim_dup_printf("%s_sh%04u_%s_v%03u", shows[show], shot, department_codes[dept], version);
+	switch (kind % 3) {
+	case 0:
+		return sim_dup_printf("Turntable %s sh%04u", sim_productions[show], shot);
+	case 1:
+		return sim_dup_printf("%s-sh%04u-%s-v%03u", shows[show], shot, department_codes[dept], version);
+	default:
+		return sim_dup_printf("plate_ingest_%04u", shot);
+	}
+}
+
+static char *job_name(struct sim_rng *rng, const struct sim_queue *q, size_t index)
 {
 	if (index % JOB_HOSTILE_EVERY == 4) {
 		size_t h = (index / JOB_HOSTILE_EVERY) % N_OF(hostile_names);
@@ -219,12 +259,33 @@ static char *job_name(struct sim_rng *rng, size_t index)
 		return sim_dup_printf(hostile_names[h], index);
 #pragma GCC diagnostic pop
 	}
-	return sim_dup_printf("%s_sh%04u_%s_v%03u", projects[sim_rng_below(rng, N_OF(projects))],
-		(unsigned)sim_rng_below(rng, 10000), tasks[sim_rng_below(rng, N_OF(tasks))],
-		(unsigned)(1 + sim_rng_below(rng, 40)));
+	return conventional_job_name(rng, q);
 }
 
-static int build_farms(struct sim_world *w, size_t first_farm_queues)
+/* A queue's name: hostile (index 2 mod 5), outside the convention (9 mod 10), or "Production - Department". */
+static char *queue_name(struct sim_queue *q, size_t f, size_t i)
+{
+	q->production = -1;
+	q->department = -1;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* a fixed table of formats */
+	if (i % HOSTILE_RESOURCE_EVERY == 2)
+		return sim_dup_printf(
+			hostile_resource_names[i / HOSTILE_RESOURCE_EVERY % N_OF(hostile_resource_names)], "Queue", i);
+#pragma GCC diagnostic pop
+	if (i % OFF_CONVENTION_EVERY == 9) {
+		/* near misses: no production at all, or an en dash where the convention has " - " */
+		if (i / OFF_CONVENTION_EVERY % 2 == 0)
+			return sim_dup_printf("Scratch queue %02zu", i);
+		return sim_dup_printf("%s – %s", sim_productions[(f + i) % sim_n_productions],
+			sim_departments[i % sim_n_departments]);
+	}
+	q->production = (int)((f * 3 + i / sim_n_departments) % sim_n_productions);
+	q->department = (int)(i % sim_n_departments);
+	return sim_dup_printf("%s - %s", sim_productions[q->production], sim_departments[q->department]);
+}
+
+static int build_farms(struct sim_world *w, size_t first_farm_queues, size_t first_farm_fleets)
 {
 	int r;
 
@@ -235,30 +296,21 @@ static int build_farms(struct sim_world *w, size_t first_farm_queues)
 		if (r < 0)
 			return r;
 		size_t n_queues = f == 0 && first_farm_queues ? first_farm_queues : farm_queues[f];
+		size_t n_fleets = f == 0 && first_farm_fleets ? first_farm_fleets : sim_default_fleets[f];
 
 		farm->queues = calloc(n_queues, sizeof(*farm->queues));
-		farm->fleets = calloc(farm_fleets[f], sizeof(*farm->fleets));
+		farm->fleets = calloc(n_fleets, sizeof(*farm->fleets));
 		if (!farm->queues || !farm->fleets)
 			return -ENOMEM;
 		farm->n_queues = n_queues;
-		farm->n_fleets = farm_fleets[f];
+		farm->n_fleets = n_fleets;
 		for (size_t i = 0; i < farm->n_queues; i++) {
 			struct sim_queue *q = &farm->queues[i];
 
 			r = sim_derive_id(w->seed, q->id, sizeof(q->id), "queue-", NULL, "queue/%zu/%zu", f, i);
 			if (r < 0)
 				return r;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* a fixed table of formats */
-			if (i % HOSTILE_RESOURCE_EVERY == 2) {
-				size_t h = i / HOSTILE_RESOURCE_EVERY % N_OF(hostile_resource_names);
-
-				q->display_name = sim_dup_printf(hostile_resource_names[h], "Queue", i);
-			} else {
-				q->display_name =
-					sim_dup_printf("Queue %02zu — %s", i, queue_names[i % N_OF(queue_names)]);
-			}
-#pragma GCC diagnostic pop
+			q->display_name = queue_name(q, f, i);
 			if (!q->display_name)
 				return -ENOMEM;
 			/* statuses: sim_inv.c, once the budgets are known */
@@ -320,7 +372,7 @@ static int build_users_and_jobs(struct sim_world *w, int64_t **job_offsets)
 			j->user = (uint32_t)(w->n_users - 1);
 		/* squared: recent days are busier, so short windows ("today") have data */
 		(*job_offsets)[i] = (int64_t)(u * u * (double)(HISTORY_SECONDS - 1));
-		j->name = job_name(&rng, i);
+		j->name = job_name(&rng, &w->farms[j->farm].queues[j->queue], i);
 		if (!j->name)
 			return -ENOMEM;
 	}
@@ -332,6 +384,65 @@ static double round_ms(double seconds)
 	return floor(seconds * 1000.0) / 1000.0;
 }
 
+double sim_session_rate(const struct sim_session *s)
+{
+	if (s->instance_type != SIM_NONE)
+		return instance_rates[s->instance_type];
+	if (s->license_product != SIM_NONE)
+		return license_rates[s->license_product];
+	return VOLUME_RATE;
+}
+
+/* The usage type (u: its uniform draw), instance type or license product, runtime and cost of s, fleet known. */
+static void draw_usage(struct sim_rng *rng, double u, bool gpu_burst, struct sim_session *s)
+{
+	s->instance_type = SIM_NONE;
+	s->license_product = SIM_NONE;
+	if (gpu_burst) {
+		s->usage_type = SIM_USAGE_GPU_BURST;
+		s->instance_type =
+			(uint8_t)(CPU_INSTANCE_TYPES + sim_rng_below(rng, sim_n_instance_types - CPU_INSTANCE_TYPES));
+		s->runtime = round_ms(60.0 + 7200.0 * sim_rng_unit(rng));
+	} else if (u < 0.7) {
+		s->usage_type = SIM_USAGE_COMPUTE;
+		/* each fleet runs two instance types */
+		s->instance_type = (uint8_t)((s->fleet + 3 * sim_rng_below(rng, 2)) % CPU_INSTANCE_TYPES);
+		u = sim_rng_unit(rng);
+		s->runtime = round_ms(30.0 + 14400.0 * u * u);
+	} else if (u < 0.9) {
+		s->usage_type = SIM_USAGE_LICENSE;
+		s->license_product = (uint8_t)sim_rng_below(rng, sim_n_license_products);
+		u = sim_rng_unit(rng);
+		s->runtime = round_ms(30.0 + 14400.0 * u * u);
+	} else {
+		s->usage_type = SIM_USAGE_PERSISTENT_VOLUME;
+		s->runtime = round_ms(3600.0 + 86400.0 * sim_rng_unit(rng));
+	}
+	s->cost = s->runtime / 3600.0 * sim_session_rate(s);
+}
+
+void sim_session_draw(const struct sim_world *w, struct sim_rng *rng, size_t job, struct sim_session *s)
+{
+	const struct sim_job *j = &w->jobs[job];
+	double u = sim_rng_unit(rng);
+
+	s->job = (uint32_t)job;
+	s->queue = j->queue;
+	s->user = j->user;
+	s->fleet = (uint32_t)sim_rng_below(rng, w->farms[j->farm].n_fleets);
+	draw_usage(rng, u, false, s);
+}
+
+void sim_session_set_cost(struct sim_session *s, double cost)
+{
+	s->usage_type = SIM_USAGE_COMPUTE;
+	s->license_product = SIM_NONE;
+	s->instance_type = (uint8_t)(s->fleet % CPU_INSTANCE_TYPES);
+	/* whole milliseconds as every runtime, so the cost is runtime x rate like the others' */
+	s->runtime = round_ms(cost * 3600.0 / instance_rates[s->instance_type]);
+	s->cost = s->runtime / 3600.0 * instance_rates[s->instance_type];
+}
+
 static void make_session(
 	struct sim_world *w, struct sim_rng *rng, const int64_t *job_offsets, bool gpu_burst, struct sim_session *s)
 {
@@ -340,7 +451,7 @@ static void make_session(
 	const struct sim_farm *farm = &w->farms[j->farm];
 	int64_t offset = job_offsets[job];
 	int64_t spread = offset < JOB_SPREAD_SECONDS ? offset : JOB_SPREAD_SECONDS;
-	double u = sim_rng_unit(rng), rate;
+	double u = sim_rng_unit(rng);
 
 	s->job = (uint32_t)job;
 	s->queue = j->queue;
@@ -349,33 +460,7 @@ static void make_session(
 	/* a job's sessions run within a few days after it was submitted, never after the epoch */
 	offset -= (int64_t)sim_rng_below(rng, (uint64_t)spread + 1);
 	s->start = w->epoch - 1 - offset;
-	s->instance_type = SIM_NONE;
-	s->license_product = SIM_NONE;
-	if (gpu_burst) {
-		s->usage_type = SIM_USAGE_GPU_BURST;
-		s->instance_type =
-			(uint8_t)(CPU_INSTANCE_TYPES + sim_rng_below(rng, sim_n_instance_types - CPU_INSTANCE_TYPES));
-		s->runtime = round_ms(60.0 + 7200.0 * sim_rng_unit(rng));
-		rate = instance_rates[s->instance_type];
-	} else if (u < 0.7) {
-		s->usage_type = SIM_USAGE_COMPUTE;
-		/* each fleet runs two instance types */
-		s->instance_type = (uint8_t)((s->fleet + 3 * sim_rng_below(rng, 2)) % CPU_INSTANCE_TYPES);
-		u = sim_rng_unit(rng);
-		s->runtime = round_ms(30.0 + 14400.0 * u * u);
-		rate = instance_rates[s->instance_type];
-	} else if (u < 0.9) {
-		s->usage_type = SIM_USAGE_LICENSE;
-		s->license_product = (uint8_t)sim_rng_below(rng, sim_n_license_products);
-		u = sim_rng_unit(rng);
-		s->runtime = round_ms(30.0 + 14400.0 * u * u);
-		rate = license_rates[s->license_product];
-	} else {
-		s->usage_type = SIM_USAGE_PERSISTENT_VOLUME;
-		s->runtime = round_ms(3600.0 + 86400.0 * sim_rng_unit(rng));
-		rate = VOLUME_RATE;
-	}
-	s->cost = s->runtime / 3600.0 * rate;
+	draw_usage(rng, u, gpu_burst, s);
 }
 
 static int compare_sessions(const void *a, const void *b)
@@ -446,7 +531,7 @@ int sim_world_new(struct sim_world **out, const struct sim_world_params *params)
 	w->n_jobs = params->n_jobs;
 	w->n_users = params->n_users;
 
-	r = build_farms(w, params->first_farm_queues);
+	r = build_farms(w, params->first_farm_queues, params->first_farm_fleets);
 	if (r < 0)
 		goto out;
 	r = build_users_and_jobs(w, &job_offsets);
@@ -513,4 +598,45 @@ long sim_farm_find_fleet(const struct sim_farm *f, const char *fleet_id)
 			return (long)i;
 	}
 	return -1;
+}
+
+/* The first of the n sessions (sorted by start) starting at or after t (UTC seconds). */
+static size_t first_at(const struct sim_session *s, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s[mid].start < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void sim_session_cursor_init(struct sim_session_cursor *c, const struct sim_session *a, size_t na,
+	const struct sim_session *b, size_t nb, int64_t first_second)
+{
+	c->a = a;
+	c->na = na;
+	c->b = b;
+	c->nb = nb;
+	c->ia = first_at(a, na, first_second);
+	c->ib = first_at(b, nb, first_second);
+}
+
+const struct sim_session *sim_session_cursor_next(struct sim_session_cursor *c)
+{
+	const struct sim_session *x = c->ia < c->na ? &c->a[c->ia] : NULL;
+	const struct sim_session *y = c->ib < c->nb ? &c->b[c->ib] : NULL;
+
+	if (x && (!y || compare_sessions(x, y) <= 0)) {
+		c->ia++;
+		return x;
+	}
+	if (y)
+		c->ib++;
+	return y;
 }

@@ -29,12 +29,14 @@ struct sim_world_params {
 	size_t n_users;
 	size_t n_sessions; /* over all farms, before the --new-usage-type extra */
 	size_t first_farm_queues; /* 0: the default (25) */
+	size_t first_farm_fleets; /* 0: the default (6) */
 	bool new_usage_type;
 };
 
 struct sim_queue {
 	char id[6 + SIM_HEX_ID_LEN + 1]; /* "queue-" + hex */
 	char *display_name;
+	int production, department; /* "Production - Department" (sim_productions, sim_departments), or -1 */
 	const char *status;
 	const char *blocked_reason; /* NULL unless SCHEDULING_BLOCKED */
 	const char *default_budget_action;
@@ -92,6 +94,13 @@ struct sim_job {
 	uint32_t farm, queue, user;
 };
 
+/* Where a session comes from: the history made at start, or added while the simulator runs (sim_spend). */
+enum sim_session_kind {
+	SIM_SESSION_HISTORY,
+	SIM_SESSION_SCHEDULED, /* --live-sessions */
+	SIM_SESSION_BURST, /* POST /__sim/spend */
+};
+
 /* One source record; indexes point into the farm (queue, fleet) or the world (job, user, tables). */
 struct sim_session {
 	int64_t start; /* UTC seconds */
@@ -101,6 +110,7 @@ struct sim_session {
 	uint8_t usage_type; /* enum sim_usage_type */
 	uint8_t instance_type; /* index into sim_instance_types, or SIM_NONE */
 	uint8_t license_product; /* index into sim_license_products, or SIM_NONE */
+	uint8_t kind; /* enum sim_session_kind */
 	uint32_t seq; /* generation order: the tie-break that keeps the order stable */
 };
 
@@ -134,10 +144,17 @@ struct sim_world {
 };
 
 extern const char *const sim_usage_type_names[SIM_USAGE_COUNT];
+/* Fleets per farm unless --fleets changes the first farm's. */
+extern const size_t sim_default_fleets[SIM_FARMS];
 extern const char *const sim_instance_types[];
 extern const size_t sim_n_instance_types;
 extern const char *const sim_license_products[];
 extern const size_t sim_n_license_products;
+/* The studio's naming convention: queues "Production - Department", jobs "show_sh0393_dept_v012". */
+extern const char *const sim_productions[];
+extern const size_t sim_n_productions;
+extern const char *const sim_departments[];
+extern const size_t sim_n_departments;
 
 /* Builds the world for params (deterministic for a seed and epoch). Returns 0, -EINVAL or -ENOMEM. */
 int sim_world_new(struct sim_world **out, const struct sim_world_params *params);
@@ -179,3 +196,24 @@ uint64_t sim_rng_next(struct sim_rng *r);
 double sim_rng_unit(struct sim_rng *r);
 /* Uniform in [0, n), n > 0. */
 uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);
+
+/*
+ * A session of a job (index into w->jobs) without its start: queue, fleet (drawn), user, usage type, runtime and
+ * cost drawn from rng as the generated history draws them, so sessions added while the simulator runs look alike.
+ */
+void sim_session_draw(const struct sim_world *w, struct sim_rng *rng, size_t job, struct sim_session *s);
+/* The hourly rate (USD) of a session's instance type, license product or volume. */
+double sim_session_rate(const struct sim_session *s);
+/* Makes s a COMPUTE session on its fleet's first instance type whose runtime costs about cost (USD). */
+void sim_session_set_cost(struct sim_session *s, double cost);
+
+/* Two session arrays in (start, seq) order read as one (the history and the live sessions of a farm). */
+struct sim_session_cursor {
+	const struct sim_session *a, *b;
+	size_t na, nb, ia, ib;
+};
+/* Positions c at the first session of a or b starting at or after first_second (UTC seconds). */
+void sim_session_cursor_init(struct sim_session_cursor *c, const struct sim_session *a, size_t na,
+	const struct sim_session *b, size_t nb, int64_t first_second);
+/* The next session in (start, seq) order, or NULL after the last. */
+const struct sim_session *sim_session_cursor_next(struct sim_session_cursor *c);

@@ -113,42 +113,30 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 }
 
 struct secret_lookup {
-	struct sim_credentials current, previous;
-	bool have_previous;
-	bool unknown_key;
-	bool previous_key;
+	struct sim_keyring ring;
+	struct sim_key_match match;
 };
 
 static const char *lookup_secret(void *ctx, const char *access_key_id)
 {
 	struct secret_lookup *l = ctx;
 
-	if (!access_key_id)
-		return NULL;
-	if (strcmp(access_key_id, l->current.access_key_id) == 0)
-		return l->current.secret_access_key;
-	/* rotated-out credentials still verify, so the answer can say "expired" rather than "bad" */
-	if (l->have_previous && strcmp(access_key_id, l->previous.access_key_id) == 0) {
-		l->previous_key = true;
-		return l->previous.secret_access_key;
-	}
-	l->unknown_key = true;
-	return NULL;
+	return sim_keyring_secret(&l->ring, access_key_id, &l->match);
 }
 
-/* Returns true when the request may proceed; otherwise r holds the 403. */
+/* Returns true when the request may proceed (*slot: whose keys signed it, -1 unchecked); otherwise r holds the 403. */
 static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *raw_path,
-	const char *raw_query, const struct request *rq, const char *region, const char *service,
+	const char *raw_query, const struct request *rq, const char *region, const char *service, int *slot,
 	struct sim_response *r)
 {
 	struct header_list headers = {.n = 0};
 	struct sigv4_request req;
 	struct secret_lookup *l;
-	const char *token;
 	char why[2048];
 	int e;
 	bool ok = false;
 
+	*slot = -1;
 	if (!st->config->verify)
 		return true;
 	l = calloc(1, sizeof(*l));
@@ -157,10 +145,9 @@ static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, cons
 		return false;
 	}
 	sim_state_lock(st);
-	l->current = st->credentials;
-	l->previous = st->previous;
-	l->have_previous = st->have_previous;
+	l->ring = st->access.keys;
 	sim_state_unlock(st);
+	l->match.slot = SIM_KEY_UNSEEN;
 
 	if (MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &headers) < 0 || headers.overflow) {
 		sim_api_error(st, r, 400, "ValidationException", NULL, "too many headers");
@@ -178,29 +165,9 @@ static bool authenticate(struct sim_state *st, struct MHD_Connection *conn, cons
 	why[0] = '\0';
 	e = sim_sigv4_verify(
 		&req, region, service, (int64_t)time(NULL), MAX_SKEW_SECONDS, lookup_secret, l, why, sizeof(why));
-	token = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token");
-	if (l->unknown_key) {
-		sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
-			"The security token included in the request is invalid.");
-	} else if (e != 0) {
-		sim_log("signature rejected: %s", why);
-		sim_api_error(st, r, 403, "InvalidSignatureException", NULL,
-			"The request signature we calculated does not match the signature you provided. %s", why);
-	} else if (l->previous_key &&
-		   !(l->current.session_token[0] && token && strcmp(token, l->current.session_token) == 0)) {
-		sim_api_error(st, r, 403, "ExpiredTokenException", NULL,
-			"The security token included in the request is expired");
-	} else if (l->current.session_token[0] && !(token && strcmp(token, l->current.session_token) == 0)) {
-		if (token && l->have_previous && l->previous.session_token[0] &&
-			strcmp(token, l->previous.session_token) == 0)
-			sim_api_error(st, r, 403, "ExpiredTokenException", NULL,
-				"The security token included in the request is expired");
-		else
-			sim_api_error(st, r, 403, "UnrecognizedClientException", NULL,
-				"The security token included in the request is invalid.");
-	} else {
-		ok = true;
-	}
+	ok = sim_access_check_keys(st, &l->ring, &l->match, e, why,
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token"), sim_realtime(), r);
+	*slot = l->match.slot;
 out:
 	free(l);
 	if (!ok) {
@@ -338,6 +305,7 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	struct sim_targeted tf;
 	bool have_fault;
 	enum sim_agg_status forced = SIM_AGG_IN_PROGRESS;
+	int slot;
 
 	op = route(st, method, path, &seg, &seg_len, &item, r);
 	*op_out = op;
@@ -348,7 +316,8 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
 		return;
 	}
-	if (!authenticate(st, conn, method, path, raw_query, rq, farm_signing_region(st, seg, seg_len), "deadline", r))
+	if (!authenticate(
+		    st, conn, method, path, raw_query, rq, farm_signing_region(st, seg, seg_len), "deadline", &slot, r))
 		return;
 	sim_state_lock(st);
 	fault = sim_state_draw_fault(st);
@@ -363,6 +332,9 @@ static void serve_api(struct sim_state *st, struct MHD_Connection *conn, const c
 	/* account-wide operations have no farm: -1 reaches the code as SIZE_MAX */
 	farm = resolve_farm(st, op, seg, seg_len, r);
 	if (farm == FARM_ANSWERED)
+		goto out;
+	/* IAM: the farm's account must be the caller's, and the action allowed */
+	if (!sim_access_authorize(st, slot, farm >= 0 ? farm : SIM_ACCESS_ACCOUNT, op, r))
 		goto out;
 	if (sim_query_parse(raw_query, &q) < 0) {
 		struct sim_error_detail d = {.reason = "CANNOT_PARSE", .retry_after = -1};
@@ -432,13 +404,16 @@ out:
 static void serve_identity(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
 	const char *raw_query, const struct request *rq, struct sim_response *r)
 {
+	int slot;
+
 	if (rq->too_large) {
 		sim_api_error(
 			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
 		sim_identity_reshape_error(r);
 		return;
 	}
-	if (!authenticate(st, conn, method, path, raw_query, rq, sim_identity_region(st), "identitystore", r)) {
+	if (!authenticate(st, conn, method, path, raw_query, rq, sim_identity_region(st), "identitystore", &slot, r) ||
+		!sim_access_authorize(st, slot, SIM_ACCESS_IDENTITY_STORE, SIM_OP_DESCRIBE_USER, r)) {
 		sim_identity_reshape_error(r);
 		return;
 	}

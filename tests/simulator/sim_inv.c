@@ -189,13 +189,14 @@ static void set_fleet_states(struct sim_world *w, size_t f)
 	struct sim_farm *farm = &w->farms[f];
 	size_t first = 0;
 
+	/* by the default fleet counts, so that --fleets leaves the other farms' statuses as they are */
 	for (size_t g = 0; g < f; g++)
-		first += w->farms[g].n_fleets;
+		first += sim_default_fleets[g];
 	for (size_t i = 0; i < farm->n_fleets; i++) {
 		struct sim_fleet *fl = &farm->fleets[i];
 		size_t n = first + i;
 
-		fl->status = n < N_OF(fleet_statuses) ? fleet_statuses[n] : "ACTIVE";
+		fl->status = i < sim_default_fleets[f] ? fleet_statuses[n] : "ACTIVE";
 		fl->status_message =
 			strstr(fl->status, "FAILED") ? "The fleet's role can't be assumed (simulated)" : NULL;
 		/* those that run scale; the others have no workers and report no target */

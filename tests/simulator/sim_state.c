@@ -2,6 +2,7 @@
 #include "sim_state.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +34,6 @@ void sim_log(const char *fmt, ...)
 	(void)fprintf(stderr, "deadline-cloud-simulator: %s\n", line);
 }
 
-static int copy_text(char *dst, size_t size, const char *src)
-{
-	size_t n = src ? strlen(src) : 0;
-
-	if (n >= size)
-		return -EINVAL;
-	memcpy(dst, src ? src : "", n + 1);
-	return 0;
-}
-
 int sim_state_init(struct sim_state *st, const struct sim_config *config, const struct sim_world *world)
 {
 	int r;
@@ -53,13 +44,10 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	r = sim_token_key_init(&st->token_key, config->seed);
 	if (r < 0)
 		return r;
-	if (copy_text(st->credentials.access_key_id, sizeof(st->credentials.access_key_id), config->access_key_id) <
-			0 ||
-		copy_text(st->credentials.secret_access_key, sizeof(st->credentials.secret_access_key),
-			config->secret_access_key) < 0 ||
-		copy_text(st->credentials.session_token, sizeof(st->credentials.session_token), config->session_token) <
-			0)
-		return -EINVAL;
+	r = sim_access_init(&st->access, config->access_key_id, config->secret_access_key, config->session_token,
+		config->farm_accounts, config->identity_account, config->deny_operations);
+	if (r < 0)
+		return r;
 	sim_rng_seed(&st->fault_rng, config->fault_seed, "faults");
 	sim_rng_seed(&st->outcome_rng, config->fault_seed, "outcomes");
 	st->throttle_rate = config->throttle_rate;
@@ -76,11 +64,16 @@ int sim_state_init(struct sim_state *st, const struct sim_config *config, const 
 	st->describe_user_calls = calloc(world->n_users ? world->n_users : 1, sizeof(*st->describe_user_calls));
 	if (!st->describe_user_calls)
 		return -ENOMEM;
-	r = pthread_mutex_init(&st->lock, NULL);
+	r = sim_spend_init(&st->spend, world, config->live_per_minute, (int64_t)floor(sim_realtime()));
+	if (r == 0) {
+		r = -pthread_mutex_init(&st->lock, NULL);
+		if (r)
+			sim_spend_deinit(&st->spend);
+	}
 	if (r) {
 		free(st->describe_user_calls);
 		st->describe_user_calls = NULL;
-		return -r;
+		return r;
 	}
 	return 0;
 }
@@ -96,6 +89,7 @@ void sim_state_deinit(struct sim_state *st)
 	st->n_aggs = 0;
 	free(st->describe_user_calls);
 	st->describe_user_calls = NULL;
+	sim_spend_deinit(&st->spend);
 	(void)pthread_mutex_destroy(&st->lock);
 }
 

@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim_access.h"
 #include "sim_agg.h"
 #include "sim_data.h"
+#include "sim_spend.h"
 #include "sim_token.h"
 
 struct sim_config {
@@ -33,6 +35,10 @@ struct sim_config {
 	const char *farm_region[SIM_FARMS]; /* --farm-region N=REGION; NULL: region */
 	double identity_throttle_rate;
 	unsigned inventory_step_s; /* seconds per step of the inventory clock (fleet sizes) */
+	double live_per_minute; /* --live-sessions: sessions per minute from the start on; 0: none */
+	char farm_accounts[SIM_FARMS][SIM_ACCOUNT_ID_LEN + 1]; /* --farm-accounts; "" for the home account */
+	const char *identity_account; /* --identity-account; NULL: the home account */
+	uint64_t deny_operations; /* --deny-operations: bits of enum sim_op */
 	unsigned activity_step_s; /* seconds per step of the activity clock (workers, jobs, limits) */
 	unsigned search_offset_cap; /* SearchJobs' itemOffset reaches at most this (the service: 10000) */
 	unsigned workers_per_fleet; /* 0: the inventory's fleet sizes */
@@ -128,13 +134,6 @@ struct sim_targeted {
 
 extern const char *const sim_tfault_names[SIM_TF_COUNT];
 
-/* Credentials as accepted now; "previous" ones (after a rotation) get ExpiredTokenException. */
-struct sim_credentials {
-	char access_key_id[128];
-	char secret_access_key[128];
-	char session_token[2048]; /* "" when none is required */
-};
-
 #define SIM_HTTP_CODES 600
 
 struct sim_state {
@@ -149,8 +148,7 @@ struct sim_state {
 	struct sim_rng fault_rng; /* per API request */
 	struct sim_rng outcome_rng; /* per Start: FAILED / TIMEOUT */
 	double throttle_rate, error_rate, broken_rate, fail_rate, timeout_rate;
-	struct sim_credentials credentials, previous;
-	bool have_previous;
+	struct sim_access access; /* the keys accepted, the farms' accounts, what IAM denies */
 	uint64_t requests[SIM_OP_COUNT][SIM_HTTP_CODES];
 	uint64_t signature_failures, concurrent_starts_refused, faults_injected;
 	uint64_t n_errors, n_request_ids;
@@ -167,6 +165,7 @@ struct sim_state {
 	uint64_t identity_throttle_pending; /* the next N DescribeUser calls are throttled */
 	uint64_t *describe_user_calls; /* per user index */
 	uint64_t describe_user_unknown; /* calls for ids the store never had */
+	struct sim_spend spend; /* sessions added while it runs */
 };
 
 /* Sets up the state for config and world (both outlive it). Returns 0, -ENOMEM or -EIO. */

@@ -40,6 +40,7 @@ enum {
 	OPT_NEW_USAGE_TYPE,
 	OPT_JOBS,
 	OPT_QUEUES,
+	OPT_FLEETS,
 	OPT_USERS,
 	OPT_SESSIONS,
 	OPT_EPOCH,
@@ -49,6 +50,10 @@ enum {
 	OPT_IDENTITY_REGION,
 	OPT_IDENTITY_THROTTLE_RATE,
 	OPT_INVENTORY_STEP,
+	OPT_LIVE_SESSIONS,
+	OPT_FARM_ACCOUNTS,
+	OPT_IDENTITY_ACCOUNT,
+	OPT_DENY_OPERATIONS,
 	OPT_ACTIVITY_STEP,
 	OPT_SEARCH_OFFSET_CAP,
 	OPT_WORKERS_PER_FLEET,
@@ -80,6 +85,7 @@ static const struct option options[] = {
 	{"new-usage-type", no_argument, NULL, OPT_NEW_USAGE_TYPE},
 	{"jobs", required_argument, NULL, OPT_JOBS},
 	{"queues", required_argument, NULL, OPT_QUEUES},
+	{"fleets", required_argument, NULL, OPT_FLEETS},
 	{"users", required_argument, NULL, OPT_USERS},
 	{"sessions", required_argument, NULL, OPT_SESSIONS},
 	{"epoch", required_argument, NULL, OPT_EPOCH},
@@ -89,6 +95,10 @@ static const struct option options[] = {
 	{"identity-region", required_argument, NULL, OPT_IDENTITY_REGION},
 	{"identity-throttle-rate", required_argument, NULL, OPT_IDENTITY_THROTTLE_RATE},
 	{"inventory-step", required_argument, NULL, OPT_INVENTORY_STEP},
+	{"live-sessions", required_argument, NULL, OPT_LIVE_SESSIONS},
+	{"farm-accounts", required_argument, NULL, OPT_FARM_ACCOUNTS},
+	{"identity-account", required_argument, NULL, OPT_IDENTITY_ACCOUNT},
+	{"deny-operations", required_argument, NULL, OPT_DENY_OPERATIONS},
 	{"activity-step", required_argument, NULL, OPT_ACTIVITY_STEP},
 	{"search-offset-cap", required_argument, NULL, OPT_SEARCH_OFFSET_CAP},
 	{"workers-per-fleet", required_argument, NULL, OPT_WORKERS_PER_FLEET},
@@ -105,9 +115,11 @@ static void usage(FILE *out)
 		    "         [--aggregation-delay MS] [--aggregation-ttl S] [--page-size-cap N]\n"
 		    "         [--throttle-rate P] [--error-rate P] [--broken-rate P] [--fault-seed N]\n"
 		    "         [--fail-rate P] [--timeout-rate P] [--max-rows N]\n"
-		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--epoch UNIX_SECONDS]\n"
+		    "         [--jobs N] [--users N] [--sessions N] [--queues N] [--fleets N] [--epoch UNIX_SECONDS]\n"
 		    "         [--new-usage-type] [--quiet]\n"
 		    "         [--identity-region REGION] [--identity-throttle-rate P] [--inventory-step S]\n"
+		    "         [--live-sessions PER_MINUTE] [--farm-accounts ACCOUNT,…] [--identity-account ACCOUNT]\n"
+		    "         [--deny-operations OPERATION,…]\n"
 		    "         [--activity-step S] [--search-offset-cap N] [--workers-per-fleet N] [--active-jobs N]\n"
 		    "         [--farm-region N=REGION]...\n",
 		out);
@@ -150,6 +162,20 @@ static int parse_rate(const char *s, double *out)
 	return 0;
 }
 
+/* Sessions per minute: a number in (0, SIM_SPEND_MAX_PER_MINUTE]. */
+static int parse_per_minute(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0.0 && v <= SIM_SPEND_MAX_PER_MINUTE))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int parse_size(const char *s, size_t max, size_t *out)
 {
 	uint64_t v;
@@ -175,6 +201,7 @@ static int parse_farm_region(const char *s, struct sim_config *c)
 /* Returns 0, 1 for --help (done), -EINVAL after a message. */
 static int parse_args(int argc, char **argv, struct sim_config *c)
 {
+	char bad[72];
 	uint64_t v;
 	int opt, r = 0;
 
@@ -271,6 +298,11 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			if (!r && c->data.first_farm_queues == 0)
 				r = -EINVAL;
 			break;
+		case OPT_FLEETS: /* of the first farm */
+			r = parse_size(optarg, 10000, &c->data.first_farm_fleets);
+			if (!r && c->data.first_farm_fleets == 0)
+				r = -EINVAL;
+			break;
 		case OPT_USERS:
 			r = parse_size(optarg, 1000000, &c->data.n_users);
 			if (!r && c->data.n_users == 0)
@@ -303,6 +335,21 @@ static int parse_args(int argc, char **argv, struct sim_config *c)
 			if (!r && v == 0)
 				r = -EINVAL;
 			c->inventory_step_s = (unsigned)v;
+			break;
+		case OPT_LIVE_SESSIONS:
+			r = parse_per_minute(optarg, &c->live_per_minute);
+			break;
+		case OPT_FARM_ACCOUNTS:
+			r = sim_access_parse_accounts(optarg, c->farm_accounts);
+			break;
+		case OPT_IDENTITY_ACCOUNT:
+			c->identity_account = optarg;
+			r = sim_account_id_valid(optarg) ? 0 : -EINVAL;
+			break;
+		case OPT_DENY_OPERATIONS:
+			r = sim_access_parse_operations(optarg, &c->deny_operations, bad, sizeof(bad));
+			if (r < 0)
+				(void)fprintf(stderr, "deadline-cloud-simulator: unknown operation %s\n", bad);
 			break;
 		case OPT_ACTIVITY_STEP:
 			r = parse_u64(optarg, 86400, &v);

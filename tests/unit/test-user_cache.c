@@ -1,12 +1,13 @@
-/* test-users: the user names' cache on a fake clock: lookups once, again after 24 h, missing users, failures */
+/* test-user_cache: the user names' cache on a fake clock: lookups once, again after 24 h, missing users, failures */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
 #include "deadline/api_policy.h"
-#include "deadline/users.h"
+#include "deadline/user_cache.h"
 
 static const char *const A = "6f55dcba85-1ed32226-82a8-0a3b-7255-97c26f8b63ec";
 static const char *const B = "6f55dcba85-321fa581-8f5f-9f4c-0bcb-86a9caa00cab";
@@ -75,22 +76,50 @@ static void test_cache(void)
 	user_cache_deinit(&c);
 }
 
-static void test_id_usable(void)
+static void test_bounds(void)
 {
-	CHECK(user_id_usable(A));
-	CHECK(user_id_usable("d-1234567890"));
-	CHECK(!user_id_usable(NULL));
-	CHECK(!user_id_usable("a b"));
-	CHECK(!user_id_usable("x\\"));
-	char long_id[80];
-	memset(long_id, 'a', sizeof(long_id) - 1);
-	long_id[sizeof(long_id) - 1] = '\0';
-	CHECK(!user_id_usable(long_id));
+	struct user_cache c = {0};
+	struct user_inbox in = {0};
+	char id[32];
+	int r = 0;
+
+	/* The cache remembers USERS_MAX ids, the inbox queues USERS_INBOX_MAX: beyond, ids are refused. */
+	for (int i = 0; i < USERS_MAX && r >= 0; i++) {
+		snprintf(id, sizeof(id), "u-%08d", i);
+		r = user_cache_note(&c, id, 0);
+		if (r != USER_NOTE_ADDED)
+			break;
+	}
+	CHECK_INT(r, USER_NOTE_ADDED);
+	CHECK_INT(c.n, USERS_MAX);
+	CHECK_INT(user_cache_note(&c, "u-x", 0), USER_NOTE_REFUSED);
+	CHECK_INT(user_cache_note(&c, "u-00000007", 0), USER_NOTE_KNOWN);
+	user_cache_deinit(&c);
+
+	CHECK_INT(user_inbox_add(&in, "a\"b"), USER_INBOX_DROPPED);
+	CHECK_INT(user_inbox_add(&in, NULL), USER_INBOX_DROPPED);
+	CHECK_INT(in.n, 0);
+	for (int i = 0; i < USERS_INBOX_MAX; i++) {
+		snprintf(id, sizeof(id), "u-%d", i % 3);
+		r = user_inbox_add(&in, id);
+		if (r != (i ? USER_INBOX_QUEUED : USER_INBOX_FIRST))
+			break;
+	}
+	CHECK_INT(r, USER_INBOX_QUEUED);
+	CHECK_INT(user_inbox_add(&in, "u-x"), USER_INBOX_DROPPED);
+	CHECK_INT(in.n, USERS_INBOX_MAX);
+	/* Taken into the cache: each id once, the inbox empty, and the next id queued first again. */
+	user_cache_take(&c, &in, 5);
+	CHECK_INT(in.n, 0);
+	CHECK_INT(c.n, 3);
+	CHECK_INT(user_inbox_add(&in, "u-x"), USER_INBOX_FIRST);
+	user_inbox_deinit(&in);
+	user_cache_deinit(&c);
 }
 
 int main(void)
 {
 	test_cache();
-	test_id_usable();
+	test_bounds();
 	TEST_DONE();
 }
