@@ -6,11 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "deadline/api_call.h"
 #include "deadline/deadline_api.h"
 #include "deadline/inventory_api.h"
+#include "deadline/users_api.h"
 #include "util/rfc3339.h"
 
 /* Ids that no farm has, for calls that need one when the farm lists none: "not found" proves the permission. */
@@ -28,7 +27,7 @@
 struct check_farm {
 	const struct config *cfg;
 	const struct farm_config *farm;
-	struct api_caller api;
+	struct api_caller *api;
 	int64_t now;
 	char queue_id[64]; /* the first queue listed or configured, "" when none */
 	char fleet_id[64];
@@ -36,39 +35,6 @@ struct check_farm {
 	size_t n_queues, n_fleets; /* on the first page: enough to pick the report's kind as "auto" would */
 	char aggregation_id[128]; /* Start's, "" when it failed */
 };
-
-/* ---- the caller's thread: this one, with no quota and nothing to stop it ---- */
-
-static bool check_sleep(void *ctx, double ms)
-{
-	long long ns = (long long)(ms * 1e6);
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
-
-	(void)ctx;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	return true;
-}
-
-static bool check_quota_take(void *ctx, int cost)
-{
-	(void)ctx;
-	(void)cost;
-	return true;
-}
-
-static void check_quota_refund(void *ctx, int amount)
-{
-	(void)ctx;
-	(void)amount;
-}
-
-static void check_beat(void *ctx)
-{
-	(void)ctx;
-}
-
-static const struct api_caller_ops check_ops = {check_sleep, check_quota_take, check_quota_refund, check_beat};
 
 /* ---- verdicts ---- */
 
@@ -81,17 +47,6 @@ enum access_verdict access_verdict_of(int outcome, bool placeholder)
 	if (outcome == API_NOT_FOUND && placeholder)
 		return ACCESS_PERMITTED;
 	return ACCESS_FAILED;
-}
-
-const char *access_iam_action(const char *operation)
-{
-	static char action[96];
-
-	/* The identity store is the one other service; every other operation is Deadline Cloud's. */
-	if (strcmp(operation, "DescribeUser") == 0)
-		return "identitystore:DescribeUser";
-	snprintf(action, sizeof(action), "deadline:%s", operation);
-	return action;
 }
 
 /* Fills res from a finished call c (outcome r); ok_detail is what a success says. */
@@ -124,7 +79,7 @@ static void result_set(
 static int call_run(
 	struct check_farm *cf, struct api_call *c, struct access_result *res, bool placeholder, const char *ok_detail)
 {
-	int r = api_call_run(&cf->api, c);
+	int r = api_call_run(cf->api, c);
 
 	result_set(res, c, r, placeholder, ok_detail);
 	api_call_reset(c);
@@ -194,7 +149,7 @@ static int run_list(struct check_farm *cf, struct access_result *res, enum resou
 		result_set(res, &c, r, false, NULL);
 		goto out;
 	}
-	r = api_call_run(&cf->api, &c);
+	r = api_call_run(cf->api, &c);
 	snprintf(detail, sizeof(detail), "%zu %s%s listed%s", x.n, kind == RESOURCE_QUEUES ? "queue" : "fleet",
 		x.n == 1 ? "" : "s", x.n == DEADLINE_MAX_RESULTS ? " on the first page" : "");
 	result_set(res, &c, r, false, detail);
@@ -247,7 +202,7 @@ static int run_list_budgets(struct check_farm *cf, struct access_result *res)
 		r = -ENOMEM;
 		result_set(res, &c, r, false, NULL);
 	} else {
-		r = api_call_run(&cf->api, &c);
+		r = api_call_run(cf->api, &c);
 		result_set(res, &c, r, false, inv->n_budgets ? "" : "no budget");
 		if (r == 0 && inv->n_budgets)
 			snprintf(cf->budget_id, sizeof(cf->budget_id), "%s", inv->budgets[0].id);
@@ -342,11 +297,11 @@ static int run_start(struct check_farm *cf, struct access_result *res)
 	snprintf(detail, sizeof(detail), "one minute of %s", id);
 	/* A farm runs one aggregation at a time: a running exporter's refresh ends within a minute or so. */
 	for (int attempt = 1;; attempt++) {
-		r = api_call_run(&cf->api, &c);
+		r = api_call_run(cf->api, &c);
 		if (!c.busy || attempt == CHECK_BUSY_ATTEMPTS)
 			break;
 		api_call_reset(&c);
-		check_sleep(NULL, CHECK_BUSY_MS);
+		api_caller_sleep(cf->api, CHECK_BUSY_MS);
 	}
 	bool busy = c.busy;
 	result_set(res, &c, r, placeholder, detail);
@@ -385,11 +340,11 @@ static int run_get(struct check_farm *cf, struct access_result *res)
 			.parse = get_parse,
 			.ctx = &page};
 
-		r = api_call_run(&cf->api, &c);
+		r = api_call_run(cf->api, &c);
 		if (r == 0 && (page.status == DEADLINE_STATUS_IN_PROGRESS || page.status == DEADLINE_STATUS_UNKNOWN) &&
 			poll + 1 < CHECK_POLL_MAX) {
 			api_call_reset(&c);
-			check_sleep(NULL, CHECK_POLL_MS);
+			api_caller_sleep(cf->api, CHECK_POLL_MS);
 			continue;
 		}
 		if (r == 0 && page.status == DEADLINE_STATUS_COMPLETED)
@@ -523,34 +478,12 @@ static const struct check_step {
 	{"ListLicenseEndpoints", needs_activity, run_list_license_endpoints},
 };
 
-/* cf's API caller for t (service NULL: Deadline Cloud). Returns 0 or -errno. */
-static int caller_init(struct api_caller *api, const struct access_target *t, const char *service, const char *farm_id)
-{
-	const struct http_client_options ho = {.ca_file = t->ca_file};
-	int r = http_client_new(&api->http, &ho);
-
-	if (r < 0)
-		return r;
-	api->endpoint = t->endpoint;
-	api->region = t->region;
-	api->service = service;
-	api->creds = t->creds;
-	api->farm_id = farm_id;
-	/* Jitter needs no secrecy: the time will do for one command's few retries. */
-	api->rng = (uint64_t)time(NULL) | 1;
-	api->ops = &check_ops;
-	return 0;
-}
-
-int access_check_farm(const struct config *cfg, const struct farm_config *f, const struct access_target *t, int64_t now,
+int access_check_farm(const struct config *cfg, const struct farm_config *f, struct api_caller *api, int64_t now,
 	access_report_fn report, void *ctx)
 {
-	struct check_farm cf = {.cfg = cfg, .farm = f, .now = now};
-	int failed = 0, r;
+	struct check_farm cf = {.cfg = cfg, .farm = f, .api = api, .now = now};
+	int failed = 0;
 
-	r = caller_init(&cf.api, t, NULL, f->id);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < sizeof(farm_steps) / sizeof(farm_steps[0]); i++) {
 		struct access_result res = {.farm_id = f->id, .operation = farm_steps[i].operation};
 
@@ -561,35 +494,37 @@ int access_check_farm(const struct config *cfg, const struct farm_config *f, con
 			failed++;
 		report(ctx, &res);
 	}
-	http_client_free(cf.api.http);
 	return failed;
 }
 
-int access_check_identity_store(
-	const struct config *cfg, const struct access_target *t, access_report_fn report, void *ctx)
+int access_check_identity_store(const struct config *cfg, struct api_caller *api, access_report_fn report, void *ctx)
 {
-	struct check_farm cf = {.cfg = cfg};
-	struct access_result res = {.farm_id = "-", .operation = "DescribeUser"};
-	char body[160];
+	struct access_result res = {.farm_id = "-", .operation = USERS_API_OP_DESCRIBE};
 	struct api_call c = {.operation = res.operation,
 		.method = "POST",
 		.path = "/",
-		.content_type = "application/x-amz-json-1.1",
-		.target = "AWSIdentityStore.DescribeUser",
-		.body = body};
-	int r;
+		.content_type = USERS_API_CONTENT_TYPE,
+		.target = USERS_API_TARGET};
+	char *body = NULL;
+	size_t len = 0;
+	int r = users_api_describe_body(cfg->identity_store.id, PLACEHOLDER_USER, &body, &len);
 
-	r = caller_init(&cf.api, t, "identitystore", "-");
-	if (r < 0)
-		return r;
-	/* identity_store.id was checked by the configuration: nothing to escape. */
-	c.body_len = (size_t)snprintf(body, sizeof(body), "{\"IdentityStoreId\":\"%s\",\"UserId\":\"%s\"}",
-		cfg->identity_store.id, PLACEHOLDER_USER);
-	r = api_call_run(&cf.api, &c);
+	if (r == 0) {
+		c.body = body;
+		c.body_len = len;
+		r = api_call_run(api, &c);
+	}
 	/* "not found" proves the permission only when it is the user that is missing, not the store. */
 	result_set(&res, &c, r, !(c.error_message && strstr(c.error_message, "dentity store")), "");
 	api_call_reset(&c);
-	http_client_free(cf.api.http);
+	free(body);
 	report(ctx, &res);
 	return res.verdict == ACCESS_OK || res.verdict == ACCESS_PERMITTED ? 0 : 1;
+}
+
+const char *access_check_operation(size_t i)
+{
+	const size_t n = sizeof(farm_steps) / sizeof(farm_steps[0]);
+
+	return i < n ? farm_steps[i].operation : i == n ? USERS_API_OP_DESCRIBE : NULL;
 }

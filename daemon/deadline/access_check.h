@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aws/credentials/aws_credentials.h"
 #include "config/config.h"
+#include "deadline/api_call.h"
 
 /* What one (farm, operation) call says about the exporter's permissions. */
 enum access_verdict {
@@ -24,32 +24,27 @@ struct access_result {
 	char detail[768]; /* ok: what was read ("3 queues listed"); else the error: code, HTTP status, message */
 };
 
-/* Where one farm's (or the identity store's) calls go. */
-struct access_target {
-	const char *endpoint; /* the service's base URL */
-	const char *region; /* the signing region */
-	const char *ca_file; /* or NULL */
-	struct aws_credentials_provider *creds; /* the farm's: its role's, or the exporter's chain */
-};
-
 /* Told of each call's result as soon as it is known (results are the caller's to print). */
 typedef void (*access_report_fn)(void *ctx, const struct access_result *r);
 
 /*
- * Calls, once on farm f with t, every operation cfg makes the exporter call for it, in a fixed order: the
- * inventory's (GetFarm, ListQueues, ListFleets, ListBudgets, GetBudget) when inventory.enabled (with budgets), the
- * listings "all" needs otherwise, the usage aggregation (Start over [now - 60 s, now) on one resource of the first
- * report's kind, then Get until it ends: harmless to a real farm), and the live state's when activity.enabled.
- * An operation that needs an id (GetBudget, ListWorkers, SearchJobs, Get) takes the first one listed, else a
- * placeholder id, for which "not found" proves the permission. Returns how many were not ACCESS_OK or
- * ACCESS_PERMITTED; -ENOMEM (or -EINVAL for an unusable endpoint) before any call.
+ * Calls, once on farm f with api (the farm's endpoint, region and credentials: its role's, or the exporter's), every
+ * operation cfg makes the exporter call for it, in a fixed order: the inventory's (GetFarm, ListQueues, ListFleets,
+ * ListBudgets, GetBudget) when inventory.enabled (with budgets), the listings "all" needs otherwise, the usage
+ * aggregation (Start over [now - 60 s, now) on one resource of the first report's kind, waiting while another
+ * aggregation holds the farm's slot, then Get until it ends: harmless to a real farm), and the live state's when
+ * activity.enabled. An operation that needs an id (GetBudget, ListWorkers, SearchJobs, Get) takes the first one
+ * listed, else a placeholder id, for which "not found" proves the permission. Returns how many were not ACCESS_OK
+ * or ACCESS_PERMITTED.
  */
-int access_check_farm(const struct config *cfg, const struct farm_config *f, const struct access_target *t, int64_t now,
+int access_check_farm(const struct config *cfg, const struct farm_config *f, struct api_caller *api, int64_t now,
 	access_report_fn report, void *ctx);
 
-/* DescribeUser on cfg's identity store (a placeholder user) with t; farm_id "-". Returns as access_check_farm(). */
-int access_check_identity_store(
-	const struct config *cfg, const struct access_target *t, access_report_fn report, void *ctx);
+/*
+ * DescribeUser on cfg's identity store (a placeholder user) with api (signed for the identity store); farm_id "-".
+ * Returns as access_check_farm().
+ */
+int access_check_identity_store(const struct config *cfg, struct api_caller *api, access_report_fn report, void *ctx);
 
 /*
  * What a call's outcome (0, an enum api_outcome, or -errno) means; placeholder: the call named a placeholder
@@ -57,5 +52,5 @@ int access_check_identity_store(
  */
 enum access_verdict access_verdict_of(int outcome, bool placeholder);
 
-/* The IAM action that grants operation ("deadline:ListBudgets", "identitystore:DescribeUser"): static. */
-const char *access_iam_action(const char *operation);
+/* test hook: the operations the check knows, in its order (i from 0; NULL past the last), DescribeUser last. */
+const char *access_check_operation(size_t i);

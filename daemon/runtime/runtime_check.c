@@ -7,8 +7,11 @@
 #include <time.h>
 
 #include "aws/aws_endpoint.h"
+#include "aws/aws_iam.h"
 #include "aws/credentials/aws_sts.h"
 #include "deadline/access_check.h"
+#include "deadline/users_api.h"
+#include "deadline/worker.h"
 #include "runtime/runtime_plan.h"
 
 /* Distinct IAM actions to grant, for the summary; more than this are said as "…". */
@@ -38,7 +41,7 @@ static void missing_add(struct check_run *run, const char *action)
 static void check_report(void *ctx, const struct access_result *r)
 {
 	struct check_run *run = ctx;
-	const char *sep = r->detail[0] ? " (" : "", *end = r->detail[0] ? ")" : "";
+	const char *sep = r->detail[0] ? " (" : "", *end = r->detail[0] ? ")" : "", *action;
 
 	run->checked++;
 	switch (r->verdict) {
@@ -50,9 +53,11 @@ static void check_report(void *ctx, const struct access_result *r)
 		break;
 	case ACCESS_DENIED:
 		run->failed++;
-		missing_add(run, access_iam_action(r->operation));
-		fprintf(run->out, "%s %s: denied: grant %s (%s)\n", r->farm_id, r->operation,
-			access_iam_action(r->operation), r->detail);
+		/* Every operation the check calls is in the table the IAM policy is checked against. */
+		action = aws_iam_action(r->operation);
+		missing_add(run, action ? action : r->operation);
+		fprintf(run->out, "%s %s: denied: grant %s (%s)\n", r->farm_id, r->operation, action ? action : "?",
+			r->detail);
 		break;
 	case ACCESS_FAILED:
 		run->failed++;
@@ -110,7 +115,7 @@ static void check_roles(struct check_run *run, const struct runtime_creds *roles
 			run->failed++;
 			/* Granting it helps only when the caller's side may lack it, not for the trust policy. */
 			if (strstr(said, "sts:AssumeRole on the role"))
-				missing_add(run, "sts:AssumeRole");
+				missing_add(run, aws_iam_action("AssumeRole"));
 			fprintf(run->out, "role %s: not assumed: %s\n", arn, said);
 			continue;
 		}
@@ -119,68 +124,102 @@ static void check_roles(struct check_run *run, const struct runtime_creds *roles
 	fflush(run->out);
 }
 
-/* A farm's endpoint: its region's when it has one of its own (with the same rules as the poller's). */
-static int farm_target(
-	const struct runtime_plan *plan, const struct farm_config *f, struct access_target *t, char **own_endpoint)
+/* A worker (not started: its API is used on this thread) for a farm's calls or the identity store's. */
+static int check_worker(struct worker_group *g, const struct worker_options *o, struct api_caller **api)
+{
+	struct worker *w = NULL;
+	int r = worker_new(&w, g, o);
+
+	*api = r == 0 ? worker_api(w) : NULL;
+	return r;
+}
+
+/* Farm f's calls: its region's endpoint when it has a region of its own (the poller's rule), its credentials. */
+static int check_farm(struct check_run *run, struct worker_group *g, const struct runtime_plan *plan,
+	const struct farm_config *f, int64_t now)
 {
 	const struct config *cfg = plan->next.cfg;
+	struct api_caller *api = NULL;
+	char *own = NULL;
+	int r = 0;
 
-	*own_endpoint = NULL;
-	t->region = f->region ? f->region : plan->next.region;
-	t->endpoint = plan->next.endpoint;
-	t->ca_file = aws_ca_bundle(cfg->ca_file);
-	t->creds = runtime_creds_farm(plan->next.roles, f);
-	if (f->region && strcmp(f->region, plan->next.region) != 0) {
-		if (aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, f->region, own_endpoint) < 0)
-			return -EINVAL;
-		t->endpoint = *own_endpoint;
-	}
-	return t->creds ? 0 : -EINVAL;
+	struct worker_options o = {
+		.endpoint = plan->next.endpoint,
+		.region = f->region ? f->region : plan->next.region,
+		.ca_file = aws_ca_bundle(cfg->ca_file),
+		.creds = runtime_creds_farm(plan->next.roles, f),
+		.farm_id = f->id,
+	};
+	if (f->region && strcmp(f->region, plan->next.region) != 0)
+		r = aws_endpoint_resolve(cfg->endpoint_url, cfg->profile, f->region, &own);
+	if (own)
+		o.endpoint = own;
+	if (r == 0 && !o.creds)
+		r = -EINVAL;
+	if (r == 0)
+		r = check_worker(g, &o, &api);
+	if (r == 0)
+		r = access_check_farm(cfg, f, api, now, check_report, run);
+	free(own);
+	return r;
+}
+
+/* DescribeUser, signed with the identity store's credentials for its region and endpoint. */
+static int check_identity_store(struct check_run *run, struct worker_group *g, const struct runtime_plan *plan)
+{
+	const struct config *cfg = plan->next.cfg;
+	const struct identity_store_config *is = &cfg->identity_store;
+	struct api_caller *api = NULL;
+	char *endpoint = NULL;
+	const char *region = is->region ? is->region : plan->next.region;
+	int r = aws_service_endpoint_resolve(
+		&aws_service_identitystore, is->endpoint_url, cfg->profile, region, &endpoint);
+	struct worker_options o = {
+		.endpoint = endpoint,
+		.region = region,
+		.service = USERS_API_SERVICE,
+		.ca_file = aws_ca_bundle(cfg->ca_file),
+		.creds = runtime_creds_identity_store(plan->next.roles, cfg),
+		.farm_id = "-",
+	};
+
+	if (r == 0 && !o.creds)
+		r = -EINVAL;
+	if (r == 0)
+		r = check_worker(g, &o, &api);
+	if (r == 0)
+		r = access_check_identity_store(cfg, api, check_report, run);
+	free(endpoint);
+	return r;
 }
 
 /* Every farm's operations, then DescribeUser. */
 static void check_calls(struct check_run *run, const struct runtime_plan *plan)
 {
 	const struct config *cfg = plan->next.cfg;
+	struct worker_group *g = NULL;
 	int64_t now = (int64_t)time(NULL);
-	int r;
+	int r = worker_group_new(&g, NULL);
 
 	for (size_t i = 0; i < cfg->n_farms; i++) {
-		const struct farm_config *f = &cfg->farms[i];
-		struct access_target t;
-		char *own = NULL;
+		/* A farm's own failures are counted by its lines; only one that stopped its calls is said here. */
+		int fr = r < 0 ? r : check_farm(run, g, plan, &cfg->farms[i], now);
 
-		r = farm_target(plan, f, &t, &own);
-		if (r == 0)
-			r = access_check_farm(cfg, f, &t, now, check_report, run);
+		if (fr < 0) {
+			run->checked++;
+			run->failed++;
+			fprintf(run->out, "%s -: failed: %s\n", cfg->farms[i].id, strerror(-fr));
+		}
+	}
+	if (cfg->identity_store.id && g) {
+		r = check_identity_store(run, g, plan);
 		if (r < 0) {
 			run->checked++;
 			run->failed++;
-			fprintf(run->out, "%s -: failed: %s\n", f->id, strerror(-r));
+			fprintf(run->out, "- DescribeUser: failed: %s\n", strerror(-r));
 		}
-		free(own);
 	}
-	if (!cfg->identity_store.id)
-		return;
-	const struct identity_store_config *is = &cfg->identity_store;
-	struct access_target t = {
-		.region = is->region ? is->region : plan->next.region,
-		.ca_file = aws_ca_bundle(cfg->ca_file),
-		.creds = runtime_creds_identity_store(plan->next.roles, cfg),
-	};
-	char *endpoint = NULL;
-
-	r = aws_service_endpoint_resolve(
-		&aws_service_identitystore, is->endpoint_url, cfg->profile, t.region, &endpoint);
-	t.endpoint = endpoint;
-	if (r == 0 && t.creds)
-		r = access_check_identity_store(cfg, &t, check_report, run);
-	if (r < 0) {
-		run->checked++;
-		run->failed++;
-		fprintf(run->out, "- DescribeUser: failed: %s\n", strerror(-r));
-	}
-	free(endpoint);
+	worker_group_free(g);
 }
 
 static void check_summary(struct check_run *run)
