@@ -110,7 +110,7 @@ static void inventory_run(struct worker *wk, void *arg)
 
 /*
  * The worker of w->farm: its region's endpoint when farms[].region differs from the poller's (an explicit
- * endpoint_url still applies to every farm), else the poller's.
+ * endpoint_url still applies to every farm), else the poller's; the farm's own credentials when it has a role.
  */
 static int farm_worker_init(struct poller *p, struct farm_worker *w, const struct poller_options *opts,
 	struct aws_credentials_provider *creds)
@@ -130,6 +130,8 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 		}
 		log_info("farm=%s region=%s endpoint=%s op=start", w->farm->id, region, endpoint);
 	}
+	if (opts->farm_creds && opts->farm_creds[w->farm - cfg->farms])
+		creds = opts->farm_creds[w->farm - cfg->farms];
 	const struct worker_options wo = {
 		.endpoint = endpoint ? endpoint : opts->endpoint,
 		.region = region,

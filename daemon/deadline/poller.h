@@ -19,6 +19,9 @@ struct poller_options {
 	const char *ca_file; /* or NULL */
 	struct inventory_board *inventory; /* or NULL: no inventory listing (also when inventory.enabled is false) */
 	struct user_directory *users; /* or NULL: told the user ids of every published report */
+	/* Each farm's credentials, in cfg->farms' order (its role's, farms[].role_arn), or NULL: creds for every farm.
+	 * Read by poller_new() only; the providers are borrowed like creds. */
+	struct aws_credentials_provider *const *farm_creds;
 };
 
 /*
@@ -27,7 +30,8 @@ struct poller_options {
  * every inventory.interval, beside (never waiting for) refreshes. Every thread has its own HTTP connection; their
  * retries share one quota. A farm with farms[].region other than opts->region signs for its region and gets its
  * region's endpoint (aws_endpoint_resolve() with cfg's endpoint_url and profile: an explicit endpoint still
- * applies to every farm). cfg, creds, store, opts->inventory and opts->users are borrowed: they must outlive the
+ * applies to every farm), and signs with opts->farm_creds' provider when given. cfg, creds (and the farms'),
+ * store, opts->inventory and opts->users are borrowed: they must outlive the
  * poller (free the poller before the configuration it runs with). Returns 0, -EINVAL (logged) when a farm's
  * endpoint cannot be resolved, -EINVAL when an endpoint is not an http(s) URL with a host, or -ENOMEM.
  */

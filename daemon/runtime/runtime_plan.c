@@ -180,19 +180,30 @@ static int plan_users(const struct prepare *p)
 	return r;
 }
 
-/* The poller (its threads not started). */
+/* The poller (its threads not started), each farm signing with its own credentials (its role's, or the chain). */
 static int plan_poller(const struct prepare *p)
 {
 	struct runtime_pieces *next = &p->plan->next;
+	const struct config *cfg = next->cfg;
+	struct aws_credentials_provider **farm_creds = calloc(cfg->n_farms, sizeof(*farm_creds));
+	int r = farm_creds ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < cfg->n_farms; i++) {
+		farm_creds[i] = runtime_creds_farm(plan_roles_used(p), &cfg->farms[i]);
+		if (!farm_creds[i])
+			r = -EINVAL; /* roles made for another configuration: a bug, never signed otherwise */
+	}
 	const struct poller_options po = {
 		.endpoint = next->endpoint,
 		.region = next->region,
-		.ca_file = aws_ca_bundle(next->cfg->ca_file),
+		.ca_file = aws_ca_bundle(cfg->ca_file),
 		.inventory = p->links->inventory,
 		.users = p->plan->keep_users ? p->running->users : next->users,
+		.farm_creds = farm_creds,
 	};
-	int r = poller_new(&next->poller, next->cfg, &po, plan_creds(p), p->links->store);
-
+	if (r == 0)
+		r = poller_new(&next->poller, cfg, &po, plan_creds(p), p->links->store);
+	free(farm_creds);
 	if (r < 0)
 		refuse(p, "start", "", "cannot set up the poller: %s", strerror(-r));
 	return r;
