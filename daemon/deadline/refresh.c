@@ -513,7 +513,13 @@ out:
 		if (r != API_STOPPED)
 			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,
 				(const char *const[]){farm->id, rc->name, refresh_error_kind(r)}, 1);
-		if (r != API_STOPPED)
+		/* A farm with a role has no credentials when its role was refused: say which, the reason is logged
+		 * with it (op=credentials role=…). */
+		if (r == API_NO_CREDENTIALS && farm->role_arn)
+			log_warning("farm=%s report=%s op=refresh status=failed reason=\"no credentials: role %s not "
+				    "assumed\" duration=%.3fs",
+				farm->id, rc->name, farm->role_arn, failed_after);
+		else if (r != API_STOPPED)
 			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
 				rc->name,
 				r == REFRESH_AGG_FAILED    ? "aggregation failed"

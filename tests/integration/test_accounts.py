@@ -158,7 +158,8 @@ def main():
                                     alive=[exp.proc])
             log = exp.log_text()
             t.check(re.search(r"op=credentials status=error role=%s .*trust policy" % re.escape(ROLE_B), log) and
-                    re.search(r"farm=%s report=cost op=refresh status=failed reason=\"no credentials\"" % f1, log),
+                    re.search(r"farm=%s report=cost op=refresh status=failed reason=\"no credentials: role %s not "
+                              r"assumed\"" % (f1, re.escape(ROLE_B)), log),
                     "the refusal logged with the role and the policy to look at; the farm's refresh fails",
                     log[-3000:])
             figures_exact(t, sim, farms[0], expo, "farm 0 beside a refused role")
