@@ -6,7 +6,7 @@
 #include "config/config.h"
 #include "deadline/api_call.h"
 #include "deadline/users.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 /* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
 enum refresh_outcome {

@@ -9,7 +9,7 @@
 #include "deadline/poller.h"
 #include "deadline/users.h"
 #include "metrics/inventory.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "runtime/runtime_creds.h"
 #include "web/http_server.h"
 
