@@ -463,20 +463,59 @@ static const struct check_step {
 	const char *operation;
 	bool (*needed)(const struct check_farm *cf);
 	int (*run)(struct check_farm *cf, struct access_result *res);
+	bool account_wide; /* not a farm's resource: counted with farm_id "-" (called with each farm's keys here) */
 } farm_steps[] = {
-	{"GetFarm", needs_inventory, run_get_farm},
-	{"ListQueues", needs_queues, run_list_queues},
-	{"ListFleets", needs_fleets, run_list_fleets},
-	{"ListBudgets", needs_budgets, run_list_budgets},
-	{"GetBudget", needs_budgets, run_get_budget},
-	{"StartSessionsStatisticsAggregation", needs_always, run_start},
-	{"GetSessionsStatisticsAggregation", needs_always, run_get},
-	{"ListWorkers", needs_activity, run_list_workers},
-	{"SearchJobs", needs_activity, run_search_jobs},
-	{"ListQueueFleetAssociations", needs_activity, run_list_associations},
-	{"ListLimits", needs_activity, run_list_limits},
-	{"ListLicenseEndpoints", needs_activity, run_list_license_endpoints},
+	{"GetFarm", needs_inventory, run_get_farm, false},
+	{"ListQueues", needs_queues, run_list_queues, false},
+	{"ListFleets", needs_fleets, run_list_fleets, false},
+	{"ListBudgets", needs_budgets, run_list_budgets, false},
+	{"GetBudget", needs_budgets, run_get_budget, false},
+	{"StartSessionsStatisticsAggregation", needs_always, run_start, false},
+	{"GetSessionsStatisticsAggregation", needs_always, run_get, false},
+	{"ListWorkers", needs_activity, run_list_workers, false},
+	{"SearchJobs", needs_activity, run_search_jobs, false},
+	{"ListQueueFleetAssociations", needs_activity, run_list_associations, false},
+	{"ListLimits", needs_activity, run_list_limits, false},
+	{"ListLicenseEndpoints", needs_activity, run_list_license_endpoints, true},
 };
+
+/* Whether cfg names a role anywhere (a farm's, the identity store's): the exporter then calls AssumeRole. */
+static bool has_roles(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_farms; i++)
+		if (cfg->farms[i].role_arn)
+			return true;
+	return cfg->identity_store.id && cfg->identity_store.role_arn;
+}
+
+size_t access_check_operations(const struct config *cfg, const struct farm_config *f, const char **ops, size_t cap)
+{
+	struct check_farm cf = {.cfg = cfg, .farm = f ? f : &cfg->farms[0]};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(farm_steps) / sizeof(farm_steps[0]); i++) {
+		if (farm_steps[i].account_wide != !f || !farm_steps[i].needed(&cf))
+			continue;
+		if (n < cap)
+			ops[n] = farm_steps[i].operation;
+		n++;
+	}
+	if (f)
+		return n;
+	if (cfg->identity_store.id && n < cap)
+		ops[n] = USERS_API_OP_DESCRIBE;
+	n += cfg->identity_store.id != NULL;
+	if (has_roles(cfg) && n < cap)
+		ops[n] = "AssumeRole";
+	n += has_roles(cfg);
+	/* The inventory names the account of a farm without a role by asking STS who the exporter is. */
+	bool caller = false;
+	for (size_t i = 0; cfg->inventory.enabled && i < cfg->n_farms; i++)
+		caller |= !cfg->farms[i].role_arn;
+	if (caller && n < cap)
+		ops[n] = "GetCallerIdentity";
+	return n + caller;
+}
 
 int access_check_farm(const struct config *cfg, const struct farm_config *f, struct api_caller *api, int64_t now,
 	access_report_fn report, void *ctx)

@@ -52,5 +52,13 @@ int access_check_identity_store(const struct config *cfg, struct api_caller *api
  */
 enum access_verdict access_verdict_of(int outcome, bool placeholder);
 
+/*
+ * The operations cfg makes the exporter call, as the check calls them: for farm f, those of the farm's resources;
+ * for f NULL, the account-wide ones (counted with farm_id "-": ListLicenseEndpoints, DescribeUser, AssumeRole, and
+ * GetCallerIdentity when the inventory names the account of a farm without a role).
+ * Writes up to cap names (static strings) into ops; returns how many there are (more than cap: cut).
+ */
+size_t access_check_operations(const struct config *cfg, const struct farm_config *f, const char **ops, size_t cap);
+
 /* test hook: the operations the check knows, in its order (i from 0; NULL past the last), DescribeUser last. */
 const char *access_check_operation(size_t i);

@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include "aws/aws_endpoint.h"
+#include "deadline/access_check.h"
 #include "config/reload.h"
 #include "deadline/api_call.h"
 #include "deadline/inventory_fetch.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/monotime.h"
 
@@ -202,8 +204,40 @@ fail:
 	return r;
 }
 
+/* An operation the configuration makes a farm (or, with "-", the account) call: its counters shown from the start. */
+static void declare_operation(struct metrics_store *store, const char *farm_id, const char *operation)
+{
+	metrics_store_declare_request(store, farm_id, operation);
+	metrics_store_count(store, METRICS_API_RETRIES, (const char *const[]){farm_id, operation}, 0);
+}
+
+/*
+ * Every counter series the configuration implies, at 0 before its first event, so that increase() sees that event:
+ * each (farm, report)'s refresh counters, each farm's operations (the table --check-aws calls them from), and the
+ * account-wide ones.
+ */
+static void poller_declare_counters(struct poller *p)
+{
+	const struct config *cfg = p->cfg;
+	const char *ops[32];
+	size_t n;
+
+	for (size_t i = 0; i < cfg->n_farms; i++) {
+		const struct farm_config *f = &cfg->farms[i];
+		for (size_t j = 0; j < cfg->n_reports; j++)
+			refresh_declare_counters(p->store, f, &cfg->reports[j]);
+		n = access_check_operations(cfg, f, ops, ARRAY_SIZE(ops));
+		for (size_t k = 0; k < n && k < ARRAY_SIZE(ops); k++)
+			declare_operation(p->store, f->id, ops[k]);
+	}
+	n = access_check_operations(cfg, NULL, ops, ARRAY_SIZE(ops));
+	for (size_t k = 0; k < n && k < ARRAY_SIZE(ops); k++)
+		declare_operation(p->store, "-", ops[k]);
+}
+
 int poller_start(struct poller *p)
 {
+	poller_declare_counters(p);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		int r = worker_start(w->worker, farm_job_run[w->job], w);

@@ -37,7 +37,11 @@ struct poller_options {
  */
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
-/* Starts the threads. Returns 0 or -errno (the threads already started run until poller_stop()). */
+/*
+ * Declares at 0 every counter series the configuration implies (each (farm, report)'s, each operation's by farm,
+ * the account-wide ones), then starts the threads. Returns 0 or -errno (the threads already started run until
+ * poller_stop()).
+ */
 int poller_start(struct poller *p);
 /*
  * True when every farm thread showed a sign of life (work, a request, a wait) within max_age_seconds:

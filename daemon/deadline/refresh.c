@@ -320,7 +320,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
 			    "unknown; starting again\"",
 			rf->farm->id, rc->name, API_OP_GET, aggregation_id);
-		aggregation_count(rf, "EXPIRED");
+		aggregation_count(rf, "EXPIRED"); /* declared with the others by refresh_declare_counters() */
 		r = REFRESH_AGG_EXPIRED;
 	}
 	deadline_page_deinit(&cc.page);
@@ -424,13 +424,39 @@ static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, 
 }
 
 /* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
+/* The kinds of refresh_errors_total of a refresh's own outcomes (api_outcome_kind() names the others). */
+#define KIND_AGG_FAILED "aggregation_failed"
+#define KIND_AGG_EXPIRED "aggregation_expired"
+
 static const char *refresh_error_kind(int r)
 {
 	if (r == REFRESH_AGG_FAILED)
-		return "aggregation_failed";
+		return KIND_AGG_FAILED;
 	if (r == REFRESH_AGG_EXPIRED)
-		return "aggregation_expired";
+		return KIND_AGG_EXPIRED;
 	return api_outcome_kind(r);
+}
+
+void refresh_declare_counters(
+	struct metrics_store *store, const struct farm_config *farm, const struct report_config *rc)
+{
+	/* The final statuses aggregation_count() is given (deadline_status_name(), and EXPIRED), and the splits'. */
+	static const char *const statuses[] = {"COMPLETED", "FAILED", "TIMEOUT", "EXPIRED"};
+	static const char *const splits[] = {"resources", "window"};
+	const char *kind;
+
+	for (size_t i = 0; (kind = api_outcome_kind_at(i)) != NULL; i++)
+		metrics_store_count(store, METRICS_REFRESH_ERRORS, (const char *const[]){farm->id, rc->name, kind}, 0);
+	metrics_store_count(
+		store, METRICS_REFRESH_ERRORS, (const char *const[]){farm->id, rc->name, KIND_AGG_FAILED}, 0);
+	metrics_store_count(
+		store, METRICS_REFRESH_ERRORS, (const char *const[]){farm->id, rc->name, KIND_AGG_EXPIRED}, 0);
+	metrics_store_count(store, METRICS_PAGES, (const char *const[]){farm->id, rc->name}, 0);
+	metrics_store_count(store, METRICS_ROWS, (const char *const[]){farm->id, rc->name}, 0);
+	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++)
+		metrics_store_count(store, METRICS_SPLITS, (const char *const[]){farm->id, rc->name, splits[i]}, 0);
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		metrics_store_count(store, METRICS_AGGREGATIONS, (const char *const[]){farm->id, statuses[i]}, 0);
 }
 
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */

@@ -31,3 +31,11 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc);
 
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
 bool refresh_error_is_persistent(int r);
+
+/*
+ * Declares at 0 every counter series a refresh of (farm, rc) counts, so that increase() sees its first event:
+ * refresh_errors_total of every kind, pages_read_total, rows_read_total, aggregation_splits_total of both kinds,
+ * and the farm's aggregations_total of every final status.
+ */
+void refresh_declare_counters(
+	struct metrics_store *store, const struct farm_config *farm, const struct report_config *rc);

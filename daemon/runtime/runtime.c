@@ -162,7 +162,7 @@ static int reload_over_http(void *ctx, char *err, size_t errlen)
 /* aws_credentials_observer.call: an STS call of the credentials, counted with the API requests. */
 static void count_sts_call(void *store, const char *operation, long http_status)
 {
-	metrics_store_count_request(store, operation, http_status);
+	metrics_store_count_request(store, "-", operation, http_status);
 }
 
 /* The store and the inventory board live as long as the runtime; at start they declare cfg's reports and farms. */

@@ -2,7 +2,9 @@
 """test_accounts: farms in three AWS accounts, two through a role each (farms[].role_arn): AssumeRole signed for the
 farm's region by the exporter's own keys (botocore checks it), with the external id; each farm's requests signed with
 its own role's keys (the simulator refuses another account's); short-lived keys renewed before they expire; a reload
-that keeps the roles keeps their keys; an AssumeRole refused for one farm leaves the others exact."""
+that keeps the roles keeps their keys; an AssumeRole refused for one farm leaves the others exact. And the
+self-metrics of version 3: every counter the configuration implies at 0 before the first refresh, farm_id on
+api_requests_total (- for STS), deadline_cloud_farm_info's account_id and region."""
 
 import os
 import re
@@ -39,8 +41,7 @@ class RoleExporter(harness.Exporter):
                                     workdir, env=env)
 
     def write(self, farms):
-        text = harness.exporter_config(self.port, self.sim.url, [f for f, _ in farms], self.reports,
-                                       extra="inventory = { enabled = false; };\n")
+        text = harness.exporter_config(self.port, self.sim.url, [f for f, _ in farms], self.reports)
         mine = ",\n".join('  { id = "%s"; queues = "all"; fleets = "all"; %s }' % (f, s) for f, s in farms)
         text = re.sub(r"farms = \(\n.*?\n\);", lambda _: "farms = (\n%s\n);" % mine, text, flags=re.S)
         with open(self.config_path, "w", encoding="utf-8") as f:
@@ -85,15 +86,59 @@ def signers(sim, fake):
     return out
 
 
+# Every kind a refresh failure is counted under, the final statuses of an aggregation, the kinds of split.
+ERROR_KINDS = ("throttled", "not_found", "access_denied", "client_error", "server_error", "bad_response",
+               "no_credentials", "transport", "other", "aggregation_failed", "aggregation_expired")
+STATUSES = ("COMPLETED", "FAILED", "TIMEOUT", "EXPIRED")
+SPLITS = ("resources", "window")
+
+
+def zero_counters(t, exp, farms):
+    """Before the first refresh ends, every counter series the configuration implies is there, at 0."""
+    def declared():
+        _, _, e = exp.scrape()
+        return e if e.series("deadline_cloud_exporter_refresh_errors_total") else None
+
+    expo = harness.wait_for("the declared counters", declared, 20, interval=0.05, alive=[exp.proc])
+    want = {}
+    for f in farms:
+        pair = {"farm_id": f, "report": REPORT.name}
+        for kind in ERROR_KINDS:
+            want[("deadline_cloud_exporter_refresh_errors_total", tuple(sorted(dict(pair, kind=kind).items())))] = 0
+        for kind in SPLITS:
+            want[("deadline_cloud_exporter_aggregation_splits_total", tuple(sorted(dict(pair, kind=kind).items())))] = 0
+        for name in ("deadline_cloud_exporter_pages_read_total", "deadline_cloud_exporter_rows_read_total"):
+            want[(name, tuple(sorted(pair.items())))] = 0
+        for status in STATUSES:
+            want[("deadline_cloud_exporter_aggregations_total", (("farm_id", f), ("status", status)))] = 0
+    got = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in expo.samples if s.name in {k[0] for k in want}}
+    ups = [s.value for s in expo.series("deadline_cloud_exporter_report_up")]
+    t.check(got == want and ups == [0] * len(farms),
+            "before the first refresh ends: every (farm, report)'s counters at 0, each kind and status (%d series)"
+            % len(want), sorted(set(want) - set(got))[:5], sorted(set(got) - set(want))[:5], ups)
+    requests = {(s.labels["farm_id"], s.labels["operation"]) for s in expo.series(
+        "deadline_cloud_exporter_api_requests_total", code="200")}
+    retries = {(s.labels["farm_id"], s.labels["operation"]) for s in expo.series(
+        "deadline_cloud_exporter_api_retries_total")}
+    ops = {(f, op) for f in farms for op in ("StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation",
+                                             "ListQueues", "ListFleets", "GetFarm", "ListBudgets", "GetBudget")}
+    ops |= {("-", "AssumeRole"), ("-", "GetCallerIdentity")}
+    t.check(ops <= requests and ops <= retries,
+            "each farm's operations (and the account-wide AssumeRole, GetCallerIdentity) declared with their farm",
+            sorted(ops - requests)[:5], sorted(ops - retries)[:5])
+
+
 def assumed(fake, role):
     return [c for c in fake.sts_calls if c["action"] == "AssumeRole" and c["role"] == role]
 
 
 def main():
     with harness.Test("accounts") as t:
+        # aggregations of 3 s: the first refreshes end after the first scrapes
         sim = harness.Simulator(t.workdir, "--farm-accounts", "%s,%s,%s" % (fake_aws.HOME_ACCOUNT, ACCOUNT_B,
                                                                             ACCOUNT_C),
-                                "--farm-region", "1=%s" % REGION_B, "--quiet", request_log=True)
+                                "--farm-region", "1=%s" % REGION_B, "--aggregation-delay", "3000", "--quiet",
+                                request_log=True)
         farms = sim.farms()
         f0, f1, f2 = (f["farmId"] for f in farms)
         fake = fake_aws.FakeAWS(sim.url)
@@ -104,6 +149,7 @@ def main():
                                                                                            EXTERNAL_ID)),
                     (f2, 'role_arn = "%s";' % ROLE_C)]
             exp = RoleExporter(t.workdir, sim, good, fake)
+            zero_counters(t, exp, [f0, f1, f2])
             expo = exp.wait_all_up()
             for farm in farms:
                 figures_exact(t, sim, farm, expo, "farm %s" % farm["farmId"][:13])
@@ -122,6 +168,28 @@ def main():
             denied = sim.stats()["requests"]
             t.check(not any(str(code).startswith("4") for op in denied.values() for code in op),
                     "no request refused by the simulator", denied)
+
+            # farm_id on api_requests_total: the farms' own calls, "-" for STS's
+            farms_seen = {s.labels["farm_id"] for s in expo.series("deadline_cloud_exporter_api_requests_total")}
+            assume = expo.value("deadline_cloud_exporter_api_requests_total",
+                                {"farm_id": "-", "operation": "AssumeRole", "code": "200"})
+            starts = [expo.value("deadline_cloud_exporter_api_requests_total",
+                                 {"farm_id": f, "operation": "StartSessionsStatisticsAggregation", "code": "200"})
+                      for f in (f0, f1, f2)]
+            t.check(farms_seen == {f0, f1, f2, "-"} and assume and assume >= 2 and all(n and n >= 1 for n in starts),
+                    "api_requests_total by farm, STS's AssumeRole under farm_id -", farms_seen, assume, starts)
+
+            # deadline_cloud_farm_info: the account (the role's, else who the exporter is) and the region
+            def placed():
+                _, _, e = exp.scrape()
+                got = {s.labels["farm_id"]: (s.labels.get("account_id"), s.labels.get("region"))
+                       for s in e.series("deadline_cloud_farm_info")}
+                return got if len(got) == 3 else None
+
+            places = harness.wait_for("the farms' inventories", placed, 60, alive=[exp.proc])
+            t.check(places == {f0: (fake_aws.HOME_ACCOUNT, harness.REGION), f1: (ACCOUNT_B, REGION_B),
+                               f2: (ACCOUNT_C, harness.REGION)},
+                    "farm_info's account_id (the role's, else GetCallerIdentity's) and region", places)
 
             # Short-lived keys: renewed before they expire, the farm never refused.
             first = time.time()

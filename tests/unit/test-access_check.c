@@ -41,9 +41,68 @@ static void test_actions(void)
 	CHECK_STR(aws_iam_action(access_check_operation(n - 1)), "identitystore:DescribeUser");
 }
 
+static struct config *load(const char *text)
+{
+	struct config *cfg = NULL;
+	char err[2048] = "";
+
+	CHECK_MSG(config_load_string(&cfg, "t.conf", text, err, sizeof(err)) == 0, "%s", err);
+	return cfg;
+}
+
+#define FARM "farm-00000000000000000000000000000001"
+#define REPORTS "reports = ( { name = \"r\"; window = \"month\"; group_by = [ \"QUEUE_ID\" ]; } );\n"
+
+/* What a configuration makes the exporter call, per farm and account-wide: the counters declared from it. */
+static void test_operations(void)
+{
+	static const struct {
+		const char *text;
+		const char *farm, *account; /* the operations, joined by spaces */
+	} cases[] = {
+		{"farms = ( { id = \"" FARM "\"; } );\n" REPORTS,
+			"GetFarm ListQueues ListFleets ListBudgets GetBudget StartSessionsStatisticsAggregation "
+			"GetSessionsStatisticsAggregation",
+			"GetCallerIdentity"},
+		{"farms = ( { id = \"" FARM
+		 "\"; queues = [ \"queue-00000000000000000000000000000001\" ]; } );\n" REPORTS
+		 "inventory = { enabled = false; };\n",
+			"ListFleets StartSessionsStatisticsAggregation GetSessionsStatisticsAggregation", ""},
+		{"farms = ( { id = \"" FARM "\"; role_arn = \"arn:aws:iam::111122223333:role/r\"; } );\n" REPORTS
+		 "inventory = { budgets = false; };\nactivity = { enabled = true; };\n"
+		 "identity_store = { id = \"d-0123456789\"; };\n",
+			"GetFarm ListQueues ListFleets StartSessionsStatisticsAggregation "
+			"GetSessionsStatisticsAggregation "
+			"ListWorkers SearchJobs ListQueueFleetAssociations ListLimits",
+			"ListLicenseEndpoints DescribeUser AssumeRole"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = load(cases[i].text);
+		const char *ops[32];
+		char got[1024];
+
+		if (!cfg)
+			continue;
+		for (int account = 0; account < 2; account++) {
+			size_t n = access_check_operations(cfg, account ? NULL : &cfg->farms[0], ops, 32);
+			got[0] = '\0';
+			for (size_t k = 0; k < n; k++)
+				snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? " " : "", ops[k]);
+			CHECK_MSG(strcmp(got, account ? cases[i].account : cases[i].farm) == 0, "case %zu %s: %s", i,
+				account ? "account" : "farm", got);
+		}
+		/* cut at cap, the count still whole */
+		size_t all = access_check_operations(cfg, &cfg->farms[0], ops, 32);
+		CHECK_INT(access_check_operations(cfg, &cfg->farms[0], ops, 1), all);
+		config_free(cfg);
+	}
+}
+
 int main(void)
 {
 	test_verdicts();
 	test_actions();
+	test_operations();
 	TEST_DONE();
 }

@@ -46,6 +46,9 @@ struct aws_credentials_provider {
 	bool invalidated;
 	char last_failure[WHY_MAX * 3]; /* logged once as an error, repeats only at debug level */
 	struct aws_caller_identity *caller; /* GetCallerIdentity's first success, or NULL */
+	int caller_rc; /* its last failure, returned until caller_retry_at */
+	int64_t caller_retry_at, caller_backoff;
+	char caller_failure[WHY_MAX];
 };
 
 static void secret_free(char *s)
@@ -492,23 +495,60 @@ void aws_credentials_provider_last_failure(struct aws_credentials_provider *p, c
 	mutex_unlock(&p->lock);
 }
 
+/* What the provider knows of its caller (under p->lock): 1 with *out, a failure's code during its backoff, or 0. */
+static int caller_known(
+	struct aws_credentials_provider *p, int64_t now, struct aws_caller_identity *out, char *why, size_t whylen)
+{
+	if (p->caller) {
+		*out = *p->caller;
+		return 1;
+	}
+	if (p->caller_rc && now < p->caller_retry_at) {
+		snprintf(why, whylen, "%s", p->caller_failure);
+		return p->caller_rc;
+	}
+	return 0;
+}
+
+/* Keeps GetCallerIdentity's outcome (under p->lock): the first answer for good, a failure for a backoff. */
+static void caller_record(
+	struct aws_credentials_provider *p, int64_t now, int r, const struct aws_caller_identity *who, const char *why)
+{
+	if (r == 0) {
+		if (!p->caller && (p->caller = malloc(sizeof(*p->caller))) != NULL)
+			*p->caller = *who;
+		p->caller_rc = 0;
+		return;
+	}
+	p->caller_backoff = p->caller_backoff ? p->caller_backoff * 2 : AWS_CREDENTIALS_CALLER_BACKOFF_MIN;
+	if (p->caller_backoff > AWS_CREDENTIALS_CALLER_BACKOFF_MAX)
+		p->caller_backoff = AWS_CREDENTIALS_CALLER_BACKOFF_MAX;
+	p->caller_retry_at = now + p->caller_backoff;
+	/* Said once as a warning, the repeats (the same kind of failure: curl's words vary) at debug level. */
+	if (r != p->caller_rc)
+		log_warning("op=GetCallerIdentity status=error %s reason=\"retrying in %llds\" error=\"%s\"",
+			p->log_fields, (long long)p->caller_backoff, why);
+	else
+		log_debug("op=GetCallerIdentity status=error %s reason=\"retrying in %llds\" error=\"%s\"",
+			p->log_fields, (long long)p->caller_backoff, why);
+	p->caller_rc = r;
+	snprintf(p->caller_failure, sizeof(p->caller_failure), "%s", why);
+}
+
 int aws_credentials_provider_caller(
 	struct aws_credentials_provider *p, struct aws_caller_identity *out, char *why, size_t whylen)
 {
 	struct aws_credentials *c = NULL;
-	struct aws_caller_identity *who;
 	struct aws_credentials_observer observer;
-	bool known;
+	int64_t now = p->now();
 	int r;
 
 	mutex_lock(&p->lock);
-	known = p->caller != NULL;
-	if (known)
-		*out = *p->caller;
+	r = caller_known(p, now, out, why, whylen);
 	observer = p->observer;
 	mutex_unlock(&p->lock);
-	if (known)
-		return 0;
+	if (r != 0)
+		return r > 0 ? 0 : r;
 	r = aws_credentials_provider_get(p, &c);
 	if (r < 0) {
 		aws_credentials_provider_last_failure(p, why, whylen);
@@ -519,24 +559,16 @@ int aws_credentials_provider_caller(
 		.profile = p->profile,
 		.region = p->region,
 		.ca_file = p->ca_file,
-		.now = p->now(),
+		.now = now,
 		.observer = observer.call ? &observer : NULL,
 	};
 	struct aws_sts_request req = {.source = c};
 	r = aws_sts_caller_identity_in(&ctx, &req, out, why, whylen);
 	aws_credentials_unref(c);
-	if (r < 0)
+	if (r == -ENOMEM)
 		return r;
-	who = malloc(sizeof(*who));
-	if (!who)
-		return 0; /* the answer is right, only not kept */
-	*who = *out;
 	mutex_lock(&p->lock);
-	if (!p->caller) {
-		p->caller = who;
-		who = NULL;
-	}
+	caller_record(p, now, r, out, why);
 	mutex_unlock(&p->lock);
-	free(who);
-	return 0;
+	return r;
 }

@@ -67,8 +67,10 @@ void aws_credentials_provider_observe(struct aws_credentials_provider *p, const 
 /*
  * Who p's credentials belong to: STS GetCallerIdentity (which needs no permission) with them, on the STS endpoint
  * of p's region. The first success is kept: the account and ARN of a provider do not change while it lives (a
- * chain that would find another identity is a new provider). Thread-safe. Returns 0 with *out, the get()'s code
- * when there are no credentials, or what aws_sts_caller_identity() returns, with why.
+ * chain that would find another identity is a new provider). A failure is returned again, without asking, for a
+ * backoff (AWS_CREDENTIALS_CALLER_BACKOFF_MIN doubling to _MAX), and logged once as a warning. Thread-safe.
+ * Returns 0 with *out, the get()'s code when there are no credentials, or what aws_sts_caller_identity() returns,
+ * with why.
  */
 int aws_credentials_provider_caller(
 	struct aws_credentials_provider *p, struct aws_caller_identity *out, char *why, size_t whylen);
@@ -143,6 +145,9 @@ int aws_credentials_provider_new_sources(
 #define AWS_CREDENTIALS_REFRESH_JITTER 60
 /* Failed fetches are retried after 1 s, doubling up to this. */
 #define AWS_CREDENTIALS_BACKOFF_MAX 60
+/* A failed GetCallerIdentity is asked again after this, doubling up to the maximum (seconds). */
+#define AWS_CREDENTIALS_CALLER_BACKOFF_MIN 60
+#define AWS_CREDENTIALS_CALLER_BACKOFF_MAX 3600
 
 /*
  * Parses the JSON the container endpoint, IMDS (process_format false: "Token", optional "Code" that must be
