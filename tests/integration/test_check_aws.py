@@ -143,15 +143,21 @@ def check_roles(t, workdir, sim, fake, farms):
     """Farms 1 and 2 in account B through its role: assumed (signed by botocore's rules, with the external id), the
     farms' calls made with its keys; a wrong external id: the reason said, those farms' calls fail, farm 0's don't."""
     role = 'queues = "all"; fleets = "all"; role_arn = "%s"; external_id = "%s";' % (ROLE_B, EXTERNAL_ID)
+    # the identity store in account B too, through the same role
+    store = sim._json("GET", "/__sim/inventory")["identityStoreId"]
+    identity = 'identity_store = { id = "%s"; endpoint_url = "%s"; role_arn = "%s"; external_id = "%s"; };\n' % (
+        store, sim.url, ROLE_B, EXTERNAL_ID)
     path = write_config(workdir, sim, [(farms[0], ""), (farms[1], role), (farms[2], role)],
-                        extra_config(sim, identity=False), name="roles.conf")
+                        extra_config(sim, identity=False) + identity, name="roles.conf")
     env = {"AWS_ENDPOINT_URL_STS": fake.url}
     p = run_check(workdir, path, env)
     got, other = lines_of(p.stdout)
     session = "arn:aws:sts::%s:assumed-role/deadline-exporter/deadline-cloud-exporter" % ACCOUNT_B
     t.check(p.returncode == 0 and "role %s: assumed as %s (account %s)" % (ROLE_B, session, ACCOUNT_B) in other
-            and all(v[0] == "ok" for v in got.values()) and len(got) == 3 * len(INVENTORY + USAGE + ACTIVITY),
-            "the role assumed once for its two farms; every call of the three farms ok", p.stdout, p.stderr[-2000:])
+            and all(v[0] == "ok" for v in got.values()) and len(got) == 3 * len(INVENTORY + USAGE + ACTIVITY) + 1
+            and ("-", "DescribeUser") in got,
+            "the role assumed once for its two farms and the identity store; every call ok (DescribeUser with the "
+            "role's keys: the store is in account B)", p.stdout, p.stderr[-2000:])
     assumed = [c for c in fake.sts_calls if c["action"] == "AssumeRole"]
     details = fake.issued_of("sts-AssumeRole")[-1]["details"] if assumed else {}
     t.check(len(assumed) == 1 and details.get("signature") == "valid" and
@@ -171,8 +177,9 @@ def check_roles(t, workdir, sim, fake, farms):
             "a refused role: the reason and the policy to look at (the trust policy, for an external id; no "
             "permission to grant)", other)
     t.check(all(v[0] == "ok" for k, v in got.items() if k[0] == farms[0]) and
-            all(v[0] == "failed" and "no credentials" in v[2] for k, v in got.items() if k[0] != farms[0]),
-            "its farms' calls fail for want of credentials; the other farm's are ok", got)
+            all(v[0] == "failed" and "no credentials" in v[2] for k, v in got.items() if k[0] != farms[0]) and
+            ("-", "DescribeUser") in got,
+            "its farms' (and the identity store's) calls fail for want of credentials; the other farm's are ok", got)
 
     fake.add_principal("AKIDNOASSUME", "no-assume-secret", arn="arn:aws:iam::%s:user/intern" % fake_aws.HOME_ACCOUNT,
                        may_assume=())
@@ -257,6 +264,7 @@ def main():
         # Every farm in the exporter's own account; then farms 1 and 2 in account B, reached through its role.
         sim = harness.Simulator(t.workdir, "--identity-region", harness.REGION, "--quiet", name="home")
         accounts = harness.Simulator(t.workdir, "--farm-accounts", "%s,%s" % (fake_aws.HOME_ACCOUNT, ACCOUNT_B),
+                                     "--identity-account", ACCOUNT_B, "--identity-region", harness.REGION,
                                      "--quiet", name="accounts")
         fake = fake_aws.FakeAWS(sim.url)
         roles_fake = fake_aws.FakeAWS(accounts.url)
