@@ -98,16 +98,38 @@ static int check_caller(struct check_run *run, struct aws_credentials_provider *
 	return 0;
 }
 
+/* Who uses the role of provider p: " (for farm-…, farm-…, the identity store)", into out. */
+static void role_users(const struct config *cfg, const struct runtime_creds *roles, struct aws_credentials_provider *p,
+	char *out, size_t len)
+{
+	size_t used = 0;
+	int n;
+
+	out[0] = '\0';
+	for (size_t i = 0; i <= cfg->n_farms && used < len; i++) {
+		bool ids = i == cfg->n_farms;
+		if (ids ? !cfg->identity_store.id || runtime_creds_identity_store(roles, cfg) != p
+			: runtime_creds_farm(roles, &cfg->farms[i]) != p)
+			continue;
+		n = snprintf(out + used, len - used, "%s%s", used ? ", " : " (for ",
+			ids ? "the identity store" : cfg->farms[i].id);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (used && used < len)
+		snprintf(out + used, len - used, ")");
+}
+
 /* Each role assumed, and who it makes the exporter. A role refused counts once; its farms' calls fail too. */
-static void check_roles(struct check_run *run, const struct runtime_creds *roles)
+static void check_roles(struct check_run *run, const struct config *cfg, const struct runtime_creds *roles)
 {
 	for (size_t i = 0; i < runtime_creds_count(roles); i++) {
 		struct aws_credentials_provider *p;
 		const char *arn = runtime_creds_role(roles, i, &p);
 		struct aws_caller_identity who;
-		char why[2048] = "";
+		char why[2048] = "", users[1024];
 
 		run->checked++;
+		role_users(cfg, roles, p, users, sizeof(users));
 		if (aws_credentials_provider_caller(p, &who, why, sizeof(why)) < 0) {
 			static const char source[] = "assume-role: ";
 			const char *said = strncmp(why, source, sizeof(source) - 1) ? why : why + sizeof(source) - 1;
@@ -116,10 +138,10 @@ static void check_roles(struct check_run *run, const struct runtime_creds *roles
 			/* Granting it helps only when the caller's side may lack it, not for the trust policy. */
 			if (strstr(said, "sts:AssumeRole on the role"))
 				missing_add(run, aws_iam_action("AssumeRole"));
-			fprintf(run->out, "role %s: not assumed: %s\n", arn, said);
+			fprintf(run->out, "role %s%s: not assumed: %s\n", arn, users, said);
 			continue;
 		}
-		fprintf(run->out, "role %s: assumed as %s (account %s)\n", arn, who.arn, who.account);
+		fprintf(run->out, "role %s%s: assumed as %s (account %s)\n", arn, users, who.arn, who.account);
 	}
 	fflush(run->out);
 }
@@ -251,7 +273,7 @@ int runtime_check_aws(const char *config_path, FILE *out)
 		runtime_plan_discard(&plan);
 		return 1;
 	}
-	check_roles(&run, plan.next.roles);
+	check_roles(&run, cfg, plan.next.roles);
 	check_calls(&run, &plan);
 	check_summary(&run);
 	runtime_plan_discard(&plan);

@@ -153,7 +153,9 @@ def check_roles(t, workdir, sim, fake, farms):
     p = run_check(workdir, path, env)
     got, other = lines_of(p.stdout)
     session = "arn:aws:sts::%s:assumed-role/deadline-exporter/deadline-cloud-exporter" % ACCOUNT_B
-    t.check(p.returncode == 0 and "role %s: assumed as %s (account %s)" % (ROLE_B, session, ACCOUNT_B) in other
+    said = "role %s (for %s, %s, the identity store): assumed as %s (account %s)" % (ROLE_B, farms[1], farms[2],
+                                                                                     session, ACCOUNT_B)
+    t.check(p.returncode == 0 and said in other
             and all(v[0] == "ok" for v in got.values()) and len(got) == 3 * len(INVENTORY + USAGE + ACTIVITY) + 1
             and ("-", "DescribeUser") in got,
             "the role assumed once for its two farms and the identity store; every call ok (DescribeUser with the "
@@ -171,7 +173,8 @@ def check_roles(t, workdir, sim, fake, farms):
         g.write(f.read().replace(EXTERNAL_ID, "studio-b-43"))
     p = run_check(workdir, bad, env)
     got, other = lines_of(p.stdout)
-    said = [line for line in other if line.startswith("role %s: not assumed:" % ROLE_B)]
+    said = [line for line in other if line.startswith("role %s (for %s, %s, the identity store): not assumed:" % (
+        ROLE_B, farms[1], farms[2]))]
     t.check(p.returncode == 1 and said and "AccessDenied" in said[0] and "trust policy" in said[0] and
             "sts:AssumeRole" not in other[-1],
             "a refused role: the reason and the policy to look at (the trust policy, for an external id; no "
@@ -185,7 +188,8 @@ def check_roles(t, workdir, sim, fake, farms):
                        may_assume=())
     post(sim, "/__sim/credentials", {"accessKeyId": "AKIDNOASSUME", "secretAccessKey": "no-assume-secret"})
     p = run_check(workdir, path, dict(env, AWS_ACCESS_KEY_ID="AKIDNOASSUME", AWS_SECRET_ACCESS_KEY="no-assume-secret"))
-    said = [line for line in p.stdout.splitlines() if line.startswith("role %s: not assumed:" % ROLE_B)]
+    said = [line for line in p.stdout.splitlines() if line.startswith("role %s (for " % ROLE_B) and
+            ": not assumed:" in line]
     t.check(p.returncode == 1 and said and "lacks the permission: grant it sts:AssumeRole" in said[0] and
             "grant: " in p.stdout.splitlines()[-1] and "sts:AssumeRole" in p.stdout.splitlines()[-1],
             "a caller without sts:AssumeRole: told to grant it", p.stdout)
