@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline/activity_api.h"
 #include "deadline/deadline_api.h"
 #include "deadline/inventory_api.h"
+#include "deadline/search_jobs.h"
 #include "deadline/users_api.h"
 #include "util/rfc3339.h"
 
@@ -383,46 +385,50 @@ static int run_list_workers(struct check_farm *cf, struct access_result *res)
 {
 	bool placeholder;
 	const char *fleet = known_id(cf, RESOURCE_FLEETS, &placeholder);
-	char tail[128];
 
-	snprintf(tail, sizeof(tail), "fleets/%s/workers", fleet);
-	return get_path(cf, res, deadline_farm_path(cf->farm->id, tail), true, placeholder);
+	return get_path(cf, res, activity_api_workers_path(cf->farm->id, fleet), true, placeholder);
 }
 
 static int run_search_jobs(struct check_farm *cf, struct access_result *res)
 {
 	bool placeholder;
 	const char *queue = known_id(cf, RESOURCE_QUEUES, &placeholder);
-	char body[160];
-	char *path = deadline_farm_path(cf->farm->id, "search/jobs");
-	struct api_call c = {.operation = res->operation, .method = "POST", .path = path, .body = body};
+	struct search_jobs_read read = {0};
+	char *path = search_jobs_path(cf->farm->id), *body = NULL;
+	struct api_call c = {.operation = res->operation, .method = "POST", .path = path};
 	int r;
 
-	if (!path) {
-		result_set(res, &c, -ENOMEM, false, NULL);
-		return -ENOMEM;
+	/* The activity thread's own first request, over one queue: a page of its active jobs, read once. */
+	r = search_jobs_read_init(&read, &queue, 1, NULL);
+	if (r == 0 && path)
+		r = search_jobs_body(&read, &body, &c.body_len);
+	else if (r == 0)
+		r = -ENOMEM;
+	if (r == 0) {
+		c.body = body;
+		r = call_run(cf, &c, res, placeholder, "");
+	} else {
+		result_set(res, &c, r, false, NULL);
 	}
-	/* The smallest search: one job of one queue (ids checked by the configuration or the listing). */
-	c.body_len =
-		(size_t)snprintf(body, sizeof(body), "{\"queueIds\":[\"%s\"],\"itemOffset\":0,\"pageSize\":1}", queue);
-	r = call_run(cf, &c, res, placeholder, "");
+	search_jobs_read_deinit(&read);
+	free(body);
 	free(path);
 	return r;
 }
 
 static int run_list_associations(struct check_farm *cf, struct access_result *res)
 {
-	return get_path(cf, res, deadline_farm_path(cf->farm->id, "queue-fleet-associations"), true, false);
+	return get_path(cf, res, activity_api_associations_path(cf->farm->id), true, false);
 }
 
 static int run_list_limits(struct check_farm *cf, struct access_result *res)
 {
-	return get_path(cf, res, deadline_farm_path(cf->farm->id, "limits"), true, false);
+	return get_path(cf, res, activity_api_limits_path(cf->farm->id), true, false);
 }
 
 static int run_list_license_endpoints(struct check_farm *cf, struct access_result *res)
 {
-	return get_path(cf, res, strdup("/" DEADLINE_API_VERSION "/license-endpoints"), true, false);
+	return get_path(cf, res, activity_api_license_endpoints_path(), true, false);
 }
 
 /* ---- which steps a configuration needs ---- */
@@ -465,18 +471,18 @@ static const struct check_step {
 	int (*run)(struct check_farm *cf, struct access_result *res);
 	bool account_wide; /* not a farm's resource: counted with farm_id "-" (called with each farm's keys here) */
 } farm_steps[] = {
-	{"GetFarm", needs_inventory, run_get_farm, false},
-	{"ListQueues", needs_queues, run_list_queues, false},
-	{"ListFleets", needs_fleets, run_list_fleets, false},
-	{"ListBudgets", needs_budgets, run_list_budgets, false},
-	{"GetBudget", needs_budgets, run_get_budget, false},
-	{"StartSessionsStatisticsAggregation", needs_always, run_start, false},
-	{"GetSessionsStatisticsAggregation", needs_always, run_get, false},
-	{"ListWorkers", needs_activity, run_list_workers, false},
-	{"SearchJobs", needs_activity, run_search_jobs, false},
-	{"ListQueueFleetAssociations", needs_activity, run_list_associations, false},
-	{"ListLimits", needs_activity, run_list_limits, false},
-	{"ListLicenseEndpoints", needs_activity, run_list_license_endpoints, true},
+	{API_OP_GET_FARM, needs_inventory, run_get_farm, false},
+	{API_OP_LIST_QUEUES, needs_queues, run_list_queues, false},
+	{API_OP_LIST_FLEETS, needs_fleets, run_list_fleets, false},
+	{API_OP_LIST_BUDGETS, needs_budgets, run_list_budgets, false},
+	{API_OP_GET_BUDGET, needs_budgets, run_get_budget, false},
+	{API_OP_START, needs_always, run_start, false},
+	{API_OP_GET, needs_always, run_get, false},
+	{API_OP_LIST_WORKERS, needs_activity, run_list_workers, false},
+	{API_OP_SEARCH_JOBS, needs_activity, run_search_jobs, false},
+	{API_OP_LIST_ASSOCIATIONS, needs_activity, run_list_associations, false},
+	{API_OP_LIST_LIMITS, needs_activity, run_list_limits, false},
+	{API_OP_LIST_LICENSE_ENDPOINTS, needs_activity, run_list_license_endpoints, true},
 };
 
 /* Whether cfg names a role anywhere (a farm's, the identity store's): the exporter then calls AssumeRole. */

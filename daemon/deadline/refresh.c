@@ -85,15 +85,14 @@ static enum resource_kind report_kind(const struct refresh_ctx *rf, const struct
 	return kind;
 }
 
-/* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
-static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
+int refresh_list_resources(
+	struct api_caller *a, const char *farm_id, enum resource_kind kind, const char *report, char ***ids, size_t *n)
 {
-	enum resource_kind kind = report_kind(rf, rc);
 	struct list_ctx l = {.kind = kind, .ids = ids, .n = n};
-	char *path = deadline_list_path(rf->farm->id, kind);
+	char *path = deadline_list_path(farm_id, kind);
 	const struct api_pages pg = {
 		.operation = kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
-		.report = rc->name,
+		.report = report,
 		.path = path,
 		.parse = list_parse,
 		.ctx = &l,
@@ -103,7 +102,7 @@ static int list_resources(struct refresh_ctx *rf, const struct report_config *rc
 	*ids = NULL;
 	*n = 0;
 	if (path)
-		r = api_pages_run(rf->api, &pg);
+		r = api_pages_run(a, &pg);
 	if (r != 0) {
 		free_ids(*ids, *n);
 		*ids = NULL;
@@ -111,6 +110,12 @@ static int list_resources(struct refresh_ctx *rf, const struct report_config *rc
 	}
 	free(path);
 	return r;
+}
+
+/* Lists every queue or fleet of the farm, of the kind the report asks by. */
+static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
+{
+	return refresh_list_resources(rf->api, rf->farm->id, report_kind(rf, rc), rc->name, ids, n);
 }
 
 /* ---- one aggregation ---- */

@@ -29,6 +29,14 @@ struct refresh_ctx {
  */
 int refresh_report(struct refresh_ctx *rf, const struct report_config *rc);
 
+/*
+ * Lists every queue or fleet of farm_id (ListQueues / ListFleets, through the paginator): *ids (each and the array
+ * malloc'd) and *n, left empty on failure. report names the report in the log, or NULL (the live state's round).
+ * Returns 0, an enum api_outcome or -errno.
+ */
+int refresh_list_resources(
+	struct api_caller *a, const char *farm_id, enum resource_kind kind, const char *report, char ***ids, size_t *n);
+
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
 bool refresh_error_is_persistent(int r);
 

@@ -341,3 +341,57 @@ void inventory_board_fail(struct inventory_board *board, const char *farm_id)
 	board_inventory_unref(made.inv);
 	free(made.farm_id);
 }
+
+void inventory_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* A copy of inv's queue or fleet ids. Returns the array, or NULL without memory. */
+static char **ids_copy(const struct inventory *inv, bool fleets)
+{
+	size_t n = fleets ? inv->n_fleets : inv->n_queues;
+	char **ids = calloc(n ? n : 1, sizeof(*ids));
+
+	for (size_t i = 0; ids && i < n; i++) {
+		ids[i] = strdup(fleets ? inv->fleets[i].id : inv->queues[i].id);
+		if (!ids[i]) {
+			inventory_ids_free(ids, i);
+			return NULL;
+		}
+	}
+	return ids;
+}
+
+int inventory_board_ids(struct inventory_board *board, const char *farm_id, char ***queues, size_t *n_queues,
+	char ***fleets, size_t *n_fleets)
+{
+	struct board_inventory *bi = NULL;
+	struct board_farm *f;
+
+	*queues = *fleets = NULL;
+	*n_queues = *n_fleets = 0;
+	mutex_lock(&board->lock);
+	f = board_find(board, farm_id);
+	if (f)
+		bi = board_inventory_ref(f->inv);
+	mutex_unlock(&board->lock);
+	if (!bi)
+		return -ENOENT;
+	/* copied from a reference, without the lock: the listing thread may publish meanwhile */
+	*queues = ids_copy(bi->inv, false);
+	*fleets = ids_copy(bi->inv, true);
+	if (!*queues || !*fleets) {
+		inventory_ids_free(*queues, *queues ? bi->inv->n_queues : 0);
+		inventory_ids_free(*fleets, *fleets ? bi->inv->n_fleets : 0);
+		*queues = *fleets = NULL;
+		board_inventory_unref(bi);
+		return -ENOMEM;
+	}
+	*n_queues = bi->inv->n_queues;
+	*n_fleets = bi->inv->n_fleets;
+	board_inventory_unref(bi);
+	return 0;
+}
