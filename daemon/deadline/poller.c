@@ -14,6 +14,7 @@
 #include "config/reload.h"
 #include "deadline/activity_round.h"
 #include "deadline/api_call.h"
+#include "deadline/counter_state.h"
 #include "deadline/inventory_fetch.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
@@ -37,6 +38,7 @@ struct farm_worker {
 	const struct farm_config *farm;
 	struct refresh_ctx refresh;
 	struct schedule_slot *slots; /* one per report; the inventory's and the live state's: one, rc NULL */
+	struct counter_state **counters; /* beside slots: a counter report's state, else NULL */
 	size_t n_slots;
 	enum farm_job job;
 	struct activity_round *activity; /* FARM_ACTIVITY: the figures kept between rounds */
@@ -66,7 +68,7 @@ static void farm_run(struct worker *wk, void *arg)
 			continue; /* re-pick: the earliest due may have changed */
 		}
 		double began = worker_clock(wk);
-		int r = refresh_report(&w->refresh, next->rc);
+		int r = refresh_report(&w->refresh, next->rc, w->counters ? w->counters[next - w->slots] : NULL);
 		if (r == API_STOPPED || worker_stopping(wk))
 			break;
 		double delay = schedule_record(
@@ -175,9 +177,13 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 	free(endpoint);
 	if (r < 0)
 		return r;
-	w->refresh = (struct refresh_ctx){
-		.api = worker_api(w->worker), .farm = w->farm, .store = p->store, .users = opts->users};
-	return 0;
+	w->refresh = (struct refresh_ctx){.api = worker_api(w->worker),
+		.farm = w->farm,
+		.store = p->store,
+		.users = opts->users,
+		.board = p->board};
+	/* What the farm's labelled reports learn of its queues and jobs, kept while the poller runs. */
+	return w->job == FARM_REFRESH ? queue_lookup_new(&w->refresh.queues) : 0;
 }
 
 static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
@@ -185,6 +191,39 @@ static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
 	[FARM_INVENTORY] = inventory_run,
 	[FARM_ACTIVITY] = activity_run,
 };
+
+/*
+ * The states of w's counter reports, their files under dir (NULL: none). Returns 0 or -ENOMEM.
+ */
+static int farm_worker_counters(struct farm_worker *w, const char *dir)
+{
+	w->counters = calloc(w->n_slots, sizeof(*w->counters));
+	if (!w->counters)
+		return -ENOMEM;
+	for (size_t j = 0; j < w->n_slots; j++) {
+		if (!w->slots[j].rc->counter)
+			continue;
+		int r = counter_state_new(&w->counters[j], dir, w->farm->id, w->slots[j].rc);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Where the counter reports keep their figures across restarts, if they can: $STATE_DIRECTORY. */
+static char *counter_dir(const struct config *cfg)
+{
+	char *dir = counter_state_dir();
+	bool counters = false;
+
+	for (size_t i = 0; i < cfg->n_reports; i++)
+		counters |= cfg->reports[i].counter;
+	if (counters && !dir)
+		log_info("component=poller op=state reason=\"STATE_DIRECTORY is not set: a counter report's figures "
+			 "held from a decrease, and the closing of a window ended while the exporter was stopped, are "
+			 "lost on a restart\"");
+	return dir;
+}
 
 /* The slot and state of a worker of job w->job for farm i of cfg. */
 static int farm_job_init(struct poller *p, struct farm_worker *w, size_t i, const struct poller_options *opts)
@@ -218,6 +257,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 	struct aws_credentials_provider *creds, struct metrics_store *store)
 {
 	struct poller *p = calloc(1, sizeof(*p));
+	char *dir = NULL;
 	int r;
 
 	if (!p)
@@ -242,6 +282,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		r = -ENOMEM;
 		goto fail;
 	}
+	dir = counter_dir(cfg);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		w->poller = p;
@@ -252,10 +293,17 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 			r = farm_job_init(p, w, i % cfg->n_farms, opts);
 		if (r < 0)
 			goto fail;
+		if (w->job == FARM_REFRESH) {
+			r = farm_worker_counters(w, dir);
+			if (r < 0)
+				goto fail;
+		}
 	}
+	free(dir);
 	*out = p;
 	return 0;
 fail:
+	free(dir);
 	poller_free(p);
 	return r;
 }
@@ -314,6 +362,25 @@ void poller_stop(struct poller *p)
 		worker_group_stop(p->group);
 }
 
+/*
+ * The counter state of slot k of w, taken from ow's slot l when both hold one of the same key (the same window,
+ * timezone, grouping and labels): the figures held go on, whatever else of the report changed.
+ */
+static void adopt_counter(struct farm_worker *w, size_t k, struct farm_worker *ow, size_t l)
+{
+	struct counter_state *mine = w->counters ? w->counters[k] : NULL,
+			     *theirs = ow->counters ? ow->counters[l] : NULL;
+
+	if (!mine || !theirs || strcmp(mine->key, theirs->key) != 0)
+		return;
+	/* The path may differ (another $STATE_DIRECTORY): the new one is written from the next refresh. */
+	char *path = mine->path;
+	mine->path = theirs->path;
+	theirs->path = path;
+	w->counters[k] = theirs;
+	ow->counters[l] = mine;
+}
+
 void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
@@ -341,6 +408,8 @@ void poller_adopt_schedule(struct poller *p, struct poller *old, const struct co
 				struct schedule_slot *rs = &w->slots[k];
 				for (size_t l = 0; l < ow->n_slots; l++) {
 					const struct schedule_slot *ors = &ow->slots[l];
+					if (strcmp(ors->rc->name, rs->rc->name) == 0)
+						adopt_counter(w, k, ow, l);
 					if (strcmp(ors->rc->name, rs->rc->name) != 0 ||
 						!reload_report_same(old_cfg, p->cfg, w->farm->id, rs->rc->name))
 						continue;
@@ -359,8 +428,13 @@ void poller_free(struct poller *p)
 	/* The threads first: they use the slots and the refresh contexts until they are joined. */
 	worker_group_free(p->group);
 	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
-		free(p->workers[i].slots);
-		activity_round_free(p->workers[i].activity);
+		struct farm_worker *w = &p->workers[i];
+		for (size_t j = 0; w->counters && j < w->n_slots; j++)
+			counter_state_free(w->counters[j]);
+		free(w->counters);
+		free(w->slots);
+		queue_lookup_free(w->refresh.queues);
+		activity_round_free(w->activity);
 	}
 	free(p->workers);
 	free(p);

@@ -12,7 +12,9 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
+#include "deadline/queue_search.h"
 #include "metrics/usage.h"
+#include "metrics/usage_labels.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/rfc3339.h"
@@ -54,21 +56,60 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
-/* Tells the user directory (if any) every user id of the published figures. */
+/*
+ * Tells the user directory (if any) every user id of the published figures: t's key holds the group-by values, or
+ * with labels the derived ones and then the kept fields' (a user_id merged away is not shown, so not looked up).
+ */
 static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
 {
 	const struct usage_group *const *groups;
-	size_t n;
+	size_t n, at = rc->n_labels;
 
 	if (!rf->users)
 		return;
 	for (size_t k = 0; k < rc->n_group_by; k++) {
-		if (rc->group_by[k] != GROUP_USER_ID)
+		if (!config_report_keeps(rc, rc->group_by[k]))
 			continue;
-		n = usage_table_groups(t, &groups);
-		for (size_t i = 0; i < n; i++)
-			user_directory_note(rf->users, groups[i]->values[k]);
+		if (rc->group_by[k] == GROUP_USER_ID) {
+			n = usage_table_groups(t, &groups);
+			for (size_t i = 0; i < n; i++)
+				user_directory_note(rf->users, groups[i]->values[at]);
+		}
+		at++;
 	}
+}
+
+/*
+ * A report with labels: the queue names and jobs' queues its rules need looked up, then the groups of t (the
+ * report's group_by table, which may be shared by other reports: only sorted) merged by the derived labels into a
+ * new table *out. Returns 0, QUEUE_SEARCH_NO_NAMES, an enum api_outcome or -errno.
+ */
+static int relabel(
+	struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, struct usage_table **out)
+{
+	struct queue_lookup_groups lg;
+	struct usage_labels_stats st;
+	struct usage_queue_source src;
+	double began;
+	int r;
+
+	*out = NULL;
+	r = queue_search_prepare(rf->api, rf->board, rf->farm->id, rf->queues, rc, t);
+	if (r != 0)
+		return r;
+	src = queue_lookup_source(rf->queues, rc, &lg);
+	began = monotime_s();
+	r = usage_labels_merge(out, t, rc, &src, &st);
+	if (r < 0)
+		return r;
+	log_debug("farm=%s report=%s op=labels groups=%zu labelled=%zu regex_runs=%zu duration=%.6fs", rf->farm->id,
+		rc->name, st.groups_in, st.groups_out, st.regex_runs, monotime_s() - began);
+	if (st.defaulted)
+		log_info("farm=%s report=%s op=labels groups=%zu reason=\"a value took its default: its regex stopped "
+			 "at "
+			 "its match limit, the name is not UTF-8, or the value is over 4096 bytes\"",
+			rf->farm->id, rc->name, st.defaulted);
+	return 0;
 }
 
 /*
@@ -428,53 +469,193 @@ static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, 
 	return r;
 }
 
-/* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
-/* The kinds of refresh_errors_total of a refresh's own outcomes (api_outcome_kind() names the others). */
-#define KIND_AGG_FAILED "aggregation_failed"
-#define KIND_AGG_EXPIRED "aggregation_expired"
-
-static const char *refresh_error_kind(int r)
+/*
+ * The report's table of [start, end): every batch of ids merged, then, for a report with labels, its groups merged
+ * by the derived labels (what is shown, and what a counter holds). *out is NULL on failure.
+ */
+static int collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path, const char *const *ids,
+	size_t n_ids, int64_t start, int64_t end, struct usage_table **out, struct refresh_stats *st)
 {
-	if (r == REFRESH_AGG_FAILED)
-		return KIND_AGG_FAILED;
-	if (r == REFRESH_AGG_EXPIRED)
-		return KIND_AGG_EXPIRED;
-	return api_outcome_kind(r);
+	int r = usage_table_new(out, rc->group_by, rc->n_group_by);
+
+	for (size_t i = 0; r == 0 && i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
+		size_t batch = n_ids - i;
+		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
+			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
+		r = refresh_part(rf, rc, path, ids + i, batch, start, end, *out, st, 0);
+	}
+	if (r == 0 && rc->n_labels) {
+		struct usage_table *merged;
+		r = relabel(rf, rc, *out, &merged);
+		usage_table_free(*out);
+		*out = merged;
+	}
+	if (r != 0) {
+		usage_table_free(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
-void refresh_declare_counters(
-	struct metrics_store *store, const struct farm_config *farm, const struct report_config *rc)
-{
-	/* The final statuses aggregation_count() is given (deadline_status_name(), and EXPIRED), and the splits'. */
-	static const char *const statuses[] = {"COMPLETED", "FAILED", "TIMEOUT", "EXPIRED"};
-	static const char *const splits[] = {"resources", "window"};
-	const char *kind;
+/* ---- counter reports ---- */
 
-	for (size_t i = 0; (kind = api_outcome_kind_at(i)) != NULL; i++)
-		metrics_store_count(store, METRICS_REFRESH_ERRORS, (const char *const[]){farm->id, rc->name, kind}, 0);
-	metrics_store_count(
-		store, METRICS_REFRESH_ERRORS, (const char *const[]){farm->id, rc->name, KIND_AGG_FAILED}, 0);
-	metrics_store_count(
-		store, METRICS_REFRESH_ERRORS, (const char *const[]){farm->id, rc->name, KIND_AGG_EXPIRED}, 0);
-	metrics_store_count(store, METRICS_PAGES, (const char *const[]){farm->id, rc->name}, 0);
-	metrics_store_count(store, METRICS_ROWS, (const char *const[]){farm->id, rc->name}, 0);
-	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++)
-		metrics_store_count(store, METRICS_SPLITS, (const char *const[]){farm->id, rc->name, splits[i]}, 0);
-	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-		metrics_store_count(store, METRICS_AGGREGATIONS, (const char *const[]){farm->id, statuses[i]}, 0);
+/* Before a counter report's first refresh: the figures its state file holds, and what was found logged. */
+static void counter_restore(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
+{
+	char err[160], window[21] = "-";
+	int64_t start;
+	int r;
+
+	if (cs->loaded)
+		return;
+	r = counter_state_restore(cs, err, sizeof(err));
+	if (r == 0 && usage_hold_window(cs->hold, &start) && rfc3339_format(start, window) < 0)
+		snprintf(window, sizeof(window), "-");
+	if (r == 0)
+		log_info("farm=%s report=%s op=state status=ok file=%s window=%s reason=\"the counters go on from "
+			 "the figures exported before\"",
+			rf->farm->id, rc->name, cs->path, window);
+	else if (r == COUNTER_RESTORE_OTHER_KEY)
+		log_info("farm=%s report=%s op=state status=ignored file=%s reason=\"written for another window, "
+			 "timezone, grouping or labels; the counters start from the next refresh\"",
+			rf->farm->id, rc->name, cs->path);
+	else if (r == COUNTER_RESTORE_UNUSABLE)
+		log_warning("farm=%s report=%s op=state status=ignored file=%s error=\"%s\" reason=\"the counters "
+			    "start from the next refresh\"",
+			rf->farm->id, rc->name, cs->path, err);
 }
 
-/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
-bool refresh_error_is_persistent(int r)
+/* Figures were published that a scrape must take first: waits for one (COUNTER_SCRAPE_WAIT_S at most). */
+static int counter_wait(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
 {
-	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS;
+	double began = monotime_s(), wait = 0;
+
+	if (!cs->waiting)
+		return 0;
+	while (!counter_state_scraped(cs, metrics_store_scrapes(rf->store), monotime_s(), &wait))
+		if (!api_caller_sleep(rf->api, (wait < 0.25 ? wait : 0.25) * 1000))
+			return API_STOPPED;
+	if (metrics_store_scrapes(rf->store) > cs->wait_mark)
+		log_debug("farm=%s report=%s op=refresh duration=%.3fs reason=\"a scrape took the figures published\"",
+			rf->farm->id, rc->name, monotime_s() - began);
+	else
+		log_warning("farm=%s report=%s op=refresh duration=%.3fs reason=\"no scrape in %.0fs: Prometheus may "
+			    "miss the counters' last figures of a window, their reset or their first\"",
+			rf->farm->id, rc->name, monotime_s() - began, COUNTER_SCRAPE_WAIT_S);
+	cs->waiting = false;
+	return 0;
+}
+
+/* Publishes t for cs, then marks it as to be taken by a scrape before the next figures. */
+static int counter_show(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t end, double began, enum counter_publish_kind kind,
+	struct usage_hold_stats *st)
+{
+	int r = counter_wait(rf, rc, cs);
+
+	if (r == 0)
+		r = counter_publish(
+			cs, rf->store, rf->farm->id, rc, t, start, end, monotime_s() - began, kind, NULL, st);
+	if (r == 0)
+		counter_state_published(cs, metrics_store_scrapes(rf->store), monotime_s());
+	return r;
+}
+
+/*
+ * The window of the figures held ended: that window up to its end, published (twice when groups new in it must
+ * first show at 0), before the next window's.
+ */
+static int counter_close(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	const struct counter_plan *plan, const char *path, const char *const *ids, size_t n_ids, double began)
+{
+	struct usage_table *t = NULL;
+	struct usage_hold_stats hs = {0};
+	struct refresh_stats st = {0};
+	char start[21], end[21];
+	int r;
+
+	if (rfc3339_format(plan->closing_start, start) < 0 || rfc3339_format(plan->closing_end, end) < 0)
+		return -EINVAL;
+	r = collect(rf, rc, path, ids, n_ids, plan->closing_start, plan->closing_end, &t, &st);
+	if (r == 0)
+		r = counter_show(rf, rc, cs, t, plan->closing_start, plan->closing_end, began, COUNTER_FIGURES, &hs);
+	/* No later refresh of this window will give the new groups their figures: this one does, after a scrape. */
+	if (r == 0 && hs.new_at_zero)
+		r = counter_show(rf, rc, cs, t, plan->closing_start, plan->closing_end, began, COUNTER_FIGURES, NULL);
+	if (r == 0) {
+		cs->closed = true;
+		log_info(
+			"farm=%s report=%s op=refresh status=ok window=%s/%s batches=%zu pages=%zu rows=%zu groups=%zu "
+			"reason=\"the window ended: its figures up to its end, before the next window's\"",
+			rf->farm->id, rc->name, start, end, st.batches, st.pages, st.rows, usage_table_size(t));
+	}
+	usage_table_free(t);
+	return r;
+}
+
+/*
+ * A counter report's figures of [start, now): when the window of the figures held is another, every counter at 0
+ * at start first (Prometheus then sees each reset), then t held.
+ */
+static int counter_refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t now, double began, struct usage_table **shown)
+{
+	int64_t held = 0;
+	int r = 0;
+
+	if (usage_hold_window(cs->hold, &held) && held != start) {
+		r = counter_show(rf, rc, cs, t, start, start, began, COUNTER_RESET, NULL);
+		if (r == 0)
+			cs->closed = false;
+	}
+	if (r == 0)
+		r = counter_wait(rf, rc, cs);
+	if (r == 0)
+		r = counter_publish(cs, rf->store, rf->farm->id, rc, t, start, now, monotime_s() - began,
+			COUNTER_FIGURES, shown, NULL);
+	return r;
+}
+
+/*
+ * The window [*start, now) of a refresh beginning at now: a counter report's from its plan (the closing refresh
+ * first, when its figures' window ended), any other's from window_start().
+ */
+static int refresh_window(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs, int64_t now,
+	int64_t *start, struct counter_plan *plan)
+{
+	int64_t held = 0;
+	int r;
+
+	*plan = (struct counter_plan){0};
+	if (!cs)
+		return window_start(rc, now, start);
+	counter_restore(rf, rc, cs);
+	/* Two steps: the order in which a call's arguments are read is unspecified. */
+	bool have = usage_hold_window(cs->hold, &held);
+	r = counter_plan(rc, have, held, cs->closed, now, plan);
+	if (r == COUNTER_CLOCK_BEHIND)
+		return REFRESH_CLOCK_BEHIND;
+	*start = plan->start;
+	return r;
+}
+
+/* The figures published, and the table they were rendered from (*shown: t, or the counters' held one). */
+static int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t now, double began, struct usage_table **shown)
+{
+	*shown = t;
+	if (!cs)
+		return metrics_store_publish(
+			rf->store, rf->farm->id, rc, t, start, now, (int64_t)time(NULL), monotime_s() - began);
+	return counter_refresh_publish(rf, rc, cs, t, start, now, began, shown);
 }
 
 /* One refresh of (farm, report). Returns 0 when the figures were published. */
-int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
+int refresh_report(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs)
 {
 	const struct farm_config *farm = rf->farm;
-	struct usage_table *t = NULL;
+	struct usage_table *t = NULL, *shown = NULL;
+	struct counter_plan plan;
 	struct refresh_stats st = {0};
 	char **listed = NULL;
 	size_t n_listed = 0;
@@ -487,8 +668,8 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 	int r;
 
 	notify_status("refreshing report %s of %s", rc->name, farm->id);
-	r = window_start(rc, now, &start);
-	if (r < 0)
+	r = refresh_window(rf, rc, cs, now, &start, &plan);
+	if (r != 0)
 		goto out;
 	if (rfc3339_format(start, start_text) < 0 || rfc3339_format(now, end_text) < 0) {
 		r = -EINVAL;
@@ -511,32 +692,28 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
 		n_ids = farm->n_fleet_ids;
 	}
 
-	r = usage_table_new(&t, rc->group_by, rc->n_group_by);
-	if (r < 0)
-		goto out;
 	path = deadline_aggregation_path(farm->id);
 	if (!path) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
-		size_t batch = n_ids - i;
-		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
-			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
-		r = refresh_part(rf, rc, path, ids + i, batch, start, now, t, &st, 0);
+	if (plan.closing) {
+		r = counter_close(rf, rc, cs, &plan, path, ids, n_ids, began);
 		if (r != 0)
 			goto out;
 	}
-
-	double duration = monotime_s() - began;
-	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
-	if (r < 0)
+	r = collect(rf, rc, path, ids, n_ids, start, now, &t, &st);
+	if (r != 0)
 		goto out;
-	note_users(rf, rc, t);
+
+	r = refresh_publish(rf, rc, cs, t, start, now, began, &shown);
+	if (r != 0)
+		goto out;
+	note_users(rf, rc, shown);
 	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
 		 "groups=%zu duration=%.3fs",
-		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),
-		duration);
+		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(shown),
+		monotime_s() - began);
 out:
 	if (r != 0) {
 		double failed_after = monotime_s() - began;
@@ -552,11 +729,7 @@ out:
 				farm->id, rc->name, farm->role_arn, failed_after);
 		else if (r != API_STOPPED)
 			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
-				rc->name,
-				r == REFRESH_AGG_FAILED    ? "aggregation failed"
-				: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
-							   : api_outcome_text(r),
-				failed_after);
+				rc->name, refresh_error_text(r), failed_after);
 	}
 	if (r != API_STOPPED)
 		notify_status("last refresh: report %s of %s %s", rc->name, farm->id, r == 0 ? "ok" : "failed");
