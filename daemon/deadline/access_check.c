@@ -10,6 +10,7 @@
 #include "deadline/activity_api.h"
 #include "deadline/deadline_api.h"
 #include "deadline/inventory_api.h"
+#include "deadline/queue_lookup.h"
 #include "deadline/search_jobs.h"
 #include "deadline/users_api.h"
 #include "util/rfc3339.h"
@@ -464,6 +465,15 @@ static bool needs_activity(const struct check_farm *cf)
 	return cf->cfg->activity.enabled;
 }
 
+/* The activity's reader, and a labelled report looking up the queue of each job it groups by. */
+static bool needs_search_jobs(const struct check_farm *cf)
+{
+	for (size_t i = 0; i < cf->cfg->n_reports; i++)
+		if (queue_lookup_by_job(&cf->cfg->reports[i]))
+			return true;
+	return needs_activity(cf);
+}
+
 /* Every operation a farm's threads call, in the order that lets later steps use what earlier ones listed. */
 static const struct check_step {
 	const char *operation;
@@ -479,7 +489,7 @@ static const struct check_step {
 	{API_OP_START, needs_always, run_start, false},
 	{API_OP_GET, needs_always, run_get, false},
 	{API_OP_LIST_WORKERS, needs_activity, run_list_workers, false},
-	{API_OP_SEARCH_JOBS, needs_activity, run_search_jobs, false},
+	{API_OP_SEARCH_JOBS, needs_search_jobs, run_search_jobs, false},
 	{API_OP_LIST_ASSOCIATIONS, needs_activity, run_list_associations, false},
 	{API_OP_LIST_LIMITS, needs_activity, run_list_limits, false},
 	{API_OP_LIST_LICENSE_ENDPOINTS, needs_activity, run_list_license_endpoints, true},

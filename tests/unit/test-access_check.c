@@ -75,6 +75,15 @@ static void test_operations(void)
 			"GetSessionsStatisticsAggregation "
 			"ListWorkers SearchJobs ListQueueFleetAssociations ListLimits",
 			"ListLicenseEndpoints DescribeUser AssumeRole"},
+		/* a queue_name label of a JOB_ID report: its jobs' queues from SearchJobs, the activity off */
+		{"farms = ( { id = \"" FARM "\"; } );\n"
+		 "reports = ( { name = \"r\"; window = \"month\"; group_by = [ \"JOB_ID\" ]; labels = ( { label = "
+		 "\"show\"; source = \"queue_name\"; default = \"\"; } ); } );\n"
+		 "inventory = { budgets = false; };\n",
+			"GetFarm ListQueues ListFleets StartSessionsStatisticsAggregation "
+			"GetSessionsStatisticsAggregation "
+			"SearchJobs",
+			"GetCallerIdentity"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
