@@ -366,7 +366,7 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
 			    "unknown; starting again\"",
 			rf->farm->id, rc->name, API_OP_GET, aggregation_id);
-		aggregation_count(rf, "EXPIRED");
+		aggregation_count(rf, "EXPIRED"); /* declared with the others by refresh_declare_counters() */
 		r = REFRESH_AGG_EXPIRED;
 	}
 	deadline_page_deinit(&cc.page);
@@ -616,42 +616,6 @@ static int counter_refresh_publish(struct refresh_ctx *rf, const struct report_c
 	return r;
 }
 
-/* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
-static const char *refresh_error_kind(int r)
-{
-	if (r == REFRESH_AGG_FAILED)
-		return "aggregation_failed";
-	if (r == REFRESH_AGG_EXPIRED)
-		return "aggregation_expired";
-	if (r == QUEUE_SEARCH_NO_NAMES)
-		return "no_queue_names";
-	if (r == REFRESH_CLOCK_BEHIND)
-		return "clock_behind";
-	return api_outcome_kind(r);
-}
-
-/* The reason a failed refresh's log line gives. */
-static const char *refresh_error_text(int r)
-{
-	if (r == REFRESH_AGG_FAILED)
-		return "aggregation failed";
-	if (r == REFRESH_AGG_EXPIRED)
-		return "aggregation kept expiring";
-	if (r == REFRESH_CLOCK_BEHIND)
-		return "the clock is in a window before the one of the counters' figures; they stay until it is past "
-		       "them";
-	if (r == QUEUE_SEARCH_NO_NAMES)
-		return "the inventory has not listed the farm's queue names yet";
-	return api_outcome_text(r);
-}
-
-/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
-bool refresh_error_is_persistent(int r)
-{
-	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS ||
-	       r == REFRESH_CLOCK_BEHIND;
-}
-
 /*
  * The window [*start, now) of a refresh beginning at now: a counter report's from its plan (the closing refresh
  * first, when its figures' window ended), any other's from window_start().
@@ -757,7 +721,13 @@ out:
 		if (r != API_STOPPED)
 			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,
 				(const char *const[]){farm->id, rc->name, refresh_error_kind(r)}, 1);
-		if (r != API_STOPPED)
+		/* A farm with a role has no credentials when its role was refused: say which, the reason is logged
+		 * with it (op=credentials role=…). */
+		if (r == API_NO_CREDENTIALS && farm->role_arn)
+			log_warning("farm=%s report=%s op=refresh status=failed reason=\"no credentials: role %s not "
+				    "assumed\" duration=%.3fs",
+				farm->id, rc->name, farm->role_arn, failed_after);
+		else if (r != API_STOPPED)
 			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
 				rc->name, refresh_error_text(r), failed_after);
 	}

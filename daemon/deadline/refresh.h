@@ -7,15 +7,9 @@
 #include "deadline/api_call.h"
 #include "deadline/counter_state.h"
 #include "deadline/queue_lookup.h"
+#include "deadline/refresh_outcome.h"
 #include "deadline/users.h"
 #include "metrics/store.h"
-
-/* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
-enum refresh_outcome {
-	REFRESH_AGG_EXPIRED = 100, /* the aggregation kept vanishing (404) */
-	REFRESH_AGG_FAILED, /* FAILED or TIMEOUT, even in halves */
-	REFRESH_CLOCK_BEHIND, /* a counter report's clock is in a window before its figures' (counter_plan()) */
-};
 
 /* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */
 struct refresh_ctx {
@@ -44,6 +38,3 @@ int refresh_report(struct refresh_ctx *rf, const struct report_config *rc, struc
  */
 int refresh_list_resources(
 	struct api_caller *a, const char *farm_id, enum resource_kind kind, const char *report, char ***ids, size_t *n);
-
-/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
-bool refresh_error_is_persistent(int r);
