@@ -234,12 +234,14 @@ const dashText = fs.readFileSync(path.join(root, "config", "grafana", "deadline-
 const dashData = dash ? Object.values(dash.data || {}) : [];
 check(dashData.length === 1 && dashData[0] === dashText,
   "the dashboard ConfigMap holds config/grafana/deadline-cloud-exporter.json byte for byte");
+let dashboard = null;
 try {
-  JSON.parse(dashData[0]);
+  dashboard = JSON.parse(dashText);
   check(true, "the dashboard is JSON");
 } catch (e) {
   check(false, "the dashboard is JSON", e.message);
 }
+if (dashboard) require("./dashboard.js").checkDashboard(dashboard, need("@grafana/schema"), check);
 
 console.log(failures ? failures + " check(s) failed" : "all checks passed");
 process.exit(failures ? 1 : 0);

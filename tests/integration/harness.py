@@ -471,10 +471,11 @@ class SignedClient:
 
 class Report:
     def __init__(self, name, group_by, statistics=STATISTICS, resources="queues", window="month",
-                 timezone="UTC+00:00", interval="10s", limit=None, counter=False):
+                 timezone="UTC+00:00", interval="10s", limit=None, counter=False, extra=""):
         self.name = name
         self.limit = limit
         self.counter = counter
+        self.extra = extra  # more of the report's settings, libconfig text ("labels = (…); keep = …;")
         self.group_by = list(group_by)
         self.statistics = list(statistics)
         self.resources = resources

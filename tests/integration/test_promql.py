@@ -16,9 +16,18 @@ Prometheus that scrapes the exporter (itself polling the simulator) with config/
   parts are checked instead: every vector selector in it, and both sides of every comparison, and/or/unless,
   must return data; the side whose labels the alert takes must carry every label the annotations use
   ($labels.x).
-- "Return data" waits for nothing but WAITING_FOR: a metric listed there that the exporter under test does not
-  serve yet only has its expressions checked for errors (logged as waiting); once the exporter serves it, the
-  data check applies to it too.
+- The exporter runs a counter report and a labelled counter report (show, department, production from the job and
+  queue names), reports with a limit (so that __other__ exists) and the activity section, with the simulator's
+  activity clock pinned at a step where every live-state alert holds for some fleets, queues, limits and license
+  endpoints and not for others: each of those alerts' conditions must hold for exactly the ones the simulator's
+  truth (/__sim/activity) puts in that state, and DeadlineCloudQueueBlocked and DeadlineCloudBudgetThresholdApproaching
+  for exactly what its inventory says.
+- Every rule has a runbook_url that points at a section of docs/monitoring.md.
+- DeadlineCloudSpendRateHigh, with its durations scaled down (an hour to 20 s, a day to 40 s, a week to 3 minutes),
+  must hold for a farm exactly when the simulator's spend jumps there (POST /__sim/spend): not for a jump under the
+  floor, not for a jump below 1.5 times the farm's baseline, and for a jump above it.
+- Nothing here is skipped when a metric is missing: a check whose metric (or label) the exporter does not serve
+  fails, and the failure names the branch that brings it (WAITING_FOR), so that the lead knows what it waits for.
 """
 
 import json
@@ -40,25 +49,49 @@ ALERTS = "config/prometheus/alerts.yml"
 # its label); month_to_date is the one the example budget alert reads; MAX for "Longest session".
 # (In the first hour of a month the calendar month has next to no sessions: a rolling month then.)
 MONTH = "month" if time.gmtime().tm_mday > 1 or time.gmtime().tm_hour > 0 else "31d"
+# A counter report needs a calendar window: the week in the first hour of a month.
+CALENDAR = "month" if MONTH == "month" else "week"
+# The contract's by_show example: show and department from the job names, production from the queue names.
+BY_SHOW_LABELS = (
+    'labels = ( { label = "show"; source = "job_name"; regex = "([a-z0-9]+)_.*"; replacement = "$1"; '
+    'default = "unknown"; }, { label = "department"; source = "job_name"; regex = ".*_(anim|comp|fx|lgt|lookdev)_.*"; '
+    'replacement = "$1"; default = "other"; }, { label = "production"; source = "queue_name"; regex = "(.+) - .*"; '
+    'replacement = "$1"; default = "unknown"; } ); keep = [ "USAGE_TYPE" ];')
 REPORTS = [
     Report("month_to_date", ["QUEUE_ID", "USAGE_TYPE"], window=MONTH, interval="10s"),
     Report("fleets_last_7_days", ["FLEET_ID", "INSTANCE_TYPE"], ["SUM"], resources="fleets", window="7d",
            interval="10s"),
-    Report("users_last_7_days", ["USER_ID"], ["SUM"], window="7d", interval="10s"),
-    Report("jobs_last_7_days", ["JOB_ID"], ["SUM"], window="7d", interval="10s"),
+    Report("users_last_7_days", ["USER_ID"], ["SUM"], window="7d", interval="10s", limit=10),
+    Report("jobs_last_7_days", ["JOB_ID"], ["SUM"], window="7d", interval="10s", limit=20),
     Report("licenses_last_7_days", ["LICENSE_PRODUCT"], ["SUM"], window="7d", interval="10s"),
+    Report("spend", ["QUEUE_ID", "USAGE_TYPE"], ["SUM"], window=CALENDAR, interval="10s", extra="counter = true;"),
+    Report("by_show", ["JOB_ID", "USAGE_TYPE"], ["SUM"], window=CALENDAR, interval="10s",
+           extra="counter = true; " + BY_SHOW_LABELS),
 ]
+# The live state, read every 10 s, with per-job series for 50 jobs per farm.
+ACTIVITY = 'activity = { enabled = true; interval = "10s"; jobs = 50; };\n'
 
-# Metrics of the contract's version 2 that the exporter of this branch does not serve yet, and the branch that
-# brings them. An expression using one of them that the exporter does not serve is only checked for errors;
-# once the exporter serves the metric, its data is required like every other's. Empty: every branch the
-# dashboard and the rules waited for (h11-inventory, h12-metricsv2, h13-identity) is merged, so every
-# expression must return data. Keep the mechanism for the next metric a dashboard panel gets before its branch.
-WAITING_FOR = {}
+# The branch that brings each metric (or label) of the contract's version 3 that the dashboard and the rules use.
+# Nothing is skipped for them: a check that finds no data fails, and its message names the branch it waits for
+# when the exporter under test does not serve the metric (or the label) yet.
+_ACTIVITY = ["deadline_cloud_fleet_workers_by_status", "deadline_cloud_queue_active_jobs", "deadline_cloud_queue_tasks",
+             "deadline_cloud_queue_oldest_waiting_job_created_timestamp_seconds", "deadline_cloud_job_tasks",
+             "deadline_cloud_job_info", "deadline_cloud_queue_fleet_association_status", "deadline_cloud_limit_info",
+             "deadline_cloud_limit_current", "deadline_cloud_limit_max", "deadline_cloud_license_endpoint_status",
+             "deadline_cloud_exporter_activity_up", "deadline_cloud_exporter_activity_last_success_timestamp_seconds"]
+_COUNTERS = ["deadline_cloud_usage_cost_usd_total", "deadline_cloud_usage_runtime_seconds_total",
+             "deadline_cloud_usage_sessions_total", "deadline_cloud_exporter_usage_decreases_held_total"]
+WAITING_FOR = dict([(m, "activity") for m in _ACTIVITY] + [(m, "spend-counters") for m in _COUNTERS])
+# (metric, label) pairs: the labels from names (spend-labels) and api_requests_total's farm_id (accounts).
+WAITING_FOR_LABELS = {("deadline_cloud_usage_cost_usd_total", "show"): "spend-labels",
+                      ("deadline_cloud_usage_cost_usd_total", "department"): "spend-labels",
+                      ("deadline_cloud_exporter_api_requests_total", "farm_id"): "accounts"}
 # What Grafana puts in place of its built-in interval variables (a 1s scrape makes 1m plenty).
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1m", "__interval_ms": "60000",
             "__range_s": "60", "__range_ms": "60000"}
 ERROR_CODES = re.compile(r"5..|error|429")
+# The usage series of a report, which a window without sessions does not have (its window timestamps it has).
+NO_ROWS = re.compile(r"(deadline_cloud_usage_(?:cost_usd|runtime_seconds|sessions)(?:_total)?)\{")
 
 
 # ---- reading PromQL without a PromQL parser: just enough to find selectors and top-level operators ----
@@ -195,23 +228,26 @@ def metric_names(expr):
 
 
 def waiting(expr, served):
-    """The branches expr still waits for: {branch: [metrics]} of its WAITING_FOR metrics the exporter lacks."""
+    """The branches expr waits for: {branch: [metrics or metric{label}]} that the exporter does not serve yet.
+    served: the metric names it serves, and (metric, label) for the WAITING_FOR_LABELS pairs it serves."""
     out = {}
-    for name in sorted(metric_names(expr)):
+    names = metric_names(expr)
+    for name in sorted(names):
         if name in WAITING_FOR and name not in served:
             out.setdefault(WAITING_FOR[name], []).append(name)
+    for (name, label), branch in sorted(WAITING_FOR_LABELS.items()):
+        if name in names and name in served and (name, label) not in served and re.search(r"\b%s\b" % label, expr):
+            out.setdefault(branch, []).append("%s{%s}" % (name, label))
     return out
 
 
 def check_data(t, what, result, expr, served):
-    """t.check(result, what) unless expr waits for a branch not merged yet (then only logged)."""
+    """t.check(result, what); a failure names the branches expr waits for, if any."""
     if result:
         return t.check(True, what)
     pending = waiting(expr, served)
     if pending:
-        harness.log("      WAITING (no data until merged: %s): %s" % (
-            "; ".join("%s: %s" % (b, ", ".join(m)) for b, m in pending.items()), what))
-        return False
+        what += " [waits for %s]" % "; ".join("%s: %s" % (b, ", ".join(m)) for b, m in pending.items())
     return t.check(False, what)
 
 
@@ -385,6 +421,14 @@ def var_all_value(dash, name):
     return None
 
 
+def var_single(dash, name):
+    """A variable that takes one value (neither multi nor All): Grafana selects its first value by default."""
+    for var in dash["templating"]["list"]:
+        if var["name"] == name:
+            return not var.get("multi") and not var.get("includeAll")
+    return False
+
+
 def table_label_columns(panel):
     """The label columns a table panel shows (its organize transformation's fields that are not values)."""
     out = []
@@ -399,16 +443,20 @@ def legend_labels(target):
     return re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat") or "")
 
 
-def check_result_labels(t, what, result, labels):
+def check_result_labels(t, what, result, labels, expr="", served=()):
     missing = [(labels_needed, r["metric"]) for r in result
                for labels_needed in labels if not r["metric"].get(labels_needed)]
-    t.check(not missing, "%s: every series has the labels %s" % (what, labels), *missing[:3])
+    what = "%s: every series has the labels %s" % (what, labels)
+    pending = waiting(expr, served) if missing else {}
+    if pending:
+        what += " [waits for %s]" % "; ".join("%s: %s" % (b, ", ".join(m)) for b, m in pending.items())
+    t.check(not missing, what, *missing[:3])
 
 
 def check_dashboard(t, prom, dash, served, names):
     t.check(dash.get("schemaVersion", 0) >= 36, "the dashboard's schemaVersion is recent", dash.get("schemaVersion"))
     var_names = [v["name"] for v in dash["templating"]["list"]]
-    for n in ("datasource", "job", "farm_id", "report", "queue_id"):
+    for n in ("datasource", "job", "farm_id", "report", "spend_report", "queue_id"):
         t.check(n in var_names, "the dashboard has the variable $%s" % n, var_names)
     ids = [p.get("id") for p in all_panels(dash["panels"])]
     t.check(len(ids) == len(set(ids)) and None not in ids, "panel ids are unique", ids)
@@ -420,14 +468,29 @@ def check_dashboard(t, prom, dash, served, names):
         t.check(bool(target.get("expr")), "panel %r's target %s has an expr" % (title, target.get("refId")))
 
     variables = resolve_variables(t, prom, dash, served)
-    values = {k: format_value(v, var_all_value(dash, k)) for k, v in variables.items()
-              if v or var_all_value(dash, k) is not None}
+    # a variable without values (its check failed above) matches nothing, so that its panels fail one by one
+    values = {k: (v[0] if var_single(dash, k) else format_value(v, var_all_value(dash, k)))
+              if v or var_all_value(dash, k) is not None else "__no_value__"
+              for k, v in variables.items()}
     now = time.time()
     harness.log("dashboard: %d expressions" % len(targets))
     table_labels = {}  # id(panel) -> (panel, labels some target of the table gave)
+    singles = [k for k in variables if var_single(dash, k) and variables[k]]
     for title, panel, target in targets:
         raw = target.get("expr") or ""
         expr = substitute(raw, values)
+        # a one-value variable (the counter report) is checked with a value the panel has data for: by_show keeps
+        # no queue_id, so "spend by queue" shows nothing for it, by design (each value is tried again below)
+        for k in singles:
+            if not re.search(r"\$(\{)?%s\b" % k, raw):
+                continue
+            for v in variables[k]:
+                try:
+                    if prom.query(substitute(raw, dict(values, **{k: v})), at=now)[1]:
+                        expr = substitute(raw, dict(values, **{k: v}))
+                        break
+                except PromError:
+                    break
         what = "panel %r: %s" % (title, expr)
         try:
             kind, result = prom.query(expr, at=now)
@@ -437,7 +500,7 @@ def check_dashboard(t, prom, dash, served, names):
         t.check(kind == "vector", "%s is an instant vector" % what, kind)
         if not check_data(t, "%s returns data (instant)" % what, result, expr, served):
             continue
-        check_result_labels(t, "panel %r" % title, result, legend_labels(target))
+        check_result_labels(t, "panel %r" % title, result, legend_labels(target), expr, served)
         check_names(t, "panel %r" % title, result, names)
         if target.get("format") == "table":
             seen = table_labels.setdefault(id(panel), (panel, set()))[1]
@@ -448,20 +511,40 @@ def check_dashboard(t, prom, dash, served, names):
                 t.check(series, "%s returns data (range)" % what)
             except PromError as e:
                 t.check(False, "%s (range)" % what, e)
+        # a report whose window has no session yet has no usage series but its window timestamps: the panels
+        # that fall back on them must show one 0 per series they would show, not "No data"
+        if NO_ROWS.search(raw) and "deadline_cloud_usage_window_start_timestamp_seconds" in raw:
+            empty = NO_ROWS.sub(r"\1_of_an_empty_window{", expr)
+            try:
+                _, res = prom.query(empty, at=now)
+            except PromError as e:
+                t.check(False, "panel %r without rows" % title, e)
+                res = None
+            if res is not None:
+                keys = [tuple(sorted(r["metric"].items())) for r in res]
+                shapes = {tuple(sorted(r["metric"])) for r in result}  # the label names the panel shows
+                good = (res and all(float(r["value"][1]) == 0 for r in res) and len(set(keys)) == len(keys)
+                        and all(tuple(sorted(r["metric"])) in shapes for r in res))
+                pending = waiting(expr, served) if not res else {}
+                t.check(good, "panel %r shows 0 for a window without sessions (one per series)%s" % (
+                    title, " [waits for %s]" % "; ".join("%s: %s" % (b, ", ".join(m)) for b, m in pending.items())
+                    if pending else ""), res[:3])
         # a single report is what users pick: some report must give this panel data
-        if "report" in variables and re.search(r"\$(\{)?report\b", raw):
+        for var in ("report", "spend_report"):
+            if var not in variables or not re.search(r"\$(\{)?%s\b" % var, raw):
+                continue
             giving = []
-            for rep in variables["report"]:
-                single = substitute(raw, dict(values, report=rep))
+            for rep in variables[var]:
+                single = substitute(raw, dict(values, **{var: rep}))
                 try:
                     _, res = prom.query(single, at=now)
                 except PromError as e:
-                    t.check(False, "panel %r with report=%s" % (title, rep), e)
+                    t.check(False, "panel %r with %s=%s" % (title, var, rep), e)
                     continue
                 if res:
                     giving.append(rep)
-            t.check(giving, "panel %r has data for a single report" % title)
-            harness.log("      panel %r: data with report %s" % (title, ", ".join(giving)))
+            t.check(giving, "panel %r has data for a single %s" % (title, var))
+            harness.log("      panel %r: data with %s %s" % (title, var, ", ".join(giving)))
     for panel, seen in table_labels.values():
         columns = table_label_columns(panel)
         t.check(set(columns) <= seen, "table %r: every label column has values" % panel.get("title"),
@@ -471,7 +554,8 @@ def check_dashboard(t, prom, dash, served, names):
 # ---- names: what the simulator calls each thing ----
 
 NAME_LABELS = {"farm_name": ("farm_id",), "queue_name": ("farm_id", "queue_id"), "fleet_name": ("farm_id", "fleet_id"),
-               "budget_name": ("farm_id", "budget_id"), "user_name": ("user_id",)}
+               "budget_name": ("farm_id", "budget_id"), "user_name": ("user_id",),
+               "limit_name": ("farm_id", "limit_id")}
 
 
 def simulator_names(sim):
@@ -489,6 +573,9 @@ def simulator_names(sim):
     for u in inv["users"]:
         if u.get("exists") and u.get("userName"):
             names["user_name"][(u["userId"],)] = u["userName"]
+    for f in sim._json("GET", "/__sim/activity?summary=1")["farms"]:
+        for lim in f["limits"]:
+            names["limit_name"][(f["farmId"], lim["limitId"])] = lim["displayName"]
     return inv, names
 
 
@@ -535,7 +622,207 @@ def check_alerts_see_the_simulator(t, prom, rules, inv):
             "budgets the simulator has near a threshold" % len(approaching), sorted(got ^ approaching)[:3])
 
 
+INFLIGHT = ("ASSIGNED", "STARTING", "SCHEDULED", "RUNNING")
+
+
+def activity_truth(truth, inv):
+    """What each live-state alert's condition must hold for, from the simulator's truth (computed here, not with the
+    rules' PromQL): {alert: {key: value}}."""
+    blocked = {(f["farmId"], q["queueId"]) for f in inv["farms"] for q in f["queues"]
+               if q["status"] == "SCHEDULING_BLOCKED"}
+    out = {k: {} for k in ("DeadlineCloudWorkersNotResponding", "DeadlineCloudQueueStalled",
+                           "DeadlineCloudTasksFailing", "DeadlineCloudLimitAtMaximum",
+                           "DeadlineCloudLicenseEndpointNotReady")}
+    others = {k: set() for k in out}  # things of the same kind the alert must not hold for
+    for f in truth["farms"]:
+        farm = f["farmId"]
+        for fl in f["fleets"]:
+            n = fl["workersByStatus"].get("NOT_RESPONDING", 0)
+            (out["DeadlineCloudWorkersNotResponding"].__setitem__((farm, fl["fleetId"]), n) if n
+             else others["DeadlineCloudWorkersNotResponding"].add((farm, fl["fleetId"])))
+        for q in f["queues"]:
+            key, tasks = (farm, q["queueId"]), q["tasksByStatus"]
+            if tasks.get("READY", 0) and not any(tasks.get(s, 0) for s in INFLIGHT) and key not in blocked:
+                out["DeadlineCloudQueueStalled"][key] = tasks["READY"]
+            elif tasks.get("READY", 0):
+                others["DeadlineCloudQueueStalled"].add(key)
+            failed, done = tasks.get("FAILED", 0), tasks.get("FAILED", 0) + tasks.get("SUCCEEDED", 0)
+            if failed >= 5 and failed / done > 0.1:
+                out["DeadlineCloudTasksFailing"][key] = failed / done
+            elif failed:
+                others["DeadlineCloudTasksFailing"].add(key)
+        for lim in f["limits"]:
+            key = (farm, lim["limitId"])
+            if lim["maxCount"] != -1 and lim["currentCount"] >= lim["maxCount"]:
+                out["DeadlineCloudLimitAtMaximum"][key] = lim["currentCount"]
+            else:
+                others["DeadlineCloudLimitAtMaximum"].add(key)
+    for le in truth["licenseEndpoints"]:
+        if le["status"] == "NOT_READY":
+            out["DeadlineCloudLicenseEndpointNotReady"][(le["licenseEndpointId"],)] = 1
+        else:
+            others["DeadlineCloudLicenseEndpointNotReady"].add((le["licenseEndpointId"],))
+    return out, others
+
+
+def pin_activity_step(sim, inv):
+    """Pins the simulator's activity clock at the first step where every live-state alert holds for something and
+    not for something else of its kind (a stalled queue and a working one with READY tasks…); returns its truth."""
+    for step in range(2, 200):
+        truth = sim._json("POST", "/__sim/activity", {"step": step})
+        want, others = activity_truth(truth, inv)
+        if all(want[k] and others[k] for k in want):
+            harness.log("activity clock pinned at step %d: %s" % (step, ", ".join(
+                "%s %d (not %d)" % (k[len("DeadlineCloud"):], len(want[k]), len(others[k])) for k in want)))
+            return truth
+    raise harness.Failure("no activity step up to 200 puts every live-state alert's condition both ways")
+
+
+ACTIVITY_KEYS = {"DeadlineCloudWorkersNotResponding": ("farm_id", "fleet_id"),
+                 "DeadlineCloudQueueStalled": ("farm_id", "queue_id"),
+                 "DeadlineCloudTasksFailing": ("farm_id", "queue_id"),
+                 "DeadlineCloudLimitAtMaximum": ("farm_id", "limit_id"),
+                 "DeadlineCloudLicenseEndpointNotReady": ("license_endpoint_id",)}
+
+
+def check_activity_alerts_see_the_simulator(t, prom, rules, truth, inv, served):
+    """Each live-state alert's condition holds for exactly the fleets, queues, limits and license endpoints the
+    simulator's truth puts in that state, with the simulator's figure as its value."""
+    queries = {r["name"]: r["query"] for r in rules}
+    want, _ = activity_truth(truth, inv)
+    for name, keys in ACTIVITY_KEYS.items():
+        _, res = prom.query(queries[name])
+        got = {tuple(r["metric"].get(k) for k in keys): float(r["value"][1]) for r in res}
+        what = "%s holds for the %d the simulator puts in that state" % (name, len(want[name]))
+        pending = waiting(queries[name], served) if not got else {}
+        if pending:
+            what += " [waits for %s]" % "; ".join("%s: %s" % (b, ", ".join(m)) for b, m in pending.items())
+        t.check(set(got) == set(want[name]), what, sorted(set(got) ^ set(want[name]))[:3])
+        wrong = [(k, v, want[name][k]) for k, v in got.items() if k in want[name] and abs(v - want[name][k]) > 1e-9]
+        t.check(not wrong, "%s: every value is the simulator's" % name, *wrong[:3])
+
+
+# ---- the spend rate, seen firing when the simulator's spend jumps ----
+
+def spend_rate_farms(prom, rule_expr):
+    _, res = prom.query(scaled("DeadlineCloudSpendRateHigh", rule_expr))
+    return {r["metric"]["farm_id"]: float(r["value"][1]) for r in res}
+
+
+def burst(sim, farm, cost):
+    b = sim._json("POST", "/__sim/spend", {"farmId": farm, "sessions": 1, "costUsd": cost})
+    harness.log("spend: a burst of %.2f USD on %s at %s" % (b["costUsd"], farm, b["startTime"]))
+    return b
+
+
+def wait_counted(prom, job, farm, before, what):
+    """Waits until Prometheus has the farm's spend counter above before; returns the time it saw it."""
+    q = 'max by (farm_id) (sum by (farm_id, report) (deadline_cloud_usage_cost_usd_total{job="%s",farm_id="%s"}))' % (
+        job, farm)
+
+    def seen():
+        _, res = prom.query(q)
+        return res and float(res[0]["value"][1]) > before + 1e-9
+    harness.wait_for(what, seen, 60, interval=0.5)
+    return time.time()
+
+
+def farm_spend(prom, job, farm):
+    _, res = prom.query('max by (farm_id) (sum by (farm_id, report) (deadline_cloud_usage_cost_usd_total{job="%s",'
+                        'farm_id="%s"}))' % (job, farm))
+    return float(res[0]["value"][1]) if res else 0.0
+
+
+def watch_spend_rate(prom, rule_expr, seconds):
+    """Every farm the scaled rule holds for during the next seconds."""
+    seen = set()
+    end = time.time() + seconds
+    while time.time() < end:
+        seen |= set(spend_rate_farms(prom, rule_expr))
+        time.sleep(1.0)
+    return seen
+
+
+def check_spend_rate_fires_on_jumps(t, prom, sim, rules, job, farm_ids):
+    """DeadlineCloudSpendRateHigh (scaled: an hour is SPEND_WINDOW seconds, a day SPEND_OFFSET) holds exactly for the
+    farm whose spend jumps: not for a jump under the floor (50 USD an hour), not for one below 1.5 times the farm's
+    baseline, and for one above it."""
+    expr = {r["name"]: r["query"] for r in rules}["DeadlineCloudSpendRateHigh"]
+    busy, quiet = farm_ids[0], farm_ids[-1]
+    t.check(not watch_spend_rate(prom, expr, 5), "DeadlineCloudSpendRateHigh holds for no farm while spend is flat")
+    # 100 USD in a scaled hour is 18,000 USD an hour; 0.1 USD is 18 USD an hour, under the floor
+    before = farm_spend(prom, job, busy)
+    burst(sim, busy, 100.0)
+    burst(sim, quiet, 0.1)
+    first = wait_counted(prom, job, busy, before, "the first burst in Prometheus")
+    seen = watch_spend_rate(prom, expr, SPEND_WINDOW)
+    t.check(seen == {busy}, "a jump of 100 USD fires for its farm only; 0.1 USD on %s stays under the floor" % quiet,
+            sorted(seen))
+    # once the first jump is in the baseline, a smaller one does not fire, a larger one does
+    harness.wait_for("the first jump to be in the baseline", lambda: time.time() > first + SPEND_WINDOW + SPEND_OFFSET
+                     + 5, SPEND_WINDOW + SPEND_OFFSET + 30, interval=0.5)
+    before = farm_spend(prom, job, busy)
+    burst(sim, busy, 40.0)
+    wait_counted(prom, job, busy, before, "the second burst in Prometheus")
+    seen = watch_spend_rate(prom, expr, SPEND_WINDOW)
+    t.check(not seen, "a jump of 40 USD after one of 100 USD (below 1.5 times the baseline) does not fire",
+            sorted(seen))
+    before = farm_spend(prom, job, busy)
+    burst(sim, busy, 400.0)
+    wait_counted(prom, job, busy, before, "the third burst in Prometheus")
+    seen = watch_spend_rate(prom, expr, SPEND_WINDOW / 2)
+    t.check(seen == {busy}, "a jump of 400 USD (above 1.5 times the baseline) fires for its farm only", sorted(seen))
+
+
 # ---- the rules ----
+
+# Rules whose durations are too long for a test: their parts are checked, and DeadlineCloudSpendRateHigh is seen
+# firing, with these replacements (each must be found in the rule, so that a changed rule cannot go unscaled).
+# Prometheus prints a rule's durations in its own units (7d as 1w): the patterns take both.
+SCALED = {"DeadlineCloudSpendRateHigh": [(r"\[(?:7d|1w):1h\]", "[3m:20s]"), (r"\[1h\]", "[20s]"),
+                                         (r"offset 1d\b", "offset 40s")]}
+SPEND_WINDOW = 20.0   # the scaled hour
+SPEND_OFFSET = 40.0   # the scaled day
+
+
+def scaled(name, expr):
+    for a, b in SCALED.get(name, ()):
+        expr, n = re.subn(a, b, expr)
+        if not n:
+            raise harness.Failure("rule %s no longer has %s: update SCALED" % (name, a))
+    return expr
+
+
+def heading_anchors(markdown):
+    """The anchors GitHub gives the headings of a Markdown text."""
+    out = set()
+    for m in re.finditer(r"^#+\s+(.*?)\s*$", markdown, re.M):
+        text = re.sub(r"[`*]", "", m.group(1)).lower()
+        out.add(re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", text)))
+    return out
+
+
+def check_runbooks(t, rules, monitoring_md):
+    anchors = heading_anchors(monitoring_md)
+    for rule in rules:
+        url = (rule.get("annotations") or {}).get("runbook_url", "")
+        m = re.fullmatch(r"https://github\.com/deadline-cloud-exporter/deadline-cloud-exporter/blob/main/"
+                         r"docs/monitoring\.md#([a-z0-9-]+)", url)
+        t.check(m and m.group(1) in anchors and m.group(1) == rule["name"].lower(),
+                "rule %s's runbook_url is its section of docs/monitoring.md" % rule["name"], url)
+
+
+def check_absent(t, prom, name, part, now):
+    """absent(sel) is empty while sel has data: sel must have data, and absent() of a job nobody has must not."""
+    inner = re.fullmatch(r"absent\((.*)\)", part, re.S).group(1)
+    _, res = prom.query(inner, at=now)
+    t.check(res, "rule %s: %s returns data (so %s is empty while the target is there)" % (name, inner, part))
+    other = re.sub(r'job="[^"]*"', 'job="no_such_job"', part)
+    _, res = prom.query(other, at=now)
+    t.check(len(res) == 1 and res[0]["metric"].get("job") == "no_such_job",
+            "rule %s: %s fires for a job without a target" % (name, other), res)
+
+
 
 def check_rules(t, prom, alerts_text, served, names):
     groups = prom.api("rules")["groups"]
@@ -554,6 +841,7 @@ def check_rules(t, prom, alerts_text, served, names):
         except PromError as e:
             t.check(False, "rule %s: %s" % (name, expr), e)
             continue
+        expr = scaled(name, expr)
         needed = sorted(set(re.findall(r"\$labels\.(\w+)", json.dumps(rule.get("annotations") or {})))
                         | set(re.findall(r"\$labels\.(\w+)", json.dumps(rule.get("labels") or {}))))
         t.check(rule.get("labels", {}).get("severity") in ("critical", "warning", "info"),
@@ -569,6 +857,9 @@ def check_rules(t, prom, alerts_text, served, names):
         for part, carries in operands(expr):
             if is_number(part):
                 continue
+            if part.startswith("absent("):
+                check_absent(t, prom, name, part, now)
+                continue
             try:
                 kind, res = prom.query(part, at=now)
             except PromError as e:
@@ -577,7 +868,7 @@ def check_rules(t, prom, alerts_text, served, names):
             if kind != "vector":
                 continue
             if check_data(t, "rule %s: operand %s returns data" % (name, part), res, part, served) and carries:
-                check_result_labels(t, "rule %s: operand %s" % (name, part), res, needed)
+                check_result_labels(t, "rule %s: operand %s" % (name, part), res, needed, part, served)
                 check_names(t, "rule %s: operand %s" % (name, part), res, names)
     return rules
 
@@ -630,7 +921,9 @@ def main():
 
         sim = harness.Simulator(t.workdir, "--aggregation-delay", "100", "--quiet")
         farm_ids = [f["farmId"] for f in sim.farms()]
-        exp = harness.Exporter(t.workdir, sim, farm_ids, REPORTS, extra_config=inventory_config(sim))
+        inv = sim._json("GET", "/__sim/inventory")
+        truth = pin_activity_step(sim, inv)
+        exp = harness.Exporter(t.workdir, sim, farm_ids, REPORTS, extra_config=inventory_config(sim) + ACTIVITY)
         exp.wait_ready(timeout=180)
         exp.wait_all_up(timeout=120)
 
@@ -670,16 +963,39 @@ def main():
         harness.wait_for("Prometheus to scrape the exporter, the inventory and the user names", settled, 120,
                          interval=1.0, alive=[prom.proc, exp.proc, sim.proc])
         t.ok("Prometheus scraped the exporter (job %s) and evaluated the rules" % job[0])
+        # the live state read once and enough history for the scaled spend-rate baseline (a scaled hour and day);
+        # not waited for beyond that: what is still missing then fails below, naming the branch it waits for
+        prom_started = time.time()
+        try:
+            harness.wait_for("the live state in Prometheus", lambda: prom.query(
+                'min(deadline_cloud_exporter_activity_up{job="%s"}) == 1' % job[0])[1], 60, interval=1.0)
+        except harness.Failure:
+            harness.log("the live state is not in Prometheus after 60 s")
+        while time.time() < prom_started + SPEND_WINDOW + SPEND_OFFSET + 5:
+            time.sleep(1.0)
 
         served = set(prom.api("label/__name__/values", **{"match[]": '{job="%s"}' % job[0]}))
+        for (metric, label) in WAITING_FOR_LABELS:
+            if prom.query('count(%s{job="%s",%s!=""})' % (metric, job[0], label))[1]:
+                served.add((metric, label))
         pending = sorted(m for m in WAITING_FOR if m not in served)
+        pending += sorted("%s{%s}" % k for k in WAITING_FOR_LABELS if k not in served)
         if pending:
-            harness.log("WAITING: the exporter does not serve %d metrics yet (%s): their expressions are only "
-                        "checked for errors" % (len(pending), ", ".join(pending)))
+            harness.log("WAITING: the exporter does not serve %s yet: the checks that use them fail"
+                        % ", ".join(pending))
         check_dashboard(t, prom, dash, served, names)
         rules = check_rules(t, prom, alerts_text, served, names)
-        if "deadline_cloud_queue_status" in served and "deadline_cloud_budget_status" in served:
-            check_alerts_see_the_simulator(t, prom, rules, inv)
+        check_runbooks(t, rules, read("docs/monitoring.md"))
+        check_alerts_see_the_simulator(t, prom, rules, inv)
+        check_activity_alerts_see_the_simulator(t, prom, rules, truth, inv, served)
+        if "deadline_cloud_usage_cost_usd_total" not in served:
+            t.check(False, "DeadlineCloudSpendRateHigh fires on the simulator's spend jumps [waits for spend-counters: "
+                    "deadline_cloud_usage_cost_usd_total]")
+        elif harness.http_request(sim.port, "GET", "/__sim/spend", context=sim.context).status != 200:
+            t.check(False, "DeadlineCloudSpendRateHigh fires on the simulator's spend jumps [waits for sim-spend: "
+                    "POST /__sim/spend]")
+        else:
+            check_spend_rate_fires_on_jumps(t, prom, sim, rules, job[0], farm_ids)
 
         status = prom.proc.stop()
         t.check(status == 0, "Prometheus stops cleanly", status)
