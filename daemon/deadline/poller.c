@@ -13,6 +13,7 @@
 #include "config/reload.h"
 #include "deadline/api_call.h"
 #include "deadline/inventory_fetch.h"
+#include "deadline/plan.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
@@ -21,7 +22,7 @@
 
 /* What a farm's thread does: one thread per farm and job, each with its own connection. */
 enum farm_job {
-	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time */
+	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time: groups of them share aggregations */
 	FARM_INVENTORY, /* the names, state and budgets, every inventory.interval */
 	FARM_JOBS
 };
@@ -31,7 +32,8 @@ struct farm_worker {
 	struct worker *worker; /* owned by the poller's group */
 	const struct farm_config *farm;
 	struct refresh_ctx refresh;
-	struct schedule_slot *slots; /* one per report; the inventory's: one, rc NULL */
+	struct farm_plan *plan; /* FARM_REFRESH: the farm's reports in groups that share aggregations */
+	struct schedule_slot *slots; /* one per group of the plan, rc NULL, in its order; the inventory's: one */
 	size_t n_slots;
 	enum farm_job job;
 };
@@ -59,15 +61,16 @@ static void farm_run(struct worker *wk, void *arg)
 				break;
 			continue; /* re-pick: the earliest due may have changed */
 		}
+		const struct plan_group *g = &w->plan->groups[next - w->slots];
 		double began = worker_clock(wk);
-		int r = refresh_report(&w->refresh, next->rc);
+		int r = refresh_group(&w->refresh, g, (int64_t)time(NULL));
 		if (r == API_STOPPED || worker_stopping(wk))
 			break;
 		double delay = schedule_record(
 			next, r == 0, refresh_error_is_persistent(r), began, worker_clock(wk), worker_jitter(wk));
 		if (r != 0)
 			log_info("farm=%s report=%s op=schedule reason=\"retrying failed refresh in %.1fs\"",
-				w->farm->id, next->rc->name, delay);
+				w->farm->id, g->name, delay);
 	}
 }
 
@@ -181,7 +184,12 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		r = farm_worker_init(p, w, opts, creds);
 		if (r < 0)
 			goto fail;
-		w->n_slots = w->job == FARM_REFRESH ? cfg->n_reports : 1;
+		if (w->job == FARM_REFRESH) {
+			r = plan_new(&w->plan, w->farm, cfg->reports, cfg->n_reports);
+			if (r < 0)
+				goto fail;
+		}
+		w->n_slots = w->plan ? w->plan->n_groups : 1;
 		w->slots = calloc(w->n_slots, sizeof(*w->slots));
 		if (!w->slots) {
 			r = -ENOMEM;
@@ -190,8 +198,9 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		if (w->job == FARM_INVENTORY)
 			w->slots[0] = (struct schedule_slot){
 				.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
-		for (size_t j = 0; w->job == FARM_REFRESH && j < w->n_slots; j++)
-			w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
+		for (size_t j = 0; w->plan && j < w->n_slots; j++)
+			w->slots[j] = (struct schedule_slot){
+				.interval_seconds = w->plan->groups[j].interval_seconds, .next_due = now};
 	}
 	*out = p;
 	return 0;
@@ -222,6 +231,33 @@ void poller_stop(struct poller *p)
 		worker_group_stop(p->group);
 }
 
+/* Whether every report of g is, in old_cfg, defined as in cfg (reload.h): the group's refreshes stay the same. */
+static bool group_unchanged(
+	const struct config *old_cfg, const struct config *cfg, const char *farm_id, const struct plan_group *g)
+{
+	for (size_t i = 0; i < g->n_members; i++)
+		if (!reload_report_same(old_cfg, cfg, farm_id, g->members[i]->name))
+			return false;
+	return true;
+}
+
+/* A group keeps its schedule when the old poller had the same reports in one group, each defined alike. */
+static void adopt_groups(
+	struct farm_worker *w, const struct farm_worker *ow, const struct config *old_cfg, const struct config *cfg)
+{
+	for (size_t k = 0; k < w->n_slots; k++) {
+		const struct plan_group *g = &w->plan->groups[k];
+		if (!group_unchanged(old_cfg, cfg, w->farm->id, g))
+			continue;
+		for (size_t l = 0; l < ow->n_slots; l++) {
+			if (!plan_group_same_members(&ow->plan->groups[l], g))
+				continue;
+			w->slots[k].next_due = ow->slots[l].next_due;
+			w->slots[k].failures = ow->slots[l].failures;
+		}
+	}
+}
+
 void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
@@ -230,23 +266,13 @@ void poller_adopt_schedule(struct poller *p, const struct poller *old, const str
 			const struct farm_worker *ow = &old->workers[j];
 			if (strcmp(ow->farm->id, w->farm->id) != 0 || ow->job != w->job)
 				continue;
-			if (w->job == FARM_INVENTORY) {
-				if (reload_inventory_same(old_cfg, p->cfg, w->farm->id)) {
-					w->slots[0].next_due = ow->slots[0].next_due;
-					w->slots[0].failures = ow->slots[0].failures;
-				}
+			if (w->job == FARM_REFRESH) {
+				adopt_groups(w, ow, old_cfg, p->cfg);
 				continue;
 			}
-			for (size_t k = 0; k < w->n_slots; k++) {
-				struct schedule_slot *rs = &w->slots[k];
-				for (size_t l = 0; l < ow->n_slots; l++) {
-					const struct schedule_slot *ors = &ow->slots[l];
-					if (strcmp(ors->rc->name, rs->rc->name) != 0 ||
-						!reload_report_same(old_cfg, p->cfg, w->farm->id, rs->rc->name))
-						continue;
-					rs->next_due = ors->next_due;
-					rs->failures = ors->failures;
-				}
+			if (reload_inventory_same(old_cfg, p->cfg, w->farm->id)) {
+				w->slots[0].next_due = ow->slots[0].next_due;
+				w->slots[0].failures = ow->slots[0].failures;
 			}
 		}
 	}
@@ -258,8 +284,10 @@ void poller_free(struct poller *p)
 		return;
 	/* The threads first: they use the slots and the refresh contexts until they are joined. */
 	worker_group_free(p->group);
-	for (size_t i = 0; p->workers && i < p->n_workers; i++)
+	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
 		free(p->workers[i].slots);
+		plan_free(p->workers[i].plan);
+	}
 	free(p->workers);
 	free(p);
 }

@@ -22,12 +22,13 @@ struct poller_options {
 };
 
 /*
- * One thread per farm (deadline/worker), each running its (farm, report) refreshes one after another (refresh.h):
- * a farm runs one aggregation at a time. With an inventory board, a second thread per farm lists its inventory
- * every inventory.interval, beside (never waiting for) refreshes. Every thread has its own HTTP connection; their
- * retries share one quota. A farm with farms[].region other than opts->region signs for its region and gets its
- * region's endpoint (aws_endpoint_resolve() with cfg's endpoint_url and profile: an explicit endpoint still
- * applies to every farm). cfg, creds, store, opts->inventory and opts->users are borrowed: they must outlive the
+ * One thread per farm (deadline/worker), each running its reports' refreshes one after another (refresh.h): a farm
+ * runs one aggregation at a time, and reports that differ only in what they show of the same aggregation are
+ * refreshed together, on the shortest of their intervals (plan.h). With an inventory board, a second thread per farm
+ * lists its inventory every inventory.interval, beside (never waiting for) refreshes. Every thread has its own HTTP
+ * connection; their retries share one quota. A farm with farms[].region other than opts->region signs for its region
+ * and gets its region's endpoint (aws_endpoint_resolve() with cfg's endpoint_url and profile: an explicit endpoint
+ * still applies to every farm). cfg, creds, store, opts->inventory and opts->users are borrowed: they must outlive the
  * poller (free the poller before the configuration it runs with). Returns 0, -EINVAL (logged) when a farm's
  * endpoint cannot be resolved, -EINVAL when an endpoint is not an http(s) URL with a host, or -ENOMEM.
  */
@@ -45,8 +46,9 @@ bool poller_alive(struct poller *p, double max_age_seconds);
 void poller_stop(struct poller *p);
 
 /*
- * Before poller_start(): reports that old (stopped) also ran with the same definition (reload.h) keep
- * their schedule and failure count; the rest start now. old_cfg is the configuration old ran with.
+ * Before poller_start(): a group of reports that old (stopped) also ran as one group, each report with the same
+ * definition (reload.h), keeps its schedule and failure count; the rest start now. old_cfg is the configuration
+ * old ran with.
  */
 void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg);
 

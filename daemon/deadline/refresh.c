@@ -1,4 +1,4 @@
-/* refresh: one (farm, report) refresh: list resources, Start, poll, read every page, merge, publish */
+/* refresh: one refresh of a farm's group of reports: ids, Start, poll, read every page, merge, publish each report */
 #include "deadline/refresh.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
-#include "metrics/usage.h"
+#include "deadline/resource_ids.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/rfc3339.h"
@@ -31,86 +31,30 @@
 #define SPLIT_DEPTH_MAX 12
 #define SPLIT_WINDOW_MIN_S 3600
 
-/* ---- listing resources ---- */
-
-struct list_ctx {
-	enum resource_kind kind;
-	char ***ids;
-	size_t *n;
+struct refresh_stats {
+	size_t batches;
+	size_t pages;
+	size_t rows;
 };
 
-/* deadline_parse_list() appends a page's ids only when the whole page parsed: the paginator needs no take(). */
-static int list_parse(void *ctx, const char *body, size_t len, struct api_cursor *next, char *err, size_t errlen)
-{
-	struct list_ctx *l = ctx;
-
-	return deadline_parse_list(body, len, l->kind, l->ids, l->n, &next->token, err, errlen);
-}
-
-static void free_ids(char **ids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-}
-
-/* Tells the user directory (if any) every user id of the published figures. */
-static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
-{
-	const struct usage_group *const *groups;
-	size_t n;
-
-	if (!rf->users)
-		return;
-	for (size_t k = 0; k < rc->n_group_by; k++) {
-		if (rc->group_by[k] != GROUP_USER_ID)
-			continue;
-		n = usage_table_groups(t, &groups);
-		for (size_t i = 0; i < n; i++)
-			user_directory_note(rf->users, groups[i]->values[k]);
-	}
-}
+/* One refresh of a group: what each of its steps needs. */
+struct group_run {
+	struct refresh_ctx *rf;
+	const struct plan_group *g;
+	const struct report_config *lead; /* the group's window, timezone, period and group_by */
+	enum resource_kind kind; /* the ids asked by */
+	const char *path; /* the aggregation's */
+};
 
 /*
- * The kind of ids the report asks by on this farm. The poller does not count both kinds yet, so "auto" over a farm
- * whose queues and fleets are both "all" asks by queue, as "queues" did when it was the default.
+ * Counts an event of the refresh for each report of the group (the figures of each came from it): labels are the
+ * farm, the report and, when extra is not NULL, one more value.
  */
-static enum resource_kind report_kind(const struct refresh_ctx *rf, const struct report_config *rc)
+static void count_members(struct group_run *run, enum metrics_counter c, const char *extra, uint64_t delta)
 {
-	enum resource_kind kind = RESOURCE_QUEUES;
-
-	/* config_load() refuses the one case that fails ("auto" with two lists). */
-	if (config_report_kind(rf->farm, rc, 0, 0, DEADLINE_MAX_RESOURCES_PER_AGGREGATION, &kind) < 0)
-		return RESOURCE_QUEUES;
-	return kind;
-}
-
-/* Lists every queue or fleet of the farm (ListQueues / ListFleets, paginated). */
-static int list_resources(struct refresh_ctx *rf, const struct report_config *rc, char ***ids, size_t *n)
-{
-	enum resource_kind kind = report_kind(rf, rc);
-	struct list_ctx l = {.kind = kind, .ids = ids, .n = n};
-	char *path = deadline_list_path(rf->farm->id, kind);
-	const struct api_pages pg = {
-		.operation = kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
-		.report = rc->name,
-		.path = path,
-		.parse = list_parse,
-		.ctx = &l,
-	};
-	int r = -ENOMEM;
-
-	*ids = NULL;
-	*n = 0;
-	if (path)
-		r = api_pages_run(rf->api, &pg);
-	if (r != 0) {
-		free_ids(*ids, *n);
-		*ids = NULL;
-		*n = 0;
-	}
-	free(path);
-	return r;
+	for (size_t i = 0; i < run->g->n_members; i++)
+		metrics_store_count(run->rf->store, c,
+			(const char *const[]){run->rf->farm->id, run->g->members[i]->name, extra}, delta);
 }
 
 /* ---- one aggregation ---- */
@@ -128,16 +72,10 @@ static int parse_start(void *ctx, const char *body, size_t len, char *err, size_
 	return deadline_parse_start(body, len, &s->aggregation_id, err, errlen);
 }
 
-struct refresh_stats {
-	size_t batches;
-	size_t pages;
-	size_t rows;
-};
-
 /* Starts the aggregation, waiting while the farm is busy with another one. */
-static int aggregation_start(struct refresh_ctx *rf, const struct report_config *rc, const char *path, const char *body,
-	size_t body_len, char **aggregation_id)
+static int aggregation_start(struct group_run *run, const char *body, size_t body_len, char **aggregation_id)
 {
+	struct refresh_ctx *rf = run->rf;
 	struct start_ctx s = {0};
 	int r;
 
@@ -145,7 +83,7 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 		struct api_call c = {
 			.operation = API_OP_START,
 			.method = "POST",
-			.path = path,
+			.path = run->path,
 			.body = body,
 			.body_len = body_len,
 			.parse = parse_start,
@@ -158,14 +96,14 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 			log_info("farm=%s report=%s op=%s http_status=429 reason=\"farm busy or throttled; starting "
 				 "again in "
 				 "%.1fs\"",
-				rf->farm->id, rc->name, API_OP_START, wait / 1000);
+				rf->farm->id, run->g->name, API_OP_START, wait / 1000);
 			api_call_reset(&c);
 			if (!api_caller_sleep(rf->api, wait))
 				return API_STOPPED;
 			continue;
 		}
 		if (r != 0)
-			api_call_log_failure(rf->api, rc->name, &c, r);
+			api_call_log_failure(rf->api, run->g->name, &c, r);
 		api_call_reset(&c);
 		break;
 	}
@@ -177,13 +115,11 @@ static int aggregation_start(struct refresh_ctx *rf, const struct report_config 
 }
 
 /* Merges a page's rows into the refresh's table. */
-static int merge_page(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t,
-	const struct deadline_page *page, struct refresh_stats *st)
+static int merge_page(
+	struct group_run *run, struct usage_table *t, const struct deadline_page *page, struct refresh_stats *st)
 {
-	const char *const labels[] = {rf->farm->id, rc->name};
-
-	metrics_store_count(rf->store, METRICS_PAGES, labels, 1);
-	metrics_store_count(rf->store, METRICS_ROWS, labels, page->n_rows);
+	count_members(run, METRICS_PAGES, NULL, 1);
+	count_members(run, METRICS_ROWS, NULL, page->n_rows);
 	for (size_t i = 0; i < page->n_rows; i++) {
 		int r = usage_table_add(t, &page->rows[i]);
 		if (r < 0)
@@ -201,8 +137,7 @@ static void aggregation_count(struct refresh_ctx *rf, const char *status)
 
 /* Reading one aggregation: its Get answers, polled until COMPLETED, then its pages merged one by one. */
 struct collect_ctx {
-	struct refresh_ctx *rf;
-	const struct report_config *rc;
+	struct group_run *run;
 	const char *aggregation_id;
 	struct deadline_page page; /* the last answer */
 	struct usage_table *t;
@@ -238,18 +173,18 @@ static int collect_parse(void *ctx, const char *body, size_t len, struct api_cur
 /* An answer IN_PROGRESS (or of a status this version does not know): wait, then ask again, for a bounded time. */
 static int collect_wait(struct collect_ctx *cc, size_t pages, bool *again)
 {
-	struct refresh_ctx *rf = cc->rf;
+	struct refresh_ctx *rf = cc->run->rf;
 	const char *status = cc->page.status_text ? cc->page.status_text : "?";
 
 	if (pages) {
 		/* A page of a completed aggregation cannot go back in progress. */
 		log_warning("farm=%s report=%s op=%s reason=\"status %s while reading pages\"", rf->farm->id,
-			cc->rc->name, API_OP_GET, status);
+			cc->run->g->name, API_OP_GET, status);
 		return API_BAD_RESPONSE;
 	}
 	if (monotime_s() > cc->give_up) {
 		log_warning("farm=%s report=%s op=%s aggregation=%s reason=\"still %s after %ds; giving up\"",
-			rf->farm->id, cc->rc->name, API_OP_GET, cc->aggregation_id, status, POLL_GIVE_UP_S);
+			rf->farm->id, cc->run->g->name, API_OP_GET, cc->aggregation_id, status, POLL_GIVE_UP_S);
 		return REFRESH_AGG_FAILED;
 	}
 	if (!api_caller_sleep(rf->api, cc->poll_ms))
@@ -264,7 +199,7 @@ static int collect_wait(struct collect_ctx *cc, size_t pages, bool *again)
 static int collect_take(void *ctx, size_t pages, bool *again)
 {
 	struct collect_ctx *cc = ctx;
-	struct refresh_ctx *rf = cc->rf;
+	struct refresh_ctx *rf = cc->run->rf;
 	const struct deadline_page *page = &cc->page;
 
 	switch (page->status) {
@@ -275,7 +210,7 @@ static int collect_take(void *ctx, size_t pages, bool *again)
 	case DEADLINE_STATUS_TIMEOUT:
 		aggregation_count(rf, deadline_status_name(page->status));
 		log_warning("farm=%s report=%s op=%s aggregation=%s aggregation_status=%s reason=\"%s\"", rf->farm->id,
-			cc->rc->name, API_OP_GET, cc->aggregation_id, deadline_status_name(page->status),
+			cc->run->g->name, API_OP_GET, cc->aggregation_id, deadline_status_name(page->status),
 			page->status_message ? page->status_message : "no statusMessage");
 		return REFRESH_AGG_FAILED;
 	case DEADLINE_STATUS_COMPLETED:
@@ -285,18 +220,17 @@ static int collect_take(void *ctx, size_t pages, bool *again)
 		aggregation_count(rf, deadline_status_name(page->status));
 		log_debug("farm=%s report=%s op=%s aggregation=%s aggregation_status=COMPLETED reason=\"first page "
 			  "read\"",
-			rf->farm->id, cc->rc->name, API_OP_GET, cc->aggregation_id);
+			rf->farm->id, cc->run->g->name, API_OP_GET, cc->aggregation_id);
 	}
-	return merge_page(rf, cc->rc, cc->t, page, cc->st);
+	return merge_page(cc->run, cc->t, page, cc->st);
 }
 
 /* Polls until the aggregation completes, then reads and merges every page. */
-static int aggregation_collect(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
-	const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
+static int aggregation_collect(
+	struct group_run *run, const char *aggregation_id, struct usage_table *t, struct refresh_stats *st)
 {
 	struct collect_ctx cc = {
-		.rf = rf,
-		.rc = rc,
+		.run = run,
 		.aggregation_id = aggregation_id,
 		.t = t,
 		.st = st,
@@ -305,8 +239,8 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 	};
 	const struct api_pages pg = {
 		.operation = API_OP_GET,
-		.report = rc->name,
-		.path = path,
+		.report = run->g->name,
+		.path = run->path,
 		.max_pages = API_AGGREGATION_PAGES_MAX,
 		.quiet_not_found = true,
 		.request = collect_request,
@@ -314,44 +248,52 @@ static int aggregation_collect(struct refresh_ctx *rf, const struct report_confi
 		.take = collect_take,
 		.ctx = &cc,
 	};
-	int r = api_pages_run(rf->api, &pg);
+	int r = api_pages_run(run->rf->api, &pg);
 
 	if (r == API_NOT_FOUND) {
 		log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
 			    "unknown; starting again\"",
-			rf->farm->id, rc->name, API_OP_GET, aggregation_id);
-		aggregation_count(rf, "EXPIRED");
+			run->rf->farm->id, run->g->name, API_OP_GET, aggregation_id);
+		aggregation_count(run->rf, "EXPIRED");
 		r = REFRESH_AGG_EXPIRED;
 	}
 	deadline_page_deinit(&cc.page);
 	return r;
 }
 
-/* One batch of at most 10 resources: Start, poll, read every page, merge. */
-static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
-	const char *const *ids, size_t n_ids, int64_t start_time, int64_t end_time, struct usage_table *t,
-	struct refresh_stats *st)
+/* The body of the Start of one batch: the group's settings and the union of its reports' statistics. */
+static int batch_body(struct group_run *run, const char *const *ids, size_t n_ids, int64_t start_time, int64_t end_time,
+	char **body, size_t *body_len)
 {
+	const struct report_config *lead = run->lead;
 	char start[21], end[21];
 
 	if (rfc3339_format(start_time, start) < 0 || rfc3339_format(end_time, end) < 0)
 		return -EINVAL;
-	struct deadline_start_request req = {
-		.farm_id = rf->farm->id,
-		.kind = report_kind(rf, rc),
+	const struct deadline_start_request req = {
+		.farm_id = run->rf->farm->id,
+		.kind = run->kind,
 		.resource_ids = ids,
 		.n_resource_ids = n_ids,
 		.start_time = start,
 		.end_time = end,
-		.group_by = rc->group_by,
-		.n_group_by = rc->n_group_by,
-		.statistics = rc->statistics,
-		.timezone = rc->timezone,
-		.period = rc->period,
+		.group_by = lead->group_by,
+		.n_group_by = lead->n_group_by,
+		.statistics = run->g->statistics,
+		.timezone = lead->timezone,
+		.period = lead->period,
 	};
+	return deadline_start_body(&req, body, body_len);
+}
+
+/* One batch of at most 10 resources: Start, poll, read every page, merge. */
+static int refresh_batch(struct group_run *run, const char *const *ids, size_t n_ids, int64_t start_time,
+	int64_t end_time, struct usage_table *t, struct refresh_stats *st)
+{
+	const struct report_config *lead = run->lead;
 	char *body = NULL;
 	size_t body_len = 0;
-	int r = deadline_start_body(&req, &body, &body_len);
+	int r = batch_body(run, ids, n_ids, start_time, end_time, &body, &body_len);
 
 	if (r < 0)
 		return r;
@@ -361,14 +303,14 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
 		char *aggregation_id = NULL;
 		struct refresh_stats bst = {0};
 
-		r = usage_table_new(&scratch, rc->group_by, rc->n_group_by);
+		r = usage_table_new(&scratch, lead->group_by, lead->n_group_by);
 		if (r < 0)
 			break;
-		r = aggregation_start(rf, rc, path, body, body_len, &aggregation_id);
+		r = aggregation_start(run, body, body_len, &aggregation_id);
 		if (r == 0) {
-			log_debug("farm=%s report=%s op=%s aggregation=%s resources=%zu", rf->farm->id, rc->name,
-				API_OP_START, aggregation_id, n_ids);
-			r = aggregation_collect(rf, rc, path, aggregation_id, scratch, &bst);
+			log_debug("farm=%s report=%s op=%s aggregation=%s resources=%zu", run->rf->farm->id,
+				run->g->name, API_OP_START, aggregation_id, n_ids);
+			r = aggregation_collect(run, aggregation_id, scratch, &bst);
 		}
 		free(aggregation_id);
 		if (r == 0) {
@@ -389,11 +331,11 @@ static int refresh_batch(struct refresh_ctx *rf, const struct report_config *rc,
  * A batch, asked again in halves when the service gives up on it (FAILED, TIMEOUT), as AWS advises:
  * first fewer resources, then a shorter window; the parts merge like any other rows.
  */
-static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, const char *path,
-	const char *const *ids, size_t n_ids, int64_t start, int64_t end, struct usage_table *t,
-	struct refresh_stats *st, unsigned depth)
+static int refresh_part(struct group_run *run, const char *const *ids, size_t n_ids, int64_t start, int64_t end,
+	struct usage_table *t, struct refresh_stats *st, unsigned depth)
 {
-	int r = refresh_batch(rf, rc, path, ids, n_ids, start, end, t, st);
+	const char *farm_id = run->rf->farm->id;
+	int r = refresh_batch(run, ids, n_ids, start, end, t, st);
 
 	if (r != REFRESH_AGG_FAILED || depth >= SPLIT_DEPTH_MAX)
 		return r;
@@ -401,27 +343,27 @@ static int refresh_part(struct refresh_ctx *rf, const struct report_config *rc, 
 		size_t half = n_ids / 2;
 		log_info("farm=%s report=%s op=split kind=resources resources=%zu reason=\"aggregation failed; asking "
 			 "for %zu and %zu resources\"",
-			rf->farm->id, rc->name, n_ids, half, n_ids - half);
-		metrics_store_count(
-			rf->store, METRICS_SPLITS, (const char *const[]){rf->farm->id, rc->name, "resources"}, 1);
-		r = refresh_part(rf, rc, path, ids, half, start, end, t, st, depth + 1);
+			farm_id, run->g->name, n_ids, half, n_ids - half);
+		count_members(run, METRICS_SPLITS, "resources", 1);
+		r = refresh_part(run, ids, half, start, end, t, st, depth + 1);
 		if (r == 0)
-			r = refresh_part(rf, rc, path, ids + half, n_ids - half, start, end, t, st, depth + 1);
+			r = refresh_part(run, ids + half, n_ids - half, start, end, t, st, depth + 1);
 		return r;
 	}
 	if (end - start >= 2 * SPLIT_WINDOW_MIN_S) {
 		int64_t mid = start + (end - start) / 2;
 		log_info("farm=%s report=%s op=split kind=window seconds=%lld reason=\"aggregation failed; asking for "
 			 "two halves of the window\"",
-			rf->farm->id, rc->name, (long long)(end - start));
-		metrics_store_count(
-			rf->store, METRICS_SPLITS, (const char *const[]){rf->farm->id, rc->name, "window"}, 1);
-		r = refresh_part(rf, rc, path, ids, n_ids, start, mid, t, st, depth + 1);
+			farm_id, run->g->name, (long long)(end - start));
+		count_members(run, METRICS_SPLITS, "window", 1);
+		r = refresh_part(run, ids, n_ids, start, mid, t, st, depth + 1);
 		if (r == 0)
-			r = refresh_part(rf, rc, path, ids, n_ids, mid, end, t, st, depth + 1);
+			r = refresh_part(run, ids, n_ids, mid, end, t, st, depth + 1);
 	}
 	return r;
 }
+
+/* ---- the group's refresh ---- */
 
 /* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
 static const char *refresh_error_kind(int r)
@@ -439,95 +381,146 @@ bool refresh_error_is_persistent(int r)
 	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS;
 }
 
-/* One refresh of (farm, report). Returns 0 when the figures were published. */
-int refresh_report(struct refresh_ctx *rf, const struct report_config *rc)
+/* Tells the user directory (if any) every user id of the published figures. */
+static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
 {
-	const struct farm_config *farm = rf->farm;
+	const struct usage_group *const *groups;
+	size_t n;
+
+	if (!rf->users)
+		return;
+	for (size_t k = 0; k < rc->n_group_by; k++) {
+		if (rc->group_by[k] != GROUP_USER_ID)
+			continue;
+		n = usage_table_groups(t, &groups);
+		for (size_t i = 0; i < n; i++)
+			user_directory_note(rf->users, groups[i]->values[k]);
+	}
+}
+
+int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, int64_t start,
+	int64_t end, double duration)
+{
+	int r = metrics_store_publish(rf->store, rf->farm->id, rc, t, start, end, (int64_t)time(NULL), duration);
+
+	if (r == 0)
+		note_users(rf, rc, t);
+	return r;
+}
+
+/* A failed refresh of report rc (its group's, or its own publish): up 0, the previous figures kept, counted. */
+static void refresh_fail(struct refresh_ctx *rf, const struct report_config *rc, int r, double failed_after)
+{
+	metrics_store_fail(rf->store, rf->farm->id, rc->name, failed_after);
+	if (r != API_STOPPED)
+		metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,
+			(const char *const[]){rf->farm->id, rc->name, refresh_error_kind(r)}, 1);
+}
+
+/* Each report's own figures from the group's rows; a report that cannot publish fails alone. */
+static int publish_members(struct group_run *run, struct usage_table *t, int64_t start, int64_t end, double began)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < run->g->n_members; i++) {
+		const struct report_config *rc = run->g->members[i];
+		int r = refresh_publish(run->rf, rc, t, start, end, monotime_s() - began);
+		if (r < 0) {
+			log_warning("farm=%s report=%s op=refresh status=failed reason=\"cannot publish: %s\"",
+				run->rf->farm->id, rc->name, strerror(-r));
+			refresh_fail(run->rf, rc, r, monotime_s() - began);
+			if (first == 0)
+				first = r;
+		}
+	}
+	return first;
+}
+
+/* Asks for every batch of ids, merged into t. */
+static int refresh_batches(struct group_run *run, const struct resource_ids *ids, int64_t start, int64_t end,
+	struct usage_table *t, struct refresh_stats *st)
+{
+	for (size_t i = 0; i < ids->n; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
+		size_t batch = ids->n - i;
+		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
+			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
+		int r = refresh_part(run, ids->ids + i, batch, start, end, t, st, 0);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The log line and failure records of a refresh that did not publish. */
+static void refresh_failed(struct group_run *run, int r, double began)
+{
+	double failed_after = monotime_s() - began;
+
+	for (size_t i = 0; i < run->g->n_members; i++)
+		refresh_fail(run->rf, run->g->members[i], r, failed_after);
+	if (r != API_STOPPED)
+		log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs",
+			run->rf->farm->id, run->g->name,
+			r == REFRESH_AGG_FAILED    ? "aggregation failed"
+			: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
+						   : api_outcome_text(r),
+			failed_after);
+}
+
+int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t now)
+{
+	struct group_run run = {.rf = rf, .g = g, .lead = plan_group_lead(g)};
+	struct resource_ids ids = {0};
 	struct usage_table *t = NULL;
 	struct refresh_stats st = {0};
-	char **listed = NULL;
-	size_t n_listed = 0;
-	const char *const *ids;
-	size_t n_ids;
 	char start_text[21], end_text[21];
 	char *path = NULL;
-	int64_t now = (int64_t)time(NULL), start;
+	int64_t start;
 	double began = monotime_s();
+	bool collected = false;
 	int r;
 
-	notify_status("refreshing report %s of %s", rc->name, farm->id);
-	r = window_start(rc, now, &start);
+	notify_status("refreshing report %s of %s", g->name, rf->farm->id);
+	r = window_start(run.lead, now, &start);
 	if (r < 0)
 		goto out;
 	if (rfc3339_format(start, start_text) < 0 || rfc3339_format(now, end_text) < 0) {
 		r = -EINVAL;
 		goto out;
 	}
-
-	enum resource_kind kind = report_kind(rf, rc);
-	bool all = kind == RESOURCE_QUEUES ? farm->all_queues : farm->all_fleets;
-	if (all) {
-		r = list_resources(rf, rc, &listed, &n_listed);
-		if (r != 0)
-			goto out;
-		ids = (const char *const *)listed;
-		n_ids = n_listed;
-	} else if (kind == RESOURCE_QUEUES) {
-		ids = (const char *const *)farm->queue_ids;
-		n_ids = farm->n_queue_ids;
-	} else {
-		ids = (const char *const *)farm->fleet_ids;
-		n_ids = farm->n_fleet_ids;
-	}
-
-	r = usage_table_new(&t, rc->group_by, rc->n_group_by);
+	r = resource_ids_resolve(rf->api, rf->farm, run.lead, g->name, &ids);
+	if (r != 0)
+		goto out;
+	run.kind = ids.kind;
+	r = usage_table_new(&t, run.lead->group_by, run.lead->n_group_by);
 	if (r < 0)
 		goto out;
-	path = deadline_aggregation_path(farm->id);
+	path = deadline_aggregation_path(rf->farm->id);
 	if (!path) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n_ids; i += DEADLINE_MAX_RESOURCES_PER_AGGREGATION) {
-		size_t batch = n_ids - i;
-		if (batch > DEADLINE_MAX_RESOURCES_PER_AGGREGATION)
-			batch = DEADLINE_MAX_RESOURCES_PER_AGGREGATION;
-		r = refresh_part(rf, rc, path, ids + i, batch, start, now, t, &st, 0);
-		if (r != 0)
-			goto out;
-	}
-
-	double duration = monotime_s() - began;
-	r = metrics_store_publish(rf->store, farm->id, rc, t, start, now, (int64_t)time(NULL), duration);
-	if (r < 0)
+	run.path = path;
+	r = refresh_batches(&run, &ids, start, now, t, &st);
+	if (r != 0)
 		goto out;
-	note_users(rf, rc, t);
-	log_info("farm=%s report=%s op=refresh status=ok window=%s/%s resources=%zu batches=%zu pages=%zu rows=%zu "
-		 "groups=%zu duration=%.3fs",
-		farm->id, rc->name, start_text, end_text, n_ids, st.batches, st.pages, st.rows, usage_table_size(t),
-		duration);
+	/* From here on each report succeeds or fails alone. */
+	collected = true;
+	r = publish_members(&run, t, start, now, began);
+	log_info("farm=%s report=%s op=refresh status=%s window=%s/%s resource_kind=%s resources=%zu batches=%zu "
+		 "pages=%zu rows=%zu groups=%zu duration=%.3fs",
+		rf->farm->id, g->name, r == 0 ? "ok" : "partial", start_text, end_text, resource_kind_name(ids.kind),
+		ids.n, st.batches, st.pages, st.rows, usage_table_size(t), monotime_s() - began);
 out:
-	if (r != 0) {
-		double failed_after = monotime_s() - began;
-		metrics_store_fail(rf->store, farm->id, rc->name, failed_after);
-		if (r != API_STOPPED)
-			metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,
-				(const char *const[]){farm->id, rc->name, refresh_error_kind(r)}, 1);
-		if (r != API_STOPPED)
-			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs", farm->id,
-				rc->name,
-				r == REFRESH_AGG_FAILED    ? "aggregation failed"
-				: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
-							   : api_outcome_text(r),
-				failed_after);
-	}
+	if (r != 0 && !collected)
+		refresh_failed(&run, r, began);
 	if (r != API_STOPPED)
-		notify_status("last refresh: report %s of %s %s", rc->name, farm->id, r == 0 ? "ok" : "failed");
+		notify_status("last refresh: report %s of %s %s", g->name, rf->farm->id, r == 0 ? "ok" : "failed");
 	usage_table_free(t);
-	free_ids(listed, n_listed);
+	resource_ids_deinit(&ids);
 	free(path);
 	/*
-	 * A refresh frees everything it built but the snapshot it published: give the free pages inside the
+	 * A refresh frees everything it built but the snapshots it published: give the free pages inside the
 	 * heap back to the system (glibc only returns the top of it by itself), or resident memory creeps up
 	 * refresh after refresh as the holes move. Milliseconds, once per refresh.
 	 */

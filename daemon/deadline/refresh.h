@@ -1,12 +1,15 @@
-/* refresh: one (farm, report) refresh: list resources, Start, poll, read every page, merge, publish */
+/* refresh: one refresh of a farm's group of reports: ids, Start, poll, read every page, merge, publish each report */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "deadline/api_call.h"
+#include "deadline/plan.h"
 #include "deadline/users.h"
 #include "metrics/metrics.h"
+#include "metrics/usage.h"
 
 /* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
 enum refresh_outcome {
@@ -23,11 +26,22 @@ struct refresh_ctx {
 };
 
 /*
- * Refreshes rc for rf->farm and publishes the figures (or records the failure in the store). Returns 0
- * when published, an enum api_outcome (API_STOPPED when the poller stops), an enum refresh_outcome or
- * -errno.
+ * Refreshes the reports of g on rf->farm for the window of g's reports that ends at now (Unix seconds): resolves
+ * the ids (resource_ids), asks one aggregation per batch of 10 for the union of the reports' statistics, merges
+ * every row into one table, then publishes each report's own figures from it (refresh_publish()), or records the
+ * failure for each. Returns 0 when every report was published, an enum api_outcome (API_STOPPED when the poller
+ * stops), an enum refresh_outcome or -errno.
  */
-int refresh_report(struct refresh_ctx *rf, const struct report_config *rc);
+int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t now);
+
+/*
+ * One report's share of its group's refresh: rc's figures from the merged rows t (rc's statistics only, its limit;
+ * t is only sorted) for the window [start, end), published to the store, and the user ids they name told to the
+ * user directory. duration is the group's refresh so far, in seconds. Returns 0 or what metrics_store_publish()
+ * returned.
+ */
+int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, int64_t start,
+	int64_t end, double duration);
 
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
 bool refresh_error_is_persistent(int r);
