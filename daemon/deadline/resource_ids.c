@@ -113,7 +113,7 @@ static int resolve_by_counts(
 		free_ids(queues.ids, queues.n);
 		return r;
 	}
-	log_debug("farm=%s report=%s op=plan kind=%s resources=%zu reason=\"%zu fleets, %s%zu queues listed\"",
+	log_debug("farm=%s report=%s op=plan resource_kind=%s resources=%zu reason=\"%zu fleets, %s%zu queues listed\"",
 		farm->id, name, resource_kind_name(out->kind), out->n_listed, fleets.n,
 		queues.n > queues.enough ? "more than " : "", queues.n > queues.enough ? queues.enough : queues.n);
 	return 0;
