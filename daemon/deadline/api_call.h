@@ -10,7 +10,7 @@
 #include "aws/credentials/aws_credentials.h"
 #include "aws/http_client.h"
 #include "deadline/api_policy.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 #define API_OP_START "StartSessionsStatisticsAggregation"
 #define API_OP_GET "GetSessionsStatisticsAggregation"

@@ -7,7 +7,7 @@
 #include "aws/credentials/aws_credentials.h"
 #include "config/config.h"
 #include "metrics/inventory.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 struct poller;
 

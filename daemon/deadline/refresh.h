@@ -8,7 +8,7 @@
 #include "deadline/api_call.h"
 #include "deadline/plan.h"
 #include "deadline/users.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "metrics/usage.h"
 
 /* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */

@@ -8,10 +8,14 @@
 
 #include "deadline/api_policy.h"
 #include "deadline/users_api.h"
+#include "metrics/exposition.h"
 
-#define USERS_HEADER \
-	"# HELP deadline_cloud_user_info The identity store's names of a user that appears in the figures (value " \
-	"1).\n# TYPE deadline_cloud_user_info gauge\n"
+static const struct exposition_family users_families[] = {
+	{"deadline_cloud_user_info", EXPOSITION_GAUGE,
+		"The identity store's names of a user that appears in the figures (value 1)."},
+};
+
+struct metrics_kind users_kind = {.rank = METRICS_RANK_USERS, .families = users_families, .n_families = 1};
 
 /* The index of id, or where it would go (*found false). */
 static size_t cache_find(const struct user_cache *c, const char *id, bool *found)
@@ -122,25 +126,14 @@ bool user_cache_record(
 
 int user_cache_render(const struct user_cache *c, const char *store_id, struct buf *out)
 {
-	bool any = false;
-	int r = 0;
-
-	for (size_t i = 0; i < c->n && r == 0; i++) {
+	for (size_t i = 0; i < c->n; i++) {
 		const struct user_entry *e = &c->e[i];
-		if (e->state != USER_KNOWN)
-			continue;
-		if (!any) {
-			r = buf_append(out, USERS_HEADER, strlen(USERS_HEADER));
-			any = true;
-		}
-		const char *const parts[] = {"deadline_cloud_user_info{identity_store_id=\"", store_id, "\",user_id=\"",
-			e->id, "\",user_name=\"", e->user_name, "\",display_name=\"", e->display_name, "\"} 1\n"};
-		/* Even parts are the format's text, odd ones label values (escaped). */
-		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]) && r == 0; k++)
-			r = k % 2 ? metrics_buf_escape_label(out, parts[k])
-				  : buf_append(out, parts[k], strlen(parts[k]));
+		const char *labels[] = {"identity_store_id", store_id, "user_id", e->id, "user_name", e->user_name,
+			"display_name", e->display_name};
+		if (e->state == USER_KNOWN && exposition_series(out, users_families[0].name, labels, 4, "1") < 0)
+			return -ENOMEM;
 	}
-	return r;
+	return 0;
 }
 
 void user_cache_deinit(struct user_cache *c)

@@ -5,7 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "metrics/metrics.h"
+#include "metrics/section.h"
+#include "util/buf.h"
 
 #define USERS_TTL_SECONDS 86400.0 /* a known (or missing) user is looked up again after this */
 #define USERS_RETRY_SECONDS 300.0 /* after a failed lookup (the previous answer stays meanwhile) */
@@ -51,7 +52,11 @@ const struct user_entry *user_cache_next(const struct user_cache *c, double now,
 bool user_cache_record(
 	struct user_cache *c, const char *id, int outcome, const char *user_name, const char *display_name, double now);
 
-/* deadline_cloud_user_info lines of every known user (HELP and TYPE when there is one). Returns 0 or -ENOMEM. */
+/* The user names' section kind (deadline_cloud_user_info), one section: metrics_store_put(store, &users_kind, NULL, …).
+ */
+extern struct metrics_kind users_kind;
+
+/* deadline_cloud_user_info lines of every known user (the store writes the family's header). Returns 0 or -ENOMEM. */
 int user_cache_render(const struct user_cache *c, const char *store_id, struct buf *out);
 
 /* Frees every entry; c is empty (zeroed) afterwards. */

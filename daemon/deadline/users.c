@@ -80,17 +80,23 @@ static int describe_user(struct user_directory *d, const char *user_id, struct u
 	return r;
 }
 
-/* Renders the known users and hands the text to the store: on the users thread, under no lock of ours. */
+/* Renders the known users into a section and hands it to the store: on the users thread, under no lock of ours. */
 static void users_publish(struct user_directory *d)
 {
-	struct buf b = {0};
+	struct metrics_section *sec = NULL;
+	struct buf *b;
+	int r = -ENOMEM;
 
-	if (user_cache_render(&d->cache, d->store_id, &b) == 0 &&
-		metrics_store_set_users_text(d->store, b.data, b.len) == 0)
-		log_debug("component=users op=publish bytes=%zu", b.len);
+	if (metrics_section_new(&sec, &users_kind) == 0 && (b = metrics_section_lines(sec, 0)) != NULL &&
+		user_cache_render(&d->cache, d->store_id, b) == 0 && metrics_section_seal(sec) == 0) {
+		r = metrics_store_put(d->store, &users_kind, NULL, sec);
+		sec = NULL;
+	}
+	if (r == 0)
+		log_debug("component=users op=publish");
 	else
-		log_warning("component=users op=publish error=\"out of memory\"");
-	buf_deinit(&b);
+		log_warning("component=users op=publish error=\"%s\"", strerror(-r));
+	metrics_section_unref(sec);
 }
 
 static void users_run(struct worker *w, void *arg)

@@ -4,7 +4,7 @@
 
 #include "aws/credentials/aws_credentials.h"
 #include "config/config.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 #define USERS_CALLS_PER_SECOND 4.0 /* at most this many DescribeUser calls per second */
 

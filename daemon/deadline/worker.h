@@ -6,7 +6,7 @@
 
 #include "aws/credentials/aws_credentials.h"
 #include "deadline/api_call.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 /* How often a sleeping worker shows it is alive (the watchdog's keep-alives depend on it). */
 #define WORKER_HEARTBEAT_S 5.0

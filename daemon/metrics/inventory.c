@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,28 +103,41 @@ struct inventory_budget *inventory_add_budget(struct inventory *inv)
 
 /* ---- the board ---- */
 
+/* A farm's inventory, shared by the board and a thread rendering it without the board's lock. */
+struct board_inventory {
+	atomic_size_t refs;
+	struct inventory *inv;
+};
+
 struct board_farm {
 	char *farm_id;
-	struct inventory *inv;
+	struct board_inventory *inv; /* NULL before the first success */
 	bool up;
 	int64_t last_success;
+	uint64_t gen; /* the board's generation of the farm's last change */
 };
 
 struct inventory_board {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* the farms; held to change them and hand their sections over, never to render */
 	struct metrics_store *store;
 	struct board_farm *farms;
 	size_t n_farms;
+	uint64_t gen;
 };
 
-static void board_lock(struct inventory_board *board)
+static void board_inventory_unref(struct board_inventory *bi)
 {
-	mutex_lock(&board->lock);
+	if (!bi || atomic_fetch_sub(&bi->refs, 1) != 1)
+		return;
+	inventory_free(bi->inv);
+	free(bi);
 }
 
-static void board_unlock(struct inventory_board *board)
+static struct board_inventory *board_inventory_ref(struct board_inventory *bi)
 {
-	mutex_unlock(&board->lock);
+	if (bi)
+		atomic_fetch_add(&bi->refs, 1);
+	return bi;
 }
 
 int inventory_board_new(struct inventory_board **out, struct metrics_store *store)
@@ -142,7 +156,7 @@ static void board_farms_free(struct board_farm *farms, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(farms[i].farm_id);
-		inventory_free(farms[i].inv);
+		board_inventory_unref(farms[i].inv);
 	}
 	free(farms);
 }
@@ -156,24 +170,6 @@ void inventory_board_free(struct inventory_board *board)
 	free(board);
 }
 
-/* Renders every farm and hands the text to the store; under the board's lock. A failure keeps the old text. */
-static void board_render(struct inventory_board *board)
-{
-	struct inventory_farm *view = calloc(board->n_farms ? board->n_farms : 1, sizeof(*view));
-	struct buf b = {0};
-
-	for (size_t i = 0; view && i < board->n_farms; i++)
-		view[i] = (struct inventory_farm){.farm_id = board->farms[i].farm_id,
-			.inv = board->farms[i].inv,
-			.up = board->farms[i].up,
-			.last_success = board->farms[i].last_success};
-	if (!view || inventory_render(&b, view, board->n_farms) < 0 ||
-		metrics_store_set_inventory(board->store, b.data, b.len) < 0)
-		log_error("component=inventory op=render error=\"out of memory; the previous inventory is shown\"");
-	free(view);
-	buf_deinit(&b);
-}
-
 static struct board_farm *board_find(struct inventory_board *board, const char *farm_id)
 {
 	for (size_t i = 0; i < board->n_farms; i++)
@@ -182,69 +178,164 @@ static struct board_farm *board_find(struct inventory_board *board, const char *
 	return NULL;
 }
 
+/* The section of farm f as it stands (f may be a copy taken under the lock). */
+static int farm_section(struct metrics_section **out, const struct board_farm *f)
+{
+	const struct inventory_farm view = {.farm_id = f->farm_id,
+		.inv = f->inv ? f->inv->inv : NULL,
+		.up = f->up,
+		.last_success = f->last_success};
+
+	return inventory_section_new(out, &view);
+}
+
+/* Hands farm_id's section to the store (the board's lock held: sections of one farm go in the order made). */
+static void board_put(struct inventory_board *board, const char *farm_id, struct metrics_section *sec)
+{
+	int r = metrics_store_put(board->store, &inventory_kind, farm_id, sec);
+
+	if (r < 0)
+		log_error(
+			"component=inventory farm=%s op=render error=\"%s\" reason=\"the previous inventory is shown\"",
+			farm_id, strerror(-r));
+}
+
+/* Frees farms[0..n), and the n_empty sections set_farms made that were not used. */
+static void farms_made_free(
+	struct board_farm *farms, size_t n, struct metrics_section **empty, const char **ids, size_t n_empty)
+{
+	for (size_t i = 0; empty && i < n_empty; i++)
+		metrics_section_unref(empty[i]);
+	free(empty);
+	free(ids);
+	if (farms)
+		board_farms_free(farms, n);
+}
+
 int inventory_board_set_farms(struct inventory_board *board, const struct config *old_cfg, const struct config *cfg)
 {
 	size_t n = cfg->inventory.enabled ? cfg->n_farms : 0;
-	struct board_farm *farms = calloc(n ? n : 1, sizeof(*farms));
+	struct board_farm *farms = calloc(n ? n : 1, sizeof(*farms)), *old_farms;
+	struct metrics_section **empty = calloc(n ? n : 1, sizeof(*empty));
+	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	size_t old_n;
+	int r = 0;
 
-	if (!farms)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
+	/* Every farm's section as if it started empty, made before the lock (those that keep theirs go unused). */
+	for (size_t i = 0; farms && empty && ids && i < n && r == 0; i++) {
 		farms[i].farm_id = strdup(cfg->farms[i].id);
-		if (!farms[i].farm_id) {
-			board_farms_free(farms, i);
-			return -ENOMEM;
-		}
+		ids[i] = farms[i].farm_id;
+		r = farms[i].farm_id ? farm_section(&empty[i], &farms[i]) : -ENOMEM;
 	}
-	board_lock(board);
+	if (!farms || !empty || !ids || r < 0) {
+		farms_made_free(farms, n, empty, ids, n);
+		return -ENOMEM;
+	}
+	mutex_lock(&board->lock);
+	r = metrics_store_declare(board->store, &inventory_kind, ids, n);
+	if (r < 0) {
+		mutex_unlock(&board->lock);
+		farms_made_free(farms, n, empty, ids, n);
+		return r;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct board_farm *old = board_find(board, farms[i].farm_id);
 
-		if (!old || !old_cfg || !reload_inventory_same(old_cfg, cfg, farms[i].farm_id))
+		farms[i].gen = ++board->gen;
+		if (old && old_cfg && reload_inventory_same(old_cfg, cfg, farms[i].farm_id)) {
+			farms[i].inv = old->inv;
+			farms[i].up = old->up;
+			farms[i].last_success = old->last_success;
+			old->inv = NULL;
 			continue;
-		farms[i].inv = old->inv;
-		farms[i].up = old->up;
-		farms[i].last_success = old->last_success;
-		old->inv = NULL;
+		}
+		board_put(board, farms[i].farm_id, empty[i]);
+		empty[i] = NULL;
 	}
-	board_farms_free(board->farms, board->n_farms);
+	old_farms = board->farms;
+	old_n = board->n_farms;
 	board->farms = farms;
 	board->n_farms = n;
-	board_render(board);
-	board_unlock(board);
+	mutex_unlock(&board->lock);
+	farms_made_free(old_farms, old_n, empty, ids, n);
 	return 0;
 }
 
 int inventory_board_publish(struct inventory_board *board, const char *farm_id, struct inventory *inv, int64_t now)
 {
-	struct board_farm *f;
-	int r = 0;
+	struct board_inventory *bi = calloc(1, sizeof(*bi)), *old = NULL;
+	struct board_farm made = {.farm_id = (char *)farm_id, .inv = bi, .up = true, .last_success = now}, *f;
+	struct metrics_section *sec = NULL;
+	int r;
 
-	board_lock(board);
+	if (!bi) {
+		inventory_free(inv);
+		return -ENOMEM;
+	}
+	atomic_init(&bi->refs, 1);
+	bi->inv = inv;
+	/* Rendered by this thread before the lock: the board only swaps it in. */
+	r = farm_section(&sec, &made);
+	mutex_lock(&board->lock);
 	f = board_find(board, farm_id);
 	if (!f) {
-		inventory_free(inv);
 		r = -ENOENT;
-	} else {
-		inventory_free(f->inv);
-		f->inv = inv;
+	} else if (r == 0) {
+		old = f->inv;
+		f->inv = bi;
+		bi = NULL;
 		f->up = true;
 		f->last_success = now;
-		board_render(board);
+		f->gen = ++board->gen;
+		board_put(board, farm_id, sec);
+		sec = NULL;
 	}
-	board_unlock(board);
+	mutex_unlock(&board->lock);
+	if (r == -ENOMEM)
+		log_error(
+			"component=inventory farm=%s op=render error=\"out of memory\" reason=\"the previous inventory "
+			"is shown\"",
+			farm_id);
+	metrics_section_unref(sec);
+	board_inventory_unref(old);
+	board_inventory_unref(bi);
 	return r;
 }
 
 void inventory_board_fail(struct inventory_board *board, const char *farm_id)
 {
-	struct board_farm *f;
+	struct board_farm made = {0}, *f;
+	struct metrics_section *sec = NULL;
+	uint64_t gen;
 
-	board_lock(board);
+	mutex_lock(&board->lock);
 	f = board_find(board, farm_id);
-	if (f && f->up) {
-		f->up = false;
-		board_render(board);
+	if (!f || !f->up) {
+		mutex_unlock(&board->lock);
+		return;
 	}
-	board_unlock(board);
+	f->up = false;
+	gen = f->gen = ++board->gen;
+	made = *f;
+	made.farm_id = strdup(farm_id);
+	board_inventory_ref(made.inv);
+	mutex_unlock(&board->lock);
+
+	/* Rendered from a reference to the inventory, without the lock; handed over unless the farm changed since. */
+	if (made.farm_id && farm_section(&sec, &made) == 0) {
+		mutex_lock(&board->lock);
+		f = board_find(board, farm_id);
+		if (f && f->gen == gen) {
+			board_put(board, farm_id, sec);
+			sec = NULL;
+		}
+		mutex_unlock(&board->lock);
+	} else {
+		log_error("component=inventory farm=%s op=render error=\"out of memory\" reason=\"inventory_up stays 1 "
+			  "until the next listing\"",
+			farm_id);
+	}
+	metrics_section_unref(sec);
+	board_inventory_unref(made.inv);
+	free(made.farm_id);
 }

@@ -1,4 +1,5 @@
-/* inventory: one farm's names, state and budgets as plain data; the per-farm board that publishes them */
+/* inventory: one farm's names, state and budgets as plain data; the board that hands each farm's section to the store
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -6,7 +7,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "metrics/metrics.h"
+#include "metrics/section.h"
+#include "metrics/store.h"
 
 /* Bounds on what one farm's inventory holds (the API's pages are bounded by the lister). */
 #define INVENTORY_ITEMS_MAX 10000 /* queues, fleets or budgets of one farm */
@@ -84,16 +86,25 @@ struct inventory_farm {
 	int64_t last_success; /* Unix seconds, 0 before the first */
 };
 
-/*
- * Appends the exposition text of every inventory family for farms (each family's HELP and TYPE once, then
- * its series farm by farm); label values escaped with metrics_buf_escape_label(). Returns 0 or -ENOMEM.
- */
-int inventory_render(struct buf *b, const struct inventory_farm *farms, size_t n);
+/* The inventory's families: a section per farm, each family's lines of every farm together. */
+extern struct metrics_kind inventory_kind;
 
-/* The farms' inventories between the listing threads and the store. */
+/*
+ * Renders the series of one farm (every inventory family's lines, label values escaped by exposition.h) into sec,
+ * of the inventory kind, not sealed. Returns 0 or -ENOMEM.
+ */
+int inventory_render(struct metrics_section *sec, const struct inventory_farm *farm);
+
+/* inventory_render() into a new sealed section of one reference. Returns 0 or -ENOMEM. */
+int inventory_section_new(struct metrics_section **out, const struct inventory_farm *farm);
+
+/*
+ * The farms' inventories between the listing threads and the store: each farm's section is rendered by the thread
+ * that changes it, without the board's lock, and put into the store (metrics_store_put(), keyed by farm id).
+ */
 struct inventory_board;
 
-/* A board that hands its text to store (metrics_store_set_inventory()). Returns 0 or -ENOMEM. */
+/* A board that hands its farms' sections to store. Returns 0 or -ENOMEM. */
 int inventory_board_new(struct inventory_board **out, struct metrics_store *store);
 void inventory_board_free(struct inventory_board *board);
 
@@ -107,7 +118,7 @@ int inventory_board_set_farms(struct inventory_board *board, const struct config
 
 /*
  * A listing of farm_id succeeded: inv (taken, whole) replaces its previous inventory, up=1, last success =
- * now. Thread-safe. Returns 0, -ENOENT (not declared: inv freed), -ENOMEM (the previous inventory stays).
+ * now. Thread-safe. Returns 0, -ENOENT (not declared: inv freed), -ENOMEM (the previous section stays shown).
  */
 int inventory_board_publish(struct inventory_board *board, const char *farm_id, struct inventory *inv, int64_t now);
 

@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "metrics/render.h"
+#include "metrics/exposition.h"
 #include "util/file.h"
 
 /* The fields of /proc/self/stat after "(comm) ", counted from state (field 3 of proc(5)) as 0. */
@@ -116,52 +116,75 @@ int metrics_process_read(struct metrics_process *out)
 	return first;
 }
 
-int metrics_process_render(const struct metrics_process *p, struct buf *b)
-{
-	/* The order, names, types and help texts of the Go client's process collector. */
-	const struct {
-		const char *name, *type, *help;
-		double value;
-	} figures[] = {
-		{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
-			p->cpu_seconds},
-		{"process_open_fds", "gauge", "Number of open file descriptors.", p->open_fds},
-		{"process_max_fds", "gauge", "Maximum number of open file descriptors.", p->max_fds},
-		{"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p->virtual_bytes},
-		{"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p->resident_bytes},
-		{"process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
-			p->start_time_seconds},
-	};
-	char value[64];
+/* The order, names, types and help texts of the Go client's process collector. */
+enum process_family {
+	PROCESS_CPU,
+	PROCESS_OPEN_FDS,
+	PROCESS_MAX_FDS,
+	PROCESS_VIRTUAL,
+	PROCESS_RESIDENT,
+	PROCESS_START,
+	PROCESS_FAMILY_COUNT,
+};
 
-	for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++) {
-		if (isnan(figures[i].value))
+static const struct exposition_family process_families[PROCESS_FAMILY_COUNT] = {
+	[PROCESS_CPU] = {"process_cpu_seconds_total", EXPOSITION_COUNTER,
+		"Total user and system CPU time spent in seconds."},
+	[PROCESS_OPEN_FDS] = {"process_open_fds", EXPOSITION_GAUGE, "Number of open file descriptors."},
+	[PROCESS_MAX_FDS] = {"process_max_fds", EXPOSITION_GAUGE, "Maximum number of open file descriptors."},
+	[PROCESS_VIRTUAL] = {"process_virtual_memory_bytes", EXPOSITION_GAUGE, "Virtual memory size in bytes."},
+	[PROCESS_RESIDENT] = {"process_resident_memory_bytes", EXPOSITION_GAUGE, "Resident memory size in bytes."},
+	[PROCESS_START] = {"process_start_time_seconds", EXPOSITION_GAUGE,
+		"Start time of the process since unix epoch in seconds."},
+};
+
+struct metrics_kind metrics_process_kind = {
+	.rank = METRICS_RANK_PROCESS,
+	.families = process_families,
+	.n_families = PROCESS_FAMILY_COUNT,
+};
+
+int metrics_process_render(const struct metrics_process *p, struct metrics_section *sec)
+{
+	const double values[PROCESS_FAMILY_COUNT] = {
+		[PROCESS_CPU] = p->cpu_seconds,
+		[PROCESS_OPEN_FDS] = p->open_fds,
+		[PROCESS_MAX_FDS] = p->max_fds,
+		[PROCESS_VIRTUAL] = p->virtual_bytes,
+		[PROCESS_RESIDENT] = p->resident_bytes,
+		[PROCESS_START] = p->start_time_seconds,
+	};
+	char value[EXPOSITION_NUMBER_SIZE];
+
+	for (size_t f = 0; f < PROCESS_FAMILY_COUNT; f++) {
+		if (isnan(values[f]))
 			continue;
-		size_t n = metrics_format_double(value, sizeof(value), figures[i].value);
-		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, figures[i].name) < 0 || buf_puts(b, " ") < 0 ||
-			buf_puts(b, figures[i].help) < 0 || buf_puts(b, "\n# TYPE ") < 0 ||
-			buf_puts(b, figures[i].name) < 0 || buf_puts(b, " ") < 0 || buf_puts(b, figures[i].type) < 0 ||
-			buf_puts(b, "\n") < 0 || buf_puts(b, figures[i].name) < 0 || buf_puts(b, " ") < 0 ||
-			buf_append(b, value, n) < 0 || buf_puts(b, "\n") < 0)
+		exposition_double(value, sizeof(value), values[f]);
+		struct buf *b = metrics_section_lines(sec, f);
+		if (!b || exposition_series(b, process_families[f].name, NULL, 0, value) < 0)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-int metrics_process_text_new(struct metrics_self_text **out, uint64_t gen)
+int metrics_process_section_new(struct metrics_section **out)
 {
 	struct metrics_process p;
-	struct metrics_self_text *t = metrics_self_text_alloc(gen);
+	struct metrics_section *sec = NULL;
 	int r;
 
-	if (!t)
-		return -ENOMEM;
+	*out = NULL;
+	r = metrics_section_new(&sec, &metrics_process_kind);
+	if (r < 0)
+		return r;
 	(void)metrics_process_read(&p); /* what could not be read is NaN, left out */
-	r = metrics_process_render(&p, &t->text);
+	r = metrics_process_render(&p, sec);
+	if (r == 0)
+		r = metrics_section_seal(sec);
 	if (r < 0) {
-		metrics_self_text_unref(t);
+		metrics_section_unref(sec);
 		return r;
 	}
-	*out = t;
+	*out = sec;
 	return 0;
 }

@@ -3,8 +3,7 @@
 
 #include <stdint.h>
 
-#include "metrics/metrics.h"
-#include "metrics/self.h"
+#include "metrics/section.h"
 
 /* This process's figures; NaN for one that could not be read (left out of the output). */
 struct metrics_process {
@@ -19,11 +18,14 @@ struct metrics_process {
 /* Reads them now. Returns 0, or the -errno of the first figure that could not be read (it is NaN). */
 int metrics_process_read(struct metrics_process *out);
 
-/* Appends them as exposition text (HELP, TYPE and sample of each figure known). Returns 0 or -ENOMEM. */
-int metrics_process_render(const struct metrics_process *p, struct buf *b);
+/* The process metrics: one section, in the order, with the names, types and help texts of the Go client's. */
+extern struct metrics_kind metrics_process_kind;
+
+/* Renders them into sec (of the process kind, not sealed): a figure that is NaN is left out. Returns 0 or -ENOMEM. */
+int metrics_process_render(const struct metrics_process *p, struct metrics_section *sec);
 
 /*
- * Reads and renders them into a new text of one reference (gen: the caller's clock, for its cache), not yet
- * compressed. A figure that cannot be read is left out. Returns 0 or -ENOMEM.
+ * Reads and renders them into a new sealed section of one reference: a figure that cannot be read is left out.
+ * Returns 0 or -ENOMEM.
  */
-int metrics_process_text_new(struct metrics_self_text **out, uint64_t gen);
+int metrics_process_section_new(struct metrics_section **out);

@@ -6,39 +6,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics/deflate_join.h"
-#include "metrics/render.h"
-
-/* zlib's level for the self-metrics: small, and compressed only when they change. */
-#define SELF_LEVEL 6
+#include "metrics/exposition.h"
 
 /* Distinct (operation, status) pairs kept; statuses are bounded by HTTP, this is a safety net. */
 #define MAX_REQUEST_COUNTERS 1024
 
+/* The self kind's families, in output order: report health, API requests, the event counters, build_info. */
+enum self_family {
+	SELF_UP,
+	SELF_LAST_SUCCESS,
+	SELF_DURATION,
+	SELF_INTERVAL,
+	SELF_REQUESTS,
+	SELF_EVENTS, /* one family per enum metrics_counter, in its order */
+	SELF_BUILD_INFO = SELF_EVENTS + METRICS_COUNTER_COUNT,
+	SELF_FAMILY_COUNT,
+};
+
+static const struct exposition_family self_families[SELF_FAMILY_COUNT] = {
+	[SELF_UP] = {"deadline_cloud_exporter_report_up", EXPOSITION_GAUGE,
+		"1 when the last refresh of the report for the farm succeeded, 0 when it failed or has not finished "
+		"yet."},
+	[SELF_LAST_SUCCESS] = {"deadline_cloud_exporter_report_last_success_timestamp_seconds", EXPOSITION_GAUGE,
+		"Unix time of the last successful refresh of the report for the farm, 0 before the first."},
+	[SELF_DURATION] = {"deadline_cloud_exporter_report_duration_seconds", EXPOSITION_GAUGE,
+		"Length in seconds of the last refresh attempt of the report for the farm."},
+	[SELF_INTERVAL] = {"deadline_cloud_exporter_report_interval_seconds", EXPOSITION_GAUGE,
+		"Configured refresh interval of the report, in seconds."},
+	[SELF_REQUESTS] = {"deadline_cloud_exporter_api_requests_total", EXPOSITION_COUNTER,
+		"Deadline Cloud API requests made, by operation and HTTP status code (error: the request failed "
+		"before a status)."},
+	[SELF_EVENTS + METRICS_REFRESH_ERRORS] = {"deadline_cloud_exporter_refresh_errors_total", EXPOSITION_COUNTER,
+		"Refreshes of the report for the farm that failed, by the kind of failure."},
+	[SELF_EVENTS + METRICS_API_RETRIES] = {"deadline_cloud_exporter_api_retries_total", EXPOSITION_COUNTER,
+		"Deadline Cloud API requests sent again after a throttled, failed or unusable answer."},
+	[SELF_EVENTS + METRICS_AGGREGATIONS] = {"deadline_cloud_exporter_aggregations_total", EXPOSITION_COUNTER,
+		"Sessions statistics aggregations started on the farm, by final status (EXPIRED: gone before it was "
+		"read)."},
+	[SELF_EVENTS + METRICS_PAGES] = {"deadline_cloud_exporter_pages_read_total", EXPOSITION_COUNTER,
+		"Pages of statistics read for the report and farm."},
+	[SELF_EVENTS + METRICS_ROWS] = {"deadline_cloud_exporter_rows_read_total", EXPOSITION_COUNTER,
+		"Statistics rows read for the report and farm, before merging."},
+	[SELF_EVENTS + METRICS_SPLITS] = {"deadline_cloud_exporter_aggregation_splits_total", EXPOSITION_COUNTER,
+		"Aggregations that ended FAILED or TIMEOUT and were asked again in smaller parts, by what was split "
+		"(resources or window)."},
+	[SELF_BUILD_INFO] = {"deadline_cloud_exporter_build_info", EXPOSITION_GAUGE,
+		"The exporter's version; always 1."},
+};
+
+struct metrics_kind metrics_self_kind = {
+	.rank = METRICS_RANK_SELF,
+	.families = self_families,
+	.n_families = SELF_FAMILY_COUNT,
+};
+
+/* The label names of each event counter family. */
 static const struct {
-	const char *name;
-	const char *help;
 	size_t n_labels;
 	const char *labels[3];
 } event_families[METRICS_COUNTER_COUNT] = {
-	[METRICS_REFRESH_ERRORS] = {"deadline_cloud_exporter_refresh_errors_total",
-		"Refreshes of the report for the farm that failed, by the kind of failure.", 3,
-		{"farm_id", "report", "kind"}},
-	[METRICS_API_RETRIES] = {"deadline_cloud_exporter_api_retries_total",
-		"Deadline Cloud API requests sent again after a throttled, failed or unusable answer.", 1,
-		{"operation"}},
-	[METRICS_AGGREGATIONS] = {"deadline_cloud_exporter_aggregations_total",
-		"Sessions statistics aggregations started on the farm, by final status (EXPIRED: gone before it was "
-		"read).",
-		2, {"farm_id", "status"}},
-	[METRICS_PAGES] = {"deadline_cloud_exporter_pages_read_total",
-		"Pages of statistics read for the report and farm.", 2, {"farm_id", "report"}},
-	[METRICS_ROWS] = {"deadline_cloud_exporter_rows_read_total",
-		"Statistics rows read for the report and farm, before merging.", 2, {"farm_id", "report"}},
-	[METRICS_SPLITS] = {"deadline_cloud_exporter_aggregation_splits_total",
-		"Aggregations that ended FAILED or TIMEOUT and were asked again in smaller parts, by what was split "
-		"(resources or window).",
-		3, {"farm_id", "report", "kind"}},
+	[METRICS_REFRESH_ERRORS] = {3, {"farm_id", "report", "kind"}},
+	[METRICS_API_RETRIES] = {1, {"operation"}},
+	[METRICS_AGGREGATIONS] = {2, {"farm_id", "status"}},
+	[METRICS_PAGES] = {2, {"farm_id", "report"}},
+	[METRICS_ROWS] = {2, {"farm_id", "report"}},
+	[METRICS_SPLITS] = {3, {"farm_id", "report", "kind"}},
 };
 
 /* Distinct series per event family kept; a safety net, the label values are bounded by the configuration. */
@@ -136,37 +168,6 @@ void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *
 	}
 }
 
-/* The event counter families. */
-static int events_render(const struct metrics_self *self, struct buf *b)
-{
-	char value[32];
-
-	for (size_t f = 0; f < METRICS_COUNTER_COUNT; f++) {
-		const struct metrics_event_family *fam = &self->events[f];
-		if (!fam->n)
-			continue;
-		if (buf_puts(b, "# HELP ") < 0 || buf_puts(b, event_families[f].name) < 0 || buf_puts(b, " ") < 0 ||
-			buf_puts(b, event_families[f].help) < 0 || buf_puts(b, "\n# TYPE ") < 0 ||
-			buf_puts(b, event_families[f].name) < 0 || buf_puts(b, " counter\n") < 0)
-			return -ENOMEM;
-		for (size_t i = 0; i < fam->n; i++) {
-			if (buf_puts(b, event_families[f].name) < 0 || buf_puts(b, "{") < 0)
-				return -ENOMEM;
-			for (size_t l = 0; l < event_families[f].n_labels; l++) {
-				if ((l && buf_puts(b, ",") < 0) || buf_puts(b, event_families[f].labels[l]) < 0 ||
-					buf_puts(b, "=\"") < 0 ||
-					metrics_buf_escape_label(b, fam->series[i].values[l]) < 0 ||
-					buf_puts(b, "\"") < 0)
-					return -ENOMEM;
-			}
-			snprintf(value, sizeof(value), "} %llu\n", (unsigned long long)fam->series[i].count);
-			if (buf_puts(b, value) < 0)
-				return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
 void metrics_self_count_request(struct metrics_self *self, const char *operation, long status)
 {
 	size_t i;
@@ -204,110 +205,6 @@ void metrics_self_count_request(struct metrics_self *self, const char *operation
 	self->n_counters++;
 }
 
-/* `name{farm_id="…",report="…"} ` */
-static int self_pair_labels(struct buf *b, const char *name, const struct metrics_entry *e)
-{
-	if (buf_puts(b, name) < 0 || buf_puts(b, "{farm_id=\"") < 0 || metrics_buf_escape_label(b, e->farm_id) < 0 ||
-		buf_puts(b, "\",report=\"") < 0 || metrics_buf_escape_label(b, e->report) < 0 ||
-		buf_puts(b, "\"} ") < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-enum self_pair_figure {
-	SELF_UP,
-	SELF_LAST_SUCCESS,
-	SELF_DURATION,
-	SELF_INTERVAL,
-};
-
-/* The exporter's own health and counters (small): rendered when they changed since the last scrape. */
-static int self_render(const struct metrics_self *self, struct metrics_entry *const *entries, size_t n, struct buf *b)
-{
-	static const struct {
-		const char *name, *header;
-	} pair_families[] = {
-		[SELF_UP] = {"deadline_cloud_exporter_report_up",
-			"# HELP deadline_cloud_exporter_report_up 1 when the last refresh of the report for the farm "
-			"succeeded, 0 when it failed or has not finished yet.\n"
-			"# TYPE deadline_cloud_exporter_report_up gauge\n"},
-		[SELF_LAST_SUCCESS] = {"deadline_cloud_exporter_report_last_success_timestamp_seconds",
-			"# HELP deadline_cloud_exporter_report_last_success_timestamp_seconds Unix time of the last "
-			"successful refresh of the report for the farm, 0 before the first.\n"
-			"# TYPE deadline_cloud_exporter_report_last_success_timestamp_seconds gauge\n"},
-		[SELF_DURATION] = {"deadline_cloud_exporter_report_duration_seconds",
-			"# HELP deadline_cloud_exporter_report_duration_seconds Length in seconds of the last refresh "
-			"attempt of the report for the farm.\n"
-			"# TYPE deadline_cloud_exporter_report_duration_seconds gauge\n"},
-		[SELF_INTERVAL] = {"deadline_cloud_exporter_report_interval_seconds",
-			"# HELP deadline_cloud_exporter_report_interval_seconds Configured refresh interval of the "
-			"report, "
-			"in seconds.\n"
-			"# TYPE deadline_cloud_exporter_report_interval_seconds gauge\n"},
-	};
-	char value[64];
-
-	/* inventory hook (h11-inventory): the inventory's families, rendered whole by metrics/inventory.c */
-	if (self->inventory.len && buf_append(b, self->inventory.data, self->inventory.len) < 0)
-		return -ENOMEM;
-
-	for (size_t f = 0; f < sizeof(pair_families) / sizeof(pair_families[0]); f++) {
-		bool header = false;
-		for (size_t i = 0; i < n; i++) {
-			const struct metrics_entry *e = entries[i];
-			switch (f) {
-			case SELF_UP:
-				snprintf(value, sizeof(value), "%d", e->up ? 1 : 0);
-				break;
-			case SELF_LAST_SUCCESS:
-				snprintf(value, sizeof(value), "%lld", (long long)(e->succeeded ? e->last_success : 0));
-				break;
-			case SELF_DURATION:
-				if (!e->attempted)
-					continue;
-				metrics_format_double(value, sizeof(value), e->duration);
-				break;
-			default:
-				snprintf(value, sizeof(value), "%lld", (long long)e->interval_seconds);
-				break;
-			}
-			if (!header && buf_puts(b, pair_families[f].header) < 0)
-				return -ENOMEM;
-			header = true;
-			if (self_pair_labels(b, pair_families[f].name, e) < 0 || buf_puts(b, value) < 0 ||
-				buf_puts(b, "\n") < 0)
-				return -ENOMEM;
-		}
-	}
-	if (self->n_counters &&
-		buf_puts(b, "# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by "
-			    "operation and HTTP status code (error: the request failed before a status).\n"
-			    "# TYPE deadline_cloud_exporter_api_requests_total counter\n") < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < self->n_counters; i++) {
-		const struct metrics_request_counter *c = &self->counters[i];
-		if (c->status)
-			snprintf(value, sizeof(value), "%ld", c->status);
-		else
-			snprintf(value, sizeof(value), "error");
-		if (buf_puts(b, "deadline_cloud_exporter_api_requests_total{operation=\"") < 0 ||
-			metrics_buf_escape_label(b, c->operation) < 0 || buf_puts(b, "\",code=\"") < 0 ||
-			buf_puts(b, value) < 0 || buf_puts(b, "\"} ") < 0)
-			return -ENOMEM;
-		snprintf(value, sizeof(value), "%llu\n", (unsigned long long)c->count);
-		if (buf_puts(b, value) < 0)
-			return -ENOMEM;
-	}
-	if (events_render(self, b) < 0)
-		return -ENOMEM;
-	if (buf_puts(b, "# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
-			"# TYPE deadline_cloud_exporter_build_info gauge\n"
-			"deadline_cloud_exporter_build_info{version=\"") < 0 ||
-		metrics_buf_escape_label(b, self->version) < 0 || buf_puts(b, "\"} 1\n") < 0)
-		return -ENOMEM;
-	return 0;
-}
-
 int metrics_self_init(struct metrics_self *self, const char *version)
 {
 	memset(self, 0, sizeof(*self));
@@ -327,50 +224,183 @@ void metrics_self_deinit(struct metrics_self *self)
 			event_series_free(&self->events[f].series[i], event_families[f].n_labels);
 		free(self->events[f].series);
 	}
-	buf_deinit(&self->inventory); /* inventory hook (h11-inventory) */
 	free(self->version);
 	memset(self, 0, sizeof(*self));
 }
 
-struct metrics_self_text *metrics_self_text_alloc(uint64_t gen)
+void metrics_self_view_deinit(struct metrics_self_view *view)
 {
-	struct metrics_self_text *t = calloc(1, sizeof(*t));
-
-	if (t) {
-		atomic_init(&t->refs, 1);
-		t->gen = gen;
+	if (!view)
+		return;
+	metrics_self_deinit(&view->self);
+	for (size_t i = 0; i < view->n_entries; i++) {
+		free(view->entries[i].farm_id);
+		free(view->entries[i].report);
 	}
-	return t;
+	free(view->entries);
+	memset(view, 0, sizeof(*view));
 }
 
-int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_self *self,
-	struct metrics_entry *const *entries, size_t n, uint64_t gen)
+/* A copy of the event series of family c into dst (empty). Returns 0 or -ENOMEM. */
+static int events_copy(struct metrics_event_family *dst, const struct metrics_event_family *src, size_t n_labels)
 {
-	struct metrics_self_text *t = metrics_self_text_alloc(gen);
-	int r;
-
-	if (!t)
+	if (!src->n)
+		return 0;
+	dst->series = calloc(src->n, sizeof(*dst->series));
+	if (!dst->series)
 		return -ENOMEM;
-	r = self_render(self, entries, n, &t->text);
-	if (r < 0) {
-		metrics_self_text_unref(t);
-		return r;
+	dst->cap = src->n;
+	for (; dst->n < src->n; dst->n++) {
+		struct metrics_event_series *e = &dst->series[dst->n];
+		e->count = src->series[dst->n].count;
+		e->values = calloc(n_labels, sizeof(char *));
+		if (!e->values)
+			return -ENOMEM;
+		for (size_t l = 0; l < n_labels; l++)
+			if (!(e->values[l] = strdup(src->series[dst->n].values[l]))) {
+				dst->n++; /* freed with the others */
+				return -ENOMEM;
+			}
 	}
-	*out = t;
 	return 0;
 }
 
-int metrics_self_text_compress(struct metrics_self_text *t, enum deflate_join_end end)
+int metrics_self_view_init(
+	struct metrics_self_view *view, const struct metrics_self *self, struct metrics_entry *const *entries, size_t n)
 {
-	t->crc = deflate_join_crc32(0, t->text.data, t->text.len);
-	return deflate_join_zlib(t->text.data, t->text.len, SELF_LEVEL, end, &t->deflated, &t->deflated_len);
+	struct metrics_self *dst = &view->self;
+
+	memset(view, 0, sizeof(*view));
+	if (metrics_self_init(dst, self->version) < 0)
+		goto fail;
+	if (self->n_counters && !(dst->counters = calloc(self->n_counters, sizeof(*dst->counters))))
+		goto fail;
+	dst->cap_counters = self->n_counters;
+	for (; dst->n_counters < self->n_counters; dst->n_counters++) {
+		dst->counters[dst->n_counters] = self->counters[dst->n_counters];
+		if (!(dst->counters[dst->n_counters].operation = strdup(self->counters[dst->n_counters].operation)))
+			goto fail;
+	}
+	for (size_t c = 0; c < METRICS_COUNTER_COUNT; c++)
+		if (events_copy(&dst->events[c], &self->events[c], event_families[c].n_labels) < 0)
+			goto fail;
+	if (n && !(view->entries = calloc(n, sizeof(*view->entries))))
+		goto fail;
+	for (; view->n_entries < n; view->n_entries++) {
+		struct metrics_entry *e = &view->entries[view->n_entries];
+		*e = *entries[view->n_entries];
+		e->farm_id = strdup(e->farm_id);
+		e->report = strdup(e->report);
+		if (!e->farm_id || !e->report) {
+			view->n_entries++; /* freed with the others */
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	metrics_self_view_deinit(view);
+	return -ENOMEM;
 }
 
-void metrics_self_text_unref(struct metrics_self_text *t)
+/* `name{farm_id="…",report="…"} value` of one (farm, report) pair. */
+static int pair_line(struct metrics_section *sec, enum self_family f, const struct metrics_entry *e, const char *value)
 {
-	if (!t || atomic_fetch_sub(&t->refs, 1) != 1)
-		return;
-	buf_deinit(&t->text);
-	free(t->deflated);
-	free(t);
+	const char *labels[] = {"farm_id", e->farm_id, "report", e->report};
+	struct buf *b = metrics_section_lines(sec, f);
+
+	return b ? exposition_series(b, self_families[f].name, labels, 2, value) : -ENOMEM;
+}
+
+/* The health of every (farm, report) pair: up, last success, duration (once attempted), interval. */
+static int pairs_render(struct metrics_section *sec, const struct metrics_self_view *view)
+{
+	char value[EXPOSITION_NUMBER_SIZE];
+
+	for (size_t f = SELF_UP; f <= SELF_INTERVAL; f++) {
+		for (size_t i = 0; i < view->n_entries; i++) {
+			const struct metrics_entry *e = &view->entries[i];
+			switch (f) {
+			case SELF_UP:
+				exposition_int(value, sizeof(value), e->up ? 1 : 0);
+				break;
+			case SELF_LAST_SUCCESS:
+				exposition_int(value, sizeof(value), e->succeeded ? e->last_success : 0);
+				break;
+			case SELF_DURATION:
+				if (!e->attempted)
+					continue;
+				exposition_double(value, sizeof(value), e->duration);
+				break;
+			default:
+				exposition_int(value, sizeof(value), e->interval_seconds);
+				break;
+			}
+			if (pair_line(sec, (enum self_family)f, e, value) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The API requests by operation and status, then the event counters. */
+static int counters_render(struct metrics_section *sec, const struct metrics_self *self)
+{
+	char value[EXPOSITION_NUMBER_SIZE], code[EXPOSITION_NUMBER_SIZE];
+
+	for (size_t i = 0; i < self->n_counters; i++) {
+		const struct metrics_request_counter *c = &self->counters[i];
+		const char *labels[] = {"operation", c->operation, "code", code};
+		struct buf *b = metrics_section_lines(sec, SELF_REQUESTS);
+		if (c->status)
+			exposition_int(code, sizeof(code), c->status);
+		else
+			snprintf(code, sizeof(code), "error");
+		exposition_uint(value, sizeof(value), c->count);
+		if (!b || exposition_series(b, self_families[SELF_REQUESTS].name, labels, 2, value) < 0)
+			return -ENOMEM;
+	}
+	for (size_t c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		const struct metrics_event_family *fam = &self->events[c];
+		size_t n_labels = event_families[c].n_labels;
+		const char *labels[6];
+		for (size_t i = 0; i < fam->n; i++) {
+			struct buf *b = metrics_section_lines(sec, SELF_EVENTS + c);
+			for (size_t l = 0; l < n_labels; l++) {
+				labels[2 * l] = event_families[c].labels[l];
+				labels[2 * l + 1] = fam->series[i].values[l];
+			}
+			exposition_uint(value, sizeof(value), fam->series[i].count);
+			if (!b ||
+				exposition_series(b, self_families[SELF_EVENTS + c].name, labels, n_labels, value) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int metrics_self_section_new(struct metrics_section **out, const struct metrics_self_view *view)
+{
+	const char *version[] = {"version", view->self.version};
+	struct metrics_section *sec = NULL;
+	struct buf *b;
+	int r;
+
+	*out = NULL;
+	r = metrics_section_new(&sec, &metrics_self_kind);
+	if (r < 0)
+		return r;
+	r = -ENOMEM;
+	if (pairs_render(sec, view) < 0 || counters_render(sec, &view->self) < 0)
+		goto fail;
+	b = metrics_section_lines(sec, SELF_BUILD_INFO);
+	if (!b || exposition_series(b, self_families[SELF_BUILD_INFO].name, version, 1, "1") < 0)
+		goto fail;
+	r = metrics_section_seal(sec);
+	if (r < 0)
+		goto fail;
+	*out = sec;
+	return 0;
+fail:
+	metrics_section_unref(sec);
+	return r;
 }

@@ -1,22 +1,18 @@
 /* self: the exporter's own metrics (report health, API requests, event counters, build_info) (metrics/ only) */
 #pragma once
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "metrics/deflate_join.h"
-#include "metrics/metrics.h"
+#include "metrics/section.h"
+#include "metrics/store.h"
 
-struct metrics_snapshot;
-
-/* A declared (farm, report) pair: its figures (the store's) and its health (printed here). */
+/* A declared (farm, report) pair's health, printed here; its figures are the store's usage section of the pair. */
 struct metrics_entry {
 	char *farm_id;
 	char *report;
 	int64_t interval_seconds;
-	struct metrics_snapshot *snap; /* NULL until the first success; guarded by the store's build_lock */
 	bool attempted, up, succeeded;
 	int64_t last_success;
 	double duration;
@@ -49,7 +45,6 @@ struct metrics_self {
 	struct metrics_request_counter *counters; /* sorted by (operation, status) */
 	size_t n_counters, cap_counters;
 	struct metrics_event_family events[METRICS_COUNTER_COUNT];
-	struct buf inventory; /* inventory hook (h11-inventory): rendered by metrics/inventory.c */
 };
 
 /* version: the build_info label (copied). Returns 0 or -ENOMEM. */
@@ -63,31 +58,23 @@ void metrics_self_count(
 /* Drops the event series of (farm, report) pairs that are not among entries[0..n). */
 void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n);
 
+/* The exporter's own metrics: one section, after every other kind. */
+extern struct metrics_kind metrics_self_kind;
+
 /*
- * The self-metrics text of one state (gen) of the store (or the process metrics of one second), and its raw
- * deflate. Refcounted, cached.
+ * What the self-metrics print, copied whole (strings included) so that it is rendered without the lock that
+ * guards the originals.
  */
-struct metrics_self_text {
-	atomic_size_t refs;
-	uint64_t gen;
-	struct buf text;
-	unsigned char *deflated;
-	size_t deflated_len;
-	uint32_t crc;
+struct metrics_self_view {
+	struct metrics_self self;
+	struct metrics_entry *entries;
+	size_t n_entries;
 };
 
-/* An empty text of one reference, of state gen; NULL without memory. */
-struct metrics_self_text *metrics_self_text_alloc(uint64_t gen);
-/*
- * Renders the self-metrics of self and entries[0..n) (under the store's lock) into a new text of one
- * reference, not yet compressed. Returns 0 or -ENOMEM.
- */
-int metrics_self_text_new(struct metrics_self_text **out, const struct metrics_self *self,
-	struct metrics_entry *const *entries, size_t n, uint64_t gen);
-/*
- * Its CRC-32 and deflate (no lock needed): a piece another follows (DEFLATE_JOIN_OPEN) or the stream's end
- * (DEFLATE_JOIN_FINAL). Returns 0, -ENOMEM or -EINVAL.
- */
-int metrics_self_text_compress(struct metrics_self_text *t, enum deflate_join_end end);
-/* Drops a reference; the last frees it. NULL-safe. */
-void metrics_self_text_unref(struct metrics_self_text *t);
+/* Copies self and entries[0..n) into *view (zeroed first). Cheap: no rendering. Returns 0 or -ENOMEM. */
+int metrics_self_view_init(struct metrics_self_view *view, const struct metrics_self *self,
+	struct metrics_entry *const *entries, size_t n);
+void metrics_self_view_deinit(struct metrics_self_view *view);
+
+/* Renders view into a new sealed section of the self kind (one reference). Returns 0 or -ENOMEM. */
+int metrics_self_section_new(struct metrics_section **out, const struct metrics_self_view *view);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/reload.h"
+#include "deadline/user_cache.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/mutex.h"
@@ -119,7 +120,7 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 		user_directory_free(old.users);
 		rt->cur.users = next->users;
 		if (old.users && !next->users)
-			metrics_store_set_users_text(rt->links.store, NULL, 0);
+			metrics_store_put(rt->links.store, &users_kind, NULL, NULL);
 	}
 	if (next->creds) {
 		aws_credentials_provider_free(old.creds);

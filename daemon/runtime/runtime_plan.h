@@ -9,7 +9,7 @@
 #include "deadline/poller.h"
 #include "deadline/users.h"
 #include "metrics/inventory.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "web/http_server.h"
 
 /* What a step of the runtime ended in, when it did not fail with a negative errno. */

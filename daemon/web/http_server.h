@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 
 struct http_server;
 

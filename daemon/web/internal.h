@@ -11,7 +11,7 @@
 #include <microhttpd.h>
 
 #include "config/config.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "web/http_server.h"
 #include "web/web_auth.h"
 

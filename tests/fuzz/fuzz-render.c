@@ -12,7 +12,8 @@
 #include "config/config.h"
 #include "expfmt_check.h"
 #include "util/log.h"
-#include "metrics/metrics.h"
+#include "metrics/inventory.h"
+#include "metrics/store.h"
 #include "metrics/usage.h"
 
 #include "fuzz.h"
@@ -220,6 +221,48 @@ static bool has_label(const char *text, size_t len, const char *name)
 	return false;
 }
 
+/*
+ * A farm's inventory section from the input (names and states as they come: the renderer escapes them; ids made
+ * unique, as the API's are), put into the store under farm_id.
+ */
+static void put_inventory(struct metrics_store *store, struct reader *r, const char *farm_id)
+{
+	struct inventory *inv = NULL;
+	struct metrics_section *sec = NULL;
+
+	FUZZ_ASSERT(inventory_new(&inv, farm_id) == 0);
+	inv->farm_name = take_string(r);
+	inv->has_cost_scale_factor = take_u8(r) & 1;
+	inv->cost_scale_factor = take_double(r);
+	for (unsigned i = take_u8(r) % 4; i > 0; i--) {
+		struct inventory_queue *q = inventory_add_queue(inv);
+		struct inventory_fleet *f = inventory_add_fleet(inv);
+		struct inventory_budget *b = inventory_add_budget(inv);
+		char id[64];
+		FUZZ_ASSERT(q && f && b);
+		snprintf(id, sizeof(id), "queue-%032x", i);
+		q->id = strdup(id);
+		q->name = take_string(r);
+		q->status = take_string(r);
+		snprintf(id, sizeof(id), "fleet-%032x", i);
+		f->id = strdup(id);
+		f->name = take_string(r);
+		f->status = take_string(r);
+		f->has_workers = true;
+		f->workers = take_count(r);
+		snprintf(id, sizeof(id), "budget-%032x", i);
+		b->id = strdup(id);
+		b->name = take_string(r);
+		b->status = take_string(r);
+		b->has_usage = true;
+		b->usage_usd = take_double(r);
+	}
+	const struct inventory_farm farm = {.farm_id = farm_id, .inv = inv, .up = true, .last_success = 1700000000};
+	FUZZ_ASSERT(inventory_section_new(&sec, &farm) == 0);
+	FUZZ_ASSERT(metrics_store_put(store, &inventory_kind, farm_id, sec) == 0);
+	inventory_free(inv);
+}
+
 /* Groups a limited table shows: its top groups and __other__ (into which a kept group named __other__ merges). */
 static void shown_groups(struct usage_table *t, unsigned limit, size_t *lo, size_t *hi)
 {
@@ -269,6 +312,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_init(LOG_LEVEL_ERROR);
 	/* the plain and gzip scrapes compared must show the same process metrics, whenever a second ends */
 	metrics_process_hold(true);
+	/* and the self-metrics of every change (a fuzzed version and operations included), not once a second */
+	metrics_self_interval(0);
 	return 0;
 }
 
@@ -335,6 +380,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 4)
 		metrics_store_fail(store, farms[0].id, reports[0].name, NAN);
 	check_scrapes(store, lo, hi);
+
+	/* the inventory of each farm, from what is left of the input: its families between the usage and self's */
+	if (flags & 16) {
+		FUZZ_ASSERT(
+			metrics_store_declare(store, &inventory_kind, (const char *const[]){farm_a, farm_b}, 2) == 0);
+		put_inventory(store, &r, farm_b);
+		put_inventory(store, &r, farm_a);
+		check_scrapes(store, lo, hi);
+	}
 
 	/* merging a table into a copy of itself doubles counts but keeps the groups */
 	if (flags & 8) {

@@ -162,8 +162,8 @@ def check_exposition(t, exp, text, expo, farm_ids, stats_before, stats_after):
         got = expo.value("deadline_cloud_exporter_api_requests_total", {"operation": op, "code": "200"})
         before, after = served(stats_before, op), served(stats_after, op)
         t.check(got is not None and got > 0, "api_requests_total{operation=%s,code=200} is counted" % op, got)
-        # the simulator's counters read just before and after the scrape bracket the exporter's, give or
-        # take the one request each farm's thread may have had in flight
+        # the simulator's counters read more than a second before the scrape (the self-metrics' greatest age) and
+        # after it bracket the exporter's, give or take the one request each farm's thread may have had in flight
         t.check(got is not None and before - len(farm_ids) <= got <= after,
                 "the exporter's count of %s agrees with the simulator's (%s within [%d - %d, %d])"
                 % (op, got, before, len(farm_ids), after))
@@ -294,6 +294,9 @@ def main():
         exp.wait_all_up(timeout=120)
 
         stats_before = sim.stats()
+        # the self-metrics a scrape shows are rendered at most once a second: at most a second old, so later
+        # than stats_before once a second has passed
+        time.sleep(1.1)
         r, text, expo = exp.scrape()
         stats_after = sim.stats()
         aggregations = sim.aggregations()

@@ -1,5 +1,7 @@
 /* test-inventory: parsing GetFarm/ListQueues/ListFleets/ListBudgets/GetBudget fixtures, and the rendered families */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "deadline/inventory_api.h"
 #include "metrics/inventory.h"
@@ -96,8 +98,16 @@ static void test_parse_and_render(void)
 		DEADLINE_BAD_SHAPE);
 	CHECK_STR(inv->budgets[0].name, "b2");
 
-	struct inventory_farm farms[] = {{.farm_id = FARM, .inv = inv, .up = true, .last_success = 1700000000}};
-	CHECK_INT(inventory_render(&b, farms, 1), 0);
+	const struct inventory_farm farm = {.farm_id = FARM, .inv = inv, .up = true, .last_success = 1700000000};
+	struct metrics_section *sec = NULL;
+	struct metrics_body *body = NULL;
+	CHECK_INT(inventory_section_new(&sec, &farm), 0);
+	if (sec)
+		CHECK_INT(metrics_body_new(&body, &inventory_kind, &sec, 1), 0);
+	if (body)
+		CHECK_INT(metrics_body_text(body, &b), 0);
+	metrics_body_unref(body);
+	metrics_section_unref(sec);
 	CHECK(has_line(&b,
 		"deadline_cloud_farm_info{farm_id=\"" FARM "\",farm_name=\"Render \\\"farm\\\" \\\\ one\\nline\"} 1"));
 	CHECK(has_line(&b, "deadline_cloud_farm_cost_scale_factor{farm_id=\"" FARM "\"} 1.5"));
@@ -132,8 +142,141 @@ static void test_parse_and_render(void)
 	inventory_free(inv);
 }
 
+/*
+ * Two farms, one without an inventory yet: each family once, its lines farm by farm in the order given; a family
+ * no farm has (farm_info without names) is left out, header and all.
+ */
+static void test_two_farms(void)
+{
+	struct inventory *inv = NULL;
+	struct metrics_section *secs[2] = {NULL, NULL};
+	struct metrics_body *body = NULL;
+	struct buf b = {0};
+
+	CHECK_INT(inventory_new(&inv, FARM), 0);
+	struct inventory_queue *q = inv ? inventory_add_queue(inv) : NULL;
+	CHECK(q != NULL);
+	if (!q) {
+		inventory_free(inv);
+		return;
+	}
+	q->id = strdup(Q1);
+	q->name = strdup("q");
+	q->status = strdup("IDLE");
+	const struct inventory_farm farms[] = {
+		{.farm_id = "farm-b", .inv = NULL, .up = false, .last_success = 0},
+		{.farm_id = FARM, .inv = inv, .up = true, .last_success = 5},
+	};
+	for (size_t i = 0; i < 2; i++)
+		CHECK_INT(inventory_section_new(&secs[i], &farms[i]), 0);
+	CHECK_INT(metrics_body_new(&body, &inventory_kind, secs, 2), 0);
+	if (body)
+		CHECK_INT(metrics_body_text(body, &b), 0);
+	CHECK_INT(buf_putc(&b, '\0'), 0);
+	CHECK(strstr(b.data, "farm_info") == NULL);
+	CHECK(strstr(b.data, "# HELP deadline_cloud_queue_info ") == b.data);
+	CHECK(strstr(b.data, "\ndeadline_cloud_exporter_inventory_up{farm_id=\"farm-b\"} 0\n"
+			     "deadline_cloud_exporter_inventory_up{farm_id=\"" FARM "\"} 1\n# HELP ") != NULL);
+	for (size_t i = 0; i < 2; i++)
+		metrics_section_unref(secs[i]);
+	metrics_body_unref(body);
+	buf_deinit(&b);
+	inventory_free(inv);
+}
+
+/* /metrics of s, NUL-terminated. */
+static char *scrape(struct metrics_store *s)
+{
+	struct metrics_scrape sc;
+	struct buf b = {0};
+
+	CHECK_INT(metrics_store_scrape(s, false, &sc), 0);
+	for (unsigned i = 0; i < sc.n_iov; i++)
+		CHECK_INT(buf_append(&b, sc.iov[i].iov_base, sc.iov[i].iov_len), 0);
+	metrics_scrape_release(&sc);
+	CHECK_INT(buf_putc(&b, '\0'), 0);
+	return buf_take(&b, NULL);
+}
+
+/* An inventory of farm_id with one farm name. */
+static struct inventory *named(const char *farm_id, const char *name)
+{
+	struct inventory *inv = NULL;
+
+	CHECK_INT(inventory_new(&inv, farm_id), 0);
+	if (inv)
+		inv->farm_name = strdup(name);
+	return inv;
+}
+
+/*
+ * The board: each farm's section in the store in the configuration's order; a failed listing keeps the inventory
+ * with up 0; an undeclared farm is refused; a reload keeps the farms listed the same way and starts the others
+ * afresh; without inventory.enabled every farm goes.
+ */
+static void test_board(void)
+{
+	struct farm_config farms[] = {{.id = (char *)"farm-a"}, {.id = (char *)"farm-b"}};
+	struct config cfg = {.farms = farms, .n_farms = 2}, changed;
+	struct metrics_store *s = NULL;
+	struct inventory_board *board = NULL;
+	char *text;
+
+	cfg.inventory.enabled = true;
+	cfg.inventory.interval_seconds = 300;
+	CHECK_INT(metrics_store_new(&s, "1"), 0);
+	CHECK_INT(inventory_board_new(&board, s), 0);
+	if (!s || !board)
+		return;
+	CHECK_INT(inventory_board_set_farms(board, NULL, &cfg), 0);
+	CHECK_INT(inventory_board_publish(board, "farm-b", named("farm-b", "B"), 20), 0);
+	CHECK_INT(inventory_board_publish(board, "farm-a", named("farm-a", "A"), 10), 0);
+	CHECK_INT(inventory_board_publish(board, "farm-x", named("farm-x", "X"), 10), -ENOENT);
+	inventory_board_fail(board, "farm-b");
+	inventory_board_fail(board, "farm-x");
+	text = scrape(s);
+	CHECK(text && strstr(text, "deadline_cloud_farm_info{farm_id=\"farm-a\",farm_name=\"A\"} 1\n"
+				   "deadline_cloud_farm_info{farm_id=\"farm-b\",farm_name=\"B\"} 1\n"));
+	CHECK(text && strstr(text, "inventory_up{farm_id=\"farm-a\"} 1\n"
+				   "deadline_cloud_exporter_inventory_up{farm_id=\"farm-b\"} 0\n"));
+	CHECK(text && strstr(text, "timestamp_seconds{farm_id=\"farm-b\"} 20\n"));
+	CHECK(text && !strstr(text, "farm-x"));
+	free(text);
+
+	/* farm-b's inventory listed another way (no budgets): it starts afresh; farm-a keeps its inventory */
+	changed = cfg;
+	CHECK_INT(inventory_board_set_farms(board, &cfg, &cfg), 0);
+	changed.n_farms = 1;
+	CHECK_INT(inventory_board_set_farms(board, &cfg, &changed), 0);
+	text = scrape(s);
+	CHECK(text && strstr(text, "farm_name=\"A\"} 1\n") && !strstr(text, "farm-b"));
+	free(text);
+	changed.n_farms = 2;
+	changed.inventory.budgets = !cfg.inventory.budgets;
+	CHECK_INT(inventory_board_set_farms(board, &changed, &changed), 0);
+	text = scrape(s);
+	CHECK(text && strstr(text, "farm_name=\"A\"} 1\n"));
+	CHECK(text && strstr(text, "inventory_up{farm_id=\"farm-b\"} 0\n") && !strstr(text, "farm_name=\"B\""));
+	free(text);
+	CHECK_INT(inventory_board_set_farms(board, &cfg, &changed), 0);
+	text = scrape(s);
+	CHECK(text && strstr(text, "inventory_up{farm_id=\"farm-a\"} 0\n") && !strstr(text, "farm_name="));
+	free(text);
+	changed.inventory.enabled = false;
+	CHECK_INT(inventory_board_set_farms(board, &cfg, &changed), 0);
+	text = scrape(s);
+	CHECK(text && !strstr(text, "inventory"));
+	free(text);
+	inventory_board_free(board);
+	metrics_store_free(s);
+}
+
 int main(void)
 {
 	test_parse_and_render();
+	test_two_farms();
+	/* every change shown by the next scrape */
+	metrics_self_interval(0);
+	test_board();
 	TEST_DONE();
 }

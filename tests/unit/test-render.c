@@ -1,5 +1,4 @@
-/* test-render: snapshots (text and pieces alike whatever the threads), family headers, values as the format spells them
- */
+/* test-render: usage sections (text and pieces alike whatever the threads), values as spelled, limits, sorted groups */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +7,10 @@
 
 #include "metrics/deflate_join.h"
 #include "metrics/render.h"
+#include "metrics_fixtures.h"
 #include "test.h"
 
-/* Inflates the pieces of a part, closed by an empty final block, and checks they are its text and CRC-32. */
+/* Inflates the pieces of a part, each closed by an empty final block, and checks they are its text and CRC-32. */
 static void check_part(const struct metrics_part *p, struct buf *text_out)
 {
 	for (size_t i = 0; i < p->n_seg; i++) {
@@ -61,24 +61,25 @@ static struct usage_table *make_table(size_t n)
 }
 
 /* 1, 2 and 4 threads: the same text per family, each segment's piece inflating to its text. */
-static void test_snapshot_threads(void)
+static void test_section_threads(void)
 {
 	struct report_config r = {.name = (char *)"jobs", .n_group_by = 2, .statistics = STAT_ALL};
 	struct usage_table *t = make_table(9001);
-	struct buf first[METRICS_FAMILY_COUNT] = {{0}};
+	struct buf first[USAGE_FAMILY_COUNT] = {{0}};
 	static const size_t threads[] = {1, 2, 4};
 
 	r.group_by[0] = GROUP_QUEUE_ID;
 	r.group_by[1] = GROUP_JOB_ID;
 	for (size_t k = 0; k < sizeof(threads) / sizeof(threads[0]); k++) {
-		struct metrics_snapshot *snap = NULL;
+		struct metrics_section *sec = NULL;
 		metrics_render_threads(threads[k]);
-		CHECK_INT(metrics_snapshot_new(&snap, "farm-1", &r, t, 1761955200, 1764115200), 0);
-		if (!snap)
+		CHECK_INT(metrics_usage_section_new(&sec, "farm-1", &r, t, 1761955200, 1764115200), 0);
+		if (!sec)
 			continue;
-		for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
+		CHECK(sec->sealed && sec->kind == &metrics_usage_kind);
+		for (size_t f = 0; f < USAGE_FAMILY_COUNT; f++) {
 			struct buf text = {0};
-			check_part(&snap->part[f], &text);
+			check_part(&sec->part[f], &text);
 			CHECK(text.len > 0);
 			if (k == 0)
 				first[f] = text;
@@ -88,57 +89,275 @@ static void test_snapshot_threads(void)
 				buf_deinit(&text);
 			}
 		}
-		metrics_snapshot_unref(snap);
+		metrics_section_unref(sec);
 	}
 	metrics_render_threads(0);
-	CHECK(strncmp(first[METRICS_FAMILY_SESSIONS].data,
+	CHECK(strncmp(first[USAGE_FAMILY_SESSIONS].data,
 		      "deadline_cloud_usage_sessions{farm_id=\"farm-1\",report=\"jobs\",queue_id=\"queue-", 76) == 0);
-	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++)
+	for (size_t f = 0; f < USAGE_FAMILY_COUNT; f++)
 		buf_deinit(&first[f]);
 	usage_table_free(t);
 }
 
-/* Each family's header: HELP and TYPE lines, its piece inflating to them, its CRC-32. */
-static void test_family_headers(void)
+/* Only the statistics a report asks for; NaN and infinities spelled as the format wants. */
+static void test_statistics_and_values(void)
 {
-	for (size_t f = 0; f < METRICS_FAMILY_COUNT; f++) {
-		const struct metrics_family_header *h = metrics_family_header((enum metrics_family)f);
-		CHECK(h->len == strlen(h->text) && strncmp(h->text, "# HELP deadline_cloud_usage_", 28) == 0);
-		CHECK(strstr(h->text, " gauge\n") == h->text + h->len - 7);
-		CHECK(h->crc == (uint32_t)crc32(0, (const unsigned char *)h->text, (uInt)h->len));
-		struct metrics_segment seg = {.text = {.data = (char *)h->text, .len = h->len},
-			.deflated = (unsigned char *)h->deflated,
-			.deflated_len = h->deflated_len,
-			.crc = h->crc};
-		struct metrics_segment *segs[1] = {&seg};
-		struct metrics_part p = {.seg = segs, .n_seg = 1};
-		struct buf text = {0};
-		check_part(&p, &text);
-		buf_deinit(&text);
+	struct test_config tc;
+	struct metrics_store *s = NULL;
+	struct usage_table *t = NULL;
+	enum group_field gb[2] = {GROUP_USER_ID, GROUP_JOB_ID};
+	struct usage_row row;
+	char *text;
+
+	fixture_config(&tc, 1, 3);
+	tc.reports[2].statistics = STAT_MAX | STAT_AVG;
+	CHECK_INT(metrics_store_new(&s, "x"), 0);
+	if (!s)
+		return;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	CHECK_INT(usage_table_new(&t, gb, 2), 0);
+	memset(&row, 0, sizeof(row));
+	row.fields[GROUP_USER_ID] = (char *)"user-inf";
+	row.fields[GROUP_JOB_ID] = (char *)"job-inf";
+	row.count = 2;
+	row.cost.present = STAT_MAX | STAT_AVG;
+	row.cost.max = INFINITY;
+	row.cost.avg = -INFINITY;
+	row.runtime.present = STAT_MAX | STAT_AVG;
+	row.runtime.max = 0.1 + 0.2;
+	row.runtime.avg = NAN;
+	CHECK_INT(usage_table_add(t, &row), 0);
+	/* A row without a user: the empty label value. */
+	row.fields[GROUP_USER_ID] = NULL;
+	row.runtime.avg = 123456789012.0;
+	row.cost.max = 1e-7;
+	row.cost.avg = 1.0 / 3.0;
+	CHECK_INT(usage_table_add(t, &row), 0);
+	CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[2], t, WINDOW_START, WINDOW_END, 1, 0.001), 0);
+	usage_table_free(t);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text != NULL);
+	if (text) {
+#define EVERYTHING(user) \
+	"{farm_id=\"" FARM_A "\",report=\"everything\",user_id=\"" user "\",job_id=\"job-inf\",job_name=\"\"} "
+		CHECK(strstr(text, "deadline_cloud_usage_cost_usd{") == NULL);
+		CHECK(strstr(text, "deadline_cloud_usage_session_cost_min_usd{") == NULL);
+		CHECK(strstr(text, "deadline_cloud_usage_session_cost_max_usd" EVERYTHING("user-inf") "+Inf\n"));
+		CHECK(strstr(text, "deadline_cloud_usage_session_cost_avg_usd" EVERYTHING("user-inf") "-Inf\n"));
+		CHECK(strstr(text, "deadline_cloud_usage_session_runtime_max_seconds" EVERYTHING(
+					   "user-inf") "0.30000000000000004\n"));
+		CHECK(strstr(text, "deadline_cloud_usage_session_runtime_avg_seconds" EVERYTHING("user-inf") "NaN\n"));
+		CHECK(strstr(text, "deadline_cloud_usage_session_cost_max_usd" EVERYTHING("") "1e-07\n"));
+		CHECK(strstr(text, "deadline_cloud_usage_session_cost_avg_usd" EVERYTHING("") "0.3333333333333333\n"));
+		CHECK(strstr(text, "deadline_cloud_usage_session_runtime_avg_seconds" EVERYTHING("") "123456789012\n"));
+#undef EVERYTHING
+		CHECK(strstr(text, "report_duration_seconds{farm_id=\"" FARM_A "\",report=\"everything\"} 0.001\n"));
+		/* Never attempted: up 0, last success 0, no duration. */
+		CHECK(strstr(text, "report_up{farm_id=\"" FARM_A "\",report=\"jobs\"} 0\n"));
+		CHECK(strstr(text, "timestamp_seconds{farm_id=\"" FARM_A "\",report=\"jobs\"} 0\n"));
+		CHECK(strstr(text, "report_duration_seconds{farm_id=\"" FARM_A "\",report=\"jobs\"}") == NULL);
+		/* No API call counted yet: the counter family is absent rather than empty. */
+		CHECK(strstr(text, "api_requests_total") == NULL);
+		CHECK(fixture_exposition_ok(text));
 	}
+	free(text);
+	metrics_store_free(s);
 }
 
-static void test_format_double(void)
+/*
+ * A large report renders to the same text on 1, 2, 3 or 4 threads (the runs are put back in group order), the
+ * groups sorted; each gzip inflates to that text. 10007 groups: runs of unequal sizes.
+ */
+static void test_render_threads(void)
 {
-	static const struct {
-		double v;
-		const char *want;
-	} cases[] = {{0, "0"}, {1.5, "1.5"}, {0.1, "0.1"}, {-2, "-2"}, {1e300, "1e+300"}};
-	char out[64];
+	struct test_config tc;
+	struct metrics_store *s = NULL;
+	struct usage_table *t = NULL;
+	enum group_field gb[2] = {GROUP_QUEUE_ID, GROUP_JOB_ID};
+	char *first = NULL;
+	size_t first_len = 0;
+	int failed = 0;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t n = metrics_format_double(out, sizeof(out), cases[i].v);
-		CHECK_MSG(n == strlen(cases[i].want) && strcmp(out, cases[i].want) == 0, "%g: %s", cases[i].v, out);
+	CHECK_INT(metrics_store_new(&s, "1"), 0);
+	if (!s)
+		return;
+	fixture_config(&tc, 1, 1);
+	tc.reports[0].group_by[0] = GROUP_QUEUE_ID;
+	tc.reports[0].group_by[1] = GROUP_JOB_ID;
+	tc.reports[0].statistics = STAT_ALL;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	CHECK_INT(usage_table_new(&t, gb, 2), 0);
+	/* Added in an order unlike the sorted one (i * 7919 mod 10007 visits every i once). */
+	for (int n = 0; n < 10007; n++) {
+		int i = (int)(((long)n * 7919) % 10007);
+		char q[64], j[64], name[64];
+		snprintf(q, sizeof(q), "queue-%02d", i % 5);
+		snprintf(j, sizeof(j), "job-%08d", i);
+		snprintf(name, sizeof(name), "shot \"%d\"", i);
+		failed |= fixture_add_row(t, q, NULL, j, name, i, i * 0.25, 0.25, i * 1.5, 1.5) != 0;
 	}
-	CHECK(metrics_format_double(out, sizeof(out), NAN) == 3 && strcmp(out, "NaN") == 0);
-	CHECK(metrics_format_double(out, sizeof(out), INFINITY) == 4 && strcmp(out, "+Inf") == 0);
-	CHECK(metrics_format_double(out, sizeof(out), -INFINITY) == 4 && strcmp(out, "-Inf") == 0);
+	CHECK(!failed);
+	static const size_t threads[] = {1, 2, 3, 4, 0};
+	for (size_t k = 0; k < sizeof(threads) / sizeof(threads[0]); k++) {
+		size_t plain_len = 0, unzipped_len = 0;
+		metrics_render_threads(threads[k]);
+		CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[0], t, WINDOW_START, WINDOW_END, 1, 1), 0);
+		char *plain = fixture_scrape_text(s, false, &plain_len),
+		     *unzipped = fixture_scrape_text(s, true, &unzipped_len);
+		CHECK_MSG(plain && unzipped && plain_len == unzipped_len && memcmp(plain, unzipped, plain_len) == 0,
+			"%zu threads: the gzip does not inflate to the text", threads[k]);
+		if (k == 0) {
+			first = plain;
+			first_len = plain_len;
+			plain = NULL;
+		} else {
+			CHECK_MSG(plain && plain_len == first_len && memcmp(plain, first, first_len) == 0,
+				"%zu threads render another text than one thread", threads[k]);
+		}
+		free(plain);
+		free(unzipped);
+	}
+	metrics_render_threads(0);
+	usage_table_free(t);
+	/* Sorted: the cost lines' job_id labels (after the queue's) never go down, and all are there. */
+	const char *key = "deadline_cloud_usage_cost_usd{";
+	char prev[128] = "";
+	size_t lines = 0;
+	/* Line by line, searched within the line: sanitizers' strstr measures the whole (large) text each call. */
+	for (const char *line = first, *nl; line && (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		size_t n = (size_t)(nl - line);
+		if (n < strlen(key) || memcmp(line, key, strlen(key)) != 0)
+			continue;
+		const char *q = memmem(line, n, "queue_id=\"", 10);
+		const char *e = q ? memmem(q, (size_t)(nl - q), "\",job_name", 10) : NULL;
+		CHECK(q && e && (size_t)(e - q) < sizeof(prev));
+		if (!q || !e || (size_t)(e - q) >= sizeof(prev))
+			break;
+		char cur[128];
+		memcpy(cur, q, (size_t)(e - q));
+		cur[e - q] = '\0';
+		CHECK_MSG(strcmp(prev, cur) <= 0, "%s after %s", cur, prev);
+		memcpy(prev, cur, sizeof(prev));
+		lines++;
+	}
+	CHECK_MSG(lines == 10007, "%zu cost lines", lines);
+	free(first);
+	metrics_store_free(s);
 }
+
+/* A row of the limit tests: count sessions, cost sum and average (min avg/2, max avg·2), run time likewise. */
+static void add_top_row(struct usage_table *t, const char *queue, const char *job, const char *name, int64_t count,
+	double cost_sum, double cost_avg, double rt_sum, double rt_avg)
+{
+	CHECK_INT(fixture_add_row(t, queue, NULL, job, name, count, cost_sum, cost_avg, rt_sum, rt_avg), 0);
+}
+
+#define TOP(metric, queue, job, name) \
+	"deadline_cloud_usage_" metric "{farm_id=\"" FARM_A "\",report=\"month_to_date\",queue_id=\"" queue \
+	"\",job_id=\"" job "\",job_name=\"" name "\"}"
+#define OTHER(metric) TOP(metric, "__other__", "__other__", "__other__")
+
+/*
+ * reports[].limit: the N groups of largest cost kept exactly, ties in label order; every other merged into
+ * the __other__ group exactly (counts and sums add, min/max the extremes, avg Σsum/Σcount); without SUM, the
+ * largest session counts are kept. Summed over every label, the figures are the same as without a limit.
+ */
+static void test_limit(void)
+{
+	struct test_config tc;
+	struct metrics_store *s = NULL;
+	struct usage_table *t = NULL;
+	enum group_field gb[2] = {GROUP_QUEUE_ID, GROUP_JOB_ID};
+	char *text;
+	size_t n = 0;
+
+	fixture_config(&tc, 1, 1);
+	tc.reports[0].group_by[0] = GROUP_QUEUE_ID;
+	tc.reports[0].group_by[1] = GROUP_JOB_ID;
+	tc.reports[0].statistics = STAT_ALL;
+	tc.reports[0].limit = 3;
+	CHECK_INT(metrics_store_new(&s, "1"), 0);
+	if (!s)
+		return;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	CHECK_INT(usage_table_new(&t, gb, 2), 0);
+	add_top_row(t, "q2", "job-d", "D", 1, 3, 3, 30, 30);
+	add_top_row(t, "q1", "job-a", "A", 2, 10, 5, 100, 50);
+	add_top_row(t, "q2", "job-e", "E", 5, 0.5, 0.1, 50, 10);
+	add_top_row(t, "q1", "job-b", "B", 1, 3, 3, 30, 30);
+	add_top_row(t, "q2", "job-c", "C", 4, 8, 2, 400, 100);
+	CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[0], t, WINDOW_START, WINDOW_END, 1, 1), 0);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text != NULL);
+	if (text) {
+		/* kept: a (10), c (8), and b (3: tied with d, q1 before q2), exactly as without a limit */
+		CHECK(fixture_sample(text, TOP("cost_usd", "q1", "job-a", "A")) == 10);
+		CHECK(fixture_sample(text, TOP("session_cost_min_usd", "q1", "job-a", "A")) == 2.5);
+		CHECK(fixture_sample(text, TOP("session_cost_max_usd", "q1", "job-a", "A")) == 10);
+		CHECK(fixture_sample(text, TOP("session_cost_avg_usd", "q1", "job-a", "A")) == 5);
+		CHECK(fixture_sample(text, TOP("sessions", "q1", "job-a", "A")) == 2);
+		CHECK(fixture_sample(text, TOP("cost_usd", "q2", "job-c", "C")) == 8);
+		CHECK(fixture_sample(text, TOP("runtime_seconds", "q2", "job-c", "C")) == 400);
+		CHECK(fixture_sample(text, TOP("cost_usd", "q1", "job-b", "B")) == 3);
+		CHECK(isnan(fixture_sample(text, TOP("cost_usd", "q2", "job-d", "D"))));
+		CHECK(isnan(fixture_sample(text, TOP("sessions", "q2", "job-e", "E"))));
+		/* __other__ = d + e */
+		CHECK(fixture_sample(text, OTHER("sessions")) == 6);
+		CHECK(fixture_sample(text, OTHER("cost_usd")) == 3 + 0.5);
+		CHECK(fixture_sample(text, OTHER("session_cost_min_usd")) == 0.05);
+		CHECK(fixture_sample(text, OTHER("session_cost_max_usd")) == 6);
+		CHECK(fixture_sample(text, OTHER("session_cost_avg_usd")) == (3 + 0.5) / 6);
+		CHECK(fixture_sample(text, OTHER("runtime_seconds")) == 30 + 50);
+		CHECK(fixture_sample(text, OTHER("session_runtime_min_seconds")) == 5);
+		CHECK(fixture_sample(text, OTHER("session_runtime_max_seconds")) == 60);
+		CHECK(fixture_sample(text, OTHER("session_runtime_avg_seconds")) == (30.0 + 50) / 6);
+		/* 3 kept + __other__; the totals unchanged */
+		CHECK(fixture_sum_of(text, "deadline_cloud_usage_sessions", &n) == 13 && n == 4);
+		CHECK(fixture_sum_of(text, "deadline_cloud_usage_cost_usd", &n) == 10 + 8 + 3 + 3.5 && n == 4);
+		CHECK(fixture_exposition_ok(text));
+	}
+	free(text);
+
+	/* Without SUM: the largest session counts, e (5) then c (4); the others' average from their sums. */
+	tc.reports[0].statistics = STAT_MIN | STAT_MAX | STAT_AVG;
+	tc.reports[0].limit = 2;
+	CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[0], t, WINDOW_START, WINDOW_END, 2, 1), 0);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text != NULL);
+	if (text) {
+		CHECK(fixture_sample(text, TOP("sessions", "q2", "job-e", "E")) == 5);
+		CHECK(fixture_sample(text, TOP("sessions", "q2", "job-c", "C")) == 4);
+		CHECK(isnan(fixture_sample(text, TOP("sessions", "q1", "job-a", "A"))));
+		CHECK(fixture_sample(text, OTHER("sessions")) == 4);
+		CHECK(fixture_sample(text, OTHER("session_cost_min_usd")) == 1.5);
+		CHECK(fixture_sample(text, OTHER("session_cost_max_usd")) == 10);
+		CHECK(fixture_sample(text, OTHER("session_cost_avg_usd")) == (10 + 3 + 3) / 4.0);
+		CHECK(strstr(text, "deadline_cloud_usage_cost_usd") == NULL);
+		CHECK(fixture_exposition_ok(text));
+	}
+	free(text);
+
+	/* A limit of at least the number of groups: every group, no __other__. */
+	tc.reports[0].limit = 5;
+	CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[0], t, WINDOW_START, WINDOW_END, 3, 1), 0);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text && strstr(text, "__other__") == NULL);
+	CHECK(text && fixture_sample(text, TOP("sessions", "q2", "job-d", "D")) == 1);
+	free(text);
+	usage_table_free(t);
+	metrics_store_free(s);
+}
+#undef TOP
+#undef OTHER
 
 int main(void)
 {
-	test_snapshot_threads();
-	test_family_headers();
-	test_format_double();
+	/* Comparisons of successive scrapes: the process metrics of the first read throughout; every change shown. */
+	metrics_process_hold(true);
+	metrics_self_interval(0);
+	test_section_threads();
+	test_statistics_and_values();
+	test_render_threads();
+	test_limit();
 	TEST_DONE();
 }

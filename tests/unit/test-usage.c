@@ -579,6 +579,44 @@ static void test_sort_order(void)
 	usage_table_free(t);
 }
 
+/* The rows' averages alone (no sums): the __other__ average weighs each by its count, Σ(avg·count)/Σcount. */
+static void test_limit_weighted_avg(void)
+{
+	enum group_field gb[1] = {GROUP_QUEUE_ID};
+	struct usage_table *t = NULL, *top = NULL;
+	const struct usage_group *const *groups;
+	static const struct {
+		const char *queue;
+		int64_t count;
+		double avg;
+	} rows[] = {{"q1", 10, 1}, {"q2", 1, 4}, {"q3", 3, 2}, {"q4", 2, 0.5}};
+
+	CHECK_INT(usage_table_new(&t, gb, 1), 0);
+	for (size_t i = 0; t && i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct usage_row row = {0};
+		row.fields[GROUP_QUEUE_ID] = (char *)rows[i].queue;
+		row.count = rows[i].count;
+		row.cost.present = row.runtime.present = STAT_AVG | STAT_MIN;
+		row.cost.avg = row.runtime.avg = rows[i].avg;
+		row.cost.min = row.runtime.min = rows[i].avg;
+		CHECK_INT(usage_table_add(t, &row), 0);
+	}
+	CHECK_INT(usage_table_top(&top, t, 0, USAGE_RANK_SESSIONS), -EINVAL);
+	CHECK_INT(usage_table_top(&top, t, 1, USAGE_RANK_SESSIONS), 0);
+	CHECK_INT(usage_table_groups(top, &groups), 2);
+	if (top && usage_table_size(top) == 2) {
+		/* sorted by values: "__other__" before "q1" */
+		CHECK_STR(groups[0]->values[0], USAGE_OTHER);
+		CHECK_STR(groups[1]->values[0], "q1");
+		CHECK_INT(groups[0]->count, 6);
+		CHECK(usage_group_avg(groups[0], &groups[0]->cost) == (4 * 1 + 2 * 3 + 0.5 * 2) / 6);
+		CHECK(groups[0]->cost.min == 0.5);
+		CHECK(!(groups[0]->cost.present & STAT_SUM));
+	}
+	usage_table_free(top);
+	usage_table_free(t);
+}
+
 int main(void)
 {
 	test_new_args();
@@ -594,5 +632,6 @@ int main(void)
 	test_sort_order();
 	test_table_merge();
 	test_scale();
+	test_limit_weighted_avg();
 	TEST_DONE();
 }

@@ -14,7 +14,7 @@
 #include "deadline/deadline_api.h"
 #include "expfmt_check.h"
 #include "util/log.h"
-#include "metrics/metrics.h"
+#include "metrics/store.h"
 #include "metrics/usage.h"
 
 static const char body[] =
