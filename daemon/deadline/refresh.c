@@ -492,6 +492,8 @@ int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t no
 	if (r != 0)
 		goto out;
 	run.kind = ids.kind;
+	for (size_t i = 0; i < g->n_members; i++)
+		metrics_store_report_resources(rf->store, rf->farm->id, g->members[i]->name, ids.kind);
 	r = usage_table_new(&t, run.lead->group_by, run.lead->n_group_by);
 	if (r < 0)
 		goto out;
