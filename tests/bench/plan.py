@@ -9,8 +9,9 @@ benchmark's five reports (tests/integration/plan_oracle.py: the example configur
 contract's spend) against a simulator that keeps each aggregation IN_PROGRESS for --delay-ms (5 s by default, the
 issue's estimate of the real service). One cycle is every report refreshed once, from the exporter's start until
 every report is up. Measured from the simulator's records: the aggregations of the cycle (checked against the plan
-that plan_oracle works out), the requests by operation, and each group's requests per refresh, from which the API
-bill per hour at the reports' intervals follows. The inventory is off during the cycle (by_show's labels come from
+that plan_oracle works out), the requests by operation, and each group's requests and length per refresh, from which
+the API bill per hour at the reports' intervals follows (or, when those refreshes would need the farm's aggregation
+slot for more than an hour, the bill of refreshing back to back). The inventory is off during the cycle (by_show's labels come from
 job names only here): one inventory round is measured on its own and added to the bill.
 
 "after" is EXPORTER with "auto"; "before" is --baseline (or BENCH_BASELINE_EXPORTER: a build of the code before the
@@ -20,8 +21,10 @@ plan's). --short: 10x4 and 100x10 at 300 ms, "after" only unless a baseline is g
 """
 
 import argparse
+import datetime
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -103,8 +106,35 @@ def group_interval(g):
     return min(harness.duration_seconds(m.interval) for m in g.members)
 
 
+def refresh_seconds(log_text, g):
+    """The length of the group's first refresh, from the exporter's log (report= its members' names joined by ',')."""
+    m = re.search(r"report=%s op=refresh status=ok .*duration=([0-9.]+)s" % re.escape(",".join(g.names())), log_text)
+    if not m:
+        raise Failure("no refresh of %s in the exporter's log" % ",".join(g.names()))
+    return float(m.group(1))
+
+
+def log_time(line):
+    m = re.match(r"\S+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ", line)
+    return datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp() if m else None
+
+
+def cycle_seconds(log_text, groups):
+    """From the exporter's start to the end of the last of the groups' first refreshes, by its log's times."""
+    lines = log_text.splitlines()
+    start = [log_time(l) for l in lines if "op=start status=ok" in l]
+    ends = []
+    for g in groups:
+        done = [log_time(l) for l in lines if "report=%s op=refresh status=ok " % ",".join(g.names()) in l]
+        if not done or done[0] is None:
+            return None
+        ends.append(done[0])
+    return max(ends) - start[0] if start and start[0] is not None else None
+
+
 def run_cycle(workdir, name, program, sim, farm, before):
-    """One cycle of the five reports: (seconds, runs, requests by operation, requests per group refresh)."""
+    """One cycle of the five reports: (seconds, runs, requests by operation, [(group, requests by operation, seconds)]
+    per group refresh)."""
     fid, nq, nf = farm["farmId"], len(farm["queueIds"]), len(farm["fleetIds"])
     groups = expected_groups(nq, nf, before)
     wait_idle(sim, fid)
@@ -114,8 +144,10 @@ def run_cycle(workdir, name, program, sim, farm, before):
     exp = plan_oracle.Exporter(workdir, name, program, sim.url, [fid], REPORTS,
                                resources="queues" if before else None, extra=NO_INVENTORY)
     exp.wait_all_up(timeout=4 * 3600)
-    seconds = time.monotonic() - t0
+    polled = time.monotonic() - t0
     exp.stop()
+    log_text = exp.log_text()
+    seconds = cycle_seconds(log_text, groups) or polled
     runs = refresh_runs(sim.aggregations(), fid, since)[:len(groups)]
     got = sorted((sig[:5] for sig, _ in runs), key=repr)
     want = sorted((group_signature(g) for g in groups), key=repr)
@@ -141,7 +173,7 @@ def run_cycle(workdir, name, program, sim, farm, before):
             by_op[e["operation"]] = by_op.get(e["operation"], 0) + 1
         g = [g for g in groups if group_signature(g) == sig[:5]][0]
         groups.remove(g)
-        per_refresh.append((g, ops))
+        per_refresh.append((g, ops, refresh_seconds(log_text, g)))
         begin = end
     return seconds, runs, by_op, per_refresh
 
@@ -180,8 +212,12 @@ def inventory_round(workdir, program, sim, farm):
 
 
 def bill(per_refresh):
-    """Requests per hour of the usage reports at their intervals: each group's refresh, 3600 / its interval times."""
-    return sum(sum(ops.values()) * 3600.0 / group_interval(g) for g, ops in per_refresh)
+    """(requests per hour of the usage reports, whether the farm is saturated): each group's refresh 3600 / its
+    interval times; when those refreshes would take more than an hour of the farm's one aggregation at a time, the
+    farm refreshes back to back and each group proportionally less often."""
+    at_intervals = sum(sum(ops.values()) * 3600.0 / group_interval(g) for g, ops, _ in per_refresh)
+    busy = sum(secs * 3600.0 / group_interval(g) for g, _, secs in per_refresh)
+    return (at_intervals * 3600.0 / busy, True) if busy > 3600.0 else (at_intervals, False)
 
 
 def main():
@@ -213,25 +249,26 @@ def main():
             seconds, runs, by_op, per_refresh = run_cycle(workdir, "%s-%s" % (name, size), prog, sim, farm, before)
             n_aggs = sum(len(a) for _, a in runs)
             requests = sum(by_op.values())
-            usage_hour = bill(per_refresh)
+            usage_hour, saturated = bill(per_refresh)
             inv_hour = sum(inv.values()) * 3600.0 / 300
-            log("%-6s %5d queues %3d fleets: %3d refreshes, %4d aggregations, %5d requests (%s), cycle %.0f s; "
-                "%.0f usage + %.0f inventory requests/hour"
+            log("%-6s %5d queues %3d fleets: %3d refreshes, %4d aggregations, %5d requests (%s), cycle %.1f s; "
+                "%.0f usage%s + %.0f inventory requests/hour"
                 % (name, nq, nf, len(runs), n_aggs, requests,
                    ", ".join("%s %d" % (short_op(k), v) for k, v in sorted(by_op.items())), seconds, usage_hour,
-                   inv_hour))
-            for g, ops in per_refresh:
-                log("         %-40s every %5ds: %4d requests per refresh (%s)" % (
+                   " (back to back)" if saturated else "", inv_hour))
+            for g, ops, secs in per_refresh:
+                log("         %-40s every %5ds: %4d requests per refresh (%s), %.1f s" % (
                     "+".join(g.names()), group_interval(g), sum(ops.values()),
-                    ", ".join("%s %d" % (short_op(k), v) for k, v in sorted(ops.items()))))
-            rows.append((size, name, len(runs), n_aggs, requests, seconds, usage_hour, inv_hour, inv))
+                    ", ".join("%s %d" % (short_op(k), v) for k, v in sorted(ops.items())), secs))
+            rows.append((size, name, len(runs), n_aggs, requests, seconds, usage_hour, saturated, inv_hour, inv))
         sim.proc.stop()
     log("\n| farm (queues x fleets) | code | refreshes | aggregations | requests | cycle at %.1f s per aggregation |"
         " usage requests / hour | inventory requests / hour |" % (delay / 1000.0))
     log("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for size, name, n_runs, n_aggs, requests, seconds, usage_hour, inv_hour, inv in rows:
-        log("| %s | %s | %d | %d | %d | %.0f s (%.1f min) | %.0f | %.0f (%s per round) |" % (
-            size, name, n_runs, n_aggs, requests, seconds, seconds / 60, usage_hour, inv_hour,
+    for size, name, n_runs, n_aggs, requests, seconds, usage_hour, saturated, inv_hour, inv in rows:
+        log("| %s | %s | %d | %d | %d | %.1f s (%.1f min) | %.0f%s | %.0f (%s per round) |" % (
+            size, name, n_runs, n_aggs, requests, seconds, seconds / 60, usage_hour,
+            " (back to back)" if saturated else "", inv_hour,
             ", ".join("%s %d" % (k, v) for k, v in sorted(inv.items()))))
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
