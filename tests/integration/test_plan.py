@@ -1,4 +1,4 @@
-"""test_plan: the cheapest exact plan: "auto" asks by the kind of fewer batches, reports share aggregations, figures exact.
+"""test_plan: the cheapest exact plan: "auto" asks by the kind of fewer batches, reports share aggregations, exactly.
 
 Two farms of the simulator, queues and fleets "all": farm 0 made with 30 queues and 4 fleets (fleets need 1 batch,
 queues 3: "auto" asks by fleet) and farm 2 (3 queues, 1 fleet: a tie, so by queue). The benchmark's five reports
