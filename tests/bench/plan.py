@@ -8,11 +8,12 @@ For each farm size (queues x fleets; the simulator's --queues and --fleets, farm
 benchmark's five reports (tests/integration/plan_oracle.py: the example configuration's three, its by_show and the
 contract's spend) against a simulator that keeps each aggregation IN_PROGRESS for --delay-ms (5 s by default, an
 estimate of the real service's time). One cycle is every report refreshed once: from the exporter's start to the end
-of the last report's first refresh, by the exporter's log times. Measured from the simulator's records: the aggregations of the cycle (checked against the plan
-that plan_oracle works out), the requests by operation, and each group's requests and length per refresh, from which
-the API bill per hour at the reports' intervals follows (or, when those refreshes would need the farm's aggregation
-slot for more than an hour, the bill of refreshing back to back). The inventory is off during the cycle (by_show's
-labels come from job names only here): one inventory round is measured on its own and added to the bill.
+of the last report's first refresh, by the exporter's log times. Measured from the simulator's records: the
+aggregations of the cycle (checked against the plan that plan_oracle works out), the requests by operation, and each
+group's requests and length per refresh, from which the API bill per hour at the reports' intervals follows (or,
+when those refreshes would need the farm's aggregation slot for more than an hour, the bill of refreshing back to
+back). The inventory is off during the cycle (by_show's labels come from job names only here): one inventory round
+is measured on its own and added to the bill.
 
 "after" is EXPORTER with "auto"; "before" is --baseline (or BENCH_BASELINE_EXPORTER: a build of the code before the
 plan, which shares nothing) with every "auto" replaced by "queues". Without a baseline only "after" runs. Figures,
