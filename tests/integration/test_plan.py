@@ -13,10 +13,14 @@ every "auto" replaced by "queues" and the intervals as written.
   report without counter or labels equals the simulator's truth for the window it names: each report shows exactly
   its own statistics (a report without MIN shows no min series);
 - deadline_cloud_exporter_report_resources names the kind each report's refresh asked by;
-- a group is refreshed on the shortest interval of its reports.
+- a group is refreshed on the shortest interval of its reports;
+- "auto" (written or the default) on a farm that lists both its queues and its fleets: --check-config names the
+  file and the line, and start-up refuses it.
 """
 
 import math
+import os
+import subprocess
 import sys
 
 import harness
@@ -135,8 +139,32 @@ def check_own_statistics(t, expo, farm_id):
             "queue_extremes (MIN, MAX) shows the minima, maxima and sessions only", sorted(extremes))
 
 
+TWO_LISTS = ('farms = ( { id = "farm-0123456789abcdef0123456789abcdef";'
+             ' queues = [ "queue-%s" ]; fleets = [ "fleet-%s" ]; } );\n' % ("0" * 32, "1" * 32))
+
+
+def check_two_lists(t):
+    """"auto" over two lists is refused with the file and the line of the report (or of its resources)."""
+    cases = [("default", 'reports = ( {\n  name = "r";\n  window = "month"; group_by = [ "QUEUE_ID" ]; } );\n', 2,
+              'reports[0]: resources is "auto" (the default), but farms[0]'),
+             ("written", 'reports = ( { name = "r"; window = "month"; group_by = [ "QUEUE_ID" ];\n\n'
+              '  resources = "auto"; } );\n', 4, 'reports[0]: resources is "auto", but farms[0]')]
+    for name, reports, line, reason in cases:
+        path = os.path.join(t.workdir, "two-lists-%s.conf" % name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(TWO_LISTS + reports)
+        for args in (["--check-config", "-c", path], ["-c", path]):
+            p = subprocess.run([harness.env_path("EXPORTER")] + args, env=harness.hermetic_env(t.workdir),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+            out = p.stdout.decode("utf-8", "replace")
+            t.check(p.returncode == 1 and ("%s:%d: %s" % (path, line, reason)) in out,
+                    "auto with both lists (%s), %s: status 1 and %s:%d" % (name, args[0], os.path.basename(path),
+                                                                            line), "status %d" % p.returncode, out)
+
+
 def main():
     with harness.Test("plan") as t:
+        check_two_lists(t)
         sim = harness.Simulator(t.workdir, "--queues", "30", "--fleets", "4", "--page-size-cap", str(PAGE_CAP),
                                 request_log=True)
         all_farms = sim.farms()
