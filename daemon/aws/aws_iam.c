@@ -19,7 +19,7 @@ const struct aws_iam_operation aws_iam_operations[] = {
 	{"GetBudget", "deadline:GetBudget", "InventoryBudgets", "inventory.budgets (the default)"},
 	/* The farm's live state (activity.enabled, off by default). */
 	{"ListWorkers", "deadline:ListWorkers", "Activity", "activity.enabled"},
-	{"SearchJobs", "deadline:SearchJobs", "Activity", "activity.enabled"},
+	{"SearchJobs", "deadline:SearchJobs", "Activity", "activity.enabled; a queue_name label of a JOB_ID report"},
 	{"ListQueueFleetAssociations", "deadline:ListQueueFleetAssociations", "Activity", "activity.enabled"},
 	{"ListLimits", "deadline:ListLimits", "Activity", "activity.enabled"},
 	/* Account-wide, once per region: not a resource of a farm. */

@@ -9,6 +9,8 @@
 #include <yajl/yajl_gen.h>
 
 #include "aws/sigv4.h"
+#include "config/model.h"
+#include "util/rfc3339.h"
 #include "deadline/json_schema.h"
 
 #define STRINGIFY_(x) #x
@@ -659,4 +661,47 @@ void deadline_parse_error(const char *error_type_header, const char *body, size_
 	free(ctx.type);
 	free(ctx.message);
 	free(ctx.message_capital);
+}
+
+/* ---- value setters shared by the parsers ---- */
+
+int deadline_value_text(char **dst, const struct json_value *v, size_t max)
+{
+	struct json_value cut = *v;
+
+	if (cut.len > max)
+		cut.len = max;
+	return json_schema_set_string(dst, &cut);
+}
+
+int deadline_value_id(char **dst, const struct json_value *v, const char *prefix, const char **why)
+{
+	if (v->len > 64) {
+		*why = "not a well-formed id";
+		return DEADLINE_BAD_SHAPE;
+	}
+	if (json_schema_set_string(dst, v) < 0)
+		return -ENOMEM;
+	if (strlen(*dst) != v->len || model_id_valid(*dst, prefix) < 0) {
+		*why = "not a well-formed id";
+		return DEADLINE_BAD_SHAPE;
+	}
+	return 0;
+}
+
+int deadline_value_time_ms(const struct json_value *v, int64_t *ms, const char **why)
+{
+	char text[64];
+
+	if (v->len >= sizeof(text)) {
+		*why = "not an ISO 8601 timestamp";
+		return DEADLINE_BAD_SHAPE;
+	}
+	memcpy(text, v->s, v->len);
+	text[v->len] = '\0';
+	if (rfc3339_parse_ms(text, ms) < 0) {
+		*why = "not an ISO 8601 timestamp";
+		return DEADLINE_BAD_SHAPE;
+	}
+	return 0;
 }

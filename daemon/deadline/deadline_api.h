@@ -101,3 +101,14 @@ int deadline_parse_list(const char *body, size_t len, enum resource_kind kind, c
 void deadline_parse_error(const char *error_type_header, const char *body, size_t len, char **name, char **message);
 
 const char *deadline_status_name(enum deadline_status s);
+
+/*
+ * The parsers' value setters, for json_schema sinks. deadline_value_text(): *dst (freed) becomes a copy of the
+ * string v cut at max bytes (the label escaping mends a cut character); 0 or -ENOMEM. deadline_value_id(): *dst
+ * becomes v when it is a well-formed id, prefix + 32 lowercase hex (ids go into labels and paths), else
+ * DEADLINE_BAD_SHAPE with *why set. deadline_value_time_ms(): an ISO 8601 timestamp as milliseconds since the
+ * epoch, or DEADLINE_BAD_SHAPE.
+ */
+int deadline_value_text(char **dst, const struct json_value *v, size_t max);
+int deadline_value_id(char **dst, const struct json_value *v, const char *prefix, const char **why);
+int deadline_value_time_ms(const struct json_value *v, int64_t *ms, const char **why);

@@ -153,46 +153,20 @@ struct inv_ctx {
 	char *next_token;
 };
 
-/* A name or enum value: cut at INVENTORY_TEXT_MAX bytes (the label escaping mends a cut character). */
+/* Names and enum values are cut at INVENTORY_TEXT_MAX bytes. */
 static int set_text(char **dst, const struct json_value *v)
 {
-	struct json_value cut = *v;
-
-	if (cut.len > INVENTORY_TEXT_MAX)
-		cut.len = INVENTORY_TEXT_MAX;
-	return json_schema_set_string(dst, &cut);
-}
-
-/* An id: goes into labels, so only a well-formed one (and no NUL inside). */
-static int set_id(char **dst, const struct json_value *v, const char *prefix, const char **why)
-{
-	if (v->len > 64) {
-		*why = "not a well-formed id";
-		return DEADLINE_BAD_SHAPE;
-	}
-	if (json_schema_set_string(dst, v) < 0)
-		return -ENOMEM;
-	if (strlen(*dst) != v->len || model_id_valid(*dst, prefix) < 0) {
-		*why = "not a well-formed id";
-		return DEADLINE_BAD_SHAPE;
-	}
-	return 0;
+	return deadline_value_text(dst, v, INVENTORY_TEXT_MAX);
 }
 
 static int set_time(int64_t *dst, bool *has, const struct json_value *v, const char **why)
 {
-	char text[64];
+	int64_t ms;
+	int r = deadline_value_time_ms(v, &ms, why);
 
-	if (v->len >= sizeof(text)) {
-		*why = "not an ISO 8601 timestamp";
-		return DEADLINE_BAD_SHAPE;
-	}
-	memcpy(text, v->s, v->len);
-	text[v->len] = '\0';
-	if (rfc3339_parse(text, dst) < 0) {
-		*why = "not an ISO 8601 timestamp";
-		return DEADLINE_BAD_SHAPE;
-	}
+	if (r != 0)
+		return r;
+	*dst = rfc3339_floor_div(ms, 1000);
 	if (has)
 		*has = true;
 	return 0;
@@ -267,7 +241,7 @@ static int inv_value(void *c, int slot, const struct json_value *v, const char *
 		inv->cost_scale_factor = v->d;
 		return 0;
 	case SLOT_QUEUE_ID:
-		return set_id(&q->id, v, "queue-", why);
+		return deadline_value_id(&q->id, v, "queue-", why);
 	case SLOT_QUEUE_NAME:
 		return set_text(&q->name, v);
 	case SLOT_QUEUE_STATUS:
@@ -275,7 +249,7 @@ static int inv_value(void *c, int slot, const struct json_value *v, const char *
 	case SLOT_QUEUE_BLOCKED:
 		return set_text(&q->blocked_reason, v);
 	case SLOT_FLEET_ID:
-		return set_id(&f->id, v, "fleet-", why);
+		return deadline_value_id(&f->id, v, "fleet-", why);
 	case SLOT_FLEET_NAME:
 		return set_text(&f->name, v);
 	case SLOT_FLEET_STATUS:
@@ -299,13 +273,13 @@ static int inv_value(void *c, int slot, const struct json_value *v, const char *
 		f->max_workers = v->i;
 		return 0;
 	case SLOT_BUDGET_ID:
-		return set_id(&b->id, v, "budget-", why);
+		return deadline_value_id(&b->id, v, "budget-", why);
 	case SLOT_BUDGET_NAME:
 		return set_text(&b->name, v);
 	case SLOT_BUDGET_STATUS:
 		return set_text(&b->status, v);
 	case SLOT_BUDGET_QUEUE_ID:
-		return set_id(&b->queue_id, v, "queue-", why);
+		return deadline_value_id(&b->queue_id, v, "queue-", why);
 	case SLOT_BUDGET_LIMIT:
 		b->has_limit = true;
 		b->limit_usd = v->d;

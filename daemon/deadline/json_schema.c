@@ -219,7 +219,7 @@ static int json_on_value(struct json_parser *p, enum json_event ev, const char *
 	if (node && !json_event_fits(ev, node->kind))
 		return json_fail(p, JSON_SCHEMA_BAD_SHAPE, p->depth, "expected %s, got %s", json_kind_name(node->kind),
 			json_event_name(ev));
-	if (node && member) {
+	if (node && member && member != p->stack[p->depth - 1].node->map_value) {
 		struct json_frame *f = &p->stack[p->depth - 1];
 		if (f->seen & (1u << member->bit))
 			return json_fail(p, JSON_SCHEMA_BAD_SHAPE, p->depth, "member given twice");
@@ -327,6 +327,13 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t n)
 	keep = f->member ? (n < sizeof(f->key) ? n : sizeof(f->key) - 1) : 0;
 	memcpy(f->key, key, keep);
 	f->key[keep] = '\0';
+	if (!f->member && node->map_value) {
+		struct json_value v = {.s = (const char *)key, .len = n};
+		const char *why = NULL;
+
+		f->member = node->map_value;
+		return json_sink_result(p, p->sink->value(p->ctx, node->map_key, &v, &why), why, p->depth);
+	}
 	return 1;
 }
 

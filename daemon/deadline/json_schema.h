@@ -42,6 +42,13 @@ struct json_node {
 	size_t n_members;
 	const struct json_member *(*find)(const char *key, size_t len); /* objects: members not in the table */
 	const struct json_node *element; /* arrays */
+	/*
+	 * Objects that are maps (taskRunStatusCounts): a member neither in the table nor found is handed to the sink's
+	 * value() as its name (s/len) with slot map_key, then its value is parsed as map_value says (its bit unused: a
+	 * name given twice is the sink's to refuse).
+	 */
+	int map_key;
+	const struct json_member *map_value;
 };
 
 /* A scalar handed to the sink: s/len for strings, i for integers, d for doubles. */

@@ -1,5 +1,5 @@
-/* poller: the farms' threads (one per farm running its reports on schedule, one per farm listing its inventory)
- * and what they share: one stop, one retry quota */
+/* poller: the farms' threads (one per farm running its reports on schedule, one per farm listing its inventory, one
+ * per farm reading its live state) and what they share: one stop, one retry quota */
 #include "deadline/poller.h"
 
 #include <errno.h>
@@ -11,12 +11,14 @@
 
 #include "aws/aws_endpoint.h"
 #include "config/reload.h"
+#include "deadline/activity_round.h"
 #include "deadline/api_call.h"
 #include "deadline/inventory_fetch.h"
 #include "deadline/plan.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
+#include "metrics/activity_render.h"
 #include "util/log.h"
 #include "util/monotime.h"
 
@@ -24,6 +26,7 @@
 enum farm_job {
 	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time: groups of them share aggregations */
 	FARM_INVENTORY, /* the names, state and budgets, every inventory.interval */
+	FARM_ACTIVITY, /* the live state, every activity.interval */
 	FARM_JOBS
 };
 
@@ -33,9 +36,10 @@ struct farm_worker {
 	const struct farm_config *farm;
 	struct refresh_ctx refresh;
 	struct farm_plan *plan; /* FARM_REFRESH: the farm's reports in groups that share aggregations */
-	struct schedule_slot *slots; /* one per group of the plan, rc NULL, in its order; the inventory's: one */
+	struct schedule_slot *slots; /* one per group of the plan, in its order; else one */
 	size_t n_slots;
 	enum farm_job job;
+	struct activity_round *activity; /* FARM_ACTIVITY: the figures kept between rounds */
 };
 
 struct poller {
@@ -111,6 +115,31 @@ static void inventory_run(struct worker *wk, void *arg)
 	}
 }
 
+/* The farm's live state, every activity.interval: its own thread and HTTP client, no aggregation slot. */
+static void activity_run(struct worker *wk, void *arg)
+{
+	struct farm_worker *w = arg;
+	struct schedule_slot *slot = &w->slots[0];
+
+	activity_round_show(w->activity);
+	while (!worker_stopping(wk)) {
+		if (slot->next_due > worker_clock(wk)) {
+			if (!worker_sleep_until(wk, slot->next_due))
+				break;
+			continue;
+		}
+		double began = worker_clock(wk);
+		int r = activity_round_run(w->activity, worker_api(wk));
+		if (r == API_STOPPED || worker_stopping(wk))
+			break;
+		double delay = schedule_record(
+			slot, r == 0, refresh_error_is_persistent(r), began, worker_clock(wk), worker_jitter(wk));
+		if (r != 0)
+			log_info("farm=%s op=activity reason=\"retrying the failed operations in %.1fs\"", w->farm->id,
+				delay);
+	}
+}
+
 /*
  * The worker of w->farm: its region's endpoint when farms[].region differs from the poller's (an explicit
  * endpoint_url still applies to every farm), else the poller's.
@@ -145,15 +174,54 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 	free(endpoint);
 	if (r < 0)
 		return r;
-	w->refresh = (struct refresh_ctx){
-		.api = worker_api(w->worker), .farm = w->farm, .store = p->store, .users = opts->users};
-	return 0;
+	w->refresh = (struct refresh_ctx){.api = worker_api(w->worker),
+		.farm = w->farm,
+		.store = p->store,
+		.users = opts->users,
+		.board = p->board};
+	/* What the farm's labelled reports learn of its queues and jobs, kept while the poller runs. */
+	return w->job == FARM_REFRESH ? queue_lookup_new(&w->refresh.queues) : 0;
 }
 
 static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
 	[FARM_REFRESH] = farm_run,
 	[FARM_INVENTORY] = inventory_run,
+	[FARM_ACTIVITY] = activity_run,
 };
+
+/* The slot and state of a worker of job w->job for farm i of cfg. */
+static int farm_job_init(struct poller *p, struct farm_worker *w, size_t i, const struct poller_options *opts)
+{
+	const struct config *cfg = p->cfg;
+	double now = monotime_s();
+
+	if (w->job == FARM_REFRESH) {
+		int r = plan_new(&w->plan, w->farm, cfg->reports, cfg->n_reports);
+		if (r < 0)
+			return r;
+	}
+	w->n_slots = w->plan ? w->plan->n_groups : 1;
+	w->slots = calloc(w->n_slots, sizeof(*w->slots));
+	if (!w->slots)
+		return -ENOMEM;
+	for (size_t j = 0; w->plan && j < w->n_slots; j++)
+		w->slots[j] = (struct schedule_slot){
+			.interval_seconds = w->plan->groups[j].interval_seconds, .next_due = now};
+	if (w->job == FARM_INVENTORY)
+		w->slots[0] =
+			(struct schedule_slot){.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
+	if (w->job != FARM_ACTIVITY)
+		return 0;
+	w->slots[0] = (struct schedule_slot){.interval_seconds = cfg->activity.interval_seconds, .next_due = now};
+	const struct activity_round_options ao = {
+		.cfg = cfg,
+		.farm = w->farm,
+		.store = p->store,
+		.inventory = p->board,
+		.license_endpoints = activity_lists_license_endpoints(cfg, i, opts->region),
+	};
+	return activity_round_new(&w->activity, &ao);
+}
 
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store)
@@ -169,38 +237,30 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 	if (r < 0)
 		goto fail;
 	p->board = cfg->inventory.enabled ? opts->inventory : NULL;
-	p->n_workers = cfg->n_farms * (p->board ? 2 : 1); /* the jobs in enum order, those that apply */
+	/* the jobs that apply, in enum order, each with one thread per farm */
+	enum farm_job jobs[FARM_JOBS];
+	size_t n_jobs = 0;
+	jobs[n_jobs++] = FARM_REFRESH;
+	if (p->board)
+		jobs[n_jobs++] = FARM_INVENTORY;
+	if (cfg->activity.enabled)
+		jobs[n_jobs++] = FARM_ACTIVITY;
+	p->n_workers = cfg->n_farms * n_jobs;
 	p->workers = calloc(p->n_workers, sizeof(*p->workers));
 	if (!p->workers) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	double now = monotime_s();
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		w->poller = p;
 		w->farm = &cfg->farms[i % cfg->n_farms];
-		w->job = (enum farm_job)(i / cfg->n_farms);
+		w->job = jobs[i / cfg->n_farms];
 		r = farm_worker_init(p, w, opts, creds);
+		if (r == 0)
+			r = farm_job_init(p, w, i % cfg->n_farms, opts);
 		if (r < 0)
 			goto fail;
-		if (w->job == FARM_REFRESH) {
-			r = plan_new(&w->plan, w->farm, cfg->reports, cfg->n_reports);
-			if (r < 0)
-				goto fail;
-		}
-		w->n_slots = w->plan ? w->plan->n_groups : 1;
-		w->slots = calloc(w->n_slots, sizeof(*w->slots));
-		if (!w->slots) {
-			r = -ENOMEM;
-			goto fail;
-		}
-		if (w->job == FARM_INVENTORY)
-			w->slots[0] = (struct schedule_slot){
-				.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
-		for (size_t j = 0; w->plan && j < w->n_slots; j++)
-			w->slots[j] = (struct schedule_slot){
-				.interval_seconds = w->plan->groups[j].interval_seconds, .next_due = now};
 	}
 	*out = p;
 	return 0;
@@ -258,22 +318,30 @@ static void adopt_groups(
 	}
 }
 
-void poller_adopt_schedule(struct poller *p, const struct poller *old, const struct config *old_cfg)
+void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		for (size_t j = 0; j < old->n_workers; j++) {
-			const struct farm_worker *ow = &old->workers[j];
+			struct farm_worker *ow = &old->workers[j];
 			if (strcmp(ow->farm->id, w->farm->id) != 0 || ow->job != w->job)
 				continue;
-			if (w->job == FARM_REFRESH) {
-				adopt_groups(w, ow, old_cfg, p->cfg);
+			if (w->job == FARM_INVENTORY) {
+				if (reload_inventory_same(old_cfg, p->cfg, w->farm->id)) {
+					w->slots[0].next_due = ow->slots[0].next_due;
+					w->slots[0].failures = ow->slots[0].failures;
+				}
 				continue;
 			}
-			if (reload_inventory_same(old_cfg, p->cfg, w->farm->id)) {
-				w->slots[0].next_due = ow->slots[0].next_due;
-				w->slots[0].failures = ow->slots[0].failures;
+			if (w->job == FARM_ACTIVITY) {
+				if (reload_activity_same(old_cfg, p->cfg, w->farm->id)) {
+					w->slots[0].next_due = ow->slots[0].next_due;
+					w->slots[0].failures = ow->slots[0].failures;
+				}
+				activity_round_adopt(w->activity, ow->activity, old_cfg);
+				continue;
 			}
+			adopt_groups(w, ow, old_cfg, p->cfg);
 		}
 	}
 }
@@ -286,6 +354,8 @@ void poller_free(struct poller *p)
 	worker_group_free(p->group);
 	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
 		free(p->workers[i].slots);
+		queue_lookup_free(p->workers[i].refresh.queues);
+		activity_round_free(p->workers[i].activity);
 		plan_free(p->workers[i].plan);
 	}
 	free(p->workers);

@@ -12,7 +12,9 @@
 #include "config/window.h"
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
+#include "deadline/queue_search.h"
 #include "deadline/resource_ids.h"
+#include "metrics/usage_labels.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/rfc3339.h"
@@ -372,6 +374,8 @@ static const char *refresh_error_kind(int r)
 		return "aggregation_failed";
 	if (r == REFRESH_AGG_EXPIRED)
 		return "aggregation_expired";
+	if (r == QUEUE_SEARCH_NO_NAMES)
+		return "no_queue_names";
 	return api_outcome_kind(r);
 }
 
@@ -381,31 +385,89 @@ bool refresh_error_is_persistent(int r)
 	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS;
 }
 
-/* Tells the user directory (if any) every user id of the published figures. */
+/*
+ * Tells the user directory (if any) every user id of the published figures: t's key holds the group-by values, or
+ * with labels the derived ones and then the kept fields' (a user_id merged away is not shown, so not looked up).
+ */
 static void note_users(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t)
 {
 	const struct usage_group *const *groups;
-	size_t n;
+	size_t n, at = rc->n_labels;
 
 	if (!rf->users)
 		return;
 	for (size_t k = 0; k < rc->n_group_by; k++) {
-		if (rc->group_by[k] != GROUP_USER_ID)
+		if (!config_report_keeps(rc, rc->group_by[k]))
 			continue;
-		n = usage_table_groups(t, &groups);
-		for (size_t i = 0; i < n; i++)
-			user_directory_note(rf->users, groups[i]->values[k]);
+		if (rc->group_by[k] == GROUP_USER_ID) {
+			n = usage_table_groups(t, &groups);
+			for (size_t i = 0; i < n; i++)
+				user_directory_note(rf->users, groups[i]->values[at]);
+		}
+		at++;
 	}
+}
+
+/*
+ * A report with labels: the queue names and jobs' queues its rules need looked up, then the groups of t (the
+ * report's group_by table, which may be shared by other reports: only sorted) merged by the derived labels into a
+ * new table *out. Returns 0, QUEUE_SEARCH_NO_NAMES, an enum api_outcome or -errno.
+ */
+static int relabel(
+	struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, struct usage_table **out)
+{
+	struct queue_lookup_groups lg;
+	struct usage_labels_stats st;
+	struct usage_queue_source src;
+	double began;
+	int r;
+
+	*out = NULL;
+	r = queue_search_prepare(rf->api, rf->board, rf->farm->id, rf->queues, rc, t);
+	if (r != 0)
+		return r;
+	src = queue_lookup_source(rf->queues, rc, &lg);
+	began = monotime_s();
+	r = usage_labels_merge(out, t, rc, &src, &st);
+	if (r < 0)
+		return r;
+	log_debug("farm=%s report=%s op=labels groups=%zu labelled=%zu regex_runs=%zu duration=%.6fs", rf->farm->id,
+		rc->name, st.groups_in, st.groups_out, st.regex_runs, monotime_s() - began);
+	if (st.defaulted)
+		log_info("farm=%s report=%s op=labels groups=%zu reason=\"a value took its default: its regex stopped "
+			 "at "
+			 "its match limit, the name is not UTF-8, or the value is over 4096 bytes\"",
+			rf->farm->id, rc->name, st.defaulted);
+	return 0;
 }
 
 int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, int64_t start,
 	int64_t end, double duration)
 {
-	int r = metrics_store_publish(rf->store, rf->farm->id, rc, t, start, end, (int64_t)time(NULL), duration);
+	struct usage_table *labelled = NULL;
+	int r = rc->n_labels ? relabel(rf, rc, t, &labelled) : 0;
 
-	if (r == 0)
-		note_users(rf, rc, t);
+	if (r == 0) {
+		struct usage_table *shown = labelled ? labelled : t;
+		r = metrics_store_publish(
+			rf->store, rf->farm->id, rc, shown, start, end, (int64_t)time(NULL), duration);
+		if (r == 0)
+			note_users(rf, rc, shown);
+	}
+	usage_table_free(labelled);
 	return r;
+}
+
+/* Why a refresh failed, in words, for the log. */
+static const char *refresh_error_text(int r)
+{
+	if (r == REFRESH_AGG_FAILED)
+		return "aggregation failed";
+	if (r == REFRESH_AGG_EXPIRED)
+		return "aggregation kept expiring";
+	if (r == QUEUE_SEARCH_NO_NAMES)
+		return "the inventory has not listed the farm's queue names yet";
+	return api_outcome_text(r);
 }
 
 /* A failed refresh of report rc (its group's, or its own publish): up 0, the previous figures kept, counted. */
@@ -417,7 +479,7 @@ static void refresh_fail(struct refresh_ctx *rf, const struct report_config *rc,
 			(const char *const[]){rf->farm->id, rc->name, refresh_error_kind(r)}, 1);
 }
 
-/* Each report's own figures from the group's rows; a report that cannot publish fails alone. */
+/* Each report's own figures from the group's rows; a report that cannot publish (or label its rows) fails alone. */
 static int publish_members(struct group_run *run, struct usage_table *t, int64_t start, int64_t end, double began)
 {
 	int first = 0;
@@ -425,9 +487,11 @@ static int publish_members(struct group_run *run, struct usage_table *t, int64_t
 	for (size_t i = 0; i < run->g->n_members; i++) {
 		const struct report_config *rc = run->g->members[i];
 		int r = refresh_publish(run->rf, rc, t, start, end, monotime_s() - began);
-		if (r < 0) {
-			log_warning("farm=%s report=%s op=refresh status=failed reason=\"cannot publish: %s\"",
-				run->rf->farm->id, rc->name, strerror(-r));
+		if (r == API_STOPPED)
+			return r;
+		if (r != 0) {
+			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\"", run->rf->farm->id,
+				rc->name, refresh_error_text(r));
 			refresh_fail(run->rf, rc, r, monotime_s() - began);
 			if (first == 0)
 				first = r;
@@ -460,11 +524,7 @@ static void refresh_failed(struct group_run *run, int r, double began)
 		refresh_fail(run->rf, run->g->members[i], r, failed_after);
 	if (r != API_STOPPED)
 		log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs",
-			run->rf->farm->id, run->g->name,
-			r == REFRESH_AGG_FAILED    ? "aggregation failed"
-			: r == REFRESH_AGG_EXPIRED ? "aggregation kept expiring"
-						   : api_outcome_text(r),
-			failed_after);
+			run->rf->farm->id, run->g->name, refresh_error_text(r), failed_after);
 }
 
 int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t now)

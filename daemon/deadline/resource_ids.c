@@ -51,9 +51,9 @@ static void free_ids(char **ids, size_t n)
  * Lists the farm's queues or fleets (ListQueues / ListFleets, every page), or only until more than enough are
  * listed. Returns 0 (l->ids, l->n filled: the caller frees them) or what the paginator returned (l empty).
  */
-static int listing_run(struct api_caller *api, const struct farm_config *farm, const char *name, struct listing *l)
+static int listing_run(struct api_caller *api, const char *farm_id, const char *name, struct listing *l)
 {
-	char *path = deadline_list_path(farm->id, l->kind);
+	char *path = deadline_list_path(farm_id, l->kind);
 	const struct api_pages pg = {
 		.operation = l->kind == RESOURCE_QUEUES ? API_OP_LIST_QUEUES : API_OP_LIST_FLEETS,
 		.report = name,
@@ -88,12 +88,12 @@ static int resolve_by_counts(
 {
 	struct listing fleets = {.kind = RESOURCE_FLEETS, .enough = SIZE_MAX};
 	struct listing queues = {.kind = RESOURCE_QUEUES};
-	int r = listing_run(api, farm, name, &fleets);
+	int r = listing_run(api, farm->id, name, &fleets);
 
 	if (r != 0)
 		return r;
 	queues.enough = plan_queues_worth_listing(fleets.n, DEADLINE_MAX_RESOURCES_PER_AGGREGATION);
-	r = listing_run(api, farm, name, &queues);
+	r = listing_run(api, farm->id, name, &queues);
 	if (r != 0) {
 		free_ids(fleets.ids, fleets.n);
 		return r;
@@ -141,7 +141,7 @@ int resource_ids_resolve(struct api_caller *api, const struct farm_config *farm,
 			return 0;
 		}
 		l.kind = out->kind;
-		r = listing_run(api, farm, name, &l);
+		r = listing_run(api, farm->id, name, &l);
 		out->listed = l.ids;
 		out->n_listed = l.n;
 	}
@@ -152,6 +152,17 @@ int resource_ids_resolve(struct api_caller *api, const struct farm_config *farm,
 	out->ids = (const char *const *)out->listed;
 	out->n = out->n_listed;
 	return 0;
+}
+
+int resource_ids_list(
+	struct api_caller *api, const char *farm_id, enum resource_kind kind, const char *name, char ***ids, size_t *n)
+{
+	struct listing l = {.kind = kind, .enough = SIZE_MAX};
+	int r = listing_run(api, farm_id, name, &l);
+
+	*ids = l.ids;
+	*n = l.n;
+	return r;
 }
 
 void resource_ids_deinit(struct resource_ids *r)

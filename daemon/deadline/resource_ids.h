@@ -26,5 +26,13 @@ struct resource_ids {
 int resource_ids_resolve(struct api_caller *api, const struct farm_config *farm, const struct report_config *lead,
 	const char *name, struct resource_ids *out);
 
+/*
+ * Lists every queue or fleet of farm_id (ListQueues / ListFleets, through the paginator): *ids (each and the array
+ * malloc'd) and *n, left empty on failure. name names the refresh in the log, or NULL (the live state's round).
+ * Returns 0, an enum api_outcome or -errno.
+ */
+int resource_ids_list(
+	struct api_caller *api, const char *farm_id, enum resource_kind kind, const char *name, char ***ids, size_t *n);
+
 /* Frees what resource_ids_resolve() listed. NULL-safe. */
 void resource_ids_deinit(struct resource_ids *r);

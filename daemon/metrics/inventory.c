@@ -339,3 +339,84 @@ void inventory_board_fail(struct inventory_board *board, const char *farm_id)
 	board_inventory_unref(made.inv);
 	free(made.farm_id);
 }
+
+void inventory_board_read(struct inventory_board *board, const char *farm_id,
+	void (*read)(void *ctx, const struct inventory *inv), void *ctx)
+{
+	struct board_inventory *bi = NULL;
+	struct board_farm *f;
+
+	/* A reference taken under the lock; the inventory is read without it, as a renderer reads it. */
+	mutex_lock(&board->lock);
+	f = board_find(board, farm_id);
+	if (f)
+		bi = board_inventory_ref(f->inv);
+	mutex_unlock(&board->lock);
+	read(ctx, bi ? bi->inv : NULL);
+	board_inventory_unref(bi);
+}
+
+void inventory_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* A copy of inv's queue or fleet ids. Returns the array, or NULL without memory. */
+static char **ids_copy(const struct inventory *inv, bool fleets)
+{
+	size_t n = fleets ? inv->n_fleets : inv->n_queues;
+	char **ids = calloc(n ? n : 1, sizeof(*ids));
+
+	for (size_t i = 0; ids && i < n; i++) {
+		ids[i] = strdup(fleets ? inv->fleets[i].id : inv->queues[i].id);
+		if (!ids[i]) {
+			inventory_ids_free(ids, i);
+			return NULL;
+		}
+	}
+	return ids;
+}
+
+/* What inventory_board_ids() asks of the board's reader. */
+struct ids_copy {
+	char **queues, **fleets;
+	size_t n_queues, n_fleets;
+	int ret;
+};
+
+/* Copied from a reference, without the lock: the listing thread may publish meanwhile. */
+static void ids_read(void *ctx, const struct inventory *inv)
+{
+	struct ids_copy *c = ctx;
+
+	if (!inv) {
+		c->ret = -ENOENT;
+		return;
+	}
+	c->queues = ids_copy(inv, false);
+	c->fleets = ids_copy(inv, true);
+	if (!c->queues || !c->fleets) {
+		inventory_ids_free(c->queues, c->queues ? inv->n_queues : 0);
+		inventory_ids_free(c->fleets, c->fleets ? inv->n_fleets : 0);
+		c->queues = c->fleets = NULL;
+		c->ret = -ENOMEM;
+		return;
+	}
+	c->n_queues = inv->n_queues;
+	c->n_fleets = inv->n_fleets;
+}
+
+int inventory_board_ids(struct inventory_board *board, const char *farm_id, char ***queues, size_t *n_queues,
+	char ***fleets, size_t *n_fleets)
+{
+	struct ids_copy c = {0};
+
+	inventory_board_read(board, farm_id, ids_read, &c);
+	*queues = c.queues;
+	*fleets = c.fleets;
+	*n_queues = c.n_queues;
+	*n_fleets = c.n_fleets;
+	return c.ret;
+}

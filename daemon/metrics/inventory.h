@@ -124,3 +124,21 @@ int inventory_board_publish(struct inventory_board *board, const char *farm_id, 
 
 /* A listing of farm_id failed: up=0, the previous inventory kept whole. Thread-safe. */
 void inventory_board_fail(struct inventory_board *board, const char *farm_id);
+
+/*
+ * Calls read(ctx, inv) with farm_id's latest complete inventory (NULL before its first success, or for a farm not
+ * declared), held by a reference for the call: a listing published meanwhile replaces it without waiting. inv is
+ * read-only. Thread-safe.
+ */
+void inventory_board_read(struct inventory_board *board, const char *farm_id,
+	void (*read)(void *ctx, const struct inventory *inv), void *ctx);
+
+/*
+ * The queue and fleet ids of farm_id's latest inventory, for the farm's live state (deadline/activity): *queues and
+ * *fleets (each id and the arrays malloc'd; free them with inventory_ids_free()). Thread-safe. Returns 0, -ENOENT
+ * (no inventory of the farm yet: not listed, or never successfully) or -ENOMEM.
+ */
+int inventory_board_ids(struct inventory_board *board, const char *farm_id, char ***queues, size_t *n_queues,
+	char ***fleets, size_t *n_fleets);
+/* Frees n ids and their array. NULL-safe. */
+void inventory_ids_free(char **ids, size_t n);

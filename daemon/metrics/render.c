@@ -14,6 +14,7 @@
 
 #include "config/model.h"
 #include "metrics/deflate_join.h"
+#include "metrics/usage_labels.h"
 
 /* The usage kind's families (all gauges), in output order. */
 #define FAMILY(f, n, h) [f] = {.name = n, .type = EXPOSITION_GAUGE, .help = h}
@@ -122,7 +123,7 @@ struct render_run {
 	const struct report_config *r;
 	const struct usage_group *const *groups;
 	const struct buf *head;
-	size_t n_group_by;
+	size_t n_keys; /* the table's key width (usage_labels_key_width()) */
 	/* this run's */
 	size_t begin, end;
 	size_t name_len[USAGE_FAMILY_COUNT];
@@ -162,22 +163,27 @@ static int figure_line(struct render_run *run, const struct usage_group *g, cons
 	return usage_line(run, f, &run->prefix, value, n);
 }
 
-/* The group's labels after the report's: every group-by field's, and job_name with JOB_ID. */
+/* The group's labels after the report's: its key's (the group-by fields', or the derived labels, then the fields kept),
+ * and job_name after JOB_ID. */
 static int group_labels(struct render_run *run, const struct usage_group *g)
 {
 	const struct report_config *r = run->r;
 	struct buf *prefix = &run->prefix;
 
+	/* A labelled report publishes the table of its derived labels: a shorter key would be read past its end. */
+	if (run->n_keys > (g->n_values < 2 ? 2 : g->n_values))
+		return -EINVAL;
 	prefix->len = 0;
 	if (buf_append(prefix, run->head->data, run->head->len) < 0)
 		return -ENOMEM;
-	for (size_t k = 0; k < run->n_group_by; k++) {
-		const char *label = group_field_label(r->group_by[k]);
+	for (size_t k = 0; k < run->n_keys; k++) {
+		bool job_name;
+		const char *label = usage_labels_key_label(r, k, &job_name);
 		if (!label)
 			return -EINVAL;
 		if (exposition_label(prefix, ',', label, g->values[k]) < 0)
 			return -ENOMEM;
-		if (r->group_by[k] == GROUP_JOB_ID && exposition_label(prefix, ',', "job_name", g->job_name) < 0)
+		if (job_name && exposition_label(prefix, ',', "job_name", g->job_name) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -339,7 +345,7 @@ int metrics_usage_section_new(struct metrics_section **out, const char *farm_id,
 			.r = r,
 			.groups = groups,
 			.head = &head,
-			.n_group_by = r->n_group_by > 2 ? 2 : r->n_group_by,
+			.n_keys = usage_labels_key_width(r),
 			.begin = n_groups * k / n_runs,
 			.end = n_groups * (k + 1) / n_runs,
 		};

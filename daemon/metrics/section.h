@@ -20,6 +20,7 @@ enum metrics_rank {
 	METRICS_RANK_USERS, /* deadline/users: the identity store's user names, one section */
 	METRICS_RANK_PROCESS, /* metrics/process: process_*, one section */
 	METRICS_RANK_INVENTORY, /* metrics/inventory_render: names, state and budgets, a section per farm */
+	METRICS_RANK_ACTIVITY, /* metrics/activity_render: the live state, a section per farm and per region */
 	METRICS_RANK_SELF, /* metrics/self: the exporter's own health and counters, one section */
 	METRICS_RANK_COUNT,
 };

@@ -33,9 +33,11 @@ struct group_slot {
 };
 
 struct usage_table {
-	enum group_field group_by[2];
+	size_t n_derived; /* key values of the caller's first (derived labels); 0 in a table of rows */
+	enum group_field group_by[2]; /* then these fields' values */
 	size_t n_group_by;
-	int job_index; /* index in group_by of JOB_ID, or -1 */
+	size_t n_values; /* n_derived + n_group_by */
+	int job_index; /* index in the key of JOB_ID's value, or -1 */
 
 	struct arena_chunk *arena;
 
@@ -188,11 +190,12 @@ static int intern(struct usage_table *t, const char *s, size_t n, uint64_t h, co
 	return 0;
 }
 
-int usage_table_new(struct usage_table **out, const enum group_field *group_by, size_t n_group_by)
+static int table_new(struct usage_table **out, size_t n_derived, const enum group_field *group_by, size_t n_group_by)
 {
 	struct usage_table *t;
 
-	if (!out || !group_by || n_group_by < 1 || n_group_by > 2)
+	if (!out || (n_group_by && !group_by) || n_group_by > 2 || n_derived > USAGE_KEY_MAX - 2 ||
+		n_derived + n_group_by == 0)
 		return -EINVAL;
 	for (size_t i = 0; i < n_group_by; i++)
 		if ((unsigned)group_by[i] >= GROUP_FIELD_COUNT)
@@ -200,16 +203,44 @@ int usage_table_new(struct usage_table **out, const enum group_field *group_by, 
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->n_derived = n_derived;
 	t->n_group_by = n_group_by;
+	t->n_values = n_derived + n_group_by;
 	t->job_index = -1;
 	for (size_t i = 0; i < n_group_by; i++) {
 		t->group_by[i] = group_by[i];
 		if (group_by[i] == GROUP_JOB_ID && t->job_index < 0)
-			t->job_index = (int)i;
+			t->job_index = (int)(n_derived + i);
 	}
 	t->sorted = 1;
 	*out = t;
 	return 0;
+}
+
+int usage_table_new(struct usage_table **out, const enum group_field *group_by, size_t n_group_by)
+{
+	if (n_group_by < 1)
+		return -EINVAL;
+	return table_new(out, 0, group_by, n_group_by);
+}
+
+int usage_table_new_derived(struct usage_table **out, size_t n_derived, const enum group_field *fields, size_t n_fields)
+{
+	if (n_derived < 1)
+		return -EINVAL;
+	return table_new(out, n_derived, fields, n_fields);
+}
+
+int usage_table_new_like(struct usage_table **out, const struct usage_table *t)
+{
+	if (!t)
+		return -EINVAL;
+	return table_new(out, t->n_derived, t->group_by, t->n_group_by);
+}
+
+size_t usage_table_key_width(const struct usage_table *t)
+{
+	return t ? t->n_values : 0;
 }
 
 void usage_table_free(struct usage_table *t)
@@ -276,13 +307,36 @@ static void merged_add(struct usage_merged *m, const struct usage_stats *st, int
 	}
 }
 
-/* A row's key before interning: its group-by values, their lengths and hashes. */
+/* A row's key before interning: its values, their lengths and hashes. */
 struct group_key {
-	const char *values[2];
-	size_t lens[2];
-	uint64_t hashes[2];
+	const char *values[USAGE_KEY_MAX];
+	size_t lens[USAGE_KEY_MAX];
+	uint64_t hashes[USAGE_KEY_MAX];
 	uint64_t hash;
 };
+
+/* A key of n values, all "" until key_add() sets them. */
+static void key_init(struct group_key *key, size_t n)
+{
+	memset(key, 0, sizeof(*key));
+	for (size_t i = 0; i < n; i++)
+		key->values[i] = empty_string;
+}
+
+/* Unused trailing values are the shared "", so that two-value readers of a one-value key see "" (see usage.h). */
+static size_t values_allocated(const struct usage_table *t)
+{
+	return t->n_values < 2 ? 2 : t->n_values;
+}
+
+/* Whether group g has the key's values (the row's strings compared with the interned ones). */
+static bool key_equal(const struct usage_group *g, const struct group_key *key)
+{
+	for (size_t k = 0; k < g->n_values; k++)
+		if (memcmp(g->values[k], key->values[k], key->lens[k] + 1) != 0)
+			return false;
+	return true;
+}
 
 /*
  * Finds the group of key, creating it when new. Existing groups are found by comparing the row's strings
@@ -290,8 +344,8 @@ struct group_key {
  */
 static int group_get(struct usage_table *t, const struct group_key *key, struct usage_group **out)
 {
-	const char *values[2] = {empty_string, empty_string};
-	size_t i;
+	const char *values[USAGE_KEY_MAX];
+	size_t i, n_alloc = values_allocated(t);
 	int r;
 
 	if ((t->n_groups + 1) * 2 > t->slots_cap) {
@@ -300,10 +354,8 @@ static int group_get(struct usage_table *t, const struct group_key *key, struct 
 			return r;
 	}
 	for (i = (size_t)key->hash & (t->slots_cap - 1); t->slots[i].g; i = (i + 1) & (t->slots_cap - 1)) {
-		struct usage_group *g = t->slots[i].g;
-		if (t->slots[i].hash == key->hash && memcmp(g->values[0], key->values[0], key->lens[0] + 1) == 0 &&
-			memcmp(g->values[1], key->values[1], key->lens[1] + 1) == 0) {
-			*out = g;
+		if (t->slots[i].hash == key->hash && key_equal(t->slots[i].g, key)) {
+			*out = t->slots[i].g;
 			return 0;
 		}
 	}
@@ -318,17 +370,20 @@ static int group_get(struct usage_table *t, const struct group_key *key, struct 
 		t->groups = groups;
 		t->groups_cap = cap;
 	}
-	for (size_t k = 0; k < t->n_group_by; k++) {
-		r = intern(t, key->values[k], key->lens[k], key->hashes[k], &values[k]);
-		if (r < 0)
-			return r;
+	for (size_t k = 0; k < n_alloc; k++) {
+		values[k] = empty_string;
+		if (k < t->n_values) {
+			r = intern(t, key->values[k], key->lens[k], key->hashes[k], &values[k]);
+			if (r < 0)
+				return r;
+		}
 	}
-	struct usage_group *g = arena_alloc(t, sizeof(*g));
+	struct usage_group *g = arena_alloc(t, sizeof(*g) + n_alloc * sizeof(g->values[0]));
 	if (!g)
 		return -ENOMEM;
 	memset(g, 0, sizeof(*g));
-	g->values[0] = values[0];
-	g->values[1] = values[1];
+	g->n_values = t->n_values;
+	memcpy(g->values, values, n_alloc * sizeof(values[0]));
 	g->job_name = empty_string;
 	merged_init(&g->cost);
 	merged_init(&g->runtime);
@@ -397,15 +452,17 @@ static int value_rendered(const char *v, const char **out, size_t *len, char **c
 
 int usage_table_add(struct usage_table *t, const struct usage_row *row)
 {
-	struct group_key key = {.values = {empty_string, empty_string}};
+	struct group_key key;
 	struct usage_group *g;
 	char *copies[3] = {NULL, NULL, NULL};
 	const char *v;
 	size_t len;
 	int r = -EINVAL;
 
-	if (!t || !row)
+	/* A row carries group-by fields only: a table keyed by derived labels takes groups (usage_table_combine()). */
+	if (!t || !row || t->n_derived)
 		return -EINVAL;
+	key_init(&key, t->n_values);
 	for (size_t i = 0; i < t->n_group_by; i++) {
 		r = value_rendered(row->fields[t->group_by[i]], &v, &len, &copies[i]);
 		if (r < 0)
@@ -447,20 +504,23 @@ static void merged_combine(struct usage_merged *m, const struct usage_merged *o)
 	m->avg_plain += o->avg_plain;
 }
 
-/* Merges group sg into dst's group of values (job name offered: job_name), as rows merge. */
-static int group_combine(
+int usage_table_combine(
 	struct usage_table *dst, const struct usage_group *sg, const char *const *values, const char *job_name)
 {
-	struct group_key key = {.values = {empty_string, empty_string}};
+	struct group_key key;
 	struct usage_group *g;
 	int r;
 
-	for (size_t i = 0; i < dst->n_group_by; i++)
-		key_add(&key, i, values[i], strlen(values[i]));
+	if (!dst || !sg || !values)
+		return -EINVAL;
+	key_init(&key, dst->n_values);
+	for (size_t i = 0; i < dst->n_values; i++)
+		key_add(&key, i, values[i] ? values[i] : empty_string, values[i] ? strlen(values[i]) : 0);
 	r = group_get(dst, &key, &g);
 	if (r < 0)
 		return r;
-	r = job_name_offer(dst, g, job_name, strlen(job_name));
+	if (job_name)
+		r = job_name_offer(dst, g, job_name, strlen(job_name));
 	if (r < 0)
 		return r;
 	count_add(g, sg->count);
@@ -473,7 +533,7 @@ int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
 {
 	int r;
 
-	if (!dst || !src || dst->n_group_by != src->n_group_by)
+	if (!dst || !src || dst->n_derived != src->n_derived || dst->n_group_by != src->n_group_by)
 		return -EINVAL;
 	for (size_t i = 0; i < dst->n_group_by; i++)
 		if (dst->group_by[i] != src->group_by[i])
@@ -481,7 +541,7 @@ int usage_table_merge(struct usage_table *dst, const struct usage_table *src)
 	/* Insertion order, not sorted order: src stays untouched (const). */
 	for (size_t k = 0; k < src->n_groups; k++) {
 		const struct usage_group *sg = src->groups[k];
-		r = group_combine(dst, sg, sg->values, sg->job_name);
+		r = usage_table_combine(dst, sg, sg->values, sg->job_name);
 		if (r < 0)
 			return r;
 	}
@@ -493,13 +553,24 @@ size_t usage_table_size(const struct usage_table *t)
 	return t ? t->n_groups : 0;
 }
 
+bool usage_table_keyed_by(
+	const struct usage_table *t, size_t n_derived, const enum group_field *fields, size_t n_fields)
+{
+	if (!t || t->n_derived != n_derived || t->n_group_by != n_fields)
+		return false;
+	for (size_t i = 0; i < n_fields; i++)
+		if (t->group_by[i] != fields[i])
+			return false;
+	return true;
+}
+
 static int compare_groups(const void *a, const void *b)
 {
 	const struct usage_group *ga = *(const struct usage_group *const *)a;
 	const struct usage_group *gb = *(const struct usage_group *const *)b;
 
-	/* Unused second values are the shared empty string, so comparing both is always right. */
-	for (size_t i = 0; i < 2; i++) {
+	/* Groups of one table have one key width. */
+	for (size_t i = 0; i < ga->n_values; i++) {
 		if (ga->values[i] == gb->values[i])
 			continue;
 		int c = strcmp(ga->values[i], gb->values[i]);
@@ -607,7 +678,7 @@ static int compare_rank_sessions(const void *a, const void *b)
 
 int usage_table_top(struct usage_table **out, struct usage_table *src, size_t limit, enum usage_rank rank)
 {
-	static const char *const other[2] = {USAGE_OTHER, USAGE_OTHER};
+	const char *other[USAGE_KEY_MAX];
 	const struct usage_group *const *sorted;
 	const struct usage_group **ranked = NULL;
 	struct usage_table *t = NULL;
@@ -617,8 +688,10 @@ int usage_table_top(struct usage_table **out, struct usage_table *src, size_t li
 	if (!out || !src || limit == 0)
 		return -EINVAL;
 	*out = NULL;
+	for (size_t k = 0; k < USAGE_KEY_MAX; k++)
+		other[k] = USAGE_OTHER;
 	n = usage_table_groups(src, &sorted);
-	r = usage_table_new(&t, src->group_by, src->n_group_by);
+	r = table_new(&t, src->n_derived, src->group_by, src->n_group_by);
 	if (r < 0)
 		return r;
 	ranked = malloc((n ? n : 1) * sizeof(*ranked));
@@ -631,7 +704,8 @@ int usage_table_top(struct usage_table **out, struct usage_table *src, size_t li
 	qsort(ranked, n, sizeof(*ranked), rank == USAGE_RANK_SESSIONS ? compare_rank_sessions : compare_rank_cost);
 	for (size_t i = 0; i < n; i++) {
 		const struct usage_group *g = ranked[i];
-		r = i < limit ? group_combine(t, g, g->values, g->job_name) : group_combine(t, g, other, USAGE_OTHER);
+		r = i < limit ? usage_table_combine(t, g, g->values, g->job_name)
+			      : usage_table_combine(t, g, other, USAGE_OTHER);
 		if (r < 0)
 			goto out;
 	}

@@ -5,7 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "config/model.h"
+
+/* The most values a group's key holds: the derived labels of reports[].labels, then the group-by fields kept. */
+#define USAGE_KEY_MAX (CONFIG_REPORT_LABELS_MAX + 2)
 
 /* One of costInUsd / runtimeInSeconds. present: enum statistic bits of the members that were there. */
 struct usage_stats {
@@ -30,8 +34,7 @@ void usage_row_deinit(struct usage_row *row);
  * else Σ(avg·count)/Σcount (see usage_group_avg()).
  */
 struct usage_group {
-	const char *values[2]; /* the report's group-by values, in group_by order; "" when absent */
-	const char *job_name; /* when JOB_ID is grouped: the first non-empty name seen, else "" */
+	const char *job_name; /* when JOB_ID is in the key: the first non-empty name seen, else "" */
 	int64_t count;
 	struct usage_merged {
 		double sum, min, max;
@@ -40,6 +43,13 @@ struct usage_group {
 		size_t n_rows;
 		unsigned present; /* statistics seen in every row (AND) */
 	} cost, runtime;
+	size_t n_values; /* the table's key width: n_group_by, or the derived labels and the kept fields */
+	/*
+	 * The key, "" when absent: the report's group-by values in group_by order, or in a table of derived labels
+	 * (usage_labels.h) the derived values in the rules' order, then the kept fields' in group_by order. At least
+	 * two entries (unused ones "").
+	 */
+	const char *values[];
 };
 
 /* The merged average of one figure (NaN when nothing to average). */
@@ -49,9 +59,23 @@ struct usage_table;
 
 /* group_by: the report's fields (1 or 2). */
 int usage_table_new(struct usage_table **out, const enum group_field *group_by, size_t n_group_by);
+
+/*
+ * A table keyed by n_derived values of the caller's (labels derived from names, 1 to CONFIG_REPORT_LABELS_MAX)
+ * followed by the values of fields (0 to 2 group-by fields); rows cannot be added to it, only groups
+ * (usage_table_combine()). The groups keep a job name only when fields holds JOB_ID. Returns 0, -EINVAL or -ENOMEM.
+ */
+int usage_table_new_derived(
+	struct usage_table **out, size_t n_derived, const enum group_field *fields, size_t n_fields);
+/* A new empty table keyed as t is (its groups take the same values). Returns 0, -EINVAL or -ENOMEM. */
+int usage_table_new_like(struct usage_table **out, const struct usage_table *t);
+/* How many values a group's key holds in t (the group-by fields, or the derived labels and the kept fields); 0 for
+ * NULL. */
+size_t usage_table_key_width(const struct usage_table *t);
 void usage_table_free(struct usage_table *t);
 
-/* Merges row into its group (strings are copied/interned). Returns 0 or -ENOMEM. */
+/* Merges row into its group (strings are copied/interned). Returns 0, -EINVAL (a table of derived labels) or -ENOMEM.
+ */
 int usage_table_add(struct usage_table *t, const struct usage_row *row);
 
 /*
@@ -61,7 +85,19 @@ int usage_table_add(struct usage_table *t, const struct usage_row *row);
  */
 int usage_table_merge(struct usage_table *dst, const struct usage_table *src);
 
+/*
+ * Merges group g (of any table) into dst's group of the given key (dst's key width of values, copied; "" for an
+ * absent one), by the same rules as usage_table_merge(); job_name (or NULL) is offered as the group's job name when
+ * dst keeps one. Returns 0, -EINVAL or -ENOMEM.
+ */
+int usage_table_combine(
+	struct usage_table *dst, const struct usage_group *g, const char *const *values, const char *job_name);
+
 size_t usage_table_size(const struct usage_table *t);
+
+/* Whether t is keyed by n_derived values of the caller's, then the values of fields[0..n_fields). */
+bool usage_table_keyed_by(
+	const struct usage_table *t, size_t n_derived, const enum group_field *fields, size_t n_fields);
 
 /* How usage_table_top() ranks the groups. */
 enum usage_rank {

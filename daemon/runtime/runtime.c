@@ -9,6 +9,7 @@
 
 #include "config/reload.h"
 #include "deadline/user_cache.h"
+#include "metrics/activity_render.h"
 #include "util/log.h"
 #include "util/monotime.h"
 #include "util/mutex.h"
@@ -139,6 +140,9 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 	rt->cur.endpoint = next->endpoint;
 	rt->cur.cfg = next->cfg;
 	memset(plan, 0, sizeof(*plan));
+	/* the live state's sections, before its threads start: a farm that starts afresh puts its own at once */
+	if (activity_declare(rt->links.store, rt->cur.cfg, rt->cur.region) < 0)
+		log_warning("op=%s status=degraded reason=\"out of memory while declaring the live state\"", op);
 	return commit_start(rt, new_users, op);
 }
 

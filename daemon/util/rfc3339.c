@@ -114,12 +114,14 @@ static bool char_read(const char **p, char a, char b)
 	return true;
 }
 
-int rfc3339_parse(const char *s, int64_t *out)
+/* The one parser under rfc3339_parse() and rfc3339_parse_ms(): UTC seconds, and the fraction's milliseconds. */
+static int parse_time(const char *s, int64_t *out, int *millis)
 {
 	int year, month, day, hour, minute, second, off_h = 0, off_m = 0, sign = 0;
 	const char *p = s;
 	int64_t t;
 
+	*millis = 0;
 	if (!s || !out)
 		return -EINVAL;
 	if (!digits_read(&p, 4, &year) || !char_read(&p, '-', '-') || !digits_read(&p, 2, &month) ||
@@ -132,13 +134,15 @@ int rfc3339_parse(const char *s, int64_t *out)
 		second > 60)
 		return -EINVAL;
 
-	/* A fraction only refines within the second: whole seconds are what the exporter keeps. */
+	/* A fraction only refines within the second: its first three digits are kept, the rest truncated. */
 	if (*p == '.') {
+		int scale = 100;
+
 		p++;
 		if (*p < '0' || *p > '9')
 			return -EINVAL;
-		while (*p >= '0' && *p <= '9')
-			p++;
+		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			*millis += (*p - '0') * scale;
 	}
 
 	if (char_read(&p, 'Z', 'z')) {
@@ -160,5 +164,39 @@ int rfc3339_parse(const char *s, int64_t *out)
 	t = rfc3339_days_from_date(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
 	t -= (int64_t)sign * (off_h * 3600 + off_m * 60);
 	*out = t;
+	return 0;
+}
+
+int rfc3339_parse(const char *s, int64_t *out)
+{
+	int millis;
+
+	return parse_time(s, out, &millis);
+}
+
+int rfc3339_parse_ms(const char *s, int64_t *out_ms)
+{
+	int64_t t;
+	int millis, r;
+
+	if (!out_ms)
+		return -EINVAL;
+	r = parse_time(s, &t, &millis);
+	if (r == 0)
+		*out_ms = t * 1000 + millis;
+	return r;
+}
+
+int rfc3339_format_ms(int64_t ms, char out[static RFC3339_MS_SIZE])
+{
+	char whole[RFC3339_SIZE];
+	int r = rfc3339_format(rfc3339_floor_div(ms, 1000), whole);
+
+	if (r < 0)
+		return r;
+	/* "…:SSZ" becomes "…:SS.mmmZ" */
+	if (snprintf(out, RFC3339_MS_SIZE, "%.19s.%03dZ", whole, (int)rfc3339_floor_mod(ms, 1000)) !=
+		RFC3339_MS_SIZE - 1)
+		return -EINVAL;
 	return 0;
 }

@@ -21,6 +21,18 @@ int rfc3339_format(int64_t t, char out[static RFC3339_SIZE]);
  */
 int rfc3339_parse(const char *s, int64_t *out);
 
+/* "2026-11-01T00:00:00.123Z" and its NUL. */
+#define RFC3339_MS_SIZE 25
+
+/*
+ * As rfc3339_parse(), into milliseconds since the epoch: the fraction's first three digits are kept (the others
+ * truncated). Returns 0 or -EINVAL.
+ */
+int rfc3339_parse_ms(const char *s, int64_t *out_ms);
+
+/* Formats milliseconds since the epoch as "2026-11-01T00:00:00.123Z". Returns 0, or -EINVAL outside 0000-9999. */
+int rfc3339_format_ms(int64_t ms, char out[static RFC3339_MS_SIZE]);
+
 /* Days since 1970-01-01 of the date y-m-d (m 1..12, d 1..31), proleptic Gregorian, any year. */
 int64_t rfc3339_days_from_date(int64_t y, int m, int d);
 

@@ -508,12 +508,15 @@ def exporter_config(listen_port, endpoint_url, farm_ids, reports, ca_file=None, 
     ca_file = ca_file_for(endpoint_url) if ca_file is None else ca_file
     farms = ",\n".join('  { id = %s; queues = "all"; fleets = "all"; }' % _libconfig_string(f) for f in farm_ids)
     rep = []
+    # r.counter: counter = true; r.extra: more settings of the report, as libconfig text (labels, keep…)
     for r in reports:
         rep.append("  { name = %s; resources = %s; window = %s; timezone = %s;\n"
-                   "    group_by = %s; statistics = %s; interval = %s;%s }"
+                   "    group_by = %s; statistics = %s; interval = %s;%s%s%s }"
                    % (_libconfig_string(r.name), _libconfig_string(r.resources), _libconfig_string(r.window),
                       _libconfig_string(r.timezone), _libconfig_list(r.group_by), _libconfig_list(r.statistics),
-                      _libconfig_string(r.interval), " limit = %d;" % r.limit if r.limit else ""))
+                      _libconfig_string(r.interval), " limit = %d;" % r.limit if r.limit else "",
+                      " counter = true;" if getattr(r, "counter", False) else "",
+                      " " + r.extra if getattr(r, "extra", "") else ""))
     return ("# written by tests/integration/harness.py\n"
             "web = { listen = \"%s:%d\"; };\n"
             "aws = { region = %s; endpoint_url = %s;%s };\n"

@@ -190,174 +190,200 @@ class Run:
         return before, after, new_log
 
 
-def main():
-    with harness.Test("api_faults") as t:
-        sim = harness.Simulator(t.workdir, "--aggregation-delay", "200", "--quiet")
-        sim_farms = sim.farms()
-        # farm 2 (3 queues: one batch) takes the faults; farm 1 (12 queues) looks on
-        target, bystander = sim_farms[2]["farmId"], sim_farms[1]["farmId"]
-        expect = Expectations(sim, sim_farms)
-        # debug: each API answer is logged (farm=… op=… http_status=…), with the time the checks below measure
-        exp = harness.Exporter(t.workdir, sim, [target, bystander], [REPORT], extra_args=["--log-level", "debug"])
-        exp.wait_ready(timeout=120)
-        exp.wait_all_up(timeout=120)
-        run = Run(t, sim, exp, expect, target, bystander)
+def start(t):
+    """A simulator and an exporter for two farms: farm 2 (3 queues: one batch) takes the faults, farm 1
+    (12 queues) looks on. Returns the Run."""
+    sim = harness.Simulator(t.workdir, "--aggregation-delay", "200", "--quiet")
+    sim_farms = sim.farms()
+    target, bystander = sim_farms[2]["farmId"], sim_farms[1]["farmId"]
+    expect = Expectations(sim, sim_farms)
+    # debug: each API answer is logged (farm=… op=… http_status=…), with the time the checks below measure
+    exp = harness.Exporter(t.workdir, sim, [target, bystander], [REPORT], extra_args=["--log-level", "debug"])
+    exp.wait_ready(timeout=120)
+    exp.wait_all_up(timeout=120)
+    run = Run(t, sim, exp, expect, target, bystander)
+    run.scrape()
+    t.check(len(run.good) == 2, "the first figures of both farms are right")
+    return run
+
+
+def network(t, run):
+    """Transport failures, throttling, server errors, credentials and permissions, a total outage."""
+    sim, exp, target, inj = run.sim, run.exp, run.target, run.inject
+    # ---- transport: retried, and the refresh survives when the retries outlast the fault ----
+    run.case("reset mid-body (Get, once)", lambda: inj("reset", OP_GET), "survive", want=["retries"])
+    run.case("reset mid-body (Get, 5 times)", lambda: inj("reset", OP_GET, 5), "fail", ["transport"])
+    run.case("connection closed, no answer (Start, twice)", lambda: inj("close", OP_START, 2), "survive",
+             want=["retries"])
+
+    def stall_check(name, before, after, log):
+        t.check(after["ls_b"] > before["ls_b"], "%s: the other farm refreshed during the stall" % name,
+                before["ls_b"], after["ls_b"])
+    began = time.monotonic()
+    run.case("stall past the timeout (Get, 40 s)", lambda: inj("stall", OP_GET, 1, 40), "survive",
+             want=["retries"], check=stall_check)
+    t.note("the stalled case took %.1fs (the exporter gives up on a stalled answer after 15 s)"
+           % (time.monotonic() - began))
+
+    # ---- throttling and server errors ----
+    run.case("429 without Retry-After (ListQueues, twice)", lambda: inj("throttle", OP_LIST, 2), "survive",
+             want=["retries"])
+    def retry_after_check(name, before, after, log):
+        # The exporter's log (debug level): the 429's warning, then the answer to the retry of the same
+        # operation for the target farm. The retry went out no sooner than Retry-After after the 429 arrived.
+        lines = [(ts, line) for ts, _, line in harness.log_times(log, r"farm=%s op=%s http_status=" % (target, OP_GET))]
+        throttled = [i for i, (_, line) in enumerate(lines) if "http_status=429 attempt=" in line]
+        if not t.check(throttled and throttled[0] + 1 < len(lines), "%s: the 429 and its retry are logged" % name,
+                       *[line for _, line in lines[:6]]):
+            return
+        i = throttled[0]
+        delay = lines[i + 1][0] - lines[i][0]
+        harness.log("%s: the retry came %.3fs after the 429" % (name, delay))
+        t.check(RETRY_AFTER_S - 0.002 <= delay <= RETRY_AFTER_S + RETRY_AFTER_SLACK_S,
+                "%s: the retry came %.3fs after the 429 (Retry-After: %d, at most %.1fs later)"
+                % (name, delay, RETRY_AFTER_S, RETRY_AFTER_SLACK_S), lines[i][1], lines[i + 1][1])
+    run.case("429 with Retry-After: %d (Get, once)" % RETRY_AFTER_S,
+             lambda: inj("throttle_retry_after", OP_GET, 1, RETRY_AFTER_S), "survive", want=["retries"],
+             check=retry_after_check)
+    run.case("429 (ListQueues, 5 times)", lambda: inj("throttle", OP_LIST, 5), "fail", ["throttled"])
+    run.case("500 JSON (Start, once)", lambda: inj("error_500", OP_START), "survive", want=["retries"])
+    run.case("502 HTML (ListQueues, once)", lambda: inj("error_502", OP_LIST), "survive", want=["retries"])
+    run.case("503 HTML (Get, 5 times)", lambda: inj("error_503", OP_GET, 5), "fail", ["server_error"])
+
+    # ---- credentials and permissions ----
+    def expired_check(name, before, after, log):
+        # the 403, then a credential fetch, then the same operation retried for the target farm and answered 200
+        lines = log.splitlines()
+        expired = [i for i, line in enumerate(lines) if "farm=%s op=" % target in line
+                   and re.search(r"http_status=403 (error|code)=ExpiredTokenException", line)]
+        if not t.check(expired, "%s: the ExpiredTokenException is logged" % name):
+            return
+        op = re.search(r" op=(\S+)", lines[expired[0]]).group(1)
+        rest = lines[expired[0] + 1:]
+        fetched = [i for i, line in enumerate(rest) if "op=credentials status=ok" in line]
+        t.check(fetched, "%s: the credentials were fetched again after the 403" % name, *rest[:5])
+        retried = [i for i, line in enumerate(rest) if "farm=%s op=%s http_status=" % (target, op) in line]
+        harness.log("%s: after the 403: %s" % (name, " | ".join(rest[i] for i in fetched[:1] + retried[:1])))
+        t.check(fetched and retried and fetched[0] < retried[0] and "http_status=200" in rest[retried[0]],
+                "%s: %s was retried with the fresh credentials and answered 200" % (name, op),
+                *[rest[i] for i in (fetched[:1] + retried[:1])])
+    run.case("ExpiredTokenException (once)", lambda: inj("expired_token"), "survive", check=expired_check)
+
+    def denied_check(name, before, after, log):
+        t.check(re.search(r"code=AccessDeniedException reason=\"grant the IAM action deadline:[A-Za-z]+\"", log),
+                "%s: the log names the IAM action to grant" % name,
+                [ln for ln in log.splitlines() if "AccessDenied" in ln][:3])
+    run.case("AccessDeniedException", lambda: inj("access_denied"), "fail", ["access_denied"],
+             check=denied_check)
+    run.case("unknown farm (404 on Start)", lambda: inj("unknown_farm", OP_START), "fail", ["not_found"])
+
+    # ---- a total outage: every request 503 for a minute ----
+    exp.wait_all_up(timeout=120)
+    harness.log("---- total outage: every API request 503 for %.0fs" % OUTAGE_S)
+
+    def total(stats):
+        return sum(sum(codes.values()) for codes in stats["requests"].values())
+    n0 = total(sim.stats())
+    began = time.monotonic()
+    run.inject("error_503", "*", 10 ** 9, farm="*")
+    while time.monotonic() - began < OUTAGE_S:
         run.scrape()
-        t.check(len(run.good) == 2, "the first figures of both farms are right")
+        time.sleep(1.0)
+    n1 = total(sim.stats())
+    elapsed = time.monotonic() - began
+    run.clear()
+    requests = n1 - n0
+    farms = len(exp.farm_ids)
+    # per farm: at most ATTEMPTS_PER_CALL requests per failed refresh, and failed refreshes at least
+    # FAILED_RETRY_MIN_S apart (backoff sleeps only add to that); +1 refresh under way when it began
+    bound = farms * ATTEMPTS_PER_CALL * (elapsed / FAILED_RETRY_MIN_S + 1)
+    harness.log("outage: %d requests in %.1fs = %.2f requests/s from %d farms (bound %d, %.2f/s)"
+                % (requests, elapsed, requests / elapsed, farms, bound, bound / elapsed))
+    t.check(requests <= bound, "the request rate during the outage stays bounded", requests, bound)
+    ok = requests <= bound and exp.proc.alive()
+    cleared = time.time()
+    exp.wait_all_up(timeout=120, since=cleared)
+    run.scrape()
+    t.ok("every report is up again after the outage")
+    run.table.append(("total outage, 503 for %.0fs (all farms)" % OUTAGE_S, "fail", "%d requests, %.2f/s"
+                      % (requests, requests / elapsed), ok, "bound %d" % bound))
 
-        inj = run.inject
 
-        # ---- transport: retried, and the refresh survives when the retries outlast the fault ----
-        run.case("reset mid-body (Get, once)", lambda: inj("reset", OP_GET), "survive", want=["retries"])
-        run.case("reset mid-body (Get, 5 times)", lambda: inj("reset", OP_GET, 5), "fail", ["transport"])
-        run.case("connection closed, no answer (Start, twice)", lambda: inj("close", OP_START, 2), "survive",
-                 want=["retries"])
 
-        def stall_check(name, before, after, log):
-            t.check(after["ls_b"] > before["ls_b"], "%s: the other farm refreshed during the stall" % name,
-                    before["ls_b"], after["ls_b"])
-        began = time.monotonic()
-        run.case("stall past the timeout (Get, 40 s)", lambda: inj("stall", OP_GET, 1, 40), "survive",
-                 want=["retries"], check=stall_check)
-        t.note("the stalled case took %.1fs (the exporter gives up on a stalled answer after 15 s)"
-               % (time.monotonic() - began))
+def content(t, run):
+    """Broken bodies, broken pagination, aggregations that fail, expire or wait for a busy farm."""
+    sim, target, inj = run.sim, run.target, run.inject
+    # ---- bodies ----
+    run.case("malformed JSON (Get, once)", lambda: inj("malformed", OP_GET), "survive", want=["retries"])
+    run.case("malformed JSON (Get, 5 times)", lambda: inj("malformed", OP_GET, 5), "fail", ["bad_response"])
+    run.case("truncated body (Start, 5 times)", lambda: inj("truncated", OP_START, 5), "fail",
+             ["bad_response"])
+    run.case("wrong member types, \"count\":\"3\" (Get page, 5 times)", lambda: inj("wrong_types", OP_GET, 5),
+             "fail", ["bad_response"])
+    run.case("wrong member types (ListQueues, 5 times)", lambda: inj("wrong_types", OP_LIST, 5), "fail",
+             ["bad_response"])
+    run.case("64 MiB body (Get page, 5 times)", lambda: inj("huge", OP_GET, 5), "fail",
+             ["bad_response", "transport"])
+    run.case("JSON nested 10000 deep (Get, 5 times)", lambda: inj("deep", OP_GET, 5, 10000), "fail",
+             ["bad_response"])
+    run.case("nextToken that repeats (Get)", lambda: inj("repeat_token", OP_GET), "fail", ["bad_response"])
+    run.case("nextToken that repeats (ListQueues)", lambda: inj("repeat_token", OP_LIST), "fail",
+             ["bad_response"])
 
-        # ---- throttling and server errors ----
-        run.case("429 without Retry-After (ListQueues, twice)", lambda: inj("throttle", OP_LIST, 2), "survive",
-                 want=["retries"])
-        def retry_after_check(name, before, after, log):
-            # The exporter's log (debug level): the 429's warning, then the answer to the retry of the same
-            # operation for the target farm. The retry went out no sooner than Retry-After after the 429 arrived.
-            lines = [(ts, line) for ts, _, line in harness.log_times(log, r"farm=%s op=%s http_status=" % (target, OP_GET))]
-            throttled = [i for i, (_, line) in enumerate(lines) if "http_status=429 attempt=" in line]
-            if not t.check(throttled and throttled[0] + 1 < len(lines), "%s: the 429 and its retry are logged" % name,
-                           *[line for _, line in lines[:6]]):
-                return
-            i = throttled[0]
-            delay = lines[i + 1][0] - lines[i][0]
-            harness.log("%s: the retry came %.3fs after the 429" % (name, delay))
-            t.check(RETRY_AFTER_S - 0.002 <= delay <= RETRY_AFTER_S + RETRY_AFTER_SLACK_S,
-                    "%s: the retry came %.3fs after the 429 (Retry-After: %d, at most %.1fs later)"
-                    % (name, delay, RETRY_AFTER_S, RETRY_AFTER_SLACK_S), lines[i][1], lines[i + 1][1])
-        run.case("429 with Retry-After: %d (Get, once)" % RETRY_AFTER_S,
-                 lambda: inj("throttle_retry_after", OP_GET, 1, RETRY_AFTER_S), "survive", want=["retries"],
-                 check=retry_after_check)
-        run.case("429 (ListQueues, 5 times)", lambda: inj("throttle", OP_LIST, 5), "fail", ["throttled"])
-        run.case("500 JSON (Start, once)", lambda: inj("error_500", OP_START), "survive", want=["retries"])
-        run.case("502 HTML (ListQueues, once)", lambda: inj("error_502", OP_LIST), "survive", want=["retries"])
-        run.case("503 HTML (Get, 5 times)", lambda: inj("error_503", OP_GET, 5), "fail", ["server_error"])
+    def endless_list_check(name, before, after, log):
+        t.check("more than 1000 pages" in log, "%s: the page cap is logged" % name)
+    run.case("endless pages (ListQueues)", lambda: inj("endless_pages", OP_LIST), "fail", ["bad_response"],
+             check=endless_list_check)
 
-        # ---- bodies ----
-        run.case("malformed JSON (Get, once)", lambda: inj("malformed", OP_GET), "survive", want=["retries"])
-        run.case("malformed JSON (Get, 5 times)", lambda: inj("malformed", OP_GET, 5), "fail", ["bad_response"])
-        run.case("truncated body (Start, 5 times)", lambda: inj("truncated", OP_START, 5), "fail",
-                 ["bad_response"])
-        run.case("wrong member types, \"count\":\"3\" (Get page, 5 times)", lambda: inj("wrong_types", OP_GET, 5),
-                 "fail", ["bad_response"])
-        run.case("wrong member types (ListQueues, 5 times)", lambda: inj("wrong_types", OP_LIST, 5), "fail",
-                 ["bad_response"])
-        run.case("64 MiB body (Get page, 5 times)", lambda: inj("huge", OP_GET, 5), "fail",
-                 ["bad_response", "transport"])
-        run.case("JSON nested 10000 deep (Get, 5 times)", lambda: inj("deep", OP_GET, 5, 10000), "fail",
-                 ["bad_response"])
-        run.case("nextToken that repeats (Get)", lambda: inj("repeat_token", OP_GET), "fail", ["bad_response"])
-        run.case("nextToken that repeats (ListQueues)", lambda: inj("repeat_token", OP_LIST), "fail",
-                 ["bad_response"])
+    # ---- aggregations ----
+    run.case("FAILED aggregation (once)", lambda: inj("failed", OP_START), "survive",
+             want=["agg:FAILED", "splits:resources"])
+    run.case("TIMEOUT aggregation (once)", lambda: inj("timeout", OP_START), "survive",
+             want=["agg:TIMEOUT", "splits:resources"])
+    run.case("FAILED aggregation (always)", lambda: inj("failed", OP_START, 1000), "fail",
+             ["aggregation_failed"], want=["agg:FAILED", "splits:resources", "splits:window"])
+    run.case("aggregation expires (once)", lambda: inj("expire", OP_GET), "survive", want=["agg:EXPIRED"])
+    run.case("aggregation expires (3 times)", lambda: inj("expire", OP_GET, 3), "fail",
+             ["aggregation_expired"], want=["agg:EXPIRED"])
 
-        def endless_list_check(name, before, after, log):
-            t.check("more than 1000 pages" in log, "%s: the page cap is logged" % name)
-        run.case("endless pages (ListQueues)", lambda: inj("endless_pages", OP_LIST), "fail", ["bad_response"],
-                 check=endless_list_check)
+    def busy_check(name, before, after, log):
+        t.check(re.search(r"op=StartSessionsStatisticsAggregation http_status=429 reason=\"farm busy", log),
+                "%s: the exporter logged that it waits for the busy farm" % name)
+    refused = sim.stats()["concurrentStartsRefused"]
+    # longer than the interval, so that the next Start surely meets it; success counts only after it ended
+    run.case("farm busy with someone else's aggregation (15 s)",
+             lambda: sim._json("POST", "/__sim/busy", {"farmId": target, "seconds": 15}), "survive",
+             check=busy_check, min_wait=15.0)
+    t.check(sim.stats()["concurrentStartsRefused"] > refused, "the busy farm refused Starts meanwhile")
 
-        # ---- aggregations ----
-        run.case("FAILED aggregation (once)", lambda: inj("failed", OP_START), "survive",
-                 want=["agg:FAILED", "splits:resources"])
-        run.case("TIMEOUT aggregation (once)", lambda: inj("timeout", OP_START), "survive",
-                 want=["agg:TIMEOUT", "splits:resources"])
-        run.case("FAILED aggregation (always)", lambda: inj("failed", OP_START, 1000), "fail",
-                 ["aggregation_failed"], want=["agg:FAILED", "splits:resources", "splits:window"])
-        run.case("aggregation expires (once)", lambda: inj("expire", OP_GET), "survive", want=["agg:EXPIRED"])
-        run.case("aggregation expires (3 times)", lambda: inj("expire", OP_GET, 3), "fail",
-                 ["aggregation_expired"], want=["agg:EXPIRED"])
+    # ---- endless pages of an aggregation: capped at PAGES_MAX (20,000 pages, 2 million rows) ----
+    # About 30 s here (20,000 signed requests); API_FAULTS_ENDLESS_GET sets another limit in seconds.
+    before = sim.stats()["requests"][OP_GET]
+    began = time.monotonic()
+    run.case("endless pages (Get)", lambda: inj("endless_pages", OP_GET), "fail", ["bad_response"],
+             timeout=float(os.environ.get("API_FAULTS_ENDLESS_GET", "900" if os.environ.get("DCE_SLOW_BUILD") else "240")))
+    n = sum(sim.stats()["requests"][OP_GET].values()) - sum(before.values())
+    harness.log("endless Get pages: %d requests in %.1fs" % (n, time.monotonic() - began))
+    t.check(20000 <= n <= 20100, "endless Get pages stop at the 20,000-page cap", n)
 
-        def busy_check(name, before, after, log):
-            t.check(re.search(r"op=StartSessionsStatisticsAggregation http_status=429 reason=\"farm busy", log),
-                    "%s: the exporter logged that it waits for the busy farm" % name)
-        refused = sim.stats()["concurrentStartsRefused"]
-        # longer than the interval, so that the next Start surely meets it; success counts only after it ended
-        run.case("farm busy with someone else's aggregation (15 s)",
-                 lambda: sim._json("POST", "/__sim/busy", {"farmId": target, "seconds": 15}), "survive",
-                 check=busy_check, min_wait=15.0)
-        t.check(sim.stats()["concurrentStartsRefused"] > refused, "the busy farm refused Starts meanwhile")
 
-        # ---- credentials and permissions ----
-        def expired_check(name, before, after, log):
-            # the 403, then a credential fetch, then the same operation retried for the target farm and answered 200
-            lines = log.splitlines()
-            expired = [i for i, line in enumerate(lines) if "farm=%s op=" % target in line
-                       and re.search(r"http_status=403 (error|code)=ExpiredTokenException", line)]
-            if not t.check(expired, "%s: the ExpiredTokenException is logged" % name):
-                return
-            op = re.search(r" op=(\S+)", lines[expired[0]]).group(1)
-            rest = lines[expired[0] + 1:]
-            fetched = [i for i, line in enumerate(rest) if "op=credentials status=ok" in line]
-            t.check(fetched, "%s: the credentials were fetched again after the 403" % name, *rest[:5])
-            retried = [i for i, line in enumerate(rest) if "farm=%s op=%s http_status=" % (target, op) in line]
-            harness.log("%s: after the 403: %s" % (name, " | ".join(rest[i] for i in fetched[:1] + retried[:1])))
-            t.check(fetched and retried and fetched[0] < retried[0] and "http_status=200" in rest[retried[0]],
-                    "%s: %s was retried with the fresh credentials and answered 200" % (name, op),
-                    *[rest[i] for i in (fetched[:1] + retried[:1])])
-        run.case("ExpiredTokenException (once)", lambda: inj("expired_token"), "survive", check=expired_check)
 
-        def denied_check(name, before, after, log):
-            t.check(re.search(r"code=AccessDeniedException reason=\"grant the IAM action deadline:[A-Za-z]+\"", log),
-                    "%s: the log names the IAM action to grant" % name,
-                    [ln for ln in log.splitlines() if "AccessDenied" in ln][:3])
-        run.case("AccessDeniedException", lambda: inj("access_denied"), "fail", ["access_denied"],
-                 check=denied_check)
-        run.case("unknown farm (404 on Start)", lambda: inj("unknown_farm", OP_START), "fail", ["not_found"])
+PARTS = {"network": network, "content": content}
 
-        # ---- a total outage: every request 503 for a minute ----
-        exp.wait_all_up(timeout=120)
-        harness.log("---- total outage: every API request 503 for %.0fs" % OUTAGE_S)
 
-        def total(stats):
-            return sum(sum(codes.values()) for codes in stats["requests"].values())
-        n0 = total(sim.stats())
-        began = time.monotonic()
-        run.inject("error_503", "*", 10 ** 9, farm="*")
-        while time.monotonic() - began < OUTAGE_S:
-            run.scrape()
-            time.sleep(1.0)
-        n1 = total(sim.stats())
-        elapsed = time.monotonic() - began
-        run.clear()
-        requests = n1 - n0
-        farms = len(exp.farm_ids)
-        # per farm: at most ATTEMPTS_PER_CALL requests per failed refresh, and failed refreshes at least
-        # FAILED_RETRY_MIN_S apart (backoff sleeps only add to that); +1 refresh under way when it began
-        bound = farms * ATTEMPTS_PER_CALL * (elapsed / FAILED_RETRY_MIN_S + 1)
-        harness.log("outage: %d requests in %.1fs = %.2f requests/s from %d farms (bound %d, %.2f/s)"
-                    % (requests, elapsed, requests / elapsed, farms, bound, bound / elapsed))
-        t.check(requests <= bound, "the request rate during the outage stays bounded", requests, bound)
-        ok = requests <= bound and exp.proc.alive()
-        cleared = time.time()
-        exp.wait_all_up(timeout=120, since=cleared)
-        run.scrape()
-        t.ok("every report is up again after the outage")
-        run.table.append(("total outage, 503 for %.0fs (all farms)" % OUTAGE_S, "fail", "%d requests, %.2f/s"
-                          % (requests, requests / elapsed), ok, "bound %d" % bound))
-
-        # ---- endless pages of an aggregation: capped at PAGES_MAX (20,000 pages, 2 million rows) ----
-        # About 30 s here (20,000 signed requests); API_FAULTS_ENDLESS_GET sets another limit in seconds.
-        before = sim.stats()["requests"][OP_GET]
-        began = time.monotonic()
-        run.case("endless pages (Get)", lambda: inj("endless_pages", OP_GET), "fail", ["bad_response"],
-                 timeout=float(os.environ.get("API_FAULTS_ENDLESS_GET", "900" if os.environ.get("DCE_SLOW_BUILD") else "240")))
-        n = sum(sim.stats()["requests"][OP_GET].values()) - sum(before.values())
-        harness.log("endless Get pages: %d requests in %.1fs" % (n, time.monotonic() - began))
-        t.check(20000 <= n <= 20100, "endless Get pages stop at the 20,000-page cap", n)
-
+def main(argv):
+    """argv: the parts to run (network, content; default both, one after the other). CI runs each part as a
+    test of its own, so that the two run side by side."""
+    names = argv or list(PARTS)
+    unknown = [n for n in names if n not in PARTS]
+    if unknown:
+        print("usage: test_api_faults.py [%s]..." % "|".join(PARTS), file=sys.stderr)
+        return 2
+    with harness.Test("api_faults-" + "-".join(names)) as t:
+        run = start(t)
+        exp = run.exp
+        for name in names:
+            PARTS[name](t, run)
         t.check(exp.proc.alive(), "the exporter never crashed")
         harness.log("\n%-58s %-8s %-40s %s" % ("fault", "expected", "observed", "survived"))
         for name, outcome, observed, ok, moved in run.table:
@@ -370,4 +396,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -2,16 +2,17 @@
 
 Two farms of the simulator, queues and fleets "all": farm 0 made with 30 queues and 4 fleets (fleets need 1 batch,
 queues 3: "auto" asks by fleet) and farm 2 (3 queues, 1 fleet: a tie, so by queue). The benchmark's five reports
-(tests/bench/plan.py) and three more: two that differ only in their statistics and one with a limit beside
-month_to_date. Exporter A runs them with "auto" and every interval 1 h (one refresh each), then exporter B with
-every "auto" replaced by "queues" and the intervals as written.
+(tests/bench/plan.py) and four more: two that differ only in their statistics, one with a limit beside month_to_date
+and one by job and usage type beside by_show. Exporter A runs them with "auto" and every interval 1 h (one refresh
+each), then exporter B with every "auto" replaced by "queues" and the intervals as written.
 
 - the aggregations of each refresh are the plan's (plan_oracle.expected_plan): one per batch and group of reports,
   asking for the union of the group's statistics, by the kind the plan says;
 - the queue listing of "auto" stops once the queues have lost (pages of 10 items: 2 of farm 0's 3 pages);
 - every report of A equals B's (to 1e-9, all usage series) when both windows hold the same sessions, and each
   report without counter or labels equals the simulator's truth for the window it names: each report shows exactly
-  its own statistics (a report without MIN shows no min series);
+  its own statistics (a report without MIN shows no min series); by_show, sharing its rows with a plain report,
+  equals them merged by its labels (labels_oracle);
 - deadline_cloud_exporter_report_resources names the kind each report's refresh asked by;
 - a group is refreshed on the shortest interval of its reports;
 - "auto" (written or the default) on a farm that lists both its queues and its fleets: --check-config names the
@@ -24,6 +25,7 @@ import subprocess
 import sys
 
 import harness
+import labels_oracle
 import plan_oracle
 from plan_oracle import PlanReport
 
@@ -32,7 +34,13 @@ EXTRA = [
     PlanReport("queue_sums", ["QUEUE_ID"], "month", ["SUM"], interval="1h"),
     PlanReport("queue_extremes", ["QUEUE_ID"], "month", ["MIN", "MAX"], interval="20s"),
     PlanReport("top_queues", ["QUEUE_ID", "USAGE_TYPE"], "month", ["SUM"], limit=3, interval="1h"),
+    # by_show's aggregation, every job shown: a labelled report and a plain one from the same rows
+    PlanReport("jobs", ["JOB_ID", "USAGE_TYPE"], "month", ["SUM", "MAX"], interval="1h"),
 ]
+# by_show's rules, for the labels' oracle (labels_oracle: Python's re and Go's $-expansion)
+SHOW_RULES = [labels_oracle.Rule("show", "job_name", "([a-z0-9]+)_.*", "$1", "unknown"),
+              labels_oracle.Rule("department", "job_name", ".*_(anim|comp|fx|lgt|lookdev)_.*", "$1", "other"),
+              labels_oracle.Rule("production", "queue_name", "(.+) - .*", "$1", "unknown")]
 REPORTS = plan_oracle.FIVE_REPORTS + EXTRA
 KIND_METRIC = "deadline_cloud_exporter_report_resources"
 # inventory once (by_show's production label needs it), nothing else in the background
@@ -97,11 +105,29 @@ def check_kinds(t, who, expo, farms, resources=None):
                     "%s: %s/%s asked by %s" % (who, farm["farmId"][:13], r.name, used), values)
 
 
-def check_figures(t, sim, farms, expo_a, expo_b):
+def check_labels(t, who, fid, sessions, expo, queue_names):
+    """by_show, sharing its aggregation with a plain report: its figures merged by its own labels, to 1e-9 (a counter
+    report's sums may be counters: compared by the figures, whatever their names)."""
+    r = [r for r in REPORTS if r.name == "by_show"][0]
+    report = labels_oracle.LabelledReport(r.name, r.group_by, SHOW_RULES, keep=r.keep, statistics=r.statistics,
+                                          window=r.window)
+    start, end = plan_oracle.window(expo, fid, r.name)
+    expected = labels_oracle.expected_samples(sessions, fid, report, queue_names, start, end)
+    counters = {harness.USAGE_COST + "_total": harness.USAGE_COST, harness.USAGE_RUNTIME + "_total":
+                harness.USAGE_RUNTIME, harness.USAGE_SESSIONS + "_total": harness.USAGE_SESSIONS}
+    got = {(counters.get(m, m), labels): v for (m, labels), v in plan_oracle.usage_series(expo, fid, r.name).items()}
+    diffs = harness.compare_samples(got, expected)
+    t.check(got and not diffs, "%s %s/by_show: %d figures merged by its labels from the shared rows" % (
+        who, fid[:13], len(got)), *diffs)
+
+
+def check_figures(t, sim, farms, expo_a, expo_b, queue_names):
     """A equals B wherever their windows hold the same sessions; each plain report equals the simulator's truth."""
     for farm in farms:
         fid = farm["farmId"]
         sessions = sim.sessions(fid)
+        check_labels(t, "A", fid, sessions, expo_a, queue_names[fid])
+        check_labels(t, "B", fid, sessions, expo_b, queue_names[fid])
         kind_a = plan_oracle.auto_kind(len(farm["queueIds"]), len(farm["fleetIds"]))
         for r in REPORTS:
             what = "%s/%s" % (fid[:13], r.name)
@@ -194,7 +220,9 @@ def main():
         expo_b = exp_b.wait_all_up(timeout=240)
         check_plan(t, "queues", sim, farms, sim.aggregations(), since, resources="queues")
         check_kinds(t, "queues", expo_b, farms, resources="queues")
-        check_figures(t, sim, farms, expo_a, expo_b)
+        inventory = sim._json("GET", "/__sim/inventory")
+        queue_names = {f["farmId"]: {q["queueId"]: q["displayName"] for q in f["queues"]} for f in inventory["farms"]}
+        check_figures(t, sim, farms, expo_a, expo_b, queue_names)
         # queue_extremes (20 s) takes queue_sums (1 h) along: the group runs on the shorter interval
         key = {"farm_id": farm_ids[0], "report": "queue_sums"}
         first = expo_b.value("deadline_cloud_exporter_report_last_success_timestamp_seconds", key)

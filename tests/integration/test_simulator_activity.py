@@ -4,7 +4,8 @@ ListLicenseEndpoints), signed with botocore, checked against the service model a
 
 SearchJobs is read as AWS's own client (aws-deadline/deadline-cloud, _list_jobs_by_filter_expression) reads it: always
 itemOffset 0, sorted by CREATED_AT ascending, then asked again with CREATED_AT >= the last createdAt seen, the jobs kept
-by id; the simulator's result window is made small (--search-offset-cap) so that this is what gets past it."""
+by id; the simulator's result window is made small (--search-offset-cap) so that this is what gets past it. The jobs of
+the usage records are found too, finished, in their sessions' queue."""
 
 import datetime
 import json
@@ -236,6 +237,32 @@ def check_sorts_and_filters(t, api, fid, ids, want):
             "CREATED_AT GREATER_THAN")
 
 
+def check_usage_jobs(t, api, sim):
+    """SearchJobs also finds the jobs of the usage records, finished, in the queue the sessions name, created before
+    their first session: so a client can find the queue of a job that only the usage statistics named."""
+    farm = sim._json("GET", "/__sim/farms")["farms"][1]
+    fid = farm["farmId"]
+    sessions = sim._json("GET", "/__sim/sessions?farmId=" + fid)["sessions"]
+    want = {}
+    for s in sessions:
+        queue, first = want.get(s["jobId"], (s["queueId"], s["startTime"]))
+        t.check(queue == s["queueId"], "a job's sessions are all in its queue", s["jobId"])
+        want[s["jobId"]] = (queue, min(first, s["startTime"]))
+    found = {}
+    for ids in batches(farm["queueIds"]):
+        jobs, _, _ = api.search_like_aws_client(fid, ids, provided={"operator": "OR", "filters": [
+            status_filter("SUCCEEDED")]})
+        found.update(jobs)
+    usage = {k: j for k, j in found.items() if k in want}
+    t.check(len(usage) == len(want), "SearchJobs finds every job of the usage records of %s" % fid,
+            len(usage), len(want))
+    t.check(all(j["queueId"] == want[k][0] and j["taskRunStatus"] == "SUCCEEDED" and
+                ms(j["createdAt"]) < want[k][1] * 1000 for k, j in usage.items()),
+            "each in its sessions' queue, SUCCEEDED, created before its first session")
+    names = {s["jobId"]: s["jobName"] for s in sessions}
+    t.check(all(j["name"] == names[k] for k, j in usage.items()), "with the name the usage records give it")
+
+
 def check_validation(t, api, fid, queue_ids):
     """Requests the model (or the service's documented limits) forbids: 400 ValidationException naming the field."""
     q = queue_ids[:1]
@@ -456,6 +483,7 @@ def main():
         check_truth_consistent(t, truth)
         check_against_truth(t, api, truth)
         check_search_paging(t, api, sim, truth)
+        check_usage_jobs(t, api, sim)
         check_validation(t, api, truth["farms"][0]["farmId"], [q["queueId"] for q in truth["farms"][0]["queues"]])
         check_list_errors(t, api, truth)
         moved = sim._json("POST", "/__sim/activity", {"advance": 7})

@@ -127,6 +127,7 @@ struct sim_live_job {
 	uint32_t retries;
 	int priority;
 	uint32_t user;
+	const struct sim_job *usage_job; /* a job of the usage records (finished, with its own name), or NULL */
 };
 
 /* Whether the job's taskRunStatus is one of the contract's active ones. */
@@ -141,7 +142,14 @@ int sim_queue_jobs(
 
 #define SIM_JOB_NAME_SIZE 512
 
-/* The job's name (1 to 128 characters; every 9th hostile) into buf. */
+/*
+ * The jobs of the usage records (the world's jobs, which the sessions name) in queue of farm, as SearchJobs finds them
+ * at any step: finished (SUCCEEDED), created before the first session of the history. *out malloc'd. Returns 0 or
+ * -ENOMEM.
+ */
+int sim_queue_usage_jobs(const struct sim_state *st, size_t farm, size_t queue, struct sim_live_job **out, size_t *n);
+
+/* The job's name (1 to 128 characters; every 9th hostile; a usage job's own) into buf. */
 void sim_live_job_name(const struct sim_live_job *jb, char buf[SIM_JOB_NAME_SIZE]);
 /* One JobSearchSummary. */
 void sim_live_job_json(struct sim_json *j, const struct sim_state *st, size_t farm, const struct sim_live_job *jb);

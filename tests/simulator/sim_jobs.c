@@ -266,10 +266,60 @@ static void long_name(char buf[SIM_JOB_NAME_SIZE], long long index, const char *
 	buf[len] = '\0';
 }
 
+/* The history starts this long before the epoch; usage jobs are created up to a day before that. */
+#define HISTORY_DAYS 100
+
+int sim_queue_usage_jobs(const struct sim_state *st, size_t farm, size_t queue, struct sim_live_job **out, size_t *n)
+{
+	const struct sim_world *w = st->world;
+	int64_t oldest_ms = w->epoch * SIM_MS_PER_SECOND - (HISTORY_DAYS + 1) * SIM_MS_PER_DAY;
+	size_t count = 0;
+
+	*n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < w->n_jobs; i++)
+		count += w->jobs[i].farm == farm && w->jobs[i].queue == queue;
+	if (!count)
+		return 0;
+	*out = calloc(count, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_jobs; i++) {
+		const struct sim_job *sj = &w->jobs[i];
+		struct sim_live_job *jb = &(*out)[*n];
+
+		if (sj->farm != farm || sj->queue != queue)
+			continue;
+		jb->queue = (uint32_t)queue;
+		jb->index = (int64_t)i;
+		jb->traits = sim_live_hash(w->seed, 0x75736167, i, farm);
+		memcpy(jb->id, sj->id, sizeof(jb->id));
+		jb->usage_job = sj;
+		/* within the day before the history's first session, to the millisecond */
+		jb->created_ms = oldest_ms + (int64_t)(jb->traits % (uint64_t)SIM_MS_PER_DAY);
+		jb->started_ms = jb->created_ms + 60 * SIM_MS_PER_SECOND;
+		jb->ended_ms = w->epoch * SIM_MS_PER_SECOND;
+		jb->updated_ms = -1;
+		jb->status = SIM_TASK_SUCCEEDED;
+		jb->target = -1;
+		jb->counts[SIM_TASK_SUCCEEDED] = 1 + (uint32_t)(jb->traits >> 16) % 40;
+		jb->priority = 50;
+		jb->user = sj->user;
+		(*n)++;
+	}
+	qsort(*out, *n, sizeof(**out), sim_live_job_compare);
+	return 0;
+}
+
 void sim_live_job_name(const struct sim_live_job *jb, char buf[SIM_JOB_NAME_SIZE])
 {
 	long long j = (long long)jb->index;
 	uint64_t t = jb->traits;
+
+	if (jb->usage_job) {
+		snprintf(buf, SIM_JOB_NAME_SIZE, "%s", jb->usage_job->name);
+		return;
+	}
 
 	if (sim_floor_mod(jb->index, HOSTILE_EVERY) == 4) {
 		size_t h = (size_t)sim_floor_mod(sim_floor_div(jb->index, HOSTILE_EVERY), N_OF(hostile_names) + 2);

@@ -531,41 +531,57 @@ static int compare_jobs(const void *a, const void *b, void *ctx)
 	return sim_live_job_compare(a, b);
 }
 
-/* The jobs of the requested queues that match, sorted. Returns 0 or -ENOMEM. */
+/* Appends the jobs of the list that match to *out. Returns 0 or -ENOMEM. */
+static int collect_matching(
+	const struct search *s, const struct sim_live_job *jobs, size_t count, struct sim_live_job **out, size_t *n)
+{
+	char name[SIM_JOB_NAME_SIZE] = "";
+	struct sim_live_job *grown = realloc(*out, (*n + count + 1) * sizeof(**out));
+
+	if (!grown)
+		return -ENOMEM;
+	*out = grown;
+	for (size_t k = 0; k < count; k++) {
+		if (s->have_term)
+			sim_live_job_name(&jobs[k], name);
+		if (!s->have_filter || node_matches(s, 0, &jobs[k], name))
+			(*out)[(*n)++] = jobs[k];
+	}
+	return 0;
+}
+
+/* The jobs of the requested queues that match (the live stream's and the usage records'), sorted. Returns 0 or
+ * -ENOMEM. */
 static int collect(const struct sim_state *st, size_t farm, uint64_t step, const struct search *s,
 	struct sim_live_job **out, size_t *n)
 {
 	const struct sim_farm *f = &st->world->farms[farm];
 	bool seen[MAX_QUEUE_IDS] = {false};
-	char name[SIM_JOB_NAME_SIZE] = "";
 
 	*n = 0;
 	*out = NULL;
 	for (size_t i = 0; i < s->n_queue_ids; i++) {
 		long q = sim_farm_find_queue(f, s->queue_ids[i]);
-		struct sim_live_job *jobs, *grown;
-		size_t count;
+		struct sim_live_job *jobs = NULL, *usage = NULL;
+		size_t count = 0, n_usage = 0;
+		int r;
 
 		/* an id the farm does not have selects nothing; one given twice counts once */
 		for (size_t k = 0; k < i && q >= 0; k++)
 			seen[i] = seen[i] || strcmp(s->queue_ids[k], s->queue_ids[i]) == 0;
 		if (q < 0 || seen[i])
 			continue;
-		if (sim_queue_jobs(st, farm, (size_t)q, step, &jobs, &count) < 0)
-			return -ENOMEM;
-		grown = realloc(*out, (*n + count + 1) * sizeof(**out));
-		if (!grown) {
-			free(jobs);
-			return -ENOMEM;
-		}
-		*out = grown;
-		for (size_t k = 0; k < count; k++) {
-			if (s->have_term)
-				sim_live_job_name(&jobs[k], name);
-			if (!s->have_filter || node_matches(s, 0, &jobs[k], name))
-				(*out)[(*n)++] = jobs[k];
-		}
+		r = sim_queue_jobs(st, farm, (size_t)q, step, &jobs, &count);
+		if (r == 0)
+			r = sim_queue_usage_jobs(st, farm, (size_t)q, &usage, &n_usage);
+		if (r == 0)
+			r = collect_matching(s, jobs, count, out, n);
+		if (r == 0)
+			r = collect_matching(s, usage, n_usage, out, n);
 		free(jobs);
+		free(usage);
+		if (r < 0)
+			return r;
 	}
 	qsort_r(*out, *n, sizeof(**out), compare_jobs, (void *)s);
 	return 0;

@@ -271,8 +271,55 @@ static void test_board(void)
 	metrics_store_free(s);
 }
 
+/* What a reader is handed. */
+struct seen {
+	int calls;
+	const struct inventory *inv;
+	char name[32];
+};
+
+static void remember(void *ctx, const struct inventory *inv)
+{
+	struct seen *s = ctx;
+
+	s->calls++;
+	s->inv = inv;
+	snprintf(s->name, sizeof(s->name), "%s", inv && inv->farm_name ? inv->farm_name : "");
+}
+
+/* A reader gets the farm's latest complete listing, NULL before the first one or for a farm not declared. */
+static void test_board_read(void)
+{
+	struct farm_config farms[] = {{.id = (char *)"farm-a"}};
+	struct config cfg = {.farms = farms, .n_farms = 1};
+	struct metrics_store *s = NULL;
+	struct inventory_board *board = NULL;
+	struct seen seen = {0};
+
+	cfg.inventory.enabled = true;
+	CHECK_INT(metrics_store_new(&s, "1"), 0);
+	CHECK_INT(inventory_board_new(&board, s), 0);
+	if (!s || !board)
+		return;
+	CHECK_INT(inventory_board_set_farms(board, NULL, &cfg), 0);
+	inventory_board_read(board, "farm-a", remember, &seen);
+	CHECK(seen.calls == 1 && seen.inv == NULL);
+	CHECK_INT(inventory_board_publish(board, "farm-a", named("farm-a", "A"), 10), 0);
+	inventory_board_read(board, "farm-a", remember, &seen);
+	CHECK(seen.calls == 2 && seen.inv && strcmp(seen.name, "A") == 0);
+	CHECK_INT(inventory_board_publish(board, "farm-a", named("farm-a", "A2"), 20), 0);
+	inventory_board_fail(board, "farm-a");
+	inventory_board_read(board, "farm-a", remember, &seen);
+	CHECK(seen.calls == 3 && strcmp(seen.name, "A2") == 0);
+	inventory_board_read(board, "farm-x", remember, &seen);
+	CHECK(seen.calls == 4 && seen.inv == NULL);
+	inventory_board_free(board);
+	metrics_store_free(s);
+}
+
 int main(void)
 {
+	test_board_read();
 	test_parse_and_render();
 	test_two_farms();
 	/* every change shown by the next scrape */

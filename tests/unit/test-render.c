@@ -6,7 +6,9 @@
 #include <zlib.h>
 
 #include "metrics/deflate_join.h"
+#include "config_cases.h"
 #include "metrics/render.h"
+#include "metrics/usage_labels.h"
 #include "metrics_fixtures.h"
 #include "test.h"
 
@@ -350,8 +352,59 @@ static void test_limit(void)
 #undef TOP
 #undef OTHER
 
+/*
+ * A labelled report's table: its series carry the derived labels, then the fields kept (job_name after a kept
+ * JOB_ID), nothing else; a table whose key is shorter than the report's is refused, never read past its end.
+ */
+static void test_labelled(void)
+{
+	struct config *cfg = config_cases_load(
+		"farms = ( { id = \"" CASES_FARM_ID "\"; } );\n"
+		"reports = ( { name = \"shows\"; window = \"month\"; group_by = [ \"QUEUE_ID\", \"JOB_ID\" ]; "
+		"statistics = [ \"SUM\" ]; labels = ( { label = \"show\"; source = \"job_name\"; regex = \"([a-z]+) "
+		".*\"; "
+		"default = \"unknown\"; }, { label = \"take\"; source = \"job_name\"; regex = \"[a-z]+ .([0-9]+).*\"; "
+		"default = \"none\"; } ); keep = [ \"JOB_ID\" ]; },\n"
+		"  { name = \"wide\"; window = \"month\"; group_by = [ \"QUEUE_ID\", \"JOB_ID\" ]; labels = ( "
+		"{ label = \"a\"; source = \"job_name\"; default = \"x\"; }, { label = \"b\"; source = \"job_name\"; "
+		"default = \"x\"; } ); keep = [ \"QUEUE_ID\", \"JOB_ID\" ]; } );\n");
+	struct usage_table *t = make_table(3), *merged = NULL;
+	struct metrics_section *sec = NULL;
+	char *text;
+	bool job_name;
+
+	if (!cfg)
+		goto out;
+	CHECK_INT(usage_labels_key_width(&cfg->reports[0]), 3);
+	CHECK_STR(usage_labels_key_label(&cfg->reports[0], 0, &job_name), "show");
+	CHECK(!job_name);
+	CHECK_STR(usage_labels_key_label(&cfg->reports[0], 2, &job_name), "job_id");
+	CHECK(job_name);
+	CHECK(usage_labels_key_label(&cfg->reports[0], 3, &job_name) == NULL);
+	CHECK_INT(usage_labels_merge(&merged, t, &cfg->reports[0], NULL, NULL), 0);
+	CHECK_INT(metrics_usage_section_new(&sec, "farm-1", &cfg->reports[0], merged, 1761955200, 1764115200), 0);
+	text = sec ? fixture_sections_text(&metrics_usage_kind, &sec, 1) : NULL;
+	CHECK(text &&
+		strstr(text,
+			"deadline_cloud_usage_cost_usd{farm_id=\"farm-1\",report=\"shows\",show=\"shot\","
+			"take=\"1\",job_id=\"job-0000000000000000000000000000001f\",job_name=\"shot \\\"1\\\"\\n\"} "
+			"0.01\n"));
+	CHECK(text && !strstr(text, "queue_id="));
+	free(text);
+	metrics_section_unref(sec);
+	sec = NULL;
+	/* the group-by table itself (2 values) under a report whose key is 4 wide */
+	CHECK_INT(metrics_usage_section_new(&sec, "farm-1", &cfg->reports[1], t, 1761955200, 1764115200), -EINVAL);
+	CHECK(sec == NULL);
+out:
+	usage_table_free(merged);
+	usage_table_free(t);
+	config_free(cfg);
+}
+
 int main(void)
 {
+	test_labelled();
 	/* Comparisons of successive scrapes: the process metrics of the first read throughout; every change shown. */
 	metrics_process_hold(true);
 	metrics_self_interval(0);

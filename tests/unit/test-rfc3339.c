@@ -132,6 +132,41 @@ static void test_round_trip(void)
 	CHECK_INT(mismatches, 0);
 }
 
+/* Milliseconds: SearchJobs' createdAt, where jobs a millisecond apart must stay apart. */
+static void test_milliseconds(void)
+{
+	static const struct {
+		const char *text;
+		int64_t ms;
+		const char *formatted;
+	} cases[] = {
+		{"2026-12-07T14:17:06Z", 1796653026000, "2026-12-07T14:17:06.000Z"},
+		{"2026-12-07T14:17:06.476Z", 1796653026476, "2026-12-07T14:17:06.476Z"},
+		{"2026-12-07T14:17:06.4Z", 1796653026400, "2026-12-07T14:17:06.400Z"},
+		{"2026-12-07T14:17:06.0479999Z", 1796653026047, "2026-12-07T14:17:06.047Z"}, /* truncated */
+		{"2026-12-07T15:17:06.001+01:00", 1796653026001, "2026-12-07T14:17:06.001Z"},
+		{"1969-12-31T23:59:59.999Z", -1, "1969-12-31T23:59:59.999Z"},
+		{"0000-01-01T00:00:00.000Z", -62167219200000, "0000-01-01T00:00:00.000Z"},
+	};
+	char out[RFC3339_MS_SIZE];
+	int64_t ms;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ms = 0;
+		CHECK_MSG(rfc3339_parse_ms(cases[i].text, &ms) == 0 && ms == cases[i].ms, "\"%s\": got %lld",
+			cases[i].text, (long long)ms);
+		CHECK_INT(rfc3339_format_ms(cases[i].ms, out), 0);
+		CHECK_STR(out, cases[i].formatted);
+		CHECK(rfc3339_parse_ms(out, &ms) == 0 && ms == cases[i].ms);
+	}
+	for (size_t i = 0; i < sizeof(parse_bad) / sizeof(parse_bad[0]); i++)
+		CHECK_MSG(rfc3339_parse_ms(parse_bad[i], &ms) == -EINVAL, "\"%s\" must be refused", parse_bad[i]);
+	CHECK_INT(rfc3339_parse_ms("2026-11-01T00:00:00Z", NULL), -EINVAL);
+	CHECK_INT(rfc3339_format_ms(253402300800000, out), -EINVAL);
+	CHECK_INT(rfc3339_format_ms(253402300799999, out), 0);
+	CHECK_STR(out, "9999-12-31T23:59:59.999Z");
+}
+
 /* Day counts against the epoch and across a 400-year cycle. */
 static void test_days(void)
 {
@@ -153,6 +188,7 @@ int main(void)
 {
 	test_format_parse();
 	test_round_trip();
+	test_milliseconds();
 	test_days();
 	TEST_DONE();
 }
