@@ -17,6 +17,8 @@ if [[ " $* " == *" --test "* ]]; then
   # the house-rules unit test's format check: Debian 12's clang-format is version 14, the one it judges with
   packages+=(clang-format)
   # node and npm: deploy/kubernetes's schemas (tests/deploy); any node >= 14 will do, Debian's only if none is
+  # libfaketime: the counters' window boundary reached in a minute, the exporter and the simulator an offset ahead
+  packages+=(faketime)
   # the test CA and certificates (HTTPS), botocore's SigV4 as an oracle independent of the exporter's
   packages+=(python3-cryptography python3-botocore)
   command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -1,4 +1,4 @@
-/* window: calendar and rolling window starts in fixed-offset timezones, over util/rfc3339 */
+/* window: calendar and rolling window starts, calendar window ends, in fixed-offset timezones (util/rfc3339) */
 #include <errno.h>
 
 #include "config/window.h"
@@ -51,5 +51,38 @@ int window_start(const struct report_config *r, int64_t now, int64_t *start)
 		return -EINVAL;
 	}
 	*start = first * SECONDS_PER_DAY - offset;
+	return 0;
+}
+
+int window_end(const struct report_config *r, int64_t now, int64_t *end)
+{
+	int64_t start, offset, day, y, next;
+	int m, d, ret;
+
+	if (!r || !end || r->window == WINDOW_ROLLING)
+		return -EINVAL;
+	ret = window_start(r, now, &start);
+	if (ret < 0)
+		return ret;
+	offset = (int64_t)r->tz_offset_minutes * 60;
+	/* The first day of the window on the report's wall clock: start is its midnight there. */
+	day = rfc3339_floor_div(start + offset, SECONDS_PER_DAY);
+	switch (r->window) {
+	case WINDOW_DAY:
+		next = day + 1;
+		break;
+	case WINDOW_WEEK:
+		next = day + 7;
+		break;
+	case WINDOW_MONTH:
+		rfc3339_date_from_days(day, &y, &m, &d);
+		next = m == 12 ? rfc3339_days_from_date(y + 1, 1, 1) : rfc3339_days_from_date(y, m + 1, 1);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (next * SECONDS_PER_DAY - offset > WINDOW_TIME_MAX)
+		return -EINVAL;
+	*end = next * SECONDS_PER_DAY - offset;
 	return 0;
 }

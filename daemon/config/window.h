@@ -1,4 +1,4 @@
-/* window: the [start, end) time range a report's refresh asks for (pure arithmetic) */
+/* window: the [start, end) time range a report's refresh asks for; where a calendar window ends (pure arithmetic) */
 #pragma once
 
 #include <stddef.h>
@@ -14,3 +14,11 @@
  * Returns 0, or -EINVAL for an invalid report.
  */
 int window_start(const struct report_config *r, int64_t now, int64_t *start);
+
+/*
+ * End of the calendar window containing now (UTC seconds): the start of the next day, week (Monday) or month in the
+ * report's fixed-offset timezone, expressed in UTC; the boundary where a counter report's figures reset. Always
+ * after now, and window_start() of it is itself. Returns 0, or -EINVAL for a rolling window (it has no boundary),
+ * an invalid report, or an end past the last instant RFC 3339 can write.
+ */
+int window_end(const struct report_config *r, int64_t now, int64_t *end);

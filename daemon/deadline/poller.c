@@ -13,6 +13,7 @@
 #include "config/reload.h"
 #include "deadline/activity_round.h"
 #include "deadline/api_call.h"
+#include "deadline/counter_state.h"
 #include "deadline/inventory_fetch.h"
 #include "deadline/plan.h"
 #include "deadline/refresh.h"
@@ -37,6 +38,7 @@ struct farm_worker {
 	struct refresh_ctx refresh;
 	struct farm_plan *plan; /* FARM_REFRESH: the farm's reports in groups that share aggregations */
 	struct schedule_slot *slots; /* one per group of the plan, in its order; else one */
+	struct counter_state ***counters; /* beside slots, each beside its group's members: a counter report's state */
 	size_t n_slots;
 	enum farm_job job;
 	struct activity_round *activity; /* FARM_ACTIVITY: the figures kept between rounds */
@@ -67,7 +69,7 @@ static void farm_run(struct worker *wk, void *arg)
 		}
 		const struct plan_group *g = &w->plan->groups[next - w->slots];
 		double began = worker_clock(wk);
-		int r = refresh_group(&w->refresh, g, (int64_t)time(NULL));
+		int r = refresh_group(&w->refresh, g, w->counters[next - w->slots], (int64_t)time(NULL));
 		if (r == API_STOPPED || worker_stopping(wk))
 			break;
 		double delay = schedule_record(
@@ -189,6 +191,45 @@ static void (*const farm_job_run[FARM_JOBS])(struct worker *wk, void *arg) = {
 	[FARM_ACTIVITY] = activity_run,
 };
 
+/*
+ * The states of w's counter reports, their files under dir (NULL: none). Returns 0 or -ENOMEM.
+ */
+static int farm_worker_counters(struct farm_worker *w, const char *dir)
+{
+	w->counters = calloc(w->n_slots, sizeof(*w->counters));
+	if (!w->counters)
+		return -ENOMEM;
+	for (size_t k = 0; k < w->n_slots; k++) {
+		const struct plan_group *g = &w->plan->groups[k];
+		w->counters[k] = calloc(g->n_members, sizeof(*w->counters[k]));
+		if (!w->counters[k])
+			return -ENOMEM;
+		for (size_t i = 0; i < g->n_members; i++) {
+			if (!g->members[i]->counter)
+				continue;
+			int r = counter_state_new(&w->counters[k][i], dir, w->farm->id, g->members[i]);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Where the counter reports keep their figures across restarts, if they can: $STATE_DIRECTORY. */
+static char *counter_dir(const struct config *cfg)
+{
+	char *dir = counter_state_dir();
+	bool counters = false;
+
+	for (size_t i = 0; i < cfg->n_reports; i++)
+		counters |= cfg->reports[i].counter;
+	if (counters && !dir)
+		log_info("component=poller op=state reason=\"STATE_DIRECTORY is not set: a counter report's figures "
+			 "held from a decrease, and the closing of a window ended while the exporter was stopped, are "
+			 "lost on a restart\"");
+	return dir;
+}
+
 /* The slot and state of a worker of job w->job for farm i of cfg. */
 static int farm_job_init(struct poller *p, struct farm_worker *w, size_t i, const struct poller_options *opts)
 {
@@ -227,6 +268,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 	struct aws_credentials_provider *creds, struct metrics_store *store)
 {
 	struct poller *p = calloc(1, sizeof(*p));
+	char *dir = NULL;
 	int r;
 
 	if (!p)
@@ -251,6 +293,7 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 		r = -ENOMEM;
 		goto fail;
 	}
+	dir = counter_dir(cfg);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		w->poller = p;
@@ -261,10 +304,17 @@ int poller_new(struct poller **out, const struct config *cfg, const struct polle
 			r = farm_job_init(p, w, i % cfg->n_farms, opts);
 		if (r < 0)
 			goto fail;
+		if (w->job == FARM_REFRESH) {
+			r = farm_worker_counters(w, dir);
+			if (r < 0)
+				goto fail;
+		}
 	}
+	free(dir);
 	*out = p;
 	return 0;
 fail:
+	free(dir);
 	poller_free(p);
 	return r;
 }
@@ -318,6 +368,37 @@ static void adopt_groups(
 	}
 }
 
+/* Swaps the counter states *a and *b, each keeping its path (another $STATE_DIRECTORY is written from the next). */
+static void swap_counter(struct counter_state **a, struct counter_state **b)
+{
+	struct counter_state *c = *a;
+	char *path = (*a)->path;
+
+	(*a)->path = (*b)->path;
+	(*b)->path = path;
+	*a = *b;
+	*b = c;
+}
+
+/*
+ * Each counter state of w taken from ow's report of the same name when both hold one of the same key (the same
+ * window, timezone, grouping and labels): the figures held go on, whatever else of the report changed.
+ */
+static void adopt_counters(struct farm_worker *w, struct farm_worker *ow)
+{
+	for (size_t k = 0; k < w->n_slots; k++)
+		for (size_t i = 0; i < w->plan->groups[k].n_members; i++)
+			for (size_t l = 0; l < ow->n_slots; l++)
+				for (size_t j = 0; j < ow->plan->groups[l].n_members; j++) {
+					struct counter_state **mine = &w->counters[k][i],
+							     **theirs = &ow->counters[l][j];
+					if (*mine && *theirs && strcmp((*mine)->key, (*theirs)->key) == 0 &&
+						strcmp(w->plan->groups[k].members[i]->name,
+							ow->plan->groups[l].members[j]->name) == 0)
+						swap_counter(mine, theirs);
+				}
+}
+
 void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg)
 {
 	for (size_t i = 0; i < p->n_workers; i++) {
@@ -342,6 +423,7 @@ void poller_adopt_schedule(struct poller *p, struct poller *old, const struct co
 				continue;
 			}
 			adopt_groups(w, ow, old_cfg, p->cfg);
+			adopt_counters(w, ow);
 		}
 	}
 }
@@ -353,10 +435,17 @@ void poller_free(struct poller *p)
 	/* The threads first: they use the slots and the refresh contexts until they are joined. */
 	worker_group_free(p->group);
 	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
-		free(p->workers[i].slots);
-		queue_lookup_free(p->workers[i].refresh.queues);
-		activity_round_free(p->workers[i].activity);
-		plan_free(p->workers[i].plan);
+		struct farm_worker *w = &p->workers[i];
+		for (size_t k = 0; w->counters && k < w->n_slots; k++) {
+			for (size_t j = 0; w->counters[k] && j < w->plan->groups[k].n_members; j++)
+				counter_state_free(w->counters[k][j]);
+			free(w->counters[k]);
+		}
+		free(w->counters);
+		free(w->slots);
+		queue_lookup_free(w->refresh.queues);
+		activity_round_free(w->activity);
+		plan_free(w->plan);
 	}
 	free(p->workers);
 	free(p);

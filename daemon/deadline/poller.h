@@ -50,8 +50,9 @@ void poller_stop(struct poller *p);
 /*
  * Before poller_start(): a group of reports that old (stopped) also ran as one group, each report with the same
  * definition (reload.h), keeps its schedule and failure count; the rest start now. A farm whose live state old read the
- * same way (reload_activity_same()) keeps its schedule and takes its figures and health from old. old_cfg is the
- * configuration old ran with.
+ * same way (reload_activity_same()) keeps its schedule and takes its figures and health from old. A counter report
+ * whose figures depend on the same settings (counter_state_key()) takes old's state, figures held included, whatever
+ * else changed. old_cfg is the configuration old ran with.
  */
 void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg);
 

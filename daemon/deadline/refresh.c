@@ -13,6 +13,7 @@
 #include "deadline/deadline_api.h"
 #include "deadline/pages.h"
 #include "deadline/queue_search.h"
+#include "deadline/refresh_counter.h"
 #include "deadline/resource_ids.h"
 #include "metrics/usage_labels.h"
 #include "util/log.h"
@@ -376,13 +377,16 @@ static const char *refresh_error_kind(int r)
 		return "aggregation_expired";
 	if (r == QUEUE_SEARCH_NO_NAMES)
 		return "no_queue_names";
+	if (r == REFRESH_CLOCK_BEHIND)
+		return "clock_behind";
 	return api_outcome_kind(r);
 }
 
 /* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
 bool refresh_error_is_persistent(int r)
 {
-	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS;
+	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS ||
+	       r == REFRESH_CLOCK_BEHIND;
 }
 
 /*
@@ -465,6 +469,9 @@ static const char *refresh_error_text(int r)
 		return "aggregation failed";
 	if (r == REFRESH_AGG_EXPIRED)
 		return "aggregation kept expiring";
+	if (r == REFRESH_CLOCK_BEHIND)
+		return "the clock is in a window before the one of the counters' figures; they stay until it is past "
+		       "them";
 	if (r == QUEUE_SEARCH_NO_NAMES)
 		return "the inventory has not listed the farm's queue names yet";
 	return api_outcome_text(r);
@@ -477,27 +484,6 @@ static void refresh_fail(struct refresh_ctx *rf, const struct report_config *rc,
 	if (r != API_STOPPED)
 		metrics_store_count(rf->store, METRICS_REFRESH_ERRORS,
 			(const char *const[]){rf->farm->id, rc->name, refresh_error_kind(r)}, 1);
-}
-
-/* Each report's own figures from the group's rows; a report that cannot publish (or label its rows) fails alone. */
-static int publish_members(struct group_run *run, struct usage_table *t, int64_t start, int64_t end, double began)
-{
-	int first = 0;
-
-	for (size_t i = 0; i < run->g->n_members; i++) {
-		const struct report_config *rc = run->g->members[i];
-		int r = refresh_publish(run->rf, rc, t, start, end, monotime_s() - began);
-		if (r == API_STOPPED)
-			return r;
-		if (r != 0) {
-			log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\"", run->rf->farm->id,
-				rc->name, refresh_error_text(r));
-			refresh_fail(run->rf, rc, r, monotime_s() - began);
-			if (first == 0)
-				first = r;
-		}
-	}
-	return first;
 }
 
 /* Asks for every batch of ids, merged into t. */
@@ -515,6 +501,137 @@ static int refresh_batches(struct group_run *run, const struct resource_ids *ids
 	return 0;
 }
 
+/*
+ * The table of [start, end) of run (a run of one counter report): every batch merged into a new table, then merged
+ * by the report's labels when it has some (what the counters hold). *out is NULL on failure.
+ */
+static int collect(struct group_run *run, const struct resource_ids *ids, int64_t start, int64_t end,
+	struct usage_table **out, struct refresh_stats *st)
+{
+	struct usage_table *labelled = NULL;
+	int r = usage_table_new(out, run->lead->group_by, run->lead->n_group_by);
+
+	if (r == 0)
+		r = refresh_batches(run, ids, start, end, *out, st);
+	if (r == 0 && run->lead->n_labels) {
+		r = relabel(run->rf, run->lead, *out, &labelled);
+		usage_table_free(*out);
+		*out = labelled;
+	}
+	if (r != 0) {
+		usage_table_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/*
+ * The window of counter report rc's figures ended: that window up to its end, asked for rc alone (its statistics,
+ * its counts) and published before the next window's.
+ */
+static int counter_close(struct group_run *run, const struct report_config *rc, struct counter_state *cs,
+	const struct counter_plan *plan, const struct resource_ids *ids, double began)
+{
+	const struct plan_group alone = {.members = &rc,
+		.n_members = 1,
+		.statistics = rc->statistics,
+		.interval_seconds = rc->interval_seconds,
+		.name = run->g->name};
+	struct group_run own = {.rf = run->rf, .g = &alone, .lead = rc, .kind = run->kind, .path = run->path};
+	struct usage_table *t = NULL;
+	struct refresh_stats st = {0};
+	char start[21], end[21];
+	int r;
+
+	if (rfc3339_format(plan->closing_start, start) < 0 || rfc3339_format(plan->closing_end, end) < 0)
+		return -EINVAL;
+	r = collect(&own, ids, plan->closing_start, plan->closing_end, &t, &st);
+	if (r == 0)
+		r = refresh_counter_close(run->rf, rc, cs, plan, t, began);
+	if (r == 0)
+		log_info(
+			"farm=%s report=%s op=refresh status=ok window=%s/%s batches=%zu pages=%zu rows=%zu groups=%zu "
+			"reason=\"the window ended: its figures up to its end, before the next window's\"",
+			run->rf->farm->id, rc->name, start, end, st.batches, st.pages, st.rows, usage_table_size(t));
+	usage_table_free(t);
+	return r;
+}
+
+/*
+ * Each counter report of the group (cs[i] not NULL) before the group's rows are asked for: its window's plan, and
+ * its closing refresh when the window of its figures ended. ready[i] is its outcome: a report whose plan or closing
+ * fails fails alone. Returns API_STOPPED or 0.
+ */
+static int counters_prepare(struct group_run *run, struct counter_state *const *cs, int *ready, int64_t start,
+	int64_t now, const struct resource_ids *ids, double began)
+{
+	for (size_t i = 0; cs && i < run->g->n_members; i++) {
+		const struct report_config *rc = run->g->members[i];
+		struct counter_plan plan;
+		int64_t own;
+
+		if (!cs[i])
+			continue;
+		ready[i] = refresh_counter_window(run->rf, rc, cs[i], now, &own, &plan);
+		/* counter_plan() takes window_start() of the group's window and timezone: the group's start. */
+		if (ready[i] == 0 && own != start)
+			ready[i] = -EINVAL;
+		if (ready[i] == 0 && plan.closing)
+			ready[i] = counter_close(run, rc, cs[i], &plan, ids, began);
+		if (ready[i] == API_STOPPED)
+			return API_STOPPED;
+	}
+	return 0;
+}
+
+/* Counter report rc's figures of [start, now) from the group's rows t (only sorted), held and published. */
+static int counter_publish_rows(struct group_run *run, const struct report_config *rc, struct counter_state *cs,
+	struct usage_table *t, int64_t start, int64_t now, double began)
+{
+	struct usage_table *labelled = NULL, *shown = NULL;
+	int r = rc->n_labels ? relabel(run->rf, rc, t, &labelled) : 0;
+
+	if (r == 0)
+		r = refresh_counter_publish(run->rf, rc, cs, labelled ? labelled : t, start, now, began, &shown);
+	if (r == 0)
+		note_users(run->rf, rc, shown);
+	usage_table_free(labelled);
+	return r;
+}
+
+/*
+ * Each report's own figures from the group's rows t: the gauges first, then the counters, whose publishes may wait
+ * for a scrape. ready[i] is member i's outcome so far (counters_prepare()); a report that cannot publish (or label
+ * its rows) fails alone. Returns API_STOPPED, the first failure or 0.
+ */
+static int publish_members(struct group_run *run, struct counter_state *const *cs, const int *ready,
+	struct usage_table *t, int64_t start, int64_t end, double began)
+{
+	int first = 0;
+
+	for (int counters = 0; counters < 2; counters++)
+		for (size_t i = 0; i < run->g->n_members; i++) {
+			const struct report_config *rc = run->g->members[i];
+			struct counter_state *c = cs ? cs[i] : NULL;
+			if ((c != NULL) != (counters == 1))
+				continue;
+			int r = ready[i];
+			if (r == 0)
+				r = c ? counter_publish_rows(run, rc, c, t, start, end, began)
+				      : refresh_publish(run->rf, rc, t, start, end, monotime_s() - began);
+			if (r == API_STOPPED)
+				return r;
+			if (r != 0) {
+				log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\"",
+					run->rf->farm->id, rc->name, refresh_error_text(r));
+				refresh_fail(run->rf, rc, r, monotime_s() - began);
+				if (first == 0)
+					first = r;
+			}
+		}
+	return first;
+}
+
 /* The log line and failure records of a refresh that did not publish. */
 static void refresh_failed(struct group_run *run, int r, double began)
 {
@@ -527,12 +644,13 @@ static void refresh_failed(struct group_run *run, int r, double began)
 			run->rf->farm->id, run->g->name, refresh_error_text(r), failed_after);
 }
 
-int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t now)
+int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, struct counter_state *const *cs, int64_t now)
 {
 	struct group_run run = {.rf = rf, .g = g, .lead = plan_group_lead(g)};
 	struct resource_ids ids = {0};
 	struct usage_table *t = NULL;
 	struct refresh_stats st = {0};
+	int *ready = calloc(g->n_members, sizeof(*ready));
 	char start_text[21], end_text[21];
 	char *path = NULL;
 	int64_t start;
@@ -541,7 +659,7 @@ int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t no
 	int r;
 
 	notify_status("refreshing report %s of %s", g->name, rf->farm->id);
-	r = window_start(run.lead, now, &start);
+	r = ready ? window_start(run.lead, now, &start) : -ENOMEM;
 	if (r < 0)
 		goto out;
 	if (rfc3339_format(start, start_text) < 0 || rfc3339_format(now, end_text) < 0) {
@@ -563,12 +681,14 @@ int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t no
 		goto out;
 	}
 	run.path = path;
-	r = refresh_batches(&run, &ids, start, now, t, &st);
+	r = counters_prepare(&run, cs, ready, start, now, &ids, began);
+	if (r == 0)
+		r = refresh_batches(&run, &ids, start, now, t, &st);
 	if (r != 0)
 		goto out;
 	/* From here on each report succeeds or fails alone. */
 	collected = true;
-	r = publish_members(&run, t, start, now, began);
+	r = publish_members(&run, cs, ready, t, start, now, began);
 	log_info("farm=%s report=%s op=refresh status=%s window=%s/%s resource_kind=%s resources=%zu batches=%zu "
 		 "pages=%zu rows=%zu groups=%zu duration=%.3fs",
 		rf->farm->id, g->name, r == 0 ? "ok" : "partial", start_text, end_text, resource_kind_name(ids.kind),
@@ -581,6 +701,7 @@ out:
 	usage_table_free(t);
 	resource_ids_deinit(&ids);
 	free(path);
+	free(ready);
 	/*
 	 * A refresh frees everything it built but the snapshots it published: give the free pages inside the
 	 * heap back to the system (glibc only returns the top of it by itself), or resident memory creeps up

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "deadline/api_call.h"
+#include "deadline/counter_state.h"
 #include "deadline/plan.h"
 #include "deadline/queue_lookup.h"
 #include "deadline/users.h"
@@ -16,6 +17,7 @@
 enum refresh_outcome {
 	REFRESH_AGG_EXPIRED = 100, /* the aggregation kept vanishing (404) */
 	REFRESH_AGG_FAILED, /* FAILED or TIMEOUT, even in halves */
+	REFRESH_CLOCK_BEHIND, /* a counter report's clock is in a window before its figures' (counter_plan()) */
 };
 
 /* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */
@@ -32,10 +34,14 @@ struct refresh_ctx {
  * Refreshes the reports of g on rf->farm for the window of g's reports that ends at now (Unix seconds): resolves
  * the ids (resource_ids), asks one aggregation per batch of 10 for the union of the reports' statistics, merges
  * every row into one table, then publishes each report's own figures from it (refresh_publish()), or records the
- * failure for each. Returns 0 when every report was published, an enum api_outcome (API_STOPPED when the poller
- * stops), an enum refresh_outcome, QUEUE_SEARCH_NO_NAMES (a report with labels) or -errno.
+ * failure for each. cs is NULL or beside g->members: a counter report's state (else NULL), where its figures are
+ * held, its file read before its first refresh and written after each; when the window of its figures has ended,
+ * that window is refreshed up to its end for it alone and published first, and the new window's figures wait (up
+ * to COUNTER_SCRAPE_WAIT_S) for a scrape to take those, after the group's other reports have published. Returns 0
+ * when every report was published, an enum api_outcome (API_STOPPED when the poller stops), an enum
+ * refresh_outcome, QUEUE_SEARCH_NO_NAMES (a report with labels) or -errno.
  */
-int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, int64_t now);
+int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, struct counter_state *const *cs, int64_t now);
 
 /*
  * One report's share of its group's refresh: rc's figures from the merged rows t of the window [start, end) (t is

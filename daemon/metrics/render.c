@@ -16,8 +16,14 @@
 #include "metrics/deflate_join.h"
 #include "metrics/usage_labels.h"
 
-/* The usage kind's families (all gauges), in output order. */
+/* The usage kind's families, in output order: gauges, and a counter report's counters. */
 #define FAMILY(f, n, h) [f] = {.name = n, .type = EXPOSITION_GAUGE, .help = h}
+#define COUNTER(f, n, h) [f] = {.name = n, .type = EXPOSITION_COUNTER, .help = h}
+/* What every counter's help says of its window. */
+#define WINDOW_TO_DATE \
+	" in the report's calendar window to date (window-to-date, resets at the window's boundary; see " \
+	"deadline_cloud_usage_window_*_timestamp_seconds): never decreases within a window, so increase() over a " \
+	"range is that range's figure."
 
 static const struct exposition_family usage_families[USAGE_FAMILY_COUNT] = {
 	FAMILY(USAGE_FAMILY_COST, "deadline_cloud_usage_cost_usd",
@@ -47,6 +53,13 @@ static const struct exposition_family usage_families[USAGE_FAMILY_COUNT] = {
 	FAMILY(USAGE_FAMILY_SESSIONS, "deadline_cloud_usage_sessions",
 		"Number of the group's sessions over the report's window (see "
 		"deadline_cloud_usage_window_*_timestamp_seconds)."),
+	COUNTER(USAGE_FAMILY_COST_TOTAL, "deadline_cloud_usage_cost_usd_total",
+		"Total cost in US dollars of the group's sessions (the sum of costInUsd, Deadline Cloud's "
+		"estimate)" WINDOW_TO_DATE),
+	COUNTER(USAGE_FAMILY_RUNTIME_TOTAL, "deadline_cloud_usage_runtime_seconds_total",
+		"Total run time in seconds of the group's sessions (the sum of runtimeInSeconds)" WINDOW_TO_DATE),
+	COUNTER(USAGE_FAMILY_SESSIONS_TOTAL, "deadline_cloud_usage_sessions_total",
+		"Number of the group's sessions" WINDOW_TO_DATE),
 	FAMILY(USAGE_FAMILY_WINDOW_START, "deadline_cloud_usage_window_start_timestamp_seconds",
 		"Unix time of the start of the window that the report's usage figures for the farm cover (as of their "
 		"last successful refresh)."),
@@ -55,6 +68,8 @@ static const struct exposition_family usage_families[USAGE_FAMILY_COUNT] = {
 		"last successful refresh began."),
 };
 #undef FAMILY
+#undef COUNTER
+#undef WINDOW_TO_DATE
 
 struct metrics_kind metrics_usage_kind = {
 	.rank = METRICS_RANK_USAGE,
@@ -150,6 +165,23 @@ static int usage_line(
 		b, usage_families[f].name, run->name_len[f], labels->data, labels->len, value, value_len);
 }
 
+/* The family a report's figure of gauge family f goes to: a counter report's sums are counters. */
+static enum usage_family report_family(const struct report_config *r, enum usage_family f)
+{
+	if (!r->counter)
+		return f;
+	switch (f) {
+	case USAGE_FAMILY_COST:
+		return USAGE_FAMILY_COST_TOTAL;
+	case USAGE_FAMILY_RUNTIME:
+		return USAGE_FAMILY_RUNTIME_TOTAL;
+	case USAGE_FAMILY_SESSIONS:
+		return USAGE_FAMILY_SESSIONS_TOTAL;
+	default:
+		return f;
+	}
+}
+
 /* The line of figure m's statistic s (an index in statistics_order) to family f, when the group has it. */
 static int figure_line(struct render_run *run, const struct usage_group *g, const struct usage_merged *m, size_t s,
 	enum usage_family f)
@@ -160,7 +192,7 @@ static int figure_line(struct render_run *run, const struct usage_group *g, cons
 	if (!(run->r->statistics & stat) || !statistic_available(g, m, stat))
 		return 0;
 	size_t n = exposition_double(value, sizeof(value), statistic_value(g, m, stat));
-	return usage_line(run, f, &run->prefix, value, n);
+	return usage_line(run, report_family(run->r, f), &run->prefix, value, n);
 }
 
 /* The group's labels after the report's: its key's (the group-by fields', or the derived labels, then the fields kept),
@@ -213,7 +245,7 @@ static int render_run_lines(struct render_run *run)
 				return ret;
 		}
 		size_t n = exposition_int(value, sizeof(value), g->count);
-		ret = usage_line(run, USAGE_FAMILY_SESSIONS, &run->prefix, value, n);
+		ret = usage_line(run, report_family(run->r, USAGE_FAMILY_SESSIONS), &run->prefix, value, n);
 		if (ret < 0)
 			return ret;
 	}

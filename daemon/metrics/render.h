@@ -19,6 +19,11 @@ enum usage_family {
 	USAGE_FAMILY_RUNTIME_MAX, /* …_max_seconds */
 	USAGE_FAMILY_RUNTIME_AVG, /* …_avg_seconds */
 	USAGE_FAMILY_SESSIONS, /* deadline_cloud_usage_sessions: count */
+	/* a counter report's (reports[].counter) sums instead of the three gauges above: counters of the window to date
+	 */
+	USAGE_FAMILY_COST_TOTAL, /* deadline_cloud_usage_cost_usd_total */
+	USAGE_FAMILY_RUNTIME_TOTAL, /* deadline_cloud_usage_runtime_seconds_total */
+	USAGE_FAMILY_SESSIONS_TOTAL, /* deadline_cloud_usage_sessions_total */
 	USAGE_FAMILY_WINDOW_START, /* deadline_cloud_usage_window_start_timestamp_seconds{farm_id,report} */
 	USAGE_FAMILY_WINDOW_END, /* deadline_cloud_usage_window_end_timestamp_seconds{farm_id,report} */
 	USAGE_FAMILY_COUNT,
@@ -29,7 +34,8 @@ extern struct metrics_kind metrics_usage_kind;
 
 /*
  * Renders the lines of (farm, report) from t (the r->limit groups of largest cost, the rest as USAGE_OTHER, when
- * r->limit is set) and the window [window_start, window_end) they cover into a new sealed section of the usage
+ * r->limit is set; the sums as counters when r->counter is) and the window [window_start, window_end) they cover
+ * into a new sealed section of the usage
  * kind (one reference, the caller's): pure, called without any lock; a large report is rendered and compressed on
  * several threads. Returns 0, -ENOMEM, or -EINVAL for a grouping the renderer does not know.
  */

@@ -55,6 +55,11 @@ static const struct exposition_family self_families[SELF_FAMILY_COUNT] = {
 	[SELF_EVENTS + METRICS_SPLITS] = {"deadline_cloud_exporter_aggregation_splits_total", EXPOSITION_COUNTER,
 		"Aggregations that ended FAILED or TIMEOUT and were asked again in smaller parts, by what was split "
 		"(resources or window)."},
+	[SELF_EVENTS + METRICS_DECREASES_HELD] = {"deadline_cloud_exporter_usage_decreases_held_total",
+		EXPOSITION_COUNTER,
+		"Groups of a counter report (reports[].counter) whose refresh gave a smaller figure than the one "
+		"exported, or none, and which kept the one exported (a deleted queue, a correction): one per group "
+		"per refresh."},
 	[SELF_BUILD_INFO] = {"deadline_cloud_exporter_build_info", EXPOSITION_GAUGE,
 		"The exporter's version; always 1."},
 };
@@ -76,6 +81,7 @@ static const struct {
 	[METRICS_PAGES] = {2, {"farm_id", "report"}},
 	[METRICS_ROWS] = {2, {"farm_id", "report"}},
 	[METRICS_SPLITS] = {3, {"farm_id", "report", "kind"}},
+	[METRICS_DECREASES_HELD] = {2, {"farm_id", "report"}},
 };
 
 /* Distinct series per event family kept; a safety net, the label values are bounded by the configuration. */
@@ -171,6 +177,31 @@ void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *
 		}
 		fam->n = kept;
 	}
+}
+
+void metrics_self_declare_counters(struct metrics_self *self, const struct config *cfg)
+{
+	struct metrics_event_family *fam = &self->events[METRICS_DECREASES_HELD];
+	size_t kept = 0;
+
+	/* A report that is no longer a counter report has nothing held to count. */
+	for (size_t i = 0; i < fam->n; i++) {
+		struct metrics_event_series *e = &fam->series[i];
+		const struct report_config *r = NULL;
+		for (size_t k = 0; k < cfg->n_reports && !r; k++)
+			if (strcmp(cfg->reports[k].name, e->values[1]) == 0)
+				r = &cfg->reports[k];
+		if (r && r->counter)
+			fam->series[kept++] = *e;
+		else
+			event_series_free(e, event_families[METRICS_DECREASES_HELD].n_labels);
+	}
+	fam->n = kept;
+	/* At 0 from the start, so that increase() sees the first one. */
+	for (size_t k = 0; k < cfg->n_reports; k++)
+		for (size_t i = 0; cfg->reports[k].counter && i < cfg->n_farms; i++)
+			metrics_self_count(self, METRICS_DECREASES_HELD,
+				(const char *const[]){cfg->farms[i].id, cfg->reports[k].name}, 0);
 }
 
 void metrics_self_count_request(struct metrics_self *self, const char *operation, long status)

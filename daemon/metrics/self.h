@@ -57,6 +57,11 @@ void metrics_self_count_request(struct metrics_self *self, const char *operation
 /* Adds delta to an event counter (metrics_store_count()); label_values checked by the caller. */
 void metrics_self_count(
 	struct metrics_self *self, enum metrics_counter c, const char *const *label_values, uint64_t delta);
+/*
+ * The event series cfg implies: deadline_cloud_exporter_usage_decreases_held_total at 0 for every (farm, counter
+ * report) that has none yet, and none for a report that is not a counter report.
+ */
+void metrics_self_declare_counters(struct metrics_self *self, const struct config *cfg);
 /* Drops the event series of (farm, report) pairs that are not among entries[0..n). */
 void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n);
 

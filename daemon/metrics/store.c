@@ -39,6 +39,7 @@ struct metrics_store {
 	 * age (these follow refreshes, a few a minute); counter bumps alone wait for self_interval.
 	 */
 	bool self_urgent;
+	uint64_t scrapes; /* scrapes that took the bodies so far (metrics_store_scrapes()) */
 	uint64_t process_second; /* the monotonic second the process section was read in (+1: 0 is none) */
 	bool process_busy;
 };
@@ -293,6 +294,7 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 	s->self_gen++;
 	s->self_urgent = true;
 	metrics_self_prune(&s->self, entries, n);
+	metrics_self_declare_counters(&s->self, cfg);
 	mutex_unlock(&s->lock);
 
 	for (size_t i = 0; i < old_n; i++)
@@ -589,6 +591,8 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 		metrics_body_ref(s->kinds[k].body);
 		bodies[n_bodies++] = s->kinds[k].body;
 	}
+	/* Under the lock a publish swaps its section in: a mark read after the publish counts this scrape or not. */
+	s->scrapes++;
 	mutex_unlock(&s->lock);
 
 	for (size_t k = 0; k < n_bodies; k++)
@@ -627,6 +631,18 @@ int metrics_store_scrape(struct metrics_store *s, bool gzip, struct metrics_scra
 	deflate_join_gzip_trailer(held->trailer, crc, text_len);
 	scrape_add(out, held->trailer, sizeof(held->trailer));
 	return 0;
+}
+
+uint64_t metrics_store_scrapes(struct metrics_store *s)
+{
+	uint64_t n;
+
+	if (!s)
+		return 0;
+	mutex_lock(&s->lock);
+	n = s->scrapes;
+	mutex_unlock(&s->lock);
+	return n;
 }
 
 void metrics_scrape_release(struct metrics_scrape *sc)

@@ -72,6 +72,12 @@ void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char
  */
 int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char *report);
 
+/*
+ * A mark of the scrapes so far: how many have taken the sections to send. A scrape that took them after a
+ * publish returned (the mark read after it is lower than a later one) sends that publish's figures. Thread-safe.
+ */
+uint64_t metrics_store_scrapes(struct metrics_store *s);
+
 /* True once every declared pair has finished its first refresh attempt. */
 bool metrics_store_ready(struct metrics_store *s);
 
@@ -92,6 +98,9 @@ void metrics_store_count_request(struct metrics_store *s, const char *operation,
  *   METRICS_PAGES               deadline_cloud_exporter_pages_read_total{farm_id,report}
  *   METRICS_ROWS                deadline_cloud_exporter_rows_read_total{farm_id,report}
  *   METRICS_SPLITS              deadline_cloud_exporter_aggregation_splits_total{farm_id,report,kind}
+ *   METRICS_DECREASES_HELD      deadline_cloud_exporter_usage_decreases_held_total{farm_id,report}: a counter
+ *                               report's groups held at their previous figures, per refresh (exported at 0 for
+ *                               every counter report from its declaration)
  */
 enum metrics_counter {
 	METRICS_REFRESH_ERRORS,
@@ -100,6 +109,7 @@ enum metrics_counter {
 	METRICS_PAGES,
 	METRICS_ROWS,
 	METRICS_SPLITS,
+	METRICS_DECREASES_HELD,
 	METRICS_COUNTER_COUNT,
 };
 

@@ -509,7 +509,7 @@ int usage_table_combine(
 {
 	struct group_key key;
 	struct usage_group *g;
-	int r;
+	int r = 0;
 
 	if (!dst || !sg || !values)
 		return -EINVAL;

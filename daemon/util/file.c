@@ -1,10 +1,14 @@
-/* file: small files read whole (configuration, AWS profiles, tokens, /proc), bounded, optionally wiped */
+/* file: small files read whole (configuration, AWS profiles, tokens, /proc), bounded, optionally wiped; or replaced
+ * whole */
 #include "util/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -89,4 +93,52 @@ ssize_t file_read_into(const char *path, char *buf, size_t size)
 	close(fd);
 	buf[len] = '\0';
 	return got < 0 ? got : (ssize_t)len;
+}
+
+/* write() of all n bytes, retried when interrupted or short. */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t put = write(fd, p, n);
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put < 0)
+			return -errno;
+		p += put;
+		n -= (size_t)put;
+	}
+	return 0;
+}
+
+int file_replace(const char *path, const void *data, size_t len)
+{
+	size_t n = path ? strlen(path) : 0;
+	char *tmp;
+	int fd, r;
+
+	if (!path || (!data && len))
+		return -EINVAL;
+	tmp = malloc(n + sizeof(".tmp"));
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, ".tmp", sizeof(".tmp"));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		free(tmp);
+		return r;
+	}
+	r = write_all(fd, data, len);
+	/* Without the flush a crash after the rename could leave an empty file where the previous one was. */
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
 }

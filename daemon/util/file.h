@@ -1,4 +1,5 @@
-/* file: small files read whole (configuration, AWS profiles, tokens, /proc), bounded, optionally wiped */
+/* file: small files read whole (configuration, AWS profiles, tokens, /proc), bounded, optionally wiped; or replaced
+ * whole */
 #pragma once
 
 #include <stddef.h>
@@ -24,3 +25,11 @@ int file_read_secret(const char *path, size_t max, char **out, size_t *len);
  * owns buf, and zeroes it when it holds a secret. Returns the length read, or the -errno of open() or read().
  */
 ssize_t file_read_into(const char *path, char *buf, size_t size);
+
+/*
+ * Replaces the file at path with the len bytes of data, whole or not at all: they are written to "<path>.tmp"
+ * (mode 0600), flushed to disk (fsync) and renamed over path, so a crash or a full disk leaves the previous file
+ * (or none) and a reader never sees half of one. Returns 0 or the -errno of the step that failed (-ENOSPC,
+ * -EACCES, -EROFS...); the temporary file is removed then.
+ */
+int file_replace(const char *path, const void *data, size_t len);

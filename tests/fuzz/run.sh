@@ -9,7 +9,7 @@ seconds=${1:-60}
 builddir=${BUILDDIR:-build-fuzz}
 jobs=${JOBS:-1}
 targets=(fuzz-api-get fuzz-config fuzz-sigv4 fuzz-render fuzz-numfmt fuzz-deflate_join fuzz-web-auth fuzz-aws-profile
-         fuzz-sts fuzz-credentials-json)
+         fuzz-sts fuzz-credentials-json fuzz-hold)
 
 command -v clang >/dev/null || { echo "run: clang is missing (bash tests/install-deps.sh --fuzz)" >&2; exit 1; }
 if [ ! -f "$builddir/build.ninja" ]; then

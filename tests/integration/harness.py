@@ -309,7 +309,7 @@ class Simulator:
     that must see them refused: the control calls cannot verify those, read request_log_entries() instead).
     request_log=True keeps every API request and answer (request_log_entries())."""
 
-    def __init__(self, workdir, *extra_args, tls=None, cert="server", request_log=False, name="simulator"):
+    def __init__(self, workdir, *extra_args, tls=None, cert="server", request_log=False, name="simulator", env=None):
         self.name = name
         self.cert = cert
         self.port_file = os.path.join(workdir, name + ".port")
@@ -326,7 +326,7 @@ class Simulator:
         if self.request_log:
             args += ["--request-log", self.request_log]
         args += list(extra_args)
-        self.proc = Process(name, args, workdir)
+        self.proc = Process(name, args, workdir, env=dict(os.environ, **env) if env else None)
         self.port = wait_for("the simulator's port file", self._read_port, 30, alive=[self.proc])
         self.url = "%s://%s:%d" % ("https" if self.tls else "http", LOOPBACK, self.port)
         if self.tls:
@@ -471,9 +471,10 @@ class SignedClient:
 
 class Report:
     def __init__(self, name, group_by, statistics=STATISTICS, resources="queues", window="month",
-                 timezone="UTC+00:00", interval="10s", limit=None):
+                 timezone="UTC+00:00", interval="10s", limit=None, counter=False):
         self.name = name
         self.limit = limit
+        self.counter = counter
         self.group_by = list(group_by)
         self.statistics = list(statistics)
         self.resources = resources
@@ -550,17 +551,23 @@ def hermetic_env(workdir, extra=None):
 
 
 class Exporter:
-    def __init__(self, workdir, simulator, farm_ids, reports, extra_args=(), extra_config=""):
+    """The exporter on 127.0.0.1 against simulator; env (or None) is added to hermetic_env(); port (or None: a free
+    one), config_text (or None: exporter_config()'s) and name (of its log and configuration files) for the tests that
+    restart one."""
+
+    def __init__(self, workdir, simulator, farm_ids, reports, extra_args=(), extra_config="", env=None, port=None,
+                 config_text=None, name="exporter"):
         self.workdir = workdir
         self.reports = list(reports)
         self.farm_ids = list(farm_ids)
-        self.port = free_port()
-        self.config_path = os.path.join(workdir, "exporter.conf")
+        self.port = port or free_port()
+        self.config_path = os.path.join(workdir, name + ".conf")
         with open(self.config_path, "w", encoding="utf-8") as f:
-            f.write(exporter_config(self.port, simulator.url, farm_ids, reports, extra=extra_config))
+            f.write(config_text if config_text is not None else
+                    exporter_config(self.port, simulator.url, farm_ids, reports, extra=extra_config))
         args = [env_path("EXPORTER"), "--config", self.config_path] + list(extra_args)
         self.started_at = time.time()
-        self.proc = Process("exporter", args, workdir, env=hermetic_env(workdir))
+        self.proc = Process(name, args, workdir, env=hermetic_env(workdir, env))
         log("exporter: pid %d on http://%s:%d/ (config %s)" % (self.proc.pid, LOOPBACK, self.port,
                                                                self.config_path))
 

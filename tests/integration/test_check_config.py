@@ -63,6 +63,8 @@ def written_cases():
         # version 3: each new key once accepted and once refused
         ("counter-ok", FARMS + report('counter = true;'), True),
         ("counter-rolling", FARMS + report('counter = true;', window="7d"), False),
+        ("counter-without-sum", FARMS + report('counter = true; statistics = [ "AVG", "MAX" ];'), False),
+        ("counter-with-limit", FARMS + report('counter = true; limit = 10;'), False),
         ("labels-ok", FARMS + report(rule('label = "show"; source = "job_name"; regex = "([a-z]+)_.*";')
                                      + ' keep = [ "USAGE_TYPE" ];'), True),
         ("labels-backreference", FARMS + report(rule('label = "show"; source = "job_name"; regex = "(a)\\\\1";')),

@@ -173,7 +173,11 @@ def check_template(t, analyze, template_path, settings, score):
     t.check(re.fullmatch(r"\S+/deadline_cloud_exporter --config \S+/deadline-cloud-exporter/%i\.conf", exec_start),
             "the template reads SYSCONFDIR/deadline-cloud-exporter/%i.conf", exec_start)
     t.check("%i" in tsettings.get("Description", [""])[-1], "the template's Description names the instance")
-    own = ("Description", "ExecStart")
+    own = ("Description", "ExecStart", "StateDirectory")
+    state = settings.get("StateDirectory", [""])[-1]
+    t.check(tsettings.get("StateDirectory", [""])[-1] == state + "/%i",
+            "each instance keeps its state in a folder of its own (StateDirectory=%s/%%i)" % state,
+            tsettings.get("StateDirectory"))
     for name in sorted(set(settings) | set(tsettings)):
         if name not in own:
             t.check(settings.get(name) == tsettings.get(name), "the template's %s= is the main unit's" % name,

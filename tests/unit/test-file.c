@@ -1,4 +1,5 @@
-/* test-file: small files read whole and bounded; the secret variant wipes every copy it lets go of */
+/* test-file: small files read whole and bounded (the secret variant wipes every copy it lets go of), or replaced whole
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -201,6 +202,48 @@ static void test_fifo(void)
 	free(path);
 }
 
+/* file_replace(): the new content whole, mode 0600, no temporary file left; a failure leaves the old file. */
+static void test_replace(void)
+{
+	char *path = write_file("state", "old", 3), *text = NULL, *tmp = NULL, *sub = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	CHECK_INT(file_replace(path, "new content\n", 12), 0);
+	CHECK_INT(file_read(path, 100, &text, &len), 0);
+	CHECK(text && len == 12 && memcmp(text, "new content\n", 12) == 0);
+	free(text);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		abort();
+	CHECK(access(tmp, F_OK) < 0 && errno == ENOENT);
+	/* empty content */
+	CHECK_INT(file_replace(path, NULL, 0), 0);
+	CHECK_INT(file_read(path, 100, &text, &len), 0);
+	CHECK(len == 0);
+	free(text);
+	CHECK_INT(file_replace(NULL, "x", 1), -EINVAL);
+	CHECK_INT(file_replace(path, NULL, 1), -EINVAL);
+	/* a folder that is not there: the error of open(), nothing made */
+	if (asprintf(&sub, "%s/none/state", dir) < 0)
+		abort();
+	CHECK_INT(file_replace(sub, "x", 1), -ENOENT);
+	/* the rename fails (a folder stands at path): the temporary file is removed, the folder stays */
+	free(sub);
+	if (asprintf(&sub, "%s/folder", dir) < 0)
+		abort();
+	CHECK(mkdir(sub, 0700) == 0);
+	CHECK_INT(file_replace(sub, "x", 1), -EISDIR);
+	free(tmp);
+	if (asprintf(&tmp, "%s.tmp", sub) < 0)
+		abort();
+	CHECK(access(tmp, F_OK) < 0 && errno == ENOENT);
+	CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode));
+	free(tmp);
+	free(sub);
+	free(path);
+}
+
 int main(void)
 {
 	char cmd[64];
@@ -211,6 +254,7 @@ int main(void)
 	test_wipe();
 	test_read_into();
 	test_fifo();
+	test_replace();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 	TEST_DONE();

@@ -82,7 +82,10 @@ static void test_section_threads(void)
 		for (size_t f = 0; f < USAGE_FAMILY_COUNT; f++) {
 			struct buf text = {0};
 			check_part(&sec->part[f], &text);
-			CHECK(text.len > 0);
+			/* a report that is not a counter report has no lines in the counters' families */
+			bool counters = f == USAGE_FAMILY_COST_TOTAL || f == USAGE_FAMILY_RUNTIME_TOTAL ||
+					f == USAGE_FAMILY_SESSIONS_TOTAL;
+			CHECK(counters ? text.len == 0 : text.len > 0);
 			if (k == 0)
 				first[f] = text;
 			else {
@@ -353,6 +356,86 @@ static void test_limit(void)
 #undef OTHER
 
 /*
+ * A counter report's sums go to the counters' families (TYPE counter) instead of the gauges', its MIN/MAX/AVG stay
+ * gauges beside another report's; its held counter is there at 0 from the declaration, for counter reports only.
+ */
+static void test_counter_families(void)
+{
+	struct test_config tc;
+	struct metrics_store *s = NULL;
+	struct usage_table *t;
+	char *text;
+
+	fixture_config(&tc, 1, 3);
+	tc.reports[0].counter = true;
+	fixture_report(&tc.reports[2], "gauges", GROUP_QUEUE_ID, GROUP_USAGE_TYPE, 2, STAT_ALL);
+	CHECK_INT(metrics_store_new(&s, "x"), 0);
+	if (!s)
+		return;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	t = fixture_table_month();
+	CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[0], t, WINDOW_START, WINDOW_END, 1, 0.5), 0);
+	CHECK_INT(metrics_store_publish(s, FARM_A, &tc.reports[2], t, WINDOW_START, WINDOW_END, 1, 0.5), 0);
+	usage_table_free(t);
+	uint64_t mark = metrics_store_scrapes(s);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(metrics_store_scrapes(s) == mark + 1);
+	CHECK(text != NULL);
+	if (text) {
+#define MONTH(queue, type) \
+	"{farm_id=\"" FARM_A "\",report=\"month_to_date\",queue_id=\"" queue "\",usage_type=\"" type "\"}"
+#define GAUGES(queue, type) "{farm_id=\"" FARM_A "\",report=\"gauges\",queue_id=\"" queue "\",usage_type=\"" type "\"}"
+		CHECK(strstr(text, "# TYPE deadline_cloud_usage_cost_usd_total counter\n"));
+		CHECK(strstr(text, "# TYPE deadline_cloud_usage_runtime_seconds_total counter\n"));
+		CHECK(strstr(text, "# TYPE deadline_cloud_usage_sessions_total counter\n"));
+		CHECK(strstr(text, "# HELP deadline_cloud_usage_cost_usd_total Total cost in US dollars"));
+		CHECK(strstr(text, "(window-to-date, resets at the window's boundary;"));
+		CHECK(fixture_sample(text, "deadline_cloud_usage_cost_usd_total" MONTH(QUEUE_A, "COMPUTE")) == 4.75);
+		CHECK(fixture_sample(text, "deadline_cloud_usage_runtime_seconds_total" MONTH(QUEUE_A, "COMPUTE")) ==
+			3604.5);
+		CHECK(fixture_sample(text, "deadline_cloud_usage_sessions_total" MONTH(QUEUE_B, "LICENSE")) == 2);
+		/* not as gauges */
+		CHECK(isnan(fixture_sample(text, "deadline_cloud_usage_cost_usd" MONTH(QUEUE_A, "COMPUTE"))));
+		CHECK(isnan(fixture_sample(text, "deadline_cloud_usage_sessions" MONTH(QUEUE_B, "LICENSE"))));
+		/* its average stays a gauge, and the other report's sums are gauges */
+		CHECK(fixture_sample(text, "deadline_cloud_usage_session_cost_avg_usd" MONTH(QUEUE_A, "COMPUTE")) ==
+			4.75 / 4);
+		CHECK(fixture_sample(text, "deadline_cloud_usage_cost_usd" GAUGES(QUEUE_A, "COMPUTE")) == 4.75);
+		CHECK(fixture_sample(text, "deadline_cloud_usage_sessions" GAUGES(QUEUE_B, "LICENSE")) == 2);
+		CHECK(isnan(fixture_sample(text, "deadline_cloud_usage_cost_usd_total" GAUGES(QUEUE_A, "COMPUTE"))));
+		/* the window stays */
+		CHECK(fixture_sample(text, "deadline_cloud_usage_window_start_timestamp_seconds{farm_id=\"" FARM_A
+					   "\",report=\"month_to_date\"}") == WINDOW_START);
+#undef MONTH
+#undef GAUGES
+		CHECK(fixture_sample(text, "deadline_cloud_exporter_usage_decreases_held_total{farm_id=\"" FARM_A
+					   "\",report=\"month_to_date\"}") == 0);
+		CHECK(strstr(text, "decreases_held_total{farm_id=\"" FARM_A "\",report=\"gauges\"}") == NULL);
+		CHECK(strstr(text, "# TYPE deadline_cloud_exporter_usage_decreases_held_total counter\n"));
+		CHECK(fixture_exposition_ok(text));
+	}
+	free(text);
+	/* counted; then no longer a counter report on reload: no held series; a counter report again: at 0 */
+	metrics_store_count(s, METRICS_DECREASES_HELD, (const char *const[]){FARM_A, "month_to_date"}, 3);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text && fixture_sample(text, "deadline_cloud_exporter_usage_decreases_held_total{farm_id=\"" FARM_A
+					   "\",report=\"month_to_date\"}") == 3);
+	free(text);
+	tc.reports[0].counter = false;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text && strstr(text, "decreases_held_total{") == NULL);
+	free(text);
+	tc.reports[0].counter = true;
+	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
+	text = fixture_scrape_text(s, false, NULL);
+	CHECK(text && fixture_sample(text, "deadline_cloud_exporter_usage_decreases_held_total{farm_id=\"" FARM_A
+					   "\",report=\"month_to_date\"}") == 0);
+	free(text);
+	metrics_store_free(s);
+}
+
+/*
  * A labelled report's table: its series carry the derived labels, then the fields kept (job_name after a kept
  * JOB_ID), nothing else; a table whose key is shorter than the report's is refused, never read past its end.
  */
@@ -412,5 +495,6 @@ int main(void)
 	test_statistics_and_values();
 	test_render_threads();
 	test_limit();
+	test_counter_families();
 	TEST_DONE();
 }

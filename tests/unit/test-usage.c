@@ -579,6 +579,42 @@ static void test_sort_order(void)
 	usage_table_free(t);
 }
 
+/* usage_table_new_like(), usage_table_key_width() and usage_table_combine(): a group copied into a table of its key. */
+static void test_like_and_combine(void)
+{
+	enum group_field gb[2] = {GROUP_JOB_ID, GROUP_USAGE_TYPE};
+	struct usage_table *t = NULL, *like = NULL;
+	struct usage_row row = row_make(NULL, "COMPUTE", 3);
+	const struct usage_group *const *groups;
+	const char *absent[2] = {"job-1", NULL};
+
+	row.fields[GROUP_JOB_ID] = (char *)"job-1";
+	row.job_name = (char *)"harbor_sh0393_lgt_v012";
+	stats_set(&row.cost, STAT_SUM | STAT_MAX, 6, 0, 4, 0);
+	CHECK_INT(usage_table_new(&t, gb, 2), 0);
+	CHECK_INT(usage_table_add(t, &row), 0);
+	CHECK_INT(usage_table_key_width(t), 2);
+	CHECK_INT(usage_table_key_width(NULL), 0);
+	CHECK_INT(usage_table_new_like(&like, NULL), -EINVAL);
+	CHECK_INT(usage_table_new_like(&like, t), 0);
+	CHECK_INT(usage_table_size(like), 0);
+	CHECK_INT(usage_table_merge(like, t), 0); /* the same key: merge accepts it */
+	CHECK_INT(usage_table_groups(t, &groups), 1);
+	/* combined twice: adds up like rows; a NULL value is "", a NULL job name offers none */
+	CHECK_INT(usage_table_combine(like, groups[0], groups[0]->values, NULL), 0);
+	CHECK_INT(usage_table_combine(like, groups[0], absent, "other name"), 0);
+	CHECK_INT(usage_table_combine(NULL, groups[0], absent, NULL), -EINVAL);
+	CHECK_INT(usage_table_combine(like, NULL, absent, NULL), -EINVAL);
+	CHECK_INT(usage_table_combine(like, groups[0], NULL, NULL), -EINVAL);
+	const struct usage_group *g = find_group(like, "job-1", "COMPUTE");
+	CHECK(g && g->count == 6 && g->cost.sum == 12 && g->cost.max == 4);
+	CHECK(g && strcmp(g->job_name, "harbor_sh0393_lgt_v012") == 0);
+	g = find_group(like, "job-1", "");
+	CHECK(g && g->count == 3 && strcmp(g->job_name, "other name") == 0);
+	usage_table_free(like);
+	usage_table_free(t);
+}
+
 /* The rows' averages alone (no sums): the __other__ average weighs each by its count, Σ(avg·count)/Σcount. */
 static void test_limit_weighted_avg(void)
 {
@@ -630,6 +666,7 @@ int main(void)
 	test_row_deinit();
 	test_interning_and_order();
 	test_sort_order();
+	test_like_and_combine();
 	test_table_merge();
 	test_scale();
 	test_limit_weighted_avg();
