@@ -562,8 +562,8 @@ static int counter_close(struct group_run *run, const struct report_config *rc, 
  * its closing refresh when the window of its figures ended. ready[i] is its outcome: a report whose plan or closing
  * fails fails alone. Returns API_STOPPED or 0.
  */
-static int counters_prepare(struct group_run *run, struct counter_state *const *cs, int *ready, int64_t start,
-	int64_t now, const struct resource_ids *ids, double began)
+static int counters_prepare(struct group_run *run, struct counter_state *const *cs, int *ready, int64_t now,
+	const struct resource_ids *ids, double began)
 {
 	for (size_t i = 0; cs && i < run->g->n_members; i++) {
 		const struct report_config *rc = run->g->members[i];
@@ -572,10 +572,11 @@ static int counters_prepare(struct group_run *run, struct counter_state *const *
 
 		if (!cs[i])
 			continue;
+		/*
+		 * Its window of now is the group's: counter_plan() takes window_start() of now, and the members of a
+		 * group have the same window and timezone (plan_reports_share()).
+		 */
 		ready[i] = refresh_counter_window(run->rf, rc, cs[i], now, &own, &plan);
-		/* counter_plan() takes window_start() of the group's window and timezone: the group's start. */
-		if (ready[i] == 0 && own != start)
-			ready[i] = -EINVAL;
 		if (ready[i] == 0 && plan.closing)
 			ready[i] = counter_close(run, rc, cs[i], &plan, ids, began);
 		if (ready[i] == API_STOPPED)
@@ -681,7 +682,7 @@ int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, struct cou
 		goto out;
 	}
 	run.path = path;
-	r = counters_prepare(&run, cs, ready, start, now, &ids, began);
+	r = counters_prepare(&run, cs, ready, now, &ids, began);
 	if (r == 0)
 		r = refresh_batches(&run, &ids, start, now, t, &st);
 	if (r != 0)
