@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "config/readable.h"
 #include "runtime/runtime.h"
+#include "runtime/runtime_check.h"
 #include "util/log.h"
 #include "util/notify.h"
 
@@ -27,6 +28,7 @@ enum {
 
 enum {
 	OPT_CHECK_CONFIG = 256,
+	OPT_CHECK_AWS,
 	OPT_LISTEN,
 	OPT_LOG_LEVEL,
 	OPT_VERSION,
@@ -37,19 +39,22 @@ struct args {
 	const char *config_path;
 	const char *listen;
 	bool check_config;
+	bool check_aws;
 	enum log_level level;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: deadline_cloud_exporter [-c FILE | --config FILE] [--check-config] [--listen ADDR]\n"
-		"                               [--log-level LEVEL] [--version] [--help]\n"
+		"Usage: deadline_cloud_exporter [-c FILE | --config FILE] [--check-config] [--check-aws]\n"
+		"                               [--listen ADDR] [--log-level LEVEL] [--version] [--help]\n"
 		"\n"
 		"Serves AWS Deadline Cloud usage statistics (cost and runtime) as Prometheus metrics.\n"
 		"\n"
 		"  -c, --config FILE     configuration file (default %s)\n"
 		"      --check-config    validate the configuration and exit (0 valid, 1 not), no network\n"
+		"      --check-aws       print who the credentials are, call once each AWS operation the\n"
+		"                        configuration uses, print what to grant; exit 0 when all succeeded\n"
 		"      --listen ADDR     listen address, overrides web.listen (e.g. 127.0.0.1:9753, [::]:9753)\n"
 		"      --log-level LEVEL error, warning, info (default) or debug\n"
 		"      --version         print the version and exit\n"
@@ -65,6 +70,7 @@ static int args_parse(int argc, char **argv, struct args *a)
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+		{"check-aws", no_argument, NULL, OPT_CHECK_AWS},
 		{"listen", required_argument, NULL, OPT_LISTEN},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -83,6 +89,9 @@ static int args_parse(int argc, char **argv, struct args *a)
 			break;
 		case OPT_CHECK_CONFIG:
 			a->check_config = true;
+			break;
+		case OPT_CHECK_AWS:
+			a->check_aws = true;
 			break;
 		case OPT_LISTEN:
 			a->listen = optarg;
@@ -115,6 +124,10 @@ static int args_parse(int argc, char **argv, struct args *a)
 	if (optind < argc) {
 		fprintf(stderr, "deadline_cloud_exporter: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return EXIT_BAD_CONFIG;
+	}
+	if (a->check_config && a->check_aws) {
+		fprintf(stderr, "deadline_cloud_exporter: --check-config and --check-aws are two commands: give one\n");
 		return EXIT_BAD_CONFIG;
 	}
 	return -1;
@@ -193,6 +206,16 @@ int main(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	mallopt(M_ARENA_MAX, 2);
+
+	if (a.check_aws) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			log_error("op=check status=error error=\"libcurl initialisation failed\"");
+			return EXIT_RUNTIME;
+		}
+		r = runtime_check_aws(a.config_path, stdout);
+		curl_global_cleanup();
+		return r;
+	}
 
 	r = runtime_plan_load(&cfg, a.config_path, a.listen, NULL, 0);
 	if (r != 0)

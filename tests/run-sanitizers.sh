@@ -66,7 +66,8 @@ run_valgrind() {
   cat >"$wrapper" <<WRAP
 #!/bin/sh
 exec valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --child-silent-after-fork=yes \\
-  --track-fds=yes --log-file="$logdir/exporter.%p.log" "$exporter" "\$@"
+  --track-fds=yes \\
+  --suppressions="$root/tests/ci/valgrind.supp" --log-file="$logdir/exporter.%p.log" "$exporter" "\$@"
 WRAP
   chmod +x "$wrapper"
   # Each integration test as meson would run it (its command and environment from `meson introspect`),

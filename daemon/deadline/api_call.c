@@ -39,6 +39,17 @@ static bool caller_stopping(const struct api_caller *a)
 	return a->stop && atomic_load(a->stop);
 }
 
+/*
+ * The farm a call is counted for: the caller's when the call is about a resource of the farm (its path is under
+ * the farm's), else "-": account-wide calls (ListLicenseEndpoints, the identity store's) belong to no farm.
+ */
+static const char *api_call_farm(const struct api_caller *a, const struct api_call *c)
+{
+	static const char farms[] = "/" DEADLINE_API_VERSION "/farms/";
+
+	return strncmp(c->path, farms, sizeof(farms) - 1) == 0 ? a->farm_id : "-";
+}
+
 /* Signs and sends one request; the response is the caller's to free. Returns as aws_request_send(), or
  * API_NO_CREDENTIALS. */
 static int api_send_once(struct api_caller *a, const struct api_call *c, struct http_response *resp)
@@ -77,7 +88,7 @@ static int api_send_once(struct api_caller *a, const struct api_call *c, struct 
 		.sign_body = true,
 	};
 	r = aws_request_send(a->http, &req, &signer, resp);
-	metrics_store_count_request(a->store, c->operation, r < 0 ? 0 : resp->status);
+	metrics_store_count_request(a->store, api_call_farm(a, c), c->operation, r < 0 ? 0 : resp->status);
 	log_debug("farm=%s op=%s http_status=%ld", a->farm_id, c->operation, r < 0 ? 0L : resp->status);
 out:
 	aws_credentials_unref(creds);
@@ -166,7 +177,8 @@ int api_call_run(struct api_caller *a, struct api_call *c)
 			return v.outcome;
 		}
 		wait_ms = api_backoff_ms(attempt, api_caller_random(a), wait_ms);
-		metrics_store_count(a->store, METRICS_API_RETRIES, (const char *const[]){c->operation}, 1);
+		metrics_store_count(
+			a->store, METRICS_API_RETRIES, (const char *const[]){api_call_farm(a, c), c->operation}, 1);
 		if (!api_caller_sleep(a, wait_ms))
 			return API_STOPPED;
 	}

@@ -161,26 +161,44 @@ const char *api_outcome_text(int r)
 	}
 }
 
+/* Every kind api_outcome_kind() names, in one list so that their series can be declared before they count. */
+static const char *const outcome_kinds[] = {
+	"throttled",
+	"not_found",
+	"access_denied",
+	"client_error",
+	"server_error",
+	"bad_response",
+	"no_credentials",
+	"transport",
+	"other",
+};
+
 const char *api_outcome_kind(int r)
 {
 	switch (r) {
 	case API_THROTTLED:
-		return "throttled";
+		return outcome_kinds[0];
 	case API_NOT_FOUND:
-		return "not_found";
+		return outcome_kinds[1];
 	case API_DENIED:
-		return "access_denied";
+		return outcome_kinds[2];
 	case API_CLIENT_ERROR:
-		return "client_error";
+		return outcome_kinds[3];
 	case API_SERVER_ERROR:
-		return "server_error";
+		return outcome_kinds[4];
 	case API_BAD_RESPONSE:
-		return "bad_response";
+		return outcome_kinds[5];
 	case API_NO_CREDENTIALS:
-		return "no_credentials";
+		return outcome_kinds[6];
 	default:
-		return r < 0 ? "transport" : "other";
+		return r < 0 ? outcome_kinds[7] : outcome_kinds[8];
 	}
+}
+
+const char *api_outcome_kind_at(size_t i)
+{
+	return i < sizeof(outcome_kinds) / sizeof(outcome_kinds[0]) ? outcome_kinds[i] : NULL;
 }
 
 double api_random_unit(uint64_t *state)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Retry policy, after the AWS SDKs' "standard" mode. */
@@ -88,6 +89,9 @@ void api_quota_refund(struct api_quota *q, int amount);
 /* Human-readable text of an outcome (for reason=) and its label for refresh_errors_total{kind}. */
 const char *api_outcome_text(int r);
 const char *api_outcome_kind(int r);
+
+/* The kinds api_outcome_kind() names, one by one (i from 0; NULL past the last), for declaring their series. */
+const char *api_outcome_kind_at(size_t i);
 
 /* xorshift64* in [0, 1): jitter only, not security. *state must not be 0. */
 double api_random_unit(uint64_t *state);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/credentials/aws_sts.h"
 #include "deadline/inventory_api.h"
 #include "deadline/pages.h"
 
@@ -101,6 +102,27 @@ static void inventory_sort(struct inventory *inv)
 	inv->n_budgets = n;
 }
 
+/*
+ * The farm's account and region for deadline_cloud_farm_info: the role's account (from its ARN), else who the
+ * credentials are (STS GetCallerIdentity, asked once per provider and kept); the region the farm's calls are
+ * signed for. An account STS could not tell is left out (asked again after a backoff), never failing the listing.
+ */
+static int farm_place(struct api_caller *a, const struct farm_config *farm, struct inventory *inv)
+{
+	struct aws_caller_identity who;
+	const char *account = farm->account_id;
+	char why[512] = "";
+
+	/* A failure is logged by the provider, once for every farm it serves. */
+	if (!*account && aws_credentials_provider_caller(a->creds, &who, why, sizeof(why)) == 0)
+		account = who.account;
+	if (*account && !(inv->account_id = strdup(account)))
+		return -ENOMEM;
+	if (a->region && !(inv->region = strdup(a->region)))
+		return -ENOMEM;
+	return 0;
+}
+
 int inventory_fetch(struct api_caller *a, const struct farm_config *farm, bool budgets, struct inventory **out)
 {
 	struct inventory *inv = NULL;
@@ -111,6 +133,9 @@ int inventory_fetch(struct api_caller *a, const struct farm_config *farm, bool b
 	r = inventory_new(&inv, farm->id);
 	if (r < 0)
 		return r;
+	r = farm_place(a, farm, inv);
+	if (r < 0)
+		goto out;
 	path = deadline_farm_path(farm->id, "");
 	r = get_one(a, API_OP_GET_FARM, path, parse_farm, inv);
 	free(path);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "aws/aws_endpoint.h"
+#include "deadline/access_check.h"
 #include "config/reload.h"
 #include "deadline/activity_round.h"
 #include "deadline/api_call.h"
@@ -20,6 +21,7 @@
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
 #include "metrics/activity_render.h"
+#include "util/array.h"
 #include "util/log.h"
 #include "util/monotime.h"
 
@@ -144,7 +146,7 @@ static void activity_run(struct worker *wk, void *arg)
 
 /*
  * The worker of w->farm: its region's endpoint when farms[].region differs from the poller's (an explicit
- * endpoint_url still applies to every farm), else the poller's.
+ * endpoint_url still applies to every farm), else the poller's; the farm's own credentials when it has a role.
  */
 static int farm_worker_init(struct poller *p, struct farm_worker *w, const struct poller_options *opts,
 	struct aws_credentials_provider *creds)
@@ -164,6 +166,8 @@ static int farm_worker_init(struct poller *p, struct farm_worker *w, const struc
 		}
 		log_info("farm=%s region=%s endpoint=%s op=start", w->farm->id, region, endpoint);
 	}
+	if (opts->farm_creds && opts->farm_creds[w->farm - cfg->farms])
+		creds = opts->farm_creds[w->farm - cfg->farms];
 	const struct worker_options wo = {
 		.endpoint = endpoint ? endpoint : opts->endpoint,
 		.region = region,
@@ -319,8 +323,40 @@ fail:
 	return r;
 }
 
+/* An operation the configuration makes a farm (or, with "-", the account) call: its counters shown from the start. */
+static void declare_operation(struct metrics_store *store, const char *farm_id, const char *operation)
+{
+	metrics_store_declare_request(store, farm_id, operation);
+	metrics_store_count(store, METRICS_API_RETRIES, (const char *const[]){farm_id, operation}, 0);
+}
+
+/*
+ * Every counter series the configuration implies, at 0 before its first event, so that increase() sees that event:
+ * each (farm, report)'s refresh counters, each farm's operations (the table --check-aws calls them from), and the
+ * account-wide ones.
+ */
+static void poller_declare_counters(struct poller *p)
+{
+	const struct config *cfg = p->cfg;
+	const char *ops[32];
+	size_t n;
+
+	for (size_t i = 0; i < cfg->n_farms; i++) {
+		const struct farm_config *f = &cfg->farms[i];
+		for (size_t j = 0; j < cfg->n_reports; j++)
+			refresh_declare_counters(p->store, f, &cfg->reports[j]);
+		n = access_check_operations(cfg, f, ops, ARRAY_SIZE(ops));
+		for (size_t k = 0; k < n && k < ARRAY_SIZE(ops); k++)
+			declare_operation(p->store, f->id, ops[k]);
+	}
+	n = access_check_operations(cfg, NULL, ops, ARRAY_SIZE(ops));
+	for (size_t k = 0; k < n && k < ARRAY_SIZE(ops); k++)
+		declare_operation(p->store, "-", ops[k]);
+}
+
 int poller_start(struct poller *p)
 {
+	poller_declare_counters(p);
 	for (size_t i = 0; i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
 		int r = worker_start(w->worker, farm_job_run[w->job], w);

@@ -19,6 +19,9 @@ struct poller_options {
 	const char *ca_file; /* or NULL */
 	struct inventory_board *inventory; /* or NULL: no inventory listing (also when inventory.enabled is false) */
 	struct user_directory *users; /* or NULL: told the user ids of every published report */
+	/* Each farm's credentials, in cfg->farms' order (its role's, farms[].role_arn), or NULL: creds for every farm.
+	 * Read by poller_new() only; the providers are borrowed like creds. */
+	struct aws_credentials_provider *const *farm_creds;
 };
 
 /*
@@ -29,14 +32,19 @@ struct poller_options {
  * per farm reads its live state every activity.interval (activity_round.h), its sections declared by
  * activity_declare(). Every thread has its own HTTP connection; their retries share one quota. A farm with
  * farms[].region other than opts->region signs for its region and gets its region's endpoint (aws_endpoint_resolve()
- * with cfg's endpoint_url and profile: an explicit endpoint still applies to every farm). cfg, creds, store,
- * opts->inventory and opts->users are borrowed: they must outlive the poller (free the poller before the configuration
- * it runs with). Returns 0, -EINVAL (logged) when a farm's endpoint cannot be resolved, -EINVAL when an endpoint is not
- * an http(s) URL with a host, or -ENOMEM.
+ * with cfg's endpoint_url and profile: an explicit endpoint still applies to every farm), and signs with
+ * opts->farm_creds' provider when given. cfg, creds (and the farms'), store, opts->inventory and opts->users are
+ * borrowed: they must outlive the poller (free the poller before the configuration it runs with). Returns 0, -EINVAL
+ * (logged) when a farm's endpoint cannot be resolved, -EINVAL when an endpoint is not an http(s) URL with a host, or
+ * -ENOMEM.
  */
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
-/* Starts the threads. Returns 0 or -errno (the threads already started run until poller_stop()). */
+/*
+ * Declares at 0 every counter series the configuration implies (each (farm, report)'s, each operation's by farm,
+ * the account-wide ones), then starts the threads. Returns 0 or -errno (the threads already started run until
+ * poller_stop()).
+ */
 int poller_start(struct poller *p);
 /*
  * True when every farm thread showed a sign of life (work, a request, a wait) within max_age_seconds:

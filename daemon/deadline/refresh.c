@@ -257,7 +257,7 @@ static int aggregation_collect(
 		log_warning("farm=%s report=%s op=%s http_status=404 aggregation=%s reason=\"aggregation expired or "
 			    "unknown; starting again\"",
 			run->rf->farm->id, run->g->name, API_OP_GET, aggregation_id);
-		aggregation_count(run->rf, "EXPIRED");
+		aggregation_count(run->rf, "EXPIRED"); /* declared with the others by refresh_declare_counters() */
 		r = REFRESH_AGG_EXPIRED;
 	}
 	deadline_page_deinit(&cc.page);
@@ -368,27 +368,6 @@ static int refresh_part(struct group_run *run, const char *const *ids, size_t n_
 
 /* ---- the group's refresh ---- */
 
-/* The kind label of a failed refresh, for deadline_cloud_exporter_refresh_errors_total. */
-static const char *refresh_error_kind(int r)
-{
-	if (r == REFRESH_AGG_FAILED)
-		return "aggregation_failed";
-	if (r == REFRESH_AGG_EXPIRED)
-		return "aggregation_expired";
-	if (r == QUEUE_SEARCH_NO_NAMES)
-		return "no_queue_names";
-	if (r == REFRESH_CLOCK_BEHIND)
-		return "clock_behind";
-	return api_outcome_kind(r);
-}
-
-/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
-bool refresh_error_is_persistent(int r)
-{
-	return r == API_DENIED || r == API_CLIENT_ERROR || r == API_NOT_FOUND || r == API_NO_CREDENTIALS ||
-	       r == REFRESH_CLOCK_BEHIND;
-}
-
 /*
  * Tells the user directory (if any) every user id of the published figures: t's key holds the group-by values, or
  * with labels the derived ones and then the kept fields' (a user_id merged away is not shown, so not looked up).
@@ -460,21 +439,6 @@ int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, stru
 	}
 	usage_table_free(labelled);
 	return r;
-}
-
-/* Why a refresh failed, in words, for the log. */
-static const char *refresh_error_text(int r)
-{
-	if (r == REFRESH_AGG_FAILED)
-		return "aggregation failed";
-	if (r == REFRESH_AGG_EXPIRED)
-		return "aggregation kept expiring";
-	if (r == REFRESH_CLOCK_BEHIND)
-		return "the clock is in a window before the one of the counters' figures; they stay until it is past "
-		       "them";
-	if (r == QUEUE_SEARCH_NO_NAMES)
-		return "the inventory has not listed the farm's queue names yet";
-	return api_outcome_text(r);
 }
 
 /* A failed refresh of report rc (its group's, or its own publish): up 0, the previous figures kept, counted. */
@@ -640,7 +604,13 @@ static void refresh_failed(struct group_run *run, int r, double began)
 
 	for (size_t i = 0; i < run->g->n_members; i++)
 		refresh_fail(run->rf, run->g->members[i], r, failed_after);
-	if (r != API_STOPPED)
+	/* A farm with a role has no credentials when its role was refused: say which, the reason is logged with it
+	 * (op=credentials role=…). */
+	if (r == API_NO_CREDENTIALS && run->rf->farm->role_arn)
+		log_warning("farm=%s report=%s op=refresh status=failed reason=\"no credentials: role %s not assumed\" "
+			    "duration=%.3fs",
+			run->rf->farm->id, run->g->name, run->rf->farm->role_arn, failed_after);
+	else if (r != API_STOPPED)
 		log_warning("farm=%s report=%s op=refresh status=failed reason=\"%s\" duration=%.3fs",
 			run->rf->farm->id, run->g->name, refresh_error_text(r), failed_after);
 }

@@ -9,16 +9,10 @@
 #include "deadline/counter_state.h"
 #include "deadline/plan.h"
 #include "deadline/queue_lookup.h"
+#include "deadline/refresh_outcome.h"
 #include "deadline/users.h"
 #include "metrics/store.h"
 #include "metrics/usage.h"
-
-/* Outcomes of a refresh beyond api_call's (enum api_outcome) and -errno. */
-enum refresh_outcome {
-	REFRESH_AGG_EXPIRED = 100, /* the aggregation kept vanishing (404) */
-	REFRESH_AGG_FAILED, /* FAILED or TIMEOUT, even in halves */
-	REFRESH_CLOCK_BEHIND, /* a counter report's clock is in a window before its figures' (counter_plan()) */
-};
 
 /* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */
 struct refresh_ctx {
@@ -52,6 +46,3 @@ int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, struct cou
  */
 int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, int64_t start,
 	int64_t end, double duration);
-
-/* Failures that waiting a little will not mend: retried on the normal schedule, not sooner. */
-bool refresh_error_is_persistent(int r);

@@ -68,6 +68,8 @@ void inventory_free(struct inventory *inv)
 	free(inv->budgets);
 	free(inv->farm_id);
 	free(inv->farm_name);
+	free(inv->account_id);
+	free(inv->region);
 	free(inv);
 }
 

@@ -54,6 +54,8 @@ struct inventory_budget {
 struct inventory {
 	char *farm_id;
 	char *farm_name; /* GetFarm displayName */
+	char *account_id; /* the farm's AWS account: its role's, else the caller's; NULL when not known yet */
+	char *region; /* the farm's region (farms[].region, else the exporter's), or NULL */
 	bool has_cost_scale_factor;
 	double cost_scale_factor;
 	struct inventory_queue *queues;

@@ -44,7 +44,10 @@ enum inventory_family {
 #define FAMILY(f, n, h) [f] = {.name = n, .type = EXPOSITION_GAUGE, .help = h}
 
 static const struct exposition_family inventory_families[INV_FAMILY_COUNT] = {
-	FAMILY(INV_FARM_INFO, "deadline_cloud_farm_info", "The farm's display name (GetFarm); always 1."),
+	FAMILY(INV_FARM_INFO, "deadline_cloud_farm_info",
+		"The farm's display name (GetFarm), its AWS account (its role's, else the exporter's) and region; "
+		"always "
+		"1."),
 	FAMILY(INV_FARM_SCALE, "deadline_cloud_farm_cost_scale_factor",
 		"The multiplier Deadline Cloud applies to the farm's costs (GetFarm costScaleFactor)."),
 	FAMILY(INV_QUEUE_INFO, "deadline_cloud_queue_info", "The queue's display name (ListQueues); always 1."),
@@ -145,9 +148,10 @@ static int state_set(struct metrics_section *sec, enum inventory_family f, const
 static int render_farm(struct metrics_section *sec, const struct inventory_farm *farm)
 {
 	const struct inventory *inv = farm->inv;
-	const char *info[] = {"farm_id", farm->farm_id, "farm_name", inv ? inv->farm_name : NULL};
+	const char *info[] = {"farm_id", farm->farm_id, "farm_name", inv ? inv->farm_name : NULL, "account_id",
+		inv && inv->account_id ? inv->account_id : "", "region", inv && inv->region ? inv->region : ""};
 
-	if (inv && inv->farm_name && series(sec, INV_FARM_INFO, info, 2, "1") < 0)
+	if (inv && inv->farm_name && series(sec, INV_FARM_INFO, info, 4, "1") < 0)
 		return -ENOMEM;
 	if (inv && inv->has_cost_scale_factor &&
 		series_double(sec, INV_FARM_SCALE, info, 1, inv->cost_scale_factor) < 0)

@@ -8,8 +8,8 @@
 
 #include "metrics/exposition.h"
 
-/* Distinct (operation, status) pairs kept; statuses are bounded by HTTP, this is a safety net. */
-#define MAX_REQUEST_COUNTERS 1024
+/* Distinct (farm, operation, status) series kept; a safety net: farms and operations come from the configuration. */
+#define MAX_REQUEST_COUNTERS 65536
 
 /* The self kind's families, in output order: report health, API requests, the event counters, build_info. */
 enum self_family {
@@ -39,12 +39,13 @@ static const struct exposition_family self_families[SELF_FAMILY_COUNT] = {
 		"for "
 		"that kind, 0 for the other."},
 	[SELF_REQUESTS] = {"deadline_cloud_exporter_api_requests_total", EXPOSITION_COUNTER,
-		"Deadline Cloud API requests made, by operation and HTTP status code (error: the request failed "
-		"before a status)."},
+		"AWS API requests made, by farm (- for account-wide calls: STS, license endpoints, the identity "
+		"store), operation and HTTP status code (error: the request failed before a status)."},
 	[SELF_EVENTS + METRICS_REFRESH_ERRORS] = {"deadline_cloud_exporter_refresh_errors_total", EXPOSITION_COUNTER,
 		"Refreshes of the report for the farm that failed, by the kind of failure."},
 	[SELF_EVENTS + METRICS_API_RETRIES] = {"deadline_cloud_exporter_api_retries_total", EXPOSITION_COUNTER,
-		"Deadline Cloud API requests sent again after a throttled, failed or unusable answer."},
+		"AWS API requests sent again after a throttled, failed or unusable answer, by farm (- for account-wide "
+		"calls) and operation."},
 	[SELF_EVENTS + METRICS_AGGREGATIONS] = {"deadline_cloud_exporter_aggregations_total", EXPOSITION_COUNTER,
 		"Sessions statistics aggregations started on the farm, by final status (EXPIRED: gone before it was "
 		"read)."},
@@ -76,7 +77,7 @@ static const struct {
 	const char *labels[3];
 } event_families[METRICS_COUNTER_COUNT] = {
 	[METRICS_REFRESH_ERRORS] = {3, {"farm_id", "report", "kind"}},
-	[METRICS_API_RETRIES] = {1, {"operation"}},
+	[METRICS_API_RETRIES] = {2, {"farm_id", "operation"}},
 	[METRICS_AGGREGATIONS] = {2, {"farm_id", "status"}},
 	[METRICS_PAGES] = {2, {"farm_id", "report"}},
 	[METRICS_ROWS] = {2, {"farm_id", "report"}},
@@ -84,8 +85,11 @@ static const struct {
 	[METRICS_DECREASES_HELD] = {2, {"farm_id", "report"}},
 };
 
-/* Distinct series per event family kept; a safety net, the label values are bounded by the configuration. */
-#define MAX_EVENT_SERIES 4096
+/*
+ * Distinct series per event family kept; a safety net, the label values are bounded by the configuration (every
+ * (farm, report, kind) is declared from the start: 100 farms of 10 reports and a dozen kinds are 12,000).
+ */
+#define MAX_EVENT_SERIES 65536
 
 struct metrics_entry *metrics_entry_find(
 	struct metrics_entry *const *entries, size_t n, const char *farm_id, const char *report)
@@ -161,22 +165,51 @@ void metrics_self_count(
 	fam->n++;
 }
 
-void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n)
+/* Whether farm has a declared pair among entries[0..n) (or is "-", the account-wide calls'). */
+static bool farm_declared(struct metrics_entry *const *entries, size_t n, const char *farm)
 {
+	if (strcmp(farm, "-") == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(entries[i]->farm_id, farm) == 0)
+			return true;
+	return false;
+}
+
+void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n, bool farms)
+{
+	size_t kept = 0;
+
 	for (size_t f = 0; f < METRICS_COUNTER_COUNT; f++) {
 		struct metrics_event_family *fam = &self->events[f];
-		size_t n_labels = event_families[f].n_labels, kept = 0;
-		if (n_labels < 2 || strcmp(event_families[f].labels[1], "report") != 0)
+		size_t n_labels = event_families[f].n_labels;
+		bool pairs = n_labels >= 2 && strcmp(event_families[f].labels[1], "report") == 0;
+		if (!pairs && !farms)
 			continue;
+		kept = 0;
 		for (size_t i = 0; i < fam->n; i++) {
 			struct metrics_event_series *e = &fam->series[i];
-			if (metrics_entry_find(entries, n, e->values[0], e->values[1]))
+			if (pairs ? metrics_entry_find(entries, n, e->values[0], e->values[1]) != NULL
+				  : farm_declared(entries, n, e->values[0]))
 				fam->series[kept++] = *e;
 			else
 				event_series_free(e, n_labels);
 		}
 		fam->n = kept;
 	}
+	if (!farms)
+		return;
+	kept = 0;
+	for (size_t i = 0; i < self->n_counters; i++) {
+		struct metrics_request_counter *c = &self->counters[i];
+		if (farm_declared(entries, n, c->farm_id)) {
+			self->counters[kept++] = *c;
+			continue;
+		}
+		free(c->farm_id);
+		free(c->operation);
+	}
+	self->n_counters = kept;
 }
 
 void metrics_self_declare_counters(struct metrics_self *self, const struct config *cfg)
@@ -204,21 +237,30 @@ void metrics_self_declare_counters(struct metrics_self *self, const struct confi
 				(const char *const[]){cfg->farms[i].id, cfg->reports[k].name}, 0);
 }
 
-void metrics_self_count_request(struct metrics_self *self, const char *operation, long status)
+static int request_cmp(const struct metrics_request_counter *c, const char *farm_id, const char *operation, long status)
+{
+	int r = strcmp(c->farm_id, farm_id);
+
+	if (!r)
+		r = strcmp(c->operation, operation);
+	if (!r)
+		r = c->status < status ? -1 : c->status > status;
+	return r;
+}
+
+void metrics_self_count_request(
+	struct metrics_self *self, const char *farm_id, const char *operation, long status, uint64_t n)
 {
 	size_t i;
 
 	if (status < 100 || status > 999)
 		status = 0;
-	/* Kept sorted by (operation, status): the output order is stable and the list is short. */
-	for (i = 0; i < self->n_counters; i++) {
-		int c = strcmp(self->counters[i].operation, operation);
-		if (c > 0 || (c == 0 && self->counters[i].status >= status))
+	/* Kept sorted by (farm, operation, status): the output order is stable. */
+	for (i = 0; i < self->n_counters; i++)
+		if (request_cmp(&self->counters[i], farm_id, operation, status) >= 0)
 			break;
-	}
-	if (i < self->n_counters && self->counters[i].status == status &&
-		strcmp(self->counters[i].operation, operation) == 0) {
-		self->counters[i].count++;
+	if (i < self->n_counters && request_cmp(&self->counters[i], farm_id, operation, status) == 0) {
+		self->counters[i].count += n;
 		return;
 	}
 	if (self->n_counters >= MAX_REQUEST_COUNTERS)
@@ -231,13 +273,14 @@ void metrics_self_count_request(struct metrics_self *self, const char *operation
 		self->counters = counters;
 		self->cap_counters = cap;
 	}
-	char *copy = strdup(operation);
-	if (!copy)
+	char *farm = strdup(farm_id), *op = strdup(operation);
+	if (!farm || !op) {
+		free(farm);
+		free(op);
 		return;
+	}
 	memmove(&self->counters[i + 1], &self->counters[i], (self->n_counters - i) * sizeof(*self->counters));
-	self->counters[i].operation = copy;
-	self->counters[i].status = status;
-	self->counters[i].count = 1;
+	self->counters[i] = (struct metrics_request_counter){farm, op, status, n};
 	self->n_counters++;
 }
 
@@ -252,8 +295,10 @@ void metrics_self_deinit(struct metrics_self *self)
 {
 	if (!self)
 		return;
-	for (size_t i = 0; i < self->n_counters; i++)
+	for (size_t i = 0; i < self->n_counters; i++) {
+		free(self->counters[i].farm_id);
 		free(self->counters[i].operation);
+	}
 	free(self->counters);
 	for (size_t f = 0; f < METRICS_COUNTER_COUNT; f++) {
 		for (size_t i = 0; i < self->events[f].n; i++)
@@ -313,9 +358,14 @@ int metrics_self_view_init(
 		goto fail;
 	dst->cap_counters = self->n_counters;
 	for (; dst->n_counters < self->n_counters; dst->n_counters++) {
-		dst->counters[dst->n_counters] = self->counters[dst->n_counters];
-		if (!(dst->counters[dst->n_counters].operation = strdup(self->counters[dst->n_counters].operation)))
+		struct metrics_request_counter *c = &dst->counters[dst->n_counters];
+		*c = self->counters[dst->n_counters];
+		c->farm_id = strdup(c->farm_id);
+		c->operation = strdup(c->operation);
+		if (!c->farm_id || !c->operation) {
+			dst->n_counters++; /* freed with the others */
 			goto fail;
+		}
 	}
 	for (size_t c = 0; c < METRICS_COUNTER_COUNT; c++)
 		if (events_copy(&dst->events[c], &self->events[c], event_families[c].n_labels) < 0)
@@ -409,14 +459,14 @@ static int counters_render(struct metrics_section *sec, const struct metrics_sel
 
 	for (size_t i = 0; i < self->n_counters; i++) {
 		const struct metrics_request_counter *c = &self->counters[i];
-		const char *labels[] = {"operation", c->operation, "code", code};
+		const char *labels[] = {"farm_id", c->farm_id, "operation", c->operation, "code", code};
 		struct buf *b = metrics_section_lines(sec, SELF_REQUESTS);
 		if (c->status)
 			exposition_int(code, sizeof(code), c->status);
 		else
 			snprintf(code, sizeof(code), "error");
 		exposition_uint(value, sizeof(value), c->count);
-		if (!b || exposition_series(b, self_families[SELF_REQUESTS].name, labels, 2, value) < 0)
+		if (!b || exposition_series(b, self_families[SELF_REQUESTS].name, labels, 3, value) < 0)
 			return -ENOMEM;
 	}
 	for (size_t c = 0; c < METRICS_COUNTER_COUNT; c++) {

@@ -26,6 +26,7 @@ struct metrics_entry *metrics_entry_find(
 	struct metrics_entry *const *entries, size_t n, const char *farm_id, const char *report);
 
 struct metrics_request_counter {
+	char *farm_id; /* "-": account-wide */
 	char *operation;
 	long status; /* 0: transport failure */
 	uint64_t count;
@@ -44,7 +45,7 @@ struct metrics_event_family {
 /* The counters behind the self-metrics. Not thread-safe: the store guards them with its lock. */
 struct metrics_self {
 	char *version;
-	struct metrics_request_counter *counters; /* sorted by (operation, status) */
+	struct metrics_request_counter *counters; /* sorted by (farm_id, operation, status) */
 	size_t n_counters, cap_counters;
 	struct metrics_event_family events[METRICS_COUNTER_COUNT];
 };
@@ -52,8 +53,12 @@ struct metrics_self {
 /* version: the build_info label (copied). Returns 0 or -ENOMEM. */
 int metrics_self_init(struct metrics_self *self, const char *version);
 void metrics_self_deinit(struct metrics_self *self);
-/* One API call ended (metrics_store_count_request()). A new pair past the bound, or no memory: not counted. */
-void metrics_self_count_request(struct metrics_self *self, const char *operation, long status);
+/*
+ * Adds n to the API requests of (farm_id, operation, status) (metrics_store_count_request(); n 0 declares the series).
+ * A new series past the bound, or no memory: not counted.
+ */
+void metrics_self_count_request(
+	struct metrics_self *self, const char *farm_id, const char *operation, long status, uint64_t n);
 /* Adds delta to an event counter (metrics_store_count()); label_values checked by the caller. */
 void metrics_self_count(
 	struct metrics_self *self, enum metrics_counter c, const char *const *label_values, uint64_t delta);
@@ -62,8 +67,11 @@ void metrics_self_count(
  * report) that has none yet, and none for a report that is not a counter report.
  */
 void metrics_self_declare_counters(struct metrics_self *self, const struct config *cfg);
-/* Drops the event series of (farm, report) pairs that are not among entries[0..n). */
-void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n);
+/*
+ * Drops the event series of (farm, report) pairs that are not among entries[0..n), and with farms the series of
+ * farms that have no pair there either (the request counters included; farm_id "-" stays).
+ */
+void metrics_self_prune(struct metrics_self *self, struct metrics_entry *const *entries, size_t n, bool farms);
 
 /* The exporter's own metrics: one section, after every other kind. */
 extern struct metrics_kind metrics_self_kind;

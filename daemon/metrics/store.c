@@ -293,7 +293,7 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 	s->declared = true;
 	s->self_gen++;
 	s->self_urgent = true;
-	metrics_self_prune(&s->self, entries, n);
+	metrics_self_prune(&s->self, entries, n, true);
 	metrics_self_declare_counters(&s->self, cfg);
 	mutex_unlock(&s->lock);
 
@@ -428,7 +428,8 @@ int metrics_store_drop(struct metrics_store *s, const char *farm_id, const char 
 	s->n_entries--;
 	s->self_gen++;
 	s->self_urgent = true;
-	metrics_self_prune(&s->self, s->entries, s->n_entries);
+	/* The pair's series only: the farm's own counters go on (it is declared again, or dropped with the farm). */
+	metrics_self_prune(&s->self, s->entries, s->n_entries, false);
 	mutex_unlock(&s->lock);
 out_unlock:
 	mutex_unlock(&s->build_lock);
@@ -455,13 +456,25 @@ bool metrics_store_ready(struct metrics_store *s)
 
 /* ---- the exporter's own counters: counted here, rendered by a scrape ---- */
 
-void metrics_store_count_request(struct metrics_store *s, const char *operation, long status)
+void metrics_store_count_request(struct metrics_store *s, const char *farm_id, const char *operation, long status)
 {
 	if (!s || !operation)
 		return;
 	mutex_lock(&s->lock);
 	s->self_gen++;
-	metrics_self_count_request(&s->self, operation, status);
+	metrics_self_count_request(&s->self, farm_id ? farm_id : "-", operation, status, 1);
+	mutex_unlock(&s->lock);
+}
+
+void metrics_store_declare_request(struct metrics_store *s, const char *farm_id, const char *operation)
+{
+	if (!s || !operation)
+		return;
+	mutex_lock(&s->lock);
+	s->self_gen++;
+	/* Declarations come at start and reload: shown at the next scrape, not a second later. */
+	s->self_urgent = true;
+	metrics_self_count_request(&s->self, farm_id ? farm_id : "-", operation, 200, 0);
 	mutex_unlock(&s->lock);
 }
 
@@ -472,6 +485,7 @@ void metrics_store_count(
 		return;
 	mutex_lock(&s->lock);
 	s->self_gen++;
+	s->self_urgent |= delta == 0;
 	metrics_self_count(&s->self, c, label_values, delta);
 	mutex_unlock(&s->lock);
 }

@@ -86,14 +86,23 @@ bool metrics_store_ready(struct metrics_store *s);
  * finds them changed and at least a second old, from a copy taken under the store's lock.
  */
 
-/* One API call ended: operation is the API name ("StartSessionsStatisticsAggregation"); status the
- * HTTP status, or 0 for a transport failure (code="error"). Thread-safe, cheap. */
-void metrics_store_count_request(struct metrics_store *s, const char *operation, long status);
+/*
+ * One API call ended: farm_id is the farm whose credentials and endpoint it used, or NULL ("-") for an account-wide
+ * call (STS, ListLicenseEndpoints, DescribeUser); operation is the API name ("StartSessionsStatisticsAggregation");
+ * status the HTTP status, or 0 for a transport failure (code="error"). Thread-safe, cheap.
+ */
+void metrics_store_count_request(struct metrics_store *s, const char *farm_id, const char *operation, long status);
 
 /*
- * Counters of the exporter's own events, each a fixed family with fixed label names:
+ * Declares api_requests_total{farm_id, operation, code="200"} at 0 unless already counted: an operation the
+ * configuration makes the exporter call, shown before its first answer. Thread-safe.
+ */
+void metrics_store_declare_request(struct metrics_store *s, const char *farm_id, const char *operation);
+
+/*
+ * Counters of the exporter's own events, each a fixed family with fixed label names (farm_id "-": account-wide):
  *   METRICS_REFRESH_ERRORS      deadline_cloud_exporter_refresh_errors_total{farm_id,report,kind}
- *   METRICS_API_RETRIES         deadline_cloud_exporter_api_retries_total{operation}
+ *   METRICS_API_RETRIES         deadline_cloud_exporter_api_retries_total{farm_id,operation}
  *   METRICS_AGGREGATIONS        deadline_cloud_exporter_aggregations_total{farm_id,status}
  *   METRICS_PAGES               deadline_cloud_exporter_pages_read_total{farm_id,report}
  *   METRICS_ROWS                deadline_cloud_exporter_rows_read_total{farm_id,report}
@@ -113,7 +122,12 @@ enum metrics_counter {
 	METRICS_COUNTER_COUNT,
 };
 
-/* Adds delta to the counter with these label values (as many as the family has). Thread-safe, cheap. */
+/*
+ * Adds delta to the counter with these label values (as many as the family has). Thread-safe, cheap. A delta of 0
+ * declares the series (at 0 unless already counted): every series the configuration implies is shown from the
+ * start, so that increase() sees the first event. Series of farms and (farm, report) pairs no longer declared by
+ * metrics_store_set_reports() are dropped, except farm_id "-".
+ */
 void metrics_store_count(
 	struct metrics_store *s, enum metrics_counter c, const char *const *label_values, uint64_t delta);
 

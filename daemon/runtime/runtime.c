@@ -123,6 +123,11 @@ static int commit(struct runtime *rt, struct runtime_plan *plan, const char *op,
 		if (old.users && !next->users)
 			metrics_store_put(rt->links.store, &users_kind, NULL, NULL);
 	}
+	/* The roles borrow the chain: freed before it. */
+	if (!plan->keep_roles) {
+		runtime_creds_free(old.roles);
+		rt->cur.roles = next->roles;
+	}
 	if (next->creds) {
 		aws_credentials_provider_free(old.creds);
 		rt->cur.creds = next->creds;
@@ -158,6 +163,12 @@ static int reload_over_http(void *ctx, char *err, size_t errlen)
 	return r;
 }
 
+/* aws_credentials_observer.call: an STS call of the credentials, counted with the API requests. */
+static void count_sts_call(void *store, const char *operation, long http_status)
+{
+	metrics_store_count_request(store, "-", operation, http_status);
+}
+
 /* The store and the inventory board live as long as the runtime; at start they declare cfg's reports and farms. */
 static int runtime_links_init(struct runtime *rt, const struct config *cfg)
 {
@@ -172,6 +183,7 @@ static int runtime_links_init(struct runtime *rt, const struct config *cfg)
 	if (r < 0)
 		log_error("op=start status=error error=\"cannot set up the metrics store: %s\"", strerror(-r));
 	rt->links.lifecycle = (struct http_server_lifecycle){reload_over_http, rt};
+	rt->links.sts_observer = (struct aws_credentials_observer){count_sts_call, rt->links.store};
 	return r;
 }
 
@@ -327,9 +339,11 @@ void runtime_free(struct runtime *rt)
 	http_server_free(rt->cur.server);
 	poller_free(rt->cur.poller);
 	user_directory_free(rt->cur.users);
+	/* The credentials tell the store of their STS calls: freed before it. */
+	runtime_creds_free(rt->cur.roles);
+	aws_credentials_provider_free(rt->cur.creds);
 	inventory_board_free(rt->links.inventory);
 	metrics_store_free(rt->links.store);
-	aws_credentials_provider_free(rt->cur.creds);
 	free(rt->cur.endpoint);
 	free(rt->cur.region);
 	config_free(rt->cur.cfg);

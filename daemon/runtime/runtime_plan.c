@@ -85,6 +85,32 @@ static bool credentials_reusable(const struct runtime_pieces *running, const str
 	       same_string(aws_ca_bundle(cfg->ca_file), aws_ca_bundle(running->cfg->ca_file));
 }
 
+/* The credentials the new pieces use: the new chain, or the running one. */
+static struct aws_credentials_provider *plan_creds(const struct prepare *p)
+{
+	return p->plan->next.creds ? p->plan->next.creds : p->running->creds;
+}
+
+/*
+ * A provider per role of the configuration, assumed with the chain: the running ones when they serve as they are
+ * (the same chain, roles, external ids and STS regions), which keeps their cached keys across a reload.
+ */
+static int plan_roles(const struct prepare *p)
+{
+	struct runtime_pieces *next = &p->plan->next;
+	int r;
+
+	if (!next->creds && runtime_creds_serves(p->running->roles, next->cfg, next->region)) {
+		p->plan->keep_roles = true;
+		return 0;
+	}
+	r = runtime_creds_new(
+		&next->roles, next->cfg, next->region, plan_creds(p), p->links ? &p->links->sts_observer : NULL);
+	if (r < 0)
+		refuse(p, "start", "", "cannot set up the roles' credentials: %s", strerror(-r));
+	return r;
+}
+
 /*
  * Region and endpoint: only what the file alone cannot tell is decided here, which is why --check-config does
  * not run it: the region may come from AWS_REGION, the profile or the instance metadata (IMDS, over the network),
@@ -109,12 +135,16 @@ static int plan_aws(const struct prepare *p)
 		refuse(p, "start", fields, "unusable Deadline Cloud endpoint");
 		return RUNTIME_BAD_CONFIG;
 	}
-	if (credentials_reusable(p->running, cfg, next->region))
-		return 0;
-	r = aws_credentials_provider_new(&next->creds, cfg->profile, next->region, aws_ca_bundle(cfg->ca_file));
-	if (r < 0)
-		refuse(p, "start", "", "cannot set up the AWS credentials: %s", strerror(-r));
-	return r;
+	if (!credentials_reusable(p->running, cfg, next->region)) {
+		r = aws_credentials_provider_new(&next->creds, cfg->profile, next->region, aws_ca_bundle(cfg->ca_file));
+		if (r < 0) {
+			refuse(p, "start", "", "cannot set up the AWS credentials: %s", strerror(-r));
+			return r;
+		}
+		if (p->links)
+			aws_credentials_provider_observe(next->creds, &p->links->sts_observer);
+	}
+	return plan_roles(p);
 }
 
 /* Whether the running user directory serves cfg as it is (same store, region, endpoint, credentials). */
@@ -122,16 +152,16 @@ static bool users_reusable(const struct prepare *p)
 {
 	const struct runtime_pieces *running = p->running, *next = &p->plan->next;
 
-	if (!running->users || next->creds)
+	if (!running->users || next->creds || (next->cfg->identity_store.role_arn && !p->plan->keep_roles))
 		return false;
 	return reload_identity_store_same(running->cfg, next->cfg) &&
 	       same_string(running->cfg->profile, next->cfg->profile) && strcmp(running->region, next->region) == 0;
 }
 
-/* The credentials the new pieces use: the new chain, or the running one. */
-static struct aws_credentials_provider *plan_creds(const struct prepare *p)
+/* The roles the new pieces use: the new ones, or the running ones. */
+static const struct runtime_creds *plan_roles_used(const struct prepare *p)
 {
-	return p->plan->next.creds ? p->plan->next.creds : p->running->creds;
+	return p->plan->keep_roles ? p->running->roles : p->plan->next.roles;
 }
 
 /* The user directory of the configuration (none without identity_store), not started. */
@@ -143,25 +173,37 @@ static int plan_users(const struct prepare *p)
 	p->plan->keep_users = users_reusable(p);
 	if (p->plan->keep_users || !next->cfg->identity_store.id)
 		return 0;
-	r = user_directory_new(&next->users, next->cfg, next->region, plan_creds(p), p->links->store);
+	r = user_directory_new(&next->users, next->cfg, next->region,
+		runtime_creds_identity_store(plan_roles_used(p), next->cfg), p->links->store);
 	if (r < 0)
 		refuse(p, "start", "", "cannot set up the identity store: %s", strerror(-r));
 	return r;
 }
 
-/* The poller (its threads not started). */
+/* The poller (its threads not started), each farm signing with its own credentials (its role's, or the chain). */
 static int plan_poller(const struct prepare *p)
 {
 	struct runtime_pieces *next = &p->plan->next;
+	const struct config *cfg = next->cfg;
+	struct aws_credentials_provider **farm_creds = calloc(cfg->n_farms, sizeof(*farm_creds));
+	int r = farm_creds ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < cfg->n_farms; i++) {
+		farm_creds[i] = runtime_creds_farm(plan_roles_used(p), &cfg->farms[i]);
+		if (!farm_creds[i])
+			r = -EINVAL; /* roles made for another configuration: a bug, never signed otherwise */
+	}
 	const struct poller_options po = {
 		.endpoint = next->endpoint,
 		.region = next->region,
-		.ca_file = aws_ca_bundle(next->cfg->ca_file),
+		.ca_file = aws_ca_bundle(cfg->ca_file),
 		.inventory = p->links->inventory,
 		.users = p->plan->keep_users ? p->running->users : next->users,
+		.farm_creds = farm_creds,
 	};
-	int r = poller_new(&next->poller, next->cfg, &po, plan_creds(p), p->links->store);
-
+	if (r == 0)
+		r = poller_new(&next->poller, cfg, &po, plan_creds(p), p->links->store);
+	free(farm_creds);
 	if (r < 0)
 		refuse(p, "start", "", "cannot set up the poller: %s", strerror(-r));
 	return r;
@@ -229,9 +271,24 @@ void runtime_plan_discard(struct runtime_plan *plan)
 	http_server_free(next->server);
 	poller_free(next->poller);
 	user_directory_free(next->users);
+	runtime_creds_free(next->roles);
 	aws_credentials_provider_free(next->creds);
 	free(next->region);
 	free(next->endpoint);
 	config_free(next->cfg);
 	memset(plan, 0, sizeof(*plan));
+}
+
+int runtime_plan_prepare_aws(struct runtime_plan *plan, struct config *cfg)
+{
+	static const struct runtime_pieces nothing;
+	const struct prepare p = {plan, &nothing, NULL, NULL, 0};
+	int r;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->next.cfg = cfg;
+	r = plan_aws(&p);
+	if (r != 0)
+		runtime_plan_discard(plan);
+	return r;
 }

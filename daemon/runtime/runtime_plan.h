@@ -10,6 +10,7 @@
 #include "deadline/users.h"
 #include "metrics/inventory.h"
 #include "metrics/store.h"
+#include "runtime/runtime_creds.h"
 #include "web/http_server.h"
 
 /* What a step of the runtime ended in, when it did not fail with a negative errno. */
@@ -22,8 +23,9 @@ enum runtime_outcome {
 /*
  * The pieces of a running configuration, and who borrows what from whom. A borrower is freed before what it
  * borrows, so the old poller goes before the old users, the old credentials and the old configuration:
- *   poller  borrows cfg (its farms and reports), creds, users, and the links' store and inventory board
- *   users   borrows creds and the store
+ *   poller  borrows cfg (its farms and reports), creds, roles, users, and the links' store and inventory board
+ *   users   borrows creds or a role of roles, and the store
+ *   roles   borrows creds (the keys that assume the roles)
  *   server  borrows the store and the lifecycle's context (the runtime, for POST /-/reload)
  * region, endpoint and the web settings are copied by whoever keeps them. The per-farm threads a poller owns
  * (reports, inventory, and whatever comes next) are started by poller_start() and stopped by poller_stop().
@@ -32,7 +34,8 @@ struct runtime_pieces {
 	struct config *cfg;
 	char *region; /* aws.region as resolved (file, environment, profile or instance metadata) */
 	char *endpoint; /* the Deadline Cloud endpoint of that region, or the configured one */
-	struct aws_credentials_provider *creds;
+	struct aws_credentials_provider *creds; /* the exporter's own chain */
+	struct runtime_creds *roles; /* a provider per role of cfg (farms[].role_arn, identity_store.role_arn) */
 	struct user_directory *users; /* NULL without identity_store */
 	struct poller *poller;
 	struct http_server *server;
@@ -43,15 +46,17 @@ struct runtime_links {
 	struct metrics_store *store;
 	struct inventory_board *inventory; /* the farms' inventories, shown through the store */
 	struct http_server_lifecycle lifecycle; /* what a new server's POST /-/reload calls */
+	struct aws_credentials_observer sts_observer; /* counts the credentials' STS calls in the store */
 };
 
 /*
  * What prepare built for a configuration; nothing of it runs yet. The fields of next that stay NULL are taken
- * from what runs: creds (the running chain serves), users when keep_users, server (the running one took the new
- * web settings in place, as the last step of prepare).
+ * from what runs: creds (the running chain serves), roles when keep_roles, users when keep_users, server (the
+ * running one took the new web settings in place, as the last step of prepare).
  */
 struct runtime_plan {
 	struct runtime_pieces next; /* owned until committed or discarded */
+	bool keep_roles; /* the running roles serve next.cfg as they are (and keep their cached keys) */
 	bool keep_users; /* the running user directory serves next.cfg as it is */
 };
 
@@ -80,3 +85,10 @@ int runtime_plan_prepare(struct runtime_plan *plan, struct config *cfg, const st
 
 /* Frees what plan built (a plan not committed). */
 void runtime_plan_discard(struct runtime_plan *plan);
+
+/*
+ * Only the first steps, for a check of the AWS side that runs no thread (--check-aws): region, endpoint, the
+ * credentials chain and the roles, for cfg (taken) against nothing running. Failures are logged as at start.
+ * Returns as runtime_plan_prepare(); *plan is discarded by the caller.
+ */
+int runtime_plan_prepare_aws(struct runtime_plan *plan, struct config *cfg);

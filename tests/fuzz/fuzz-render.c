@@ -376,7 +376,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(metrics_store_ready(store));
 	for (size_t i = 0; i < 4 && r.n; i++)
-		metrics_store_count_request(store, operations[take_u8(&r) % 4], (long)take_count(&r) * 7);
+		metrics_store_count_request(
+			store, take_u8(&r) & 1 ? "-" : NULL, operations[take_u8(&r) % 4], (long)take_count(&r) * 7);
 	if (flags & 4)
 		metrics_store_fail(store, farms[0].id, reports[0].name, NAN);
 	check_scrapes(store, lo, hi);

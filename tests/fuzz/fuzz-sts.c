@@ -1,4 +1,4 @@
-/* fuzz-sts: STS AssumeRole / AssumeRoleWithWebIdentity responses and ErrorResponses (XML, parsed with expat) */
+/* fuzz-sts: STS AssumeRole / AssumeRoleWithWebIdentity / GetCallerIdentity responses and ErrorResponses (XML, expat) */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,5 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0)
 		FUZZ_ASSERT(status >= 200 && status < 300);
 	aws_credentials_unref(c);
+
+	/* The same bytes as a GetCallerIdentity answer: a 12-digit account and an ARN, or an error. */
+	struct aws_caller_identity who;
+	memset(why, 'x', sizeof(why));
+	why[0] = '\0';
+	r = aws_sts_parse_identity((const char *)data + 2, size - 2, status, &who, why, sizeof(why));
+	FUZZ_ASSERT(r == 0 || r == -EACCES || r == -EIO || r == -ENOMEM);
+	FUZZ_ASSERT(memchr(why, '\0', sizeof(why)) != NULL);
+	if (r == 0)
+		FUZZ_ASSERT(strlen(who.account) == 12 && strncmp(who.arn, "arn:", 4) == 0);
 	return 0;
 }

@@ -540,6 +540,8 @@ def hermetic_env(workdir, extra=None):
         "AWS_CONFIG_FILE": os.path.join(workdir, "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": os.path.join(workdir, "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
+        # STS (who am I, for deadline_cloud_farm_info's account) on loopback, refused unless a test gives its fake
+        "AWS_ENDPOINT_URL_STS": "http://%s:1" % LOOPBACK,
         "HOME": workdir,
         "NO_PROXY": "*",
         "no_proxy": "*",

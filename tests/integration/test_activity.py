@@ -344,8 +344,11 @@ def run_main(t):
     else:
         t.check(checked == (0, ""), "`promtool check metrics` prints nothing for the whole output", checked)
     for op in OPERATIONS:
-        got = expo.value("deadline_cloud_exporter_api_requests_total", {"operation": op, "code": "200"})
-        t.check(got is not None and got > 0, "api_requests_total counts %s" % op, got)
+        # by farm; the license endpoints belong to the account (farm_id "-")
+        got = {x.labels["farm_id"]: x.value
+               for x in expo.series("deadline_cloud_exporter_api_requests_total", operation=op, code="200")}
+        farms = {"-"} if op == "ListLicenseEndpoints" else set(farm_ids)
+        t.check(set(got) == farms and sum(got.values()) > 0, "api_requests_total counts %s by farm" % op, got)
 
     # while it changes: each next step's figures, within about a round
     for step in (STEP + 1, STEP + 4):

@@ -162,6 +162,20 @@ static void test_outcome_texts(void)
 	CHECK_STR(api_outcome_kind(API_NO_CREDENTIALS), "no_credentials");
 	CHECK_STR(api_outcome_kind(-ETIMEDOUT), "transport");
 	CHECK_STR(api_outcome_kind(12345), "other");
+
+	/* Every kind a failure can be counted under is declared from the start: the list names each one once. */
+	const int outcomes[] = {API_THROTTLED, API_NOT_FOUND, API_DENIED, API_CLIENT_ERROR, API_SERVER_ERROR,
+		API_BAD_RESPONSE, API_STOPPED, API_NO_CREDENTIALS, -EIO, 12345};
+	size_t n = 0;
+	while (api_outcome_kind_at(n))
+		n++;
+	for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+		bool listed = false;
+		for (size_t k = 0; k < n; k++)
+			listed |= strcmp(api_outcome_kind_at(k), api_outcome_kind(outcomes[i])) == 0;
+		CHECK_MSG(listed, "%s is not in api_outcome_kind_at()'s list", api_outcome_kind(outcomes[i]));
+	}
+	CHECK_INT(n, 9);
 }
 
 static void test_random_unit(void)

@@ -1,5 +1,6 @@
 /* test-aws_credentials: environment and systemd sources, the chain's caching, refresh, backoff, invalidation, JSON */
 #include "aws/credentials/aws_credentials.h"
+#include "aws/credentials/aws_sts.h"
 #include "test.h"
 
 #include <errno.h>
@@ -241,6 +242,59 @@ static void test_chain(void)
 	CHECK_INT(aws_credentials_provider_new_chain(&p, "p", chain, 0, NULL), -EINVAL);
 }
 
+/* The observer counts the provider's calls to STS. */
+static int sts_seen;
+static long sts_status;
+
+static void count_sts(void *data, const char *operation, long http_status)
+{
+	CHECK_STR(operation, "GetCallerIdentity");
+	CHECK(data == &sts_seen);
+	sts_seen++;
+	sts_status = http_status;
+}
+
+/* GetCallerIdentity against an STS that refuses connections (loopback): said once, asked again after a backoff. */
+static void test_caller_backoff(void)
+{
+	const struct aws_credentials_observer observer = {count_sts, &sts_seen};
+	struct aws_credentials_provider *p;
+	struct aws_caller_identity who;
+	struct test_capture cap;
+	char why[512], log[4096];
+
+	fake_calls = 0;
+	fake_rc = 0;
+	fake_now = 2000000000;
+	fake_expiration = 0;
+	env_put("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1");
+	CHECK_INT(aws_credentials_provider_new_chain(&p, "p", chain, 2, fake_clock), 0);
+	aws_credentials_provider_observe(p, &observer);
+	test_capture_begin(&cap);
+	CHECK(aws_credentials_provider_caller(p, &who, why, sizeof(why)) < 0);
+	CHECK_INT(sts_seen, 1);
+	CHECK_INT(sts_status, 0);
+	CHECK_MSG(strstr(why, "did not answer") != NULL, "why: %s", why);
+	/* within the backoff: the same failure, STS not asked */
+	fake_now += AWS_CREDENTIALS_CALLER_BACKOFF_MIN - 1;
+	CHECK(aws_credentials_provider_caller(p, &who, why, sizeof(why)) < 0);
+	CHECK_INT(sts_seen, 1);
+	CHECK_MSG(strstr(why, "did not answer") != NULL, "why: %s", why);
+	/* after it: asked again, and the repeat is not logged as a warning again */
+	fake_now += 1;
+	CHECK(aws_credentials_provider_caller(p, &who, why, sizeof(why)) < 0);
+	CHECK_INT(sts_seen, 2);
+	fake_now += AWS_CREDENTIALS_CALLER_BACKOFF_MIN;
+	CHECK(aws_credentials_provider_caller(p, &who, why, sizeof(why)) < 0);
+	CHECK_INT(sts_seen, 2); /* the backoff doubled */
+	test_capture_end(&cap, log, sizeof(log));
+	const char *first = strstr(log, "op=GetCallerIdentity status=error profile=p");
+	CHECK_MSG(first && !strstr(first + 1, "warning"), "log: %s", log);
+	CHECK(!strstr(log, "secret"));
+	aws_credentials_provider_free(p);
+	env_put("AWS_ENDPOINT_URL_STS", NULL);
+}
+
 static void test_new(void)
 {
 	struct aws_credentials *c;
@@ -307,6 +361,7 @@ int main(void)
 	test_environment();
 	test_profile();
 	test_chain();
+	test_caller_backoff();
 	test_new();
 	test_threads();
 	TEST_DONE();

@@ -1,4 +1,5 @@
-/* test-aws_sts: STS responses parsed with expat; the credentials JSON of IMDS, containers and processes; times */
+/* test-aws_sts: STS responses parsed with expat (credentials, who am I, refusals and their advice); the credentials
+ * JSON of IMDS, containers and processes; times */
 #include "aws/credentials/aws_credentials.h"
 #include "aws/credentials/aws_sts.h"
 #include "test.h"
@@ -89,6 +90,112 @@ static void test_parse(void)
 	}
 }
 
+static const char identity_ok[] =
+	"<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+	"  <GetCallerIdentityResult>\n"
+	"    <Arn>arn:aws:sts::111122223333:assumed-role/deadline-exporter/deadline-cloud-exporter</Arn>\n"
+	"    <UserId>AROAEXAMPLE:deadline-cloud-exporter</UserId>\n"
+	"    <Account>111122223333</Account>\n"
+	"  </GetCallerIdentityResult>\n"
+	"  <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>\n"
+	"</GetCallerIdentityResponse>\n";
+
+struct identity_case {
+	const char *xml;
+	long status;
+	int rc;
+	const char *account;
+	const char *why_has;
+};
+
+static const struct identity_case identity_cases[] = {
+	{identity_ok, 200, 0, "111122223333", NULL},
+	{"<GetCallerIdentityResponse><GetCallerIdentityResult><Account>12345</Account><Arn>arn:aws:iam::12345:user/u"
+	 "</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>",
+		200, -EIO, NULL, "12-digit"},
+	{"<GetCallerIdentityResponse><GetCallerIdentityResult><Account>123456789012</Account>"
+	 "</GetCallerIdentityResult></GetCallerIdentityResponse>",
+		200, -EIO, NULL, "Arn"},
+	/* Account and Arn outside the result are not the caller's. */
+	{"<GetCallerIdentityResponse><Account>123456789012</Account><Arn>arn:aws:iam::123456789012:user/u</Arn>"
+	 "</GetCallerIdentityResponse>",
+		200, -EIO, NULL, "Account"},
+	{"<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request "
+	 "is invalid.</Message></Error></ErrorResponse>",
+		403, -EACCES, NULL, "InvalidClientTokenId"},
+	{error_xml, 403, -EACCES, NULL, "AccessDenied"},
+	{"<html>gateway</html>", 504, -EIO, NULL, "504"},
+};
+
+static void test_identity(void)
+{
+	for (size_t i = 0; i < sizeof(identity_cases) / sizeof(identity_cases[0]); i++) {
+		const struct identity_case *c = &identity_cases[i];
+		struct aws_caller_identity who;
+		char why[512] = "";
+		int r = aws_sts_parse_identity(c->xml, strlen(c->xml), c->status, &who, why, sizeof(why));
+
+		CHECK_MSG(r == c->rc, "identity case %zu: got %d (%s)", i, r, why);
+		if (c->account)
+			CHECK_STR(who.account, c->account);
+		else
+			CHECK_STR(who.account, "");
+		if (c->why_has)
+			CHECK_MSG(strstr(why, c->why_has) != NULL, "identity case %zu: why=\"%s\"", i, why);
+	}
+
+	struct aws_caller_identity who;
+	char why[256];
+
+	CHECK_INT(aws_sts_parse_identity(identity_ok, strlen(identity_ok), 200, &who, why, sizeof(why)), 0);
+	CHECK_STR(who.arn, "arn:aws:sts::111122223333:assumed-role/deadline-exporter/deadline-cloud-exporter");
+	CHECK_STR(who.user_id, "AROAEXAMPLE:deadline-cloud-exporter");
+}
+
+/* Which policy refused an AssumeRole, from STS's words (the fake STS and IAM's documented forms). */
+struct advice_case {
+	const char *message;
+	const char *advice_has;
+};
+
+static const struct advice_case advice_cases[] = {
+	{"User: arn:aws:iam::123456789012:user/x is not authorized to perform: sts:AssumeRole on resource: "
+	 "arn:aws:iam::111122223333:role/r because no identity-based policy allows the sts:AssumeRole action",
+		"lacks the permission: grant it sts:AssumeRole"},
+	{"User: arn:aws:iam::123456789012:user/x is not authorized to perform: sts:AssumeRole on resource: "
+	 "arn:aws:iam::111122223333:role/r because no resource-based policy allows the sts:AssumeRole action",
+		"trust policy does not trust"},
+	{"User: arn:aws:iam::123456789012:user/x is not authorized to perform: sts:AssumeRole on resource: "
+	 "arn:aws:iam::111122223333:role/r with an explicit deny in a service control policy",
+		"an explicit deny"},
+	{"User: u is not authorized to perform: sts:AssumeRole on resource: r with an explicit deny in a "
+	 "resource-based policy",
+		"trust policy denies"},
+	{"User: arn:aws:iam::123456789012:user/x is not authorized to perform: sts:AssumeRole on resource: "
+	 "arn:aws:iam::111122223333:role/r",
+		"either"},
+};
+
+static void test_advice(void)
+{
+	for (size_t i = 0; i < sizeof(advice_cases) / sizeof(advice_cases[0]); i++) {
+		const char *advice = aws_sts_denial_advice(advice_cases[i].message);
+
+		CHECK_MSG(strstr(advice, advice_cases[i].advice_has) != NULL, "advice case %zu: %s", i, advice);
+	}
+
+	/* Added to an AccessDenied on sts:AssumeRole, not to other refusals. */
+	struct aws_credentials *cr = NULL;
+	char why[1024];
+
+	CHECK_INT(aws_sts_parse(error_xml, strlen(error_xml), 403, "t", &cr, why, sizeof(why)), -EACCES);
+	CHECK_MSG(strstr(why, "): either") != NULL, "why: %s", why);
+	static const char expired[] = "<ErrorResponse><Error><Code>ExpiredToken</Code><Message>The security token "
+				      "included in the request is expired</Message></Error></ErrorResponse>";
+	CHECK_INT(aws_sts_parse(expired, strlen(expired), 403, "t", &cr, why, sizeof(why)), -EACCES);
+	CHECK_STR(why, "STS refused (HTTP 403 ExpiredToken: The security token included in the request is expired)");
+}
+
 struct json_case {
 	const char *json;
 	bool process_format;
@@ -144,6 +251,8 @@ static void test_json(void)
 int main(void)
 {
 	test_parse();
+	test_identity();
+	test_advice();
 	test_json();
 	TEST_DONE();
 }

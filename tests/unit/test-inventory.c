@@ -98,6 +98,9 @@ static void test_parse_and_render(void)
 		DEADLINE_BAD_SHAPE);
 	CHECK_STR(inv->budgets[0].name, "b2");
 
+	/* what inventory_fetch() adds: the farm's account and region */
+	inv->account_id = strdup("111122223333");
+	inv->region = strdup("eu-west-1");
 	const struct inventory_farm farm = {.farm_id = FARM, .inv = inv, .up = true, .last_success = 1700000000};
 	struct metrics_section *sec = NULL;
 	struct metrics_body *body = NULL;
@@ -109,7 +112,8 @@ static void test_parse_and_render(void)
 	metrics_body_unref(body);
 	metrics_section_unref(sec);
 	CHECK(has_line(&b,
-		"deadline_cloud_farm_info{farm_id=\"" FARM "\",farm_name=\"Render \\\"farm\\\" \\\\ one\\nline\"} 1"));
+		"deadline_cloud_farm_info{farm_id=\"" FARM "\",farm_name=\"Render \\\"farm\\\" \\\\ one\\nline\","
+		"account_id=\"111122223333\",region=\"eu-west-1\"} 1"));
 	CHECK(has_line(&b, "deadline_cloud_farm_cost_scale_factor{farm_id=\"" FARM "\"} 1.5"));
 	CHECK(has_line(&b, "deadline_cloud_queue_info{farm_id=\"" FARM "\",queue_id=\"" Q2
 			   "\",queue_name=\"caf\xc3\xa9 \xc3\xa9\"} 1"));
@@ -235,8 +239,12 @@ static void test_board(void)
 	inventory_board_fail(board, "farm-b");
 	inventory_board_fail(board, "farm-x");
 	text = scrape(s);
-	CHECK(text && strstr(text, "deadline_cloud_farm_info{farm_id=\"farm-a\",farm_name=\"A\"} 1\n"
-				   "deadline_cloud_farm_info{farm_id=\"farm-b\",farm_name=\"B\"} 1\n"));
+	/* an account and a region not known (yet): empty */
+	CHECK(text &&
+		strstr(text,
+			"deadline_cloud_farm_info{farm_id=\"farm-a\",farm_name=\"A\",account_id=\"\",region=\"\"} 1\n"
+			"deadline_cloud_farm_info{farm_id=\"farm-b\",farm_name=\"B\",account_id=\"\",region=\"\"} "
+			"1\n"));
 	CHECK(text && strstr(text, "inventory_up{farm_id=\"farm-a\"} 1\n"
 				   "deadline_cloud_exporter_inventory_up{farm_id=\"farm-b\"} 0\n"));
 	CHECK(text && strstr(text, "timestamp_seconds{farm_id=\"farm-b\"} 20\n"));
@@ -249,13 +257,13 @@ static void test_board(void)
 	changed.n_farms = 1;
 	CHECK_INT(inventory_board_set_farms(board, &cfg, &changed), 0);
 	text = scrape(s);
-	CHECK(text && strstr(text, "farm_name=\"A\"} 1\n") && !strstr(text, "farm-b"));
+	CHECK(text && strstr(text, "farm_name=\"A\",account_id=\"\",region=\"\"} 1\n") && !strstr(text, "farm-b"));
 	free(text);
 	changed.n_farms = 2;
 	changed.inventory.budgets = !cfg.inventory.budgets;
 	CHECK_INT(inventory_board_set_farms(board, &changed, &changed), 0);
 	text = scrape(s);
-	CHECK(text && strstr(text, "farm_name=\"A\"} 1\n"));
+	CHECK(text && strstr(text, "farm_name=\"A\",account_id=\"\",region=\"\"} 1\n"));
 	CHECK(text && strstr(text, "inventory_up{farm_id=\"farm-b\"} 0\n") && !strstr(text, "farm_name=\"B\""));
 	free(text);
 	CHECK_INT(inventory_board_set_farms(board, &cfg, &changed), 0);

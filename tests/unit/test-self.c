@@ -51,16 +51,19 @@ static const char expected[] =
 	"# TYPE deadline_cloud_exporter_report_resources gauge\n"
 	"deadline_cloud_exporter_report_resources{farm_id=\"" FARM "\",report=\"a\\\"b\",kind=\"queues\"} 0\n"
 	"deadline_cloud_exporter_report_resources{farm_id=\"" FARM "\",report=\"a\\\"b\",kind=\"fleets\"} 1\n"
-	"# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by operation and HTTP "
-	"status "
-	"code (error: the request failed before a status).\n"
+	"# HELP deadline_cloud_exporter_api_requests_total AWS API requests made, by farm (- for account-wide calls: "
+	"STS, license endpoints, the identity store), operation and HTTP status code (error: the request failed before "
+	"a status).\n"
 	"# TYPE deadline_cloud_exporter_api_requests_total counter\n"
-	"deadline_cloud_exporter_api_requests_total{operation=\"Get\",code=\"error\"} 2\n"
-	"deadline_cloud_exporter_api_requests_total{operation=\"Get\",code=\"200\"} 1\n"
-	"deadline_cloud_exporter_api_requests_total{operation=\"Start\",code=\"429\"} 1\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"-\",operation=\"AssumeRole\",code=\"200\"} 0\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM "\",operation=\"Get\",code=\"error\"} 2\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM "\",operation=\"Get\",code=\"200\"} 1\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM "\",operation=\"Start\",code=\"200\"} 0\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM "\",operation=\"Start\",code=\"429\"} 1\n"
 	"# HELP deadline_cloud_exporter_pages_read_total Pages of statistics read for the report and farm.\n"
 	"# TYPE deadline_cloud_exporter_pages_read_total counter\n"
 	"deadline_cloud_exporter_pages_read_total{farm_id=\"" FARM "\",report=\"a\\\"b\"} 5\n"
+	"deadline_cloud_exporter_pages_read_total{farm_id=\"" FARM "\",report=\"new\"} 0\n"
 	"# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
 	"# TYPE deadline_cloud_exporter_build_info gauge\n"
 	"deadline_cloud_exporter_build_info{version=\"9.9\"} 1\n";
@@ -89,16 +92,20 @@ static void test_view(void)
 	char *text;
 
 	CHECK_INT(metrics_self_init(&self, "9.9"), 0);
-	metrics_self_count_request(&self, "Start", 429);
-	metrics_self_count_request(&self, "Get", 200);
-	metrics_self_count_request(&self, "Get", 0);
-	metrics_self_count_request(&self, "Get", 42); /* no HTTP status: an error */
+	metrics_self_count_request(&self, FARM, "Start", 429, 1);
+	metrics_self_count_request(&self, FARM, "Get", 200, 1);
+	metrics_self_count_request(&self, FARM, "Get", 0, 1);
+	metrics_self_count_request(&self, FARM, "Get", 42, 1); /* no HTTP status: an error */
+	/* declared: shown at 0 before the first, and counted on from there */
+	metrics_self_count_request(&self, FARM, "Start", 200, 0);
+	metrics_self_count_request(&self, "-", "AssumeRole", 200, 0);
+	metrics_self_count(&self, METRICS_PAGES, (const char *const[]){FARM, "new"}, 0);
 	metrics_self_count(&self, METRICS_PAGES, (const char *const[]){FARM, "a\"b"}, 2);
 	metrics_self_count(&self, METRICS_PAGES, (const char *const[]){FARM, "a\"b"}, 3);
 	metrics_self_count(&self, METRICS_PAGES, (const char *const[]){FARM, "gone"}, 1);
 	metrics_self_count(&self, METRICS_PAGES, (const char *const[]){FARM, NULL}, 1); /* refused */
-	metrics_self_prune(&self, entries, 2);
-	CHECK_INT(self.events[METRICS_PAGES].n, 1);
+	metrics_self_prune(&self, entries, 2, true);
+	CHECK_INT(self.events[METRICS_PAGES].n, 2);
 
 	CHECK_INT(metrics_self_view_init(&view, &self, entries, 2), 0);
 	metrics_self_deinit(&self);
@@ -109,8 +116,47 @@ static void test_view(void)
 	metrics_self_view_deinit(&view);
 }
 
+/*
+ * A farm no longer declared loses its series (the requests' too), a pair dropped alone loses only its own; the
+ * account-wide "-" series stay.
+ */
+static void test_prune_farms(void)
+{
+	struct metrics_entry a = {.farm_id = (char *)"farm-a", .report = (char *)"r"};
+	struct metrics_entry b = {.farm_id = (char *)"farm-b", .report = (char *)"r"};
+	struct metrics_entry *both[] = {&a, &b}, *only_a[] = {&a};
+	struct metrics_self self;
+
+	CHECK_INT(metrics_self_init(&self, "1"), 0);
+	for (size_t i = 0; i < 2; i++) {
+		const char *farm = both[i]->farm_id;
+		metrics_self_count_request(&self, farm, "Get", 200, 1);
+		metrics_self_count(&self, METRICS_AGGREGATIONS, (const char *const[]){farm, "COMPLETED"}, 1);
+		metrics_self_count(&self, METRICS_API_RETRIES, (const char *const[]){farm, "Get"}, 0);
+		metrics_self_count(&self, METRICS_ROWS, (const char *const[]){farm, "r"}, 7);
+	}
+	metrics_self_count_request(&self, "-", "DescribeUser", 200, 1);
+	metrics_self_count(&self, METRICS_API_RETRIES, (const char *const[]){"-", "DescribeUser"}, 0);
+
+	/* a pair dropped on its own (a changed report): its farm's counters go on */
+	metrics_self_prune(&self, only_a, 1, false);
+	CHECK_INT(self.events[METRICS_ROWS].n, 1);
+	CHECK_INT(self.events[METRICS_AGGREGATIONS].n, 2);
+	CHECK_INT(self.n_counters, 3);
+	/* the farm gone from the configuration */
+	metrics_self_prune(&self, only_a, 1, true);
+	CHECK_INT(self.events[METRICS_AGGREGATIONS].n, 1);
+	CHECK_STR(self.events[METRICS_AGGREGATIONS].series[0].values[0], "farm-a");
+	CHECK_INT(self.events[METRICS_API_RETRIES].n, 2); /* "-" and farm-a */
+	CHECK_INT(self.n_counters, 2);
+	CHECK_STR(self.counters[0].farm_id, "-");
+	CHECK_STR(self.counters[1].farm_id, "farm-a");
+	metrics_self_deinit(&self);
+}
+
 int main(void)
 {
 	test_view();
+	test_prune_farms();
 	TEST_DONE();
 }

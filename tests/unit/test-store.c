@@ -163,12 +163,16 @@ static const char *const expected_known_parts[] = {
 	"# TYPE deadline_cloud_exporter_report_interval_seconds gauge\n"
 	"deadline_cloud_exporter_report_interval_seconds{farm_id=\"" FARM_A "\",report=\"month_to_date\"} 300\n"
 	"deadline_cloud_exporter_report_interval_seconds{farm_id=\"" FARM_A "\",report=\"jobs\"} 900\n",
-	"# HELP deadline_cloud_exporter_api_requests_total Deadline Cloud API requests made, by operation and HTTP "
-	"status code (error: the request failed before a status).\n"
+	"# HELP deadline_cloud_exporter_api_requests_total AWS API requests made, by farm (- for account-wide calls: "
+	"STS, license endpoints, the identity store), operation and HTTP status code (error: the request failed before "
+	"a status).\n"
 	"# TYPE deadline_cloud_exporter_api_requests_total counter\n"
-	"deadline_cloud_exporter_api_requests_total{operation=\"GetSessionsStatisticsAggregation\",code=\"error\"} 1\n"
-	"deadline_cloud_exporter_api_requests_total{operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 2\n"
-	"deadline_cloud_exporter_api_requests_total{operation=\"StartSessionsStatisticsAggregation\",code=\"429\"} 1\n",
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM_A
+	"\",operation=\"GetSessionsStatisticsAggregation\",code=\"error\"} 1\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM_A
+	"\",operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 2\n"
+	"deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM_A
+	"\",operation=\"StartSessionsStatisticsAggregation\",code=\"429\"} 1\n",
 	"# HELP deadline_cloud_exporter_build_info The exporter's version; always 1.\n"
 	"# TYPE deadline_cloud_exporter_build_info gauge\n"
 	"deadline_cloud_exporter_build_info{version=\"1.2.3\"} 1\n",
@@ -195,10 +199,10 @@ static struct metrics_store *store_known(struct test_config *tc)
 	t = fixture_table_jobs();
 	CHECK_INT(metrics_store_publish(s, FARM_A, &tc->reports[1], t, WINDOW_START, WINDOW_END, 1764115260, 0.25), 0);
 	usage_table_free(t);
-	metrics_store_count_request(s, "StartSessionsStatisticsAggregation", 429);
-	metrics_store_count_request(s, "GetSessionsStatisticsAggregation", 200);
-	metrics_store_count_request(s, "GetSessionsStatisticsAggregation", 0);
-	metrics_store_count_request(s, "GetSessionsStatisticsAggregation", 200);
+	metrics_store_count_request(s, FARM_A, "StartSessionsStatisticsAggregation", 429);
+	metrics_store_count_request(s, FARM_A, "GetSessionsStatisticsAggregation", 200);
+	metrics_store_count_request(s, FARM_A, "GetSessionsStatisticsAggregation", 0);
+	metrics_store_count_request(s, FARM_A, "GetSessionsStatisticsAggregation", 200);
 	CHECK_INT(metrics_store_put(s, &test_users_kind, NULL, test_users_section("u-1")), 0);
 	CHECK_INT(metrics_store_declare(s, &inventory_kind, (const char *const[]){FARM_A, FARM_B}, 2), 0);
 	CHECK_INT(metrics_store_put(s, &inventory_kind, FARM_B, inventory_health(FARM_B, true, 1700000000)), 0);
@@ -512,7 +516,7 @@ static void test_gzip_parts(void)
 
 		/* A counter changes: the next scrape (plain and gzip) shows it, though nothing else changed. */
 		prev = plain;
-		metrics_store_count_request(s, "GetSessionsStatisticsAggregation", 200 + step);
+		metrics_store_count_request(s, FARM_A, "GetSessionsStatisticsAggregation", 200 + step);
 		plain = fixture_scrape_text(s, false, &plain_len);
 		unzipped = fixture_scrape_text(s, true, &unzipped_len);
 		CHECK(plain && prev && strcmp(plain, prev) != 0);
@@ -629,7 +633,7 @@ static void test_self_pace(void)
 		return;
 	CHECK_INT(metrics_store_set_reports(s, &tc.cfg), 0);
 	first = fixture_scrape_text(s, false, NULL); /* the declared report, at once */
-	metrics_store_count_request(s, "GetSessionsStatisticsAggregation", 200);
+	metrics_store_count_request(s, FARM_A, "GetSessionsStatisticsAggregation", 200);
 	second = fixture_scrape_text(s, false, NULL);
 	metrics_store_fail(s, FARM_A, "month_to_date", 2);
 	third = fixture_scrape_text(s, false, NULL);
@@ -639,20 +643,20 @@ static void test_self_pace(void)
 	CHECK(first && second && strcmp(first, second) == 0);
 	/* a failed refresh is shown at once, with the counter bumped before it */
 	CHECK(third && strstr(third, "report_duration_seconds{farm_id=\"" FARM_A "\",report=\"month_to_date\"} 2\n"));
-	CHECK(third &&
-		strstr(third, "api_requests_total{operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 1"));
+	CHECK(third && strstr(third, "api_requests_total{farm_id=\"" FARM_A
+				     "\",operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 1"));
 	free(first);
 	free(second);
 	free(third);
 	/* a counter alone is shown once the interval has passed */
-	metrics_store_count_request(s, "GetSessionsStatisticsAggregation", 200);
+	metrics_store_count_request(s, FARM_A, "GetSessionsStatisticsAggregation", 200);
 	first = fixture_scrape_text(s, false, NULL);
 	usleep(450 * 1000);
 	second = fixture_scrape_text(s, false, NULL);
-	CHECK(first &&
-		strstr(first, "api_requests_total{operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 1"));
-	CHECK(second &&
-		strstr(second, "api_requests_total{operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 2"));
+	CHECK(first && strstr(first, "api_requests_total{farm_id=\"" FARM_A
+				     "\",operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 1"));
+	CHECK(second && strstr(second, "api_requests_total{farm_id=\"" FARM_A
+				       "\",operation=\"GetSessionsStatisticsAggregation\",code=\"200\"} 2"));
 	free(first);
 	free(second);
 	metrics_store_free(s);
@@ -671,7 +675,7 @@ static void *bump(void *arg)
 	struct bumper *b = arg;
 
 	while (!b->stop) {
-		metrics_store_count_request(b->s, "GetSessionsStatisticsAggregation", 200);
+		metrics_store_count_request(b->s, FARM_A, "GetSessionsStatisticsAggregation", 200);
 		metrics_store_count(b->s, METRICS_PAGES, (const char *const[]){FARM_A, "month_to_date"}, 1);
 		b->bumps++;
 	}
@@ -694,9 +698,10 @@ static void test_counting_while_scraping(void)
 	CHECK_INT(pthread_create(&thread, NULL, bump, &b), 0);
 	for (int i = 0; i < 200 && ok; i++) {
 		char *text = fixture_scrape_text(b.s, i % 2, NULL);
-		double n = text ? fixture_sample(text, "deadline_cloud_exporter_api_requests_total{operation=\""
-						       "GetSessionsStatisticsAggregation\",code=\"200\"}")
-				: NAN;
+		double n =
+			text ? fixture_sample(text, "deadline_cloud_exporter_api_requests_total{farm_id=\"" FARM_A
+						    "\",operation=\"GetSessionsStatisticsAggregation\",code=\"200\"}")
+			     : NAN;
 		ok = text && fixture_exposition_ok(text) && (isnan(n) ? last == 0 : n >= last);
 		if (!isnan(n))
 			last = n;

@@ -12,12 +12,13 @@
 #include <yajl/yajl_tree.h>
 
 #include "aws/aws_profile.h"
+#include "aws/credentials/aws_sts.h"
 #include "util/log.h"
 #include "util/mutex.h"
 #include "util/env.h"
 #include "util/rfc3339.h"
 
-#define WHY_MAX 256
+#define WHY_MAX 1024 /* an STS refusal: its message (ARNs) and the advice */
 
 struct aws_credentials_provider {
 	pthread_mutex_t lock; /* the state below */
@@ -28,6 +29,10 @@ struct aws_credentials_provider {
 	char *ca_file;
 	const struct aws_credentials_source *const *sources;
 	size_t n_sources;
+	void *data; /* the sources' (ctx->data) */
+	void (*data_free)(void *data);
+	char *log_fields; /* "profile=NAME", "role=ARN": who this provider is, in its log lines */
+	struct aws_credentials_observer observer; /* call NULL: nobody */
 	int64_t (*now)(void);
 	unsigned seed;
 
@@ -39,7 +44,11 @@ struct aws_credentials_provider {
 	int last_rc; /* the last failure, returned during the backoff when nothing is cached */
 	bool refreshing; /* a thread is fetching: others keep using cached */
 	bool invalidated;
-	char last_failure[WHY_MAX * 4]; /* logged once as an error, repeats only at debug level */
+	char last_failure[WHY_MAX * 3]; /* logged once as an error, repeats only at debug level */
+	struct aws_caller_identity *caller; /* GetCallerIdentity's first success, or NULL */
+	int caller_rc; /* its last failure, returned until caller_retry_at */
+	int64_t caller_retry_at, caller_backoff;
+	char caller_failure[WHY_MAX];
 };
 
 static void secret_free(char *s)
@@ -187,25 +196,34 @@ static const struct aws_credentials_source *const default_chain[] = {
 	&aws_credentials_source_systemd,
 };
 
-static int provider_create(struct aws_credentials_provider **out, const char *profile, const char *region,
-	const char *ca_file, const struct aws_credentials_source *const *sources, size_t n_sources,
-	int64_t (*now)(void))
+int aws_credentials_provider_new_sources(
+	struct aws_credentials_provider **out, const struct aws_credentials_provider_spec *spec)
 {
 	struct aws_credentials_provider *p;
 	const char *env = env_get("AWS_PROFILE");
 	int r;
 
 	*out = NULL;
-	if (!sources || !n_sources)
-		return -EINVAL;
+	if (!spec->sources || !spec->n_sources) {
+		r = -EINVAL;
+		goto fail_data;
+	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->profile_explicit = (profile && *profile) || env != NULL;
-	p->profile = strdup(aws_profile_default_name(profile));
-	p->region = region ? strdup(region) : NULL;
-	p->ca_file = ca_file ? strdup(ca_file) : NULL;
-	if (!p->profile || (region && !p->region) || (ca_file && !p->ca_file)) {
+	if (!p) {
+		r = -ENOMEM;
+		goto fail_data;
+	}
+	p->data = spec->data;
+	p->data_free = spec->data_free;
+	p->profile_explicit = (spec->profile && *spec->profile) || env != NULL;
+	p->profile = strdup(aws_profile_default_name(spec->profile));
+	p->region = spec->region ? strdup(spec->region) : NULL;
+	p->ca_file = spec->ca_file ? strdup(spec->ca_file) : NULL;
+	if (spec->log_fields)
+		p->log_fields = strdup(spec->log_fields);
+	else if (p->profile && asprintf(&p->log_fields, "profile=%s", p->profile) < 0)
+		p->log_fields = NULL;
+	if (!p->profile || (spec->region && !p->region) || (spec->ca_file && !p->ca_file) || !p->log_fields) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -217,9 +235,9 @@ static int provider_create(struct aws_credentials_provider **out, const char *pr
 		pthread_mutex_destroy(&p->lock);
 		goto fail;
 	}
-	p->sources = sources;
-	p->n_sources = n_sources;
-	p->now = now ? now : clock_now;
+	p->sources = spec->sources;
+	p->n_sources = spec->n_sources;
+	p->now = spec->now ? spec->now : clock_now;
 	p->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)p;
 	*out = p;
 	return 0;
@@ -227,21 +245,35 @@ fail:
 	free(p->profile);
 	free(p->region);
 	free(p->ca_file);
+	free(p->log_fields);
 	free(p);
+fail_data:
+	if (spec->data_free)
+		spec->data_free(spec->data);
 	return r;
 }
 
 int aws_credentials_provider_new_chain(struct aws_credentials_provider **out, const char *profile,
 	const struct aws_credentials_source *const *sources, size_t n_sources, int64_t (*now)(void))
 {
-	return provider_create(out, profile, NULL, NULL, sources, n_sources, now);
+	const struct aws_credentials_provider_spec spec = {
+		.profile = profile, .sources = sources, .n_sources = n_sources, .now = now};
+
+	return aws_credentials_provider_new_sources(out, &spec);
 }
 
 int aws_credentials_provider_new(
 	struct aws_credentials_provider **out, const char *profile, const char *region, const char *ca_file)
 {
-	return provider_create(
-		out, profile, region, ca_file, default_chain, sizeof(default_chain) / sizeof(default_chain[0]), NULL);
+	const struct aws_credentials_provider_spec spec = {
+		.profile = profile,
+		.region = region,
+		.ca_file = ca_file,
+		.sources = default_chain,
+		.n_sources = sizeof(default_chain) / sizeof(default_chain[0]),
+	};
+
+	return aws_credentials_provider_new_sources(out, &spec);
 }
 
 void aws_credentials_provider_free(struct aws_credentials_provider *p)
@@ -251,10 +283,21 @@ void aws_credentials_provider_free(struct aws_credentials_provider *p)
 	aws_credentials_unref(p->cached);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->refresh);
+	if (p->data_free)
+		p->data_free(p->data);
+	free(p->caller);
 	free(p->profile);
 	free(p->region);
 	free(p->ca_file);
+	free(p->log_fields);
 	free(p);
+}
+
+void aws_credentials_provider_observe(struct aws_credentials_provider *p, const struct aws_credentials_observer *o)
+{
+	mutex_lock(&p->lock);
+	p->observer = o ? *o : (struct aws_credentials_observer){0};
+	mutex_unlock(&p->lock);
 }
 
 /* Appends "name: why" to the list of what each source said. */
@@ -280,6 +323,8 @@ static int chain_fetch(
 		.region = p->region,
 		.ca_file = p->ca_file,
 		.now = now,
+		.observer = p->observer.call ? &p->observer : NULL,
+		.data = p->data,
 	};
 	int r = -ENOENT;
 
@@ -348,11 +393,11 @@ static int fetch_done(struct aws_credentials_provider *p, int64_t now, int r, st
 			snprintf(expires, sizeof(expires), "%llds", (long long)(fresh->expiration - now));
 		/* Said when the source changes or recovers; routine refreshes only at debug level. */
 		if (!p->cached || strcmp(p->cached->provider, fresh->provider) != 0 || p->last_failure[0])
-			log_info("op=credentials status=ok profile=%s provider=%s session_token=%s expires_in=%s",
-				p->profile, fresh->provider, fresh->session_token ? "yes" : "no", expires);
+			log_info("op=credentials status=ok %s provider=%s session_token=%s expires_in=%s",
+				p->log_fields, fresh->provider, fresh->session_token ? "yes" : "no", expires);
 		else
-			log_debug("op=credentials status=ok profile=%s provider=%s reason=\"refreshed\" expires_in=%s",
-				p->profile, fresh->provider, expires);
+			log_debug("op=credentials status=ok %s provider=%s reason=\"refreshed\" expires_in=%s",
+				p->log_fields, fresh->provider, expires);
 		aws_credentials_unref(p->cached);
 		p->cached = fresh;
 		p->refresh_at = fresh->expiration ? refresh_time(p, now, fresh->expiration) : 0;
@@ -375,9 +420,9 @@ static int fetch_done(struct aws_credentials_provider *p, int64_t now, int r, st
 
 	/* Credentials about to expire stay usable until they have, unless the service rejected them. */
 	if (p->cached && !p->invalidated && p->cached->expiration && now < p->cached->expiration) {
-		log_warning("op=credentials status=error profile=%s reason=\"refresh failed; using the current "
+		log_warning("op=credentials status=error %s reason=\"refresh failed; using the current "
 			    "credentials for %llds more, retrying in %llds\" tried=\"%s\"",
-			p->profile, (long long)(p->cached->expiration - now), (long long)p->backoff, tried);
+			p->log_fields, (long long)(p->cached->expiration - now), (long long)p->backoff, tried);
 		*out = aws_credentials_ref(p->cached);
 		return 0;
 	}
@@ -387,12 +432,12 @@ static int fetch_done(struct aws_credentials_provider *p, int64_t now, int r, st
 
 	/* The poller asks at every request: say it once as an error, the repeats only at debug level. */
 	if (strcmp(tried, p->last_failure) != 0) {
-		log_error("op=credentials status=error profile=%s reason=\"no usable AWS credentials\" tried=\"%s\"",
-			p->profile, tried);
+		log_error("op=credentials status=error %s reason=\"no usable AWS credentials\" tried=\"%s\"",
+			p->log_fields, tried);
 		snprintf(p->last_failure, sizeof(p->last_failure), "%s", tried);
 	} else {
-		log_debug("op=credentials status=error profile=%s reason=\"no usable AWS credentials\" tried=\"%s\"",
-			p->profile, tried);
+		log_debug("op=credentials status=error %s reason=\"no usable AWS credentials\" tried=\"%s\"",
+			p->log_fields, tried);
 	}
 	return r;
 }
@@ -441,4 +486,89 @@ void aws_credentials_provider_invalidate(struct aws_credentials_provider *p)
 	mutex_lock(&p->lock);
 	p->invalidated = true;
 	mutex_unlock(&p->lock);
+}
+
+void aws_credentials_provider_last_failure(struct aws_credentials_provider *p, char *why, size_t whylen)
+{
+	mutex_lock(&p->lock);
+	snprintf(why, whylen, "%s", p->last_failure);
+	mutex_unlock(&p->lock);
+}
+
+/* What the provider knows of its caller (under p->lock): 1 with *out, a failure's code during its backoff, or 0. */
+static int caller_known(
+	struct aws_credentials_provider *p, int64_t now, struct aws_caller_identity *out, char *why, size_t whylen)
+{
+	if (p->caller) {
+		*out = *p->caller;
+		return 1;
+	}
+	if (p->caller_rc && now < p->caller_retry_at) {
+		snprintf(why, whylen, "%s", p->caller_failure);
+		return p->caller_rc;
+	}
+	return 0;
+}
+
+/* Keeps GetCallerIdentity's outcome (under p->lock): the first answer for good, a failure for a backoff. */
+static void caller_record(
+	struct aws_credentials_provider *p, int64_t now, int r, const struct aws_caller_identity *who, const char *why)
+{
+	if (r == 0) {
+		if (!p->caller && (p->caller = malloc(sizeof(*p->caller))) != NULL)
+			*p->caller = *who;
+		p->caller_rc = 0;
+		return;
+	}
+	p->caller_backoff = p->caller_backoff ? p->caller_backoff * 2 : AWS_CREDENTIALS_CALLER_BACKOFF_MIN;
+	if (p->caller_backoff > AWS_CREDENTIALS_CALLER_BACKOFF_MAX)
+		p->caller_backoff = AWS_CREDENTIALS_CALLER_BACKOFF_MAX;
+	p->caller_retry_at = now + p->caller_backoff;
+	/* Said once as a warning, the repeats (the same kind of failure: curl's words vary) at debug level. */
+	if (r != p->caller_rc)
+		log_warning("op=GetCallerIdentity status=error %s reason=\"retrying in %llds\" error=\"%s\"",
+			p->log_fields, (long long)p->caller_backoff, why);
+	else
+		log_debug("op=GetCallerIdentity status=error %s reason=\"retrying in %llds\" error=\"%s\"",
+			p->log_fields, (long long)p->caller_backoff, why);
+	p->caller_rc = r;
+	snprintf(p->caller_failure, sizeof(p->caller_failure), "%s", why);
+}
+
+int aws_credentials_provider_caller(
+	struct aws_credentials_provider *p, struct aws_caller_identity *out, char *why, size_t whylen)
+{
+	struct aws_credentials *c = NULL;
+	struct aws_credentials_observer observer;
+	int64_t now = p->now();
+	int r;
+
+	mutex_lock(&p->lock);
+	r = caller_known(p, now, out, why, whylen);
+	observer = p->observer;
+	mutex_unlock(&p->lock);
+	if (r != 0)
+		return r > 0 ? 0 : r;
+	r = aws_credentials_provider_get(p, &c);
+	if (r < 0) {
+		aws_credentials_provider_last_failure(p, why, whylen);
+		return r;
+	}
+	/* Asked without the lock (a network call): two threads asking at once both ask, the first answer is kept. */
+	const struct aws_credentials_context ctx = {
+		.profile = p->profile,
+		.region = p->region,
+		.ca_file = p->ca_file,
+		.now = now,
+		.observer = observer.call ? &observer : NULL,
+	};
+	struct aws_sts_request req = {.source = c};
+	r = aws_sts_caller_identity_in(&ctx, &req, out, why, whylen);
+	aws_credentials_unref(c);
+	if (r == -ENOMEM)
+		return r;
+	mutex_lock(&p->lock);
+	caller_record(p, now, r, out, why);
+	mutex_unlock(&p->lock);
+	return r;
 }

@@ -16,6 +16,16 @@ struct aws_credentials {
 };
 
 struct aws_credentials_provider;
+struct aws_caller_identity;
+
+/*
+ * Told of each call a provider makes to AWS itself (STS): the operation ("AssumeRole", "GetCallerIdentity") and the
+ * answer's HTTP status (0: none arrived). Called on the thread that fetches; must not call the provider.
+ */
+struct aws_credentials_observer {
+	void (*call)(void *data, const char *operation, long http_status);
+	void *data;
+};
 
 /*
  * Creates the provider chain for profile (NULL: AWS_PROFILE, else "default"), in the SDKs' order:
@@ -45,6 +55,26 @@ int aws_credentials_provider_get(struct aws_credentials_provider *p, struct aws_
 /* The service said the token expired: the next get() must fetch fresh credentials. */
 void aws_credentials_provider_invalidate(struct aws_credentials_provider *p);
 
+/*
+ * Why the last fetch failed, as logged ("source: why; …", never a secret), into why; "" after a success. For a
+ * command that reports the failure itself (--check-aws).
+ */
+void aws_credentials_provider_last_failure(struct aws_credentials_provider *p, char *why, size_t whylen);
+
+/* Tells o (copied; NULL: nobody) of p's calls to STS from now on. Set it before the first get(). */
+void aws_credentials_provider_observe(struct aws_credentials_provider *p, const struct aws_credentials_observer *o);
+
+/*
+ * Who p's credentials belong to: STS GetCallerIdentity (which needs no permission) with them, on the STS endpoint
+ * of p's region. The first success is kept: the account and ARN of a provider do not change while it lives (a
+ * chain that would find another identity is a new provider). A failure is returned again, without asking, for a
+ * backoff (AWS_CREDENTIALS_CALLER_BACKOFF_MIN doubling to _MAX), and logged once as a warning. Thread-safe.
+ * Returns 0 with *out, the get()'s code when there are no credentials, or what aws_sts_caller_identity() returns,
+ * with why.
+ */
+int aws_credentials_provider_caller(
+	struct aws_credentials_provider *p, struct aws_caller_identity *out, char *why, size_t whylen);
+
 /* Takes one more reference to c; returns c. */
 struct aws_credentials *aws_credentials_ref(struct aws_credentials *c);
 /* Drops one reference; the last frees c, its secrets zeroed. NULL-safe. */
@@ -61,6 +91,8 @@ struct aws_credentials_context {
 	const char *region; /* NULL when unknown */
 	const char *ca_file; /* NULL: the system store */
 	int64_t now; /* UTC seconds */
+	const struct aws_credentials_observer *observer; /* told of STS calls (aws_sts_call_in()), or NULL */
+	void *data; /* the provider's own sources' data (aws_credentials_provider_new_sources()), else NULL */
 };
 
 /*
@@ -83,6 +115,26 @@ extern const struct aws_credentials_source aws_credentials_source_container;
 extern const struct aws_credentials_source aws_credentials_source_imds;
 extern const struct aws_credentials_source aws_credentials_source_systemd;
 
+/* A provider with a chain of its own: what it is made of. */
+struct aws_credentials_provider_spec {
+	const char *profile; /* NULL: AWS_PROFILE, else "default" (the shared files' settings, STS's endpoint) */
+	const char *region; /* STS's region, or NULL: the global endpoint */
+	const char *ca_file; /* or NULL: the system store */
+	const struct aws_credentials_source *const *sources; /* static, tried in order */
+	size_t n_sources;
+	void *data; /* handed to the sources as ctx->data; freed with data_free (may be NULL) with the provider */
+	void (*data_free)(void *data);
+	const char *log_fields; /* names the provider in its log lines ("role=arn:…"); NULL: "profile=NAME" */
+	int64_t (*now)(void); /* UTC seconds; NULL: time() */
+};
+
+/*
+ * A provider of spec's sources, cached and refreshed by the same rules as the default chain (the role provider of
+ * aws_role.h is one). Strings are copied; data is the provider's, also on failure. Returns 0, -EINVAL, -ENOMEM.
+ */
+int aws_credentials_provider_new_sources(
+	struct aws_credentials_provider **out, const struct aws_credentials_provider_spec *spec);
+
 /*
  * Temporary credentials are refreshed this many seconds before they expire, plus up to
  * AWS_CREDENTIALS_REFRESH_JITTER (random, so many exporters don't ask at once); credentials living shorter
@@ -93,6 +145,9 @@ extern const struct aws_credentials_source aws_credentials_source_systemd;
 #define AWS_CREDENTIALS_REFRESH_JITTER 60
 /* Failed fetches are retried after 1 s, doubling up to this. */
 #define AWS_CREDENTIALS_BACKOFF_MAX 60
+/* A failed GetCallerIdentity is asked again after this, doubling up to the maximum (seconds). */
+#define AWS_CREDENTIALS_CALLER_BACKOFF_MIN 60
+#define AWS_CREDENTIALS_CALLER_BACKOFF_MAX 3600
 
 /*
  * Parses the JSON the container endpoint, IMDS (process_format false: "Token", optional "Code" that must be

@@ -8,7 +8,6 @@
 
 #include "aws/credentials/aws_container.h"
 #include "aws/credentials/aws_credentials.h"
-#include "aws/aws_endpoint.h"
 #include "aws/aws_imds.h"
 #include "aws/credentials/aws_process.h"
 #include "aws/aws_profile.h"
@@ -153,25 +152,6 @@ static int token_read(const char *path, char **out, char *why, size_t whylen)
 	return 0;
 }
 
-static int sts_call(const struct aws_credentials_context *ctx, struct aws_sts_request *req,
-	struct aws_credentials **out, char *why, size_t whylen)
-{
-	char *endpoint = NULL;
-	const char *signing_region = NULL;
-	int r;
-
-	r = aws_sts_endpoint_resolve(ctx->profile, ctx->region, &endpoint, &signing_region, why, whylen);
-	if (r < 0)
-		return r;
-	req->endpoint = endpoint;
-	req->signing_region = signing_region;
-	req->ca_file = ctx->ca_file;
-	req->now = ctx->now;
-	r = aws_sts_call(req, out, why, whylen);
-	free(endpoint);
-	return r;
-}
-
 static int web_identity(const struct aws_credentials_context *ctx, const char *token_file, const char *role_arn,
 	const char *session_name, int duration, const char *provider, struct aws_credentials **out, char *why,
 	size_t whylen)
@@ -188,7 +168,7 @@ static int web_identity(const struct aws_credentials_context *ctx, const char *t
 		.web_identity_token = token,
 		.provider = provider,
 	};
-	r = sts_call(ctx, &req, out, why, whylen);
+	r = aws_sts_call_in(ctx, &req, out, why, whylen);
 	if (r < 0 && r != -ENOMEM)
 		why_prefix(why, whylen, "AssumeRoleWithWebIdentity for ", role_arn);
 	explicit_bzero(token, strlen(token));
@@ -348,7 +328,7 @@ static int profile_assume_role(const struct aws_credentials_context *ctx, const 
 		.source = source,
 		.provider = "profile",
 	};
-	r = sts_call(ctx, &req, out, why, whylen);
+	r = aws_sts_call_in(ctx, &req, out, why, whylen);
 	if (r < 0 && r != -ENOMEM)
 		why_prefix(why, whylen, "AssumeRole ", role);
 	/* The role's credentials expire no later than what signed for them matters not: STS said when. */
