@@ -22,6 +22,7 @@ struct activity_round {
 	const struct farm_config *farm;
 	struct metrics_store *store;
 	struct inventory_board *inventory;
+	struct user_directory *users;
 	bool lists_license_endpoints;
 	char license_key[ACTIVITY_LICENSE_KEY_SIZE];
 	/* between rounds: what the farm's section shows */
@@ -41,6 +42,7 @@ int activity_round_new(struct activity_round **out, const struct activity_round_
 	r->farm = o->farm;
 	r->store = o->store;
 	r->inventory = o->inventory;
+	r->users = o->users;
 	r->lists_license_endpoints = o->license_endpoints;
 	activity_license_key(o->farm->id, r->license_key);
 	*out = r;
@@ -255,6 +257,19 @@ static int round_read(struct activity_round *r, struct api_caller *a, struct act
 	return rc == API_STOPPED ? API_STOPPED : 0;
 }
 
+/*
+ * Tells the user directory (if any) the creator of every job the section shows, so that job_info's user_id finds
+ * its name in user_info as the usage reports' user ids do; the directory looks each id up once.
+ */
+static void note_users(struct activity_round *r)
+{
+	if (!r->users || !r->state)
+		return;
+	for (size_t i = 0; i < r->state->n_jobs; i++)
+		if (r->state->jobs[i].user_id)
+			user_directory_note(r->users, r->state->jobs[i].user_id);
+}
+
 static int64_t active_jobs(const struct activity *a)
 {
 	int64_t n = 0;
@@ -288,6 +303,7 @@ int activity_round_run(struct activity_round *r, struct api_caller *a)
 	if (r->up)
 		r->last_success = (int64_t)time(NULL);
 	show_farm(r);
+	note_users(r);
 	if (r->up)
 		log_info("farm=%s op=activity status=ok duration=%.3fs fleets=%zu queues=%zu jobs=%lld", r->farm->id,
 			monotime_s() - began, fleets, queues, (long long)jobs);

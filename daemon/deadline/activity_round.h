@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "deadline/api_call.h"
+#include "deadline/users.h"
 #include "metrics/activity.h"
 #include "metrics/inventory.h"
 #include "metrics/store.h"
@@ -19,6 +20,7 @@ struct activity_round_options {
 	struct inventory_board *inventory; /* the queues and fleets of the farm's last inventory; NULL: listed here */
 	bool license_endpoints; /* this farm lists its region's license endpoints (activity_lists_license_endpoints())
 				 */
+	struct user_directory *users; /* told the user ids of the jobs shown (job_info's user_id); NULL: none */
 };
 
 /* A farm's live state before its first round: no figures, activity_up 0. Returns 0 or -ENOMEM. */

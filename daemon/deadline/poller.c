@@ -264,6 +264,7 @@ static int farm_job_init(struct poller *p, struct farm_worker *w, size_t i, cons
 		.store = p->store,
 		.inventory = p->board,
 		.license_endpoints = activity_lists_license_endpoints(cfg, i, opts->region),
+		.users = opts->users,
 	};
 	return activity_round_new(&w->activity, &ao);
 }
