@@ -160,15 +160,26 @@ const char *resource_kind_id_prefix(enum resource_kind k)
 	return NULL;
 }
 
+const char *resource_kind_name(enum resource_kind k)
+{
+	switch (k) {
+	case RESOURCE_QUEUES:
+		return "queues";
+	case RESOURCE_FLEETS:
+		return "fleets";
+	}
+	return NULL;
+}
+
 int resource_kind_from_name(const char *s, enum resource_kind *out)
 {
 	enum resource_kind k;
 
 	if (!s)
 		return -EINVAL;
-	if (strcmp(s, "queues") == 0)
+	if (strcmp(s, resource_kind_name(RESOURCE_QUEUES)) == 0)
 		k = RESOURCE_QUEUES;
-	else if (strcmp(s, "fleets") == 0)
+	else if (strcmp(s, resource_kind_name(RESOURCE_FLEETS)) == 0)
 		k = RESOURCE_FLEETS;
 	else
 		return -EINVAL;

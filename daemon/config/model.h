@@ -67,6 +67,9 @@ int period_from_api_name(const char *s, enum period *out);
 const char *resource_kind_ids_member(enum resource_kind k);
 /* "queue-"/"fleet-": the prefix of the ids of that kind; NULL for an out-of-range value. */
 const char *resource_kind_id_prefix(enum resource_kind k);
+/* "queues"/"fleets": the setting's value, and the kind label of deadline_cloud_exporter_report_resources; NULL for an
+ * out-of-range value. */
+const char *resource_kind_name(enum resource_kind k);
 /* Parses "queues"/"fleets". Returns 0 and sets *out, or -EINVAL. */
 int resource_kind_from_name(const char *s, enum resource_kind *out);
 

@@ -11,7 +11,7 @@
 #include "config/reload.h"
 #include "deadline/activity_api.h"
 #include "deadline/activity_fetch.h"
-#include "deadline/refresh.h"
+#include "deadline/resource_ids.h"
 #include "deadline/search_jobs.h"
 #include "metrics/activity_render.h"
 #include "util/log.h"
@@ -160,7 +160,7 @@ static void round_ids_get(struct activity_round *r, struct api_caller *a, struct
 		ids->n_queues = niq;
 		iq = NULL;
 	} else {
-		ids->queues_r = refresh_list_resources(a, f->id, RESOURCE_QUEUES, NULL, &ids->queues, &ids->n_queues);
+		ids->queues_r = resource_ids_list(a, f->id, RESOURCE_QUEUES, NULL, &ids->queues, &ids->n_queues);
 	}
 	if (ids->queues_r == API_STOPPED) {
 		ids->fleets_r = API_STOPPED;
@@ -171,7 +171,7 @@ static void round_ids_get(struct activity_round *r, struct api_caller *a, struct
 		ids->n_fleets = nifl;
 		ifl = NULL;
 	} else {
-		ids->fleets_r = refresh_list_resources(a, f->id, RESOURCE_FLEETS, NULL, &ids->fleets, &ids->n_fleets);
+		ids->fleets_r = resource_ids_list(a, f->id, RESOURCE_FLEETS, NULL, &ids->fleets, &ids->n_fleets);
 	}
 	inventory_ids_free(iq, niq);
 	inventory_ids_free(ifl, nifl);

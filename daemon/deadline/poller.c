@@ -16,6 +16,7 @@
 #include "deadline/api_call.h"
 #include "deadline/counter_state.h"
 #include "deadline/inventory_fetch.h"
+#include "deadline/plan.h"
 #include "deadline/refresh.h"
 #include "deadline/schedule.h"
 #include "deadline/worker.h"
@@ -26,7 +27,7 @@
 
 /* What a farm's thread does: one thread per farm and job, each with its own connection. */
 enum farm_job {
-	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time */
+	FARM_REFRESH, /* the reports, on schedule, one aggregation at a time: groups of them share aggregations */
 	FARM_INVENTORY, /* the names, state and budgets, every inventory.interval */
 	FARM_ACTIVITY, /* the live state, every activity.interval */
 	FARM_JOBS
@@ -37,8 +38,9 @@ struct farm_worker {
 	struct worker *worker; /* owned by the poller's group */
 	const struct farm_config *farm;
 	struct refresh_ctx refresh;
-	struct schedule_slot *slots; /* one per report; the inventory's and the live state's: one, rc NULL */
-	struct counter_state **counters; /* beside slots: a counter report's state, else NULL */
+	struct farm_plan *plan; /* FARM_REFRESH: the farm's reports in groups that share aggregations */
+	struct schedule_slot *slots; /* one per group of the plan, in its order; else one */
+	struct counter_state ***counters; /* beside slots, each beside its group's members: a counter report's state */
 	size_t n_slots;
 	enum farm_job job;
 	struct activity_round *activity; /* FARM_ACTIVITY: the figures kept between rounds */
@@ -67,15 +69,16 @@ static void farm_run(struct worker *wk, void *arg)
 				break;
 			continue; /* re-pick: the earliest due may have changed */
 		}
+		const struct plan_group *g = &w->plan->groups[next - w->slots];
 		double began = worker_clock(wk);
-		int r = refresh_report(&w->refresh, next->rc, w->counters ? w->counters[next - w->slots] : NULL);
+		int r = refresh_group(&w->refresh, g, w->counters[next - w->slots], (int64_t)time(NULL));
 		if (r == API_STOPPED || worker_stopping(wk))
 			break;
 		double delay = schedule_record(
 			next, r == 0, refresh_error_is_persistent(r), began, worker_clock(wk), worker_jitter(wk));
 		if (r != 0)
 			log_info("farm=%s report=%s op=schedule reason=\"retrying failed refresh in %.1fs\"",
-				w->farm->id, next->rc->name, delay);
+				w->farm->id, g->name, delay);
 	}
 }
 
@@ -200,12 +203,18 @@ static int farm_worker_counters(struct farm_worker *w, const char *dir)
 	w->counters = calloc(w->n_slots, sizeof(*w->counters));
 	if (!w->counters)
 		return -ENOMEM;
-	for (size_t j = 0; j < w->n_slots; j++) {
-		if (!w->slots[j].rc->counter)
-			continue;
-		int r = counter_state_new(&w->counters[j], dir, w->farm->id, w->slots[j].rc);
-		if (r < 0)
-			return r;
+	for (size_t k = 0; k < w->n_slots; k++) {
+		const struct plan_group *g = &w->plan->groups[k];
+		w->counters[k] = calloc(g->n_members, sizeof(*w->counters[k]));
+		if (!w->counters[k])
+			return -ENOMEM;
+		for (size_t i = 0; i < g->n_members; i++) {
+			if (!g->members[i]->counter)
+				continue;
+			int r = counter_state_new(&w->counters[k][i], dir, w->farm->id, g->members[i]);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -231,12 +240,18 @@ static int farm_job_init(struct poller *p, struct farm_worker *w, size_t i, cons
 	const struct config *cfg = p->cfg;
 	double now = monotime_s();
 
-	w->n_slots = w->job == FARM_REFRESH ? cfg->n_reports : 1;
+	if (w->job == FARM_REFRESH) {
+		int r = plan_new(&w->plan, w->farm, cfg->reports, cfg->n_reports);
+		if (r < 0)
+			return r;
+	}
+	w->n_slots = w->plan ? w->plan->n_groups : 1;
 	w->slots = calloc(w->n_slots, sizeof(*w->slots));
 	if (!w->slots)
 		return -ENOMEM;
-	for (size_t j = 0; w->job == FARM_REFRESH && j < w->n_slots; j++)
-		w->slots[j] = (struct schedule_slot){.rc = &cfg->reports[j], .next_due = now};
+	for (size_t j = 0; w->plan && j < w->n_slots; j++)
+		w->slots[j] = (struct schedule_slot){
+			.interval_seconds = w->plan->groups[j].interval_seconds, .next_due = now};
 	if (w->job == FARM_INVENTORY)
 		w->slots[0] =
 			(struct schedule_slot){.interval_seconds = cfg->inventory.interval_seconds, .next_due = now};
@@ -363,23 +378,62 @@ void poller_stop(struct poller *p)
 		worker_group_stop(p->group);
 }
 
-/*
- * The counter state of slot k of w, taken from ow's slot l when both hold one of the same key (the same window,
- * timezone, grouping and labels): the figures held go on, whatever else of the report changed.
- */
-static void adopt_counter(struct farm_worker *w, size_t k, struct farm_worker *ow, size_t l)
+/* Whether every report of g is, in old_cfg, defined as in cfg (reload.h): the group's refreshes stay the same. */
+static bool group_unchanged(
+	const struct config *old_cfg, const struct config *cfg, const char *farm_id, const struct plan_group *g)
 {
-	struct counter_state *mine = w->counters ? w->counters[k] : NULL,
-			     *theirs = ow->counters ? ow->counters[l] : NULL;
+	for (size_t i = 0; i < g->n_members; i++)
+		if (!reload_report_same(old_cfg, cfg, farm_id, g->members[i]->name))
+			return false;
+	return true;
+}
 
-	if (!mine || !theirs || strcmp(mine->key, theirs->key) != 0)
-		return;
-	/* The path may differ (another $STATE_DIRECTORY): the new one is written from the next refresh. */
-	char *path = mine->path;
-	mine->path = theirs->path;
-	theirs->path = path;
-	w->counters[k] = theirs;
-	ow->counters[l] = mine;
+/* A group keeps its schedule when the old poller had the same reports in one group, each defined alike. */
+static void adopt_groups(
+	struct farm_worker *w, const struct farm_worker *ow, const struct config *old_cfg, const struct config *cfg)
+{
+	for (size_t k = 0; k < w->n_slots; k++) {
+		const struct plan_group *g = &w->plan->groups[k];
+		if (!group_unchanged(old_cfg, cfg, w->farm->id, g))
+			continue;
+		for (size_t l = 0; l < ow->n_slots; l++) {
+			if (!plan_group_same_members(&ow->plan->groups[l], g))
+				continue;
+			w->slots[k].next_due = ow->slots[l].next_due;
+			w->slots[k].failures = ow->slots[l].failures;
+		}
+	}
+}
+
+/* Swaps the counter states *a and *b, each keeping its path (another $STATE_DIRECTORY is written from the next). */
+static void swap_counter(struct counter_state **a, struct counter_state **b)
+{
+	struct counter_state *c = *a;
+	char *path = (*a)->path;
+
+	(*a)->path = (*b)->path;
+	(*b)->path = path;
+	*a = *b;
+	*b = c;
+}
+
+/*
+ * Each counter state of w taken from ow's report of the same name when both hold one of the same key (the same
+ * window, timezone, grouping and labels): the figures held go on, whatever else of the report changed.
+ */
+static void adopt_counters(struct farm_worker *w, struct farm_worker *ow)
+{
+	for (size_t k = 0; k < w->n_slots; k++)
+		for (size_t i = 0; i < w->plan->groups[k].n_members; i++)
+			for (size_t l = 0; l < ow->n_slots; l++)
+				for (size_t j = 0; j < ow->plan->groups[l].n_members; j++) {
+					struct counter_state **mine = &w->counters[k][i],
+							     **theirs = &ow->counters[l][j];
+					if (*mine && *theirs && strcmp((*mine)->key, (*theirs)->key) == 0 &&
+						strcmp(w->plan->groups[k].members[i]->name,
+							ow->plan->groups[l].members[j]->name) == 0)
+						swap_counter(mine, theirs);
+				}
 }
 
 void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg)
@@ -405,19 +459,8 @@ void poller_adopt_schedule(struct poller *p, struct poller *old, const struct co
 				activity_round_adopt(w->activity, ow->activity, old_cfg);
 				continue;
 			}
-			for (size_t k = 0; k < w->n_slots; k++) {
-				struct schedule_slot *rs = &w->slots[k];
-				for (size_t l = 0; l < ow->n_slots; l++) {
-					const struct schedule_slot *ors = &ow->slots[l];
-					if (strcmp(ors->rc->name, rs->rc->name) == 0)
-						adopt_counter(w, k, ow, l);
-					if (strcmp(ors->rc->name, rs->rc->name) != 0 ||
-						!reload_report_same(old_cfg, p->cfg, w->farm->id, rs->rc->name))
-						continue;
-					rs->next_due = ors->next_due;
-					rs->failures = ors->failures;
-				}
-			}
+			adopt_groups(w, ow, old_cfg, p->cfg);
+			adopt_counters(w, ow);
 		}
 	}
 }
@@ -430,12 +473,16 @@ void poller_free(struct poller *p)
 	worker_group_free(p->group);
 	for (size_t i = 0; p->workers && i < p->n_workers; i++) {
 		struct farm_worker *w = &p->workers[i];
-		for (size_t j = 0; w->counters && j < w->n_slots; j++)
-			counter_state_free(w->counters[j]);
+		for (size_t k = 0; w->counters && k < w->n_slots; k++) {
+			for (size_t j = 0; w->counters[k] && j < w->plan->groups[k].n_members; j++)
+				counter_state_free(w->counters[k][j]);
+			free(w->counters[k]);
+		}
 		free(w->counters);
 		free(w->slots);
 		queue_lookup_free(w->refresh.queues);
 		activity_round_free(w->activity);
+		plan_free(w->plan);
 	}
 	free(p->workers);
 	free(p);

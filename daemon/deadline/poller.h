@@ -25,16 +25,18 @@ struct poller_options {
 };
 
 /*
- * One thread per farm (deadline/worker), each running its (farm, report) refreshes one after another (refresh.h):
- * a farm runs one aggregation at a time. With an inventory board, a second thread per farm lists its inventory
- * every inventory.interval, beside (never waiting for) refreshes; with activity.enabled, one more per farm reads
- * its live state every activity.interval (activity_round.h), its sections declared by activity_declare(). Every
- * thread has its own HTTP connection; their retries share one quota. A farm with farms[].region other than opts->region
- * signs for its region and gets its region's endpoint (aws_endpoint_resolve() with cfg's endpoint_url and profile: an
- * explicit endpoint still applies to every farm), and signs with opts->farm_creds' provider when given. cfg, creds
- * (and the farms'), store, opts->inventory and opts->users are borrowed: they must outlive the poller (free the
- * poller before the configuration it runs with). Returns 0, -EINVAL (logged) when a farm's endpoint cannot be
- * resolved, -EINVAL when an endpoint is not an http(s) URL with a host, or -ENOMEM.
+ * One thread per farm (deadline/worker), each running its reports' refreshes one after another (refresh.h): a farm
+ * runs one aggregation at a time, and reports that differ only in what they show of the same aggregation are
+ * refreshed together, on the shortest of their intervals (plan.h). With an inventory board, a second thread per farm
+ * lists its inventory every inventory.interval, beside (never waiting for) refreshes; with activity.enabled, one more
+ * per farm reads its live state every activity.interval (activity_round.h), its sections declared by
+ * activity_declare(). Every thread has its own HTTP connection; their retries share one quota. A farm with
+ * farms[].region other than opts->region signs for its region and gets its region's endpoint (aws_endpoint_resolve()
+ * with cfg's endpoint_url and profile: an explicit endpoint still applies to every farm), and signs with
+ * opts->farm_creds' provider when given. cfg, creds (and the farms'), store, opts->inventory and opts->users are
+ * borrowed: they must outlive the poller (free the poller before the configuration it runs with). Returns 0, -EINVAL
+ * (logged) when a farm's endpoint cannot be resolved, -EINVAL when an endpoint is not an http(s) URL with a host, or
+ * -ENOMEM.
  */
 int poller_new(struct poller **out, const struct config *cfg, const struct poller_options *opts,
 	struct aws_credentials_provider *creds, struct metrics_store *store);
@@ -54,10 +56,10 @@ bool poller_alive(struct poller *p, double max_age_seconds);
 void poller_stop(struct poller *p);
 
 /*
- * Before poller_start(): reports that old (stopped) also ran with the same definition (reload.h) keep
- * their schedule and failure count; the rest start now. A farm whose live state old read the same way
- * (reload_activity_same()) keeps its schedule and takes its figures and health from old. A counter report whose
- * figures depend on the same settings (counter_state_key()) takes old's state, figures held included, whatever
+ * Before poller_start(): a group of reports that old (stopped) also ran as one group, each report with the same
+ * definition (reload.h), keeps its schedule and failure count; the rest start now. A farm whose live state old read the
+ * same way (reload_activity_same()) keeps its schedule and takes its figures and health from old. A counter report
+ * whose figures depend on the same settings (counter_state_key()) takes old's state, figures held included, whatever
  * else changed. old_cfg is the configuration old ran with.
  */
 void poller_adopt_schedule(struct poller *p, struct poller *old, const struct config *old_cfg);

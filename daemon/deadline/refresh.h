@@ -1,15 +1,18 @@
-/* refresh: one (farm, report) refresh: list resources, Start, poll, read every page, merge, publish */
+/* refresh: one refresh of a farm's group of reports: ids, Start, poll, read every page, merge, publish each report */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "deadline/api_call.h"
 #include "deadline/counter_state.h"
+#include "deadline/plan.h"
 #include "deadline/queue_lookup.h"
 #include "deadline/refresh_outcome.h"
 #include "deadline/users.h"
 #include "metrics/store.h"
+#include "metrics/usage.h"
 
 /* What a refresh works with: the farm thread's API caller, its farm, the store it publishes to. */
 struct refresh_ctx {
@@ -22,19 +25,24 @@ struct refresh_ctx {
 };
 
 /*
- * Refreshes rc for rf->farm and publishes the figures (or records the failure in the store). A counter report
- * (rc->counter) has its state cs (else NULL): its figures are held there, its file read before its first refresh
- * and written after each, and when the window of its figures has ended, that window is refreshed up to its end
- * and published first, and the new window's figures wait (up to COUNTER_SCRAPE_WAIT_S) for a scrape to take
- * those. Returns 0 when published, an enum api_outcome (API_STOPPED when the poller stops), an enum
- * refresh_outcome or -errno.
+ * Refreshes the reports of g on rf->farm for the window of g's reports that ends at now (Unix seconds): resolves
+ * the ids (resource_ids), asks one aggregation per batch of 10 for the union of the reports' statistics, merges
+ * every row into one table, then publishes each report's own figures from it (refresh_publish()), or records the
+ * failure for each. cs is NULL or beside g->members: a counter report's state (else NULL), where its figures are
+ * held, its file read before its first refresh and written after each; when the window of its figures has ended,
+ * that window is refreshed up to its end for it alone and published first, and the new window's figures wait (up
+ * to COUNTER_SCRAPE_WAIT_S) for a scrape to take those, after the group's other reports have published. Returns 0
+ * when every report was published, an enum api_outcome (API_STOPPED when the poller stops), an enum
+ * refresh_outcome, QUEUE_SEARCH_NO_NAMES (a report with labels) or -errno.
  */
-int refresh_report(struct refresh_ctx *rf, const struct report_config *rc, struct counter_state *cs);
+int refresh_group(struct refresh_ctx *rf, const struct plan_group *g, struct counter_state *const *cs, int64_t now);
 
 /*
- * Lists every queue or fleet of farm_id (ListQueues / ListFleets, through the paginator): *ids (each and the array
- * malloc'd) and *n, left empty on failure. report names the report in the log, or NULL (the live state's round).
- * Returns 0, an enum api_outcome or -errno.
+ * One report's share of its group's refresh: rc's figures from the merged rows t of the window [start, end) (t is
+ * only sorted: the other reports of the group publish from it too), merged by rc's labels when it has some, shown
+ * with rc's statistics and limit, published to the store, and the user ids they name told to the user directory.
+ * duration is the group's refresh so far, in seconds. Returns 0, what metrics_store_publish() returned, or what the
+ * labels' lookups returned (QUEUE_SEARCH_NO_NAMES, an enum api_outcome, -errno).
  */
-int refresh_list_resources(
-	struct api_caller *a, const char *farm_id, enum resource_kind kind, const char *report, char ***ids, size_t *n);
+int refresh_publish(struct refresh_ctx *rf, const struct report_config *rc, struct usage_table *t, int64_t start,
+	int64_t end, double duration);

@@ -17,6 +17,7 @@ enum self_family {
 	SELF_LAST_SUCCESS,
 	SELF_DURATION,
 	SELF_INTERVAL,
+	SELF_RESOURCES,
 	SELF_REQUESTS,
 	SELF_EVENTS, /* one family per enum metrics_counter, in its order */
 	SELF_BUILD_INFO = SELF_EVENTS + METRICS_COUNTER_COUNT,
@@ -33,6 +34,10 @@ static const struct exposition_family self_families[SELF_FAMILY_COUNT] = {
 		"Length in seconds of the last refresh attempt of the report for the farm."},
 	[SELF_INTERVAL] = {"deadline_cloud_exporter_report_interval_seconds", EXPOSITION_GAUGE,
 		"Configured refresh interval of the report, in seconds."},
+	[SELF_RESOURCES] = {"deadline_cloud_exporter_report_resources", EXPOSITION_GAUGE,
+		"The kind of ids (queues or fleets) the last refresh of the report for the farm asked the API by: 1 "
+		"for "
+		"that kind, 0 for the other."},
 	[SELF_REQUESTS] = {"deadline_cloud_exporter_api_requests_total", EXPOSITION_COUNTER,
 		"AWS API requests made, by farm (- for account-wide calls: STS, license endpoints, the identity "
 		"store), operation and HTTP status code (error: the request failed before a status)."},
@@ -423,6 +428,30 @@ static int pairs_render(struct metrics_section *sec, const struct metrics_self_v
 	return 0;
 }
 
+/*
+ * The kind of ids of every pair whose refresh resolved one: a series per kind, 1 for the one used (a state set, as
+ * the inventory's states are exported), so that a dashboard can show it and an alert can see it change.
+ */
+static int resources_render(struct metrics_section *sec, const struct metrics_self_view *view)
+{
+	static const enum resource_kind kinds[] = {RESOURCE_QUEUES, RESOURCE_FLEETS};
+	struct buf *b = metrics_section_lines(sec, SELF_RESOURCES);
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < view->n_entries; i++) {
+		const struct metrics_entry *e = &view->entries[i];
+		for (size_t k = 0; e->kind_known && k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			const char *labels[] = {
+				"farm_id", e->farm_id, "report", e->report, "kind", resource_kind_name(kinds[k])};
+			if (exposition_series(b, self_families[SELF_RESOURCES].name, labels, 3,
+				    e->kind == kinds[k] ? "1" : "0") < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 /* The API requests by operation and status, then the event counters. */
 static int counters_render(struct metrics_section *sec, const struct metrics_self *self)
 {
@@ -471,7 +500,7 @@ int metrics_self_section_new(struct metrics_section **out, const struct metrics_
 	if (r < 0)
 		return r;
 	r = -ENOMEM;
-	if (pairs_render(sec, view) < 0 || counters_render(sec, &view->self) < 0)
+	if (pairs_render(sec, view) < 0 || resources_render(sec, view) < 0 || counters_render(sec, &view->self) < 0)
 		goto fail;
 	b = metrics_section_lines(sec, SELF_BUILD_INFO);
 	if (!b || exposition_series(b, self_families[SELF_BUILD_INFO].name, version, 1, "1") < 0)

@@ -16,6 +16,8 @@ struct metrics_entry {
 	bool attempted, up, succeeded;
 	int64_t last_success;
 	double duration;
+	bool kind_known; /* a refresh resolved the kind of ids it asks by: kind */
+	enum resource_kind kind;
 	bool keep; /* scratch for metrics_store_set_reports() */
 };
 

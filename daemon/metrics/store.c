@@ -353,6 +353,23 @@ int metrics_store_publish(struct metrics_store *s, const char *farm_id, const st
 	return ret;
 }
 
+void metrics_store_report_resources(
+	struct metrics_store *s, const char *farm_id, const char *report, enum resource_kind kind)
+{
+	struct metrics_entry *e;
+
+	if (!s || !farm_id || !report)
+		return;
+	mutex_lock(&s->lock);
+	e = metrics_entry_find(s->entries, s->n_entries, farm_id, report);
+	if (e && (!e->kind_known || e->kind != kind)) {
+		e->kind_known = true;
+		e->kind = kind;
+		s->self_gen++;
+	}
+	mutex_unlock(&s->lock);
+}
+
 void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char *report, double duration_seconds)
 {
 	struct metrics_entry *e;

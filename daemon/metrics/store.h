@@ -55,6 +55,14 @@ int metrics_store_set_reports(struct metrics_store *s, const struct config *cfg)
 int metrics_store_publish(struct metrics_store *s, const char *farm_id, const struct report_config *r,
 	struct usage_table *t, int64_t window_start, int64_t window_end, int64_t now, double duration_seconds);
 
+/*
+ * A refresh of (farm, report) resolved the kind of ids it asks the API by (resources = "auto" chooses it at each
+ * refresh): deadline_cloud_exporter_report_resources shows it from now on. Thread-safe; an undeclared pair is
+ * ignored.
+ */
+void metrics_store_report_resources(
+	struct metrics_store *s, const char *farm_id, const char *report, enum resource_kind kind);
+
 /* A refresh of (farm, report) failed: up=0, duration set, previous figures kept. Thread-safe. */
 void metrics_store_fail(struct metrics_store *s, const char *farm_id, const char *report, double duration_seconds);
 

@@ -90,7 +90,8 @@ class Sim:
 
 
 def exporter_config(port, endpoint, farms, reports):
-    """farms: [(farm_id, queues or None for "all")]; reports: [dict(name, group_by, window, interval)]."""
+    """farms: [(farm_id, queues or None for "all")]; reports: [dict(name, group_by, window, interval, and optionally
+    statistics, resources)]."""
     s = harness._libconfig_string
     fl = []
     for farm_id, queues in farms:
@@ -98,8 +99,9 @@ def exporter_config(port, endpoint, farms, reports):
         fl.append("  { id = %s; queues = %s; fleets = \"all\"; }" % (s(farm_id), q))
     rl = []
     for r in reports:
-        rl.append("  { name = %s; window = %s; group_by = %s; statistics = %s; interval = %s; }"
-                  % (s(r["name"]), s(r.get("window", "101d")), harness._libconfig_list(r["group_by"]),
+        rl.append("  { name = %s; resources = %s; window = %s; group_by = %s; statistics = %s; interval = %s; }"
+                  % (s(r["name"]), s(r.get("resources", "auto")), s(r.get("window", "101d")),
+                     harness._libconfig_list(r["group_by"]),
                      harness._libconfig_list(r.get("statistics", harness.STATISTICS)), s(r.get("interval", "1h"))))
     # The farm inventory (names, budgets) is off: these figures are of the usage path alone, as the baselines'.
     return ("web = { listen = \"127.0.0.1:%d\"; };\naws = { region = \"%s\"; endpoint_url = %s; };\n"
@@ -662,7 +664,8 @@ def bench_api(args, workdir):
                 raise Failure("the simulator made %d queues, not %d" % (len(sim.farms[0]["queueIds"]), n))
             before = sim.sim.stats()["requests"]
             exp = Exp(workdir, "exporter-api-%d-%d" % (n, delay_ms), sim.url, [(farm, None)],
-                      [{"name": "queues", "group_by": ["QUEUE_ID"], "window": "month", "interval": "1h"}])
+                      [{"name": "queues", "resources": "queues", "group_by": ["QUEUE_ID"], "window": "month",
+                        "interval": "1h"}])
             exp.wait_up(timeout=3600)
             after = sim.sim.stats()["requests"]
             done = [l for l in exp.log_text().splitlines() if "op=refresh status=ok" in l][-1]

@@ -7,7 +7,8 @@ so the boundary is crossed in the test. Every sample Prometheus scraped is the s
 (window_start to window_end, the gauges of the same scrape) as the records give it; increase() between two scrapes is
 the spend between the two windows' ends, across a restart (no reset, nothing counted twice) and across the boundary
 (the closing figures, then every counter at 0); a restart that would lower a figure (a queue left out of the
-configuration) keeps it from the state file, so Prometheus sees no reset either."""
+configuration) keeps it from the state file, so Prometheus sees no reset either. The counter report shares its
+aggregation with a gauge report of the same window and grouping (one group), which shows the new day too."""
 
 import math
 import os
@@ -179,6 +180,10 @@ def main():
             os.mkdir(d)
         spend_day = Report("spend", ["QUEUE_ID", "USAGE_TYPE"], ["SUM", "MAX"], window="day", timezone=tz,
                            interval="10s", counter=True)
+        # a gauge report of the same window and grouping: one aggregation serves both (shared aggregations), and the
+        # counter's closing refresh at the boundary is its own
+        spend_gauge = Report("spend_gauge", ["QUEUE_ID", "USAGE_TYPE"], ["SUM"], window="day", timezone=tz,
+                             interval="10s")
         by_type = Report("by_type", ["USAGE_TYPE"], ["SUM"], window="month", interval="10s", counter=True)
         ports = {"counters": harness.free_port(), "held": harness.free_port()}
         held_text = harness.exporter_config(ports["held"], sim.url, [farm1], [by_type])
@@ -188,7 +193,7 @@ def main():
             env = dict(fake, STATE_DIRECTORY=states[state])
             return harness.Exporter(t.workdir, sim, [farm], reports, env=env, port=port, config_text=text, name=name)
 
-        exp1 = start("exporter", farm0, [spend_day], ports["counters"])
+        exp1 = start("exporter", farm0, [spend_day, spend_gauge], ports["counters"])
         exp2 = start("held", farm1, [by_type], ports["held"], config_with_queues(held_text, queues1), "state-held")
         prom = Prometheus(t.workdir, sorted(ports.items()))
         prom.wait_ready()
@@ -204,7 +209,8 @@ def main():
             for name in (COST, SESSIONS, "deadline_cloud_usage_runtime_seconds_total"):
                 fam = expo.families.get(name)
                 t.check(fam is not None and fam.type == "counter", "%s is a counter" % name)
-            t.check("deadline_cloud_usage_cost_usd" not in expo.families, "no cost gauge for a counter report")
+            t.check(not expo.series(harness.USAGE_COST, report="spend") and
+                    not expo.series(harness.USAGE_COST, report="by_type"), "no cost gauge for a counter report")
         harness.wait_for("Prometheus to scrape both exporters a few times",
                          lambda: len(prom.vector('count_over_time(%s{job="held"}[1m]) > 4' % HELD)) == 1 and
                          len(prom.vector('count_over_time(up{job="counters"}[1m]) > 4')) == 1,
@@ -218,7 +224,7 @@ def main():
         for e in (exp1, exp2):
             t.check(e.stop() == 0, "%s stops cleanly" % e.proc.name)
         time.sleep(2.5)
-        exp1 = start("exporter-restarted", farm0, [spend_day], ports["counters"])
+        exp1 = start("exporter-restarted", farm0, [spend_day, spend_gauge], ports["counters"])
         exp2b = start("held-restarted", farm1, [by_type], ports["held"],
                       config_with_queues(held_text, [q for q in queues1 if q != costliest]), "state-held")
         gap_end = time.time()
@@ -236,11 +242,21 @@ def main():
         harness.wait_for("the new day's figures", new_day, LEAD + 240, interval=1.0, alive=[exp1.proc, sim.proc])
         time.sleep(3)
         t.check("the window ended" in exp1.log_text(), "the exporter logged the closing refresh")
+        t.check("report=spend,spend_gauge op=refresh status=ok" in exp1.log_text(),
+                "the counter report and the gauge report of the same window and grouping refreshed as one group")
+        gauge_start = prom.vector('%s{job="counters",report="spend_gauge"}' % harness.USAGE_WINDOW_START)
+        t.check(gauge_start and gauge_start[0][1] == boundary, "the shared gauge report shows the new day",
+                gauge_start)
 
         records, _ = sim.sessions_between(farm0, boundary - 2 * 86400)
         spend = Spend(records, spend_day.group_by)
         scenario_restart_and_boundary(t, prom, spend, farm0, window_real, (gap_start, gap_end), boundary)
         scenario_held(t, prom, exp2, exp2b, gap_start)
+        # after the scenarios: a scrape by the test must not be the one the exporter waits for at the boundary
+        _, _, expo = exp1.scrape()
+        t.check(expo.series(harness.USAGE_COST, report="spend_gauge") and
+                not expo.series(harness.USAGE_COST, report="spend"),
+                "the gauge report shows cost gauges, the counter report none")
 
         held = prom.vector(HELD + '{job="counters"}')
         t.check(held and held[0][1] == 0, "nothing held when spend only grows", held)

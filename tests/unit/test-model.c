@@ -167,6 +167,9 @@ int main(void)
 	CHECK_STR(resource_kind_id_prefix(RESOURCE_FLEETS), "fleet-");
 	CHECK(resource_kind_ids_member((enum resource_kind)7) == NULL);
 	CHECK(resource_kind_id_prefix((enum resource_kind)7) == NULL);
+	CHECK_STR(resource_kind_name(RESOURCE_QUEUES), "queues");
+	CHECK_STR(resource_kind_name(RESOURCE_FLEETS), "fleets");
+	CHECK(resource_kind_name((enum resource_kind)7) == NULL);
 	CHECK_INT(resource_kind_from_name("queues", &k), 0);
 	CHECK_INT(k, RESOURCE_QUEUES);
 	CHECK_INT(resource_kind_from_name("fleets", &k), 0);

@@ -46,6 +46,11 @@ static const char expected[] =
 	"# TYPE deadline_cloud_exporter_report_interval_seconds gauge\n"
 	"deadline_cloud_exporter_report_interval_seconds{farm_id=\"" FARM "\",report=\"a\\\"b\"} 300\n"
 	"deadline_cloud_exporter_report_interval_seconds{farm_id=\"" FARM "\",report=\"new\"} 60\n"
+	"# HELP deadline_cloud_exporter_report_resources The kind of ids (queues or fleets) the last refresh of the "
+	"report for the farm asked the API by: 1 for that kind, 0 for the other.\n"
+	"# TYPE deadline_cloud_exporter_report_resources gauge\n"
+	"deadline_cloud_exporter_report_resources{farm_id=\"" FARM "\",report=\"a\\\"b\",kind=\"queues\"} 0\n"
+	"deadline_cloud_exporter_report_resources{farm_id=\"" FARM "\",report=\"a\\\"b\",kind=\"fleets\"} 1\n"
 	"# HELP deadline_cloud_exporter_api_requests_total AWS API requests made, by farm (- for account-wide calls: "
 	"STS, license endpoints, the identity store), operation and HTTP status code (error: the request failed before "
 	"a status).\n"
@@ -65,7 +70,8 @@ static const char expected[] =
 
 /*
  * Counters kept sorted (a status out of range is a transport error), event series pruned with the pairs they
- * name; the view a deep copy, rendered the same after the originals are gone.
+ * name; the kind of ids a pair's refresh asked by, once known, as a state set; the view a deep copy, rendered the
+ * same after the originals are gone.
  */
 static void test_view(void)
 {
@@ -77,7 +83,9 @@ static void test_view(void)
 		.up = true,
 		.succeeded = true,
 		.last_success = 1700000000,
-		.duration = 0.125};
+		.duration = 0.125,
+		.kind_known = true,
+		.kind = RESOURCE_FLEETS};
 	struct metrics_entry fresh = {.farm_id = (char *)FARM, .report = (char *)"new", .interval_seconds = 60};
 	struct metrics_entry *entries[] = {&kept, &fresh};
 	struct metrics_self_view view;

@@ -286,9 +286,19 @@ static void test_set_reports_and_ready(void)
 
 	/* A failure after a success keeps the figures and the last success time, with up=0. */
 	metrics_store_fail(s, FARM_A, "month_to_date", 3);
+	/* The kind a refresh asked by, once known; the last one shown; an undeclared pair ignored. */
+	metrics_store_report_resources(s, FARM_A, "month_to_date", RESOURCE_QUEUES);
+	metrics_store_report_resources(s, FARM_A, "month_to_date", RESOURCE_FLEETS);
+	metrics_store_report_resources(s, FARM_B, "unknown", RESOURCE_FLEETS);
 	text = fixture_scrape_text(s, false, NULL);
 	CHECK(text != NULL);
 	if (text) {
+		CHECK(strstr(
+			text, "report_resources{farm_id=\"" FARM_A "\",report=\"month_to_date\",kind=\"queues\"} 0\n"));
+		CHECK(strstr(
+			text, "report_resources{farm_id=\"" FARM_A "\",report=\"month_to_date\",kind=\"fleets\"} 1\n"));
+		CHECK(strstr(text, "report_resources{farm_id=\"" FARM_B) == NULL);
+		CHECK(strstr(text, "report=\"jobs\",kind=") == NULL);
 		CHECK(strstr(text, "report_up{farm_id=\"" FARM_A "\",report=\"month_to_date\"} 0\n"));
 		CHECK(strstr(text, "timestamp_seconds{farm_id=\"" FARM_A "\",report=\"month_to_date\"} 100\n"));
 		CHECK(strstr(text, "duration_seconds{farm_id=\"" FARM_A "\",report=\"month_to_date\"} 3\n"));
