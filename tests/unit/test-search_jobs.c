@@ -71,7 +71,7 @@ static void test_body(void)
 	free(body);
 	search_jobs_read_deinit(&r);
 
-	/* any status (what spend-labels' job lookup would ask): a threshold only, or no filter at all */
+	/* any status (a labelled refresh's job lookup, queue_search): a threshold only, or no filter at all */
 	CHECK_INT(search_jobs_read_init(&r, three, 3, NULL), 0);
 	CHECK_INT(search_jobs_body(&r, &body, &len), 0);
 	CHECK_STR(body, "{\"queueIds\":[\"" Q1 "\",\"" Q2 "\",\"" Q3 "\"],\"itemOffset\":0,\"pageSize\":100,"
