@@ -56,6 +56,8 @@ echo "demo: simulator on 127.0.0.1:$port, configuration in $work/demo.conf" >&2
 build/daemon/deadline_cloud_exporter --check-config --config "$work/demo.conf" >&2
 
 export AWS_ACCESS_KEY_ID=AKIDSIMULATOR AWS_SECRET_ACCESS_KEY=simulator-secret-key AWS_REGION=us-west-2
+# STS too: the simulator answers GetCallerIdentity, which fills deadline_cloud_farm_info's account_id
+export AWS_ENDPOINT_URL_STS="http://127.0.0.1:$port"
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DEADLINE
 build/daemon/deadline_cloud_exporter --config "$work/demo.conf" &
 pids+=($!)
@@ -70,10 +72,12 @@ curl -fsS "http://$listen/-/ready" >/dev/null || { echo "demo: not ready after 6
 echo "demo: ready. A few lines of http://$listen/metrics:" >&2
 metrics=$(curl -fsS "http://$listen/metrics")
 grep -E '^deadline_cloud_(usage_cost_usd\{|exporter_report_up)' <<<"$metrics" | head -n 8 || true
-# Names: the inventory and the identity store are listed beside the first refresh; give them a moment.
+# Names: the inventory and the identity store are listed beside the first refresh, user by user; give them a
+# moment (two of each, as many as are printed below).
 for _ in $(seq 50); do
   metrics=$(curl -fsS "http://$listen/metrics")
-  grep -q '^deadline_cloud_user_info' <<<"$metrics" && grep -q '^deadline_cloud_queue_info' <<<"$metrics" && break
+  [ "$(grep -c '^deadline_cloud_user_info' <<<"$metrics")" -ge 2 ] &&
+    grep -q '^deadline_cloud_queue_info' <<<"$metrics" && break
   sleep 0.2
 done
 for family in farm_info queue_info user_info budget_usage_usd; do

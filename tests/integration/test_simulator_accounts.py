@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """test_simulator_accounts: what the simulator and the STS fake answer for --check-aws and a role per farm: operations
 denied by IAM, farms in several accounts that accept only their own account's keys, and STS AssumeRole /
-GetCallerIdentity (botocore's client, signed and parsed by botocore) handing out the keys of a role's account."""
+GetCallerIdentity (botocore's client, signed and parsed by botocore) handing out the keys of a role's account; the
+simulator's own STS GetCallerIdentity (for the demo) and the exporter's account_id from it."""
 
 import json
 import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 import fake_aws
 import harness
@@ -301,6 +303,93 @@ def check_sts(t, workdir):
     sim.proc.stop()
 
 
+# ---- the simulator's own STS: GetCallerIdentity ----
+
+STS_FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+IDENTITY = b"Action=GetCallerIdentity&Version=2011-06-15"
+
+
+def sts_answer(r):
+    """(status, {tag without namespace: text}) of an STS XML answer; a Failure if it is not XML."""
+    try:
+        root = ET.fromstring(r.body)
+    except ET.ParseError as e:
+        raise harness.Failure("STS answered %d, not XML (%s): %r" % (r.status, e, r.body[:300])) from e
+    return r.status, {el.tag.split("}")[-1]: (el.text or "") for el in root.iter()}
+
+
+def check_sim_sts(t, workdir):
+    sim = harness.Simulator(workdir, "--farm-accounts", ACCOUNT_A, "--quiet", name="sim-sts")
+    own = harness.SignedClient(sim)
+    status, got = sts_answer(own.send("POST", "/", IDENTITY, STS_FORM, service="sts"))
+    t.check(status == 200 and (got.get("Account"), got.get("Arn")) == (HOME, HOME_USER) and
+            got.get("UserId", "").startswith("AIDA") and len(got["UserId"]) == 21 and got.get("RequestId"),
+            "the simulator's GetCallerIdentity, signed by botocore for sts: the default keys' account and user", got)
+
+    failures = sim.stats()["signatureFailures"]
+    bad = harness.SignedClient(sim, secret="not-the-secret")
+    for what, r in (("a wrong secret", bad.send("POST", "/", IDENTITY, STS_FORM, service="sts")),
+                    ("a signature for the service deadline", own.send("POST", "/", IDENTITY, STS_FORM)),
+                    ("a signature for another region", own.send("POST", "/", IDENTITY, STS_FORM, service="sts",
+                                                                region="eu-west-1"))):
+        status, got = sts_answer(r)
+        t.check(status == 403 and got.get("Code") == "SignatureDoesNotMatch" and got.get("Type") == "Sender" and
+                "signature" in got.get("Message", "") and "Account" not in got,
+                "GetCallerIdentity with %s: 403 SignatureDoesNotMatch, as STS's XML" % what, status, got)
+    t.check(sim.stats()["signatureFailures"] == failures + 3, "each counted as a signature failure",
+            sim.stats()["signatureFailures"], failures)
+    status, got = sts_answer(harness.SignedClient(sim, key="AKIDNOBODY").send("POST", "/", IDENTITY, STS_FORM,
+                                                                              service="sts"))
+    t.check((status, got.get("Code")) == (403, "InvalidClientTokenId"), "an unknown key: 403 InvalidClientTokenId",
+            status, got)
+    status, got = sts_answer(own.send("POST", "/", b"Action=AssumeRole&Version=2011-06-15&RoleArn=" + ROLE_A.encode()
+                                      + b"&RoleSessionName=x", STS_FORM, service="sts"))
+    t.check(status == 400 and got.get("Code") == "InvalidAction" and "GetCallerIdentity" in got.get("Message", ""),
+            "another STS action: 400 InvalidAction saying what is served", status, got)
+
+    # a farm account's keys (as after AssumeRole): that account and its role session
+    session_arn = "arn:aws:sts::%s:assumed-role/render/exporter" % ACCOUNT_A
+    post(sim, "/__sim/credentials", {"accessKeyId": "AKIDACCOUNTA", "secretAccessKey": "a-secret",
+                                     "accountId": ACCOUNT_A, "principalArn": session_arn})
+    status, got = sts_answer(harness.SignedClient(sim, key="AKIDACCOUNTA", secret="a-secret")
+                             .send("POST", "/", IDENTITY, STS_FORM, service="sts"))
+    t.check(status == 200 and (got.get("Account"), got.get("Arn")) == (ACCOUNT_A, session_arn) and
+            got.get("UserId", "").startswith("AROA") and got["UserId"].endswith(":exporter"),
+            "with an account's keys: that account and the assumed role's session", got)
+    try:
+        p = subprocess.run([harness.env_path("SIMULATOR"), "--deny-operations", "GetCallerIdentity", "--quiet"],
+                           capture_output=True, text=True, timeout=10)
+        refusal = (p.returncode, p.stderr)
+    except subprocess.TimeoutExpired:
+        refusal = ("still running after 10 s: accepted", "")
+    t.check(refusal[0] == 2, "--deny-operations GetCallerIdentity refused: it needs no permission", *refusal)
+    sim.proc.stop()
+
+    # the exporter pointed at the simulator for STS, as the demo does: the farms' account_id, no warning
+    sim = harness.Simulator(workdir, "--aggregation-delay", "50", "--quiet", name="sim-sts-exporter")
+    farm_ids = [f["farmId"] for f in sim.farms()]
+    report = harness.Report("cost", ["QUEUE_ID"], ["SUM"], interval="1m")
+    exp = harness.Exporter(workdir, sim, farm_ids, [report], env={"AWS_ENDPOINT_URL_STS": sim.url},
+                           name="exporter-sim-sts")
+    exp.wait_ready()
+
+    def accounts():
+        got = {s.labels.get("farm_id"): s.labels.get("account_id")
+               for s in exp.scrape()[2].series("deadline_cloud_farm_info")}
+        return got if set(got) == set(farm_ids) else None
+
+    got = harness.wait_for("deadline_cloud_farm_info for every farm", accounts, 60, interval=0.5,
+                           alive=[exp.proc])
+    t.check(got == {f: HOME for f in farm_ids}, 'farm_info{account_id="%s"} for every farm, from the simulator\'s '
+            "GetCallerIdentity" % HOME, got)
+    calls = sim.stats()["requests"]["GetCallerIdentity"]
+    t.check(calls.get("200", 0) >= 1 and set(calls) == {"200"}, "the exporter asked the simulator's STS, signed well",
+            calls)
+    t.check("op=GetCallerIdentity status=error" not in exp.log_text(), "and logged no GetCallerIdentity error")
+    exp.stop()
+    sim.proc.stop()
+
+
 def main():
     with harness.Test("simulator_accounts") as t:
         if botocore is None:
@@ -313,6 +402,7 @@ def main():
         check_deny(t, t.workdir)
         check_accounts(t, t.workdir)
         check_sts(t, t.workdir)
+        check_sim_sts(t, t.workdir)
     return t.status
 
 

@@ -17,10 +17,12 @@ bool sim_account_id_valid(const char *s)
 	return strlen(s) == SIM_ACCOUNT_ID_LEN && strspn(s, "0123456789") == SIM_ACCOUNT_ID_LEN;
 }
 
-/* The operation named name (its bit), or -1. */
+/* The operation named name (its bit), or -1; GetCallerIdentity is none: it needs no permission, IAM cannot deny it. */
 static int operation_named(const char *name, size_t len)
 {
 	for (int o = 0; o < SIM_OP_UNKNOWN; o++) {
+		if (o == SIM_OP_GET_CALLER_IDENTITY)
+			continue;
 		const char *n = sim_op_name((enum sim_op)o);
 
 		if (strlen(n) == len && strncmp(n, name, len) == 0)

@@ -48,8 +48,7 @@ int sim_invalid_set(struct sim_invalid *why, const char *reason, const char *fie
 
 #define FIELD_INVALID(why, field, ...) sim_invalid_set(why, "FIELD_VALIDATION_FAILED", field, __VA_ARGS__)
 
-/* prefix followed by exactly 32 lowercase hex digits */
-static bool id_matches(const char *s, const char *prefix)
+bool sim_id_matches(const char *s, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
@@ -101,7 +100,7 @@ static int parse_resources(yajl_val body, struct sim_agg_request *req, struct si
 	for (size_t i = 0; i < list->u.array.len; i++) {
 		const char *id = YAJL_GET_STRING(list->u.array.values[i]);
 
-		if (!id || !id_matches(id, prefix))
+		if (!id || !sim_id_matches(id, prefix))
 			return FIELD_INVALID(why, name, "%s[%zu] must match %s[0-9a-f]{32}", name, i, prefix);
 		memcpy(req->resource_ids[i], id, strlen(id) + 1);
 	}

@@ -55,6 +55,9 @@ struct sim_invalid {
 	char message[256];
 };
 
+/* Whether s is prefix followed by exactly 32 lowercase hex digits (a farm, queue or fleet id). */
+bool sim_id_matches(const char *s, const char *prefix);
+
 /* Fills why (field may be NULL) and returns SIM_AGG_INVALID, for the parsers of request bodies. */
 int sim_invalid_set(struct sim_invalid *why, const char *reason, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

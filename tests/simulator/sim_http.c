@@ -19,6 +19,7 @@
 #include "sim_api.h"
 #include "sim_json.h"
 #include "sim_sigv4.h"
+#include "sim_sts.h"
 
 #define BODY_MAX (1024 * 1024)
 #define MAX_HEADERS 64
@@ -178,18 +179,6 @@ out:
 	return ok;
 }
 
-/* True when s is "farm-" and 32 lowercase hex digits. */
-static bool farm_id_valid(const char *s)
-{
-	if (strncmp(s, "farm-", 5) != 0 || strlen(s) != 5 + SIM_HEX_ID_LEN)
-		return false;
-	for (const char *p = s + 5; *p; p++) {
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	}
-	return true;
-}
-
 /* Which operation (method, path) names; *farm_segment points into path. 405/404 are answered in r. */
 static enum sim_op route(struct sim_state *st, const char *method, const char *path, const char **farm_segment,
 	size_t *farm_len, const char **item, struct sim_response *r)
@@ -276,7 +265,7 @@ static int resolve_farm(struct sim_state *st, enum sim_op op, const char *seg, s
 	if (op == SIM_OP_LIST_LICENSE_ENDPOINTS)
 		return -1;
 	farm_id = sim_percent_decode(seg, seg_len, false);
-	if (!farm_id || !farm_id_valid(farm_id)) {
+	if (!farm_id || !sim_id_matches(farm_id, "farm-")) {
 		struct sim_error_detail d = {.reason = "FIELD_VALIDATION_FAILED", .field = "farmId", .retry_after = -1};
 
 		sim_api_error(st, r, 400, "ValidationException", &d, "farmId must match farm-[0-9a-f]{32}");
@@ -400,26 +389,35 @@ out:
 	free(item_id);
 }
 
-/* The identity store (POST / with X-Amz-Target), signed for its own service and region. */
-static void serve_identity(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
+/*
+ * POST /: the identity store (X-Amz-Target, JSON 1.1) or STS (a form, XML), each signed for its own service and
+ * region and refused in its own error shape. Returns the operation, for the counters and the request log.
+ */
+static enum sim_op serve_root(struct sim_state *st, struct MHD_Connection *conn, const char *method, const char *path,
 	const char *raw_query, const struct request *rq, struct sim_response *r)
 {
+	const char *target = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target");
+	const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	bool sts = sim_sts_request(target, type);
 	int slot;
 
-	if (rq->too_large) {
+	if (rq->too_large)
 		sim_api_error(
 			st, r, 413, "ValidationException", NULL, "The request body is larger than %d bytes", BODY_MAX);
-		sim_identity_reshape_error(r);
-		return;
+	else if (authenticate(st, conn, method, path, raw_query, rq, sts ? st->config->region : sim_identity_region(st),
+			 sts ? "sts" : "identitystore", &slot, r) &&
+		 (sts || sim_access_authorize(st, slot, SIM_ACCESS_IDENTITY_STORE, SIM_OP_DESCRIBE_USER, r))) {
+		if (sts)
+			sim_sts_serve(st, slot, rq->body ? rq->body : "", rq->body_len, r);
+		else
+			sim_identity_serve(st, target, type, rq->body ? rq->body : "", rq->body_len, r);
+		return sts ? SIM_OP_GET_CALLER_IDENTITY : SIM_OP_DESCRIBE_USER;
 	}
-	if (!authenticate(st, conn, method, path, raw_query, rq, sim_identity_region(st), "identitystore", &slot, r) ||
-		!sim_access_authorize(st, slot, SIM_ACCESS_IDENTITY_STORE, SIM_OP_DESCRIBE_USER, r)) {
+	if (sts)
+		sim_sts_reshape_error(st, r);
+	else
 		sim_identity_reshape_error(r);
-		return;
-	}
-	sim_identity_serve(st, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target"),
-		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-		rq->body ? rq->body : "", rq->body_len, r);
+	return sts ? SIM_OP_GET_CALLER_IDENTITY : SIM_OP_DESCRIBE_USER;
 }
 
 static void serve_control(struct sim_state *st, const char *method, const char *path, const char *raw_query,
@@ -536,25 +534,6 @@ out:
 	return ret;
 }
 
-/* bytes as lowercase hex: exact for any body, whatever its encoding */
-static void json_hex(struct sim_json *j, const char *key, const char *data, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *hex = malloc(2 * len + 1);
-
-	sim_json_string(j, key);
-	if (!hex) {
-		j->err = j->err ? j->err : -ENOMEM;
-		return;
-	}
-	for (size_t i = 0; i < len; i++) {
-		hex[2 * i] = digits[(unsigned char)data[i] >> 4];
-		hex[2 * i + 1] = digits[(unsigned char)data[i] & 15];
-	}
-	sim_json_string_len(j, hex, 2 * len);
-	free(hex);
-}
-
 /*
  * One line of --request-log: the request as received (method, raw URI, headers in order, body)
  * and the answer (status, error type, how it was sent, body), for oracles outside the simulator.
@@ -589,7 +568,7 @@ static void log_request(struct sim_http *h, struct MHD_Connection *conn, const c
 	}
 	sim_json_array_close(&j);
 	sim_json_kv_int(&j, "headersOverflow", headers.overflow);
-	json_hex(&j, "body", rq->body ? rq->body : "", rq->body_len);
+	sim_json_kv_hex(&j, "body", rq->body ? rq->body : "", rq->body_len);
 	sim_json_kv_int(&j, "bodyTooLarge", rq->too_large);
 	sim_json_kv_int(&j, "status", r->status);
 	sim_json_kv_string(&j, "errorType", r->error_type);
@@ -598,7 +577,7 @@ static void log_request(struct sim_http *h, struct MHD_Connection *conn, const c
 		r->special >= 0 && (size_t)r->special < sizeof(specials) / sizeof(specials[0]) ? specials[r->special]
 											       : "?");
 	sim_json_kv_string(&j, "fault", fault);
-	json_hex(&j, "response", r->body ? r->body : "", r->body_len);
+	sim_json_kv_hex(&j, "response", r->body ? r->body : "", r->body_len);
 	sim_json_map_close(&j);
 	if (sim_json_result(&j, &text, &len) < 0) {
 		sim_log("request log: cannot write %s %s as JSON", method, rq->raw_uri);
@@ -651,8 +630,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		if (strncmp(path, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0) {
 			serve_control(st, method, path, query, rq, &r);
 		} else if (strcmp(path, "/") == 0 && strcmp(method, "POST") == 0) {
-			op = SIM_OP_DESCRIBE_USER;
-			serve_identity(st, conn, method, path, query, rq, &r);
+			op = serve_root(st, conn, method, path, query, rq, &r);
 		} else {
 			serve_api(st, conn, method, path, query, rq, &r, &op, fault, sizeof(fault));
 		}

@@ -196,3 +196,21 @@ yajl_val sim_json_member(yajl_val v, const char *key)
 	}
 	return NULL;
 }
+
+void sim_json_kv_hex(struct sim_json *j, const char *key, const char *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex = malloc(2 * len + 1);
+
+	sim_json_string(j, key);
+	if (!hex) {
+		j->err = j->err ? j->err : -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[(unsigned char)data[i] >> 4];
+		hex[2 * i + 1] = digits[(unsigned char)data[i] & 15];
+	}
+	sim_json_string_len(j, hex, 2 * len);
+	free(hex);
+}

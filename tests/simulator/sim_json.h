@@ -32,6 +32,8 @@ void sim_json_null(struct sim_json *j);
 void sim_json_kv_string(struct sim_json *j, const char *key, const char *value);
 void sim_json_kv_int(struct sim_json *j, const char *key, long long value);
 void sim_json_kv_double(struct sim_json *j, const char *key, double value);
+/* key, then data as lowercase hex: exact for any body, whatever its encoding (the request log) */
+void sim_json_kv_hex(struct sim_json *j, const char *key, const char *data, size_t len);
 
 /* The finished text (owned by the generator, valid until deinit). Returns 0 or the first failure. */
 int sim_json_result(struct sim_json *j, const char **buf, size_t *len);

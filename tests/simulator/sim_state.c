@@ -312,6 +312,7 @@ const char *sim_op_name(enum sim_op op)
 		[SIM_OP_LIST_QUEUE_FLEET_ASSOCIATIONS] = "ListQueueFleetAssociations",
 		[SIM_OP_LIST_LIMITS] = "ListLimits",
 		[SIM_OP_LIST_LICENSE_ENDPOINTS] = "ListLicenseEndpoints",
+		[SIM_OP_GET_CALLER_IDENTITY] = "GetCallerIdentity",
 		[SIM_OP_UNKNOWN] = "Unknown",
 	};
 
