@@ -144,7 +144,14 @@ class Exp:
             return f.read().decode("utf-8", "replace")
 
     def successes(self):
-        return self.log_text().count("op=refresh status=ok")
+        """Reports refreshed: a shared refresh (reports of one farm asking for the same aggregation) logs one line
+        naming them all, report=a,b,c."""
+        n = 0
+        for line in self.log_text().splitlines():
+            if "op=refresh status=ok" in line:
+                m = re.search(r" report=(\S+)", line)
+                n += len(m.group(1).split(",")) if m else 1
+        return n
 
     def metrics(self):
         r = self.get("/metrics", timeout=120)
