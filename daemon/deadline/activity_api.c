@@ -208,36 +208,34 @@ int activity_api_parse_workers(
 	return rc;
 }
 
-int activity_api_parse_associations(
-	const char *body, size_t len, struct activity *a, char **next_token, char *err, size_t errlen)
+/* One page of associations or limits appended to a; on failure a is as before. */
+static int parse_activity_page(const struct json_node *root, const char *body, size_t len, struct activity *a,
+	char **next_token, char *err, size_t errlen)
 {
 	struct list_ctx ctx = {.a = a};
-	size_t n;
+	size_t n_associations, n_limits;
 	int rc;
 
 	if (!a || !next_token)
 		return -EINVAL;
-	n = a->n_associations;
-	rc = parse_list(&associations_node, &ctx, body, len, next_token, err, errlen);
+	n_associations = a->n_associations;
+	n_limits = a->n_limits;
+	rc = parse_list(root, &ctx, body, len, next_token, err, errlen);
 	if (rc != 0)
-		activity_truncate(a, a->n_fleets, n, a->n_limits);
+		activity_truncate(a, a->n_fleets, n_associations, n_limits);
 	return rc;
+}
+
+int activity_api_parse_associations(
+	const char *body, size_t len, struct activity *a, char **next_token, char *err, size_t errlen)
+{
+	return parse_activity_page(&associations_node, body, len, a, next_token, err, errlen);
 }
 
 int activity_api_parse_limits(
 	const char *body, size_t len, struct activity *a, char **next_token, char *err, size_t errlen)
 {
-	struct list_ctx ctx = {.a = a};
-	size_t n;
-	int rc;
-
-	if (!a || !next_token)
-		return -EINVAL;
-	n = a->n_limits;
-	rc = parse_list(&limits_node, &ctx, body, len, next_token, err, errlen);
-	if (rc != 0)
-		activity_truncate(a, a->n_fleets, a->n_associations, n);
-	return rc;
+	return parse_activity_page(&limits_node, body, len, a, next_token, err, errlen);
 }
 
 int activity_api_parse_license_endpoints(
