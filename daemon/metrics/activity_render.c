@@ -201,17 +201,9 @@ int activity_section_new(
 	struct metrics_section *sec = NULL;
 	int r = metrics_section_new(&sec, &activity_kind);
 
-	*out = NULL;
 	if (r == 0)
 		r = v ? activity_render(sec, v) : activity_render_license_endpoints(sec, l);
-	if (r == 0)
-		r = metrics_section_seal(sec);
-	if (r < 0) {
-		metrics_section_unref(sec);
-		return r;
-	}
-	*out = sec;
-	return 0;
+	return metrics_section_finish(sec, r, out);
 }
 
 /* The region a farm's calls go to. */

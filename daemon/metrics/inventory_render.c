@@ -221,15 +221,7 @@ int inventory_section_new(struct metrics_section **out, const struct inventory_f
 	struct metrics_section *sec = NULL;
 	int r = metrics_section_new(&sec, &inventory_kind);
 
-	*out = NULL;
 	if (r == 0)
 		r = inventory_render(sec, farm);
-	if (r == 0)
-		r = metrics_section_seal(sec);
-	if (r < 0) {
-		metrics_section_unref(sec);
-		return r;
-	}
-	*out = sec;
-	return 0;
+	return metrics_section_finish(sec, r, out);
 }

@@ -203,6 +203,19 @@ struct buf *metrics_section_lines(struct metrics_section *sec, size_t family)
 	return metrics_part_lines(&sec->part[family], NULL);
 }
 
+int metrics_section_finish(struct metrics_section *sec, int r, struct metrics_section **out)
+{
+	*out = NULL;
+	if (r == 0)
+		r = metrics_section_seal(sec);
+	if (r < 0) {
+		metrics_section_unref(sec);
+		return r;
+	}
+	*out = sec;
+	return 0;
+}
+
 int metrics_section_series(
 	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, const char *value)
 {

@@ -81,6 +81,12 @@ void metrics_section_unref(struct metrics_section *sec);
 struct buf *metrics_section_lines(struct metrics_section *sec, size_t family);
 
 /*
+ * Ends building sec (NULL when metrics_section_new() failed) whose lines were written with result r: when r is 0,
+ * sealed and handed to *out; when r or the seal fails (< 0), freed, *out NULL. Returns r or the seal's result.
+ */
+int metrics_section_finish(struct metrics_section *sec, int r, struct metrics_section **out);
+
+/*
  * One series, name{k1="v1",…} value\n (exposition_series()), into the lines of family (an index in the kind's
  * table, whose name it takes): value as text, an integer, a double (exposition_int(), exposition_double()).
  * Returns as exposition_series(); -ENOMEM without memory.
