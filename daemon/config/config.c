@@ -176,6 +176,14 @@ const char *setting_string(struct loader *l, const config_setting_t *s, const ch
 	return v;
 }
 
+const char *setting_list_string(struct loader *l, const config_setting_t *s, const char *path, int i,
+	const config_setting_t **e, char *epath, size_t epath_size)
+{
+	*e = config_setting_get_elem(s, (unsigned)i);
+	snprintf(epath, epath_size, "%s[%d]", path, i);
+	return setting_string(l, *e, epath);
+}
+
 bool setting_is_group(struct loader *l, const config_setting_t *s, const char *path, const char *example)
 {
 	if (config_setting_type(s) == CONFIG_TYPE_GROUP)

@@ -42,13 +42,11 @@ static void parse_id_list(struct loader *l, const config_setting_t *s, const cha
 	if (!*ids)
 		return;
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *e;
 		char epath[64];
-		const char *v;
+		const char *v = setting_list_string(l, s, path, i, &e, epath, sizeof(epath));
 		bool dup = false;
 
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
 		if (!v)
 			continue;
 		if (model_id_valid(v, prefix) < 0) {

@@ -7,8 +7,6 @@
 #include "config/config.h"
 #include "config/config_private.h"
 
-#define GROUP_FIELD_NAMES "QUEUE_ID, FLEET_ID, JOB_ID, USER_ID, USAGE_TYPE, INSTANCE_TYPE, LICENSE_PRODUCT"
-
 /* Labels every usage series carries besides the group-by fields', and the labels Prometheus sets on a target. */
 static const char *const exporter_labels[] = {"farm_id", "report", "job_name"};
 static const char *const target_labels[] = {"job", "instance"};
@@ -181,7 +179,6 @@ void parse_labels(struct loader *l, const config_setting_t *s, const char *path,
 void parse_keep(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
 {
 	int n = setting_list_length(l, s, path, "[ \"USAGE_TYPE\" ]");
-	struct quote q;
 
 	if (n < 0)
 		return;
@@ -190,25 +187,13 @@ void parse_keep(struct loader *l, const config_setting_t *s, const char *path, s
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *e;
 		char epath[64];
 		enum group_field f;
-		const char *v;
+		const char *v = setting_list_string(l, s, path, i, &e, epath, sizeof(epath));
 
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
-		if (!v)
-			continue;
-		if (group_field_from_api_name(v, &f) < 0) {
-			config_error_at(l, e, "%s: unknown field %s (known: " GROUP_FIELD_NAMES ")", epath,
-				config_quote(&q, v));
-			continue;
-		}
-		if (r->keep & (1u << f)) {
-			config_error_at(l, e, "%s: duplicate field %s", epath, config_quote(&q, v));
-			continue;
-		}
-		r->keep |= 1u << f;
+		if (v)
+			setting_group_field(l, e, epath, v, &r->keep, &f);
 	}
 }
 

@@ -53,6 +53,10 @@ void *loader_calloc(struct loader *l, size_t n, size_t size);
 /* The string value of s, or NULL (and a message) when s is of another type. */
 const char *setting_string(struct loader *l, const config_setting_t *s, const char *path);
 
+/* Element i of the list s: the setting in *e, its path "PATH[i]" in epath, its string value or NULL (and a message). */
+const char *setting_list_string(struct loader *l, const config_setting_t *s, const char *path, int i,
+	const config_setting_t **e, char *epath, size_t epath_size);
+
 /* Whether s is a group; if not, a message showing example. */
 bool setting_is_group(struct loader *l, const config_setting_t *s, const char *path, const char *example);
 
@@ -75,6 +79,13 @@ bool setting_region(struct loader *l, const config_setting_t *s, const char *pat
 
 /* An endpoint base URL (aws_endpoint_url_valid) into *dest, or false (and a message). config_aws.c */
 bool setting_endpoint_url(struct loader *l, const config_setting_t *s, const char *path, char **dest);
+
+/*
+ * The group_by field named v (the string of e, at epath) when it is not in *seen yet (bits 1u << enum group_field):
+ * true, *f and its bit set in *seen; otherwise false and a message (unknown, duplicate). config_reports.c
+ */
+bool setting_group_field(struct loader *l, const config_setting_t *e, const char *epath, const char *v, unsigned *seen,
+	enum group_field *f);
 
 /* The sections: each reads its group or list into l->cfg, reporting every problem it finds. */
 void parse_web(struct loader *l, const config_setting_t *web); /* config_web.c */

@@ -81,11 +81,30 @@ static void parse_window(struct loader *l, const config_setting_t *s, const char
 	r->window_text = loader_strdup(l, v);
 }
 
+#define GROUP_FIELD_NAMES "QUEUE_ID, FLEET_ID, JOB_ID, USER_ID, USAGE_TYPE, INSTANCE_TYPE, LICENSE_PRODUCT"
+
+bool setting_group_field(struct loader *l, const config_setting_t *e, const char *epath, const char *v, unsigned *seen,
+	enum group_field *f)
+{
+	struct quote q;
+
+	if (group_field_from_api_name(v, f) < 0) {
+		config_error_at(
+			l, e, "%s: unknown field %s (known: " GROUP_FIELD_NAMES ")", epath, config_quote(&q, v));
+		return false;
+	}
+	if (*seen & (1u << *f)) {
+		config_error_at(l, e, "%s: duplicate field %s", epath, config_quote(&q, v));
+		return false;
+	}
+	*seen |= 1u << *f;
+	return true;
+}
+
 static void parse_group_by(struct loader *l, const config_setting_t *s, const char *path, struct report_config *r)
 {
 	int n = setting_list_length(l, s, path, "[ \"QUEUE_ID\", \"USAGE_TYPE\" ]");
-	bool seen[GROUP_FIELD_COUNT] = {false};
-	struct quote q;
+	unsigned seen = 0;
 
 	if (n < 0)
 		return;
@@ -96,28 +115,12 @@ static void parse_group_by(struct loader *l, const config_setting_t *s, const ch
 	if (n > 2)
 		config_error_at(l, s, "%s: %d fields, but the API accepts at most 2", path, n);
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *e;
 		char epath[64];
 		enum group_field f;
-		const char *v;
+		const char *v = setting_list_string(l, s, path, i, &e, epath, sizeof(epath));
 
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
-		if (!v)
-			continue;
-		if (group_field_from_api_name(v, &f) < 0) {
-			config_error_at(l, e,
-				"%s: unknown field %s (known: QUEUE_ID, FLEET_ID, JOB_ID, USER_ID, USAGE_TYPE, "
-				"INSTANCE_TYPE, LICENSE_PRODUCT)",
-				epath, config_quote(&q, v));
-			continue;
-		}
-		if (seen[f]) {
-			config_error_at(l, e, "%s: duplicate field %s", epath, config_quote(&q, v));
-			continue;
-		}
-		seen[f] = true;
-		if (r->n_group_by < ARRAY_SIZE(r->group_by))
+		if (v && setting_group_field(l, e, epath, v, &seen, &f) && r->n_group_by < ARRAY_SIZE(r->group_by))
 			r->group_by[r->n_group_by++] = f;
 	}
 }
@@ -136,13 +139,11 @@ static void parse_statistics(struct loader *l, const config_setting_t *s, const 
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *e;
 		char epath[64];
 		enum statistic st;
-		const char *v;
+		const char *v = setting_list_string(l, s, path, i, &e, epath, sizeof(epath));
 
-		snprintf(epath, sizeof(epath), "%s[%d]", path, i);
-		v = setting_string(l, e, epath);
 		if (!v)
 			continue;
 		if (statistic_from_api_name(v, &st) < 0) {

@@ -2,24 +2,12 @@
 #include "deadline/activity_api.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/sigv4.h"
-
 char *activity_api_workers_path(const char *farm_id, const char *fleet_id)
 {
-	char *enc, *tail = NULL, *path = NULL;
-
-	if (!fleet_id || !*fleet_id)
-		return NULL;
-	enc = sigv4_uri_encode(fleet_id, true);
-	if (enc && asprintf(&tail, "fleets/%s/workers", enc) >= 0)
-		path = deadline_farm_path(farm_id, tail);
-	free(tail);
-	free(enc);
-	return path;
+	return deadline_farm_item_path(farm_id, "fleets", fleet_id, "workers");
 }
 
 char *activity_api_associations_path(const char *farm_id)
@@ -58,56 +46,39 @@ enum slot {
 	SLOT_ENDPOINT_STATUS,
 };
 
-static const struct json_node string_node = {.kind = JSON_STRING};
-static const struct json_node integer_node = {.kind = JSON_INTEGER};
-static const struct json_node double_node = {.kind = JSON_DOUBLE}; /* maxCount: -1 is a value */
-
-#define NODE(name, slot_, members_) \
-	static const struct json_node name = {.kind = JSON_OBJECT, \
-		.slot = (slot_), \
-		.members = (members_), \
-		.n_members = sizeof(members_) / sizeof((members_)[0])}
-#define LIST(name, member, item) \
-	static const struct json_node name##_array = {.kind = JSON_ARRAY, .element = &(item)}; \
-	static const struct json_member name##_members[] = { \
-		{member, SLOT_NONE, 0, true, &name##_array}, \
-		{"nextToken", SLOT_NEXT_TOKEN, 1, false, &string_node}, \
-	}; \
-	NODE(name, SLOT_NONE, name##_members)
-
 /* workerId is not kept, but a worker without one is not a worker */
 static const struct json_member worker_members[] = {
-	{"workerId", SLOT_NONE, 0, true, &string_node},
-	{"status", SLOT_WORKER_STATUS, 1, true, &string_node},
+	{"workerId", SLOT_NONE, 0, true, &json_schema_string},
+	{"status", SLOT_WORKER_STATUS, 1, true, &json_schema_string},
 };
-NODE(worker_node, SLOT_NONE, worker_members);
-LIST(workers_node, "workers", worker_node);
+JSON_SCHEMA_OBJECT(worker_node, SLOT_NONE, worker_members);
+DEADLINE_LIST_NODE(workers_node, "workers", worker_node, SLOT_NEXT_TOKEN);
 
 static const struct json_member association_members[] = {
-	{"queueId", SLOT_ASSOCIATION_QUEUE, 0, true, &string_node},
-	{"fleetId", SLOT_ASSOCIATION_FLEET, 1, true, &string_node},
-	{"status", SLOT_ASSOCIATION_STATUS, 2, true, &string_node},
+	{"queueId", SLOT_ASSOCIATION_QUEUE, 0, true, &json_schema_string},
+	{"fleetId", SLOT_ASSOCIATION_FLEET, 1, true, &json_schema_string},
+	{"status", SLOT_ASSOCIATION_STATUS, 2, true, &json_schema_string},
 };
-NODE(association_node, SLOT_ASSOCIATION, association_members);
-LIST(associations_node, "queueFleetAssociations", association_node);
+JSON_SCHEMA_OBJECT(association_node, SLOT_ASSOCIATION, association_members);
+DEADLINE_LIST_NODE(associations_node, "queueFleetAssociations", association_node, SLOT_NEXT_TOKEN);
 
 static const struct json_member limit_members[] = {
-	{"limitId", SLOT_LIMIT_ID, 0, true, &string_node},
-	{"displayName", SLOT_LIMIT_NAME, 1, true, &string_node},
-	{"amountRequirementName", SLOT_LIMIT_AMOUNT, 2, true, &string_node},
-	{"currentCount", SLOT_LIMIT_CURRENT, 3, true, &integer_node},
-	{"maxCount", SLOT_LIMIT_MAX, 4, true, &double_node},
+	{"limitId", SLOT_LIMIT_ID, 0, true, &json_schema_string},
+	{"displayName", SLOT_LIMIT_NAME, 1, true, &json_schema_string},
+	{"amountRequirementName", SLOT_LIMIT_AMOUNT, 2, true, &json_schema_string},
+	{"currentCount", SLOT_LIMIT_CURRENT, 3, true, &json_schema_integer},
+	{"maxCount", SLOT_LIMIT_MAX, 4, true, &json_schema_double}, /* a double: -1 is a value */
 };
-NODE(limit_node, SLOT_LIMIT, limit_members);
-LIST(limits_node, "limits", limit_node);
+JSON_SCHEMA_OBJECT(limit_node, SLOT_LIMIT, limit_members);
+DEADLINE_LIST_NODE(limits_node, "limits", limit_node, SLOT_NEXT_TOKEN);
 
 /* the model requires none of the summary's members; an endpoint without id or status says nothing */
 static const struct json_member endpoint_members[] = {
-	{"licenseEndpointId", SLOT_ENDPOINT_ID, 0, true, &string_node},
-	{"status", SLOT_ENDPOINT_STATUS, 1, true, &string_node},
+	{"licenseEndpointId", SLOT_ENDPOINT_ID, 0, true, &json_schema_string},
+	{"status", SLOT_ENDPOINT_STATUS, 1, true, &json_schema_string},
 };
-NODE(endpoint_node, SLOT_ENDPOINT, endpoint_members);
-LIST(endpoints_node, "licenseEndpoints", endpoint_node);
+JSON_SCHEMA_OBJECT(endpoint_node, SLOT_ENDPOINT, endpoint_members);
+DEADLINE_LIST_NODE(endpoints_node, "licenseEndpoints", endpoint_node, SLOT_NEXT_TOKEN);
 
 /* ---- the sink ---- */
 
@@ -237,36 +208,34 @@ int activity_api_parse_workers(
 	return rc;
 }
 
-int activity_api_parse_associations(
-	const char *body, size_t len, struct activity *a, char **next_token, char *err, size_t errlen)
+/* One page of associations or limits appended to a; on failure a is as before. */
+static int parse_activity_page(const struct json_node *root, const char *body, size_t len, struct activity *a,
+	char **next_token, char *err, size_t errlen)
 {
 	struct list_ctx ctx = {.a = a};
-	size_t n;
+	size_t n_associations, n_limits;
 	int rc;
 
 	if (!a || !next_token)
 		return -EINVAL;
-	n = a->n_associations;
-	rc = parse_list(&associations_node, &ctx, body, len, next_token, err, errlen);
+	n_associations = a->n_associations;
+	n_limits = a->n_limits;
+	rc = parse_list(root, &ctx, body, len, next_token, err, errlen);
 	if (rc != 0)
-		activity_truncate(a, a->n_fleets, n, a->n_limits);
+		activity_truncate(a, a->n_fleets, n_associations, n_limits);
 	return rc;
+}
+
+int activity_api_parse_associations(
+	const char *body, size_t len, struct activity *a, char **next_token, char *err, size_t errlen)
+{
+	return parse_activity_page(&associations_node, body, len, a, next_token, err, errlen);
 }
 
 int activity_api_parse_limits(
 	const char *body, size_t len, struct activity *a, char **next_token, char *err, size_t errlen)
 {
-	struct list_ctx ctx = {.a = a};
-	size_t n;
-	int rc;
-
-	if (!a || !next_token)
-		return -EINVAL;
-	n = a->n_limits;
-	rc = parse_list(&limits_node, &ctx, body, len, next_token, err, errlen);
-	if (rc != 0)
-		activity_truncate(a, a->n_fleets, a->n_associations, n);
-	return rc;
+	return parse_activity_page(&limits_node, body, len, a, next_token, err, errlen);
 }
 
 int activity_api_parse_license_endpoints(

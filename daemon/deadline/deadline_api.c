@@ -34,6 +34,20 @@ char *deadline_farm_path(const char *farm_id, const char *tail)
 	return path;
 }
 
+char *deadline_farm_item_path(const char *farm_id, const char *collection, const char *id, const char *tail)
+{
+	char *enc, *rest = NULL, *path = NULL;
+
+	if (!id || !*id)
+		return NULL;
+	enc = sigv4_uri_encode(id, true);
+	if (enc && asprintf(&rest, "%s/%s%s%s", collection, enc, *tail ? "/" : "", tail) >= 0)
+		path = deadline_farm_path(farm_id, rest);
+	free(rest);
+	free(enc);
+	return path;
+}
+
 char *deadline_aggregation_path(const char *farm_id)
 {
 	return deadline_farm_path(farm_id, "sessions-statistics-aggregation");
@@ -211,15 +225,11 @@ enum {
 	SLOT_FIELD, /* + enum group_field */
 };
 
-static const struct json_node string_node = {.kind = JSON_STRING};
-static const struct json_node integer_node = {.kind = JSON_INTEGER};
-static const struct json_node double_node = {.kind = JSON_DOUBLE};
-
 static const struct json_member stats_members[] = {
-	{"sum", SLOT_STAT_SUM, 0, false, &double_node},
-	{"min", SLOT_STAT_MIN, 1, false, &double_node},
-	{"max", SLOT_STAT_MAX, 2, false, &double_node},
-	{"avg", SLOT_STAT_AVG, 3, false, &double_node},
+	{"sum", SLOT_STAT_SUM, 0, false, &json_schema_double},
+	{"min", SLOT_STAT_MIN, 1, false, &json_schema_double},
+	{"max", SLOT_STAT_MAX, 2, false, &json_schema_double},
+	{"avg", SLOT_STAT_AVG, 3, false, &json_schema_double},
 };
 static const struct json_node cost_node = {
 	.kind = JSON_OBJECT, .slot = SLOT_COST, .members = stats_members, .n_members = 4};
@@ -227,13 +237,13 @@ static const struct json_node runtime_node = {
 	.kind = JSON_OBJECT, .slot = SLOT_RUNTIME, .members = stats_members, .n_members = 4};
 
 static const struct json_member row_members[] = {
-	{"count", SLOT_COUNT, 0, true, &integer_node},
+	{"count", SLOT_COUNT, 0, true, &json_schema_integer},
 	{"costInUsd", SLOT_NONE, 1, true, &cost_node},
 	{"runtimeInSeconds", SLOT_NONE, 2, true, &runtime_node},
-	{"jobName", SLOT_JOB_NAME, 3, false, &string_node},
+	{"jobName", SLOT_JOB_NAME, 3, false, &json_schema_string},
 };
 
-#define FIELD_MEMBER(f) [f] = {NULL, SLOT_FIELD + (f), 8 + (f), false, &string_node}
+#define FIELD_MEMBER(f) [f] = {NULL, SLOT_FIELD + (f), 8 + (f), false, &json_schema_string}
 static const struct json_member row_field_members[GROUP_FIELD_COUNT] = {
 	FIELD_MEMBER(GROUP_QUEUE_ID),
 	FIELD_MEMBER(GROUP_FLEET_ID),
@@ -264,39 +274,29 @@ static const struct json_node row_node = {.kind = JSON_OBJECT,
 static const struct json_node statistics_node = {.kind = JSON_ARRAY, .element = &row_node};
 
 static const struct json_member get_members[] = {
-	{"status", SLOT_STATUS, 0, true, &string_node},
-	{"statusMessage", SLOT_STATUS_MESSAGE, 1, false, &string_node},
-	{"nextToken", SLOT_NEXT_TOKEN, 2, false, &string_node},
+	{"status", SLOT_STATUS, 0, true, &json_schema_string},
+	{"statusMessage", SLOT_STATUS_MESSAGE, 1, false, &json_schema_string},
+	{"nextToken", SLOT_NEXT_TOKEN, 2, false, &json_schema_string},
 	{"statistics", SLOT_NONE, 3, false, &statistics_node},
 };
 static const struct json_node get_node = {.kind = JSON_OBJECT, .members = get_members, .n_members = 4};
 
 static const struct json_member start_members[] = {
-	{"aggregationId", SLOT_AGGREGATION_ID, 0, true, &string_node},
+	{"aggregationId", SLOT_AGGREGATION_ID, 0, true, &json_schema_string},
 };
 static const struct json_node start_node = {.kind = JSON_OBJECT, .members = start_members, .n_members = 1};
 
-static const struct json_member queue_item_members[] = {{"queueId", SLOT_LIST_ID, 0, true, &string_node}};
-static const struct json_member fleet_item_members[] = {{"fleetId", SLOT_LIST_ID, 0, true, &string_node}};
+static const struct json_member queue_item_members[] = {{"queueId", SLOT_LIST_ID, 0, true, &json_schema_string}};
+static const struct json_member fleet_item_members[] = {{"fleetId", SLOT_LIST_ID, 0, true, &json_schema_string}};
 static const struct json_node queue_item_node = {.kind = JSON_OBJECT, .members = queue_item_members, .n_members = 1};
 static const struct json_node fleet_item_node = {.kind = JSON_OBJECT, .members = fleet_item_members, .n_members = 1};
-static const struct json_node queue_list_node = {.kind = JSON_ARRAY, .element = &queue_item_node};
-static const struct json_node fleet_list_node = {.kind = JSON_ARRAY, .element = &fleet_item_node};
-static const struct json_member queues_members[] = {
-	{"queues", SLOT_NONE, 0, true, &queue_list_node},
-	{"nextToken", SLOT_NEXT_TOKEN, 1, false, &string_node},
-};
-static const struct json_member fleets_members[] = {
-	{"fleets", SLOT_NONE, 0, true, &fleet_list_node},
-	{"nextToken", SLOT_NEXT_TOKEN, 1, false, &string_node},
-};
-static const struct json_node queues_node = {.kind = JSON_OBJECT, .members = queues_members, .n_members = 2};
-static const struct json_node fleets_node = {.kind = JSON_OBJECT, .members = fleets_members, .n_members = 2};
+DEADLINE_LIST_NODE(queues_node, "queues", queue_item_node, SLOT_NEXT_TOKEN);
+DEADLINE_LIST_NODE(fleets_node, "fleets", fleet_item_node, SLOT_NEXT_TOKEN);
 
 static const struct json_member error_members[] = {
-	{"__type", SLOT_ERROR_TYPE, 0, false, &string_node},
-	{"message", SLOT_ERROR_MESSAGE, 1, false, &string_node},
-	{"Message", SLOT_ERROR_MESSAGE_CAPITAL, 2, false, &string_node},
+	{"__type", SLOT_ERROR_TYPE, 0, false, &json_schema_string},
+	{"message", SLOT_ERROR_MESSAGE, 1, false, &json_schema_string},
+	{"Message", SLOT_ERROR_MESSAGE_CAPITAL, 2, false, &json_schema_string},
 };
 static const struct json_node error_node = {.kind = JSON_OBJECT, .members = error_members, .n_members = 3};
 

@@ -49,10 +49,27 @@ struct deadline_start_request {
 
 /* Path "/2023-10-12/farms/<farm>/<tail>", or without "/<tail>" when tail is "" (malloc'd; NULL for no farm). */
 char *deadline_farm_path(const char *farm_id, const char *tail);
+/*
+ * Path "/2023-10-12/farms/<farm>/<collection>/<id>", then "/<tail>" unless tail is "" (malloc'd; NULL when out of
+ * memory or an id is empty). The id is percent-encoded.
+ */
+char *deadline_farm_item_path(const char *farm_id, const char *collection, const char *id, const char *tail);
 /* Path "/2023-10-12/farms/<farm>/sessions-statistics-aggregation" (malloc'd). */
 char *deadline_aggregation_path(const char *farm_id);
 /* Path "/2023-10-12/farms/<farm>/queues" or ".../fleets" (malloc'd). */
 char *deadline_list_path(const char *farm_id, enum resource_kind kind);
+
+/*
+ * The schema of one page of a List call, {"<member>": [item, ...], "nextToken": "..."}: static const nodes name
+ * (the root), name##_array and name##_members. The page's token goes to the sink as token_slot; the list is required.
+ */
+#define DEADLINE_LIST_NODE(name, member, item, token_slot) \
+	static const struct json_node name##_array = {.kind = JSON_ARRAY, .element = &(item)}; \
+	static const struct json_member name##_members[] = { \
+		{member, 0, 0, true, &name##_array}, \
+		{"nextToken", (token_slot), 1, false, &json_schema_string}, \
+	}; \
+	JSON_SCHEMA_OBJECT(name, 0, name##_members)
 
 /* The JSON body of StartSessionsStatisticsAggregation (malloc'd, *len set). Returns 0, -EINVAL, -ENOMEM. */
 int deadline_start_body(const struct deadline_start_request *r, char **body, size_t *len);

@@ -7,22 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/sigv4.h"
 #include "config/model.h"
 #include "config/window.h"
 
 char *deadline_budget_path(const char *farm_id, const char *budget_id)
 {
-	char *enc, *tail = NULL, *path = NULL;
-
-	if (!budget_id || !*budget_id)
-		return NULL;
-	enc = sigv4_uri_encode(budget_id, true);
-	if (enc && asprintf(&tail, "budgets/%s", enc) >= 0)
-		path = deadline_farm_path(farm_id, tail);
-	free(tail);
-	free(enc);
-	return path;
+	return deadline_farm_item_path(farm_id, "budgets", budget_id, "");
 }
 
 /* ---- schema ---- */
@@ -61,89 +51,73 @@ enum slot {
 	SLOT_QUEUE_STOPPED,
 };
 
-static const struct json_node string_node = {.kind = JSON_STRING};
-static const struct json_node integer_node = {.kind = JSON_INTEGER};
-static const struct json_node double_node = {.kind = JSON_DOUBLE};
-
-#define NODE(name, slot_, members_) \
-	static const struct json_node name = {.kind = JSON_OBJECT, \
-		.slot = (slot_), \
-		.members = (members_), \
-		.n_members = sizeof(members_) / sizeof((members_)[0])}
-#define LIST(name, member, item) \
-	static const struct json_node name##_array = {.kind = JSON_ARRAY, .element = &(item)}; \
-	static const struct json_member name##_members[] = { \
-		{member, SLOT_NONE, 0, true, &name##_array}, \
-		{"nextToken", SLOT_NEXT_TOKEN, 1, false, &string_node}, \
-	}; \
-	NODE(name, SLOT_NONE, name##_members)
-
 static const struct json_member farm_members[] = {
-	{"displayName", SLOT_FARM_NAME, 0, true, &string_node},
-	{"costScaleFactor", SLOT_COST_SCALE, 1, false, &double_node},
+	{"displayName", SLOT_FARM_NAME, 0, true, &json_schema_string},
+	{"costScaleFactor", SLOT_COST_SCALE, 1, false, &json_schema_double},
 };
-NODE(farm_node, SLOT_NONE, farm_members);
+JSON_SCHEMA_OBJECT(farm_node, SLOT_NONE, farm_members);
 
 static const struct json_member queue_members[] = {
-	{"queueId", SLOT_QUEUE_ID, 0, true, &string_node},
-	{"displayName", SLOT_QUEUE_NAME, 1, true, &string_node},
-	{"status", SLOT_QUEUE_STATUS, 2, true, &string_node},
-	{"blockedReason", SLOT_QUEUE_BLOCKED, 3, false, &string_node},
+	{"queueId", SLOT_QUEUE_ID, 0, true, &json_schema_string},
+	{"displayName", SLOT_QUEUE_NAME, 1, true, &json_schema_string},
+	{"status", SLOT_QUEUE_STATUS, 2, true, &json_schema_string},
+	{"blockedReason", SLOT_QUEUE_BLOCKED, 3, false, &json_schema_string},
 };
-NODE(queue_node, SLOT_QUEUE, queue_members);
-LIST(queues_node, "queues", queue_node);
+JSON_SCHEMA_OBJECT(queue_node, SLOT_QUEUE, queue_members);
+DEADLINE_LIST_NODE(queues_node, "queues", queue_node, SLOT_NEXT_TOKEN);
 
 static const struct json_member fleet_members[] = {
-	{"fleetId", SLOT_FLEET_ID, 0, true, &string_node},
-	{"displayName", SLOT_FLEET_NAME, 1, true, &string_node},
-	{"status", SLOT_FLEET_STATUS, 2, true, &string_node},
-	{"autoScalingStatus", SLOT_FLEET_AUTOSCALING, 3, false, &string_node},
-	{"workerCount", SLOT_FLEET_WORKERS, 4, false, &integer_node},
-	{"targetWorkerCount", SLOT_FLEET_TARGET, 5, false, &integer_node},
-	{"minWorkerCount", SLOT_FLEET_MIN, 6, false, &integer_node},
-	{"maxWorkerCount", SLOT_FLEET_MAX, 7, false, &integer_node},
+	{"fleetId", SLOT_FLEET_ID, 0, true, &json_schema_string},
+	{"displayName", SLOT_FLEET_NAME, 1, true, &json_schema_string},
+	{"status", SLOT_FLEET_STATUS, 2, true, &json_schema_string},
+	{"autoScalingStatus", SLOT_FLEET_AUTOSCALING, 3, false, &json_schema_string},
+	{"workerCount", SLOT_FLEET_WORKERS, 4, false, &json_schema_integer},
+	{"targetWorkerCount", SLOT_FLEET_TARGET, 5, false, &json_schema_integer},
+	{"minWorkerCount", SLOT_FLEET_MIN, 6, false, &json_schema_integer},
+	{"maxWorkerCount", SLOT_FLEET_MAX, 7, false, &json_schema_integer},
 };
-NODE(fleet_node, SLOT_FLEET, fleet_members);
-LIST(fleets_node, "fleets", fleet_node);
+JSON_SCHEMA_OBJECT(fleet_node, SLOT_FLEET, fleet_members);
+DEADLINE_LIST_NODE(fleets_node, "fleets", fleet_node, SLOT_NEXT_TOKEN);
 
-static const struct json_member tracking_members[] = {{"queueId", SLOT_BUDGET_QUEUE_ID, 0, false, &string_node}};
-NODE(tracking_node, SLOT_NONE, tracking_members);
+static const struct json_member tracking_members[] = {{"queueId", SLOT_BUDGET_QUEUE_ID, 0, false, &json_schema_string}};
+JSON_SCHEMA_OBJECT(tracking_node, SLOT_NONE, tracking_members);
 static const struct json_member usages_members[] = {
-	{"approximateDollarUsage", SLOT_BUDGET_USAGE, 0, false, &double_node}};
-NODE(usages_node, SLOT_NONE, usages_members);
+	{"approximateDollarUsage", SLOT_BUDGET_USAGE, 0, false, &json_schema_double}};
+JSON_SCHEMA_OBJECT(usages_node, SLOT_NONE, usages_members);
 static const struct json_member action_members[] = {
-	{"type", SLOT_ACTION_TYPE, 0, true, &string_node},
-	{"thresholdPercentage", SLOT_ACTION_THRESHOLD, 1, true, &double_node},
+	{"type", SLOT_ACTION_TYPE, 0, true, &json_schema_string},
+	{"thresholdPercentage", SLOT_ACTION_THRESHOLD, 1, true, &json_schema_double},
 };
-NODE(action_node, SLOT_ACTION, action_members);
+JSON_SCHEMA_OBJECT(action_node, SLOT_ACTION, action_members);
 static const struct json_node actions_node = {.kind = JSON_ARRAY, .element = &action_node};
 static const struct json_member fixed_members[] = {
-	{"startTime", SLOT_SCHEDULE_START, 0, true, &string_node},
-	{"endTime", SLOT_SCHEDULE_END, 1, true, &string_node},
+	{"startTime", SLOT_SCHEDULE_START, 0, true, &json_schema_string},
+	{"endTime", SLOT_SCHEDULE_END, 1, true, &json_schema_string},
 };
-NODE(fixed_node, SLOT_NONE, fixed_members);
+JSON_SCHEMA_OBJECT(fixed_node, SLOT_NONE, fixed_members);
 static const struct json_member schedule_members[] = {{"fixed", SLOT_NONE, 0, false, &fixed_node}};
-NODE(schedule_node, SLOT_NONE, schedule_members);
+JSON_SCHEMA_OBJECT(schedule_node, SLOT_NONE, schedule_members);
 
 /* The summary's members (ListBudgets), then GetBudget's own. */
 #define BUDGET_SUMMARY_MEMBERS \
-	{"budgetId", SLOT_BUDGET_ID, 0, true, &string_node}, {"displayName", SLOT_BUDGET_NAME, 1, true, &string_node}, \
-		{"status", SLOT_BUDGET_STATUS, 2, true, &string_node}, \
+	{"budgetId", SLOT_BUDGET_ID, 0, true, &json_schema_string}, \
+		{"displayName", SLOT_BUDGET_NAME, 1, true, &json_schema_string}, \
+		{"status", SLOT_BUDGET_STATUS, 2, true, &json_schema_string}, \
 		{"usageTrackingResource", SLOT_NONE, 3, false, &tracking_node}, \
-		{"approximateDollarLimit", SLOT_BUDGET_LIMIT, 4, false, &double_node}, \
+		{"approximateDollarLimit", SLOT_BUDGET_LIMIT, 4, false, &json_schema_double}, \
 	{ \
 		"usages", SLOT_NONE, 5, false, &usages_node \
 	}
 static const struct json_member budget_summary_members[] = {BUDGET_SUMMARY_MEMBERS};
-NODE(budget_summary_node, SLOT_BUDGET, budget_summary_members);
-LIST(budgets_node, "budgets", budget_summary_node);
+JSON_SCHEMA_OBJECT(budget_summary_node, SLOT_BUDGET, budget_summary_members);
+DEADLINE_LIST_NODE(budgets_node, "budgets", budget_summary_node, SLOT_NEXT_TOKEN);
 static const struct json_member budget_members[] = {
 	BUDGET_SUMMARY_MEMBERS,
 	{"actions", SLOT_NONE, 6, false, &actions_node},
 	{"schedule", SLOT_NONE, 7, false, &schedule_node},
-	{"queueStoppedAt", SLOT_QUEUE_STOPPED, 8, false, &string_node},
+	{"queueStoppedAt", SLOT_QUEUE_STOPPED, 8, false, &json_schema_string},
 };
-NODE(budget_node, SLOT_NONE, budget_members);
+JSON_SCHEMA_OBJECT(budget_node, SLOT_NONE, budget_members);
 
 /* ---- the sink ---- */
 

@@ -41,6 +41,10 @@ enum json_event {
 	EV_ARRAY,
 };
 
+const struct json_node json_schema_string = {.kind = JSON_STRING};
+const struct json_node json_schema_integer = {.kind = JSON_INTEGER};
+const struct json_node json_schema_double = {.kind = JSON_DOUBLE};
+
 static const char *json_event_name(enum json_event ev)
 {
 	static const char *const names[] = {"null", "a boolean", "a number", "a string", "an object", "an array"};

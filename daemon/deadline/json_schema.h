@@ -51,6 +51,18 @@ struct json_node {
 	const struct json_member *map_value;
 };
 
+/* The scalar nodes, shared by every schema (a scalar node has nothing but its kind). */
+extern const struct json_node json_schema_string;
+extern const struct json_node json_schema_integer;
+extern const struct json_node json_schema_double;
+
+/* A static const object node name over the member table members_ (an array), with slot_ for begin()/end(). */
+#define JSON_SCHEMA_OBJECT(name, slot_, members_) \
+	static const struct json_node name = {.kind = JSON_OBJECT, \
+		.slot = (slot_), \
+		.members = (members_), \
+		.n_members = sizeof(members_) / sizeof((members_)[0])}
+
 /* A scalar handed to the sink: s/len for strings, i for integers, d for doubles. */
 struct json_value {
 	const char *s; /* strings: not NUL-terminated */

@@ -82,6 +82,18 @@ static void farm_run(struct worker *wk, void *arg)
 	}
 }
 
+/* Sleeps until slot is due: true then, false once the worker stops. */
+static bool slot_wait(struct worker *wk, const struct schedule_slot *slot)
+{
+	while (!worker_stopping(wk)) {
+		if (slot->next_due <= worker_clock(wk))
+			return true;
+		if (!worker_sleep_until(wk, slot->next_due))
+			return false;
+	}
+	return false;
+}
+
 /* The farm's inventory, every inventory.interval: its own thread and HTTP client, no aggregation slot. */
 static void inventory_run(struct worker *wk, void *arg)
 {
@@ -89,12 +101,7 @@ static void inventory_run(struct worker *wk, void *arg)
 	struct poller *p = w->poller;
 	struct schedule_slot *slot = &w->slots[0];
 
-	while (!worker_stopping(wk)) {
-		if (slot->next_due > worker_clock(wk)) {
-			if (!worker_sleep_until(wk, slot->next_due))
-				break;
-			continue;
-		}
+	while (slot_wait(wk, slot)) {
 		double began = worker_clock(wk);
 		struct inventory *inv = NULL;
 		int r = inventory_fetch(worker_api(wk), w->farm, p->cfg->inventory.budgets, &inv);
@@ -126,12 +133,7 @@ static void activity_run(struct worker *wk, void *arg)
 	struct schedule_slot *slot = &w->slots[0];
 
 	activity_round_show(w->activity);
-	while (!worker_stopping(wk)) {
-		if (slot->next_due > worker_clock(wk)) {
-			if (!worker_sleep_until(wk, slot->next_due))
-				break;
-			continue;
-		}
+	while (slot_wait(wk, slot)) {
 		double began = worker_clock(wk);
 		int r = activity_round_run(w->activity, worker_api(wk));
 		if (r == API_STOPPED || worker_stopping(wk))

@@ -99,21 +99,18 @@ enum slot {
 	SLOT_COUNT,
 };
 
-static const struct json_node string_node = {.kind = JSON_STRING};
-static const struct json_node integer_node = {.kind = JSON_INTEGER};
-
-static const struct json_member count_member = {NULL, SLOT_COUNT, 0, false, &integer_node};
+static const struct json_member count_member = {NULL, SLOT_COUNT, 0, false, &json_schema_integer};
 static const struct json_node counts_node = {
 	.kind = JSON_OBJECT, .slot = SLOT_COUNTS, .map_key = SLOT_COUNT_NAME, .map_value = &count_member};
 
 static const struct json_member job_members[] = {
-	{"jobId", SLOT_JOB_ID, 0, true, &string_node},
-	{"queueId", SLOT_QUEUE_ID, 1, true, &string_node},
-	{"name", SLOT_NAME, 2, false, &string_node},
-	{"taskRunStatus", SLOT_STATUS, 3, true, &string_node},
-	{"createdAt", SLOT_CREATED_AT, 4, true, &string_node},
-	{"createdBy", SLOT_CREATED_BY, 5, false, &string_node},
-	{"priority", SLOT_PRIORITY, 6, false, &integer_node},
+	{"jobId", SLOT_JOB_ID, 0, true, &json_schema_string},
+	{"queueId", SLOT_QUEUE_ID, 1, true, &json_schema_string},
+	{"name", SLOT_NAME, 2, false, &json_schema_string},
+	{"taskRunStatus", SLOT_STATUS, 3, true, &json_schema_string},
+	{"createdAt", SLOT_CREATED_AT, 4, true, &json_schema_string},
+	{"createdBy", SLOT_CREATED_BY, 5, false, &json_schema_string},
+	{"priority", SLOT_PRIORITY, 6, false, &json_schema_integer},
 	{"taskRunStatusCounts", SLOT_NONE, 7, false, &counts_node},
 };
 static const struct json_node job_node = {
@@ -121,7 +118,7 @@ static const struct json_node job_node = {
 static const struct json_node jobs_node = {.kind = JSON_ARRAY, .element = &job_node};
 static const struct json_member answer_members[] = {
 	{"jobs", SLOT_NONE, 0, true, &jobs_node},
-	{"totalResults", SLOT_TOTAL, 1, true, &integer_node},
+	{"totalResults", SLOT_TOTAL, 1, true, &json_schema_integer},
 };
 static const struct json_node answer_node = {.kind = JSON_OBJECT, .members = answer_members, .n_members = 2};
 

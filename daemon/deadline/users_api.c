@@ -40,10 +40,9 @@ int users_api_describe_body(const char *store_id, const char *user_id, char **bo
 /* The members the metric shows. */
 enum { SLOT_USER_NAME = 1, SLOT_DISPLAY_NAME };
 
-static const struct json_node string_node = {.kind = JSON_STRING};
 static const struct json_member describe_members[] = {
-	{"UserName", SLOT_USER_NAME, 0, false, &string_node},
-	{"DisplayName", SLOT_DISPLAY_NAME, 1, false, &string_node},
+	{"UserName", SLOT_USER_NAME, 0, false, &json_schema_string},
+	{"DisplayName", SLOT_DISPLAY_NAME, 1, false, &json_schema_string},
 };
 static const struct json_node describe_node = {.kind = JSON_OBJECT, .members = describe_members, .n_members = 2};
 

@@ -46,24 +46,6 @@ struct metrics_kind activity_kind = {
 	.n_families = ACTIVITY_FAMILY_COUNT,
 };
 
-/* name{k1="v1",…} value\n into the family's lines. */
-static int series(struct metrics_section *sec, enum activity_family family, const char *const *labels, size_t n_labels,
-	const char *value)
-{
-	struct buf *b = metrics_section_lines(sec, family);
-
-	return b ? exposition_series(b, activity_families[family].name, labels, n_labels, value) : -ENOMEM;
-}
-
-static int series_int(
-	struct metrics_section *sec, enum activity_family family, const char *const *labels, size_t n_labels, int64_t v)
-{
-	char text[EXPOSITION_NUMBER_SIZE];
-
-	exposition_int(text, sizeof(text), v);
-	return series(sec, family, labels, n_labels, text);
-}
-
 /*
  * A tally's series: one per known value of e (0 when none), then one per unknown value. labels ends with the pair
  * ("status", NULL) that this fills in.
@@ -73,34 +55,12 @@ static int tally_series(struct metrics_section *sec, enum activity_family family
 {
 	for (size_t k = 0; k < e->n; k++) {
 		labels[2 * n_labels - 1] = e->names[k];
-		if (series_int(sec, family, labels, n_labels, t->known[k]) < 0)
+		if (metrics_section_series_int(sec, family, labels, n_labels, t->known[k]) < 0)
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->n_other; i++) {
 		labels[2 * n_labels - 1] = t->other[i].status;
-		if (series_int(sec, family, labels, n_labels, t->other[i].n) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A state set: 1 for current, 0 for the other known values of e, current as its own series when unknown. */
-static int state_set(struct metrics_section *sec, enum activity_family family, const char **labels, size_t n_labels,
-	const struct activity_enum *e, const char *current)
-{
-	bool found = false;
-
-	for (size_t k = 0; k < e->n; k++) {
-		bool on = current && strcmp(current, e->names[k]) == 0;
-
-		found |= on;
-		labels[2 * n_labels - 1] = e->names[k];
-		if (series(sec, family, labels, n_labels, on ? "1" : "0") < 0)
-			return -ENOMEM;
-	}
-	if (current && !found) {
-		labels[2 * n_labels - 1] = current;
-		if (series(sec, family, labels, n_labels, "1") < 0)
+		if (metrics_section_series_int(sec, family, labels, n_labels, t->other[i].n) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -137,7 +97,7 @@ static int render_queues(struct metrics_section *sec, const struct activity_view
 		if (!q->has_oldest_waiting)
 			continue;
 		exposition_double(when, sizeof(when), (double)q->oldest_waiting_ms / 1000.0);
-		if (series(sec, ACTIVITY_FAMILY_QUEUE_OLDEST_WAITING, labels, 2, when) < 0)
+		if (metrics_section_series(sec, ACTIVITY_FAMILY_QUEUE_OLDEST_WAITING, labels, 2, when) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -161,7 +121,7 @@ static int render_jobs(struct metrics_section *sec, const struct activity_view *
 		labels[9] = j->user_id;
 		labels[10] = "priority";
 		labels[11] = priority;
-		if (series(sec, ACTIVITY_FAMILY_JOB_INFO, labels, 6, "1") < 0)
+		if (metrics_section_series(sec, ACTIVITY_FAMILY_JOB_INFO, labels, 6, "1") < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -176,8 +136,8 @@ static int render_associations(struct metrics_section *sec, const struct activit
 		const char *labels[] = {
 			"farm_id", v->farm_id, "queue_id", s->queue_id, "fleet_id", s->fleet_id, "status", NULL};
 
-		if (state_set(sec, ACTIVITY_FAMILY_ASSOCIATION_STATUS, labels, 4, &activity_association_statuses,
-			    s->status) < 0)
+		if (metrics_section_state_set(sec, ACTIVITY_FAMILY_ASSOCIATION_STATUS, labels, 4,
+			    activity_association_statuses.names, activity_association_statuses.n, s->status) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -192,11 +152,11 @@ static int render_limits(struct metrics_section *sec, const struct activity_view
 		const char *labels[] = {"farm_id", v->farm_id, "limit_id", l->id, "limit_name", l->name,
 			"amount_requirement_name", l->amount_name};
 
-		if (series(sec, ACTIVITY_FAMILY_LIMIT_INFO, labels, 4, "1") < 0 ||
-			series_int(sec, ACTIVITY_FAMILY_LIMIT_CURRENT, labels, 2, l->current) < 0)
+		if (metrics_section_series(sec, ACTIVITY_FAMILY_LIMIT_INFO, labels, 4, "1") < 0 ||
+			metrics_section_series_int(sec, ACTIVITY_FAMILY_LIMIT_CURRENT, labels, 2, l->current) < 0)
 			return -ENOMEM;
 		/* -1 is unlimited: a maximum of -1 would read as "at its maximum" in every comparison */
-		if (l->max >= 0 && series_int(sec, ACTIVITY_FAMILY_LIMIT_MAX, labels, 2, l->max) < 0)
+		if (l->max >= 0 && metrics_section_series_int(sec, ACTIVITY_FAMILY_LIMIT_MAX, labels, 2, l->max) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -214,12 +174,12 @@ int activity_render(struct metrics_section *sec, const struct activity_view *v)
 			 ((a->parts & ACTIVITY_ASSOCIATIONS) && render_associations(sec, v) < 0) ||
 			 ((a->parts & ACTIVITY_LIMITS) && render_limits(sec, v) < 0)))
 		return -ENOMEM;
-	if (series(sec, ACTIVITY_FAMILY_UP, labels, 1, v->up ? "1" : "0") < 0)
+	if (metrics_section_series(sec, ACTIVITY_FAMILY_UP, labels, 1, v->up ? "1" : "0") < 0)
 		return -ENOMEM;
 	if (!v->last_success)
 		return 0;
 	exposition_int(when, sizeof(when), v->last_success);
-	return series(sec, ACTIVITY_FAMILY_LAST_SUCCESS, labels, 1, when);
+	return metrics_section_series(sec, ACTIVITY_FAMILY_LAST_SUCCESS, labels, 1, when);
 }
 
 int activity_render_license_endpoints(struct metrics_section *sec, const struct activity_license_endpoints *l)
@@ -227,8 +187,9 @@ int activity_render_license_endpoints(struct metrics_section *sec, const struct 
 	for (size_t i = 0; l && i < l->n; i++) {
 		const char *labels[] = {"license_endpoint_id", l->items[i].id, "status", NULL};
 
-		if (state_set(sec, ACTIVITY_FAMILY_LICENSE_ENDPOINT_STATUS, labels, 2,
-			    &activity_license_endpoint_statuses, l->items[i].status) < 0)
+		if (metrics_section_state_set(sec, ACTIVITY_FAMILY_LICENSE_ENDPOINT_STATUS, labels, 2,
+			    activity_license_endpoint_statuses.names, activity_license_endpoint_statuses.n,
+			    l->items[i].status) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -240,17 +201,9 @@ int activity_section_new(
 	struct metrics_section *sec = NULL;
 	int r = metrics_section_new(&sec, &activity_kind);
 
-	*out = NULL;
 	if (r == 0)
 		r = v ? activity_render(sec, v) : activity_render_license_endpoints(sec, l);
-	if (r == 0)
-		r = metrics_section_seal(sec);
-	if (r < 0) {
-		metrics_section_unref(sec);
-		return r;
-	}
-	*out = sec;
-	return 0;
+	return metrics_section_finish(sec, r, out);
 }
 
 /* The region a farm's calls go to. */

@@ -93,68 +93,16 @@ struct metrics_kind inventory_kind = {
 	.n_families = INV_FAMILY_COUNT,
 };
 
-/* name{k1="v1",…} value\n into family f's lines. */
-static int series(struct metrics_section *sec, enum inventory_family f, const char *const *labels, size_t n_labels,
-	const char *value)
-{
-	struct buf *b = metrics_section_lines(sec, f);
-
-	return b ? exposition_series(b, inventory_families[f].name, labels, n_labels, value) : -ENOMEM;
-}
-
-static int series_double(
-	struct metrics_section *sec, enum inventory_family f, const char *const *labels, size_t n_labels, double v)
-{
-	char text[EXPOSITION_NUMBER_SIZE];
-
-	exposition_double(text, sizeof(text), v);
-	return series(sec, f, labels, n_labels, text);
-}
-
-static int series_int(
-	struct metrics_section *sec, enum inventory_family f, const char *const *labels, size_t n_labels, int64_t v)
-{
-	char text[EXPOSITION_NUMBER_SIZE];
-
-	exposition_int(text, sizeof(text), v);
-	return series(sec, f, labels, n_labels, text);
-}
-
-/*
- * A state set: one series per known value (1 for current, 0 for the others), and current as its own series at
- * 1 when it is not among them. labels ends with the pair ("status", NULL) that this fills in.
- */
-static int state_set(struct metrics_section *sec, enum inventory_family f, const char **labels, size_t n_labels,
-	const char *const *known, size_t n_known, const char *current)
-{
-	bool found = false;
-
-	for (size_t k = 0; k < n_known; k++) {
-		bool on = current && strcmp(current, known[k]) == 0;
-
-		found |= on;
-		labels[2 * n_labels - 1] = known[k];
-		if (series(sec, f, labels, n_labels, on ? "1" : "0") < 0)
-			return -ENOMEM;
-	}
-	if (current && !found) {
-		labels[2 * n_labels - 1] = current;
-		if (series(sec, f, labels, n_labels, "1") < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 static int render_farm(struct metrics_section *sec, const struct inventory_farm *farm)
 {
 	const struct inventory *inv = farm->inv;
 	const char *info[] = {"farm_id", farm->farm_id, "farm_name", inv ? inv->farm_name : NULL, "account_id",
 		inv && inv->account_id ? inv->account_id : "", "region", inv && inv->region ? inv->region : ""};
 
-	if (inv && inv->farm_name && series(sec, INV_FARM_INFO, info, 4, "1") < 0)
+	if (inv && inv->farm_name && metrics_section_series(sec, INV_FARM_INFO, info, 4, "1") < 0)
 		return -ENOMEM;
 	if (inv && inv->has_cost_scale_factor &&
-		series_double(sec, INV_FARM_SCALE, info, 1, inv->cost_scale_factor) < 0)
+		metrics_section_series_double(sec, INV_FARM_SCALE, info, 1, inv->cost_scale_factor) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -163,14 +111,15 @@ static int render_queue(struct metrics_section *sec, const char *farm_id, const 
 {
 	const char *labels[] = {"farm_id", farm_id, "queue_id", q->id, "queue_name", q->name};
 
-	if (series(sec, INV_QUEUE_INFO, labels, 3, "1") < 0)
+	if (metrics_section_series(sec, INV_QUEUE_INFO, labels, 3, "1") < 0)
 		return -ENOMEM;
 	labels[4] = "status";
-	if (state_set(sec, INV_QUEUE_STATUS, labels, 3, queue_statuses, ARRAY_SIZE(queue_statuses), q->status) < 0)
+	if (metrics_section_state_set(
+		    sec, INV_QUEUE_STATUS, labels, 3, queue_statuses, ARRAY_SIZE(queue_statuses), q->status) < 0)
 		return -ENOMEM;
 	labels[4] = "reason";
 	labels[5] = q->blocked_reason;
-	if (q->blocked_reason && series(sec, INV_QUEUE_BLOCKED, labels, 3, "1") < 0)
+	if (q->blocked_reason && metrics_section_series(sec, INV_QUEUE_BLOCKED, labels, 3, "1") < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -179,18 +128,21 @@ static int render_fleet(struct metrics_section *sec, const char *farm_id, const 
 {
 	const char *labels[] = {"farm_id", farm_id, "fleet_id", fl->id, "fleet_name", fl->name};
 
-	if (series(sec, INV_FLEET_INFO, labels, 3, "1") < 0)
+	if (metrics_section_series(sec, INV_FLEET_INFO, labels, 3, "1") < 0)
 		return -ENOMEM;
 	labels[4] = "status";
-	if (state_set(sec, INV_FLEET_STATUS, labels, 3, fleet_statuses, ARRAY_SIZE(fleet_statuses), fl->status) < 0)
+	if (metrics_section_state_set(
+		    sec, INV_FLEET_STATUS, labels, 3, fleet_statuses, ARRAY_SIZE(fleet_statuses), fl->status) < 0)
 		return -ENOMEM;
-	if (fl->autoscaling_status && state_set(sec, INV_FLEET_AUTOSCALING, labels, 3, autoscaling_statuses,
-					      ARRAY_SIZE(autoscaling_statuses), fl->autoscaling_status) < 0)
+	if (fl->autoscaling_status &&
+		metrics_section_state_set(sec, INV_FLEET_AUTOSCALING, labels, 3, autoscaling_statuses,
+			ARRAY_SIZE(autoscaling_statuses), fl->autoscaling_status) < 0)
 		return -ENOMEM;
-	if ((fl->has_workers && series_int(sec, INV_FLEET_WORKERS, labels, 2, fl->workers) < 0) ||
-		(fl->has_target && series_int(sec, INV_FLEET_TARGET, labels, 2, fl->target_workers) < 0) ||
-		(fl->has_min && series_int(sec, INV_FLEET_MIN, labels, 2, fl->min_workers) < 0) ||
-		(fl->has_max && series_int(sec, INV_FLEET_MAX, labels, 2, fl->max_workers) < 0))
+	if ((fl->has_workers && metrics_section_series_int(sec, INV_FLEET_WORKERS, labels, 2, fl->workers) < 0) ||
+		(fl->has_target &&
+			metrics_section_series_int(sec, INV_FLEET_TARGET, labels, 2, fl->target_workers) < 0) ||
+		(fl->has_min && metrics_section_series_int(sec, INV_FLEET_MIN, labels, 2, fl->min_workers) < 0) ||
+		(fl->has_max && metrics_section_series_int(sec, INV_FLEET_MAX, labels, 2, fl->max_workers) < 0))
 		return -ENOMEM;
 	return 0;
 }
@@ -216,26 +168,28 @@ static int render_budget(struct metrics_section *sec, const char *farm_id, const
 		"farm_id", farm_id, "budget_id", bu->id, "budget_name", bu->name, "queue_id", bu->queue_id};
 	double threshold;
 
-	if (series(sec, INV_BUDGET_INFO, labels, 4, "1") < 0)
+	if (metrics_section_series(sec, INV_BUDGET_INFO, labels, 4, "1") < 0)
 		return -ENOMEM;
-	if ((bu->has_limit && series_double(sec, INV_BUDGET_LIMIT, labels, 2, bu->limit_usd) < 0) ||
-		(bu->has_usage && series_double(sec, INV_BUDGET_USAGE, labels, 2, bu->usage_usd) < 0))
+	if ((bu->has_limit && metrics_section_series_double(sec, INV_BUDGET_LIMIT, labels, 2, bu->limit_usd) < 0) ||
+		(bu->has_usage && metrics_section_series_double(sec, INV_BUDGET_USAGE, labels, 2, bu->usage_usd) < 0))
 		return -ENOMEM;
 	labels[4] = "status";
-	if (state_set(sec, INV_BUDGET_STATUS, labels, 3, budget_statuses, ARRAY_SIZE(budget_statuses), bu->status) < 0)
+	if (metrics_section_state_set(
+		    sec, INV_BUDGET_STATUS, labels, 3, budget_statuses, ARRAY_SIZE(budget_statuses), bu->status) < 0)
 		return -ENOMEM;
-	if (bu->has_schedule && (series_int(sec, INV_BUDGET_START, labels, 2, bu->start_time) < 0 ||
-					series_int(sec, INV_BUDGET_END, labels, 2, bu->end_time) < 0))
+	if (bu->has_schedule && (metrics_section_series_int(sec, INV_BUDGET_START, labels, 2, bu->start_time) < 0 ||
+					metrics_section_series_int(sec, INV_BUDGET_END, labels, 2, bu->end_time) < 0))
 		return -ENOMEM;
 	labels[4] = "type";
 	for (size_t k = 0; k < bu->n_actions; k++) {
 		if (!action_first_of_type(bu, k, &threshold))
 			continue;
 		labels[5] = bu->actions[k].type;
-		if (series_double(sec, INV_BUDGET_ACTION, labels, 3, threshold / 100.0) < 0)
+		if (metrics_section_series_double(sec, INV_BUDGET_ACTION, labels, 3, threshold / 100.0) < 0)
 			return -ENOMEM;
 	}
-	if (bu->has_queue_stopped && series_int(sec, INV_BUDGET_STOPPED, labels, 2, bu->queue_stopped_at) < 0)
+	if (bu->has_queue_stopped &&
+		metrics_section_series_int(sec, INV_BUDGET_STOPPED, labels, 2, bu->queue_stopped_at) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -256,8 +210,8 @@ int inventory_render(struct metrics_section *sec, const struct inventory_farm *f
 	for (size_t j = 0; inv && j < inv->n_budgets; j++)
 		if (render_budget(sec, farm->farm_id, &inv->budgets[j]) < 0)
 			return -ENOMEM;
-	if (series(sec, INV_UP, labels, 1, farm->up ? "1" : "0") < 0 ||
-		series_int(sec, INV_LAST_SUCCESS, labels, 1, farm->last_success) < 0)
+	if (metrics_section_series(sec, INV_UP, labels, 1, farm->up ? "1" : "0") < 0 ||
+		metrics_section_series_int(sec, INV_LAST_SUCCESS, labels, 1, farm->last_success) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -267,15 +221,7 @@ int inventory_section_new(struct metrics_section **out, const struct inventory_f
 	struct metrics_section *sec = NULL;
 	int r = metrics_section_new(&sec, &inventory_kind);
 
-	*out = NULL;
 	if (r == 0)
 		r = inventory_render(sec, farm);
-	if (r == 0)
-		r = metrics_section_seal(sec);
-	if (r < 0) {
-		metrics_section_unref(sec);
-		return r;
-	}
-	*out = sec;
-	return 0;
+	return metrics_section_finish(sec, r, out);
 }

@@ -178,13 +178,5 @@ int metrics_process_section_new(struct metrics_section **out)
 	if (r < 0)
 		return r;
 	(void)metrics_process_read(&p); /* what could not be read is NaN, left out */
-	r = metrics_process_render(&p, sec);
-	if (r == 0)
-		r = metrics_section_seal(sec);
-	if (r < 0) {
-		metrics_section_unref(sec);
-		return r;
-	}
-	*out = sec;
-	return 0;
+	return metrics_section_finish(sec, metrics_process_render(&p, sec), out);
 }

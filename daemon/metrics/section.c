@@ -203,6 +203,66 @@ struct buf *metrics_section_lines(struct metrics_section *sec, size_t family)
 	return metrics_part_lines(&sec->part[family], NULL);
 }
 
+int metrics_section_finish(struct metrics_section *sec, int r, struct metrics_section **out)
+{
+	*out = NULL;
+	if (r == 0)
+		r = metrics_section_seal(sec);
+	if (r < 0) {
+		metrics_section_unref(sec);
+		return r;
+	}
+	*out = sec;
+	return 0;
+}
+
+int metrics_section_series(
+	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, const char *value)
+{
+	struct buf *b = metrics_section_lines(sec, family);
+
+	return b ? exposition_series(b, sec->kind->families[family].name, labels, n_labels, value) : -ENOMEM;
+}
+
+int metrics_section_series_int(
+	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, int64_t v)
+{
+	char text[EXPOSITION_NUMBER_SIZE];
+
+	exposition_int(text, sizeof(text), v);
+	return metrics_section_series(sec, family, labels, n_labels, text);
+}
+
+int metrics_section_series_double(
+	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, double v)
+{
+	char text[EXPOSITION_NUMBER_SIZE];
+
+	exposition_double(text, sizeof(text), v);
+	return metrics_section_series(sec, family, labels, n_labels, text);
+}
+
+int metrics_section_state_set(struct metrics_section *sec, size_t family, const char **labels, size_t n_labels,
+	const char *const *known, size_t n_known, const char *current)
+{
+	bool found = false;
+
+	for (size_t k = 0; k < n_known; k++) {
+		bool on = current && strcmp(current, known[k]) == 0;
+
+		found |= on;
+		labels[2 * n_labels - 1] = known[k];
+		if (metrics_section_series(sec, family, labels, n_labels, on ? "1" : "0") < 0)
+			return -ENOMEM;
+	}
+	if (current && !found) {
+		labels[2 * n_labels - 1] = current;
+		if (metrics_section_series(sec, family, labels, n_labels, "1") < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int metrics_section_seal(struct metrics_section *sec)
 {
 	int r = 0;

@@ -80,6 +80,32 @@ void metrics_section_unref(struct metrics_section *sec);
  */
 struct buf *metrics_section_lines(struct metrics_section *sec, size_t family);
 
+/*
+ * Ends building sec (NULL when metrics_section_new() failed) whose lines were written with result r: when r is 0,
+ * sealed and handed to *out; when r or the seal fails (< 0), freed, *out NULL. Returns r or the seal's result.
+ */
+int metrics_section_finish(struct metrics_section *sec, int r, struct metrics_section **out);
+
+/*
+ * One series, name{k1="v1",…} value\n (exposition_series()), into the lines of family (an index in the kind's
+ * table, whose name it takes): value as text, an integer, a double (exposition_int(), exposition_double()).
+ * Returns as exposition_series(); -ENOMEM without memory.
+ */
+int metrics_section_series(
+	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, const char *value);
+int metrics_section_series_int(
+	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, int64_t v);
+int metrics_section_series_double(
+	struct metrics_section *sec, size_t family, const char *const *labels, size_t n_labels, double v);
+
+/*
+ * A state set into family: one series per known value (1 for current, 0 for the others), and current as its own
+ * series at 1 when it is not among them (nothing for it when NULL). labels ends with the pair (name, NULL) whose
+ * value this fills in. Returns 0 or -ENOMEM.
+ */
+int metrics_section_state_set(struct metrics_section *sec, size_t family, const char **labels, size_t n_labels,
+	const char *const *known, size_t n_known, const char *current);
+
 /* Compresses what is not yet and ends the building: the section is immutable from here. Returns 0 or -ENOMEM. */
 int metrics_section_seal(struct metrics_section *sec);
 

@@ -14,6 +14,7 @@
 #include "aws/aws_request.h"
 #include "aws/http_client.h"
 #include "aws/sigv4.h"
+#include "util/array.h"
 #include "util/ascii.h"
 #include "util/buf.h"
 #include "util/rfc3339.h"
@@ -36,12 +37,50 @@ enum sts_field {
 	F_COUNT,
 };
 
+/* The elements whose fields are read, and the fields: an element's text is kept only inside its scope. */
+enum sts_scope {
+	SCOPE_CREDENTIALS,
+	SCOPE_ERROR,
+	SCOPE_IDENTITY,
+	SCOPE_COUNT,
+};
+
+static const char *const scope_names[SCOPE_COUNT] = {
+	[SCOPE_CREDENTIALS] = "Credentials",
+	[SCOPE_ERROR] = "Error",
+	[SCOPE_IDENTITY] = "GetCallerIdentityResult",
+};
+
+static const struct {
+	enum sts_scope scope;
+	const char *name;
+	enum sts_field field;
+} sts_fields[] = {
+	{SCOPE_IDENTITY, "Account", F_ACCOUNT},
+	{SCOPE_IDENTITY, "Arn", F_ARN},
+	{SCOPE_IDENTITY, "UserId", F_USER_ID},
+	{SCOPE_CREDENTIALS, "AccessKeyId", F_ACCESS_KEY},
+	{SCOPE_CREDENTIALS, "SecretAccessKey", F_SECRET},
+	{SCOPE_CREDENTIALS, "SessionToken", F_TOKEN},
+	{SCOPE_CREDENTIALS, "Expiration", F_EXPIRATION},
+	{SCOPE_ERROR, "Code", F_CODE},
+	{SCOPE_ERROR, "Message", F_MESSAGE},
+};
+
+/* The scope whose element is name, or SCOPE_COUNT for none. */
+static enum sts_scope scope_of(const XML_Char *name)
+{
+	int i = 0;
+
+	while (i < SCOPE_COUNT && strcmp(name, scope_names[i]) != 0)
+		i++;
+	return (enum sts_scope)i;
+}
+
 struct sts_parse {
 	XML_Parser parser;
 	int depth;
-	bool in_credentials;
-	bool in_error;
-	bool in_identity; /* GetCallerIdentityResult */
+	bool in[SCOPE_COUNT]; /* inside the scope's element */
 	enum sts_field current;
 	char fields[F_COUNT][STS_FIELD_MAX];
 	size_t lens[F_COUNT];
@@ -52,6 +91,7 @@ struct sts_parse {
 static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **attrs)
 {
 	struct sts_parse *s = data;
+	enum sts_scope scope;
 
 	(void)attrs;
 	if (++s->depth > STS_DEPTH_MAX) {
@@ -59,44 +99,29 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 		return;
 	}
 	s->current = F_NONE;
-	if (strcmp(name, "Credentials") == 0)
-		s->in_credentials = true;
-	else if (strcmp(name, "Error") == 0)
-		s->in_error = true;
-	else if (strcmp(name, "GetCallerIdentityResult") == 0)
-		s->in_identity = true;
-	else if (s->in_identity && strcmp(name, "Account") == 0)
-		s->current = F_ACCOUNT;
-	else if (s->in_identity && strcmp(name, "Arn") == 0)
-		s->current = F_ARN;
-	else if (s->in_identity && strcmp(name, "UserId") == 0)
-		s->current = F_USER_ID;
-	else if (s->in_credentials && strcmp(name, "AccessKeyId") == 0)
-		s->current = F_ACCESS_KEY;
-	else if (s->in_credentials && strcmp(name, "SecretAccessKey") == 0)
-		s->current = F_SECRET;
-	else if (s->in_credentials && strcmp(name, "SessionToken") == 0)
-		s->current = F_TOKEN;
-	else if (s->in_credentials && strcmp(name, "Expiration") == 0)
-		s->current = F_EXPIRATION;
-	else if (s->in_error && strcmp(name, "Code") == 0)
-		s->current = F_CODE;
-	else if (s->in_error && strcmp(name, "Message") == 0)
-		s->current = F_MESSAGE;
+	scope = scope_of(name);
+	if (scope < SCOPE_COUNT) {
+		s->in[scope] = true;
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sts_fields); i++) {
+		if (s->in[sts_fields[i].scope] && strcmp(name, sts_fields[i].name) == 0) {
+			s->current = sts_fields[i].field;
+			return;
+		}
+	}
 }
 
 static void XMLCALL on_end(void *data, const XML_Char *name)
 {
 	struct sts_parse *s = data;
+	enum sts_scope scope;
 
 	s->depth--;
 	s->current = F_NONE;
-	if (strcmp(name, "Credentials") == 0)
-		s->in_credentials = false;
-	else if (strcmp(name, "Error") == 0)
-		s->in_error = false;
-	else if (strcmp(name, "GetCallerIdentityResult") == 0)
-		s->in_identity = false;
+	scope = scope_of(name);
+	if (scope < SCOPE_COUNT)
+		s->in[scope] = false;
 }
 
 static void XMLCALL on_text(void *data, const XML_Char *text, int len)
