@@ -45,9 +45,23 @@ print("""reports = (
   { name = "fleets_today"; resources = "fleets"; window = "day"; group_by = [ "FLEET_ID", "INSTANCE_TYPE" ];
     interval = "1m"; },
   { name = "users_month"; window = "month"; group_by = [ "USER_ID" ]; statistics = [ "SUM" ]; interval = "1m";
-    limit = 20; }
+    limit = 20; },
+  # the month's spend as counters, for increase() over any time range (shares month_to_date's aggregation)
+  { name = "spend"; window = "month"; group_by = [ "QUEUE_ID", "USAGE_TYPE" ]; statistics = [ "SUM" ];
+    counter = true; interval = "1m"; },
+  # spend per show and department, from the studio's job names, and per production, from the queue names
+  { name = "by_show"; window = "month"; group_by = [ "JOB_ID", "USAGE_TYPE" ]; statistics = [ "SUM" ];
+    counter = true; interval = "2m";
+    labels = (
+      { label = "show"; source = "job_name"; regex = "([a-z0-9]+)_.*"; replacement = "$1"; default = "unknown"; },
+      { label = "department"; source = "job_name"; regex = ".*_(anim|comp|fx|lgt|lookdev)_.*"; replacement = "$1";
+        default = "other"; },
+      { label = "production"; source = "queue_name"; regex = "(.+) - .*"; replacement = "$1"; default = "unknown"; }
+    );
+    keep = [ "USAGE_TYPE" ]; }
 );
-inventory = { interval = "1m"; };""")
+inventory = { interval = "1m"; };
+activity = { enabled = true; interval = "1m"; };""")
 # user names from the simulator's identity store (IAM Identity Center's DescribeUser)
 print(f'identity_store = {{ id = "{store}"; region = "us-west-2"; endpoint_url = "http://127.0.0.1:{port}"; }};')
 PY
@@ -72,16 +86,18 @@ curl -fsS "http://$listen/-/ready" >/dev/null || { echo "demo: not ready after 6
 echo "demo: ready. A few lines of http://$listen/metrics:" >&2
 metrics=$(curl -fsS "http://$listen/metrics")
 grep -E '^deadline_cloud_(usage_cost_usd\{|exporter_report_up)' <<<"$metrics" | head -n 8 || true
-# Names: the inventory and the identity store are listed beside the first refresh, user by user; give them a
-# moment (two of each, as many as are printed below).
-for _ in $(seq 50); do
+# Names: the inventory and the identity store are listed beside the first refresh, user by user, and the live
+# state on its own thread; give them a moment (two of each, as many as are printed below).
+for _ in $(seq 100); do
   metrics=$(curl -fsS "http://$listen/metrics")
   [ "$(grep -c '^deadline_cloud_user_info' <<<"$metrics")" -ge 2 ] &&
-    grep -q '^deadline_cloud_queue_info' <<<"$metrics" && break
+    grep -q '^deadline_cloud_queue_info' <<<"$metrics" &&
+    grep -q '^deadline_cloud_exporter_activity_up{.*} 1' <<<"$metrics" && break
   sleep 0.2
 done
-for family in farm_info queue_info user_info budget_usage_usd; do
-  grep -E "^deadline_cloud_$family" <<<"$metrics" | head -n 2 || true
+for family in farm_info queue_info user_info budget_usage_usd 'usage_cost_usd_total\{[^}]*report="by_show"' \
+  fleet_workers_by_status queue_tasks; do
+  grep -E "^deadline_cloud_$family" <<<"$metrics" | grep -v ' 0$' | head -n 2 || true
 done
 if $once; then
   exit 0
