@@ -23,11 +23,12 @@ USAGE = ["StartSessionsStatisticsAggregation", "GetSessionsStatisticsAggregation
 ACTIVITY = ["ListWorkers", "SearchJobs", "ListQueueFleetAssociations", "ListLimits", "ListLicenseEndpoints"]
 
 
-def write_config(workdir, sim, farms, extra="", name="check.conf"):
-    """farms: (farm id, its settings) pairs, settings "" for every queue and fleet "all"; one report."""
+def write_config(workdir, sim, farms, extra="", name="check.conf", report=None):
+    """farms: (farm id, its settings) pairs, settings "" for every queue and fleet "all"; one report (by default by
+    queue and usage type)."""
     path = os.path.join(workdir, name)
     text = harness.exporter_config(harness.free_port(), sim.url, [f for f, _ in farms],
-                                   [harness.Report("cost", ["QUEUE_ID", "USAGE_TYPE"])], extra=extra)
+                                   [report or harness.Report("cost", ["QUEUE_ID", "USAGE_TYPE"])], extra=extra)
     mine = ",\n".join('  { id = "%s"; %s }' % (f, s or 'queues = "all"; fleets = "all";') for f, s in farms)
     text = re.sub(r"farms = \(\n.*?\n\);", lambda _: "farms = (\n%s\n);" % mine, text, flags=re.S)
     with open(path, "w", encoding="utf-8") as f:
@@ -132,6 +133,24 @@ def check_denied(t, workdir, sim, fake, farms):
     t.check(p.returncode == 0 and sorted(got) == sorted((farms[0], op) for op in ["ListFleets"] + USAGE),
             "without the inventory, activity or identity store: the usage's calls and the \"all\" listing only",
             p.stdout)
+
+    # A report by job with a queue_name label finds each job's queue with SearchJobs, the live state off or on.
+    by_show = harness.Report("by_show", ["JOB_ID", "USAGE_TYPE"], ["SUM"], extra=(
+        'labels = ( { label = "production"; source = "queue_name"; regex = "(.+) - .*"; replacement = "$1"; '
+        'default = "unknown"; } ); keep = [ "USAGE_TYPE" ];'))
+    labelled = write_config(workdir, sim, [(farms[0], "")], name="labels.conf", report=by_show)
+    p = run_check(workdir, labelled, env)
+    got, _ = lines_of(p.stdout)
+    t.check(p.returncode == 0 and sorted(got) == sorted((farms[0], op) for op in INVENTORY + USAGE + ["SearchJobs"])
+            and all(v[0] == "ok" for v in got.values()),
+            "a queue_name label on a report by job, the live state off: SearchJobs checked too", p.stdout)
+    post(sim, "/__sim/deny", {"operations": ["SearchJobs"]})
+    p = run_check(workdir, labelled, env)
+    got, _ = lines_of(p.stdout)
+    t.check(p.returncode == 1 and got.get((farms[0], "SearchJobs"), ("",))[:2] == ("denied", "deadline:SearchJobs")
+            and all(v[0] == "ok" for k, v in got.items() if k[1] != "SearchJobs"),
+            "SearchJobs denied: reported with deadline:SearchJobs, exit 1", p.returncode, p.stdout)
+    post(sim, "/__sim/deny", {"operations": []})
 
 
 def harness_seconds(text):
