@@ -9,6 +9,7 @@
 
 #include "aws/aws_endpoint.h"
 #include "aws/http_client.h"
+#include "util/ascii.h"
 #include "util/env.h"
 
 #define IMDS_ATTEMPTS 2
@@ -153,7 +154,7 @@ static void rtrim(char *s)
 {
 	size_t n = strlen(s);
 
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+	while (n > 0 && ascii_is_space(s[n - 1]))
 		s[--n] = '\0';
 }
 

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "util/ascii.h"
 #include "util/buf.h"
 #include "util/version.h"
 
@@ -128,8 +129,7 @@ static int header_store(char **dst, const char *value, size_t len)
 		value++;
 		len--;
 	}
-	while (len &&
-		(value[len - 1] == ' ' || value[len - 1] == '\t' || value[len - 1] == '\r' || value[len - 1] == '\n'))
+	while (len && ascii_is_space(value[len - 1]))
 		len--;
 	if (len > HEADER_VALUE_MAX)
 		len = HEADER_VALUE_MAX;

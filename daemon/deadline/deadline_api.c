@@ -10,6 +10,7 @@
 
 #include "aws/sigv4.h"
 #include "config/model.h"
+#include "util/ascii.h"
 #include "util/rfc3339.h"
 #include "deadline/json_schema.h"
 
@@ -626,7 +627,7 @@ static char *error_name_clean(const char *s)
 		s = hash + 1;
 	while (s < end && (*s == ' ' || *s == '\t'))
 		s++;
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+	while (end > s && ascii_is_space(end[-1]))
 		end--;
 	return end > s ? strndup(s, (size_t)(end - s)) : NULL;
 }

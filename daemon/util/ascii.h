@@ -33,6 +33,12 @@ static inline bool ascii_is_alnum(char c)
 	return ascii_is_digit(c) || ascii_is_alpha(c);
 }
 
+/* White space of a line or a header value: space, tab, CR, LF. */
+static inline bool ascii_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* A hexadecimal digit, either case. */
 static inline bool ascii_is_hex(char c)
 {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "aws/credentials/aws_credentials.h"
+#include "util/ascii.h"
 #include "util/monotime.h"
 
 #define PROCESS_OUTPUT_MAX (64 * 1024)
@@ -49,11 +50,11 @@ int aws_process_split(const char *command, char ***argv, size_t *argc)
 		size_t w = 0;
 		bool have = false;
 
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		while (ascii_is_space(*p))
 			p++;
 		if (!*p)
 			break;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+		while (*p && !ascii_is_space(*p)) {
 			have = true;
 			if (*p == '\'') {
 				const char *end = strchr(p + 1, '\'');

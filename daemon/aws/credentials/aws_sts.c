@@ -160,10 +160,10 @@ static char *trim(char *s)
 {
 	size_t n;
 
-	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+	while (ascii_is_space(*s))
 		s++;
 	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+	while (n > 0 && ascii_is_space(s[n - 1]))
 		s[--n] = '\0';
 	return s;
 }
